@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install the Debian packages that ztp's build, tests and demo need.
+# Idempotent: installs only what is missing. Needs root (or sudo).
+set -eu
+
+PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
+libssl-dev openssl libevent-dev libjansson-dev libsqlite3-dev sqlite3
+libcurl4-openssl-dev curl libcmocka-dev gnutls-bin jq xxd procps"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 || { echo "install-deps: run as root to install:$missing" >&2; exit 1; }
+	SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,40 @@
+/*
+ * Small wrappers over OpenSSL for what every ztp binary needs.
+ */
+#ifndef ZTP_CRYPTO_H
+#define ZTP_CRYPTO_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define CRYPTO_KEY_LEN 32
+#define CRYPTO_SEAL_OVERHEAD (12 + 16) /* nonce + tag */
+
+/* Fill buf with len bytes from the OS CSPRNG. Returns 0 or ZTP_ECRYPTO. */
+int crypto_random(void *buf, size_t len);
+
+/* Constant-time comparison: 1 if equal, 0 if not. */
+int crypto_equal(const void *a, const void *b, size_t len);
+
+/* HMAC-SHA256 of msg under key into out[32]. Returns 0 or ZTP_ECRYPTO. */
+int crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
+    uint8_t out[32]);
+
+/* SHA-256 of msg into out[32]. */
+int crypto_sha256(const void *msg, size_t len, uint8_t out[32]);
+
+/*
+ * AES-256-GCM with a fresh random nonce: out = nonce || ciphertext || tag,
+ * len + CRYPTO_SEAL_OVERHEAD bytes. aad binds the ciphertext to its row.
+ */
+int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aadlen,
+    const uint8_t *pt, size_t ptlen, uint8_t *out, size_t cap, size_t *outlen);
+
+/* Inverse of crypto_seal. Returns 0, ZTP_EAUTH if the tag fails, ZTP_ERANGE. */
+int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aadlen,
+    const uint8_t *in, size_t inlen, uint8_t *out, size_t cap, size_t *outlen);
+
+/* HKDF-SHA256 of key with info into out[outlen]. */
+int crypto_derive(const uint8_t key[CRYPTO_KEY_LEN], const char *info, uint8_t *out,
+    size_t outlen);
+
+#endif

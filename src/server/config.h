@@ -1,0 +1,42 @@
+/*
+ * ztpd's configuration: defaults, then a config file (key = value, the
+ * long option names), then the command line, which wins.
+ */
+#ifndef ZTP_CONFIG_H
+#define ZTP_CONFIG_H
+#include <limits.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+struct config {
+	char data[PATH_MAX];
+	char device_listen[128]; /* "" or "off": no device listener */
+	char admin_listen[128];
+	int workers;
+	enum log_format log_format;
+	enum log_level log_level;
+	int allow_psk_ke;
+	int token_ttl;       /* s */
+	int request_timeout; /* s: handshake and one complete request */
+	int idle_timeout;    /* s: between reads/writes */
+	int max_connections; /* per worker */
+	int max_header_size; /* bytes of request line and headers */
+};
+
+void config_defaults(struct config *cfg);
+/* Set one key; errbuf gets the reason on failure (ZTP_EINVAL). */
+int config_set(struct config *cfg, const char *key, const char *value, char *errbuf,
+    size_t errcap);
+/* Read a key = value file ('#' comments). */
+int config_load_file(struct config *cfg, const char *path, char *errbuf, size_t errcap);
+/*
+ * Parse the command line (a --config file is applied first, then the other
+ * options). Returns 0, 1 if --help or --version was printed, or ZTP_EINVAL.
+ */
+int config_parse_args(struct config *cfg, int argc, char **argv);
+
+/* Parse "ADDR:PORT" or "[ADDR6]:PORT" (numeric) into ss. */
+int config_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+
+#endif

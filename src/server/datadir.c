@@ -1,0 +1,481 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "datadir.h"
+#include "hex.h"
+#include "log.h"
+#include "store.h"
+#include "ztp/err.h"
+
+#define CA_DAYS 3650
+#define SERVER_DAYS 397
+#define SERVER_RENEW_DAYS 30
+
+void
+datadir_path(const struct datadir *dd, const char *name, char *out)
+{
+	snprintf(out, PATH_MAX, "%s/%s", dd->dir, name);
+}
+
+int
+datadir_write_file(const struct datadir *dd, const char *name, const void *data, size_t len,
+    int mode)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	const char *p = data;
+	int fd, rc = ZTP_EIO;
+
+	datadir_path(dd, name, path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0) {
+		log_warn("%s", tmp);
+		return ZTP_EIO;
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warn("write %s", tmp);
+			goto out;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0) {
+		log_warn("fsync %s", tmp);
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
+		log_warn("rename %s", tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+/* Read secret.key, creating it on first start. */
+static int
+load_key(struct datadir *dd)
+{
+	uint8_t key[CRYPTO_KEY_LEN + 1];
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	datadir_path(dd, "secret.key", path);
+	if (access(path, F_OK) != 0) {
+		if (crypto_random(key, CRYPTO_KEY_LEN) != 0 ||
+		    datadir_write_file(dd, "secret.key", key, CRYPTO_KEY_LEN, 0600) != 0)
+			return ZTP_EIO;
+		log_info("created the data key %s", path);
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_warn("%s", path);
+		return ZTP_EIO;
+	}
+	n = read(fd, key, sizeof(key));
+	close(fd);
+	if (n != CRYPTO_KEY_LEN) {
+		log_warnx("%s: must hold exactly %d bytes", path, CRYPTO_KEY_LEN);
+		return ZTP_EIO;
+	}
+	memcpy(dd->key, key, CRYPTO_KEY_LEN);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (crypto_derive(dd->key, "ztp admin token v1", dd->token_key, CRYPTO_KEY_LEN) != 0)
+		return ZTP_ECRYPTO;
+	return 0;
+}
+
+/* The passphrase that encrypts PEM private keys, derived from the data key. */
+static void
+pem_pass(const struct datadir *dd, char out[65])
+{
+	uint8_t k[32];
+
+	crypto_derive(dd->key, "ztp pem passphrase v1", k, sizeof(k));
+	hex_encode(k, sizeof(k), out, 65);
+	OPENSSL_cleanse(k, sizeof(k));
+}
+
+static int
+write_key(const struct datadir *dd, const char *name, EVP_PKEY *key)
+{
+	char pass[65], *data;
+	BIO *bio;
+	long len;
+	int rc = ZTP_ECRYPTO;
+
+	pem_pass(dd, pass);
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return ZTP_ENOMEM;
+	if (PEM_write_bio_PrivateKey(bio, key, EVP_aes_256_cbc(), (unsigned char *)pass,
+		(int)strlen(pass), NULL, NULL) == 1) {
+		len = BIO_get_mem_data(bio, &data);
+		rc = datadir_write_file(dd, name, data, (size_t)len, 0600);
+	}
+	OPENSSL_cleanse(pass, sizeof(pass));
+	BIO_free(bio);
+	return rc;
+}
+
+static EVP_PKEY *
+read_key(const struct datadir *dd, const char *name)
+{
+	char path[PATH_MAX], pass[65];
+	EVP_PKEY *key = NULL;
+	FILE *f;
+
+	datadir_path(dd, name, path);
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	pem_pass(dd, pass);
+	key = PEM_read_PrivateKey(f, NULL, NULL, pass);
+	OPENSSL_cleanse(pass, sizeof(pass));
+	fclose(f);
+	if (key == NULL)
+		log_warnx("%s: cannot read the key (does secret.key belong to it?)", path);
+	return key;
+}
+
+static int
+write_cert(const struct datadir *dd, const char *name, X509 *cert)
+{
+	char *data;
+	BIO *bio;
+	long len;
+	int rc = ZTP_ECRYPTO;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return ZTP_ENOMEM;
+	if (PEM_write_bio_X509(bio, cert) == 1) {
+		len = BIO_get_mem_data(bio, &data);
+		rc = datadir_write_file(dd, name, data, (size_t)len, 0644);
+	}
+	BIO_free(bio);
+	return rc;
+}
+
+static X509 *
+read_cert(const struct datadir *dd, const char *name)
+{
+	char path[PATH_MAX];
+	X509 *cert;
+	FILE *f;
+
+	datadir_path(dd, name, path);
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	return cert;
+}
+
+static int
+add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
+		return 0;
+	ok = X509_add_ext(cert, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok;
+}
+
+/*
+ * A certificate for key, signed by signkey; issuer NULL: self-signed.
+ * exts: NID/value pairs ending with 0. Caller frees the result.
+ */
+static X509 *
+make_cert(EVP_PKEY *key, EVP_PKEY *signkey, X509 *issuer, const char *cn, int days,
+    const int *nids, const char *const *values)
+{
+	X509 *cert = NULL;
+	X509_NAME *name;
+	BIGNUM *bn = NULL;
+	uint8_t serial[16];
+	int i, ok = 0;
+
+	if ((cert = X509_new()) == NULL || crypto_random(serial, sizeof(serial)) != 0)
+		goto out;
+	serial[0] &= 0x7f;
+	serial[0] |= 0x01;
+	if ((bn = BN_bin2bn(serial, sizeof(serial), NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) == NULL)
+		goto out;
+	if (!X509_set_version(cert, 2) || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
+	    !X509_set_pubkey(cert, key))
+		goto out;
+	name = X509_get_subject_name(cert);
+	if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"ztp", -1,
+		-1, 0) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
+		-1, 0))
+		goto out;
+	if (!X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name))
+		goto out;
+	for (i = 0; nids[i] != 0; i++)
+		if (!add_ext(cert, issuer ? issuer : cert, nids[i], values[i]))
+			goto out;
+	if (X509_sign(cert, signkey, EVP_sha256()) <= 0)
+		goto out;
+	ok = 1;
+out:
+	BN_free(bn);
+	if (!ok) {
+		X509_free(cert);
+		cert = NULL;
+		log_warnx("cannot create the certificate %s", cn);
+	}
+	return cert;
+}
+
+/* The CA; created when ca.key or ca.pem is missing. *created says so. */
+static int
+load_ca(struct datadir *dd, EVP_PKEY **cakey, int *created)
+{
+	static const int nids[] = { NID_basic_constraints, NID_key_usage,
+		NID_subject_key_identifier, 0 };
+	static const char *const values[] = { "critical,CA:TRUE", "critical,keyCertSign,cRLSign",
+		"hash" };
+	char path[PATH_MAX], cn[128], host[64];
+
+	*created = 0;
+	datadir_path(dd, "ca.key", path);
+	if (access(path, F_OK) == 0) {
+		*cakey = read_key(dd, "ca.key");
+		dd->ca_cert = read_cert(dd, "ca.pem");
+		if (*cakey == NULL || dd->ca_cert == NULL)
+			return ZTP_EIO;
+		if (X509_check_private_key(dd->ca_cert, *cakey) != 1) {
+			log_warnx("ca.pem does not match ca.key");
+			return ZTP_EIO;
+		}
+		return 0;
+	}
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(cn, sizeof(cn), "ztp CA %s", host);
+	if ((*cakey = EVP_EC_gen("P-256")) == NULL)
+		return ZTP_ECRYPTO;
+	if ((dd->ca_cert = make_cert(*cakey, *cakey, NULL, cn, CA_DAYS, nids, values)) == NULL)
+		return ZTP_ECRYPTO;
+	if (write_cert(dd, "ca.pem", dd->ca_cert) != 0 || write_key(dd, "ca.key", *cakey) != 0)
+		return ZTP_EIO;
+	*created = 1;
+	log_info("created the CA %s/ca.pem", dd->dir);
+	return 0;
+}
+
+/* 1 if name is a DNS name worth putting in the SAN. */
+static int
+dns_name_ok(const char *name)
+{
+	const char *p;
+
+	if (*name == '\0' || strlen(name) > 63 || !strcmp(name, "localhost"))
+		return 0;
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return 0;
+	return 1;
+}
+
+static int
+server_cert_ok(struct datadir *dd)
+{
+	EVP_PKEY *capub;
+	int ok;
+
+	if (dd->server_cert == NULL || dd->server_key == NULL)
+		return 0;
+	if (X509_check_private_key(dd->server_cert, dd->server_key) != 1)
+		return 0;
+	if ((capub = X509_get0_pubkey(dd->ca_cert)) == NULL ||
+	    X509_verify(dd->server_cert, capub) != 1)
+		return 0;
+	ok = X509_cmp_time(X509_get0_notAfter(dd->server_cert), NULL) > 0;
+	if (ok) {
+		time_t soon = time(NULL) + (time_t)SERVER_RENEW_DAYS * 86400;
+		ok = X509_cmp_time(X509_get0_notAfter(dd->server_cert), &soon) > 0;
+	}
+	return ok;
+}
+
+static int
+load_server(struct datadir *dd, EVP_PKEY *cakey, int force)
+{
+	static const int nids[] = { NID_basic_constraints, NID_key_usage, NID_ext_key_usage,
+		NID_subject_alt_name, NID_authority_key_identifier, 0 };
+	const char *values[6] = { "critical,CA:FALSE", "critical,digitalSignature",
+		"serverAuth", NULL, "keyid:always", NULL };
+	char san[256], host[64];
+
+	if (!force) {
+		dd->server_key = read_key(dd, "server.key");
+		dd->server_cert = read_cert(dd, "server.pem");
+		if (server_cert_ok(dd))
+			return 0;
+		EVP_PKEY_free(dd->server_key);
+		X509_free(dd->server_cert);
+		dd->server_key = NULL;
+		dd->server_cert = NULL;
+	}
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	snprintf(san, sizeof(san), "DNS:localhost,IP:127.0.0.1,IP:::1%s%s",
+	    dns_name_ok(host) ? ",DNS:" : "", dns_name_ok(host) ? host : "");
+	values[3] = san;
+	if ((dd->server_key = EVP_EC_gen("P-256")) == NULL)
+		return ZTP_ECRYPTO;
+	dd->server_cert = make_cert(dd->server_key, cakey, dd->ca_cert,
+	    dns_name_ok(host) ? host : "localhost", SERVER_DAYS, nids, values);
+	if (dd->server_cert == NULL)
+		return ZTP_ECRYPTO;
+	if (write_key(dd, "server.key", dd->server_key) != 0 ||
+	    write_cert(dd, "server.pem", dd->server_cert) != 0)
+		return ZTP_EIO;
+	log_info("issued the server certificate %s/server.pem", dd->dir);
+	return 0;
+}
+
+int
+datadir_open(struct datadir *dd, const char *dir)
+{
+	EVP_PKEY *cakey = NULL;
+	int created, rc;
+
+	memset(dd, 0, sizeof(*dd));
+	if (strlen(dir) >= sizeof(dd->dir) - 32)
+		return ZTP_ERANGE;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("mkdir %s", dir);
+		return ZTP_EIO;
+	}
+	/* absolute, so that admin.json's "ca" works from any directory */
+	if (realpath(dir, dd->dir) == NULL) {
+		log_warn("%s", dir);
+		return ZTP_EIO;
+	}
+	if ((rc = load_key(dd)) != 0)
+		goto out;
+	if ((rc = load_ca(dd, &cakey, &created)) != 0)
+		goto out;
+	rc = load_server(dd, cakey, created);
+out:
+	EVP_PKEY_free(cakey);
+	return rc;
+}
+
+void
+datadir_close(struct datadir *dd)
+{
+	EVP_PKEY_free(dd->server_key);
+	X509_free(dd->server_cert);
+	X509_free(dd->ca_cert);
+	OPENSSL_cleanse(dd->key, sizeof(dd->key));
+	OPENSSL_cleanse(dd->token_key, sizeof(dd->token_key));
+	memset(dd, 0, sizeof(*dd));
+}
+
+static int
+write_json(const struct datadir *dd, const char *name, json_t *obj, int mode)
+{
+	char *text;
+	int rc;
+
+	if ((text = json_dumps(obj, JSON_INDENT(2))) == NULL)
+		return ZTP_ENOMEM;
+	rc = datadir_write_file(dd, name, text, strlen(text), mode);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	return rc;
+}
+
+int
+datadir_admin_key(struct datadir *dd, struct store *st, const char *url)
+{
+	char path[PATH_MAX], capath[PATH_MAX], key_id[16], secret[65];
+	uint8_t raw[32];
+	json_t *obj = NULL;
+	json_error_t jerr;
+	int count, rc;
+
+	datadir_path(dd, "admin.json", path);
+	datadir_path(dd, "ca.pem", capath);
+	if ((rc = store_apikey_count(st, &count)) != 0)
+		return rc;
+	if (count > 0) {
+		/* keep the key; only the url may change */
+		if ((obj = json_load_file(path, 0, &jerr)) == NULL)
+			return 0; /* the operator moved it away: fine */
+		json_object_set_new(obj, "url", json_string(url));
+		rc = write_json(dd, "admin.json", obj, 0600);
+		json_decref(obj);
+		return rc;
+	}
+	if ((rc = crypto_random(raw, 4)) != 0)
+		return rc;
+	snprintf(key_id, sizeof(key_id), "ak_%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3]);
+	if ((rc = crypto_random(raw, sizeof(raw))) != 0)
+		return rc;
+	hex_encode(raw, sizeof(raw), secret, sizeof(secret));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	for (char *p = secret; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+	if ((rc = store_apikey_create(st, key_id, secret)) != 0)
+		goto out;
+	obj = json_pack("{s:s, s:s, s:s, s:s}", "url", url, "key_id", key_id, "secret", secret,
+	    "ca", capath);
+	if (obj == NULL) {
+		rc = ZTP_ENOMEM;
+		goto out;
+	}
+	if ((rc = write_json(dd, "admin.json", obj, 0600)) == 0)
+		log_info("created the admin API key %s in %s (mode 0600)", key_id, path);
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	json_decref(obj);
+	return rc;
+}
+
+int
+datadir_write_run(struct datadir *dd, const char *device, const char *admin)
+{
+	json_t *obj;
+	int rc;
+
+	obj = json_pack("{s:i, s:s, s:s}", "pid", (int)getpid(), "device", device, "admin", admin);
+	if (obj == NULL)
+		return ZTP_ENOMEM;
+	rc = write_json(dd, "run.json", obj, 0644);
+	json_decref(obj);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * The data directory: everything ztpd needs is created at first start and
+ * reused afterwards.
+ *
+ *   secret.key   32 random bytes that seal secrets at rest (mode 0600)
+ *   ca.key       CA private key, ECDSA P-256, PEM encrypted (mode 0600)
+ *   ca.pem       CA certificate, what clients verify the server against
+ *   server.key   server private key, PEM encrypted (mode 0600)
+ *   server.pem   server certificate signed by the CA (SAN localhost,
+ *                127.0.0.1, ::1, the host name), re-issued before expiry
+ *   ztp.db       the SQLite store
+ *   admin.json   the first admin API key (mode 0600)
+ *   run.json     pid and bound addresses of the running ztpd
+ */
+#ifndef ZTP_DATADIR_H
+#define ZTP_DATADIR_H
+#include <limits.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "crypto.h"
+
+struct store;
+
+struct datadir {
+	char dir[PATH_MAX];
+	uint8_t key[CRYPTO_KEY_LEN];       /* seals secrets in the store */
+	uint8_t token_key[CRYPTO_KEY_LEN]; /* signs admin tokens */
+	EVP_PKEY *server_key;
+	X509 *server_cert;
+	X509 *ca_cert;
+};
+
+/* Create what is missing in dir and load the keys and certificates. */
+int datadir_open(struct datadir *dd, const char *dir);
+void datadir_close(struct datadir *dd);
+/* dir/name into out (PATH_MAX). */
+void datadir_path(const struct datadir *dd, const char *name, char *out);
+
+/*
+ * If the store has no API key, create one and write admin.json (0600).
+ * Otherwise rewrite the url of an existing admin.json (the port may change).
+ */
+int datadir_admin_key(struct datadir *dd, struct store *st, const char *url);
+
+/* Write run.json with the pid and listening addresses ("" if none). */
+int datadir_write_run(struct datadir *dd, const char *device, const char *admin);
+
+/* Write data to dir/name atomically (temp file, fsync, rename) with mode. */
+int datadir_write_file(const struct datadir *dd, const char *name, const void *data,
+    size_t len, int mode);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * The device endpoint's HTTP routes (spec safe2.md section 5), served over
+ * TLS 1.3 PSK: the connection's PSK identity names the SIM.
+ *
+ * Every check that can refuse a request runs before anything is written,
+ * so a refused request changes nothing but the events table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "devroute.h"
+#include "events.h"
+#include "http_util.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "ztp/err.h"
+
+static const char *
+method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	default: return "other";
+	}
+}
+
+static void
+serve_config(struct evhttp_request *req, struct worker *w, const struct devroute *r)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	struct store_config cfg;
+	struct evbuffer *buf;
+	const char *inm;
+	int rc;
+
+	rc = store_config_get(w->store, r->iccid, 0, &cfg);
+	if (rc == ZTP_ENOENT) {
+		evhttp_send_reply(req, 204, "No Content", NULL);
+		return;
+	}
+	if (rc != 0) {
+		http_reply_error(req, 500, "internal", "store failure");
+		return;
+	}
+	evhttp_add_header(out, "ETag", cfg.etag);
+	inm = evhttp_find_header(evhttp_request_get_input_headers(req), "If-None-Match");
+	if (inm != NULL && strcmp(inm, cfg.etag) == 0) {
+		evhttp_send_reply(req, 304, "Not Modified", NULL);
+		return;
+	}
+	evhttp_add_header(out, "Content-Type", "application/octet-stream");
+	if ((buf = evbuffer_new()) == NULL) {
+		http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	evbuffer_add(buf, cfg.body, cfg.len);
+	evhttp_send_reply(req, 200, "OK", buf);
+	evbuffer_free(buf);
+}
+
+static void
+serve_data(struct evhttp_request *req, struct worker *w, const struct devroute *r,
+    const uint8_t *body, size_t len)
+{
+	if (store_telemetry_add(w->store, r->iccid, r->device_id, body, len, NULL) != 0) {
+		http_reply_error(req, 500, "internal", "store failure");
+		return;
+	}
+	evhttp_send_reply(req, 204, "No Content", NULL);
+}
+
+static void
+serve_dev(struct evhttp_request *req, struct worker *w, const struct devroute *r)
+{
+	struct store_device d;
+
+	if (store_device_get_or_create(w->store, r->iccid, r->device_id, &d) != 0) {
+		http_reply_error(req, 500, "internal", "store failure");
+		return;
+	}
+	http_reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "cli", d.cli, "usr", d.usr, "pwd",
+	    d.pwd));
+	memset(&d, 0, sizeof(d));
+}
+
+static void
+handle(struct evhttp_request *req, struct worker *w, struct conn *c)
+{
+	const struct config *cfg = w->srv->cfg;
+	const char *uri = evhttp_request_get_uri(req), *why;
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	uint8_t body[STORE_TELEMETRY_MAX];
+	char bound[STORE_DEVID_HEX], shown[128];
+	struct store_sim sim;
+	struct devroute r;
+	size_t bodylen = 0;
+	long n;
+	int rc;
+
+	if (c == NULL || !c->have_id) {
+		http_reply_error(req, 403, "forbidden", "no PSK identity");
+		return;
+	}
+	if (http_header_bytes(req) > (size_t)cfg->max_header_size) {
+		events_record(w->store, EV_REQUEST_REFUSED, c->id.iccid, c->peer,
+		    "request headers over %d bytes", cfg->max_header_size);
+		http_reply_error(req, 431, "headers_too_large", "request headers too large");
+		return;
+	}
+	rc = devroute_parse(uri, strlen(uri), &r, &why);
+	if (rc == ZTP_ENOENT) {
+		http_reply_error(req, 404, "not_found", "no such path");
+		return;
+	}
+	if (rc != 0) {
+		http_reply_error(req, 400, "bad_request", why);
+		return;
+	}
+	if ((r.kind == DEVROUTE_CONFIG && method != EVHTTP_REQ_GET) ||
+	    (r.kind != DEVROUTE_CONFIG && method != EVHTTP_REQ_POST)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+		    r.kind == DEVROUTE_CONFIG ? "GET" : "POST");
+		snprintf(shown, sizeof(shown), "%s is not allowed here", method_name(method));
+		http_reply_error(req, 405, "method_not_allowed", shown);
+		return;
+	}
+	if (strcmp(r.iccid, c->id.iccid) != 0) {
+		events_record(w->store, EV_ICCID_MISMATCH, c->id.iccid, c->peer,
+		    "query iccid %s is not the PSK identity's", r.iccid);
+		http_reply_error(req, 403, "forbidden", "iccid is not the PSK identity's");
+		return;
+	}
+	if ((rc = store_sim_get(w->store, r.iccid, &sim)) != 0) {
+		http_reply_error(req, rc == ZTP_ENOENT ? 403 : 500,
+		    rc == ZTP_ENOENT ? "forbidden" : "internal",
+		    rc == ZTP_ENOENT ? "unknown SIM" : "store failure");
+		return;
+	}
+	if (sim.blocked) {
+		events_record(w->store, EV_BLOCKED_SIM, r.iccid, c->peer, "blocked SIM used (%s %s)",
+		    method_name(method), r.kind == DEVROUTE_CONFIG ? "config" :
+		    r.kind == DEVROUTE_DATA ? "data" : "dev");
+		http_reply_error(req, 403, "forbidden", "SIM blocked");
+		return;
+	}
+	if (r.kind == DEVROUTE_DATA) {
+		if ((n = http_body(req, body, sizeof(body))) < 0) {
+			events_record(w->store, EV_REQUEST_REFUSED, r.iccid, c->peer,
+			    "telemetry of %zu bytes, over %d", http_body_len(req), STORE_TELEMETRY_MAX);
+			http_reply_error(req, 413, "too_large", "telemetry over 255 bytes");
+			return;
+		}
+		bodylen = (size_t)n;
+	} else if (http_body_len(req) > 0) {
+		http_reply_error(req, 400, "bad_request", "this request takes no body");
+		return;
+	}
+	rc = store_sim_bind(w->store, r.iccid, r.device_id, bound);
+	if (rc == ZTP_ECONFLICT) {
+		events_record(w->store, EV_REBIND_REFUSED, r.iccid, c->peer,
+		    "Device ID %s refused: the SIM is bound to %s", r.device_id, bound);
+		http_reply_error(req, 409, "conflict", "SIM bound to another Device ID");
+		return;
+	}
+	if (rc != 0) {
+		http_reply_error(req, 500, "internal", "store failure");
+		return;
+	}
+	switch (r.kind) {
+	case DEVROUTE_CONFIG:
+		serve_config(req, w, &r);
+		break;
+	case DEVROUTE_DATA:
+		serve_data(req, w, &r, body, bodylen);
+		break;
+	case DEVROUTE_DEV:
+		serve_dev(req, w, &r);
+		break;
+	}
+}
+
+void
+device_api_handle(struct evhttp_request *req, void *arg)
+{
+	struct worker *w = arg;
+	struct conn *c = conn_of(req);
+
+	handle(req, w, c);
+	if (c != NULL)
+		conn_request_done(c);
+}

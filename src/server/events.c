@@ -1,0 +1,22 @@
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "events.h"
+#include "log.h"
+#include "store.h"
+
+void
+events_record(struct store *st, const char *kind, const char *iccid, const char *peer,
+    const char *fmt, ...)
+{
+	char detail[STORE_DETAIL_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	log_event(kind, "iccid", iccid ? iccid : "", "peer", peer ? peer : "", "detail", detail,
+	    (const char *)NULL);
+	if (st != NULL && store_event_add(st, kind, iccid, peer, detail) != 0)
+		log_warnx("could not store the %s event", kind);
+}

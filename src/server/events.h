@@ -1,0 +1,24 @@
+/*
+ * Security events: one row in the store's events table and one log line.
+ * kind is one of the documented kinds (docs/admin-api.md); iccid and peer
+ * may be NULL. The detail must never hold a secret; what the peer sent is
+ * sanitized by the caller (log_sanitize).
+ */
+#ifndef ZTP_EVENTS_H
+#define ZTP_EVENTS_H
+
+struct store;
+
+#define EV_HANDSHAKE_REFUSED "handshake_refused"
+#define EV_UNKNOWN_IDENTITY "unknown_identity"
+#define EV_ICCID_MISMATCH "iccid_mismatch"
+#define EV_REBIND_REFUSED "rebind_refused"
+#define EV_BLOCKED_SIM "blocked_sim"
+#define EV_REQUEST_REFUSED "request_refused"
+#define EV_ADMIN_CHANGE "admin_change"
+#define EV_TOKEN_REFUSED "token_refused"
+
+void events_record(struct store *st, const char *kind, const char *iccid, const char *peer,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,89 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+
+#include <event2/keyvalq_struct.h>
+
+#include "http_util.h"
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+void
+http_reply_json(struct evhttp_request *req, int status, json_t *obj)
+{
+	struct evbuffer *buf = evbuffer_new();
+	char *text = NULL;
+
+	if (obj != NULL && buf != NULL && (text = json_dumps(obj, JSON_COMPACT)) != NULL) {
+		evbuffer_add(buf, text, strlen(text));
+		evbuffer_add(buf, "\n", 1);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+		    "application/json");
+	}
+	evhttp_send_reply(req, status, http_reason(status), buf);
+	free(text);
+	json_decref(obj);
+	if (buf != NULL)
+		evbuffer_free(buf);
+}
+
+void
+http_reply_error(struct evhttp_request *req, int status, const char *code, const char *detail)
+{
+	http_reply_json(req, status, json_pack("{s:s, s:s}", "error", code, "detail", detail));
+}
+
+size_t
+http_header_bytes(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *uri = evhttp_request_get_uri(req);
+	struct evkeyval *kv;
+	size_t n = uri ? strlen(uri) + 16 : 16;
+
+	TAILQ_FOREACH(kv, h, next)
+		n += strlen(kv->key) + strlen(kv->value) + 4;
+	return n;
+}
+
+size_t
+http_body_len(struct evhttp_request *req)
+{
+	return evbuffer_get_length(evhttp_request_get_input_buffer(req));
+}
+
+long
+http_body(struct evhttp_request *req, uint8_t *buf, size_t cap)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+
+	if (len > cap)
+		return -1;
+	if (len > 0 && evbuffer_copyout(in, buf, len) != (ev_ssize_t)len)
+		return -1;
+	return (long)len;
+}

@@ -1,0 +1,91 @@
+/*
+ * The running server: shared read-only state, worker threads, connections.
+ *
+ * Each worker owns an event_base, its store connection, its evhttp servers
+ * and its SO_REUSEPORT listening sockets; nothing on the request path is
+ * shared between workers but the SSL_CTXs (read-only after start).
+ */
+#ifndef ZTP_SERVER_H
+#define ZTP_SERVER_H
+#include <pthread.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "datadir.h"
+#include "ztp/iccid.h"
+
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+struct event;
+struct bufferevent;
+struct store;
+
+enum listener_kind { LISTENER_DEVICE, LISTENER_ADMIN, LISTENER__COUNT };
+
+struct server {
+	const struct config *cfg;
+	struct datadir *dd;
+	SSL_CTX *ctx[LISTENER__COUNT];
+	int nworkers;
+	struct worker *workers;
+	int *fds[LISTENER__COUNT]; /* nworkers listening sockets each, or NULL */
+};
+
+struct worker {
+	int id;
+	struct server *srv;
+	pthread_t thread;
+	struct event_base *base;
+	struct store *store;
+	struct evhttp *http[LISTENER__COUNT];
+	struct evconnlistener *lev[LISTENER__COUNT];
+	int nconns;
+	int draining;
+	int64_t drain_deadline;
+	int ctl[2]; /* main writes a byte to ctl[1] to stop the worker */
+	struct event *ctl_ev, *drain_ev;
+};
+
+/* One accepted connection; lives as long as its SSL object. */
+struct conn {
+	struct worker *w;
+	enum listener_kind kind;
+	struct bufferevent *bev;
+	struct event *deadline;
+	char peer[64];
+	int nrequests;
+	int in_request;
+	int timed_out;
+	int event_recorded; /* a refusal event was recorded for this connection */
+	int have_id;
+	struct iccid_identity id;
+	int64_t accepted_at;
+};
+
+/* tls.c: contexts for the device (PSK only) and admin (certificate) listeners */
+int tls_init(void);
+SSL_CTX *tls_device_ctx(struct server *srv);
+SSL_CTX *tls_admin_ctx(struct server *srv);
+/* The connection an SSL object belongs to (NULL if none). */
+struct conn *tls_conn(SSL *ssl);
+int tls_set_conn(SSL *ssl, struct conn *c);
+/* The connection a request arrived on. */
+struct conn *conn_of(struct evhttp_request *req);
+/* Peer address of the socket as "addr:port". */
+void conn_peer(int fd, char *out, size_t cap);
+
+/* worker.c */
+int worker_start(struct server *srv, struct worker *w);
+void worker_stop(struct worker *w);
+void worker_join(struct worker *w);
+/* Restart a connection's deadline after a request was answered. */
+void conn_request_done(struct conn *c);
+
+/* device_api.c, admin_api.c: the evhttp handlers, arg is the worker */
+void device_api_handle(struct evhttp_request *req, void *arg);
+void admin_api_handle(struct evhttp_request *req, void *arg);
+
+#endif

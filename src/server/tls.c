@@ -1,0 +1,222 @@
+/*
+ * TLS for ztpd's listeners.
+ *
+ * Device endpoint: TLS 1.3 only, external PSKs looked up in the worker's
+ * store by the identity of spec safe2.md section 5, TLS_AES_128_CCM_SHA256
+ * and TLS_AES_128_GCM_SHA256, psk_dhe_ke always and psk_ke when allowed,
+ * no certificate, no session tickets. Refused handshakes become events.
+ *
+ * Admin endpoint: TLS 1.2+ with the server certificate and the CA chain.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include "events.h"
+#include "hex.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "ztp/err.h"
+
+static int conn_idx = -1;
+
+/* Called by SSL_free: the connection ends with its SSL object. */
+void conn_free(struct conn *c);
+
+static void
+conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	if (ptr != NULL)
+		conn_free(ptr);
+}
+
+int
+tls_init(void)
+{
+	conn_idx = SSL_get_ex_new_index(0, "ztp conn", NULL, NULL, conn_ex_free);
+	return conn_idx < 0 ? ZTP_ECRYPTO : 0;
+}
+
+struct conn *
+tls_conn(SSL *ssl)
+{
+	return ssl ? SSL_get_ex_data(ssl, conn_idx) : NULL;
+}
+
+int
+tls_set_conn(SSL *ssl, struct conn *c)
+{
+	return SSL_set_ex_data(ssl, conn_idx, c) == 1 ? 0 : ZTP_ECRYPTO;
+}
+
+struct conn *
+conn_of(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+
+	struct conn *c;
+
+	if (evcon == NULL || (bev = evhttp_connection_get_bufferevent(evcon)) == NULL)
+		return NULL;
+	if ((c = tls_conn(bufferevent_openssl_get_ssl(bev))) != NULL && c->peer[0] == '\0')
+		conn_peer(bufferevent_getfd(bev), c->peer, sizeof(c->peer));
+	return c;
+}
+
+void
+conn_peer(int fd, char *out, size_t cap)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN];
+
+	out[0] = '\0';
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		snprintf(out, cap, "%s:%u", addr, ntohs(sin->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		snprintf(out, cap, "[%s]:%u", addr, ntohs(sin6->sin6_port));
+	}
+}
+
+/* The peer of c, looked up once the socket is known. */
+static const char *
+peer_of(struct conn *c, SSL *ssl)
+{
+	if (c->peer[0] == '\0')
+		conn_peer(SSL_get_fd(ssl), c->peer, sizeof(c->peer));
+	return c->peer;
+}
+
+/*
+ * The external PSK callback: parse the identity, fetch the key of that
+ * generation from the store, hand OpenSSL a session holding it. An unknown
+ * or malformed identity is an event; returning 1 with *sess NULL lets the
+ * handshake fail with an alert.
+ */
+static int
+psk_find(SSL *ssl, const unsigned char *identity, size_t len, SSL_SESSION **sess)
+{
+	static const unsigned char gcm_sha256[] = { 0x13, 0x01 };
+	struct conn *c = tls_conn(ssl);
+	struct iccid_identity id;
+	uint8_t psk[STORE_PSK_MAX];
+	size_t psklen;
+	SSL_SESSION *s = NULL;
+	const SSL_CIPHER *cipher;
+	char shown[80];
+	int rc;
+
+	*sess = NULL;
+	if (c == NULL)
+		return 1;
+	if (iccid_parse_identity(identity, len, &id) != 0) {
+		hex_encode(identity, len > 32 ? 32 : len, shown, sizeof(shown));
+		events_record(c->w->store, EV_UNKNOWN_IDENTITY, NULL, peer_of(c, ssl),
+		    "malformed PSK identity (%zu bytes: %s%s)", len, shown, len > 32 ? "..." : "");
+		c->event_recorded = 1;
+		return 1;
+	}
+	rc = store_sim_psk(c->w->store, id.iccid, id.generation, psk, &psklen);
+	if (rc != 0) {
+		if (rc == ZTP_ENOENT && id.has_generation)
+			events_record(c->w->store, EV_UNKNOWN_IDENTITY, id.iccid, peer_of(c, ssl),
+			    "no SIM with this ICCID and key generation %u", id.generation);
+		else if (rc == ZTP_ENOENT)
+			events_record(c->w->store, EV_UNKNOWN_IDENTITY, id.iccid, peer_of(c, ssl),
+			    "no SIM with this ICCID");
+		c->event_recorded = 1;
+		return 1;
+	}
+	cipher = SSL_CIPHER_find(ssl, gcm_sha256);
+	if (cipher == NULL || (s = SSL_SESSION_new()) == NULL ||
+	    !SSL_SESSION_set1_master_key(s, psk, psklen) || !SSL_SESSION_set_cipher(s, cipher) ||
+	    !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
+		SSL_SESSION_free(s);
+		s = NULL;
+	}
+	OPENSSL_cleanse(psk, sizeof(psk));
+	if (s == NULL)
+		return 0;
+	c->id = id;
+	c->have_id = 1;
+	*sess = s;
+	return 1;
+}
+
+/* Fatal alerts we send are refused handshakes: one event each. */
+static void
+info_cb(const SSL *cssl, int where, int ret)
+{
+	SSL *ssl = (SSL *)cssl;
+	struct conn *c;
+
+	if (!(where & SSL_CB_WRITE_ALERT) || (ret >> 8) != SSL3_AL_FATAL)
+		return;
+	if ((c = tls_conn(ssl)) == NULL || c->event_recorded)
+		return;
+	c->event_recorded = 1;
+	if (c->kind == LISTENER_DEVICE)
+		events_record(c->w->store, EV_HANDSHAKE_REFUSED, c->have_id ? c->id.iccid : NULL,
+		    peer_of(c, ssl), "TLS alert %s sent%s", SSL_alert_desc_string_long(ret),
+		    (ret & 0xff) == SSL_AD_DECRYPT_ERROR ? " (wrong PSK?)" : "");
+	else
+		log_info("admin handshake refused from %s: %s", peer_of(c, ssl),
+		    SSL_alert_desc_string_long(ret));
+}
+
+SSL_CTX *
+tls_device_ctx(struct server *srv)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		return NULL;
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
+	    !SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_CCM_SHA256:TLS_AES_128_GCM_SHA256")) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
+	    (srv->cfg->allow_psk_ke ? SSL_OP_ALLOW_NO_DHE_KEX : 0));
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_psk_find_session_callback(ctx, psk_find);
+	SSL_CTX_set_info_callback(ctx, info_cb);
+	return ctx;
+}
+
+SSL_CTX *
+tls_admin_ctx(struct server *srv)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		return NULL;
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    SSL_CTX_use_certificate(ctx, srv->dd->server_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, srv->dd->server_key) != 1 ||
+	    SSL_CTX_add1_chain_cert(ctx, srv->dd->ca_cert) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_info_callback(ctx, info_cb);
+	return ctx;
+}

@@ -1,0 +1,269 @@
+/*
+ * Worker threads: each runs its own event_base with its own store
+ * connection, evhttp servers and SO_REUSEPORT listening sockets.
+ *
+ * Connections are bounded per worker (the listener pauses at the limit),
+ * each has a deadline for its handshake and every complete request
+ * (request-timeout) on top of evhttp's read/write inactivity time-out
+ * (idle-timeout), and headers and bodies are capped.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "admin_req.h"
+#include "clock.h"
+#include "events.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "ztp/err.h"
+
+#define DRAIN_SECONDS 2
+#define DEVICE_BODY_CAP 4096 /* evhttp's hard cap; the handler refuses over 255 */
+
+void conn_free(struct conn *c);
+
+static void
+resume_listeners(struct worker *w)
+{
+	int k;
+
+	if (w->draining || w->nconns >= w->srv->cfg->max_connections)
+		return;
+	for (k = 0; k < LISTENER__COUNT; k++)
+		if (w->lev[k] != NULL)
+			evconnlistener_enable(w->lev[k]);
+}
+
+static void
+pause_listeners(struct worker *w)
+{
+	int k;
+
+	for (k = 0; k < LISTENER__COUNT; k++)
+		if (w->lev[k] != NULL)
+			evconnlistener_disable(w->lev[k]);
+}
+
+/* The deadline passed: shut the socket; evhttp then frees the connection. */
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	evutil_socket_t s = bufferevent_getfd(c->bev);
+
+	c->timed_out = 1;
+	if (s >= 0)
+		shutdown(s, SHUT_RDWR);
+}
+
+void
+conn_request_done(struct conn *c)
+{
+	struct timeval tv = { c->w->srv->cfg->request_timeout, 0 };
+
+	c->nrequests++;
+	c->in_request = 0;
+	event_add(c->deadline, &tv);
+}
+
+void
+conn_free(struct conn *c)
+{
+	struct worker *w = c->w;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (c->timed_out && c->nrequests == 0 && !c->event_recorded) {
+		if (ssl != NULL && SSL_is_init_finished(ssl))
+			events_record(w->store, EV_REQUEST_REFUSED, c->have_id ? c->id.iccid : NULL,
+			    c->peer, "slow client: no complete request within %d s, closed",
+			    w->srv->cfg->request_timeout);
+		else
+			log_info("%s: handshake not completed within %d s, closed",
+			    c->peer[0] ? c->peer : "peer", w->srv->cfg->request_timeout);
+	}
+	event_free(c->deadline);
+	free(c);
+	w->nconns--;
+	resume_listeners(w);
+}
+
+/* evhttp asks for each accepted connection's bufferevent: a TLS one. */
+static struct bufferevent *
+bev_cb(struct event_base *base, void *arg, enum listener_kind kind)
+{
+	struct worker *w = arg;
+	struct timeval tv = { w->srv->cfg->request_timeout, 0 };
+	struct bufferevent *bev = NULL;
+	struct conn *c;
+	SSL *ssl;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL || (ssl = SSL_new(w->srv->ctx[kind])) == NULL)
+		fatalx("out of memory for a connection");
+	c->w = w;
+	c->kind = kind;
+	c->accepted_at = clock_now_ms();
+	if ((c->deadline = evtimer_new(base, deadline_cb, c)) == NULL)
+		fatalx("out of memory for a connection");
+	tls_set_conn(ssl, c);
+	w->nconns++;
+	if (w->nconns >= w->srv->cfg->max_connections)
+		pause_listeners(w);
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		fatalx("out of memory for a connection");
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	c->bev = bev;
+	evtimer_add(c->deadline, &tv);
+	return bev;
+}
+
+static struct bufferevent *
+bev_cb_device(struct event_base *base, void *arg)
+{
+	return bev_cb(base, arg, LISTENER_DEVICE);
+}
+
+static struct bufferevent *
+bev_cb_admin(struct event_base *base, void *arg)
+{
+	return bev_cb(base, arg, LISTENER_ADMIN);
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (w->nconns <= 0 || clock_now_ms() >= w->drain_deadline)
+		event_base_loopbreak(w->base);
+}
+
+/* main asked us to stop: close the listeners, let requests in flight end */
+static void
+ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { 0, 50000 };
+	char b;
+	int k;
+
+	if (read(fd, &b, 1) <= 0 || w->draining)
+		return;
+	w->draining = 1;
+	w->drain_deadline = clock_now_ms() + DRAIN_SECONDS * 1000;
+	for (k = 0; k < LISTENER__COUNT; k++)
+		if (w->lev[k] != NULL)
+			evconnlistener_disable(w->lev[k]);
+	w->drain_ev = event_new(w->base, -1, EV_PERSIST, drain_cb, w);
+	event_add(w->drain_ev, &tv);
+}
+
+static int
+setup_http(struct worker *w, enum listener_kind kind)
+{
+	const struct config *cfg = w->srv->cfg;
+	struct evhttp_bound_socket *bound;
+	struct evconnlistener *lev;
+	struct evhttp *http;
+	int fd = w->srv->fds[kind] ? w->srv->fds[kind][w->id] : -1;
+
+	if (fd < 0)
+		return 0;
+	if ((http = evhttp_new(w->base)) == NULL)
+		return ZTP_ENOMEM;
+	w->http[kind] = http;
+	evhttp_set_bevcb(http, kind == LISTENER_DEVICE ? bev_cb_device : bev_cb_admin, w);
+	evhttp_set_gencb(http, kind == LISTENER_DEVICE ? device_api_handle : admin_api_handle, w);
+	evhttp_set_timeout(http, cfg->idle_timeout);
+	/* evhttp's own caps are the hard bound; handlers check the tighter ones */
+	evhttp_set_max_headers_size(http, cfg->max_header_size * 2);
+	evhttp_set_max_body_size(http, kind == LISTENER_DEVICE ? DEVICE_BODY_CAP : ADMINREQ_BODY_MAX);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+	evhttp_set_default_content_type(http, "application/json");
+	lev = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (lev == NULL)
+		return ZTP_ENOMEM;
+	w->srv->fds[kind][w->id] = -1; /* the listener owns it now */
+	if ((bound = evhttp_bind_listener(http, lev)) == NULL)
+		return ZTP_ENOMEM;
+	w->lev[kind] = evhttp_bound_socket_get_listener(bound);
+	return 0;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	int k;
+
+	event_base_dispatch(w->base);
+	/* free the servers (and with them every connection), then the rest */
+	for (k = 0; k < LISTENER__COUNT; k++) {
+		if (w->http[k] != NULL)
+			evhttp_free(w->http[k]);
+		w->http[k] = NULL;
+		w->lev[k] = NULL;
+	}
+	event_base_loop(w->base, EVLOOP_NONBLOCK);
+	event_free(w->ctl_ev);
+	event_free(w->drain_ev);
+	store_close(w->store);
+	w->store = NULL;
+	event_base_free(w->base);
+	w->base = NULL;
+	return NULL;
+}
+
+int
+worker_start(struct server *srv, struct worker *w)
+{
+	char path[PATH_MAX];
+	int k, rc;
+
+	w->srv = srv;
+	w->ctl[0] = w->ctl[1] = -1;
+	if ((w->base = event_base_new()) == NULL)
+		return ZTP_ENOMEM;
+	datadir_path(srv->dd, "ztp.db", path);
+	if ((rc = store_open(&w->store, path, srv->dd->key)) != 0)
+		return rc;
+	for (k = 0; k < LISTENER__COUNT; k++)
+		if ((rc = setup_http(w, (enum listener_kind)k)) != 0)
+			return rc;
+	if (pipe(w->ctl) != 0)
+		return ZTP_EIO;
+	evutil_make_socket_nonblocking(w->ctl[0]);
+	w->ctl_ev = event_new(w->base, w->ctl[0], EV_READ | EV_PERSIST, ctl_cb, w);
+	if (w->ctl_ev == NULL || event_add(w->ctl_ev, NULL) != 0)
+		return ZTP_ENOMEM;
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		return ZTP_EIO;
+	return 0;
+}
+
+void
+worker_stop(struct worker *w)
+{
+	if (w->ctl[1] >= 0 && write(w->ctl[1], "q", 1) != 1)
+		log_warn("cannot stop worker %d", w->id);
+}
+
+void
+worker_join(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+	close(w->ctl[0]);
+	close(w->ctl[1]);
+}

@@ -1,0 +1,112 @@
+# Shared helpers of the integration tests (sourced by tests/integration/test_*.sh).
+# Real binaries, ephemeral loopback ports, a temporary data directory.
+set -euo pipefail
+
+BUILD=${ZTP_BUILD:?set ZTP_BUILD to the build directory}
+SRC=${ZTP_SRC:?set ZTP_SRC to the source directory}
+ZTPD=$BUILD/ztpd
+ZTPCTL=$BUILD/ztpctl
+T=$(mktemp -d /tmp/ztp-it.XXXXXX)
+DATA=$T/data
+ZTPD_PID=""
+NFAIL=0
+
+# the seed's SIM and configuration (spec safe2.md section 1)
+ICCID=8944502509186389635
+ICCID_EF=984405529081369836F5
+PSK=000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F
+DEVID=B58D51C5504D5257352E3120FF0D1338
+SEED_CONFIG='{"configuration":{"version":"2021-05-05","config":[{"action":"iot:Alarm","effect":"On"}]}}'
+
+fail() { echo "FAIL: $*" >&2; NFAIL=$((NFAIL + 1)); exit 1; }
+ok() { echo "ok: $*"; }
+
+stop_ztpd() {
+	if [ -n "$ZTPD_PID" ] && kill -0 "$ZTPD_PID" 2>/dev/null; then
+		kill -TERM "$ZTPD_PID" 2>/dev/null || true
+		for _ in $(seq 1 100); do kill -0 "$ZTPD_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$ZTPD_PID" 2>/dev/null || true
+		wait "$ZTPD_PID" 2>/dev/null || true
+	fi
+	ZTPD_PID=""
+}
+
+cleanup() {
+	local rc=$?
+	stop_ztpd
+	if [ $rc -ne 0 ] && [ -f "$T/ztpd.log" ]; then
+		echo "---- ztpd log (last 40 lines) ----" >&2
+		tail -n 40 "$T/ztpd.log" >&2
+	fi
+	rm -rf "$T"
+	exit $rc
+}
+trap cleanup EXIT
+
+# start_ztpd [extra ztpd options...]: starts ztpd on DATA with ephemeral
+# ports and waits until it listens. Sets DEVICE_PORT, ADMIN_PORT, ZTP_ADMIN.
+start_ztpd() {
+	rm -f "$DATA/run.json"
+	"$ZTPD" --data "$DATA" --device-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+		--workers 2 "$@" >>"$T/ztpd.log" 2>&1 &
+	ZTPD_PID=$!
+	for _ in $(seq 1 200); do
+		if [ -s "$DATA/run.json" ] && [ "$(jq -r .pid "$DATA/run.json" 2>/dev/null)" = "$ZTPD_PID" ]; then
+			break
+		fi
+		kill -0 "$ZTPD_PID" 2>/dev/null || fail "ztpd exited at start"
+		sleep 0.05
+	done
+	[ -s "$DATA/run.json" ] || fail "ztpd did not write run.json"
+	DEVICE_PORT=$(jq -r .device "$DATA/run.json" | sed 's/.*://')
+	ADMIN_PORT=$(jq -r .admin "$DATA/run.json" | sed 's/.*://')
+	export ZTP_ADMIN=$DATA/admin.json
+}
+
+# admin_token: prints a bearer token for the data directory's admin key
+admin_token() {
+	curl -sS --cacert "$DATA/ca.pem" -X POST "https://127.0.0.1:$ADMIN_PORT/v1/auth/token" \
+		-H 'Content-Type: application/json' \
+		-d "$(jq -c '{key_id, secret}' "$DATA/admin.json")" | jq -r .token
+}
+
+# admin METHOD PATH [JSON]: calls the admin API; prints the body, then the
+# status code on the last line.
+admin() {
+	local method=$1 path=$2 body=${3:-}
+	local tok
+	tok=${ADMIN_TOKEN:-$(admin_token)}
+	if [ -n "$body" ]; then
+		curl -sS --cacert "$DATA/ca.pem" -X "$method" -H "Authorization: Bearer $tok" \
+			-H 'Content-Type: application/json' -d "$body" -w '\n%{http_code}' \
+			"https://127.0.0.1:$ADMIN_PORT$path"
+	else
+		curl -sS --cacert "$DATA/ca.pem" -X "$method" -H "Authorization: Bearer $tok" \
+			-w '\n%{http_code}' "https://127.0.0.1:$ADMIN_PORT$path"
+	fi
+}
+
+# sqlite QUERY: runs a read-only query on the store
+db() { sqlite3 -readonly "$DATA/ztp.db" "$1"; }
+
+# db_snapshot: a dump of the tables a refused request must not change
+db_snapshot() {
+	sqlite3 -readonly "$DATA/ztp.db" \
+		"SELECT * FROM sims; SELECT iccid,version,hex(body),source FROM configs; SELECT id,iccid,hex(body) FROM telemetry; SELECT iccid,device_id,cli,usr FROM devices;"
+}
+
+# expect_event KIND: an event of that kind was recorded
+expect_event() {
+	local n
+	n=$(db "SELECT count(*) FROM events WHERE kind='$1'")
+	[ "$n" -gt 0 ] || fail "no $1 event recorded"
+}
+
+# s_client_get PATH [extra request headers]: fetch over TLS 1.3 PSK with
+# openssl s_client and the ASCII ICCID identity; prints the raw HTTP response
+s_client_get() {
+	local path=$1 extra=${2:-}
+	printf 'GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n' "$path" "$extra" |
+		timeout 10 openssl s_client -tls1_3 -psk "${S_PSK:-$PSK}" -psk_identity "${S_ID:-$ICCID}" \
+			-connect "127.0.0.1:$DEVICE_PORT" -quiet -ign_eof 2>/dev/null
+}
