@@ -623,6 +623,6 @@ admin_api_handle(struct evhttp_request *req, void *arg)
 	OPENSSL_cleanse(a->body, a->bodylen);
 	evhttp_clear_headers(&a->query);
 	if (a->c != NULL)
-		conn_request_done(a->c);
+		conn_request_done(a->c, req);
 	free(a);
 }

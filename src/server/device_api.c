@@ -195,5 +195,5 @@ device_api_handle(struct evhttp_request *req, void *arg)
 
 	handle(req, w, c);
 	if (c != NULL)
-		conn_request_done(c);
+		conn_request_done(c, req);
 }

@@ -59,6 +59,7 @@ struct conn {
 	int nrequests;
 	int in_request;
 	int timed_out;
+	int handshake_done;
 	int event_recorded; /* a refusal event was recorded for this connection */
 	int have_id;
 	struct iccid_identity id;
@@ -82,7 +83,7 @@ int worker_start(struct server *srv, struct worker *w);
 void worker_stop(struct worker *w);
 void worker_join(struct worker *w);
 /* Restart a connection's deadline after a request was answered. */
-void conn_request_done(struct conn *c);
+void conn_request_done(struct conn *c, struct evhttp_request *req);
 
 /* device_api.c, admin_api.c: the evhttp handlers, arg is the worker */
 void device_api_handle(struct evhttp_request *req, void *arg);

@@ -166,6 +166,11 @@ info_cb(const SSL *cssl, int where, int ret)
 	SSL *ssl = (SSL *)cssl;
 	struct conn *c;
 
+	if ((where & SSL_CB_HANDSHAKE_DONE) && (c = tls_conn(ssl)) != NULL) {
+		c->handshake_done = 1;
+		peer_of(c, ssl);
+		return;
+	}
 	if (!(where & SSL_CB_WRITE_ALERT) || (ret >> 8) != SSL3_AL_FATAL)
 		return;
 	if ((c = tls_conn(ssl)) == NULL || c->event_recorded)
@@ -196,6 +201,15 @@ tls_device_ctx(struct server *srv)
 	    (srv->cfg->allow_psk_ke ? SSL_OP_ALLOW_NO_DHE_KEX : 0));
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/*
+	 * (EC)DHE only on elliptic curves: a client that wants psk_ke but must
+	 * send some key share (OpenSSL 3.0 clients always do) can offer an
+	 * ffdhe group and get psk_ke where the policy allows it.
+	 */
+	if (!SSL_CTX_set1_groups_list(ctx, "x25519:secp256r1:x448:secp384r1:secp521r1")) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	SSL_CTX_set_psk_find_session_callback(ctx, psk_find);
 	SSL_CTX_set_info_callback(ctx, info_cb);
 	return ctx;

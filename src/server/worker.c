@@ -66,11 +66,25 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		shutdown(s, SHUT_RDWR);
 }
 
+/* evhttp is closing a connection that served requests: say close_notify */
+static void
+close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = arg;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (ssl != NULL && c->handshake_done && !c->timed_out)
+		SSL_shutdown(ssl);
+}
+
 void
-conn_request_done(struct conn *c)
+conn_request_done(struct conn *c, struct evhttp_request *req)
 {
 	struct timeval tv = { c->w->srv->cfg->request_timeout, 0 };
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 
+	if (c->nrequests == 0 && evcon != NULL)
+		evhttp_connection_set_closecb(evcon, close_cb, c);
 	c->nrequests++;
 	c->in_request = 0;
 	event_add(c->deadline, &tv);
@@ -80,10 +94,9 @@ void
 conn_free(struct conn *c)
 {
 	struct worker *w = c->w;
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 
 	if (c->timed_out && c->nrequests == 0 && !c->event_recorded) {
-		if (ssl != NULL && SSL_is_init_finished(ssl))
+		if (c->handshake_done)
 			events_record(w->store, EV_REQUEST_REFUSED, c->have_id ? c->id.iccid : NULL,
 			    c->peer, "slow client: no complete request within %d s, closed",
 			    w->srv->cfg->request_timeout);
