@@ -8,6 +8,7 @@
  * must then be exactly what an independent reading of the token format
  * says, and never ZTP_EAUTH.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 

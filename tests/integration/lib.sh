@@ -110,3 +110,37 @@ s_client_get() {
 		timeout 10 openssl s_client -tls1_3 -psk "${S_PSK:-$PSK}" -psk_identity "${S_ID:-$ICCID}" \
 			-connect "127.0.0.1:$DEVICE_PORT" -quiet -ign_eof 2>/dev/null
 }
+
+# ev_count KIND: number of events of that kind
+ev_count() { db "SELECT count(*) FROM events WHERE kind='$1'"; }
+
+# expect_new_event KIND BEFORE: more events of KIND than BEFORE
+expect_new_event() {
+	local n
+	n=$(ev_count "$1")
+	[ "$n" -gt "$2" ] || fail "no new $1 event (had $2, have $n)"
+}
+
+# body_of: the body of a raw HTTP response on stdin
+body_of() { sed '1,/^\r*$/d'; }
+# status_of: the status code of a raw HTTP response on stdin
+status_of() { head -1 | awk '{print $2}'; }
+
+# psk_get [psk_client options]: GET the seed's configuration path with psk_client
+PSK_CLIENT=$BUILD/tests/psk_client
+config_path() { echo "/v1/config/${1:-$DEVID}?iccid=${2:-$ICCID_EF}"; }
+request() { # request METHOD PATH [extra header lines] [body]
+	local extra=${3:-} body=${4:-}
+	printf '%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%sContent-Length: %d\r\n\r\n%s' \
+		"$1" "$2" "$extra" "${#body}" "$body"
+}
+
+# setup_seed_sim: registers the seed's SIM and configuration through the admin API
+setup_seed_sim() {
+	ADMIN_TOKEN=$(admin_token)
+	export ADMIN_TOKEN
+	[ "$(admin POST /v1/sims "{\"iccid\":\"$ICCID\",\"psk\":\"$PSK\"}" | tail -1)" = 201 ] ||
+		fail "cannot create the SIM"
+	[ "$(admin PUT "/v1/sims/$ICCID/config" "$(jq -nc --arg b "$SEED_CONFIG" '{body:$b}')" | tail -1)" = 201 ] ||
+		fail "cannot set the configuration"
+}
