@@ -46,6 +46,16 @@ field(const char *s, size_t len, int min, int max, int *out)
 	return 0;
 }
 
+static int
+days_in_month(int y, int m)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return days[m - 1];
+}
+
 int
 clock_parse(const char *s, int64_t *ms)
 {
@@ -68,6 +78,8 @@ clock_parse(const char *s, int64_t *ms)
 	if (field(s, 4, 1970, 9999, &y) || field(s + 5, 2, 1, 12, &mo) ||
 	    field(s + 8, 2, 1, 31, &d) || field(s + 11, 2, 0, 23, &h) ||
 	    field(s + 14, 2, 0, 59, &mi) || field(s + 17, 2, 0, 60, &se))
+		return ZTP_EMALFORMED;
+	if (d > days_in_month(y, mo))
 		return ZTP_EMALFORMED;
 	if (len == 24 && (s[19] != '.' || field(s + 20, 3, 0, 999, &frac)))
 		return ZTP_EMALFORMED;

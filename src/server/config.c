@@ -1,5 +1,6 @@
+#include <arpa/inet.h>
 #include <getopt.h>
-#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -87,9 +88,11 @@ static int
 set_listen(char *dst, size_t cap, const char *value, const char *key, char *errbuf,
     size_t errcap)
 {
-	int rc = set_str(dst, cap, value, key, errbuf, errcap);
+	int rc;
 
-	return rc != 0 ? rc : check_listen(value, key, errbuf, errcap);
+	if (value != NULL && (rc = check_listen(value, key, errbuf, errcap)) != 0)
+		return rc;
+	return set_str(dst, cap, value, key, errbuf, errcap);
 }
 
 int
@@ -320,7 +323,6 @@ config_parse_args(struct config *cfg, int argc, char **argv)
 int
 config_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct addrinfo hints, *res = NULL;
 	char host[64];
 	const char *colon, *h;
 	size_t hlen;
@@ -346,13 +348,22 @@ config_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 		return ZTP_EINVAL;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host, colon + 1, &hints, &res) != 0 || res == NULL)
-		return ZTP_EINVAL;
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
+	/* strict numeric forms only: a.b.c.d, or an IPv6 address in brackets */
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return ZTP_EINVAL;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return ZTP_EINVAL;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*len = sizeof(*sin);
+	}
 	return 0;
 }

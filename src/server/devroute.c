@@ -32,7 +32,7 @@ devroute_parse(const char *uri, size_t len, struct devroute *out, const char **w
 		path_end = end;
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		plen = strlen(routes[i].prefix);
-		if ((size_t)(path_end - uri) > plen && memcmp(uri, routes[i].prefix, plen) == 0) {
+		if ((size_t)(path_end - uri) >= plen && memcmp(uri, routes[i].prefix, plen) == 0) {
 			found = (int)i;
 			break;
 		}

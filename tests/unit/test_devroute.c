@@ -146,10 +146,10 @@ test_non_hex_device_id_is_malformed(void **state)
 }
 
 /*
- * BUG (devroute.c:36): an empty Device ID under one of our routes is a bad
- * Device ID (400, ZTP_EMALFORMED: "Device ID: 1..16 bytes in hex"), but
- * the prefix match requires a path longer than the prefix, so
- * "/v1/config/?iccid=..." falls through to ZTP_ENOENT (404).
+ * BUG (src/server/devroute.c:35): an empty Device ID under one of our
+ * routes is a bad Device ID (400, ZTP_EMALFORMED: "Device ID: 1..16 bytes
+ * in hex"), but the prefix match requires a path longer than the prefix,
+ * so "/v1/config/?iccid=..." falls through to ZTP_ENOENT (404).
  */
 static void
 test_empty_device_id_is_malformed(void **state)
