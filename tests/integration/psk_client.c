@@ -121,7 +121,7 @@ main(int argc, char **argv)
 	char *filebuf = NULL;
 	size_t reqlen;
 	uint64_t port = 0, wait_s = 5;
-	int psk_ke = 0, i, fd, rc;
+	int psk_ke = 0, i, fd, rc, status = 1;
 	struct sockaddr_in sin;
 	SSL_CTX *ctx;
 	SSL *ssl;
@@ -195,7 +195,8 @@ main(int argc, char **argv)
 	if (SSL_connect(ssl) != 1) {
 		fprintf(stderr, "handshake failed\n");
 		ERR_print_errors_fp(stderr);
-		return 3;
+		status = 3;
+		goto out;
 	}
 	fprintf(stderr, "kex: %s\n", saw_key_share == 0 ? "psk_ke" : "psk_dhe_ke");
 	fprintf(stderr, "cipher: %s\n", SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)));
@@ -204,29 +205,35 @@ main(int argc, char **argv)
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		time_t start = time(NULL);
 		SSL_write(ssl, partial, (int)strlen(partial));
-		while (time(NULL) - start <= (time_t)wait_s) {
-			if (poll(&pfd, 1, 200) > 0) {
-				rc = SSL_read(ssl, buf, sizeof(buf));
-				if (rc <= 0) {
-					fprintf(stderr, "closed by the server after %ld s\n",
-					    (long)(time(NULL) - start));
-					return 0;
-				}
+		status = 4;
+		while (status == 4 && time(NULL) - start <= (time_t)wait_s) {
+			if (poll(&pfd, 1, 200) <= 0)
+				continue;
+			rc = SSL_read(ssl, buf, sizeof(buf));
+			if (rc <= 0) {
+				fprintf(stderr, "closed by the server after %ld s\n",
+				    (long)(time(NULL) - start));
+				status = 0;
+			} else {
 				fwrite(buf, 1, (size_t)rc, stdout);
 			}
 		}
-		fprintf(stderr, "still open after %lu s\n", (unsigned long)wait_s);
-		return 4;
+		if (status == 4)
+			fprintf(stderr, "still open after %lu s\n", (unsigned long)wait_s);
+		goto out;
 	}
 	if (SSL_write(ssl, request, (int)reqlen) <= 0) {
 		fprintf(stderr, "write failed\n");
-		return 1;
+		status = 1;
+		goto out;
 	}
 	while ((rc = SSL_read(ssl, buf, sizeof(buf))) > 0)
 		fwrite(buf, 1, (size_t)rc, stdout);
+	status = 0;
+out:
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
 	close(fd);
 	free(filebuf);
-	return 0;
+	return status;
 }
