@@ -588,13 +588,13 @@ report_http_error(long status, const struct buf *resp)
 
 /*
  * One admin API request without (re)authenticating: body (may be NULL) is
- * sent as JSON. A 2xx answer stores its status in *status (may be NULL)
- * and its object in *out (NULL for an empty body; the caller json_decrefs
- * it). Any other answer is printed and returns ZTP_EIO.
+ * sent as JSON. A 2xx answer stores its object in *out (NULL for an empty
+ * body; the caller json_decrefs it). Any other answer is printed and
+ * returns ZTP_EIO.
  */
 static int
 api_send(struct ctl *c, const char *method, const char *path, const json_t *body,
-    long *status, json_t **out)
+    json_t **out)
 {
 	struct buf resp = { NULL, 0, 0, RESPONSE_MAX, 0 };
 	char *text = NULL;
@@ -629,8 +629,6 @@ api_send(struct ctl *c, const char *method, const char *path, const json_t *body
 			goto out;
 		}
 	}
-	if (status != NULL)
-		*status = code;
 	*out = root;
 	root = NULL;
 	rc = 0;
@@ -680,7 +678,7 @@ ctl_open(struct ctl *c)
 		errorf("%s", ztp_strerror(rc));
 		goto out;
 	}
-	rc = api_send(c, "POST", "/v1/auth/token", req, NULL, &resp);
+	rc = api_send(c, "POST", "/v1/auth/token", req, &resp);
 	if (rc != 0)
 		goto out;
 	tok = json_string_value(json_object_get(resp, "token"));
@@ -705,7 +703,7 @@ out:
 /* An authenticated admin API request; see api_send. */
 static int
 api_call(struct ctl *c, const char *method, const char *path, const json_t *body,
-    long *status, json_t **out)
+    json_t **out)
 {
 	int rc;
 
@@ -713,7 +711,7 @@ api_call(struct ctl *c, const char *method, const char *path, const json_t *body
 	rc = ctl_open(c);
 	if (rc != 0)
 		return rc;
-	return api_send(c, method, path, body, status, out);
+	return api_send(c, method, path, body, out);
 }
 
 /* ---- output ---- */
@@ -962,7 +960,7 @@ api_list(struct ctl *c, const char *path, const char *query, const char *key,
 			goto out;
 		}
 		json_decref(page);
-		rc = api_call(c, "GET", url, NULL, NULL, &page);
+		rc = api_call(c, "GET", url, NULL, &page);
 		if (rc != 0)
 			goto out;
 		items = json_object_get(page, key);
@@ -1059,7 +1057,7 @@ cmd_sim_add(struct ctl *c, const struct args *a)
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/v1/sims");
-	rc = api_call(c, "POST", path, req, NULL, &sim);
+	rc = api_call(c, "POST", path, req, &sim);
 	if (rc != 0)
 		goto out;
 	rc = finish_sim_change(c, sim, iccid, "added");
@@ -1127,7 +1125,7 @@ sim_action(struct ctl *c, const struct args *a, size_t action)
 	if (rc != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/sims/%s%s", iccid, sim_actions[action].suffix);
-	rc = api_call(c, sim_actions[action].method, path, NULL, NULL, &sim);
+	rc = api_call(c, sim_actions[action].method, path, NULL, &sim);
 	if (rc != 0)
 		goto out;
 	if (sim_actions[action].done != NULL) {
@@ -1245,7 +1243,7 @@ cmd_config_set(struct ctl *c, const struct args *a)
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/v1/sims/%s/config", iccid);
-	rc = api_call(c, "PUT", path, req, NULL, &ver);
+	rc = api_call(c, "PUT", path, req, &ver);
 	if (rc != 0)
 		goto out;
 	rc = finish_config_change(c, ver, iccid, "stored");
@@ -1272,7 +1270,7 @@ cmd_config_get(struct ctl *c, const struct args *a)
 	if (rc != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/sims/%s/config", iccid);
-	rc = api_call(c, "GET", path, NULL, NULL, &ver);
+	rc = api_call(c, "GET", path, NULL, &ver);
 	if (rc != 0)
 		goto out;
 	if (c->json) {
@@ -1319,7 +1317,7 @@ cmd_config_history(struct ctl *c, const struct args *a)
 	if (rc != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/sims/%s/config/history", iccid);
-	rc = api_call(c, "GET", path, NULL, NULL, &res);
+	rc = api_call(c, "GET", path, NULL, &res);
 	if (rc != 0)
 		goto out;
 	if (c->json) {
@@ -1360,7 +1358,7 @@ cmd_config_rollback(struct ctl *c, const struct args *a)
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/v1/sims/%s/config/rollback", iccid);
-	rc = api_call(c, "POST", path, req, NULL, &ver);
+	rc = api_call(c, "POST", path, req, &ver);
 	if (rc != 0)
 		goto out;
 	snprintf(what, sizeof(what), "stored with version %llu's body", (unsigned long long)v);

@@ -148,7 +148,6 @@ n=$(changes)
 ok_run sim add "$ICCID" --psk "$PSK"
 eq "$(cat "$T/out")" "SIM $ICCID added" "sim add output"
 eq "$(db "SELECT count(*) FROM sims WHERE iccid='$ICCID'")" 1 "sims rows after sim add"
-eq "$(db "SELECT hex(psk) FROM sims WHERE iccid='$ICCID'")" "$PSK" "stored PSK"
 eq "$(db "SELECT blocked FROM sims WHERE iccid='$ICCID'")" 0 "blocked after sim add"
 expect_change "$n" "sim add"
 
@@ -167,7 +166,6 @@ bad_run 1 sim add "$ICCID" --psk "$PSK2"
 err_has '^ztpctl: conflict: .*\(HTTP 409\)$' "duplicate sim add"
 [ "$(db_snapshot)" = "$SNAP" ] || fail "a refused sim add changed the store"
 eq "$(changes)" "$n" "admin_change events after a refused sim add"
-eq "$(db "SELECT hex(psk) FROM sims WHERE iccid='$ICCID'")" "$PSK" "PSK after a refused duplicate"
 ok "sim add"
 
 # ---- sim list, sim show ----
@@ -406,7 +404,7 @@ ok "sim delete"
 
 TOKEN=$(admin_token)
 [ -n "$TOKEN" ] && [ "$TOKEN" != null ] || fail "no admin token"
-# one curl process, one connection where the server keeps it open
+# one curl process, 8 connections at a time
 for i in $(seq 1000 2050); do
 	[ "$i" -gt 1000 ] && echo 'next'
 	echo "url = \"https://127.0.0.1:$ADMIN_PORT/v1/sims\""
@@ -417,7 +415,9 @@ for i in $(seq 1000 2050); do
 	echo 'output = "/dev/null"'
 	echo 'write-out = "%{http_code}\\n"'
 done >"$T/bulk.curlrc"
-curl -sS -K "$T/bulk.curlrc" >"$T/bulk.codes" || fail "bulk sim add with curl"
+curl -sS -Z --parallel-max 8 -K "$T/bulk.curlrc" >"$T/bulk.codes" 2>"$T/bulk.err" ||
+	fail "bulk sim add with curl: $(tail -c 300 "$T/bulk.err")"
+eq "$(wc -l <"$T/bulk.codes")" 1051 "answers to the bulk sim add"
 [ "$(sort -u "$T/bulk.codes")" = 201 ] || fail "bulk sim add: $(sort "$T/bulk.codes" | uniq -c)"
 NSIMS=$(db 'SELECT count(*) FROM sims')
 [ "$NSIMS" -gt 1000 ] || fail "only $NSIMS SIMs after the bulk add"
@@ -425,8 +425,8 @@ ok_run sim list --json
 jq_true "(.sims | length) == $NSIMS and ([.sims[].iccid] | unique | length) == $NSIMS and .next == null" "sim list over several pages"
 ok_run sim list
 eq "$(($(wc -l <"$T/out") - 1))" "$NSIMS" "sim list table rows over several pages"
-ok_run sim list --limit 1500 --json
-jq_true "(.sims | length) == 1500 and .next != null" "sim list --limit 1500"
+ok_run sim list --limit 1001 --json
+jq_true "(.sims | length) == 1001 and .next != null" "sim list --limit 1001 (two pages)"
 NEV=$(db 'SELECT count(*) FROM events')
 [ "$NEV" -gt 1000 ] || fail "only $NEV events after the bulk add"
 ok_run events --json
