@@ -9,6 +9,7 @@
 # directory, never into the repository; it is removed when no target
 # crashed and kept (and named) otherwise. Exits non-zero if any target
 # crashed, leaked, timed out or ran out of memory. Installs nothing.
+# ZTP_FUZZ_BUILD names another build directory than build-fuzz.
 set -euo pipefail
 
 secs=${1:-20}

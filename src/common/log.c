@@ -101,6 +101,9 @@ emit(const char *level, const char *msg)
 	pthread_mutex_unlock(&log_mu);
 }
 
+static void vlog(enum log_level lvl, const char *level, int with_errno, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void
 vlog(enum log_level lvl, const char *level, int with_errno, const char *fmt, va_list ap)
 {
