@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { printf '$ ztpctl %s\n' "${*:2}"; "$@"; }
 
 ICCID=8944502509186389635
 ICCID_EF=984405529081369836F5      # EF_ICCID as the SIM stores it
@@ -50,7 +50,8 @@ export ZTP_ADMIN=$DATA/admin.json
 echo "data directory: $(ls "$DATA" | tr '\n' ' ')"
 
 step "the operator registers the SIM and its configuration"
-run "$BIN/ztpctl" sim add "$ICCID" --psk "$PSK"
+echo "\$ ztpctl sim add $ICCID --psk <the SIM's PSK>"
+"$BIN/ztpctl" sim add "$ICCID" --psk "$PSK"
 run "$BIN/ztpctl" config set "$ICCID" --body "$ON"
 run "$BIN/ztpctl" sim list
 
@@ -72,7 +73,7 @@ etag=$(echo "$out" | sed -n 's/^ETag: //p')
 echo "$out" | grep -q '"effect":"On"' && echo ">>> iot:Alarm configured as ON"
 
 step "the device asks again with If-None-Match: nothing changed"
-fetch "$etag" | head -1
+fetch "$etag" | sed -n 1p
 
 step "the operator switches the alarm off"
 run "$BIN/ztpctl" config set "$ICCID" --body "$OFF"
