@@ -2,7 +2,8 @@
  * The SAFE2 applet: commands of spec safe2.md section 4, the request state
  * machine, retries with exponential back-off and jitter.
  *
- * States per job: IDLE -> IN_PROGRESS (attempt n, maybe waiting to retry)
+ * States per job: IDLE -> IN_PROGRESS (result: the attempts that failed so
+ * far, 0 during the first one, as the seed's log shows; waiting to retry)
  * -> DONE | DATA | FAILED; a new start leaves any final state. Persistent
  * changes are handed to the platform before the APDU is answered; if that
  * fails, the change is undone and the answer is 6581.
@@ -137,7 +138,7 @@ begin(struct safe2 *s, enum safe2_job job)
 
 	r->state = SAFE2_IN_PROGRESS;
 	r->attempts = 1;
-	r->result = 1;
+	r->result = 0; /* failed attempts so far: the seed's log shows 0001/0000 */
 	r->read_off = 0;
 	start_attempt(s, job);
 }
@@ -177,8 +178,8 @@ retry_later(struct safe2 *s, enum safe2_job job)
 		return;
 	}
 	r->retry_at = now_ms(s) + backoff(s, r->attempts);
-	r->attempts++;
 	r->result = (uint16_t)(r->attempts > 0xFFFF ? 0xFFFF : r->attempts);
+	r->attempts++;
 }
 
 void

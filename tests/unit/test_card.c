@@ -302,7 +302,7 @@ test_seed_exchange(void **state)
 	assert_string_equal(F.last_method, "GET");
 	assert_string_equal(F.last_target,
 	    "/v1/config/B58D51C5504D5257352E3120FF0D1338?iccid=984405529081369836F5");
-	assert_string_equal(apdu("01CC020000"), "000100019000");
+	assert_string_equal(apdu("01CC020000"), "000100009000"); /* as in the seed's log */
 	complete_http(SAFE2_JOB_CONFIG, 200, SEED, "\"1-abcdef12\"");
 	assert_string_equal(apdu("01CC020000"), "0007005A9000");
 	hex_encode((const uint8_t *)SEED, strlen(SEED), body_hex, sizeof(body_hex));
@@ -354,7 +354,7 @@ test_request_survives_channel_close_not_reset(void **state)
 	apdu("01CA000000");
 	apdu("0070800100");
 	open_select();
-	assert_string_equal(apdu("01CC020000"), "000100019000");
+	assert_string_equal(apdu("01CC020000"), "000100009000");
 	card_reset(&C);
 	assert_int_equal(F.cancels, 1);
 	open_select();
@@ -449,7 +449,7 @@ test_transient_failures_retry_with_backoff_then_give_up(void **state)
 	apdu("01DA02C001AA");
 	apdu("01CA000000");
 	safe2_complete(&S, SAFE2_JOB_CONFIG, &t);
-	assert_string_equal(apdu("01CC020000"), "000100029000"); /* attempt 2 waiting */
+	assert_string_equal(apdu("01CC020000"), "000100019000"); /* 1 failed, waiting */
 	assert_int_equal(F.starts, 1);
 	assert_true(safe2_tick(&S) > 0);
 	F.now += 100; /* base 100 ms, jitter 0: first retry after 50 ms */
@@ -489,7 +489,7 @@ test_telemetry_post(void **state)
 	assert_string_equal(F.last_target, "/v1/data/AA?iccid=984405529081369836F5");
 	assert_int_equal(F.last_body_len, 5);
 	assert_string_equal(sw("01DA02C10161"), "6985"); /* still in progress */
-	assert_string_equal(apdu("01CC010000"), "000100019000");
+	assert_string_equal(apdu("01CC010000"), "000100009000");
 	complete_http(SAFE2_JOB_TELEMETRY, 204, NULL, NULL);
 	assert_string_equal(apdu("01CC010000"), "000300009000");
 	assert_string_equal(apdu("01CC020000"), "000000009000"); /* config untouched */
