@@ -1,0 +1,231 @@
+/*
+ * The AT interpreter: command lines in, V.250 verbose responses out.
+ * Every line has exactly one outcome: an answer ending in OK or ERROR, or
+ * nothing for an empty line. The SIM is only reached by a well-formed
+ * AT+CSIM.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "at.h"
+#include "hex.h"
+#include "num.h"
+#include "ztp/apdu.h"
+
+#define AT_PRODUCT "ztp-sim virtual modem (SAFE2 SIM)"
+
+/* the longest line we answer: +CSIM: 516,"<516 hex>" */
+#define AT_OUT_MAX (16 + 2 * APDU_MAX_RESP)
+
+static void
+out_raw(struct at *at, const char *s, size_t n)
+{
+	at->ops->out(at->ops->arg, (const uint8_t *)s, n);
+}
+
+/* One response line: CR LF, the text, CR LF. */
+static void
+out_line(struct at *at, const char *text, size_t n)
+{
+	out_raw(at, "\r\n", 2);
+	out_raw(at, text, n);
+	out_raw(at, "\r\n", 2);
+	if (at->ops->trace != NULL)
+		at->ops->trace(at->ops->arg, AT_OUT, text, n);
+}
+
+static void
+out_str(struct at *at, const char *text)
+{
+	out_line(at, text, strlen(text));
+}
+
+static int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* 1 if s[0..n) equals word, ignoring ASCII case. */
+static int
+is(const char *s, size_t n, const char *word)
+{
+	size_t i;
+
+	if (n != strlen(word))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (lower((unsigned char)s[i]) != lower((unsigned char)word[i]))
+			return 0;
+	return 1;
+}
+
+/* 1 if s[0..n) starts with prefix, ignoring ASCII case. */
+static int
+starts(const char *s, size_t n, const char *prefix)
+{
+	size_t m = strlen(prefix);
+
+	return n >= m && is(s, m, prefix);
+}
+
+/*
+ * AT+CSIM=<n>,"<hex>": n is the number of hex characters, the hex (either
+ * case, even length, 1 to APDU_MAX_CMD bytes) is the command APDU; nothing
+ * may follow the closing quote. Any deviation is ERROR and the SIM is not
+ * called.
+ */
+static void
+cmd_csim(struct at *at, const char *s, size_t n)
+{
+	uint8_t apdu[APDU_MAX_CMD], resp[APDU_MAX_RESP];
+	char text[AT_OUT_MAX], hex[2 * APDU_MAX_RESP + 1];
+	const char *comma, *hx;
+	size_t hexlen, alen, rlen;
+	uint64_t count;
+	int k;
+
+	comma = memchr(s, ',', n);
+	if (comma == NULL)
+		goto error;
+	if (num_parse_u64(s, (size_t)(comma - s), 1, 2 * APDU_MAX_CMD, &count) != 0)
+		goto error;
+	hx = comma + 1;
+	hexlen = n - (size_t)(hx - s);
+	/* the quotes, and nothing after the closing one */
+	if (hexlen < 2 || hx[0] != '"' || hx[hexlen - 1] != '"')
+		goto error;
+	hx++;
+	hexlen -= 2;
+	if (memchr(hx, '"', hexlen) != NULL || hexlen != count)
+		goto error;
+	if (!hex_valid(hx, hexlen) || hex_decode(hx, hexlen, apdu, sizeof(apdu), &alen) != 0)
+		goto error;
+
+	rlen = at->ops->csim(at->ops->arg, apdu, alen, resp, sizeof(resp));
+	if (rlen < 2 || rlen > sizeof(resp))
+		goto error;
+	if (hex_encode(resp, rlen, hex, sizeof(hex)) != 0)
+		goto error;
+	k = snprintf(text, sizeof(text), "+CSIM: %zu,\"%s\"", 2 * rlen, hex);
+	if (k < 0 || (size_t)k >= sizeof(text))
+		goto error;
+	out_line(at, text, (size_t)k);
+	out_str(at, "OK");
+	return;
+error:
+	out_str(at, "ERROR");
+}
+
+/* One command line, without its CR, with at most AT_LINE_MAX bytes. */
+static void
+execute(struct at *at, const char *line, size_t len)
+{
+	char text[64];
+	const char *c;
+	size_t n;
+
+	if (len < 2 || !is(line, 2, "AT")) {
+		out_str(at, "ERROR");
+		return;
+	}
+	c = line + 2;
+	n = len - 2;
+	if (n == 0) {
+		out_str(at, "OK");
+	} else if (is(c, n, "E") || is(c, n, "E0")) {
+		at->echo = 0;
+		out_str(at, "OK");
+	} else if (is(c, n, "E1")) {
+		at->echo = 1;
+		out_str(at, "OK");
+	} else if (is(c, n, "I") || is(c, n, "I0")) {
+		out_str(at, AT_PRODUCT);
+		out_str(at, "OK");
+	} else if (is(c, n, "+CGSN")) {
+		out_str(at, at->imei);
+		out_str(at, "OK");
+	} else if (is(c, n, "+CCID")) {
+		snprintf(text, sizeof(text), "+CCID: %s", at->iccid);
+		out_str(at, text);
+		out_str(at, "OK");
+	} else if (is(c, n, "+ICCID")) {
+		snprintf(text, sizeof(text), "+ICCID: %s", at->iccid);
+		out_str(at, text);
+		out_str(at, "OK");
+	} else if (is(c, n, "+CREG?")) {
+		snprintf(text, sizeof(text), "+CREG: 0,%d", at->ops->creg(at->ops->arg));
+		out_str(at, text);
+		out_str(at, "OK");
+	} else if (starts(c, n, "+CSIM=")) {
+		cmd_csim(at, c + 6, n - 6);
+	} else {
+		out_str(at, "ERROR");
+	}
+}
+
+void
+at_init(struct at *at, const struct at_ops *ops, const char *iccid, const char *imei)
+{
+	memset(at, 0, sizeof(*at));
+	at->ops = ops;
+	at->echo = 1;
+	snprintf(at->iccid, sizeof(at->iccid), "%s", iccid != NULL ? iccid : "");
+	snprintf(at->imei, sizeof(at->imei), "%s", imei != NULL ? imei : "");
+}
+
+void
+at_input(struct at *at, const uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		uint8_t b = buf[i];
+
+		if (b == '\n')
+			continue;
+		if (at->echo)
+			out_raw(at, (const char *)&b, 1);
+		if (b != '\r') {
+			if (at->len < sizeof(at->line))
+				at->line[at->len++] = (char)b;
+			else
+				at->overflow = 1;
+			continue;
+		}
+		if (at->ops->trace != NULL && (at->len > 0 || at->overflow))
+			at->ops->trace(at->ops->arg, AT_IN, at->line, at->len);
+		if (at->overflow)
+			out_str(at, "ERROR");
+		else if (at->len > 0)
+			execute(at, at->line, at->len);
+		at->len = 0;
+		at->overflow = 0;
+	}
+}
+
+void
+at_imei_for(const char *iccid, char *out)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	unsigned sum = 0;
+	int i;
+
+	for (; iccid != NULL && *iccid; iccid++) {
+		h ^= (unsigned char)*iccid;
+		h *= 0x100000001b3ULL;
+	}
+	snprintf(out, AT_IMEI_DIGITS + 1, "35%012llu", (unsigned long long)(h % 1000000000000ULL));
+	/* Luhn: double every second digit counting from the check digit */
+	for (i = AT_IMEI_DIGITS - 2; i >= 0; i--) {
+		unsigned d = (unsigned)(out[i] - '0');
+		if ((AT_IMEI_DIGITS - 2 - i) % 2 == 0) {
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+	}
+	out[AT_IMEI_DIGITS - 1] = (char)('0' + (10 - sum % 10) % 10);
+	out[AT_IMEI_DIGITS] = '\0';
+}

@@ -1,0 +1,612 @@
+/*
+ * ztp-sim: a virtual modem on a pseudo-terminal, holding a virtual SIM
+ * that runs the SAFE2 applet (spec safe2.md sections 2 to 4).
+ *
+ * One thread, one event_base: the pty's master side (AT commands in,
+ * answers out), the applet's retry timer, the network transport, and the
+ * signals that end it. The SIM's persistent state lives in the SIM file
+ * and is rewritten, atomically and durably, whenever the applet changes
+ * it. A restart is a card reset: requests are gone, the Device ID and the
+ * keys stay.
+ *
+ * The slave side of the pty stays open in this process as well, so a
+ * device application may close and reopen it at will: the master never
+ * sees a hang-up and the modem keeps its state (echo, open channels).
+ */
+/* posix_openpt(), grantpt(), unlockpt() and ptsname() are XSI */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "at.h"
+#include "log.h"
+#include "num.h"
+#include "simfile.h"
+#include "ztp/card.h"
+#include "ztp/err.h"
+#include "ztp/safe2.h"
+#include "ztp/transport.h"
+
+/* output the DTE does not read is dropped beyond this */
+#define SIM_OUTQ_MAX (256 * 1024)
+
+struct sim {
+	struct event_base *base;
+	struct event *ev_read, *ev_write, *ev_timer, *ev_resume, *ev_term, *ev_int;
+	int master, slave;
+	char pty[PATH_MAX];
+	const char *link;
+	int linked;
+	struct evbuffer *outq;
+	int dropping;
+
+	struct at at;
+	struct at_ops at_ops;
+	struct card card;
+	struct safe2 applet;
+	struct safe2_platform plat;
+	struct simfile sf;
+	struct transport *tr;
+
+	FILE *trace;
+	uint64_t start_ms;
+	uint64_t creg_delay_ms;
+	int roaming;
+};
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- the applet's platform ---- */
+
+static int
+plat_persist(void *arg, const struct safe2_persist *p)
+{
+	struct sim *sim = arg;
+	char err[512];
+
+	if (simfile_save(&sim->sf, p, err, sizeof(err)) != 0) {
+		log_warnx("cannot save the SIM state: %s", err);
+		return -1;
+	}
+	log_debug("SIM state saved to %s", sim->sf.path);
+	return 0;
+}
+
+static void
+transport_log(void *arg, enum transport_log_level level, const char *msg)
+{
+	switch (level) {
+	case TRANSPORT_LOG_DEBUG:
+		log_debug("transport: %s", msg);
+		break;
+	case TRANSPORT_LOG_INFO:
+		log_info("transport: %s", msg);
+		break;
+	default:
+		log_warnx("transport: %s", msg);
+		break;
+	}
+}
+
+static void
+on_done(void *arg, enum safe2_job job, const struct safe2_http_resp *r)
+{
+	struct sim *sim = arg;
+	const struct timeval now = { 0, 0 };
+	struct transport_info ti;
+
+	if (transport_last_info(sim->tr, job, &ti) == 0)
+		log_debug("%s attempt: %s, %s, %s, %lu ms, outcome %d, status %d",
+		    job == SAFE2_JOB_CONFIG ? "configuration" : "telemetry",
+		    ti.addr[0] ? ti.addr : "no address",
+		    ti.handshake_done ? (ti.psk_ke ? "psk_ke" : "psk_dhe_ke") : "no handshake",
+		    ti.cipher != NULL ? ti.cipher : "no cipher", (unsigned long)ti.elapsed_ms,
+		    (int)r->outcome, r->status);
+	safe2_complete(&sim->applet, job, r);
+	/*
+	 * Tick from the timer, not from inside the transport's callback: a
+	 * tick may start the next attempt of the same job.
+	 */
+	evtimer_add(sim->ev_timer, &now);
+}
+
+static int
+plat_start(void *arg, const struct safe2_http_req *req)
+{
+	struct sim *sim = arg;
+
+	log_debug("%s %s:%u%s", req->method, req->host, req->port, req->target);
+	return transport_start(sim->tr, req, on_done, sim) == 0 ? 0 : -1;
+}
+
+static void
+plat_cancel(void *arg, enum safe2_job job)
+{
+	struct sim *sim = arg;
+
+	transport_cancel(sim->tr, job);
+}
+
+static uint64_t
+plat_now_ms(void *arg)
+{
+	return mono_ms();
+}
+
+static uint32_t
+plat_random(void *arg)
+{
+	uint32_t r = 0;
+
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		return 0; /* no jitter rather than no retry */
+	return r;
+}
+
+/* Tick the applet and arm the timer for its next due attempt. */
+static void
+rearm(struct sim *sim)
+{
+	int64_t ms = safe2_tick(&sim->applet);
+	struct timeval tv;
+
+	if (ms < 0) {
+		evtimer_del(sim->ev_timer);
+		return;
+	}
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(sim->ev_timer, &tv);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	rearm(arg);
+}
+
+/* ---- the modem ---- */
+
+static void
+flush_out(struct sim *sim)
+{
+	int n;
+
+	while (evbuffer_get_length(sim->outq) > 0) {
+		n = evbuffer_write(sim->outq, sim->master);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			event_add(sim->ev_write, NULL);
+			return;
+		}
+		/* EIO: no reader at all; keep it for when one comes */
+		event_add(sim->ev_write, NULL);
+		return;
+	}
+	event_del(sim->ev_write);
+}
+
+static void
+at_out(void *arg, const uint8_t *buf, size_t len)
+{
+	struct sim *sim = arg;
+
+	if (evbuffer_get_length(sim->outq) + len > SIM_OUTQ_MAX) {
+		if (!sim->dropping)
+			log_warnx("the device application does not read: dropping output");
+		sim->dropping = 1;
+		return;
+	}
+	sim->dropping = 0;
+	evbuffer_add(sim->outq, buf, len);
+}
+
+static size_t
+at_csim(void *arg, const uint8_t *cmd, size_t len, uint8_t *resp, size_t cap)
+{
+	struct sim *sim = arg;
+	size_t n;
+
+	n = card_process(&sim->card, cmd, len, resp, cap);
+	rearm(sim);
+	return n;
+}
+
+static int
+at_creg(void *arg)
+{
+	struct sim *sim = arg;
+
+	if (mono_ms() - sim->start_ms < sim->creg_delay_ms)
+		return AT_CREG_SEARCHING;
+	return sim->roaming ? AT_CREG_ROAMING : AT_CREG_HOME;
+}
+
+/*
+ * The personalisation command that writes the PSK (DA 02 D5) must not end
+ * up in the trace: its data is replaced by "..".
+ */
+static size_t
+redact(const char *line, size_t len)
+{
+	static const char prefix[] = "AT+CSIM=";
+	const char *q;
+	size_t i;
+
+	if (len < sizeof(prefix) - 1)
+		return len;
+	for (i = 0; i < sizeof(prefix) - 1; i++)
+		if ((line[i] | 0x20) != (prefix[i] | 0x20))
+			return len;
+	if ((q = memchr(line, '"', len)) == NULL || (size_t)(q - line) + 11 > len)
+		return len;
+	/* q[1..2] CLA, q[3..4] INS, q[5..6] P1, q[7..8] P2, q[9..10] Lc */
+	if (strncasecmp(q + 3, "DA02D5", 6) != 0)
+		return len;
+	return (size_t)(q - line) + 11;
+}
+
+static void
+at_trace(void *arg, enum at_dir dir, const char *line, size_t len)
+{
+	struct sim *sim = arg;
+	char safe[4 * AT_LINE_MAX + 8];
+	struct timespec ts;
+	struct tm tm;
+	size_t n = dir == AT_IN ? redact(line, len) : len;
+
+	if (sim->trace == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	log_sanitize(line, n, safe, sizeof(safe));
+	fprintf(sim->trace, "%02d:%02d:%02d.%03ld %c %s%s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    ts.tv_nsec / 1000000, dir == AT_IN ? '>' : '<', safe, n < len ? ".." : "");
+	fflush(sim->trace);
+}
+
+static void
+on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim *sim = arg;
+	const struct timeval pause = { 0, 100000 };
+	uint8_t buf[4096];
+	ssize_t n;
+
+	n = read(sim->master, buf, sizeof(buf));
+	if (n > 0) {
+		at_input(&sim->at, buf, (size_t)n);
+		flush_out(sim);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	/*
+	 * EIO or end of file: no process holds the slave open (we do, so
+	 * this should not happen). Do not spin: look again a little later.
+	 */
+	event_del(sim->ev_read);
+	evtimer_add(sim->ev_resume, &pause);
+}
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim *sim = arg;
+
+	event_add(sim->ev_read, NULL);
+}
+
+static void
+on_write(evutil_socket_t fd, short what, void *arg)
+{
+	flush_out(arg);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct sim *sim = arg;
+
+	log_info("signal %d: exiting", (int)sig);
+	event_base_loopbreak(sim->base);
+}
+
+/* ---- set-up ---- */
+
+static int
+open_pty(struct sim *sim)
+{
+	struct termios tio;
+	const char *name;
+
+	if ((sim->master = posix_openpt(O_RDWR | O_NOCTTY)) < 0) {
+		log_warn("posix_openpt");
+		return -1;
+	}
+	if (grantpt(sim->master) != 0 || unlockpt(sim->master) != 0 ||
+	    (name = ptsname(sim->master)) == NULL) {
+		log_warn("cannot set up the pty");
+		return -1;
+	}
+	snprintf(sim->pty, sizeof(sim->pty), "%s", name);
+	if ((sim->slave = open(sim->pty, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+		log_warn("%s", sim->pty);
+		return -1;
+	}
+	/* a serial line as the device application expects it: raw, no local echo */
+	if (tcgetattr(sim->slave, &tio) == 0) {
+		cfmakeraw(&tio);
+		cfsetispeed(&tio, B115200);
+		cfsetospeed(&tio, B115200);
+		tcsetattr(sim->slave, TCSANOW, &tio);
+	}
+	if (fcntl(sim->master, F_SETFL, fcntl(sim->master, F_GETFL) | O_NONBLOCK) != 0 ||
+	    fcntl(sim->master, F_SETFD, FD_CLOEXEC) != 0) {
+		log_warn("fcntl");
+		return -1;
+	}
+	return 0;
+}
+
+/* A symlink at path to the pty, replacing an older symlink (never another file). */
+static int
+make_link(struct sim *sim)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+
+	if (lstat(sim->link, &st) == 0 && !S_ISLNK(st.st_mode)) {
+		log_warnx("%s exists and is not a symlink; not replacing it", sim->link);
+		return -1;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", sim->link, (long)getpid()) >=
+	    sizeof(tmp)) {
+		log_warnx("%s: path too long", sim->link);
+		return -1;
+	}
+	unlink(tmp);
+	if (symlink(sim->pty, tmp) != 0 || rename(tmp, sim->link) != 0) {
+		log_warn("cannot link %s to %s", sim->link, sim->pty);
+		unlink(tmp);
+		return -1;
+	}
+	sim->linked = 1;
+	return 0;
+}
+
+/* Remove the symlink, if it still points to our pty. */
+static void
+remove_link(struct sim *sim)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+
+	if (!sim->linked)
+		return;
+	n = readlink(sim->link, target, sizeof(target) - 1);
+	if (n >= 0) {
+		target[n] = '\0';
+		if (!strcmp(target, sim->pty))
+			unlink(sim->link);
+	}
+	sim->linked = 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ztp-sim --sim FILE [--link PATH] [--t0] [--creg-delay SECONDS]\n"
+	    "               [--roaming] [--trace FILE] [--psk-ke] [--verbose]\n"
+	    "\n"
+	    "A virtual modem on a pseudo-terminal with a virtual SIM running the SAFE2\n"
+	    "applet. Prints the pty's path on stdout and answers AT commands on it\n"
+	    "(AT, ATE0/ATE1, ATI, AT+CGSN, AT+CCID, AT+ICCID, AT+CREG?, AT+CSIM).\n"
+	    "\n"
+	    "  --sim FILE            the SIM state file (JSON; rewritten when the applet\n"
+	    "                        changes its persistent state, mode 0600)\n"
+	    "  --link PATH           also make PATH a symlink to the pty (removed on exit)\n"
+	    "  --t0                  T=0 card: response data with 61xx and GET RESPONSE\n"
+	    "  --creg-delay SECONDS  report 'searching' this long after start (default 0)\n"
+	    "  --roaming             registered roaming (5) rather than home (1)\n"
+	    "  --trace FILE          append every AT line in (>) and out (<), timestamped\n"
+	    "  --psk-ke              TLS 1.3 key exchange psk_ke (no (EC)DHE), as the SIM\n"
+	    "  --verbose             debug logging on stderr\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "sim", required_argument, NULL, 's' },
+		{ "link", required_argument, NULL, 'l' },
+		{ "t0", no_argument, NULL, '0' },
+		{ "creg-delay", required_argument, NULL, 'c' },
+		{ "roaming", no_argument, NULL, 'r' },
+		{ "trace", required_argument, NULL, 't' },
+		{ "psk-ke", no_argument, NULL, 'k' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sim sim;
+	struct safe2_persist persist;
+	struct transport_opts topts;
+	const char *simpath = NULL, *tracepath = NULL;
+	char err[512], imei[AT_IMEI_DIGITS + 1];
+	uint64_t delay = 0;
+	int t0 = 0, psk_ke = 0, verbose = 0, c, rc = 1;
+
+	memset(&sim, 0, sizeof(sim));
+	sim.master = sim.slave = -1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			simpath = optarg;
+			break;
+		case 'l':
+			sim.link = optarg;
+			break;
+		case '0':
+			t0 = 1;
+			break;
+		case 'c':
+			if (num_parse_u64z(optarg, 0, 86400, &delay) != 0) {
+				fprintf(stderr, "ztp-sim: --creg-delay: seconds from 0 to 86400\n");
+				return 2;
+			}
+			break;
+		case 'r':
+			sim.roaming = 1;
+			break;
+		case 't':
+			tracepath = optarg;
+			break;
+		case 'k':
+			psk_ke = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (simpath == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("ztp-sim", LOG_FORMAT_TEXT, verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	sim.creg_delay_ms = delay * 1000;
+	sim.start_ms = mono_ms();
+
+	if (simfile_load(&sim.sf, simpath, &persist, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (tracepath != NULL && (sim.trace = fopen(tracepath, "ae")) == NULL) {
+		log_warn("%s", tracepath);
+		goto out;
+	}
+	if ((sim.base = event_base_new()) == NULL || (sim.outq = evbuffer_new()) == NULL) {
+		log_warnx("cannot create the event loop");
+		goto out;
+	}
+	transport_opts_defaults(&topts);
+	topts.psk_ke = psk_ke;
+	topts.log = transport_log;
+	if ((sim.tr = transport_new(sim.base, &topts)) == NULL) {
+		log_warnx("cannot create the network transport");
+		goto out;
+	}
+
+	sim.plat.persist = plat_persist;
+	sim.plat.start = plat_start;
+	sim.plat.cancel = plat_cancel;
+	sim.plat.now_ms = plat_now_ms;
+	sim.plat.random = plat_random;
+	sim.plat.arg = &sim;
+	safe2_init(&sim.applet, &sim.plat, &persist);
+	OPENSSL_cleanse(&persist, sizeof(persist));
+	card_init(&sim.card, &sim.applet, t0);
+
+	sim.at_ops.out = at_out;
+	sim.at_ops.csim = at_csim;
+	sim.at_ops.creg = at_creg;
+	sim.at_ops.trace = sim.trace != NULL ? at_trace : NULL;
+	sim.at_ops.arg = &sim;
+	at_imei_for(sim.applet.p.iccid, imei);
+	at_init(&sim.at, &sim.at_ops, sim.applet.p.iccid, imei);
+
+	if (open_pty(&sim) != 0)
+		goto out;
+	sim.ev_read = event_new(sim.base, sim.master, EV_READ | EV_PERSIST, on_read, &sim);
+	sim.ev_write = event_new(sim.base, sim.master, EV_WRITE | EV_PERSIST, on_write, &sim);
+	sim.ev_timer = evtimer_new(sim.base, on_timer, &sim);
+	sim.ev_resume = evtimer_new(sim.base, on_resume, &sim);
+	sim.ev_term = evsignal_new(sim.base, SIGTERM, on_signal, &sim);
+	sim.ev_int = evsignal_new(sim.base, SIGINT, on_signal, &sim);
+	if (sim.ev_read == NULL || sim.ev_write == NULL || sim.ev_timer == NULL ||
+	    sim.ev_resume == NULL || sim.ev_term == NULL || sim.ev_int == NULL ||
+	    event_add(sim.ev_read, NULL) != 0 || event_add(sim.ev_term, NULL) != 0 ||
+	    event_add(sim.ev_int, NULL) != 0) {
+		log_warnx("cannot set up events");
+		goto out;
+	}
+	if (sim.link != NULL && make_link(&sim) != 0)
+		goto out;
+
+	printf("%s\n", sim.pty);
+	fflush(stdout);
+	log_info("SIM %s, server %s:%u%s, Device ID %s, %s; modem on %s", sim.applet.p.iccid,
+	    sim.applet.p.host, sim.applet.p.port, sim.applet.p.path,
+	    sim.applet.p.device_id_len ? "set" : "not set",
+	    sim.applet.p.locked ? "locked" : "unlocked", sim.pty);
+
+	if (event_base_dispatch(sim.base) < 0) {
+		log_warnx("event loop failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	remove_link(&sim);
+	/* a card reset: in-flight attempts are cancelled before the transport goes */
+	if (sim.tr != NULL)
+		safe2_reset(&sim.applet);
+	transport_free(sim.tr);
+	if (sim.ev_read)
+		event_free(sim.ev_read);
+	if (sim.ev_write)
+		event_free(sim.ev_write);
+	if (sim.ev_timer)
+		event_free(sim.ev_timer);
+	if (sim.ev_resume)
+		event_free(sim.ev_resume);
+	if (sim.ev_term)
+		event_free(sim.ev_term);
+	if (sim.ev_int)
+		event_free(sim.ev_int);
+	if (sim.outq)
+		evbuffer_free(sim.outq);
+	if (sim.base)
+		event_base_free(sim.base);
+	if (sim.slave >= 0)
+		close(sim.slave);
+	if (sim.master >= 0)
+		close(sim.master);
+	if (sim.trace)
+		fclose(sim.trace);
+	simfile_free(&sim.sf);
+	OPENSSL_cleanse(&sim.applet.p, sizeof(sim.applet.p));
+	return rc;
+}

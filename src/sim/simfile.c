@@ -1,0 +1,498 @@
+/*
+ * The SIM state file: strict JSON in, atomic durable JSON out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "hex.h"
+#include "log.h"
+#include "simfile.h"
+#include "ztp/err.h"
+
+#define SIMFILE_MAX (64 * 1024)
+
+static const char *const known_fields[] = { "iccid", "host", "port", "path", "identity", "psk",
+	"psk_generation", "device_id", "locked", "max_attempts", "retry_base_ms", "retry_max_ms",
+	NULL };
+
+static int
+fail(char *err, size_t errcap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+fail(char *err, size_t errcap, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errcap > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errcap, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static int
+known(const char *key)
+{
+	int i;
+
+	for (i = 0; known_fields[i] != NULL; i++)
+		if (!strcmp(key, known_fields[i]))
+			return 1;
+	return 0;
+}
+
+/* 1 if every byte is printable ASCII other than space (as the applet's D1/D3). */
+static int
+printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The string field key, or NULL if absent; ZTP_EMALFORMED if not a string. */
+static int
+get_str(json_t *root, const char *key, const char **out, char *err, size_t errcap)
+{
+	json_t *v = json_object_get(root, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v))
+		return fail(err, errcap, ZTP_EMALFORMED, "%s: must be a string", key);
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* The integer field key in [min, max] into *out; absent leaves *out alone. */
+static int
+get_u32(json_t *root, const char *key, uint32_t min, uint32_t max, uint32_t *out, char *err,
+    size_t errcap)
+{
+	json_t *v = json_object_get(root, key);
+	json_int_t n;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v))
+		return fail(err, errcap, ZTP_EMALFORMED, "%s: must be an integer", key);
+	n = json_integer_value(v);
+	if (n < (json_int_t)min || n > (json_int_t)max)
+		return fail(err, errcap, ZTP_ERANGE, "%s: must be from %lu to %lu", key,
+		    (unsigned long)min, (unsigned long)max);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+/*
+ * The hex string field key, min..max bytes, into out. Absent: *present = 0.
+ * The message does not quote the value (it may be the PSK).
+ */
+static int
+get_hex(json_t *root, const char *key, size_t min, size_t max, uint8_t *out, size_t *outlen,
+    int *present, char *err, size_t errcap)
+{
+	const char *s;
+	size_t slen;
+	int rc;
+
+	*present = 0;
+	if ((rc = get_str(root, key, &s, err, errcap)) != 0 || s == NULL)
+		return rc;
+	slen = strlen(s);
+	if (slen % 2 != 0 || (slen > 0 && !hex_valid(s, slen)))
+		return fail(err, errcap, ZTP_EMALFORMED, "%s: must be hex digits, in pairs", key);
+	if (slen / 2 < min || slen / 2 > max)
+		return fail(err, errcap, ZTP_ERANGE, "%s: must be %zu to %zu bytes, not %zu", key,
+		    min, max, slen / 2);
+	if (slen > 0 && hex_decode(s, slen, out, max, outlen) != 0)
+		return fail(err, errcap, ZTP_EMALFORMED, "%s: must be hex digits, in pairs", key);
+	if (slen == 0)
+		*outlen = 0;
+	*present = 1;
+	return 0;
+}
+
+/* Copy jansson's message without its "near '<text>'" part, which may quote the PSK. */
+static int
+json_fail(const json_error_t *je, char *err, size_t errcap)
+{
+	char text[JSON_ERROR_TEXT_LENGTH];
+	char *near;
+
+	snprintf(text, sizeof(text), "%s", je->text);
+	if ((near = strstr(text, " near ")) != NULL)
+		*near = '\0';
+	return fail(err, errcap, ZTP_EMALFORMED, "not valid JSON (line %d, column %d): %s",
+	    je->line, je->column, text);
+}
+
+int
+simfile_parse(const char *text, size_t len, struct safe2_persist *p, json_t **extra, char *err,
+    size_t errcap)
+{
+	json_error_t je;
+	json_t *root = NULL, *ex = NULL, *v;
+	const char *s, *key;
+	uint32_t port;
+	uint8_t ef[ICCID_EF_LEN];
+	int rc, present;
+
+	*extra = NULL;
+	safe2_persist_defaults(p);
+	p->locked = 1;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		rc = json_fail(&je, err, errcap);
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		rc = fail(err, errcap, ZTP_EMALFORMED, "not a JSON object");
+		goto out;
+	}
+
+	if ((rc = get_str(root, "iccid", &s, err, errcap)) != 0)
+		goto out;
+	if (s == NULL) {
+		rc = fail(err, errcap, ZTP_EMALFORMED, "iccid: missing");
+		goto out;
+	}
+	if (!iccid_valid(s, strlen(s)) || iccid_to_ef(s, ef) != 0) {
+		rc = fail(err, errcap, ZTP_EMALFORMED, "iccid: must be 18 to 20 decimal digits");
+		goto out;
+	}
+	snprintf(p->iccid, sizeof(p->iccid), "%s", s);
+
+	if ((rc = get_str(root, "host", &s, err, errcap)) != 0)
+		goto out;
+	if (s != NULL) {
+		if (s[0] == '\0' || strlen(s) > SAFE2_HOST_MAX || !printable(s)) {
+			rc = fail(err, errcap, ZTP_EMALFORMED,
+			    "host: must be 1 to %d printable characters, no spaces", SAFE2_HOST_MAX);
+			goto out;
+		}
+		snprintf(p->host, sizeof(p->host), "%s", s);
+	}
+
+	port = p->port;
+	if ((rc = get_u32(root, "port", 1, 65535, &port, err, errcap)) != 0)
+		goto out;
+	p->port = (uint16_t)port;
+
+	if ((rc = get_str(root, "path", &s, err, errcap)) != 0)
+		goto out;
+	if (s != NULL) {
+		if (s[0] != '/' || strlen(s) > SAFE2_PATH_MAX || !printable(s)) {
+			rc = fail(err, errcap, ZTP_EMALFORMED,
+			    "path: must start with '/', at most %d printable characters, no spaces",
+			    SAFE2_PATH_MAX);
+			goto out;
+		}
+		snprintf(p->path, sizeof(p->path), "%s", s);
+	}
+
+	if ((rc = get_hex(root, "identity", 1, SAFE2_IDENTITY_MAX, p->identity, &p->identity_len,
+	    &present, err, errcap)) != 0)
+		goto out;
+	if (!present) {
+		memcpy(p->identity, ef, sizeof(ef));
+		p->identity_len = sizeof(ef);
+	}
+
+	if ((v = json_object_get(root, "locked")) != NULL) {
+		if (!json_is_boolean(v)) {
+			rc = fail(err, errcap, ZTP_EMALFORMED, "locked: must be true or false");
+			goto out;
+		}
+		p->locked = json_is_true(v);
+	}
+
+	if ((rc = get_hex(root, "psk", SAFE2_PSK_MIN, SAFE2_PSK_MAX, p->psk, &p->psk_len, &present,
+	    err, errcap)) != 0)
+		goto out;
+	if (!present && p->locked) {
+		rc = fail(err, errcap, ZTP_EMALFORMED, "psk: missing (required unless \"locked\" is false)");
+		goto out;
+	}
+
+	if ((rc = get_u32(root, "psk_generation", 0, UINT32_MAX, &p->psk_generation, err,
+	    errcap)) != 0)
+		goto out;
+
+	if ((rc = get_hex(root, "device_id", 0, SAFE2_DEVID_MAX, p->device_id, &p->device_id_len,
+	    &present, err, errcap)) != 0)
+		goto out;
+
+	if ((rc = get_u32(root, "max_attempts", 0, UINT32_MAX, &p->max_attempts, err, errcap)) != 0 ||
+	    (rc = get_u32(root, "retry_base_ms", 1, UINT32_MAX, &p->retry_base_ms, err, errcap)) != 0 ||
+	    (rc = get_u32(root, "retry_max_ms", 1, UINT32_MAX, &p->retry_max_ms, err, errcap)) != 0)
+		goto out;
+	if (p->retry_max_ms < p->retry_base_ms) {
+		rc = fail(err, errcap, ZTP_ERANGE, "retry_max_ms: must be at least retry_base_ms (%lu)",
+		    (unsigned long)p->retry_base_ms);
+		goto out;
+	}
+
+	if ((ex = json_object()) == NULL) {
+		rc = fail(err, errcap, ZTP_ENOMEM, "out of memory");
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		char safe[80];
+		if (known(key))
+			continue;
+		log_sanitize(key, strlen(key), safe, sizeof(safe));
+		log_warnx("SIM file: unknown field \"%s\" ignored (kept in the file)", safe);
+		if (json_object_set(ex, key, v) != 0) {
+			rc = fail(err, errcap, ZTP_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	*extra = ex;
+	ex = NULL;
+	rc = 0;
+out:
+	json_decref(ex);
+	json_decref(root);
+	if (rc != 0)
+		OPENSSL_cleanse(p->psk, sizeof(p->psk));
+	return rc;
+}
+
+int
+simfile_load(struct simfile *sf, const char *path, struct safe2_persist *p, char *err,
+    size_t errcap)
+{
+	char *buf = NULL, msg[256];
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd = -1, rc;
+
+	memset(sf, 0, sizeof(*sf));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = fail(err, errcap, ZTP_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SIMFILE_MAX) {
+		rc = fail(err, errcap, ZTP_EIO, "%s: not a regular file of at most %d bytes", path,
+		    SIMFILE_MAX);
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		rc = fail(err, errcap, ZTP_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = fail(err, errcap, ZTP_EIO, "%s: %s", path,
+			    n < 0 ? strerror(errno) : "file shrank while reading");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	if ((rc = simfile_parse(buf, got, p, &sf->extra, msg, sizeof(msg))) != 0) {
+		fail(err, errcap, rc, "%s: %s", path, msg);
+		goto out;
+	}
+	if ((sf->path = strdup(path)) == NULL) {
+		rc = fail(err, errcap, ZTP_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, got);
+		free(buf);
+	}
+	if (rc != 0)
+		simfile_free(sf);
+	return rc;
+}
+
+/* Set key to a hex string of b[0..n); 0 or -1. */
+static int
+set_hex(json_t *o, const char *key, const uint8_t *b, size_t n)
+{
+	char hex[2 * SAFE2_PSK_MAX + 1];
+	int rc;
+
+	if (hex_encode(b, n, hex, sizeof(hex)) != 0)
+		return -1;
+	rc = json_object_set_new(o, key, json_string(hex));
+	OPENSSL_cleanse(hex, sizeof(hex));
+	return rc;
+}
+
+char *
+simfile_dump(const struct safe2_persist *p, const json_t *extra)
+{
+	uint8_t ef[ICCID_EF_LEN];
+	json_t *o = NULL;
+	char *text = NULL, *out = NULL;
+	size_t n;
+	int bad = 0;
+
+	if ((o = json_object()) == NULL)
+		goto done;
+	bad |= json_object_set_new(o, "iccid", json_string(p->iccid));
+	bad |= json_object_set_new(o, "host", json_string(p->host));
+	bad |= json_object_set_new(o, "port", json_integer(p->port));
+	bad |= json_object_set_new(o, "path", json_string(p->path));
+	/* the identity only when it is not the default, so a changed ICCID carries it along */
+	if (!(iccid_to_ef(p->iccid, ef) == 0 && p->identity_len == sizeof(ef) &&
+	    memcmp(p->identity, ef, sizeof(ef)) == 0))
+		bad |= set_hex(o, "identity", p->identity, p->identity_len);
+	if (p->psk_len > 0)
+		bad |= set_hex(o, "psk", p->psk, p->psk_len);
+	bad |= json_object_set_new(o, "psk_generation", json_integer(p->psk_generation));
+	if (p->device_id_len > 0)
+		bad |= set_hex(o, "device_id", p->device_id, p->device_id_len);
+	bad |= json_object_set_new(o, "locked", json_boolean(p->locked));
+	bad |= json_object_set_new(o, "max_attempts", json_integer(p->max_attempts));
+	bad |= json_object_set_new(o, "retry_base_ms", json_integer(p->retry_base_ms));
+	bad |= json_object_set_new(o, "retry_max_ms", json_integer(p->retry_max_ms));
+	if (extra != NULL)
+		bad |= json_object_update_missing(o, (json_t *)extra);
+	if (bad)
+		goto done;
+	if ((text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
+		goto done;
+	n = strlen(text);
+	if ((out = malloc(n + 2)) == NULL)
+		goto done;
+	memcpy(out, text, n);
+	out[n] = '\n';
+	out[n + 1] = '\0';
+done:
+	if (text != NULL) {
+		OPENSSL_cleanse(text, strlen(text));
+		free(text);
+	}
+	json_decref(o);
+	return out;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+simfile_save(const struct simfile *sf, const struct safe2_persist *p, char *err, size_t errcap)
+{
+	char *text = NULL, *tmp = NULL, *dir = NULL, *slash;
+	const char *base;
+	size_t tlen = 0, tmplen;
+	int fd = -1, dfd = -1, rc;
+
+	if (sf == NULL || sf->path == NULL)
+		return fail(err, errcap, ZTP_EINVAL, "no SIM file");
+	if ((text = simfile_dump(p, sf->extra)) == NULL) {
+		rc = fail(err, errcap, ZTP_ENOMEM, "%s: cannot encode the SIM state", sf->path);
+		goto out;
+	}
+	tlen = strlen(text);
+	/* the temporary file goes next to the file, so that rename() is atomic */
+	if ((dir = strdup(sf->path)) == NULL) {
+		rc = fail(err, errcap, ZTP_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		base = sf->path + (slash - dir) + 1;
+		if (slash == dir)
+			slash[1] = '\0'; /* "/file": the directory is "/" */
+		else
+			*slash = '\0';
+	} else {
+		base = sf->path;
+		strcpy(dir, ".");
+	}
+	tmplen = strlen(dir) + strlen(base) + sizeof("/..XXXXXX");
+	if ((tmp = malloc(tmplen)) == NULL) {
+		rc = fail(err, errcap, ZTP_ENOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(tmp, tmplen, "%s/.%s.XXXXXX", dir, base);
+	if ((fd = mkstemp(tmp)) < 0) {
+		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	if (fchmod(fd, 0600) != 0 || write_all(fd, text, tlen) != 0 || fsync(fd) != 0) {
+		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, sf->path) != 0) {
+		rc = fail(err, errcap, ZTP_EIO, "%s: %s", sf->path, strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL; /* renamed: nothing to remove any more */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
+		rc = fail(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (tmp != NULL) {
+		unlink(tmp);
+		free(tmp);
+	}
+	if (text != NULL) {
+		OPENSSL_cleanse(text, tlen);
+		free(text);
+	}
+	free(dir);
+	return rc;
+}
+
+void
+simfile_free(struct simfile *sf)
+{
+	if (sf == NULL)
+		return;
+	free(sf->path);
+	json_decref(sf->extra);
+	sf->path = NULL;
+	sf->extra = NULL;
+}
