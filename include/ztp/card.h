@@ -35,8 +35,8 @@ void card_reset(struct card *c);
 
 /*
  * Process one command APDU cmd[0..len). Writes the response data followed
- * by the two status word bytes into resp (cap >= APDU_MAX_RESP) and
- * returns their total length (at least 2).
+ * by the two status word bytes into resp and returns their total length
+ * (at least 2); 0 only if cap is below APDU_MAX_RESP.
  */
 size_t card_process(struct card *c, const uint8_t *cmd, size_t len, uint8_t *resp, size_t cap);
 

@@ -28,7 +28,12 @@
 #define SAFE2_ETAG_MAX 64
 #define SAFE2_TARGET_MAX 192
 
-/* states reported by CC 02 00 / CC 01 00 */
+/*
+ * States reported by CC 02 00 / CC 01 00 (state, result), as the seed's log
+ * has them: IN_PROGRESS with the number of failed attempts so far (0 during
+ * the first), DATA with 0 (the body's length comes with the reads), DONE
+ * with 0, FAILED with an error code.
+ */
 #define SAFE2_IDLE 0x0000
 #define SAFE2_IN_PROGRESS 0x0001
 #define SAFE2_DONE 0x0003
@@ -112,7 +117,8 @@ struct safe2_request {
 	uint16_t result;
 	uint32_t attempts;
 	int in_flight;
-	uint64_t retry_at; /* ms; 0: not waiting */
+	int waiting;       /* a retry is due at retry_at */
+	uint64_t retry_at; /* ms */
 	char target[SAFE2_TARGET_MAX];
 	uint8_t body[SAFE2_BODY_MAX]; /* config: response; telemetry: what to post */
 	size_t body_len;

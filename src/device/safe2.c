@@ -123,6 +123,7 @@ start_attempt(struct safe2 *s, enum safe2_job job)
 		h.body_len = r->body_len;
 	}
 	r->retry_at = 0;
+	r->waiting = 0;
 	r->in_flight = 1;
 	if (s->plat == NULL || s->plat->start == NULL || s->plat->start(s->plat->arg, &h) != 0) {
 		memset(&fail, 0, sizeof(fail));
@@ -150,6 +151,7 @@ finish(struct safe2_request *r, uint16_t state, uint16_t result)
 	r->result = result;
 	r->in_flight = 0;
 	r->retry_at = 0;
+	r->waiting = 0;
 }
 
 /* Exponential back-off with jitter: a delay in [d/2, d], d = base * 2^(n-1), capped. */
@@ -178,6 +180,7 @@ retry_later(struct safe2 *s, enum safe2_job job)
 		return;
 	}
 	r->retry_at = now_ms(s) + backoff(s, r->attempts);
+	r->waiting = 1;
 	r->result = (uint16_t)(r->attempts > 0xFFFF ? 0xFFFF : r->attempts);
 	r->attempts++;
 }
@@ -239,7 +242,8 @@ safe2_complete(struct safe2 *s, enum safe2_job job, const struct safe2_http_resp
 		else
 			s->etag[0] = '\0';
 		r->read_off = 0;
-		finish(r, SAFE2_DATA, (uint16_t)n);
+		/* the seed's log reads 0007 0000: the length comes with the reads */
+		finish(r, SAFE2_DATA, 0);
 		return;
 	case 304:
 		if (!s->have_kept) {
@@ -249,7 +253,7 @@ safe2_complete(struct safe2 *s, enum safe2_job job, const struct safe2_http_resp
 		memcpy(r->body, s->kept, s->kept_len);
 		r->body_len = s->kept_len;
 		r->read_off = 0;
-		finish(r, SAFE2_DATA, (uint16_t)s->kept_len);
+		finish(r, SAFE2_DATA, 0);
 		return;
 	case 204:
 		r->body_len = 0;
@@ -270,11 +274,11 @@ safe2_tick(struct safe2 *s)
 
 	for (j = 0; j < SAFE2_JOBS; j++) {
 		struct safe2_request *r = &s->req[j];
-		if (r->state != SAFE2_IN_PROGRESS || r->in_flight || r->retry_at == 0)
+		if (r->state != SAFE2_IN_PROGRESS || r->in_flight || !r->waiting)
 			continue;
 		if (now >= r->retry_at) {
 			start_attempt(s, (enum safe2_job)j);
-			if (r->state == SAFE2_IN_PROGRESS && !r->in_flight && r->retry_at != 0)
+			if (r->state == SAFE2_IN_PROGRESS && !r->in_flight && r->waiting)
 				next = next < 0 || (int64_t)(r->retry_at - now) < next ?
 				    (int64_t)(r->retry_at - now) : next;
 		} else {

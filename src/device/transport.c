@@ -443,9 +443,12 @@ decide(struct attempt *a, enum safe2_outcome outcome)
 static void
 decide_failure(struct attempt *a)
 {
-	decide(a, a->alert_seen ? SAFE2_OUT_ALERT :
-		a->too_large  ? SAFE2_OUT_TOO_LARGE :
-				SAFE2_OUT_TRANSIENT);
+	if (a->alert_seen)
+		decide(a, SAFE2_OUT_ALERT);
+	else if (a->too_large)
+		decide(a, SAFE2_OUT_TOO_LARGE);
+	else
+		decide(a, SAFE2_OUT_TRANSIENT);
 }
 
 /*
@@ -684,10 +687,9 @@ dns_cb(int result, char type, int count, int ttl, void *addresses, void *arg)
 		return;
 	}
 	memcpy(&addr, addresses, sizeof(addr));
-	if (ttl > 0)
-		keep = (uint32_t)ttl > TRANSPORT_DNS_TTL_MAX_S ? TRANSPORT_DNS_TTL_MAX_S : (uint32_t)ttl;
-	else
-		keep = t->opts.dns_ttl_fallback_s;
+	keep = ttl > 0 ? (uint32_t)ttl : t->opts.dns_ttl_fallback_s;
+	if (keep > TRANSPORT_DNS_TTL_MAX_S)
+		keep = TRANSPORT_DNS_TTL_MAX_S;
 	if (keep > 0)
 		cache_put(t, a->host, addr, keep);
 	inet_ntop(AF_INET, &addr, a->info.addr, sizeof(a->info.addr));

@@ -304,7 +304,7 @@ test_seed_exchange(void **state)
 	    "/v1/config/B58D51C5504D5257352E3120FF0D1338?iccid=984405529081369836F5");
 	assert_string_equal(apdu("01CC020000"), "000100009000"); /* as in the seed's log */
 	complete_http(SAFE2_JOB_CONFIG, 200, SEED, "\"1-abcdef12\"");
-	assert_string_equal(apdu("01CC020000"), "0007005A9000");
+	assert_string_equal(apdu("01CC020000"), "000700009000");
 	hex_encode((const uint8_t *)SEED, strlen(SEED), body_hex, sizeof(body_hex));
 	snprintf(expect, sizeof(expect), "%s9000", body_hex);
 	assert_string_equal(apdu("01CA010000"), expect);
@@ -407,7 +407,7 @@ test_304_serves_the_kept_body(void **state)
 	apdu("01CA000000");
 	assert_string_equal(F.last_inm, "\"1-aa\"");
 	complete_http(SAFE2_JOB_CONFIG, 304, NULL, NULL);
-	assert_string_equal(apdu("01CC020000"), "000700059000");
+	assert_string_equal(apdu("01CC020000"), "000700009000");
 	assert_string_equal(apdu("01CA010000"), "68656C6C6F9000");
 }
 
@@ -475,7 +475,7 @@ test_transient_then_success(void **state)
 	F.now += 10000;
 	safe2_tick(&S);
 	complete_http(SAFE2_JOB_CONFIG, 200, "ok", NULL);
-	assert_string_equal(apdu("01CC020000"), "000700029000");
+	assert_string_equal(apdu("01CC020000"), "000700009000");
 }
 
 static void
