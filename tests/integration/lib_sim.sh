@@ -1,0 +1,94 @@
+# Helpers of the ztp-sim integration tests (sourced after lib.sh): start
+# and stop ztp-sim on a SIM file, talk AT to its pty, poll the applet.
+SIM=$BUILD/ztp-sim
+[ -x "$SIM" ] || fail "no ztp-sim at $SIM"
+SIM_PID=""
+# on exit: stop ztp-sim, show its log if the test failed, then lib.sh's cleanup
+sim_cleanup() {
+	local rc=$?
+	set +e # (exit $rc) below must not end the trap before cleanup
+	stop_sim
+	if [ $rc -ne 0 ] && [ -f "$T/sim.log" ]; then
+		echo "---- ztp-sim log (last 40 lines) ----" >&2
+		tail -n 40 "$T/sim.log" >&2
+	fi
+	(exit $rc)
+	cleanup
+}
+trap sim_cleanup EXIT
+
+# The pty driver: opens the pty (a new open per call, as a device
+# application that closes and reopens the port), then for each LINE sends
+# it and reads the answer up to its final result code with a deadline,
+# after the last one 50 ms more to catch any stray byte, and prints each
+# answer on a line of its own with CR, LF and other control bytes escaped
+# (\r, \n, \xNN). Exit 1 on a deadline, with what it got.
+
+# at LINE...: the escaped answer to each LINE, one per line
+at() {
+	local r
+	r=$(python3 "$SRC/tests/integration/pty_chat.py" "$PTY" "$@") || fail "$*: no final result code within 10 s, got '$r'"
+	printf '%s\n' "$r"
+}
+# expect_at LINE ANSWER: the answer is exactly ANSWER (escaped as at prints it)
+expect_at() {
+	local got
+	got=$(at "$1")
+	[ "$got" = "$2" ] || fail "$1: expected '$2', got '$got'"
+}
+# csim APDU: the escaped answer to AT+CSIM with APDU (hex), in the seed's lower case
+csim() { at "at+csim=${#1},\"$1\""; }
+# expect_csim APDU RESPONSE: +CSIM: <n>,"RESPONSE", an empty line, OK
+expect_csim() { expect_at "at+csim=${#1},\"$1\"" "\\r\\n+CSIM: ${#2},\"$2\"\\r\\n\\r\\nOK\\r\\n"; }
+hexof() { printf '%s' "$1" | xxd -p -u | tr -d '\n'; }
+
+write_sim_file() {
+	jq -n --arg iccid "$ICCID" --argjson port "$DEVICE_PORT" --arg psk "$PSK" \
+		'{iccid: $iccid, host: "127.0.0.1", port: $port, psk: $psk, psk_generation: 0,
+		  locked: true, retry_base_ms: 200, retry_max_ms: 1000}' >"$T/sim.json"
+	chmod 600 "$T/sim.json"
+}
+
+# start_sim [options]: ztp-sim on $T/sim.json with --link and --trace; sets PTY
+start_sim() {
+	: >"$T/sim.out"
+	"$SIM" --sim "$T/sim.json" --link "$T/modem" --trace "$T/trace" --verbose "$@" \
+		>"$T/sim.out" 2>>"$T/sim.log" &
+	SIM_PID=$!
+	for _ in $(seq 1 100); do
+		[ -s "$T/sim.out" ] && break
+		kill -0 "$SIM_PID" 2>/dev/null || fail "ztp-sim exited at start"
+		sleep 0.05
+	done
+	PTY=$(head -1 "$T/sim.out")
+	[ -c "$PTY" ] || fail "ztp-sim did not print a pty: '$PTY'"
+	[ "$(readlink "$T/modem")" = "$PTY" ] || fail "--link does not point to $PTY"
+}
+
+# stop_sim: SIGTERM; SIM_RC gets its exit status (137 if it had to be killed)
+stop_sim() {
+	SIM_RC=""
+	[ -n "$SIM_PID" ] || return 0
+	kill -TERM "$SIM_PID" 2>/dev/null || true
+	for _ in $(seq 1 100); do kill -0 "$SIM_PID" 2>/dev/null || break; sleep 0.05; done
+	kill -KILL "$SIM_PID" 2>/dev/null || true
+	SIM_RC=0
+	wait "$SIM_PID" 2>/dev/null || SIM_RC=$?
+	SIM_PID=""
+}
+
+# poll_config: CC 02 00 on channel 1 until data is available; every answer
+# must be one of the seed's two
+poll_config() {
+	local r
+	for _ in $(seq 1 100); do
+		r=$(csim 01CC020000)
+		case "$r" in
+		'\r\n+CSIM: 12,"000700009000"\r\n\r\nOK\r\n') return 0 ;;
+		'\r\n+CSIM: 12,"000100009000"\r\n\r\nOK\r\n') sleep 0.1 ;;
+		*) fail "poll: expected the seed's 000100009000 or 000700009000, got '$r'" ;;
+		esac
+	done
+	fail "poll: no data after 10 s"
+}
+

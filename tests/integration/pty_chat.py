@@ -1,0 +1,34 @@
+"""pty_chat: a device application's side of a modem, for the tests.
+
+usage: pty_chat.py PTY LINE...
+Opens the pty (a new open per call, as an application that closes and
+reopens the port), sends each LINE with CR LF (or $EOL) and reads the answer
+up to its final result code (OK or ERROR) with a 10 s deadline; after the
+last one, 50 ms more to catch any stray byte. Prints each answer on a line
+of its own with CR, LF and other control bytes escaped (\\r, \\n, \\xNN).
+Exit 1 on a deadline, with what it got.
+"""
+import os, select, sys, time, tty
+eol = os.environ.get('EOL', '\r\n').encode()
+lines = sys.argv[2:]
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY)
+tty.setraw(fd)
+esc = {13: '\\r', 10: '\\n', 92: '\\\\'}
+rc = 0
+for i, line in enumerate(lines):
+    os.write(fd, line.encode('latin-1') + eol)
+    got, end, done = b'', time.monotonic() + 10, None
+    while True:
+        left = (done if done is not None else end) - time.monotonic()
+        if left <= 0:
+            break
+        if select.select([fd], [], [], left)[0]:
+            got += os.read(fd, 4096)
+            if done is None and (got.endswith(b'\r\nOK\r\n') or got.endswith(b'\r\nERROR\r\n')):
+                done = time.monotonic() + (0.05 if i == len(lines) - 1 else 0)
+    print(''.join(esc.get(c, chr(c) if 32 <= c < 127 else '\\x%02x' % c) for c in got))
+    if done is None:
+        rc = 1
+        break
+os.close(fd)
+sys.exit(rc)
