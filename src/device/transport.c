@@ -15,6 +15,12 @@
  *       own callbacks)
  *   any state --deadline, or finishing step--> ATT_IDLE, then the callback.
  *
+ * Bytes on the wire are counted on the SSL's socket BIO, which the
+ * bufferevent creates when it connects and replaces (freeing it) when evhttp
+ * resets the connection: the BIO is hooked when the handshake starts and its
+ * counts are taken when it is freed, or when the attempt finishes, whichever
+ * comes first (see bio_hook()).
+ *
  * What must be known about the response is taken in the header callback,
  * while the TLS session is live: on "Connection: close" evhttp resets the
  * connection (and the bufferevent calls SSL_clear) before it reports the
@@ -101,6 +107,7 @@ struct attempt {
 	struct evdns_request *dns_req;
 	struct evhttp_connection *evcon; /* owns the bufferevent, which owns ssl */
 	SSL *ssl;
+	BIO *bio; /* the socket BIO being counted; NULL: none (or already counted) */
 
 	/* what happened */
 	struct transport_info info;
@@ -291,6 +298,52 @@ note_handshake(struct attempt *a, SSL *ssl)
 	}
 }
 
+/*
+ * Add the socket BIO's counts to the attempt's and stop watching it. Called
+ * when the BIO is about to be freed (evhttp resets the connection, or the
+ * connection is freed) and when the attempt finishes, so that a BIO freed
+ * later, after the slot was reused, never touches the attempt.
+ */
+static void
+bio_unhook(struct attempt *a)
+{
+	if (a->bio == NULL)
+		return;
+	a->info.bytes_in += BIO_number_read(a->bio);
+	a->info.bytes_out += BIO_number_written(a->bio);
+	BIO_set_callback_ex(a->bio, NULL);
+	BIO_set_callback_arg(a->bio, NULL);
+	a->bio = NULL;
+}
+
+static long
+bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+    size_t *processed)
+{
+	struct attempt *a = (struct attempt *)BIO_get_callback_arg(b);
+
+	if (oper == BIO_CB_FREE && a != NULL && a->bio == b)
+		bio_unhook(a);
+	return ret; /* for BIO_CB_FREE: a value <= 0 would keep the BIO */
+}
+
+/*
+ * Watch the SSL's socket BIO (read and write are the same BIO; the
+ * handshake's buffering BIO sits above it and is not counted twice).
+ */
+static void
+bio_hook(struct attempt *a, SSL *ssl)
+{
+	BIO *b = SSL_get_rbio(ssl);
+
+	if (b == NULL || a->bio == b)
+		return;
+	bio_unhook(a);
+	a->bio = b;
+	BIO_set_callback_arg(b, (char *)a);
+	BIO_set_callback_ex(b, bio_cb);
+}
+
 /* Fatal alerts from the server become SAFE2_OUT_ALERT; ours are only logged. */
 static void
 info_cb(const SSL *cssl, int where, int ret)
@@ -308,6 +361,7 @@ info_cb(const SSL *cssl, int where, int ret)
 		int fd = SSL_get_fd(ssl), one = 1;
 		if (fd >= 0)
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		bio_hook(a, ssl);
 	}
 	if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL) {
 		if ((where & SSL_CB_READ) && !a->alert_seen) {
@@ -758,6 +812,7 @@ teardown(struct attempt *a)
 		a->ticket = NULL;
 		a->dns_req = NULL;
 	}
+	bio_unhook(a);
 	if (a->ssl != NULL) {
 		SSL_set_app_data(a->ssl, NULL);
 		a->ssl = NULL;
@@ -825,6 +880,7 @@ finish(struct attempt *a)
 	    (a->info.addr_from == TRANSPORT_ADDR_CACHE || a->info.addr_from == TRANSPORT_ADDR_DNS))
 		cache_evict(t, a->host);
 	a->info.elapsed_ms = (uint32_t)(now_ms() - a->started_ms);
+	bio_unhook(a);
 	t->last[job] = a->info;
 	t->have_last[job] = 1;
 	tlog(t, TRANSPORT_LOG_DEBUG, "%s: %s %d (%zu bytes) in %u ms", job_name(job),

@@ -17,6 +17,7 @@ struct store;
 #define EV_REQUEST_REFUSED "request_refused"
 #define EV_ADMIN_CHANGE "admin_change"
 #define EV_TOKEN_REFUSED "token_refused"
+#define EV_SIM_REGISTERED "sim_registered"
 
 void events_record(struct store *st, const char *kind, const char *iccid, const char *peer,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

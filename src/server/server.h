@@ -63,6 +63,13 @@ struct conn {
 	int event_recorded; /* a refusal event was recorded for this connection */
 	int have_id;
 	struct iccid_identity id;
+	/* the key resolved from the ClientHello: wiped when the handshake is done */
+	uint8_t psk[64];
+	size_t psk_len;
+	uint8_t ident[ICCID_IDENTITY_MAX];
+	size_t ident_len;
+	int derived;     /* key derived from the group's master key */
+	char group[64];  /* the SIM's group, when known */
 	int64_t accepted_at;
 };
 

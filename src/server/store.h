@@ -15,7 +15,7 @@
 #include "crypto.h"
 #include "ztp/iccid.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_CONFIG_MAX 255
 #define STORE_TELEMETRY_MAX 255
 #define STORE_PSK_MIN 16
@@ -25,6 +25,10 @@
 #define STORE_ETAG_SIZE 32
 #define STORE_KEYID_SIZE 32
 #define STORE_DETAIL_MAX 256
+#define STORE_GROUP_SIZE 64
+#define STORE_MASTER_LEN 32
+#define STORE_IMPORT_BATCH_MAX 5000
+#define STORE_IMPORT_REFUSED_MAX STORE_IMPORT_BATCH_MAX
 
 struct store;
 
@@ -35,6 +39,33 @@ struct store_sim {
 	uint32_t psk_generation;
 	uint32_t config_version; /* 0: none */
 	int64_t created_at, updated_at; /* ms */
+	char group[STORE_GROUP_SIZE]; /* "" if none */
+	int derived; /* no stored PSK: derived from its group's master key */
+};
+
+struct store_group {
+	char name[STORE_GROUP_SIZE];
+	char iccid_prefix[ICCID_STR_SIZE]; /* "" matches every ICCID */
+	int derive;
+	int allow_psk_ke;
+	int64_t rotation_period_s; /* 0: no periodic rotation */
+	int64_t created_at;
+	int64_t sims; /* SIMs in the group (read only) */
+};
+
+struct store_import_row {
+	char iccid[ICCID_STR_SIZE];
+	uint8_t psk[STORE_PSK_MAX];
+	size_t psk_len;
+	char group[STORE_GROUP_SIZE]; /* "" for none */
+};
+
+struct store_import_result {
+	size_t added, unchanged, nrefused;
+	struct {
+		size_t index; /* into the batch */
+		char why[96];
+	} refused[STORE_IMPORT_REFUSED_MAX];
 };
 
 struct store_config {
@@ -143,5 +174,30 @@ int store_apikey_create(struct store *st, const char *key_id, const char *secret
 int store_apikey_verify(struct store *st, const char *key_id, const char *secret);
 int store_apikey_exists(struct store *st, const char *key_id);
 int store_apikey_count(struct store *st, int *count);
+
+/*
+ * SIM groups. A derived group holds a master key (STORE_MASTER_LEN bytes,
+ * sealed; never returned but to derive): a SIM whose ICCID starts with the
+ * group's prefix needs no stored PSK.
+ */
+int store_group_name_valid(const char *name);
+int store_group_create(struct store *st, const struct store_group *g, const uint8_t *master);
+int store_group_get(struct store *st, const char *name, struct store_group *out);
+typedef int (*store_group_cb)(const struct store_group *g, void *arg);
+int store_group_list(struct store *st, store_group_cb cb, void *arg);
+/* The derived group with the longest prefix of iccid, and its master key. ZTP_ENOENT if none. */
+int store_group_derived_for(struct store *st, const char *iccid, char group[STORE_GROUP_SIZE],
+    uint8_t master[STORE_MASTER_LEN]);
+/* Register a SIM of a derived group after its first successful handshake. */
+int store_sim_register_derived(struct store *st, const char *iccid, const char *group);
+
+/*
+ * Import up to STORE_IMPORT_BATCH_MAX SIMs in one transaction. A row whose
+ * SIM exists with the same PSK and group is unchanged; with another, it is
+ * refused; a malformed row is refused; the others are added. Idempotent.
+ * res is large: allocate it.
+ */
+int store_sim_import(struct store *st, const struct store_import_row *rows, size_t n,
+    struct store_import_result *res);
 
 #endif

@@ -65,6 +65,17 @@ static const char *const migrations[] = {
 	" salt BLOB NOT NULL,"
 	" hash BLOB NOT NULL,"
 	" created_at INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 2: SIM groups (derived PSKs, policy); SIMs belong to a group */
+	"CREATE TABLE groups("
+	" name TEXT PRIMARY KEY,"
+	" iccid_prefix TEXT NOT NULL DEFAULT '',"
+	" derive INTEGER NOT NULL DEFAULT 0,"
+	" master_key BLOB,"
+	" allow_psk_ke INTEGER NOT NULL DEFAULT 0,"
+	" rotation_period_s INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX groups_prefix ON groups(derive, iccid_prefix);"
+	"ALTER TABLE sims ADD COLUMN group_name TEXT;",
 };
 
 enum stmt_id {
@@ -93,6 +104,12 @@ enum stmt_id {
 	S_KEY_INSERT,
 	S_KEY_GET,
 	S_KEY_COUNT,
+	S_GROUP_INSERT,
+	S_GROUP_GET,
+	S_GROUP_LIST,
+	S_GROUP_DERIVED,
+	S_SIM_INSERT_GROUP,
+	S_SIM_IMPORT_GET,
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
@@ -102,10 +119,11 @@ enum stmt_id {
 static const char *const stmt_sql[S__COUNT] = {
 	[S_SIM_INSERT] = "INSERT INTO sims(iccid, psk, created_at, updated_at) VALUES(?1, ?2, ?3, ?3)",
 	[S_SIM_GET] = "SELECT iccid, blocked, device_id, psk_generation, config_version, created_at,"
-		      " updated_at FROM sims WHERE iccid = ?1",
+		      " updated_at, group_name, length(psk) = 0 FROM sims WHERE iccid = ?1",
 	[S_SIM_PSK] = "SELECT psk FROM sims WHERE iccid = ?1 AND psk_generation = ?2",
 	[S_SIM_LIST] = "SELECT iccid, blocked, device_id, psk_generation, config_version, created_at,"
-		       " updated_at FROM sims WHERE iccid > ?1 ORDER BY iccid LIMIT ?2",
+		       " updated_at, group_name, length(psk) = 0 FROM sims WHERE iccid > ?1"
+		       " ORDER BY iccid LIMIT ?2",
 	[S_SIM_BLOCK] = "UPDATE sims SET blocked = ?2, updated_at = ?3 WHERE iccid = ?1",
 	[S_SIM_REBIND] = "UPDATE sims SET device_id = NULL, updated_at = ?2 WHERE iccid = ?1",
 	[S_SIM_BIND] = "UPDATE sims SET device_id = ?2, updated_at = ?3 WHERE iccid = ?1 AND device_id IS NULL",
@@ -132,6 +150,19 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_KEY_INSERT] = "INSERT INTO api_keys(key_id, salt, hash, created_at) VALUES(?1, ?2, ?3, ?4)",
 	[S_KEY_GET] = "SELECT salt, hash FROM api_keys WHERE key_id = ?1",
 	[S_KEY_COUNT] = "SELECT count(*) FROM api_keys",
+	[S_GROUP_INSERT] = "INSERT INTO groups(name, iccid_prefix, derive, master_key, allow_psk_ke,"
+			   " rotation_period_s, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_GROUP_GET] = "SELECT name, iccid_prefix, derive, allow_psk_ke, rotation_period_s, created_at,"
+			" (SELECT count(*) FROM sims WHERE group_name = ?1) FROM groups WHERE name = ?1",
+	[S_GROUP_LIST] = "SELECT name, iccid_prefix, derive, allow_psk_ke, rotation_period_s, created_at,"
+			 " (SELECT count(*) FROM sims WHERE group_name = groups.name) FROM groups ORDER BY name",
+	/* the derived group whose prefix is the longest one the ICCID starts with */
+	[S_GROUP_DERIVED] = "SELECT name, master_key FROM groups WHERE derive = 1"
+			    " AND substr(?1, 1, length(iccid_prefix)) = iccid_prefix"
+			    " ORDER BY length(iccid_prefix) DESC LIMIT 1",
+	[S_SIM_INSERT_GROUP] = "INSERT INTO sims(iccid, psk, group_name, created_at, updated_at)"
+			       " VALUES(?1, ?2, ?3, ?4, ?4)",
+	[S_SIM_IMPORT_GET] = "SELECT psk, group_name FROM sims WHERE iccid = ?1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -345,6 +376,8 @@ row_sim(sqlite3_stmt *s, struct store_sim *out)
 	out->config_version = (uint32_t)sqlite3_column_int64(s, 4);
 	out->created_at = sqlite3_column_int64(s, 5);
 	out->updated_at = sqlite3_column_int64(s, 6);
+	col_text(s, 7, out->group, sizeof(out->group));
+	out->derived = sqlite3_column_int(s, 8);
 }
 
 int
@@ -380,7 +413,9 @@ store_sim_psk(struct store *st, const char *iccid, uint32_t gen, uint8_t *psk, s
 	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, gen);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 0) {
+		rc = ZTP_ENOENT; /* a derived SIM: its key comes from its group */
+	} else if (rc == SQLITE_ROW) {
 		snprintf(genstr, sizeof(genstr), "%u", gen);
 		aadlen = secret_aad(aad, sizeof(aad), "psk", iccid, genstr);
 		rc = crypto_open(st->key, aad, aadlen, sqlite3_column_blob(s, 0),
@@ -943,5 +978,252 @@ store_apikey_count(struct store *st, int *count)
 		rc = db_err(st, "apikey count");
 	}
 	sqlite3_reset(s);
+	return rc;
+}
+
+/* ---- groups ---- */
+
+int
+store_group_create(struct store *st, const struct store_group *g, const uint8_t *master)
+{
+	uint8_t sealed[STORE_MASTER_LEN + CRYPTO_SEAL_OVERHEAD];
+	char aad[96];
+	size_t sealedlen = 0, aadlen;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!store_group_name_valid(g->name) || strlen(g->iccid_prefix) > ICCID_MAX_DIGITS ||
+	    (g->derive && master == NULL))
+		return ZTP_EINVAL;
+	for (const char *p = g->iccid_prefix; *p; p++)
+		if (*p < '0' || *p > '9')
+			return ZTP_EINVAL;
+	if (g->derive) {
+		aadlen = secret_aad(aad, sizeof(aad), "master", g->name, NULL);
+		if ((rc = crypto_seal(st->key, aad, aadlen, master, STORE_MASTER_LEN, sealed,
+			 sizeof(sealed), &sealedlen)) != 0)
+			return rc;
+	}
+	if ((s = prep(st, S_GROUP_INSERT)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, g->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, g->iccid_prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, g->derive ? 1 : 0);
+	if (g->derive)
+		sqlite3_bind_blob(s, 4, sealed, (int)sealedlen, SQLITE_STATIC);
+	sqlite3_bind_int(s, 5, g->allow_psk_ke ? 1 : 0);
+	sqlite3_bind_int64(s, 6, g->rotation_period_s);
+	sqlite3_bind_int64(s, 7, clock_now_ms());
+	return exec_stmt(st, s);
+}
+
+static void
+row_group(sqlite3_stmt *s, struct store_group *g)
+{
+	memset(g, 0, sizeof(*g));
+	col_text(s, 0, g->name, sizeof(g->name));
+	col_text(s, 1, g->iccid_prefix, sizeof(g->iccid_prefix));
+	g->derive = sqlite3_column_int(s, 2);
+	g->allow_psk_ke = sqlite3_column_int(s, 3);
+	g->rotation_period_s = sqlite3_column_int64(s, 4);
+	g->created_at = sqlite3_column_int64(s, 5);
+	g->sims = sqlite3_column_int64(s, 6);
+}
+
+int
+store_group_get(struct store *st, const char *name, struct store_group *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = prep(st, S_GROUP_GET)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		row_group(s, out);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? ZTP_ENOENT : db_err(st, "group get");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+store_group_list(struct store *st, store_group_cb cb, void *arg)
+{
+	struct store_group g;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = prep(st, S_GROUP_LIST)) == NULL)
+		return ZTP_ESTORE;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row_group(s, &g);
+		if ((rc = cb(&g, arg)) != 0)
+			break;
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = db_err(st, "group list");
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+store_group_derived_for(struct store *st, const char *iccid, char group[STORE_GROUP_SIZE],
+    uint8_t master[STORE_MASTER_LEN])
+{
+	char aad[96];
+	size_t aadlen, len;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = prep(st, S_GROUP_DERIVED)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		col_text(s, 0, group, STORE_GROUP_SIZE);
+		aadlen = secret_aad(aad, sizeof(aad), "master", group, NULL);
+		rc = crypto_open(st->key, aad, aadlen, sqlite3_column_blob(s, 1),
+		    (size_t)sqlite3_column_bytes(s, 1), master, STORE_MASTER_LEN, &len);
+		if (rc == 0 && len != STORE_MASTER_LEN)
+			rc = ZTP_ECRYPTO;
+		if (rc != 0)
+			log_warnx("store: the master key of group %s does not open", group);
+	} else {
+		rc = rc == SQLITE_DONE ? ZTP_ENOENT : db_err(st, "group derived");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+store_group_name_valid(const char *name)
+{
+	size_t i, n = name ? strlen(name) : 0;
+
+	if (n == 0 || n >= STORE_GROUP_SIZE)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '_' || c == '-' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+store_sim_register_derived(struct store *st, const char *iccid, const char *group)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = prep(st, S_SIM_INSERT_GROUP)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, "", 0, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, group, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, clock_now_ms());
+	rc = exec_stmt(st, s);
+	return rc;
+}
+
+/* One import row inside the batch's transaction. */
+static int
+import_row(struct store *st, const struct store_import_row *row, char *why, size_t cap)
+{
+	uint8_t sealed[STORE_PSK_MAX + CRYPTO_SEAL_OVERHEAD], old[STORE_PSK_MAX];
+	const unsigned char *g;
+	char aad[96];
+	size_t aadlen, sealedlen, oldlen;
+	sqlite3_stmt *s;
+	int rc, same;
+
+	if (!iccid_valid(row->iccid, strlen(row->iccid))) {
+		snprintf(why, cap, "not an ICCID");
+		return ZTP_EINVAL;
+	}
+	if (row->psk_len < STORE_PSK_MIN || row->psk_len > STORE_PSK_MAX) {
+		snprintf(why, cap, "the PSK must be %d to %d bytes", STORE_PSK_MIN, STORE_PSK_MAX);
+		return ZTP_EINVAL;
+	}
+	aadlen = secret_aad(aad, sizeof(aad), "psk", row->iccid, "0");
+	if ((s = prep(st, S_SIM_IMPORT_GET)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, row->iccid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		g = sqlite3_column_text(s, 1);
+		same = crypto_open(st->key, aad, aadlen, sqlite3_column_blob(s, 0),
+			   (size_t)sqlite3_column_bytes(s, 0), old, sizeof(old), &oldlen) == 0 &&
+		    oldlen == row->psk_len && crypto_equal(old, row->psk, oldlen) &&
+		    strcmp(g ? (const char *)g : "", row->group) == 0;
+		sqlite3_reset(s);
+		OPENSSL_cleanse(old, sizeof(old));
+		if (same)
+			return 1; /* unchanged */
+		snprintf(why, cap, "SIM exists with another PSK or group");
+		return ZTP_EEXIST;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_err(st, "import get");
+	if ((rc = crypto_seal(st->key, aad, aadlen, row->psk, row->psk_len, sealed, sizeof(sealed),
+		 &sealedlen)) != 0)
+		return rc;
+	if ((s = prep(st, S_SIM_INSERT_GROUP)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, row->iccid, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, sealed, (int)sealedlen, SQLITE_STATIC);
+	if (row->group[0])
+		sqlite3_bind_text(s, 3, row->group, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, clock_now_ms());
+	return exec_stmt(st, s);
+}
+
+int
+store_sim_import(struct store *st, const struct store_import_row *rows, size_t n,
+    struct store_import_result *res)
+{
+	struct store_group g;
+	size_t i;
+	int rc, r;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = tx_begin(st)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		char why[96];
+		why[0] = '\0';
+		if (rows[i].group[0] && store_group_get(st, rows[i].group, &g) != 0) {
+			snprintf(why, sizeof(why), "no group %.40s", rows[i].group);
+			r = ZTP_ENOENT;
+		} else {
+			r = import_row(st, &rows[i], why, sizeof(why));
+		}
+		if (r == 0) {
+			res->added++;
+		} else if (r == 1) {
+			res->unchanged++;
+		} else if (r == ZTP_ESTORE || r == ZTP_ECRYPTO || r == ZTP_ENOMEM) {
+			rc = r;
+			break;
+		} else {
+			if (res->nrefused < STORE_IMPORT_REFUSED_MAX) {
+				res->refused[res->nrefused].index = i;
+				snprintf(res->refused[res->nrefused].why,
+				    sizeof(res->refused[0].why), "%s", why);
+			}
+			res->nrefused++;
+		}
+	}
+	rc = tx_end(st, rc);
+	if (rc != 0)
+		memset(res, 0, sizeof(*res));
 	return rc;
 }

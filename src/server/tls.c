@@ -3,8 +3,10 @@
  *
  * Device endpoint: TLS 1.3 only, external PSKs looked up in the worker's
  * store by the identity of spec safe2.md section 5, TLS_AES_128_CCM_SHA256
- * and TLS_AES_128_GCM_SHA256, psk_dhe_ke always and psk_ke when allowed,
- * no certificate, no session tickets. Refused handshakes become events.
+ * and TLS_AES_128_GCM_SHA256, psk_dhe_ke always and psk_ke when the
+ * server or the SIM's group allows it, keys derived for SIMs of derived
+ * groups, no certificate, no session tickets. Refused handshakes become
+ * events; an identity nobody knows gets unknown_psk_identity.
  *
  * Admin endpoint: TLS 1.2+ with the server certificate and the CA chain.
  */
@@ -25,6 +27,7 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "tlsext.h"
 #include "ztp/err.h"
 
 static int conn_idx = -1;
@@ -104,59 +107,162 @@ peer_of(struct conn *c, SSL *ssl)
 }
 
 /*
- * The external PSK callback: parse the identity, fetch the key of that
- * generation from the store, hand OpenSSL a session holding it. An unknown
- * or malformed identity is an event; returning 1 with *sess NULL lets the
- * handshake fail with an alert.
+ * Resolve one offered identity to its key: a stored PSK of that generation,
+ * or, for generation 0, one derived from the master key of the derived
+ * group whose prefix the ICCID has: HMAC-SHA256(master, identity as sent).
+ * On success the key and what it belongs to are kept in c.
+ */
+static int
+resolve_identity(struct conn *c, const uint8_t *identity, size_t len,
+    const struct iccid_identity *id)
+{
+	struct store *st = c->w->store;
+	uint8_t master[STORE_MASTER_LEN];
+	int rc;
+
+	c->derived = 0;
+	c->group[0] = '\0';
+	rc = store_sim_psk(st, id->iccid, id->generation, c->psk, &c->psk_len);
+	if (rc == ZTP_ENOENT && id->generation == 0 &&
+	    store_group_derived_for(st, id->iccid, c->group, master) == 0) {
+		rc = crypto_hmac_sha256(master, sizeof(master), identity, len, c->psk);
+		OPENSSL_cleanse(master, sizeof(master));
+		if (rc != 0)
+			return rc;
+		c->psk_len = 32;
+		c->derived = 1;
+	}
+	if (rc != 0)
+		return rc;
+	memcpy(c->ident, identity, len);
+	c->ident_len = len;
+	c->id = *id;
+	c->have_id = 1;
+	return 0;
+}
+
+/* psk_ke for this SIM: the server's option, or its group's policy. */
+static int
+allow_psk_ke(struct conn *c)
+{
+	struct store_group g;
+	struct store_sim sim;
+
+	if (c->w->srv->cfg->allow_psk_ke)
+		return 1;
+	if (c->group[0] == '\0' && store_sim_get(c->w->store, c->id.iccid, &sim) == 0)
+		snprintf(c->group, sizeof(c->group), "%s", sim.group);
+	return c->group[0] != '\0' && store_group_get(c->w->store, c->group, &g) == 0 &&
+	    g.allow_psk_ke;
+}
+
+/*
+ * The ClientHello callback runs before OpenSSL parses the extensions: it
+ * finds the key of the first offered identity it knows, sets the key
+ * exchange policy of that SIM's group (psk_ke or not), and refuses with
+ * unknown_psk_identity when it knows none of them. An unknown or malformed
+ * identity is an event.
+ */
+static int
+hello_cb(SSL *ssl, int *al, void *arg)
+{
+	struct tlsext_psk_identity ids[TLSEXT_PSK_IDENTITIES_MAX];
+	struct conn *c = tls_conn(ssl);
+	struct iccid_identity id;
+	const unsigned char *ext;
+	char shown[80];
+	size_t extlen;
+	int n, i, first_bad = -1, rc;
+
+	if (c == NULL || c->kind != LISTENER_DEVICE)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &extlen))
+		return SSL_CLIENT_HELLO_SUCCESS; /* no PSK offered: the handshake fails by itself */
+	n = tlsext_psk_identities(ext, extlen, ids, TLSEXT_PSK_IDENTITIES_MAX);
+	if (n < 0) {
+		*al = SSL_AD_DECODE_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	for (i = 0; i < n; i++) {
+		if (iccid_parse_identity(ids[i].id, ids[i].len, &id) != 0) {
+			if (first_bad < 0)
+				first_bad = i;
+			continue;
+		}
+		rc = resolve_identity(c, ids[i].id, ids[i].len, &id);
+		if (rc == 0)
+			break;
+		if (rc != ZTP_ENOENT) {
+			*al = SSL_AD_INTERNAL_ERROR;
+			return SSL_CLIENT_HELLO_ERROR;
+		}
+		if (first_bad < 0)
+			first_bad = i;
+	}
+	if (i == n) {
+		c->event_recorded = 1;
+		if (first_bad >= 0 && iccid_parse_identity(ids[first_bad].id, ids[first_bad].len,
+					  &id) == 0) {
+			if (id.has_generation)
+				events_record(c->w->store, EV_UNKNOWN_IDENTITY, id.iccid,
+				    peer_of(c, ssl), "no SIM with this ICCID and key generation %u",
+				    id.generation);
+			else
+				events_record(c->w->store, EV_UNKNOWN_IDENTITY, id.iccid,
+				    peer_of(c, ssl), "no SIM with this ICCID");
+		} else {
+			size_t len = ids[0].len;
+			hex_encode(ids[0].id, len > 32 ? 32 : len, shown, sizeof(shown));
+			events_record(c->w->store, EV_UNKNOWN_IDENTITY, NULL, peer_of(c, ssl),
+			    "malformed PSK identity (%zu bytes: %s%s)", len, shown,
+			    len > 32 ? "..." : "");
+		}
+		*al = SSL_AD_UNKNOWN_PSK_IDENTITY;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	if (allow_psk_ke(c))
+		SSL_set_options(ssl, SSL_OP_ALLOW_NO_DHE_KEX);
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/*
+ * The external PSK callback: hand OpenSSL a session holding the key the
+ * ClientHello callback resolved, for that identity only.
  */
 static int
 psk_find(SSL *ssl, const unsigned char *identity, size_t len, SSL_SESSION **sess)
 {
 	static const unsigned char gcm_sha256[] = { 0x13, 0x01 };
 	struct conn *c = tls_conn(ssl);
-	struct iccid_identity id;
-	uint8_t psk[STORE_PSK_MAX];
-	size_t psklen;
 	SSL_SESSION *s = NULL;
 	const SSL_CIPHER *cipher;
-	char shown[80];
-	int rc;
 
 	*sess = NULL;
-	if (c == NULL)
+	if (c == NULL || !c->have_id || len != c->ident_len || memcmp(identity, c->ident, len) != 0)
 		return 1;
-	if (iccid_parse_identity(identity, len, &id) != 0) {
-		hex_encode(identity, len > 32 ? 32 : len, shown, sizeof(shown));
-		events_record(c->w->store, EV_UNKNOWN_IDENTITY, NULL, peer_of(c, ssl),
-		    "malformed PSK identity (%zu bytes: %s%s)", len, shown, len > 32 ? "..." : "");
-		c->event_recorded = 1;
-		return 1;
-	}
-	rc = store_sim_psk(c->w->store, id.iccid, id.generation, psk, &psklen);
-	if (rc != 0) {
-		if (rc == ZTP_ENOENT && id.has_generation)
-			events_record(c->w->store, EV_UNKNOWN_IDENTITY, id.iccid, peer_of(c, ssl),
-			    "no SIM with this ICCID and key generation %u", id.generation);
-		else if (rc == ZTP_ENOENT)
-			events_record(c->w->store, EV_UNKNOWN_IDENTITY, id.iccid, peer_of(c, ssl),
-			    "no SIM with this ICCID");
-		c->event_recorded = 1;
-		return 1;
-	}
 	cipher = SSL_CIPHER_find(ssl, gcm_sha256);
 	if (cipher == NULL || (s = SSL_SESSION_new()) == NULL ||
-	    !SSL_SESSION_set1_master_key(s, psk, psklen) || !SSL_SESSION_set_cipher(s, cipher) ||
+	    !SSL_SESSION_set1_master_key(s, c->psk, c->psk_len) ||
+	    !SSL_SESSION_set_cipher(s, cipher) ||
 	    !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
 		SSL_SESSION_free(s);
-		s = NULL;
-	}
-	OPENSSL_cleanse(psk, sizeof(psk));
-	if (s == NULL)
 		return 0;
-	c->id = id;
-	c->have_id = 1;
+	}
 	*sess = s;
 	return 1;
+}
+
+/* A SIM of a derived group is registered on its first successful handshake. */
+static void
+register_derived(struct conn *c, SSL *ssl)
+{
+	struct store_sim sim;
+
+	if (!c->derived || store_sim_get(c->w->store, c->id.iccid, &sim) != ZTP_ENOENT)
+		return;
+	if (store_sim_register_derived(c->w->store, c->id.iccid, c->group) == 0)
+		events_record(c->w->store, EV_SIM_REGISTERED, c->id.iccid, peer_of(c, ssl),
+		    "registered in derived group %s on its first handshake", c->group);
 }
 
 /* Fatal alerts we send are refused handshakes: one event each. */
@@ -169,6 +275,9 @@ info_cb(const SSL *cssl, int where, int ret)
 	if ((where & SSL_CB_HANDSHAKE_DONE) && (c = tls_conn(ssl)) != NULL) {
 		c->handshake_done = 1;
 		peer_of(c, ssl);
+		OPENSSL_cleanse(c->psk, sizeof(c->psk));
+		if (c->kind == LISTENER_DEVICE)
+			register_derived(c, ssl);
 		return;
 	}
 	if (!(where & SSL_CB_WRITE_ALERT) || (ret >> 8) != SSL3_AL_FATAL)
@@ -197,8 +306,9 @@ tls_device_ctx(struct server *srv)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-	    (srv->cfg->allow_psk_ke ? SSL_OP_ALLOW_NO_DHE_KEX : 0));
+	/* psk_ke per SIM group (or for all with --allow-psk-ke): see hello_cb */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_client_hello_cb(ctx, hello_cb, NULL);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	/*

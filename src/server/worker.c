@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
+#include <openssl/crypto.h>
 
 #include "admin_req.h"
 #include "clock.h"
@@ -105,6 +106,7 @@ conn_free(struct conn *c)
 			    c->peer[0] ? c->peer : "peer", w->srv->cfg->request_timeout);
 	}
 	event_free(c->deadline);
+	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 	w->nconns--;
 	resume_listeners(w);

@@ -119,12 +119,14 @@ on_done(void *arg, enum safe2_job job, const struct safe2_http_resp *r)
 	struct transport_info ti;
 
 	if (transport_last_info(sim->tr, job, &ti) == 0)
-		log_debug("%s attempt: %s, %s, %s, %lu ms, outcome %d, status %d",
+		log_debug("%s attempt: %s, %s, %s, %lu ms, outcome %d, status %d, "
+			  "%llu bytes in, %llu bytes out",
 		    job == SAFE2_JOB_CONFIG ? "configuration" : "telemetry",
 		    ti.addr[0] ? ti.addr : "no address",
 		    ti.handshake_done ? (ti.psk_ke ? "psk_ke" : "psk_dhe_ke") : "no handshake",
 		    ti.cipher != NULL ? ti.cipher : "no cipher", (unsigned long)ti.elapsed_ms,
-		    (int)r->outcome, r->status);
+		    (int)r->outcome, r->status, (unsigned long long)ti.bytes_in,
+		    (unsigned long long)ti.bytes_out);
 	safe2_complete(&sim->applet, job, r);
 	/*
 	 * Tick from the timer, not from inside the transport's callback: a
