@@ -41,7 +41,7 @@ struct areq {
 	char path[256];
 	struct evkeyvalq query;
 	char key_id[TOKEN_KEYID_MAX + 1];
-	uint8_t body[ADMINREQ_BODY_MAX];
+	uint8_t *body; /* the request body, up to ADMINREQ_IMPORT_MAX bytes */
 	size_t bodylen;
 };
 
@@ -57,11 +57,21 @@ time_json(int64_t ms)
 static json_t *
 sim_json(const struct store_sim *s)
 {
-	return json_pack("{s:s, s:b, s:o, s:I, s:I, s:o, s:o}", "iccid", s->iccid, "blocked",
-	    s->blocked, "device_id", s->device_id[0] ? json_string(s->device_id) : json_null(),
-	    "psk_generation", (json_int_t)s->psk_generation, "config_version",
-	    (json_int_t)s->config_version, "created_at", time_json(s->created_at), "updated_at",
-	    time_json(s->updated_at));
+	return json_pack("{s:s, s:b, s:o, s:I, s:I, s:o, s:o, s:o, s:b}", "iccid", s->iccid,
+	    "blocked", s->blocked, "device_id",
+	    s->device_id[0] ? json_string(s->device_id) : json_null(), "psk_generation",
+	    (json_int_t)s->psk_generation, "config_version", (json_int_t)s->config_version,
+	    "created_at", time_json(s->created_at), "updated_at", time_json(s->updated_at),
+	    "group", s->group[0] ? json_string(s->group) : json_null(), "derived", s->derived);
+}
+
+static json_t *
+group_json(const struct store_group *g)
+{
+	return json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:o}", "name", g->name, "iccid_prefix",
+	    g->iccid_prefix, "derive", g->derive, "allow_psk_ke", g->allow_psk_ke,
+	    "rotation_period_s", (json_int_t)g->rotation_period_s, "sims", (json_int_t)g->sims,
+	    "created_at", time_json(g->created_at));
 }
 
 static json_t *
@@ -249,10 +259,9 @@ static void
 route_sims(struct areq *a)
 {
 	struct list_ctx l = { 0 };
+	struct store_import_row row;
 	struct store_sim sim;
-	char iccid[ICCID_STR_SIZE], why[160];
-	uint8_t psk[STORE_PSK_MAX];
-	size_t psklen;
+	char why[160];
 	const char *after;
 	uint64_t limit;
 	int rc;
@@ -280,19 +289,22 @@ route_sims(struct areq *a)
 		http_reply_error(a->req, 405, "method_not_allowed", "use GET or POST");
 		return;
 	}
-	rc = adminreq_sim_create(a->body, a->bodylen, iccid, psk, &psklen, why, sizeof(why));
+	rc = adminreq_sim_create(a->body, a->bodylen, &row, why, sizeof(why));
 	if (rc == 0) {
-		rc = store_sim_create(a->w->store, iccid, psk, psklen);
-		snprintf(why, sizeof(why), "SIM %s exists", iccid);
+		rc = store_sim_create(a->w->store, row.iccid, row.psk, row.psk_len, row.group);
+		if (rc == ZTP_ENOENT)
+			snprintf(why, sizeof(why), "no group %s", row.group);
+		else
+			snprintf(why, sizeof(why), "SIM %s exists", row.iccid);
 	}
-	OPENSSL_cleanse(psk, sizeof(psk));
+	OPENSSL_cleanse(row.psk, sizeof(row.psk));
 	if (rc == 0)
-		rc = store_sim_get(a->w->store, iccid, &sim);
+		rc = store_sim_get(a->w->store, row.iccid, &sim);
 	if (rc != 0) {
 		reply_rc(a, rc, why);
 		return;
 	}
-	changed(a, iccid, "SIM created:", iccid);
+	changed(a, row.iccid, "SIM created:", row.iccid);
 	http_reply_json(a->req, 201, sim_json(&sim));
 }
 
@@ -347,6 +359,126 @@ route_sim(struct areq *a, const char *iccid)
 			  !strcmp(action, "unblock") ? "SIM unblocked:" :
 						       "SIM binding reset:", iccid);
 	http_reply_json(a->req, 200, sim_json(&sim));
+}
+
+/* POST /v1/sims/import: one batch, one transaction */
+static void
+route_import(struct areq *a)
+{
+	struct store_import_row *rows = NULL;
+	struct store_import_result *res = NULL;
+	char why[160], detail[96];
+	json_t *refused;
+	size_t n = 0, i;
+	int rc;
+
+	if (a->method != EVHTTP_REQ_POST) {
+		http_reply_error(a->req, 405, "method_not_allowed", "use POST");
+		return;
+	}
+	rows = calloc(STORE_IMPORT_BATCH_MAX, sizeof(*rows));
+	res = calloc(1, sizeof(*res));
+	if (rows == NULL || res == NULL) {
+		http_reply_error(a->req, 503, "unavailable", "out of memory");
+		goto out;
+	}
+	if ((rc = adminreq_import(a->body, a->bodylen, rows, &n, why, sizeof(why))) != 0) {
+		reply_rc(a, rc, why);
+		goto out;
+	}
+	if ((rc = store_sim_import(a->w->store, rows, n, res)) != 0) {
+		reply_rc(a, rc, "store failure");
+		goto out;
+	}
+	refused = json_array();
+	for (i = 0; i < res->nrefused && i < STORE_IMPORT_REFUSED_MAX; i++)
+		json_array_append_new(refused, json_pack("{s:I, s:s}", "index",
+		    (json_int_t)res->refused[i].index, "error", res->refused[i].why));
+	if (res->added > 0) {
+		snprintf(detail, sizeof(detail), "%zu added, %zu unchanged, %zu refused", res->added,
+		    res->unchanged, res->nrefused);
+		changed(a, NULL, "SIM import:", detail);
+	}
+	http_reply_json(a->req, 200, json_pack("{s:I, s:I, s:o}", "added", (json_int_t)res->added,
+	    "unchanged", (json_int_t)res->unchanged, "refused", refused));
+out:
+	if (rows != NULL)
+		OPENSSL_cleanse(rows, STORE_IMPORT_BATCH_MAX * sizeof(*rows));
+	free(rows);
+	free(res);
+}
+
+/* ---- groups ---- */
+
+static int
+group_list_cb(const struct store_group *g, void *arg)
+{
+	json_array_append_new(arg, group_json(g));
+	return 0;
+}
+
+static void
+route_groups(struct areq *a)
+{
+	uint8_t master[STORE_MASTER_LEN];
+	char why[160], hex[2 * STORE_MASTER_LEN + 1];
+	struct store_group g;
+	json_t *arr, *obj;
+	int have_master, rc;
+
+	if (a->nseg == 3) {
+		if (a->method != EVHTTP_REQ_GET) {
+			http_reply_error(a->req, 405, "method_not_allowed", "use GET");
+			return;
+		}
+		if (!store_group_name_valid(a->seg[2])) {
+			http_reply_error(a->req, 400, "bad_request", "not a group name");
+			return;
+		}
+		if ((rc = store_group_get(a->w->store, a->seg[2], &g)) != 0)
+			reply_rc(a, rc, "no such group");
+		else
+			http_reply_json(a->req, 200, group_json(&g));
+		return;
+	}
+	if (a->method == EVHTTP_REQ_GET) {
+		arr = json_array();
+		if ((rc = store_group_list(a->w->store, group_list_cb, arr)) != 0) {
+			json_decref(arr);
+			reply_rc(a, rc, "store failure");
+			return;
+		}
+		http_reply_json(a->req, 200, json_pack("{s:o}", "groups", arr));
+		return;
+	}
+	if (a->method != EVHTTP_REQ_POST) {
+		http_reply_error(a->req, 405, "method_not_allowed", "use GET or POST");
+		return;
+	}
+	rc = adminreq_group_create(a->body, a->bodylen, &g, master, &have_master, why, sizeof(why));
+	if (rc == 0 && g.derive && !have_master)
+		rc = crypto_random(master, sizeof(master));
+	if (rc == 0) {
+		rc = store_group_create(a->w->store, &g, g.derive ? master : NULL);
+		snprintf(why, sizeof(why), "group %s exists", g.name);
+	}
+	if (rc == 0)
+		rc = store_group_get(a->w->store, g.name, &g);
+	if (rc != 0) {
+		OPENSSL_cleanse(master, sizeof(master));
+		reply_rc(a, rc, why);
+		return;
+	}
+	changed(a, NULL, "group created:", g.name);
+	obj = group_json(&g);
+	if (g.derive && !have_master) {
+		/* generated here: shown in this answer only */
+		hex_encode(master, sizeof(master), hex, sizeof(hex));
+		json_object_set_new(obj, "master_key", json_string(hex));
+		OPENSSL_cleanse(hex, sizeof(hex));
+	}
+	OPENSSL_cleanse(master, sizeof(master));
+	http_reply_json(a->req, 201, obj);
 }
 
 /* ---- configurations ---- */
@@ -563,6 +695,14 @@ route(struct areq *a)
 		route_events(a);
 		return;
 	}
+	if (!strcmp(a->seg[1], "groups") && a->nseg <= 3) {
+		route_groups(a);
+		return;
+	}
+	if (a->nseg == 3 && !strcmp(a->seg[1], "sims") && !strcmp(a->seg[2], "import")) {
+		route_import(a);
+		return;
+	}
 	if (strcmp(a->seg[1], "sims") != 0) {
 		http_reply_error(a->req, 404, "not_found", "no such path");
 		return;
@@ -595,7 +735,6 @@ admin_api_handle(struct evhttp_request *req, void *arg)
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
 	struct areq *a;
-	long n;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		http_reply_error(req, 503, "unavailable", "out of memory");
@@ -614,13 +753,18 @@ admin_api_handle(struct evhttp_request *req, void *arg)
 		http_reply_error(req, 404, "not_found", "no such path");
 	} else if (query != NULL && evhttp_parse_query_str(query, &a->query) != 0) {
 		http_reply_error(req, 400, "bad_request", "malformed query");
-	} else if ((n = http_body(req, a->body, sizeof(a->body))) < 0) {
-		http_reply_error(req, 413, "too_large", "request body over 64 KiB");
+	} else if ((a->bodylen = http_body_len(req)) > ADMINREQ_IMPORT_MAX ||
+	    (a->bodylen > 0 && (a->body = malloc(a->bodylen)) == NULL)) {
+		http_reply_error(req, 413, "too_large", "request body too large");
+	} else if (a->bodylen > 0 && http_body(req, a->body, a->bodylen) != (long)a->bodylen) {
+		http_reply_error(req, 500, "internal", "cannot read the body");
 	} else {
-		a->bodylen = (size_t)n;
 		route(a);
 	}
-	OPENSSL_cleanse(a->body, a->bodylen);
+	if (a->body != NULL) {
+		OPENSSL_cleanse(a->body, a->bodylen);
+		free(a->body);
+	}
 	evhttp_clear_headers(&a->query);
 	if (a->c != NULL)
 		conn_request_done(a->c, req);

@@ -58,6 +58,7 @@ struct store_import_row {
 	uint8_t psk[STORE_PSK_MAX];
 	size_t psk_len;
 	char group[STORE_GROUP_SIZE]; /* "" for none */
+	char invalid[96]; /* not "": the row was malformed, refused with this reason */
 };
 
 struct store_import_result {
@@ -113,8 +114,9 @@ void store_close(struct store *st);
 /* The schema version the database is at. */
 int store_schema_version(struct store *st);
 
-/* SIMs. ZTP_EEXIST, ZTP_ENOENT as the names say. */
-int store_sim_create(struct store *st, const char *iccid, const uint8_t *psk, size_t psklen);
+/* SIMs. ZTP_EEXIST, ZTP_ENOENT as the names say. group: NULL or "" for none. */
+int store_sim_create(struct store *st, const char *iccid, const uint8_t *psk, size_t psklen,
+    const char *group);
 int store_sim_get(struct store *st, const char *iccid, struct store_sim *out);
 /* The PSK of generation gen into psk (STORE_PSK_MAX bytes). ZTP_ENOENT if none. */
 int store_sim_psk(struct store *st, const char *iccid, uint32_t gen, uint8_t *psk, size_t *psklen);

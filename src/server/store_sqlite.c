@@ -79,7 +79,6 @@ static const char *const migrations[] = {
 };
 
 enum stmt_id {
-	S_SIM_INSERT,
 	S_SIM_GET,
 	S_SIM_PSK,
 	S_SIM_LIST,
@@ -117,7 +116,6 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[S__COUNT] = {
-	[S_SIM_INSERT] = "INSERT INTO sims(iccid, psk, created_at, updated_at) VALUES(?1, ?2, ?3, ?3)",
 	[S_SIM_GET] = "SELECT iccid, blocked, device_id, psk_generation, config_version, created_at,"
 		      " updated_at, group_name, length(psk) = 0 FROM sims WHERE iccid = ?1",
 	[S_SIM_PSK] = "SELECT psk FROM sims WHERE iccid = ?1 AND psk_generation = ?2",
@@ -343,8 +341,10 @@ secret_aad(char *buf, size_t cap, const char *what, const char *iccid, const cha
 /* ---- SIMs ---- */
 
 int
-store_sim_create(struct store *st, const char *iccid, const uint8_t *psk, size_t psklen)
+store_sim_create(struct store *st, const char *iccid, const uint8_t *psk, size_t psklen,
+    const char *group)
 {
+	struct store_group g;
 	uint8_t sealed[STORE_PSK_MAX + CRYPTO_SEAL_OVERHEAD];
 	char aad[96];
 	size_t sealedlen, aadlen;
@@ -353,15 +353,19 @@ store_sim_create(struct store *st, const char *iccid, const uint8_t *psk, size_t
 
 	if (!iccid_valid(iccid, strlen(iccid)) || psklen < STORE_PSK_MIN || psklen > STORE_PSK_MAX)
 		return ZTP_EINVAL;
+	if (group != NULL && group[0] != '\0' && (rc = store_group_get(st, group, &g)) != 0)
+		return rc;
 	aadlen = secret_aad(aad, sizeof(aad), "psk", iccid, "0");
 	if ((rc = crypto_seal(st->key, aad, aadlen, psk, psklen, sealed, sizeof(sealed),
 		 &sealedlen)) != 0)
 		return rc;
-	if ((s = prep(st, S_SIM_INSERT)) == NULL)
+	if ((s = prep(st, S_SIM_INSERT_GROUP)) == NULL)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 2, sealed, (int)sealedlen, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, clock_now_ms());
+	if (group != NULL && group[0] != '\0')
+		sqlite3_bind_text(s, 3, group, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, clock_now_ms());
 	return exec_stmt(st, s);
 }
 
@@ -1200,7 +1204,10 @@ store_sim_import(struct store *st, const struct store_import_row *rows, size_t n
 	for (i = 0; i < n; i++) {
 		char why[96];
 		why[0] = '\0';
-		if (rows[i].group[0] && store_group_get(st, rows[i].group, &g) != 0) {
+		if (rows[i].invalid[0]) {
+			snprintf(why, sizeof(why), "%s", rows[i].invalid);
+			r = ZTP_EINVAL;
+		} else if (rows[i].group[0] && store_group_get(st, rows[i].group, &g) != 0) {
 			snprintf(why, sizeof(why), "no group %.40s", rows[i].group);
 			r = ZTP_ENOENT;
 		} else {

@@ -203,7 +203,7 @@ setup_http(struct worker *w, enum listener_kind kind)
 	evhttp_set_timeout(http, cfg->idle_timeout);
 	/* evhttp's own caps are the hard bound; handlers check the tighter ones */
 	evhttp_set_max_headers_size(http, cfg->max_header_size * 2);
-	evhttp_set_max_body_size(http, kind == LISTENER_DEVICE ? DEVICE_BODY_CAP : ADMINREQ_BODY_MAX);
+	evhttp_set_max_body_size(http, kind == LISTENER_DEVICE ? DEVICE_BODY_CAP : ADMINREQ_IMPORT_MAX);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
 	evhttp_set_default_content_type(http, "application/json");

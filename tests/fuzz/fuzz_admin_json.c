@@ -92,37 +92,38 @@ fuzz_token(const uint8_t *buf, size_t len)
 static void
 fuzz_sim_create(const uint8_t *buf, size_t len)
 {
-	char iccid[ICCID_STR_SIZE], iccid2[ICCID_STR_SIZE], hex[2 * STORE_PSK_MAX + 1];
-	uint8_t psk[STORE_PSK_MAX], psk2[STORE_PSK_MAX];
-	size_t psklen = (size_t)-1, psklen2 = 0, n, i;
+	struct store_import_row row, row2;
+	char hex[2 * STORE_PSK_MAX + 1];
+	size_t n, i;
 	struct why w;
 	char *again;
 	int rc;
 
-	memset(iccid, CANARY, sizeof(iccid));
-	memset(psk, CANARY, sizeof(psk));
+	memset(&row, CANARY, sizeof(row));
 	why_init(&w);
-	rc = adminreq_sim_create(buf, len, iccid, psk, &psklen, w.buf, WHY_CAP);
+	rc = adminreq_sim_create(buf, len, &row, w.buf, WHY_CAP);
 	why_check(&w, rc);
 	if (rc != 0) {
-		FUZZ_CHECK((unsigned char)iccid[0] == CANARY);
-		FUZZ_CHECK(psklen == (size_t)-1);
-		for (i = 0; i < sizeof(psk); i++)
-			FUZZ_CHECK(psk[i] == CANARY);
+		const uint8_t *p = (const uint8_t *)&row;
+		for (i = 0; i < sizeof(row); i++)
+			FUZZ_CHECK(p[i] == CANARY);
 		return;
 	}
-	n = strnlen(iccid, sizeof(iccid));
+	n = strnlen(row.iccid, sizeof(row.iccid));
 	FUZZ_CHECK(n >= ICCID_MIN_DIGITS && n <= ICCID_MAX_DIGITS);
-	FUZZ_CHECK(fuzz_all_digits(iccid, n));
-	FUZZ_CHECK(psklen >= STORE_PSK_MIN && psklen <= STORE_PSK_MAX);
+	FUZZ_CHECK(fuzz_all_digits(row.iccid, n));
+	FUZZ_CHECK(row.psk_len >= STORE_PSK_MIN && row.psk_len <= STORE_PSK_MAX);
+	FUZZ_CHECK(row.group[0] == '\0' || store_group_name_valid(row.group));
 
-	for (i = 0; i < psklen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", psk[i]);
-	again = dump(json_pack("{s:s, s:s}", "iccid", iccid, "psk", hex));
-	FUZZ_CHECK(adminreq_sim_create((const uint8_t *)again, strlen(again), iccid2, psk2,
-		       &psklen2, w.buf, WHY_CAP) == 0);
-	FUZZ_CHECK(strcmp(iccid, iccid2) == 0);
-	FUZZ_CHECK(psklen2 == psklen && memcmp(psk, psk2, psklen) == 0);
+	for (i = 0; i < row.psk_len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", row.psk[i]);
+	again = dump(row.group[0] ? json_pack("{s:s, s:s, s:s}", "iccid", row.iccid, "psk", hex,
+					"group", row.group) :
+				    json_pack("{s:s, s:s}", "iccid", row.iccid, "psk", hex));
+	FUZZ_CHECK(adminreq_sim_create((const uint8_t *)again, strlen(again), &row2, w.buf,
+		       WHY_CAP) == 0);
+	FUZZ_CHECK(strcmp(row.iccid, row2.iccid) == 0 && strcmp(row.group, row2.group) == 0);
+	FUZZ_CHECK(row2.psk_len == row.psk_len && memcmp(row.psk, row2.psk, row.psk_len) == 0);
 	free(again);
 }
 

@@ -109,7 +109,7 @@ reopen(struct fx *fx, const uint8_t key[CRYPTO_KEY_LEN])
 static void
 add_sim(struct fx *fx, const char *iccid)
 {
-	assert_int_equal(store_sim_create(fx->st, iccid, psk_a, PSK_A_LEN), 0);
+	assert_int_equal(store_sim_create(fx->st, iccid, psk_a, PSK_A_LEN, NULL), 0);
 }
 
 /* Run one statement with an optional text parameter; the first column of its first row. */
@@ -336,7 +336,7 @@ test_sim_create_twice_is_exist(void **state)
 	struct fx *fx = *state;
 
 	add_sim(fx, ICCID_A);
-	assert_int_equal(store_sim_create(fx->st, ICCID_A, psk_a, PSK_A_LEN), ZTP_EEXIST);
+	assert_int_equal(store_sim_create(fx->st, ICCID_A, psk_a, PSK_A_LEN, NULL), ZTP_EEXIST);
 }
 
 static void
@@ -344,12 +344,12 @@ test_sim_create_rejects_a_bad_iccid(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(store_sim_create(fx->st, "", psk_a, PSK_A_LEN), ZTP_EINVAL);
-	assert_int_equal(store_sim_create(fx->st, "89445025091863896", psk_a, PSK_A_LEN),
+	assert_int_equal(store_sim_create(fx->st, "", psk_a, PSK_A_LEN, NULL), ZTP_EINVAL);
+	assert_int_equal(store_sim_create(fx->st, "89445025091863896", psk_a, PSK_A_LEN, NULL),
 	    ZTP_EINVAL);
-	assert_int_equal(store_sim_create(fx->st, "894450250918638963512", psk_a, PSK_A_LEN),
+	assert_int_equal(store_sim_create(fx->st, "894450250918638963512", psk_a, PSK_A_LEN, NULL),
 	    ZTP_EINVAL);
-	assert_int_equal(store_sim_create(fx->st, "89445025091863896X5", psk_a, PSK_A_LEN),
+	assert_int_equal(store_sim_create(fx->st, "89445025091863896X5", psk_a, PSK_A_LEN, NULL),
 	    ZTP_EINVAL);
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sims", NULL), 0);
 }
@@ -359,7 +359,7 @@ test_sim_create_rejects_a_psk_of_15_bytes(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(store_sim_create(fx->st, ICCID_A, psk_a, STORE_PSK_MIN - 1), ZTP_EINVAL);
+	assert_int_equal(store_sim_create(fx->st, ICCID_A, psk_a, STORE_PSK_MIN - 1, NULL), ZTP_EINVAL);
 	assert_int_equal(store_sim_get(fx->st, ICCID_A, &(struct store_sim){ 0 }), ZTP_ENOENT);
 }
 
@@ -370,7 +370,7 @@ test_sim_create_rejects_a_psk_of_65_bytes(void **state)
 	uint8_t psk[STORE_PSK_MAX + 1];
 
 	memset(psk, 0x5a, sizeof(psk));
-	assert_int_equal(store_sim_create(fx->st, ICCID_A, psk, sizeof(psk)), ZTP_EINVAL);
+	assert_int_equal(store_sim_create(fx->st, ICCID_A, psk, sizeof(psk), NULL), ZTP_EINVAL);
 	assert_int_equal(store_sim_get(fx->st, ICCID_A, &(struct store_sim){ 0 }), ZTP_ENOENT);
 }
 
@@ -382,8 +382,8 @@ test_sim_create_accepts_psks_of_16_and_64_bytes(void **state)
 	size_t len = 0;
 
 	memset(psk, 0x5a, sizeof(psk));
-	assert_int_equal(store_sim_create(fx->st, ICCID_A, psk, STORE_PSK_MIN), 0);
-	assert_int_equal(store_sim_create(fx->st, ICCID_B, psk, STORE_PSK_MAX), 0);
+	assert_int_equal(store_sim_create(fx->st, ICCID_A, psk, STORE_PSK_MIN, NULL), 0);
+	assert_int_equal(store_sim_create(fx->st, ICCID_B, psk, STORE_PSK_MAX, NULL), 0);
 	assert_int_equal(store_sim_psk(fx->st, ICCID_A, 0, out, &len), 0);
 	assert_int_equal(len, STORE_PSK_MIN);
 	assert_int_equal(store_sim_psk(fx->st, ICCID_B, 0, out, &len), 0);
@@ -456,7 +456,7 @@ test_sealed_psk_is_bound_to_its_sim(void **state)
 	/* B's sealed PSK copied into A's row does not open as A's */
 	memset(other, 0x42, sizeof(other));
 	add_sim(fx, ICCID_A);
-	assert_int_equal(store_sim_create(fx->st, ICCID_B, other, 32), 0);
+	assert_int_equal(store_sim_create(fx->st, ICCID_B, other, 32, NULL), 0);
 	close_store(fx);
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
