@@ -124,6 +124,13 @@ struct transport_info {
 	const char *cipher;     /* static string; NULL before a handshake */
 	int psk_ke;             /* 1: the server chose psk_ke (no (EC)DHE) */
 	uint32_t elapsed_ms;    /* from transport_start to the outcome */
+	/*
+	 * TLS record bytes read from and written to the socket during the
+	 * attempt, handshake and alerts included (not TCP/IP headers); 0 if
+	 * no connection was made. Bytes the server sent that were never read
+	 * (its close_notify after a complete response) are not counted.
+	 */
+	uint64_t bytes_in, bytes_out;
 };
 
 /*
