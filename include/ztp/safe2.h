@@ -57,6 +57,10 @@ struct safe2_persist {
 	uint8_t psk[SAFE2_PSK_MAX];
 	size_t psk_len;
 	uint32_t psk_generation;
+	/* rotation (section 6): the next key, kept until a handshake with it succeeds */
+	uint8_t pending_psk[SAFE2_PSK_MAX];
+	size_t pending_len; /* 0: none */
+	uint32_t pending_generation;
 	uint8_t device_id[SAFE2_DEVID_MAX];
 	size_t device_id_len; /* 0: not set */
 	int locked;           /* personalisation refused once set */
@@ -98,6 +102,14 @@ struct safe2_http_resp {
 	const uint8_t *body;
 	size_t body_len;
 	const char *etag; /* NULL if none */
+	/*
+	 * ZTP-PSK-Rotate: the generation the server offers (0: none) and the
+	 * key the host exported from that TLS session for it (label
+	 * EXPORTER-ztp-psk-rotate, context the generation in ASCII, 32 bytes).
+	 */
+	uint32_t rotate_generation;
+	const uint8_t *rotate_key;
+	size_t rotate_key_len;
 };
 
 struct safe2_platform {
@@ -119,6 +131,8 @@ struct safe2_request {
 	int in_flight;
 	int waiting;       /* a retry is due at retry_at */
 	uint64_t retry_at; /* ms */
+	int used_pending;  /* the attempt in flight uses the pending key */
+	uint32_t used_generation; /* of the key it uses */
 	char target[SAFE2_TARGET_MAX];
 	uint8_t body[SAFE2_BODY_MAX]; /* config: response; telemetry: what to post */
 	size_t body_len;
@@ -129,6 +143,8 @@ struct safe2 {
 	struct safe2_persist p;
 	const struct safe2_platform *plat;
 	struct safe2_request req[SAFE2_JOBS];
+	/* the identity of the attempt in flight: base identity, ".<generation>" if > 0 */
+	uint8_t identity[SAFE2_IDENTITY_MAX + 11];
 	/* the last 200: its ETag and body, served again on 304 */
 	char etag[SAFE2_ETAG_MAX + 1];
 	uint8_t kept[SAFE2_BODY_MAX];
@@ -151,7 +167,15 @@ void safe2_reset(struct safe2 *s);
 uint16_t safe2_process(struct safe2 *s, const struct apdu *a, uint8_t *resp, size_t cap,
     size_t *resp_len);
 
-/* The host reports the outcome of the attempt it started for job. */
+/*
+ * The host reports the outcome of the attempt it started for job.
+ * Rotation: an attempt made with the pending key that got an HTTP answer
+ * commits it (persisted before the state changes); one refused with a TLS
+ * alert drops it and retries at once with the current key. An offered
+ * generation (current + 1) is persisted as pending before the request is
+ * reported done; if persisting fails, the offer is ignored (the server
+ * offers again, as nothing was committed).
+ */
 void safe2_complete(struct safe2 *s, enum safe2_job job, const struct safe2_http_resp *r);
 
 /*

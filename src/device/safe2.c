@@ -105,14 +105,35 @@ start_attempt(struct safe2 *s, enum safe2_job job)
 	struct safe2_http_req h;
 	struct safe2_http_resp fail;
 
+	uint32_t gen;
+	size_t n;
+
 	memset(&h, 0, sizeof(h));
 	h.job = job;
 	h.host = s->p.host;
 	h.port = s->p.port;
-	h.identity = s->p.identity;
-	h.identity_len = s->p.identity_len;
-	h.psk = s->p.psk;
-	h.psk_len = s->p.psk_len;
+	/* the pending key of a rotation first; the current one if it fails */
+	r->used_pending = s->p.pending_len > 0;
+	if (r->used_pending) {
+		h.psk = s->p.pending_psk;
+		h.psk_len = s->p.pending_len;
+		gen = s->p.pending_generation;
+	} else {
+		h.psk = s->p.psk;
+		h.psk_len = s->p.psk_len;
+		gen = s->p.psk_generation;
+	}
+	r->used_generation = gen;
+	memcpy(s->identity, s->p.identity, s->p.identity_len);
+	n = s->p.identity_len;
+	if (gen > 0) {
+		char suffix[12];
+		int m = snprintf(suffix, sizeof(suffix), ".%u", gen);
+		memcpy(s->identity + n, suffix, (size_t)m);
+		n += (size_t)m;
+	}
+	h.identity = s->identity;
+	h.identity_len = n;
 	h.target = r->target;
 	if (job == SAFE2_JOB_CONFIG) {
 		h.method = "GET";
@@ -185,6 +206,44 @@ retry_later(struct safe2 *s, enum safe2_job job)
 	r->attempts++;
 }
 
+/* Hand the persistent state to the platform; 0 if it is durable. */
+static int persist(struct safe2 *s);
+
+/*
+ * The key steps of a rotation, each persisted before anything depends on
+ * it; a failed persist leaves the state as it was.
+ */
+static void
+rotation_step(struct safe2 *s, struct safe2_request *r, const struct safe2_http_resp *resp)
+{
+	struct safe2_persist old = s->p;
+	/* still the pending key this attempt used (the other job may have committed it) */
+	int same = r->used_pending && s->p.pending_len > 0 &&
+	    s->p.pending_generation == r->used_generation;
+
+	if (same && resp->outcome == SAFE2_OUT_HTTP) {
+		/* the server knows the new key: it is ours now, the old one is gone */
+		memcpy(s->p.psk, s->p.pending_psk, s->p.pending_len);
+		s->p.psk_len = s->p.pending_len;
+		s->p.psk_generation = s->p.pending_generation;
+		memset(s->p.pending_psk, 0, sizeof(s->p.pending_psk));
+		s->p.pending_len = 0;
+		s->p.pending_generation = 0;
+		if (persist(s) != 0)
+			s->p = old;
+		return;
+	}
+	if (resp->outcome == SAFE2_OUT_HTTP && resp->rotate_generation != 0 &&
+	    resp->rotate_generation == s->p.psk_generation + 1 && resp->rotate_key != NULL &&
+	    resp->rotate_key_len >= SAFE2_PSK_MIN && resp->rotate_key_len <= SAFE2_PSK_MAX) {
+		memcpy(s->p.pending_psk, resp->rotate_key, resp->rotate_key_len);
+		s->p.pending_len = resp->rotate_key_len;
+		s->p.pending_generation = resp->rotate_generation;
+		if (persist(s) != 0)
+			s->p = old;
+	}
+}
+
 void
 safe2_complete(struct safe2 *s, enum safe2_job job, const struct safe2_http_resp *resp)
 {
@@ -197,6 +256,24 @@ safe2_complete(struct safe2 *s, enum safe2_job job, const struct safe2_http_resp
 	if (!r->in_flight || r->state != SAFE2_IN_PROGRESS)
 		return;
 	r->in_flight = 0;
+	if (r->used_pending && resp->outcome == SAFE2_OUT_ALERT && s->p.pending_len > 0 &&
+	    s->p.pending_generation == r->used_generation) {
+		/* the server does not know this pending key: drop it, go on with the current one */
+		struct safe2_persist old = s->p;
+		memset(s->p.pending_psk, 0, sizeof(s->p.pending_psk));
+		s->p.pending_len = 0;
+		s->p.pending_generation = 0;
+		if (persist(s) != 0) {
+			s->p = old;
+			retry_later(s, job);
+			return;
+		}
+		r->used_pending = 0;
+		start_attempt(s, job);
+		return;
+	}
+	rotation_step(s, r, resp);
+	r->used_pending = 0;
 	switch (resp->outcome) {
 	case SAFE2_OUT_TRANSIENT:
 		retry_later(s, job);

@@ -57,12 +57,13 @@ time_json(int64_t ms)
 static json_t *
 sim_json(const struct store_sim *s)
 {
-	return json_pack("{s:s, s:b, s:o, s:I, s:I, s:o, s:o, s:o, s:b}", "iccid", s->iccid,
-	    "blocked", s->blocked, "device_id",
+	return json_pack("{s:s, s:b, s:o, s:I, s:I, s:o, s:o, s:o, s:b, s:b, s:b}", "iccid",
+	    s->iccid, "blocked", s->blocked, "device_id",
 	    s->device_id[0] ? json_string(s->device_id) : json_null(), "psk_generation",
 	    (json_int_t)s->psk_generation, "config_version", (json_int_t)s->config_version,
 	    "created_at", time_json(s->created_at), "updated_at", time_json(s->updated_at),
-	    "group", s->group[0] ? json_string(s->group) : json_null(), "derived", s->derived);
+	    "group", s->group[0] ? json_string(s->group) : json_null(), "derived", s->derived,
+	    "rotation_pending", s->rotate || s->pending, "pending_key", s->pending);
 }
 
 static json_t *
@@ -345,6 +346,8 @@ route_sim(struct areq *a, const char *iccid)
 		rc = store_sim_set_blocked(a->w->store, iccid, 0);
 	else if (!strcmp(action, "rebind"))
 		rc = store_sim_rebind(a->w->store, iccid);
+	else if (!strcmp(action, "rotate"))
+		rc = store_sim_set_rotate(a->w->store, iccid, 1);
 	else {
 		http_reply_error(a->req, 404, "not_found", "no such path");
 		return;
@@ -357,6 +360,7 @@ route_sim(struct areq *a, const char *iccid)
 	}
 	changed(a, iccid, !strcmp(action, "block") ? "SIM blocked:" :
 			  !strcmp(action, "unblock") ? "SIM unblocked:" :
+			  !strcmp(action, "rotate")  ? "SIM key rotation asked:" :
 						       "SIM binding reset:", iccid);
 	http_reply_json(a->req, 200, sim_json(&sim));
 }

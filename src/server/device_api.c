@@ -9,15 +9,22 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
+#include "clock.h"
 #include "devroute.h"
+#include "fault.h"
 #include "events.h"
 #include "http_util.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
 #include "ztp/err.h"
+
+#define ROTATE_KEY_LEN 32
 
 static const char *
 method_name(enum evhttp_cmd_type m)
@@ -89,6 +96,57 @@ serve_dev(struct evhttp_request *req, struct worker *w, const struct devroute *r
 	http_reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "cli", d.cli, "usr", d.usr, "pwd",
 	    d.pwd));
 	memset(&d, 0, sizeof(d));
+}
+
+/* A rotation is due: asked for, or the group's rotation period has passed. */
+static int
+rotation_due(struct worker *w, const struct store_sim *sim)
+{
+	struct store_group g;
+	int64_t since;
+
+	if (sim->rotate)
+		return 1;
+	if (sim->group[0] == '\0' || store_group_get(w->store, sim->group, &g) != 0 ||
+	    g.rotation_period_s <= 0)
+		return 0;
+	since = sim->rotated_at ? sim->rotated_at : sim->created_at;
+	return clock_now_ms() - since >= g.rotation_period_s * 1000;
+}
+
+/*
+ * Rotation over the air (spec safe2.md section 6): derive the next key
+ * from this TLS session with the exporter, keep it as pending (stored
+ * before the answer leaves), and tell the SIM the generation in
+ * ZTP-PSK-Rotate. Only on a connection that used the current key.
+ */
+static void
+maybe_rotate(struct evhttp_request *req, struct worker *w, struct conn *c,
+    const struct store_sim *sim)
+{
+	static const char label[] = "EXPORTER-ztp-psk-rotate";
+	uint8_t key[ROTATE_KEY_LEN];
+	char gen[16];
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	int n;
+
+	if (c->pending || c->id.generation != sim->psk_generation || !rotation_due(w, sim) ||
+	    sim->psk_generation == UINT32_MAX || ssl == NULL)
+		return;
+	n = snprintf(gen, sizeof(gen), "%u", sim->psk_generation + 1);
+	if (SSL_export_keying_material(ssl, key, sizeof(key), label, sizeof(label) - 1,
+		(const unsigned char *)gen, (size_t)n, 1) != 1) {
+		log_warnx("%s: cannot export the rotation key", sim->iccid);
+		return;
+	}
+	fault_point("server_before_pending");
+	if (store_sim_pending_set(w->store, sim->iccid, sim->psk_generation, key, sizeof(key)) ==
+	    0) {
+		fault_point("server_after_pending");
+		evhttp_add_header(evhttp_request_get_output_headers(req), "ZTP-PSK-Rotate", gen);
+		log_info("%s: key generation %s offered", sim->iccid, gen);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
 }
 
 static void
@@ -174,6 +232,7 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 		http_reply_error(req, 500, "internal", "store failure");
 		return;
 	}
+	maybe_rotate(req, w, c, &sim);
 	switch (r.kind) {
 	case DEVROUTE_CONFIG:
 		serve_config(req, w, &r);

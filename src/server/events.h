@@ -18,6 +18,8 @@ struct store;
 #define EV_ADMIN_CHANGE "admin_change"
 #define EV_TOKEN_REFUSED "token_refused"
 #define EV_SIM_REGISTERED "sim_registered"
+#define EV_PSK_ROTATED "psk_rotated"
+#define EV_STALE_KEY "stale_key"
 
 void events_record(struct store *st, const char *kind, const char *iccid, const char *peer,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -69,6 +69,7 @@ struct conn {
 	uint8_t ident[ICCID_IDENTITY_MAX];
 	size_t ident_len;
 	int derived;     /* key derived from the group's master key */
+	int pending;     /* the pending key of a rotation: commit once the handshake is done */
 	char group[64];  /* the SIM's group, when known */
 	int64_t accepted_at;
 };

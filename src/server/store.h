@@ -15,7 +15,7 @@
 #include "crypto.h"
 #include "ztp/iccid.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_CONFIG_MAX 255
 #define STORE_TELEMETRY_MAX 255
 #define STORE_PSK_MIN 16
@@ -41,6 +41,9 @@ struct store_sim {
 	int64_t created_at, updated_at; /* ms */
 	char group[STORE_GROUP_SIZE]; /* "" if none */
 	int derived; /* no stored PSK: derived from its group's master key */
+	int rotate;  /* a rotation was asked for and is not committed yet */
+	int pending; /* a pending key of generation psk_generation + 1 exists */
+	int64_t rotated_at; /* ms of the last commit, 0 if never */
 };
 
 struct store_group {
@@ -176,6 +179,19 @@ int store_apikey_create(struct store *st, const char *key_id, const char *secret
 int store_apikey_verify(struct store *st, const char *key_id, const char *secret);
 int store_apikey_exists(struct store *st, const char *key_id);
 int store_apikey_count(struct store *st, int *count);
+
+/*
+ * PSK rotation over the air. The pending key has generation current + 1
+ * and is sealed as such; the commit makes it the current key (the old
+ * one is gone) and ends the rotation. All ZTP_ENOENT when the SIM or the
+ * expected generation is not there.
+ */
+int store_sim_pending_psk(struct store *st, const char *iccid, uint32_t gen, uint8_t *psk,
+    size_t *psklen);
+int store_sim_pending_set(struct store *st, const char *iccid, uint32_t current, const uint8_t *psk,
+    size_t psklen);
+int store_sim_commit(struct store *st, const char *iccid, uint32_t gen);
+int store_sim_set_rotate(struct store *st, const char *iccid, int rotate);
 
 /*
  * SIM groups. A derived group holds a master key (STORE_MASTER_LEN bytes,

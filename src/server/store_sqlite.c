@@ -76,6 +76,10 @@ static const char *const migrations[] = {
 	" created_at INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX groups_prefix ON groups(derive, iccid_prefix);"
 	"ALTER TABLE sims ADD COLUMN group_name TEXT;",
+	/* 3: PSK rotation over the air: a pending key of generation + 1 */
+	"ALTER TABLE sims ADD COLUMN pending_psk BLOB;"
+	"ALTER TABLE sims ADD COLUMN rotate INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sims ADD COLUMN rotated_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum stmt_id {
@@ -109,6 +113,10 @@ enum stmt_id {
 	S_GROUP_DERIVED,
 	S_SIM_INSERT_GROUP,
 	S_SIM_IMPORT_GET,
+	S_SIM_PENDING_GET,
+	S_SIM_PENDING_SET,
+	S_SIM_COMMIT,
+	S_SIM_ROTATE,
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
@@ -117,11 +125,12 @@ enum stmt_id {
 
 static const char *const stmt_sql[S__COUNT] = {
 	[S_SIM_GET] = "SELECT iccid, blocked, device_id, psk_generation, config_version, created_at,"
-		      " updated_at, group_name, length(psk) = 0 FROM sims WHERE iccid = ?1",
+		      " updated_at, group_name, length(psk) = 0, rotate, pending_psk IS NOT NULL,"
+		      " rotated_at FROM sims WHERE iccid = ?1",
 	[S_SIM_PSK] = "SELECT psk FROM sims WHERE iccid = ?1 AND psk_generation = ?2",
 	[S_SIM_LIST] = "SELECT iccid, blocked, device_id, psk_generation, config_version, created_at,"
-		       " updated_at, group_name, length(psk) = 0 FROM sims WHERE iccid > ?1"
-		       " ORDER BY iccid LIMIT ?2",
+		       " updated_at, group_name, length(psk) = 0, rotate, pending_psk IS NOT NULL,"
+		       " rotated_at FROM sims WHERE iccid > ?1 ORDER BY iccid LIMIT ?2",
 	[S_SIM_BLOCK] = "UPDATE sims SET blocked = ?2, updated_at = ?3 WHERE iccid = ?1",
 	[S_SIM_REBIND] = "UPDATE sims SET device_id = NULL, updated_at = ?2 WHERE iccid = ?1",
 	[S_SIM_BIND] = "UPDATE sims SET device_id = ?2, updated_at = ?3 WHERE iccid = ?1 AND device_id IS NULL",
@@ -161,6 +170,14 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_SIM_INSERT_GROUP] = "INSERT INTO sims(iccid, psk, group_name, created_at, updated_at)"
 			       " VALUES(?1, ?2, ?3, ?4, ?4)",
 	[S_SIM_IMPORT_GET] = "SELECT psk, group_name FROM sims WHERE iccid = ?1",
+	[S_SIM_PENDING_GET] = "SELECT pending_psk FROM sims WHERE iccid = ?1 AND psk_generation + 1 = ?2"
+			      " AND pending_psk IS NOT NULL",
+	[S_SIM_PENDING_SET] = "UPDATE sims SET pending_psk = ?3, updated_at = ?4"
+			      " WHERE iccid = ?1 AND psk_generation = ?2",
+	[S_SIM_COMMIT] = "UPDATE sims SET psk = pending_psk, psk_generation = ?2, pending_psk = NULL,"
+			 " rotate = 0, rotated_at = ?3, updated_at = ?3"
+			 " WHERE iccid = ?1 AND psk_generation + 1 = ?2 AND pending_psk IS NOT NULL",
+	[S_SIM_ROTATE] = "UPDATE sims SET rotate = ?2, updated_at = ?3 WHERE iccid = ?1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -382,6 +399,9 @@ row_sim(sqlite3_stmt *s, struct store_sim *out)
 	out->updated_at = sqlite3_column_int64(s, 6);
 	col_text(s, 7, out->group, sizeof(out->group));
 	out->derived = sqlite3_column_int(s, 8);
+	out->rotate = sqlite3_column_int(s, 9);
+	out->pending = sqlite3_column_int(s, 10);
+	out->rotated_at = sqlite3_column_int64(s, 11);
 }
 
 int
@@ -1233,4 +1253,85 @@ store_sim_import(struct store *st, const struct store_import_row *rows, size_t n
 	if (rc != 0)
 		memset(res, 0, sizeof(*res));
 	return rc;
+}
+
+/* ---- PSK rotation ---- */
+
+int
+store_sim_pending_psk(struct store *st, const char *iccid, uint32_t gen, uint8_t *psk,
+    size_t *psklen)
+{
+	char aad[96], genstr[16];
+	size_t aadlen;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = prep(st, S_SIM_PENDING_GET)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, gen);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		snprintf(genstr, sizeof(genstr), "%u", gen);
+		aadlen = secret_aad(aad, sizeof(aad), "psk", iccid, genstr);
+		rc = crypto_open(st->key, aad, aadlen, sqlite3_column_blob(s, 0),
+		    (size_t)sqlite3_column_bytes(s, 0), psk, STORE_PSK_MAX, psklen);
+	} else {
+		rc = rc == SQLITE_DONE ? ZTP_ENOENT : db_err(st, "pending psk");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+store_sim_pending_set(struct store *st, const char *iccid, uint32_t current, const uint8_t *psk,
+    size_t psklen)
+{
+	uint8_t sealed[STORE_PSK_MAX + CRYPTO_SEAL_OVERHEAD];
+	char aad[96], genstr[16];
+	size_t aadlen, sealedlen;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (psklen < STORE_PSK_MIN || psklen > STORE_PSK_MAX || current == UINT32_MAX)
+		return ZTP_EINVAL;
+	/* sealed as the key of generation current + 1, as it will be after the commit */
+	snprintf(genstr, sizeof(genstr), "%u", current + 1);
+	aadlen = secret_aad(aad, sizeof(aad), "psk", iccid, genstr);
+	if ((rc = crypto_seal(st->key, aad, aadlen, psk, psklen, sealed, sizeof(sealed),
+		 &sealedlen)) != 0)
+		return rc;
+	if ((s = prep(st, S_SIM_PENDING_SET)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, current);
+	sqlite3_bind_blob(s, 3, sealed, (int)sealedlen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, clock_now_ms());
+	return sim_update(st, s);
+}
+
+int
+store_sim_commit(struct store *st, const char *iccid, uint32_t gen)
+{
+	sqlite3_stmt *s;
+
+	if ((s = prep(st, S_SIM_COMMIT)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, gen);
+	sqlite3_bind_int64(s, 3, clock_now_ms());
+	return sim_update(st, s);
+}
+
+int
+store_sim_set_rotate(struct store *st, const char *iccid, int rotate)
+{
+	sqlite3_stmt *s;
+
+	if ((s = prep(st, S_SIM_ROTATE)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, rotate ? 1 : 0);
+	sqlite3_bind_int64(s, 3, clock_now_ms());
+	return sim_update(st, s);
 }

@@ -23,6 +23,7 @@
 #include <openssl/err.h>
 
 #include "events.h"
+#include "fault.h"
 #include "hex.h"
 #include "log.h"
 #include "server.h"
@@ -121,8 +122,12 @@ resolve_identity(struct conn *c, const uint8_t *identity, size_t len,
 	int rc;
 
 	c->derived = 0;
+	c->pending = 0;
 	c->group[0] = '\0';
 	rc = store_sim_psk(st, id->iccid, id->generation, c->psk, &c->psk_len);
+	if (rc == ZTP_ENOENT && id->generation > 0 &&
+	    (rc = store_sim_pending_psk(st, id->iccid, id->generation, c->psk, &c->psk_len)) == 0)
+		c->pending = 1;
 	if (rc == ZTP_ENOENT && id->generation == 0 &&
 	    store_group_derived_for(st, id->iccid, c->group, master) == 0) {
 		rc = crypto_hmac_sha256(master, sizeof(master), identity, len, c->psk);
@@ -203,7 +208,13 @@ hello_cb(SSL *ssl, int *al, void *arg)
 		c->event_recorded = 1;
 		if (first_bad >= 0 && iccid_parse_identity(ids[first_bad].id, ids[first_bad].len,
 					  &id) == 0) {
-			if (id.has_generation)
+			struct store_sim sim;
+			if (store_sim_get(c->w->store, id.iccid, &sim) == 0 &&
+			    sim.psk_generation > id.generation)
+				events_record(c->w->store, EV_STALE_KEY, id.iccid, peer_of(c, ssl),
+				    "key generation %u was replaced by %u: a clone or a replay",
+				    id.generation, sim.psk_generation);
+			else if (id.has_generation)
 				events_record(c->w->store, EV_UNKNOWN_IDENTITY, id.iccid,
 				    peer_of(c, ssl), "no SIM with this ICCID and key generation %u",
 				    id.generation);
@@ -252,6 +263,20 @@ psk_find(SSL *ssl, const unsigned char *identity, size_t len, SSL_SESSION **sess
 	return 1;
 }
 
+/*
+ * The handshake with the pending key of a rotation succeeded: it becomes
+ * the SIM's key, the old one is refused from now on.
+ */
+static void
+commit_pending(struct conn *c, SSL *ssl)
+{
+	fault_point("server_before_commit");
+	if (store_sim_commit(c->w->store, c->id.iccid, c->id.generation) == 0)
+		events_record(c->w->store, EV_PSK_ROTATED, c->id.iccid, peer_of(c, ssl),
+		    "key generation %u committed: the SIM used it", c->id.generation);
+	fault_point("server_after_commit");
+}
+
 /* A SIM of a derived group is registered on its first successful handshake. */
 static void
 register_derived(struct conn *c, SSL *ssl)
@@ -276,6 +301,8 @@ info_cb(const SSL *cssl, int where, int ret)
 		c->handshake_done = 1;
 		peer_of(c, ssl);
 		OPENSSL_cleanse(c->psk, sizeof(c->psk));
+		if (c->kind == LISTENER_DEVICE && c->pending)
+			commit_pending(c, ssl);
 		if (c->kind == LISTENER_DEVICE)
 			register_derived(c, ssl);
 		return;

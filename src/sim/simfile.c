@@ -21,7 +21,7 @@
 
 static const char *const known_fields[] = { "iccid", "host", "port", "path", "identity", "psk",
 	"psk_generation", "device_id", "locked", "max_attempts", "retry_base_ms", "retry_max_ms",
-	NULL };
+	"pending_psk", "pending_generation", NULL };
 
 static int
 fail(char *err, size_t errcap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -234,6 +234,19 @@ simfile_parse(const char *text, size_t len, struct safe2_persist *p, json_t **ex
 	    &present, err, errcap)) != 0)
 		goto out;
 
+	/* a rotation in progress: the next key and its generation, both or neither */
+	if ((rc = get_hex(root, "pending_psk", SAFE2_PSK_MIN, SAFE2_PSK_MAX, p->pending_psk,
+	    &p->pending_len, &present, err, errcap)) != 0 ||
+	    (rc = get_u32(root, "pending_generation", 0, UINT32_MAX, &p->pending_generation, err,
+	    errcap)) != 0)
+		goto out;
+	if ((p->pending_len > 0) != (p->pending_generation > 0) ||
+	    (p->pending_len > 0 && p->pending_generation != p->psk_generation + 1)) {
+		rc = fail(err, errcap, ZTP_EMALFORMED,
+		    "pending_psk and pending_generation (psk_generation + 1) go together");
+		goto out;
+	}
+
 	if ((rc = get_u32(root, "max_attempts", 0, UINT32_MAX, &p->max_attempts, err, errcap)) != 0 ||
 	    (rc = get_u32(root, "retry_base_ms", 1, UINT32_MAX, &p->retry_base_ms, err, errcap)) != 0 ||
 	    (rc = get_u32(root, "retry_max_ms", 1, UINT32_MAX, &p->retry_max_ms, err, errcap)) != 0)
@@ -364,6 +377,11 @@ simfile_dump(const struct safe2_persist *p, const json_t *extra)
 	bad |= json_object_set_new(o, "psk_generation", json_integer(p->psk_generation));
 	if (p->device_id_len > 0)
 		bad |= set_hex(o, "device_id", p->device_id, p->device_id_len);
+	if (p->pending_len > 0) {
+		bad |= set_hex(o, "pending_psk", p->pending_psk, p->pending_len);
+		bad |= json_object_set_new(o, "pending_generation",
+		    json_integer(p->pending_generation));
+	}
 	bad |= json_object_set_new(o, "locked", json_boolean(p->locked));
 	bad |= json_object_set_new(o, "max_attempts", json_integer(p->max_attempts));
 	bad |= json_object_set_new(o, "retry_base_ms", json_integer(p->retry_base_ms));

@@ -21,6 +21,7 @@
 
 struct fake {
 	int persists, persist_fail, starts, cancels;
+	uint16_t state_at_persist; /* of the configuration request, when persist ran */
 	struct safe2_persist saved;
 	enum safe2_job last_job;
 	char last_target[SAFE2_TARGET_MAX];
@@ -28,6 +29,10 @@ struct fake {
 	char last_inm[SAFE2_ETAG_MAX + 1];
 	uint8_t last_body[SAFE2_BODY_MAX];
 	size_t last_body_len;
+	uint8_t last_identity[SAFE2_IDENTITY_MAX + 11];
+	size_t last_identity_len;
+	uint8_t last_psk[SAFE2_PSK_MAX];
+	size_t last_psk_len;
 	uint64_t now;
 };
 
@@ -42,6 +47,7 @@ f_persist(void *arg, const struct safe2_persist *p)
 		return -1;
 	F.persists++;
 	F.saved = *p;
+	F.state_at_persist = S.req[SAFE2_JOB_CONFIG].state;
 	return 0;
 }
 
@@ -55,6 +61,10 @@ f_start(void *arg, const struct safe2_http_req *r)
 	snprintf(F.last_inm, sizeof(F.last_inm), "%s", r->if_none_match ? r->if_none_match : "");
 	memcpy(F.last_body, r->body ? r->body : (const uint8_t *)"", r->body_len);
 	F.last_body_len = r->body_len;
+	memcpy(F.last_identity, r->identity, r->identity_len);
+	F.last_identity_len = r->identity_len;
+	memcpy(F.last_psk, r->psk, r->psk_len);
+	F.last_psk_len = r->psk_len;
 	return 0;
 }
 
@@ -137,7 +147,7 @@ static void
 complete_http(enum safe2_job job, int status, const char *body, const char *etag)
 {
 	struct safe2_http_resp r = { SAFE2_OUT_HTTP, status, 0, (const uint8_t *)body,
-		body ? strlen(body) : 0, etag };
+		body ? strlen(body) : 0, etag, 0, NULL, 0 };
 	safe2_complete(&S, job, &r);
 }
 
@@ -427,7 +437,7 @@ test_http_errors_fail_with_the_status(void **state)
 static void
 test_alert_and_too_large(void **state)
 {
-	struct safe2_http_resp r = { SAFE2_OUT_ALERT, 0, 0x33, NULL, 0, NULL };
+	struct safe2_http_resp r = { SAFE2_OUT_ALERT, 0, 0x33, NULL, 0, NULL, 0, NULL, 0 };
 
 	open_select();
 	apdu("01DA02C001AA");
@@ -443,7 +453,7 @@ test_alert_and_too_large(void **state)
 static void
 test_transient_failures_retry_with_backoff_then_give_up(void **state)
 {
-	struct safe2_http_resp t = { SAFE2_OUT_TRANSIENT, 0, 0, NULL, 0, NULL };
+	struct safe2_http_resp t = { SAFE2_OUT_TRANSIENT, 0, 0, NULL, 0, NULL, 0, NULL, 0 };
 
 	open_select();
 	apdu("01DA02C001AA");
@@ -466,7 +476,7 @@ test_transient_failures_retry_with_backoff_then_give_up(void **state)
 static void
 test_transient_then_success(void **state)
 {
-	struct safe2_http_resp t = { SAFE2_OUT_TRANSIENT, 0, 0, NULL, 0, NULL };
+	struct safe2_http_resp t = { SAFE2_OUT_TRANSIENT, 0, 0, NULL, 0, NULL, 0, NULL, 0 };
 
 	open_select();
 	apdu("01DA02C001AA");
@@ -529,6 +539,104 @@ test_persist_failure_changes_nothing(void **state)
 	assert_string_equal(sw("01CA000000"), "6985");
 }
 
+/* ---- rotation (section 6) ---- */
+
+static const uint8_t NEWKEY[32] = { 0x5E, 0x5E, 0x5E, 0x5E, 0x01 };
+
+static void
+offer_rotation(void)
+{
+	struct safe2_http_resp r = { SAFE2_OUT_HTTP, 200, 0, (const uint8_t *)"cfg", 3, NULL, 1,
+		NEWKEY, sizeof(NEWKEY) };
+
+	open_select();
+	apdu("01DA02C001AA");
+	apdu("01CA000000");
+	safe2_complete(&S, SAFE2_JOB_CONFIG, &r);
+}
+
+static void
+test_rotation_offer_is_persisted_before_done(void **state)
+{
+	offer_rotation();
+	assert_int_equal(F.state_at_persist, SAFE2_IN_PROGRESS); /* persisted, then done */
+	assert_int_equal(F.saved.pending_generation, 1);
+	assert_int_equal(F.saved.pending_len, 32);
+	assert_memory_equal(F.saved.pending_psk, NEWKEY, 32);
+	assert_int_equal(F.saved.psk_generation, 0); /* not committed yet */
+	assert_string_equal(apdu("01CC020000"), "000700009000");
+}
+
+static void
+test_next_attempt_uses_the_pending_key_and_commits(void **state)
+{
+	uint8_t ident[ICCID_EF_LEN + 2];
+
+	offer_rotation();
+	apdu("01CA010000");
+	apdu("01CA000000");
+	iccid_to_ef(ICCID, ident);
+	memcpy(ident + ICCID_EF_LEN, ".1", 2);
+	assert_int_equal(F.last_identity_len, sizeof(ident));
+	assert_memory_equal(F.last_identity, ident, sizeof(ident));
+	assert_memory_equal(F.last_psk, NEWKEY, 32);
+	complete_http(SAFE2_JOB_CONFIG, 200, "cfg", NULL);
+	assert_int_equal(F.saved.psk_generation, 1);
+	assert_int_equal(F.saved.pending_len, 0);
+	assert_memory_equal(F.saved.psk, NEWKEY, 32);
+	/* from now on the identity carries the generation */
+	apdu("01CA000000");
+	assert_memory_equal(F.last_identity, ident, sizeof(ident));
+	assert_memory_equal(F.last_psk, NEWKEY, 32);
+}
+
+static void
+test_pending_key_refused_falls_back_to_the_current_one(void **state)
+{
+	struct safe2_http_resp alert = { SAFE2_OUT_ALERT, 0, 0x73, NULL, 0, NULL, 0, NULL, 0 };
+	int starts;
+
+	offer_rotation();
+	apdu("01CA010000");
+	apdu("01CA000000");
+	starts = F.starts;
+	safe2_complete(&S, SAFE2_JOB_CONFIG, &alert);
+	assert_int_equal(F.starts, starts + 1); /* at once, with the old key */
+	assert_int_equal(F.last_identity_len, ICCID_EF_LEN);
+	assert_int_equal(F.last_psk[0], 0x11);
+	assert_int_equal(F.saved.pending_len, 0);
+	assert_string_equal(apdu("01CC020000"), "000100009000"); /* not a failed attempt */
+}
+
+static void
+test_rotation_offer_ignored_if_it_cannot_be_persisted(void **state)
+{
+	open_select();
+	apdu("01DA02C001AA");
+	F.persist_fail = 1;
+	apdu("01CA000000");
+	{
+		struct safe2_http_resp r = { SAFE2_OUT_HTTP, 200, 0, (const uint8_t *)"x", 1, NULL,
+			1, NEWKEY, sizeof(NEWKEY) };
+		safe2_complete(&S, SAFE2_JOB_CONFIG, &r);
+	}
+	assert_int_equal(S.p.pending_len, 0);
+	assert_string_equal(apdu("01CC020000"), "000700009000");
+}
+
+static void
+test_rotation_offer_of_another_generation_is_ignored(void **state)
+{
+	struct safe2_http_resp r = { SAFE2_OUT_HTTP, 200, 0, (const uint8_t *)"x", 1, NULL, 5,
+		NEWKEY, sizeof(NEWKEY) };
+
+	open_select();
+	apdu("01DA02C001AA");
+	apdu("01CA000000");
+	safe2_complete(&S, SAFE2_JOB_CONFIG, &r);
+	assert_int_equal(S.p.pending_len, 0);
+}
+
 int
 main(void)
 {
@@ -561,6 +669,11 @@ main(void)
 		cmocka_unit_test_setup(test_telemetry_post, setup),
 		cmocka_unit_test_setup(test_personalisation_before_lock, setup),
 		cmocka_unit_test_setup(test_persist_failure_changes_nothing, setup),
+		cmocka_unit_test_setup(test_rotation_offer_is_persisted_before_done, setup),
+		cmocka_unit_test_setup(test_next_attempt_uses_the_pending_key_and_commits, setup),
+		cmocka_unit_test_setup(test_pending_key_refused_falls_back_to_the_current_one, setup),
+		cmocka_unit_test_setup(test_rotation_offer_ignored_if_it_cannot_be_persisted, setup),
+		cmocka_unit_test_setup(test_rotation_offer_of_another_generation_is_ignored, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
