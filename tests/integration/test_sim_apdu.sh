@@ -79,7 +79,7 @@ steps=(
 	01A4040C0CF0706F646773616665320102:6A82
 	01CC020000:6985 # still none after an unknown AID
 	01A4040C0BF0706F6467736166653201:6A82 # a prefix of the AID
-	$SELECT:9000
+	"$SELECT:9000"
 	01CC020000:000000009000
 	00CC020000:6985 # the basic channel has no applet selected
 	0070000001:029000
@@ -173,7 +173,7 @@ steps=(
 	00C0000002:6C01 # Le too long: the right one, the data kept
 	00C0000001:019000
 	00C0000001:6985 # nothing left
-	$SELECT:9000
+	"$SELECT:9000"
 	01CA000000:6100 # 256 bytes
 	00C0000000:6985 # waiting on channel 1, not 0
 	"01C0000000:$(descriptor_hex)9000"
@@ -218,7 +218,7 @@ expect_at ate0 'ate0\r\r\nOK\r\n'
 port_hex=$(printf '%04X' "$DEVICE_PORT")
 steps=(
 	0070000001:019000
-	$SELECT:9000
+	"$SELECT:9000"
 	01DA02DF00:6985 # no PSK yet: it cannot be locked
 	"01DA02D109$(hexof 127.0.0.1):9000"
 	"01DA02D202$port_hex:9000"
@@ -254,7 +254,7 @@ stop_sim
 [ "$SIM_RC" = 0 ] || fail "ztp-sim exited with status $SIM_RC on SIGTERM"
 start_sim
 expect_at ate0 'ate0\r\r\nOK\r\n'
-expect_csims 0070000001:019000 $SELECT:9000 "01DA02D109$(hexof 127.0.0.2):6982" 0170800100:9000
+expect_csims 0070000001:019000 "$SELECT:9000" "01DA02D109$(hexof 127.0.0.2):6982" 0170800100:9000
 stop_sim
 [ "$SIM_RC" = 0 ] || fail "ztp-sim exited with status $SIM_RC on SIGTERM"
 ok "the personalised SIM fetches the seed's configuration from ztpd; still locked after a restart"

@@ -80,7 +80,7 @@ status() {
 settle() {
 	local s end=$((SECONDS + ${2:-15}))
 	while :; do
-		s=$(status "$1")
+		s=$(status "$1") || exit 1
 		[ "${s:0:4}" = 0001 ] || break
 		[ $SECONDS -lt $end ] || fail "CC $1 00: still 0001 after ${2:-15} s ($s)"
 		sleep 0.1
@@ -155,7 +155,7 @@ ok "server down: 0001 with the failed attempts rising over the polls (${results[
 
 start_ztpd --device-listen "127.0.0.1:$DOWN_PORT"
 [ "$DEVICE_PORT" = "$DOWN_PORT" ] || fail "ztpd listens on $DEVICE_PORT, not $DOWN_PORT"
-ADMIN_TOKEN=$(admin_token)
+export ADMIN_TOKEN; ADMIN_TOKEN=$(admin_token) # after the restart
 expect_final 02 00070000 "server back"
 expect_csim 01CA010000 "${SEED_HEX}9000"
 expect_csim 01CA010000 6A88
