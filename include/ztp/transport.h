@@ -51,6 +51,9 @@ struct transport;
 
 enum transport_log_level { TRANSPORT_LOG_DEBUG, TRANSPORT_LOG_INFO, TRANSPORT_LOG_WARN };
 
+/* the key a ZTP-PSK-Rotate header asks for, from the TLS exporter */
+#define TRANSPORT_ROTATE_KEY_LEN 32
+
 struct transport_opts {
 	/* the whole attempt, from transport_start to the response; 0: default */
 	uint32_t timeout_ms;

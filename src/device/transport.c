@@ -121,6 +121,8 @@ struct attempt {
 	uint8_t rbody[SAFE2_BODY_MAX];
 	size_t rbody_len;
 	char etag[SAFE2_ETAG_MAX + 1]; /* "": none */
+	uint32_t rotate_gen; /* ZTP-PSK-Rotate: 0 none */
+	uint8_t rotate_key[TRANSPORT_ROTATE_KEY_LEN];
 };
 
 struct transport {
@@ -546,11 +548,23 @@ on_headers(struct evhttp_request *req, void *arg)
 	if ((v = evhttp_find_header(h, "ETag")) != NULL && etag_valid(v))
 		snprintf(a->etag, sizeof(a->etag), "%s", v);
 	/*
-	 * PSK rotation (next issue) goes here, while the session is live:
-	 * the ZTP-PSK-Rotate header from h, then
-	 * SSL_export_keying_material(a->ssl, ..., "EXPORTER-ztp-psk-rotate", ...)
-	 * into the attempt, reported with the outcome.
+	 * PSK rotation (spec section 6), while the session is live: the next
+	 * key from this session's exporter, context the generation in ASCII.
 	 */
+	if ((v = evhttp_find_header(h, "ZTP-PSK-Rotate")) != NULL) {
+		static const char label[] = "EXPORTER-ztp-psk-rotate";
+		uint64_t gen;
+		if (num_parse_u64z(v, 1, UINT32_MAX, &gen) == 0 &&
+		    SSL_export_keying_material(a->ssl, a->rotate_key, sizeof(a->rotate_key), label,
+			sizeof(label) - 1, (const unsigned char *)v, strlen(v), 1) == 1) {
+			a->rotate_gen = (uint32_t)gen;
+			tlog(a->t, TRANSPORT_LOG_INFO, "%s: key generation %s offered",
+			    job_name(a->job), v);
+		} else {
+			tlog(a->t, TRANSPORT_LOG_WARN, "%s: unusable ZTP-PSK-Rotate header",
+			    job_name(a->job));
+		}
+	}
 	return 0;
 }
 
@@ -822,7 +836,9 @@ teardown(struct attempt *a)
 		a->evcon = NULL;
 	}
 	OPENSSL_cleanse(a->psk, sizeof(a->psk));
+	OPENSSL_cleanse(a->rotate_key, sizeof(a->rotate_key));
 	a->psk_len = 0;
+	a->rotate_gen = 0;
 	a->state = ATT_IDLE;
 }
 
@@ -854,7 +870,7 @@ finish(struct attempt *a)
 	transport_done_cb cb = a->cb;
 	void *cb_arg = a->cb_arg;
 	struct safe2_http_resp r;
-	uint8_t body[SAFE2_BODY_MAX];
+	uint8_t body[SAFE2_BODY_MAX], rkey[TRANSPORT_ROTATE_KEY_LEN];
 	char etag[SAFE2_ETAG_MAX + 1];
 
 	if (!a->decided) {
@@ -871,6 +887,12 @@ finish(struct attempt *a)
 		if (a->etag[0] != '\0') {
 			memcpy(etag, a->etag, sizeof(etag));
 			r.etag = etag;
+		}
+		if (a->rotate_gen != 0) {
+			memcpy(rkey, a->rotate_key, sizeof(rkey));
+			r.rotate_generation = a->rotate_gen;
+			r.rotate_key = rkey;
+			r.rotate_key_len = sizeof(rkey);
 		}
 	} else if (r.outcome == SAFE2_OUT_ALERT) {
 		r.alert = a->alert;
@@ -889,6 +911,7 @@ finish(struct attempt *a)
 	teardown(a);
 	cb(cb_arg, job, &r);
 	OPENSSL_cleanse(body, sizeof(body));
+	OPENSSL_cleanse(rkey, sizeof(rkey));
 }
 
 static void

@@ -35,6 +35,7 @@
 #include <openssl/rand.h>
 
 #include "at.h"
+#include "fault.h"
 #include "log.h"
 #include "num.h"
 #include "simfile.h"
@@ -63,6 +64,9 @@ struct sim {
 	struct safe2_platform plat;
 	struct simfile sf;
 	struct transport *tr;
+	/* the rotation state last saved, to name the step a save is (fault points) */
+	uint32_t saved_generation;
+	size_t saved_pending_len;
 
 	FILE *trace;
 	uint64_t start_ms;
@@ -85,12 +89,32 @@ static int
 plat_persist(void *arg, const struct safe2_persist *p)
 {
 	struct sim *sim = arg;
-	char err[512];
+	char err[512], before[40], after[40];
+	const char *step = NULL;
 
+	/* which step of a key rotation this save is, for the crash tests */
+	if (p->psk_generation != sim->saved_generation)
+		step = "commit";
+	else if (p->pending_len > 0 && sim->saved_pending_len == 0)
+		step = "pending";
+	else if (p->pending_len == 0 && sim->saved_pending_len > 0)
+		step = "drop";
+	if (step != NULL) {
+		snprintf(before, sizeof(before), "sim_before_%s", step);
+		snprintf(after, sizeof(after), "sim_after_%s", step);
+		fault_point(before);
+	}
 	if (simfile_save(&sim->sf, p, err, sizeof(err)) != 0) {
 		log_warnx("cannot save the SIM state: %s", err);
 		return -1;
 	}
+	if (step != NULL) {
+		log_info("key rotation: %s saved (generation %u%s)", step, p->psk_generation,
+		    p->pending_len ? ", a pending key" : "");
+		fault_point(after);
+	}
+	sim->saved_generation = p->psk_generation;
+	sim->saved_pending_len = p->pending_len;
 	log_debug("SIM state saved to %s", sim->sf.path);
 	return 0;
 }
@@ -538,6 +562,8 @@ main(int argc, char **argv)
 	sim.plat.now_ms = plat_now_ms;
 	sim.plat.random = plat_random;
 	sim.plat.arg = &sim;
+	sim.saved_generation = persist.psk_generation;
+	sim.saved_pending_len = persist.pending_len;
 	safe2_init(&sim.applet, &sim.plat, &persist);
 	OPENSSL_cleanse(&persist, sizeof(persist));
 	card_init(&sim.card, &sim.applet, t0);
