@@ -4,19 +4,25 @@
  * It reads one API key from the admin file ({"url", "key_id", "secret",
  * "ca"}), verifies the server against that file's CA only, exchanges the
  * key for a bearer token and sends one request per command (several for
- * the paged lists). Tables by default, the server's JSON with --json.
+ * the paged lists and sim import, all on one connection). Tables by
+ * default, the server's JSON with --json.
  *
  * Exit status: 0 success, 1 an error from the server, the connection or a
- * local file, 2 a usage error (ZTP_EINVAL inside this file means exactly
- * that). The secret and the token are never printed.
+ * local file, or a line that sim import refused, 2 a usage error
+ * (ZTP_EINVAL inside this file means exactly that). The secret, the token,
+ * PSKs and master keys are never printed, but for a generated master key
+ * that has nowhere else to go.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -26,6 +32,7 @@
 #include "hex.h"
 #include "log.h"
 #include "num.h"
+#include "simcsv.h"
 #include "ztp/err.h"
 #include "ztp/iccid.h"
 
@@ -49,6 +56,10 @@
 #define CELL_MAX 256
 #define DETAIL_MAX 512
 #define BODY_CELL_MAX 52
+#define MASTER_KEY_LEN 32 /* bytes */
+#define MASTER_KEY_HEX (2 * MASTER_KEY_LEN)
+#define KEY_FILE_MAX 256
+#define ROTATION_MAX (10ULL * 365 * 86400) /* the server's limit: 10 years */
 
 /* the admin file's contents; every string is owned and freed by admin_free */
 struct admin {
@@ -85,6 +96,12 @@ enum {
 	OPT_BODY = 1 << 3,
 	OPT_FILE = 1 << 4,
 	OPT_SINCE = 1 << 5,
+	OPT_GROUP = 1 << 6,
+	OPT_PREFIX = 1 << 7,
+	OPT_DERIVE = 1 << 8,
+	OPT_KEY_FILE = 1 << 9,
+	OPT_PSK_KE = 1 << 10,
+	OPT_ROTATION = 1 << 11,
 };
 
 static const struct {
@@ -98,6 +115,12 @@ static const struct {
 	{ "--body", OPT_BODY, 1 },
 	{ "--file", OPT_FILE, 1 },
 	{ "--since", OPT_SINCE, 1 },
+	{ "--group", OPT_GROUP, 1 },
+	{ "--iccid-prefix", OPT_PREFIX, 1 },
+	{ "--derive", OPT_DERIVE, 0 },
+	{ "--master-key-file", OPT_KEY_FILE, 1 },
+	{ "--allow-psk-ke", OPT_PSK_KE, 0 },
+	{ "--rotation-period", OPT_ROTATION, 1 },
 };
 
 #define ARGS_MAX_POS 2
@@ -111,7 +134,13 @@ struct args {
 	const char *body;
 	const char *file;
 	const char *since;
+	const char *group;
+	const char *prefix;
+	const char *key_file;
+	const char *rotation;
 	int all;
+	int derive;
+	int psk_ke;
 };
 
 struct command {
@@ -123,6 +152,19 @@ struct command {
 	int (*run)(struct ctl *, const struct args *);
 };
 
+/* 1 while sim import's progress line is on the terminal without its newline */
+static int progress_open;
+
+/* End the progress line, so that a message starts on a line of its own. */
+static void
+progress_end(void)
+{
+	if (progress_open) {
+		fputc('\n', stderr);
+		progress_open = 0;
+	}
+}
+
 static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "ztpctl: <message>" on stderr */
@@ -131,6 +173,7 @@ errorf(const char *fmt, ...)
 {
 	va_list ap;
 
+	progress_end();
 	fputs("ztpctl: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -146,6 +189,7 @@ usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	progress_end();
 	fputs("ztpctl: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -170,7 +214,12 @@ usage(FILE *f)
 	    "  -V, --version  print the version and exit\n"
 	    "\n"
 	    "SIMs:\n"
-	    "  sim add ICCID --psk HEX        register a SIM and its PSK (16..64 bytes in hex)\n"
+	    "  sim add ICCID --psk HEX [--group NAME]\n"
+	    "                                 register a SIM and its PSK (16..64 bytes in hex)\n"
+	    "  sim import FILE                import a SIM maker's batch file ('-' is stdin):\n"
+	    "                                 lines iccid,psk_hex[,group], header optional;\n"
+	    "                                 idempotent; prints added, unchanged and every\n"
+	    "                                 refused line with its number and reason\n"
 	    "  sim list [--limit N] [--all]   list the SIMs (all of them, or the first N)\n"
 	    "  sim show ICCID                 show one SIM\n"
 	    "  sim block ICCID                refuse the SIM's requests\n"
@@ -179,6 +228,20 @@ usage(FILE *f)
 	    "                                 is bound\n"
 	    "  sim delete ICCID               delete the SIM with its configurations,\n"
 	    "                                 telemetry and device record\n"
+	    "  sim rotate ICCID               offer the SIM its next key on its next request\n"
+	    "                                 (docs/psk-rotation.md)\n"
+	    "\n"
+	    "Groups (docs/psk-sources.md):\n"
+	    "  group create NAME [--iccid-prefix DIGITS] [--allow-psk-ke]\n"
+	    "               [--derive [--master-key-file FILE]] [--rotation-period SECONDS]\n"
+	    "                                 create a SIM group; --derive: its SIMs' keys are\n"
+	    "                                 HMAC-SHA256(master key, PSK identity), for the\n"
+	    "                                 ICCIDs with the prefix. The master key is read\n"
+	    "                                 from FILE if it exists (64 hex digits or 32\n"
+	    "                                 bytes), else generated and written to FILE\n"
+	    "                                 (mode 0600), or printed once without FILE\n"
+	    "  group list                     list the groups\n"
+	    "  group show NAME                show one group\n"
 	    "\n"
 	    "Configurations:\n"
 	    "  config set ICCID --body TEXT   store a new configuration version (the server\n"
@@ -195,8 +258,8 @@ usage(FILE *f)
 	    "\n"
 	    "  help                           print this help\n"
 	    "\n"
-	    "Exit status: 0 success, 1 an error from the server or the connection,\n"
-	    "2 a usage error.\n",
+	    "Exit status: 0 success, 1 an error from the server or the connection, or\n"
+	    "(sim import) a refused line, 2 a usage error.\n",
 	    f);
 }
 
@@ -635,6 +698,8 @@ api_send(struct ctl *c, const char *method, const char *path, const json_t *body
 out:
 	json_decref(root);
 	free_secret(text); /* the token request's body holds the secret */
+	if (resp.data != NULL) /* and a group's answer may hold a generated master key */
+		explicit_bzero(resp.data, resp.len);
 	free(resp.data);
 	return rc;
 }
@@ -743,7 +808,7 @@ fmt_value(const json_t *v, char *out, size_t cap)
 	}
 }
 
-#define TABLE_MAX_COLS 6
+#define TABLE_MAX_COLS 7
 
 /* rows of sanitized cells, printed with aligned columns */
 struct table {
@@ -910,6 +975,18 @@ check_iccid(const char *s)
 	return 0;
 }
 
+/* a group name: 1 to 63 of [A-Za-z0-9_.-] */
+static int
+check_group(const char *s)
+{
+	char buf[96];
+
+	if (!simcsv_group_valid(s, strlen(s)))
+		return usage_error("invalid group name '%s': expected 1 to %d of A-Z a-z 0-9 _ . -",
+		    san(s, buf, sizeof(buf)), SIMCSV_GROUP_MAX);
+	return 0;
+}
+
 /* --limit N; *out is untouched without the option */
 static int
 check_limit(const char *s, uint64_t *out)
@@ -1050,8 +1127,14 @@ cmd_sim_add(struct ctl *c, const struct args *a)
 		return usage_error("invalid --psk: expected %d to %d bytes in hex "
 		    "(%d to %d hex digits)", PSK_MIN_BYTES, PSK_MAX_BYTES,
 		    2 * PSK_MIN_BYTES, 2 * PSK_MAX_BYTES);
+	if (a->group != NULL) {
+		rc = check_group(a->group);
+		if (rc != 0)
+			return rc;
+	}
 	req = json_pack("{s:s, s:s}", "iccid", iccid, "psk", a->psk);
-	if (req == NULL) {
+	if (req == NULL || (a->group != NULL &&
+	    json_object_set_new(req, "group", json_string(a->group)) != 0)) {
 		rc = ZTP_ENOMEM;
 		errorf("%s", ztp_strerror(rc));
 		goto out;
@@ -1111,6 +1194,7 @@ static const struct {
 	{ "unblock", "POST", "/unblock", "unblocked" },
 	{ "rebind", "POST", "/rebind", "rebound: the next Device ID seen will be bound" },
 	{ "delete", "DELETE", "", "deleted" },
+	{ "rotate", "POST", "/rotate", "rotation asked: the next key is offered on its next request" },
 };
 
 static int
@@ -1172,6 +1256,12 @@ static int
 cmd_sim_delete(struct ctl *c, const struct args *a)
 {
 	return sim_action(c, a, 4);
+}
+
+static int
+cmd_sim_rotate(struct ctl *c, const struct args *a)
+{
+	return sim_action(c, a, 5);
 }
 
 /* Print a stored configuration version's summary line, or its JSON. */
@@ -1462,6 +1552,793 @@ out:
 	return rc;
 }
 
+/* ---- sim import ---- */
+
+#define IMPORT_BATCH 5000                  /* rows per request: the server's maximum */
+#define IMPORT_BODY_MAX (2u * 1024 * 1024) /* the server's limit for an import body */
+#define IMPORT_READ_SIZE (64u * 1024)
+#define IMPORT_SHOW_MAX 50      /* refused lines listed without --json */
+#define IMPORT_INTERN_MAX 256   /* distinct reasons of the server looked up */
+#define PROGRESS_INTERVAL_MS 100 /* at most 10 updates a second */
+
+/* one row as JSON at most: {"iccid":"<20>","psk":"<128>","group":"<63>"}, */
+#define IMPORT_ROW_JSON_MAX                                                   \
+	(sizeof("{\"iccid\":\"\",\"psk\":\"\",\"group\":\"\"},") - 1 + ICCID_MAX_DIGITS + \
+	    2 * SIMCSV_PSK_MAX + SIMCSV_GROUP_MAX)
+#define IMPORT_BODY_CAP (sizeof("{\"rows\":[]}") + IMPORT_BATCH * IMPORT_ROW_JSON_MAX)
+_Static_assert(IMPORT_BODY_CAP <= IMPORT_BODY_MAX, "a full batch fits the server's limit");
+
+/*
+ * A line reader with a bounded buffer: it never holds more than
+ * IMPORT_READ_SIZE bytes of the file and one line of SIMCSV_LINE_MAX + 2
+ * bytes. A longer line is cut there (the parser refuses it as too long)
+ * and the rest of it is skipped. NUL bytes are data like any other. It
+ * reads with read(2), which returns what a pipe has: a slow producer's
+ * rows are not held back until a whole buffer is full, and no stdio
+ * buffer keeps a copy of the PSKs.
+ */
+struct line_reader {
+	int fd;
+	size_t pos, end;
+	int eof;
+	uint64_t lineno; /* of the line last returned, from 1 */
+	char line[SIMCSV_LINE_MAX + 2];
+	char buf[IMPORT_READ_SIZE];
+};
+
+/*
+ * The next line, without its '\n', in *line (valid until the next call)
+ * and *len. Returns 1, 0 at the end of the file, or ZTP_EIO.
+ */
+static int
+reader_next(struct line_reader *r, const char **line, size_t *len)
+{
+	size_t n = 0, take, room;
+	const char *nl;
+	int any = 0;
+
+	for (;;) {
+		if (r->pos == r->end) {
+			if (r->eof)
+				break;
+			ssize_t got = read(r->fd, r->buf, sizeof(r->buf));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0)
+				return ZTP_EIO;
+			r->pos = 0;
+			r->end = (size_t)got;
+			if (got == 0) {
+				r->eof = 1;
+				break;
+			}
+		}
+		any = 1;
+		nl = memchr(r->buf + r->pos, '\n', r->end - r->pos);
+		take = nl != NULL ? (size_t)(nl - (r->buf + r->pos)) : r->end - r->pos;
+		room = sizeof(r->line) - n;
+		memcpy(r->line + n, r->buf + r->pos, take < room ? take : room);
+		n += take < room ? take : room;
+		r->pos += take;
+		if (nl != NULL) {
+			r->pos++;
+			break;
+		}
+	}
+	if (!any)
+		return 0;
+	r->lineno++;
+	*line = r->line;
+	*len = n;
+	return 1;
+}
+
+/* a refused line: why is static or one of the import's interned strings */
+struct refusal {
+	uint64_t line;
+	const char *why;
+};
+
+/* one run of sim import; large, so it lives on the heap */
+struct import {
+	struct ctl *c;
+	char *body; /* the batch as JSON: it holds PSKs, wiped after each request */
+	size_t len;
+	size_t nrows;                    /* rows in the batch */
+	uint64_t line_of[IMPORT_BATCH];  /* each row's line in the file */
+	unsigned char seen[IMPORT_BATCH]; /* rows the server's answer accounted for */
+	uint64_t added, unchanged, done; /* done: rows answered and lines refused here */
+	struct refusal *refused;
+	size_t nrefused, refcap;
+	char **reasons; /* the server's reasons, owned */
+	size_t nreasons, reasoncap;
+	int tty;
+	int64_t t0, tlast; /* ms, monotonic */
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "N rows done, R rows/s" on a terminal's stderr, at most every 100 ms */
+static void
+import_progress(struct import *im, int final)
+{
+	int64_t now, ms;
+
+	if (!im->tty)
+		return;
+	now = mono_ms();
+	if (!final && now - im->tlast < PROGRESS_INTERVAL_MS)
+		return;
+	im->tlast = now;
+	ms = now - im->t0;
+	fprintf(stderr, "\rimport: %llu rows done, %llu rows/s    ", (unsigned long long)im->done,
+	    (unsigned long long)(ms > 0 ? im->done * 1000 / (uint64_t)ms : 0));
+	progress_open = 1;
+	if (final)
+		progress_end();
+}
+
+/*
+ * Keep the server's reason s (len bytes) once: the same few reasons come
+ * back for many rows. NULL when out of memory.
+ */
+static const char *
+import_intern(struct import *im, const char *s, size_t len)
+{
+	size_t i;
+	char **p;
+
+	for (i = 0; i < im->nreasons && i < IMPORT_INTERN_MAX; i++)
+		if (strlen(im->reasons[i]) == len && memcmp(im->reasons[i], s, len) == 0)
+			return im->reasons[i];
+	if (im->nreasons == im->reasoncap) {
+		size_t n = im->reasoncap != 0 ? im->reasoncap * 2 : 16;
+		p = realloc(im->reasons, n * sizeof(*p));
+		if (p == NULL)
+			return NULL;
+		im->reasons = p;
+		im->reasoncap = n;
+	}
+	im->reasons[im->nreasons] = strndup(s, len);
+	if (im->reasons[im->nreasons] == NULL)
+		return NULL;
+	return im->reasons[im->nreasons++];
+}
+
+/* Record line as refused for why. Returns 0 or ZTP_ENOMEM (printed). */
+static int
+import_refuse(struct import *im, uint64_t line, const char *why)
+{
+	struct refusal *p;
+
+	if (why == NULL)
+		goto nomem;
+	if (im->nrefused == im->refcap) {
+		size_t n = im->refcap != 0 ? im->refcap * 2 : 64;
+		p = realloc(im->refused, n * sizeof(*p));
+		if (p == NULL)
+			goto nomem;
+		im->refused = p;
+		im->refcap = n;
+	}
+	im->refused[im->nrefused].line = line;
+	im->refused[im->nrefused].why = why;
+	im->nrefused++;
+	return 0;
+nomem:
+	errorf("%s", ztp_strerror(ZTP_ENOMEM));
+	return ZTP_ENOMEM;
+}
+
+static void
+body_put(struct import *im, const char *s, size_t n)
+{
+	memcpy(im->body + im->len, s, n);
+	im->len += n;
+}
+
+#define BODY_PUT(im, lit) body_put((im), (lit), sizeof(lit) - 1)
+
+/*
+ * Append a parsed row to the batch. Its strings are digits, hex and
+ * [A-Za-z0-9_.-] (the parser saw to it): nothing to escape, and
+ * IMPORT_BODY_CAP has room for IMPORT_BATCH of the longest.
+ */
+static void
+import_add_row(struct import *im, const struct simcsv_row *row, uint64_t line)
+{
+	if (im->nrows == 0) {
+		im->len = 0;
+		BODY_PUT(im, "{\"rows\":[");
+	} else {
+		BODY_PUT(im, ",");
+	}
+	BODY_PUT(im, "{\"iccid\":\"");
+	body_put(im, row->iccid, strlen(row->iccid));
+	BODY_PUT(im, "\",\"psk\":\"");
+	body_put(im, row->psk_hex, 2 * row->psk_len);
+	if (row->group[0] != '\0') {
+		BODY_PUT(im, "\",\"group\":\"");
+		body_put(im, row->group, strlen(row->group));
+	}
+	BODY_PUT(im, "\"}");
+	im->line_of[im->nrows++] = line;
+}
+
+/*
+ * Take the server's answer to a batch: {"added", "unchanged", "refused":
+ * [{"index", "error"}]}. Every row must be accounted for exactly once;
+ * refused indexes become the file's line numbers.
+ */
+static int
+import_answer(struct import *im, const json_t *root)
+{
+	const json_t *added, *unchanged, *refused, *item, *idx, *err;
+	json_int_t a, u, k;
+	size_t i;
+	int rc;
+
+	added = json_object_get(root, "added");
+	unchanged = json_object_get(root, "unchanged");
+	refused = json_object_get(root, "refused");
+	if (!json_is_integer(added) || !json_is_integer(unchanged) || !json_is_array(refused))
+		goto malformed;
+	a = json_integer_value(added);
+	u = json_integer_value(unchanged);
+	if (a < 0 || u < 0 || (uint64_t)a + (uint64_t)u + json_array_size(refused) != im->nrows)
+		goto malformed;
+	memset(im->seen, 0, im->nrows);
+	json_array_foreach(refused, i, item) {
+		idx = json_object_get(item, "index");
+		err = json_object_get(item, "error");
+		if (!json_is_integer(idx))
+			goto malformed;
+		k = json_integer_value(idx);
+		if (k < 0 || (uint64_t)k >= im->nrows || im->seen[k])
+			goto malformed;
+		im->seen[k] = 1;
+		rc = import_refuse(im, im->line_of[k],
+		    json_is_string(err) ? import_intern(im, json_string_value(err),
+					      json_string_length(err)) :
+					  "refused by the server");
+		if (rc != 0)
+			return rc;
+	}
+	im->added += (uint64_t)a;
+	im->unchanged += (uint64_t)u;
+	im->done += im->nrows;
+	return 0;
+malformed:
+	errorf("the server's answer to an import batch is not {\"added\", \"unchanged\", "
+	       "\"refused\"} for its %zu rows",
+	    im->nrows);
+	return ZTP_EMALFORMED;
+}
+
+/*
+ * Send the batch as one POST /v1/sims/import on the run's connection and
+ * take the answer. A 401 (the token expired during a long import) gets a
+ * new token and the same batch once more: a batch is idempotent. The
+ * batch is wiped and emptied either way.
+ */
+static int
+import_flush(struct import *im)
+{
+	struct ctl *c = im->c;
+	struct buf resp = { NULL, 0, 0, RESPONSE_MAX, 0 };
+	json_t *root = NULL;
+	long code = 0;
+	int rc, retried = 0;
+
+	BODY_PUT(im, "]}");
+	for (;;) {
+		rc = http_do(c, "POST", "/v1/sims/import", im->body, im->len, &code, &resp);
+		if (rc != 0)
+			goto out;
+		if (code != 401 || retried)
+			break;
+		retried = 1;
+		free(resp.data);
+		memset(&resp, 0, sizeof(resp));
+		resp.max = RESPONSE_MAX;
+		free_secret(c->token);
+		c->token = NULL;
+		rc = ctl_open(c);
+		if (rc != 0)
+			goto out;
+	}
+	if (code != 200) {
+		report_http_error(code, &resp);
+		rc = ZTP_EIO;
+		goto out;
+	}
+	root = json_loadb(resp.data, resp.len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(root)) {
+		errorf("the server's answer to an import batch is not a JSON object");
+		rc = ZTP_EMALFORMED;
+		goto out;
+	}
+	rc = import_answer(im, root);
+out:
+	json_decref(root);
+	free(resp.data);
+	explicit_bzero(im->body, im->len);
+	im->len = 0;
+	im->nrows = 0;
+	return rc;
+}
+
+static int
+refusal_cmp(const void *x, const void *y)
+{
+	const struct refusal *a = x, *b = y;
+
+	return a->line < b->line ? -1 : a->line > b->line;
+}
+
+/*
+ * The summary: the counts, then the refused lines in file order (all of
+ * them with --json, the first IMPORT_SHOW_MAX otherwise). stopped is the
+ * first line not imported when the import stopped early, else 0.
+ */
+static int
+import_print(struct ctl *c, struct import *im, uint64_t lines, uint64_t stopped)
+{
+	json_t *root = NULL, *arr, *o;
+	char why[DETAIL_MAX];
+	size_t i;
+	int rc;
+
+	if (im->nrefused > 1)
+		qsort(im->refused, im->nrefused, sizeof(*im->refused), refusal_cmp);
+	if (!c->json) {
+		printf("added %llu, unchanged %llu, refused %zu\n", (unsigned long long)im->added,
+		    (unsigned long long)im->unchanged, im->nrefused);
+		for (i = 0; i < im->nrefused && i < IMPORT_SHOW_MAX; i++)
+			printf("line %llu: %s\n", (unsigned long long)im->refused[i].line,
+			    san(im->refused[i].why, why, sizeof(why)));
+		if (im->nrefused > IMPORT_SHOW_MAX)
+			printf("... and %zu more\n", im->nrefused - IMPORT_SHOW_MAX);
+		return 0;
+	}
+	arr = json_array();
+	root = json_pack("{s:I, s:I, s:o, s:I, s:b}", "added", (json_int_t)im->added,
+	    "unchanged", (json_int_t)im->unchanged, "refused", arr, "lines", (json_int_t)lines,
+	    "complete", stopped == 0);
+	if (root == NULL)
+		goto nomem;
+	if (json_object_set_new(root, "stopped_at_line",
+		stopped != 0 ? json_integer((json_int_t)stopped) : json_null()) != 0)
+		goto nomem;
+	for (i = 0; i < im->nrefused; i++) {
+		o = json_pack("{s:I, s:s}", "line", (json_int_t)im->refused[i].line, "error",
+		    im->refused[i].why);
+		if (o == NULL || json_array_append_new(arr, o) != 0)
+			goto nomem;
+	}
+	rc = print_json(root);
+	json_decref(root);
+	return rc;
+nomem:
+	json_decref(root);
+	errorf("%s", ztp_strerror(ZTP_ENOMEM));
+	return ZTP_ENOMEM;
+}
+
+static void
+import_free(struct import *im)
+{
+	size_t i;
+
+	if (im == NULL)
+		return;
+	if (im->body != NULL) {
+		explicit_bzero(im->body, IMPORT_BODY_CAP);
+		free(im->body);
+	}
+	for (i = 0; i < im->nreasons; i++)
+		free(im->reasons[i]);
+	free(im->reasons);
+	free(im->refused);
+	free(im);
+}
+
+/*
+ * sim import FILE: stream the file line by line, parse each line here (a
+ * malformed one is refused with its line number and never sent), and send
+ * the rows in batches of IMPORT_BATCH, one transaction each, on one
+ * connection. Prints the summary; exit status 1 if any line was refused or
+ * the import stopped early (the batches before are in: the same file can
+ * be imported again). The PSKs are wiped from every buffer of ours.
+ */
+static int
+cmd_sim_import(struct ctl *c, const struct args *a)
+{
+	const char *path = a->pos[0];
+	struct line_reader *rd = NULL;
+	struct import *im = NULL;
+	struct simcsv_row row;
+	enum simcsv_reason why;
+	uint64_t stopped = 0;
+	const char *line;
+	char spath[256];
+	size_t len;
+	int rc, r, fd = -1;
+
+	san(path, spath, sizeof(spath));
+	fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		errorf("%s: %s", spath, strerror(errno));
+		rc = ZTP_EIO;
+		goto out;
+	}
+	rd = calloc(1, sizeof(*rd));
+	im = calloc(1, sizeof(*im));
+	if (rd == NULL || im == NULL || (im->body = malloc(IMPORT_BODY_CAP)) == NULL) {
+		rc = ZTP_ENOMEM;
+		errorf("%s", ztp_strerror(rc));
+		goto out;
+	}
+	rd->fd = fd;
+	im->c = c;
+	im->tty = isatty(STDERR_FILENO);
+	/* authenticate before reading: a wrong admin file fails at once */
+	rc = ctl_open(c);
+	if (rc != 0)
+		goto out;
+	im->t0 = im->tlast = mono_ms();
+
+	while ((rc = reader_next(rd, &line, &len)) == 1) {
+		r = simcsv_parse(line, len, rd->lineno == 1, &row, &why);
+		if (r == SIMCSV_SKIP)
+			continue;
+		if (r != 0) {
+			rc = import_refuse(im, rd->lineno, simcsv_reason(why));
+			if (rc != 0)
+				goto out;
+			im->done++;
+			continue;
+		}
+		import_add_row(im, &row, rd->lineno);
+		explicit_bzero(&row, sizeof(row));
+		if (im->nrows == IMPORT_BATCH) {
+			stopped = im->line_of[0];
+			rc = import_flush(im);
+			if (rc != 0)
+				break;
+			stopped = 0;
+		}
+		if ((rd->lineno & 1023) == 0)
+			import_progress(im, 0);
+	}
+	if (rc == ZTP_EIO && stopped == 0) {
+		errorf("cannot read %s: %s", spath, strerror(errno));
+		stopped = im->nrows > 0 ? im->line_of[0] : rd->lineno + 1;
+	} else if (rc == 0 && im->nrows > 0) {
+		stopped = im->line_of[0];
+		rc = import_flush(im);
+		if (rc == 0)
+			stopped = 0;
+	}
+	if (stopped != 0) {
+		errorf("the import stopped: lines %llu and after were not imported (those before "
+		       "were; importing the same file again is safe)",
+		    (unsigned long long)stopped);
+		rc = rc != 0 ? rc : ZTP_EIO;
+	}
+	import_progress(im, 1);
+	r = import_print(c, im, rd->lineno, stopped);
+	if (rc == 0)
+		rc = r;
+	if (rc == 0 && im->nrefused > 0)
+		rc = ZTP_EMALFORMED; /* exit status 1 */
+out:
+	explicit_bzero(&row, sizeof(row));
+	if (rd != NULL) {
+		explicit_bzero(rd, sizeof(*rd));
+		free(rd);
+	}
+	import_free(im);
+	if (fd > STDIN_FILENO)
+		close(fd);
+	return rc;
+}
+
+/* ---- groups ---- */
+
+/*
+ * Read the master key of an existing FILE into hex (MASTER_KEY_HEX + 1
+ * bytes): exactly 32 bytes are the raw key, else 64 hex digits with an
+ * optional line end. Returns 0, ZTP_ENOENT if FILE does not exist, or
+ * another code (printed). The file's bytes are wiped.
+ */
+static int
+read_master_key(const char *path, char *hex)
+{
+	char spath[256], *data = NULL;
+	size_t len = 0;
+	struct stat sb;
+	FILE *f;
+	int rc;
+
+	san(path, spath, sizeof(spath));
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return ZTP_ENOENT;
+		errorf("%s: %s", spath, strerror(errno));
+		return ZTP_EIO;
+	}
+	setvbuf(f, NULL, _IONBF, 0);
+	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) != 0)
+		fprintf(stderr, "ztpctl: warning: %s holds a master key and others can read it "
+				"(mode %03o): chmod 600 it\n",
+		    spath, (unsigned)(sb.st_mode & 0777));
+	rc = read_bounded(f, KEY_FILE_MAX, &data, &len);
+	if (rc != 0 && rc != ZTP_ETOOBIG) {
+		errorf("%s: %s", spath, ztp_strerror(rc));
+		goto out;
+	}
+	if (rc == 0 && len == MASTER_KEY_LEN) {
+		hex_encode((const uint8_t *)data, len, hex, MASTER_KEY_HEX + 1);
+		goto out;
+	}
+	while (rc == 0 && len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		len--;
+	if (rc != 0 || len != MASTER_KEY_HEX || !hex_valid(data, len)) {
+		errorf("%s is not a master key: expected %d hex digits or %d bytes", spath,
+		    MASTER_KEY_HEX, MASTER_KEY_LEN);
+		rc = ZTP_EMALFORMED;
+		goto out;
+	}
+	memcpy(hex, data, MASTER_KEY_HEX);
+	hex[MASTER_KEY_HEX] = '\0';
+	rc = 0;
+out:
+	if (data != NULL) {
+		explicit_bzero(data, len);
+		free(data);
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Write the generated key (hex and a newline) to the reserved fd, and close it. */
+static int
+write_master_key(int fd, const char *hex)
+{
+	char line[MASTER_KEY_HEX + 1];
+	size_t off = 0;
+	ssize_t n;
+	int rc = 0;
+
+	memcpy(line, hex, MASTER_KEY_HEX);
+	line[MASTER_KEY_HEX] = '\n';
+	while (off < sizeof(line)) {
+		n = write(fd, line + off, sizeof(line) - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = ZTP_EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = ZTP_EIO;
+	if (close(fd) != 0 && rc == 0)
+		rc = ZTP_EIO;
+	explicit_bzero(line, sizeof(line));
+	return rc;
+}
+
+/*
+ * group create NAME: a derived group's master key is given (--master-key-file
+ * FILE that exists) or generated by the server. A generated key goes to
+ * FILE, which is created (O_EXCL, 0600) before the request so that no
+ * other file can take its place, and removed if the request fails; without
+ * FILE it is printed once on stdout, the only place it will ever be shown.
+ */
+static int
+cmd_group_create(struct ctl *c, const struct args *a)
+{
+	const char *name = a->pos[0];
+	char key[MASTER_KEY_HEX + 1] = "", spath[256], sarg[64];
+	const char *generated = NULL;
+	json_t *req = NULL, *grp = NULL, *mk;
+	uint64_t rotation = 0;
+	int rc, fd = -1, have_key = 0;
+
+	rc = check_group(name);
+	if (rc != 0)
+		return rc;
+	if (a->prefix != NULL && (strlen(a->prefix) == 0 || strlen(a->prefix) > ICCID_MAX_DIGITS ||
+	    strspn(a->prefix, "0123456789") != strlen(a->prefix)))
+		return usage_error("invalid --iccid-prefix '%s': expected 1 to %d digits",
+		    san(a->prefix, sarg, sizeof(sarg)), ICCID_MAX_DIGITS);
+	if (a->rotation != NULL && num_parse_u64z(a->rotation, 0, ROTATION_MAX, &rotation) != 0)
+		return usage_error("invalid --rotation-period '%s': expected seconds from 0 to %llu",
+		    san(a->rotation, sarg, sizeof(sarg)), ROTATION_MAX);
+	if (a->key_file != NULL && !a->derive)
+		return usage_error("--master-key-file goes with --derive");
+	if (a->key_file != NULL) {
+		san(a->key_file, spath, sizeof(spath));
+		rc = read_master_key(a->key_file, key);
+		if (rc == 0) {
+			have_key = 1;
+		} else if (rc == ZTP_ENOENT) {
+			fd = open(a->key_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (fd < 0 || fchmod(fd, 0600) != 0) {
+				errorf("cannot create %s: %s", spath, strerror(errno));
+				rc = ZTP_EIO;
+				goto out;
+			}
+		} else {
+			goto out;
+		}
+	}
+	req = json_pack("{s:s, s:b, s:b, s:I}", "name", name, "derive", a->derive,
+	    "allow_psk_ke", a->psk_ke, "rotation_period_s", (json_int_t)rotation);
+	if (req == NULL ||
+	    (a->prefix != NULL && json_object_set_new(req, "iccid_prefix", json_string(a->prefix)) != 0) ||
+	    (have_key && json_object_set_new(req, "master_key", json_string(key)) != 0)) {
+		rc = ZTP_ENOMEM;
+		errorf("%s", ztp_strerror(rc));
+		goto out;
+	}
+	rc = api_call(c, "POST", "/v1/groups", req, &grp);
+	if (rc != 0)
+		goto out;
+	mk = json_object_get(grp, "master_key");
+	if (a->derive && !have_key) {
+		if (!json_is_string(mk) || json_string_length(mk) != MASTER_KEY_HEX ||
+		    !hex_valid(json_string_value(mk), MASTER_KEY_HEX)) {
+			errorf("group %s was created, but the server's answer has no master key", name);
+			rc = ZTP_EMALFORMED;
+			goto out;
+		}
+		generated = json_string_value(mk);
+		if (fd >= 0) {
+			rc = write_master_key(fd, generated);
+			fd = -1;
+			if (rc != 0) {
+				/* the server will never show it again: this is its last chance */
+				errorf("group %s was created, but its master key could not be written "
+				       "to %s (%s): here it is, once",
+				    name, spath, strerror(errno));
+				unlink(a->key_file);
+				printf("%s\n", generated);
+				goto out;
+			}
+		}
+	}
+	if (c->json) {
+		if (a->key_file != NULL && json_object_set_new(grp, "master_key_file",
+						json_string(a->key_file)) != 0) {
+			rc = ZTP_ENOMEM;
+			errorf("%s", ztp_strerror(rc));
+			goto out;
+		}
+		if (a->key_file != NULL && mk != NULL) {
+			/* it is in the file: best effort to leave no copy in memory */
+			if (json_is_string(mk))
+				explicit_bzero((char *)json_string_value(mk), json_string_length(mk));
+			json_object_del(grp, "master_key");
+			generated = NULL;
+		}
+		rc = print_json(grp);
+	} else if (generated != NULL && a->key_file == NULL) {
+		printf("%s\n", generated);
+		rc = 0;
+	} else if (generated != NULL) {
+		printf("group %s created; its master key was written to %s (mode 0600)\n", name,
+		    spath);
+		rc = 0;
+	} else if (have_key) {
+		printf("group %s created with the master key of %s\n", name, spath);
+		rc = 0;
+	} else {
+		printf("group %s created\n", name);
+		rc = 0;
+	}
+	if (rc == 0 && generated != NULL && a->key_file == NULL) {
+		fflush(stdout);
+		fprintf(stderr, "ztpctl: group %s created; its master key (on stdout) is never "
+				"shown again: keep it offline\n",
+		    name);
+	}
+out:
+	if (fd >= 0) {
+		/* the request failed: the reserved file is empty, remove it */
+		close(fd);
+		unlink(a->key_file);
+	}
+	explicit_bzero(key, sizeof(key));
+	json_decref(req);
+	if (grp != NULL && json_is_string(json_object_get(grp, "master_key"))) {
+		mk = json_object_get(grp, "master_key");
+		explicit_bzero((char *)json_string_value(mk), json_string_length(mk));
+	}
+	json_decref(grp);
+	return rc;
+}
+
+static const char *const group_head[] = { "NAME", "ICCID PREFIX", "DERIVE", "PSK_KE",
+	"ROTATION", "SIMS", "CREATED" };
+
+/* the group's cells; no prefix (every ICCID) shows as "-" */
+static void
+group_cell(const json_t *item, size_t col, char *out, size_t cap)
+{
+	static const char *const cols[] = { "name", "iccid_prefix", "derive", "allow_psk_ke",
+		"rotation_period_s", "sims", "created_at" };
+	const json_t *v = json_object_get(item, cols[col]);
+
+	if (col == 1 && json_is_string(v) && json_string_length(v) == 0)
+		v = NULL;
+	fmt_value(v, out, cap);
+}
+
+static int
+cmd_group_list(struct ctl *c, const struct args *a)
+{
+	json_t *res = NULL, *groups;
+	int rc;
+
+	rc = api_call(c, "GET", "/v1/groups", NULL, &res);
+	if (rc != 0)
+		goto out;
+	if (c->json) {
+		rc = print_json(res);
+		goto out;
+	}
+	groups = json_object_get(res, "groups");
+	if (!json_is_array(groups)) {
+		errorf("the server's answer has no \"groups\" array");
+		rc = ZTP_EMALFORMED;
+		goto out;
+	}
+	rc = print_table(groups, group_head, NULL, 7, group_cell);
+out:
+	json_decref(res);
+	return rc;
+}
+
+static int
+cmd_group_show(struct ctl *c, const struct args *a)
+{
+	json_t *grp = NULL;
+	char path[128];
+	int rc;
+
+	rc = check_group(a->pos[0]);
+	if (rc != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/groups/%s", a->pos[0]);
+	rc = api_call(c, "GET", path, NULL, &grp);
+	if (rc != 0)
+		goto out;
+	if (grp == NULL) {
+		errorf("the server's answer is empty");
+		rc = ZTP_EMALFORMED;
+	} else if (c->json) {
+		rc = print_json(grp);
+	} else {
+		print_object(grp);
+		rc = 0;
+	}
+out:
+	json_decref(grp);
+	return rc;
+}
+
 static int
 cmd_help(struct ctl *c, const struct args *a)
 {
@@ -1470,13 +2347,22 @@ cmd_help(struct ctl *c, const struct args *a)
 }
 
 static const struct command commands[] = {
-	{ "sim", "add", OPT_PSK, 1, "sim add ICCID --psk HEX", cmd_sim_add },
+	{ "sim", "add", OPT_PSK | OPT_GROUP, 1, "sim add ICCID --psk HEX [--group NAME]",
+	    cmd_sim_add },
+	{ "sim", "import", 0, 1, "sim import FILE", cmd_sim_import },
 	{ "sim", "list", OPT_LIMIT | OPT_ALL, 0, "sim list [--limit N] [--all]", cmd_sim_list },
 	{ "sim", "show", 0, 1, "sim show ICCID", cmd_sim_show },
 	{ "sim", "block", 0, 1, "sim block ICCID", cmd_sim_block },
 	{ "sim", "unblock", 0, 1, "sim unblock ICCID", cmd_sim_unblock },
 	{ "sim", "rebind", 0, 1, "sim rebind ICCID", cmd_sim_rebind },
 	{ "sim", "delete", 0, 1, "sim delete ICCID", cmd_sim_delete },
+	{ "sim", "rotate", 0, 1, "sim rotate ICCID", cmd_sim_rotate },
+	{ "group", "create", OPT_PREFIX | OPT_DERIVE | OPT_KEY_FILE | OPT_PSK_KE | OPT_ROTATION, 1,
+	    "group create NAME [--iccid-prefix DIGITS] [--derive [--master-key-file FILE]] "
+	    "[--allow-psk-ke] [--rotation-period SECONDS]",
+	    cmd_group_create },
+	{ "group", "list", 0, 0, "group list", cmd_group_list },
+	{ "group", "show", 0, 1, "group show NAME", cmd_group_show },
 	{ "config", "set", OPT_BODY | OPT_FILE, 1,
 	    "config set ICCID (--body TEXT | --file FILE)", cmd_config_set },
 	{ "config", "get", 0, 1, "config get ICCID", cmd_config_get },
@@ -1566,6 +2452,24 @@ parse_args(const struct command *cmd, int argc, char **argv, struct args *out)
 			break;
 		case OPT_SINCE:
 			out->since = val;
+			break;
+		case OPT_GROUP:
+			out->group = val;
+			break;
+		case OPT_PREFIX:
+			out->prefix = val;
+			break;
+		case OPT_DERIVE:
+			out->derive = 1;
+			break;
+		case OPT_KEY_FILE:
+			out->key_file = val;
+			break;
+		case OPT_PSK_KE:
+			out->psk_ke = 1;
+			break;
+		case OPT_ROTATION:
+			out->rotation = val;
 			break;
 		default:
 			return usage_error("internal: unhandled option");
