@@ -101,6 +101,20 @@ expect_new_event stale_key "$n"
 [ "$(round)" = 0007 ] || fail "the SIM cannot connect with its new key"
 ok "the old key is refused and recorded (stale_key); the SIM goes on with the new one"
 
+# ---- a group's rotation period starts rotations by itself
+ICCID3=8944502509186380036
+EF3=$(printf '%s' "${ICCID3}F" | sed 's/\(.\)\(.\)/\2\1/g')
+[ "$(admin POST /v1/groups '{"name":"monthly","rotation_period_s":1}' | tail -1)" = 201 ] ||
+	fail "cannot create a group with a rotation period"
+[ "$(admin POST /v1/sims "{\"iccid\":\"$ICCID3\",\"psk\":\"$PSK\",\"group\":\"monthly\"}" | tail -1)" = 201 ] ||
+	fail "cannot create a SIM in the group"
+sleep 1.2
+resp=$(S_ID=$ICCID3 s_client_get "$(config_path AA "$EF3")")
+echo "$resp" | grep -q '^ZTP-PSK-Rotate: 1' || fail "no rotation offered after the group's period: $resp"
+[ "$(db "SELECT pending_psk IS NOT NULL FROM sims WHERE iccid='$ICCID3'")" = 1 ] ||
+	fail "the offered key was not kept pending"
+ok "a group's rotation period offers a new key by itself (ZTP-PSK-Rotate: 1)"
+
 # ---- crash tests: each process killed at each step of a rotation
 converge() { # the SIM connects again, and both sides agree, within a few rounds
 	local i r gen
