@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo fuzz clean
+.PHONY: all deps build test demo bench fuzz clean
 
 all: build
 
@@ -21,6 +21,9 @@ test: build
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
+
+bench: build
+	@bash scripts/bench.sh $(BUILD)
 
 fuzz: deps
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -176,8 +176,8 @@ get_group(json_t *obj, const char *name, char group[STORE_GROUP_SIZE], char *why
 static int
 sim_row(json_t *obj, struct store_import_row *row, char *why, size_t cap)
 {
-	const char *id, *hex;
-	size_t idlen, hexlen;
+	const char *id = NULL, *hex = NULL;
+	size_t idlen = 0, hexlen = 0;
 	int rc;
 
 	if ((rc = get_string(obj, "iccid", &id, &idlen, why, cap)) != 0 ||
