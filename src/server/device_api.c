@@ -39,8 +39,10 @@ method_name(enum evhttp_cmd_type m)
 	}
 }
 
+/* The configuration of version (the SIM's current one, read with the SIM: 0 is none). */
 static void
-serve_config(struct evhttp_request *req, struct worker *w, const struct devroute *r)
+serve_config(struct evhttp_request *req, struct worker *w, const struct devroute *r,
+    uint32_t version)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	struct store_config cfg;
@@ -48,7 +50,7 @@ serve_config(struct evhttp_request *req, struct worker *w, const struct devroute
 	const char *inm;
 	int rc;
 
-	rc = store_config_get(w->store, r->iccid, 0, &cfg);
+	rc = version == 0 ? ZTP_ENOENT : store_config_get(w->store, r->iccid, version, &cfg);
 	if (rc == ZTP_ENOENT) {
 		evhttp_send_reply(req, 204, "No Content", NULL);
 		return;
@@ -221,7 +223,11 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 		http_reply_error(req, 400, "bad_request", "this request takes no body");
 		return;
 	}
-	rc = store_sim_bind(w->store, r.iccid, r.device_id, bound);
+	/* the common case, already bound to this Device ID, needs no write */
+	if (sim.device_id[0] != '\0' && strcmp(sim.device_id, r.device_id) == 0)
+		rc = 0;
+	else
+		rc = store_sim_bind(w->store, r.iccid, r.device_id, bound);
 	if (rc == ZTP_ECONFLICT) {
 		events_record(w->store, EV_REBIND_REFUSED, r.iccid, c->peer,
 		    "Device ID %s refused: the SIM is bound to %s", r.device_id, bound);
@@ -235,7 +241,7 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	maybe_rotate(req, w, c, &sim);
 	switch (r.kind) {
 	case DEVROUTE_CONFIG:
-		serve_config(req, w, &r);
+		serve_config(req, w, &r, sim.config_version);
 		break;
 	case DEVROUTE_DATA:
 		serve_data(req, w, &r, body, bodylen);

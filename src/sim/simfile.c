@@ -1,7 +1,9 @@
 /*
  * The SIM state file: strict JSON in, atomic durable JSON out.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -283,6 +285,39 @@ out:
 	return rc;
 }
 
+/*
+ * Remove the temporary files a save cut short left beside path (named
+ * ".<base>." and six characters, as simfile_save makes them): they may hold
+ * a PSK, and they are never loaded.
+ */
+static void
+remove_leftovers(const char *path)
+{
+	char dir[PATH_MAX], prefix[NAME_MAX + 2], full[PATH_MAX];
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	struct dirent *de;
+	size_t plen;
+	DIR *d;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path) > 0 ? (int)(slash - path) : 1,
+		    path);
+	snprintf(prefix, sizeof(prefix), ".%s.", base);
+	plen = strlen(prefix);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, plen) != 0 || strlen(de->d_name) != plen + 6)
+			continue;
+		snprintf(full, sizeof(full), "%s/%s", dir, de->d_name);
+		if (unlink(full) == 0)
+			log_info("removed %s, left by a save that was cut short", full);
+	}
+	closedir(d);
+}
+
 int
 simfile_load(struct simfile *sf, const char *path, struct safe2_persist *p, char *err,
     size_t errcap)
@@ -294,6 +329,7 @@ simfile_load(struct simfile *sf, const char *path, struct safe2_persist *p, char
 	int fd = -1, rc;
 
 	memset(sf, 0, sizeof(*sf));
+	remove_leftovers(path);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		rc = fail(err, errcap, ZTP_EIO, "%s: %s", path, strerror(errno));
 		goto out;

@@ -27,7 +27,7 @@ trap sim_cleanup EXIT
 # at LINE...: the escaped answer to each LINE, one per line
 at() {
 	local r
-	r=$(python3 "$SRC/tests/integration/pty_chat.py" "$PTY" "$@") || fail "$*: no final result code within 10 s, got '$r'"
+	r=$(ZTP_SIM_PID=$SIM_PID python3 "$SRC/tests/integration/pty_chat.py" "$PTY" "$@") || fail "$*: no final result code within 10 s, got '$r'"
 	printf '%s\n' "$r"
 }
 # expect_at LINE ANSWER: the answer is exactly ANSWER (escaped as at prints it)

@@ -7,11 +7,34 @@ up to its final result code (OK or ERROR) with a 10 s deadline; after the
 last one, 50 ms more to catch any stray byte. Prints each answer on a line
 of its own with CR, LF and other control bytes escaped (\\r, \\n, \\xNN).
 Exit 1 on a deadline, with what it got.
+
+With ZTP_SIM_PID set, the pty is only opened if that process (our
+ztp-sim, which keeps the pty's slave side open) still holds it, checked
+before and after the open: a dead modem's pty may already belong to
+another test's ztp-sim. Exit 2 then.
 """
 import os, select, sys, time, tty
 eol = os.environ.get('EOL', '\r\n').encode()
 lines = sys.argv[2:]
+pid = os.environ.get('ZTP_SIM_PID')
+
+
+def ours():
+    if not pid:
+        return True
+    try:
+        fds = os.listdir('/proc/%s/fd' % pid)
+        return any(os.readlink('/proc/%s/fd/%s' % (pid, f)) == sys.argv[1] for f in fds)
+    except OSError:
+        return False
+
+
+if not ours():
+    sys.exit(2)
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY)
+if not ours():
+    os.close(fd)
+    sys.exit(2)
 tty.setraw(fd)
 esc = {13: '\\r', 10: '\\n', 92: '\\\\'}
 rc = 0

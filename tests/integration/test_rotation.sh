@@ -14,7 +14,7 @@ SELECT=01A4040C0CF0706F646773616665320101
 CHAT=$SRC/tests/integration/pty_chat.py
 
 # chat LINE...: like at, but a dead modem is an answer ("dead"), not a failure
-chat() { python3 "$CHAT" "$PTY" "$@" 2>/dev/null || echo dead; }
+chat() { ZTP_SIM_PID=$SIM_PID python3 "$CHAT" "$PTY" "$@" 2>/dev/null || echo dead; }
 
 # round: one configuration fetch through the pty, as the alarm does it;
 # prints the final state (0007, 0003, 000F/xxxx) or "dead"
@@ -154,7 +154,8 @@ for fault in sim_before_pending sim_after_pending sim_before_commit sim_after_co
 		[ "$(round)" = dead ] && break
 	done
 	kill -0 "$SIM_PID" 2>/dev/null && fail "$fault: ztp-sim did not reach its fault point"
-	jq -e . "$T/sim.json" >/dev/null || fail "$fault: the SIM file is not valid JSON"
+	jq -s -e 'length == 1 and (.[0] | type) == "object"' "$T/sim.json" >/dev/null ||
+		fail "$fault: the SIM file is not one JSON object"
 	restart_sim
 	converge "$fault" "$gen"
 	ok "ztp-sim killed at $fault: the SIM connects again, both at generation $(srv_gen)"
