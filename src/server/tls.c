@@ -107,6 +107,16 @@ peer_of(struct conn *c, SSL *ssl)
 	return c->peer;
 }
 
+/* 1 if iccid may use a key derived from its group's master key. */
+static int
+derivable(struct store *st, const char *iccid)
+{
+	struct store_sim sim;
+	int rc = store_sim_get(st, iccid, &sim);
+
+	return rc == ZTP_ENOENT || (rc == 0 && sim.derived && sim.psk_generation == 0);
+}
+
 /*
  * Resolve one offered identity to its key: a stored PSK of that generation,
  * or, for generation 0, one derived from the master key of the derived
@@ -128,7 +138,12 @@ resolve_identity(struct conn *c, const uint8_t *identity, size_t len,
 	if (rc == ZTP_ENOENT && id->generation > 0 &&
 	    (rc = store_sim_pending_psk(st, id->iccid, id->generation, c->psk, &c->psk_len)) == 0)
 		c->pending = 1;
-	if (rc == ZTP_ENOENT && id->generation == 0 &&
+	/*
+	 * Derivation only for a SIM that has no key of its own: not registered
+	 * yet, or registered as derived and never rotated. After a rotation the
+	 * derived key is an old key like any other.
+	 */
+	if (rc == ZTP_ENOENT && id->generation == 0 && derivable(st, id->iccid) &&
 	    store_group_derived_for(st, id->iccid, c->group, master) == 0) {
 		rc = crypto_hmac_sha256(master, sizeof(master), identity, len, c->psk);
 		OPENSSL_cleanse(master, sizeof(master));

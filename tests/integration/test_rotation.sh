@@ -160,4 +160,32 @@ for fault in sim_before_pending sim_after_pending sim_before_commit sim_after_co
 	converge "$fault" "$gen"
 	ok "ztp-sim killed at $fault: the SIM connects again, both at generation $(srv_gen)"
 done
+# ---- a SIM of a derived group: after its rotation, no derived key opens it
+ICCID4=8944502509186380044
+EF4=$(printf '%s' "${ICCID4}F" | sed 's/\(.\)\(.\)/\2\1/g')
+M=$(admin POST /v1/groups '{"name":"derived","iccid_prefix":"89445025091863800","derive":true}' |
+	head -1 | jq -r .master_key)
+[ ${#M} = 64 ] || fail "no generated master key"
+hmac() { python3 -c 'import hmac, hashlib, sys; print(hmac.new(bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2]), hashlib.sha256).hexdigest())' "$1" "$2"; }
+K_EF=$(hmac "$M" "$EF4")
+K_ASCII=$(hmac "$M" "$(printf '%s' "$ICCID4" | xxd -p)")
+jq -n --arg iccid "$ICCID4" --argjson port "$DEVICE_PORT" --arg psk "$K_EF" \
+	'{iccid: $iccid, host: "127.0.0.1", port: $port, psk: $psk, psk_generation: 0, locked: true,
+	  retry_base_ms: 200, retry_max_ms: 1000}' >"$T/sim.json"
+chmod 600 "$T/sim.json"
+restart_sim
+[ "$(round)" = 0003 ] || fail "the derived SIM did not connect (no configuration: 0003)"
+[ "$(admin GET "/v1/sims/$ICCID4" | head -1 | jq -r .derived)" = true ] || fail "not registered as derived"
+out=$(S_ID=$ICCID4 S_PSK=$K_ASCII s_client_get "$(config_path "$DEVID" "$EF4")")
+[ "$(echo "$out" | status_of)" = 204 ] || fail "the ASCII identity's derived key was refused before rotation"
+admin POST "/v1/sims/$ICCID4/rotate" >/dev/null
+round >/dev/null
+round >/dev/null
+[ "$(db "SELECT psk_generation FROM sims WHERE iccid='$ICCID4'")" = 1 ] || fail "the derived SIM did not rotate"
+[ "$(round)" = 0003 ] || fail "the derived SIM cannot connect after its rotation"
+n=$(ev_count stale_key)
+out=$(S_ID=$ICCID4 S_PSK=$K_ASCII s_client_get "$(config_path "$DEVID" "$EF4")") || true
+[ -z "$out" ] || fail "a derived key still opens the SIM after its rotation"
+expect_new_event stale_key "$n"
+ok "a derived SIM rotates like any other; afterwards no derived key opens it (stale_key)"
 echo "rotation: all checks passed"
