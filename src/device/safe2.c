@@ -434,6 +434,10 @@ personalise(struct safe2 *s, const struct apdu *a)
 			memcpy(s->p.psk, a->data, a->lc);
 			s->p.psk_len = a->lc;
 			s->p.psk_generation = 0;
+			/* a new key from the factory ends any rotation of the old one */
+			memset(s->p.pending_psk, 0, sizeof(s->p.pending_psk));
+			s->p.pending_len = 0;
+			s->p.pending_generation = 0;
 			break;
 		default:
 			return SW_WRONG_P1P2;

@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "atomicfile.h"
 #include "datadir.h"
 #include "hex.h"
 #include "log.h"
@@ -33,42 +34,14 @@ int
 datadir_write_file(const struct datadir *dd, const char *name, const void *data, size_t len,
     int mode)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	const char *p = data;
-	int fd, rc = ZTP_EIO;
+	char path[PATH_MAX], err[PATH_MAX + 64];
 
 	datadir_path(dd, name, path);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0) {
-		log_warn("%s", tmp);
+	if (atomicfile_write(path, data, len, (mode_t)mode, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
 		return ZTP_EIO;
 	}
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			log_warn("write %s", tmp);
-			goto out;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0) {
-		log_warn("fsync %s", tmp);
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		log_warn("rename %s", tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	close(fd);
-	if (rc != 0)
-		unlink(tmp);
-	return rc;
+	return 0;
 }
 
 /* Read secret.key, creating it on first start. */
@@ -382,6 +355,14 @@ datadir_open(struct datadir *dd, const char *dir)
 	if (realpath(dir, dd->dir) == NULL) {
 		log_warn("%s", dir);
 		return ZTP_EIO;
+	}
+	/* temporary files of writes a crash cut short: some would hold keys */
+	for (const char *const *n = (const char *const[]){ "secret.key", "ca.key", "ca.pem",
+		 "server.key", "server.pem", "admin.json", "run.json", NULL };
+	     *n != NULL; n++) {
+		char path[PATH_MAX];
+		datadir_path(dd, *n, path);
+		atomicfile_clean(path);
 	}
 	if ((rc = load_key(dd)) != 0)
 		goto out;

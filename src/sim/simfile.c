@@ -14,6 +14,7 @@
 
 #include <openssl/crypto.h>
 
+#include "atomicfile.h"
 #include "hex.h"
 #include "log.h"
 #include "simfile.h"
@@ -285,39 +286,6 @@ out:
 	return rc;
 }
 
-/*
- * Remove the temporary files a save cut short left beside path (named
- * ".<base>." and six characters, as simfile_save makes them): they may hold
- * a PSK, and they are never loaded.
- */
-static void
-remove_leftovers(const char *path)
-{
-	char dir[PATH_MAX], prefix[NAME_MAX + 2], full[PATH_MAX];
-	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-	struct dirent *de;
-	size_t plen;
-	DIR *d;
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path) > 0 ? (int)(slash - path) : 1,
-		    path);
-	snprintf(prefix, sizeof(prefix), ".%s.", base);
-	plen = strlen(prefix);
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, prefix, plen) != 0 || strlen(de->d_name) != plen + 6)
-			continue;
-		snprintf(full, sizeof(full), "%s/%s", dir, de->d_name);
-		if (unlink(full) == 0)
-			log_info("removed %s, left by a save that was cut short", full);
-	}
-	closedir(d);
-}
-
 int
 simfile_load(struct simfile *sf, const char *path, struct safe2_persist *p, char *err,
     size_t errcap)
@@ -329,7 +297,8 @@ simfile_load(struct simfile *sf, const char *path, struct safe2_persist *p, char
 	int fd = -1, rc;
 
 	memset(sf, 0, sizeof(*sf));
-	remove_leftovers(path);
+	if (atomicfile_clean(path) > 0) /* they may hold a PSK */
+		log_info("%s: removed temporary files left by a save that was cut short", path);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		rc = fail(err, errcap, ZTP_EIO, "%s: %s", path, strerror(errno));
 		goto out;
@@ -443,100 +412,23 @@ done:
 	return out;
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 int
 simfile_save(const struct simfile *sf, const struct safe2_persist *p, char *err, size_t errcap)
 {
-	char *text = NULL, *tmp = NULL, *dir = NULL, *slash;
-	const char *base;
-	size_t tlen = 0, tmplen;
-	int fd = -1, dfd = -1, rc;
+	char *text;
+	size_t tlen;
+	int rc;
 
 	if (sf == NULL || sf->path == NULL)
 		return fail(err, errcap, ZTP_EINVAL, "no SIM file");
-	if ((text = simfile_dump(p, sf->extra)) == NULL) {
-		rc = fail(err, errcap, ZTP_ENOMEM, "%s: cannot encode the SIM state", sf->path);
-		goto out;
-	}
+	if ((text = simfile_dump(p, sf->extra)) == NULL)
+		return fail(err, errcap, ZTP_ENOMEM, "%s: cannot encode the SIM state", sf->path);
 	tlen = strlen(text);
-	/* the temporary file goes next to the file, so that rename() is atomic */
-	if ((dir = strdup(sf->path)) == NULL) {
-		rc = fail(err, errcap, ZTP_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((slash = strrchr(dir, '/')) != NULL) {
-		base = sf->path + (slash - dir) + 1;
-		if (slash == dir)
-			slash[1] = '\0'; /* "/file": the directory is "/" */
-		else
-			*slash = '\0';
-	} else {
-		base = sf->path;
-		strcpy(dir, ".");
-	}
-	tmplen = strlen(dir) + strlen(base) + sizeof("/..XXXXXX");
-	if ((tmp = malloc(tmplen)) == NULL) {
-		rc = fail(err, errcap, ZTP_ENOMEM, "out of memory");
-		goto out;
-	}
-	snprintf(tmp, tmplen, "%s/.%s.XXXXXX", dir, base);
-	if ((fd = mkstemp(tmp)) < 0) {
-		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	if (fchmod(fd, 0600) != 0 || write_all(fd, text, tlen) != 0 || fsync(fd) != 0) {
-		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, sf->path) != 0) {
-		rc = fail(err, errcap, ZTP_EIO, "%s: %s", sf->path, strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL; /* renamed: nothing to remove any more */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
-		rc = fail(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
-	}
-	if (text != NULL) {
-		OPENSSL_cleanse(text, tlen);
-		free(text);
-	}
-	free(dir);
+	/* it holds the PSK: owner only */
+	rc = atomicfile_write(sf->path, text, tlen, 0600, err, errcap);
+	OPENSSL_cleanse(text, tlen);
+	free(text);
 	return rc;
 }
 

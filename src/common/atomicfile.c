@@ -1,0 +1,141 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "fault.h"
+#include "ztp/err.h"
+
+static int
+fail(char *err, size_t errcap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+fail(char *err, size_t errcap, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errcap > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errcap, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* The directory and the base name of path. */
+static void
+split(const char *path, char *dir, size_t dircap, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL) {
+		snprintf(dir, dircap, ".");
+		*base = path;
+	} else if (slash == path) {
+		snprintf(dir, dircap, "/");
+		*base = slash + 1;
+	} else {
+		snprintf(dir, dircap, "%.*s", (int)(slash - path), path);
+		*base = slash + 1;
+	}
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+atomicfile_write(const char *path, const void *data, size_t len, mode_t mode, char *err,
+    size_t errcap)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + NAME_MAX + 16];
+	const char *base;
+	int fd = -1, dfd = -1, rc;
+
+	if (path == NULL || strlen(path) >= PATH_MAX)
+		return fail(err, errcap, ZTP_EINVAL, "bad path");
+	split(path, dir, sizeof(dir), &base);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base);
+	if ((fd = mkstemp(tmp)) < 0) {
+		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		tmp[0] = '\0';
+		goto out;
+	}
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	fault_point("atomicfile_before_rename");
+	if (rename(tmp, path) != 0) {
+		rc = fail(err, errcap, ZTP_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0'; /* renamed: nothing to remove any more */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
+		rc = fail(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	return rc;
+}
+
+int
+atomicfile_clean(const char *path)
+{
+	char dir[PATH_MAX], prefix[NAME_MAX + 2], full[PATH_MAX + NAME_MAX + 2];
+	const char *base;
+	struct dirent *de;
+	size_t plen;
+	int n = 0;
+	DIR *d;
+
+	if (path == NULL || strlen(path) >= PATH_MAX)
+		return 0;
+	split(path, dir, sizeof(dir), &base);
+	snprintf(prefix, sizeof(prefix), ".%s.", base);
+	plen = strlen(prefix);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, plen) != 0 || strlen(de->d_name) != plen + 6)
+			continue;
+		snprintf(full, sizeof(full), "%s/%s", dir, de->d_name);
+		if (unlink(full) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
