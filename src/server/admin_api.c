@@ -464,7 +464,8 @@ route_groups(struct areq *a)
 		rc = crypto_random(master, sizeof(master));
 	if (rc == 0) {
 		rc = store_group_create(a->w->store, &g, g.derive ? master : NULL);
-		snprintf(why, sizeof(why), "group %s exists", g.name);
+		snprintf(why, sizeof(why), rc == ZTP_EEXIST ? "group %s exists" :
+		    "group %s cannot be created", g.name);
 	}
 	if (rc == 0)
 		rc = store_group_get(a->w->store, g.name, &g);

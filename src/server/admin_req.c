@@ -274,6 +274,10 @@ adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
 	*have_master = 0;
 	if ((rc = get_group(obj, "name", r.name, why, cap)) != 0)
 		goto out;
+	if (r.name[0] == '\0') {
+		rc = fail(why, cap, ZTP_EMALFORMED, "\"name\" is required");
+		goto out;
+	}
 	if ((rc = get_bool(obj, "derive", 0, &r.derive, why, cap)) != 0 ||
 	    (rc = get_bool(obj, "allow_psk_ke", 0, &r.allow_psk_ke, why, cap)) != 0)
 		goto out;
