@@ -77,15 +77,16 @@ load_key(struct datadir *dd)
 	return 0;
 }
 
-/* The passphrase that encrypts PEM private keys, derived from the data key. */
-static void
-pem_pass(const struct datadir *dd, char out[65])
+int
+datadir_pem_pass(const uint8_t key[CRYPTO_KEY_LEN], char out[65])
 {
 	uint8_t k[32];
+	int rc;
 
-	crypto_derive(dd->key, "ztp pem passphrase v1", k, sizeof(k));
-	hex_encode(k, sizeof(k), out, 65);
+	if ((rc = crypto_derive(key, "ztp pem passphrase v1", k, sizeof(k))) == 0)
+		rc = hex_encode(k, sizeof(k), out, 65);
 	OPENSSL_cleanse(k, sizeof(k));
+	return rc;
 }
 
 static int
@@ -96,7 +97,7 @@ write_key(const struct datadir *dd, const char *name, EVP_PKEY *key)
 	long len;
 	int rc = ZTP_ECRYPTO;
 
-	pem_pass(dd, pass);
+	datadir_pem_pass(dd->key, pass);
 	if ((bio = BIO_new(BIO_s_mem())) == NULL)
 		return ZTP_ENOMEM;
 	if (PEM_write_bio_PrivateKey(bio, key, EVP_aes_256_cbc(), (unsigned char *)pass,
@@ -119,7 +120,7 @@ read_key(const struct datadir *dd, const char *name)
 	datadir_path(dd, name, path);
 	if ((f = fopen(path, "r")) == NULL)
 		return NULL;
-	pem_pass(dd, pass);
+	datadir_pem_pass(dd->key, pass);
 	key = PEM_read_PrivateKey(f, NULL, NULL, pass);
 	OPENSSL_cleanse(pass, sizeof(pass));
 	fclose(f);

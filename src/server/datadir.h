@@ -48,6 +48,12 @@ int datadir_admin_key(struct datadir *dd, struct store *st, const char *url);
 /* Write run.json with the pid and listening addresses ("" if none). */
 int datadir_write_run(struct datadir *dd, const char *device, const char *admin);
 
+/*
+ * The passphrase (64 hex characters and a NUL) that encrypts the PEM
+ * private keys of the data directory, derived from its data key.
+ */
+int datadir_pem_pass(const uint8_t key[CRYPTO_KEY_LEN], char out[65]);
+
 /* Write data to dir/name atomically (temp file, fsync, rename) with mode. */
 int datadir_write_file(const struct datadir *dd, const char *name, const void *data,
     size_t len, int mode);

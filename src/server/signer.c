@@ -1,0 +1,1215 @@
+/*
+ * The CA process and its client (see signer.h). The first half is the
+ * child: it loads the CA and serves requests until its socket closes. The
+ * second half runs in ztpd: it starts the child, sends requests and
+ * restarts the child when it fails.
+ */
+#define _GNU_SOURCE /* close_range */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "hex.h"
+#include "log.h"
+#include "datadir.h"
+#include "signer.h"
+#include "ztp/err.h"
+
+#define SIGNER_FD 3            /* the child's end of the socket */
+#define BACKDATE_SECS 3600     /* notBefore this far back, for clocks behind ours */
+#define REVOKED_SKEW_SECS 300  /* a revocation date may be this far ahead */
+#define SOCKBUF (2 * SIGNER_MSG_MAX + 4096)
+
+/* How the PEM keys of the data directory are encrypted (datadir.c). */
+
+static int key_loads; /* test hook: CA keys loaded by this process */
+
+int
+signer_key_loads(void)
+{
+	return key_loads;
+}
+
+/* ================================================================ */
+/* The child: the only process that holds the CA key.               */
+/* ================================================================ */
+
+struct ca {
+	EVP_PKEY *key;
+	X509 *cert;
+	const EVP_MD *md; /* NULL for Ed25519/Ed448 CA keys */
+	int64_t not_before, not_after;
+};
+
+/* Log the OpenSSL error queue's last entry with what, and clear the queue. */
+static void
+ssl_warn(const char *what)
+{
+	char buf[256];
+	unsigned long e = ERR_peek_last_error();
+
+	if (e != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		log_warnx("signer: %s: %s", what, buf);
+	} else {
+		log_warnx("signer: %s", what);
+	}
+	ERR_clear_error();
+}
+
+static int
+asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+
+/* Load DIR/ca.key and DIR/ca.pem into *ca. Returns 0 or -1 (logged). */
+static int
+load_ca(const char *dir, const uint8_t datakey[CRYPTO_KEY_LEN], struct ca *ca)
+{
+	char path[PATH_MAX], pass[65];
+	BIO *bio = NULL;
+	int bits, rc = -1;
+
+	if (datadir_pem_pass(datakey, pass) != 0) {
+		log_warnx("signer: cannot derive the key passphrase");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/ca.key", dir);
+	if ((bio = BIO_new_file(path, "r")) == NULL) {
+		ssl_warn(path);
+		goto out;
+	}
+	ca->key = PEM_read_bio_PrivateKey(bio, NULL, NULL, pass);
+	BIO_free(bio);
+	if (ca->key == NULL) {
+		ssl_warn("cannot read ca.key (does secret.key belong to it?)");
+		goto out;
+	}
+	key_loads++;
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	if ((bio = BIO_new_file(path, "r")) == NULL) {
+		ssl_warn(path);
+		goto out;
+	}
+	ca->cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (ca->cert == NULL) {
+		ssl_warn("cannot read ca.pem");
+		goto out;
+	}
+	if (X509_check_private_key(ca->cert, ca->key) != 1) {
+		ssl_warn("ca.pem does not match ca.key");
+		goto out;
+	}
+	if (asn1_time_unix(X509_get0_notBefore(ca->cert), &ca->not_before) != 0 ||
+	    asn1_time_unix(X509_get0_notAfter(ca->cert), &ca->not_after) != 0) {
+		log_warnx("signer: ca.pem: unreadable validity");
+		goto out;
+	}
+	switch (EVP_PKEY_get_base_id(ca->key)) {
+	case EVP_PKEY_ED25519:
+	case EVP_PKEY_ED448:
+		ca->md = NULL;
+		break;
+	case EVP_PKEY_EC:
+		bits = EVP_PKEY_get_bits(ca->key);
+		ca->md = bits > 384 ? EVP_sha512() : bits > 256 ? EVP_sha384() : EVP_sha256();
+		break;
+	default:
+		ca->md = EVP_sha256();
+	}
+	rc = 0;
+out:
+	OPENSSL_cleanse(pass, sizeof(pass));
+	return rc;
+}
+
+/*
+ * Descriptors of the child: the socket becomes SIGNER_FD, 0 and 1 are
+ * /dev/null, 2 stays the log (or /dev/null if closed), all others close.
+ */
+static int
+child_fds(int sock)
+{
+	struct rlimit rl;
+	int fd, max;
+
+	if (sock != SIGNER_FD && dup2(sock, SIGNER_FD) != SIGNER_FD)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) < 0)
+		return -1;
+	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || (fcntl(2, F_GETFD) < 0 && dup2(fd, 2) < 0))
+		return -1;
+	if (close_range(SIGNER_FD + 1, ~0U, 0) != 0) {
+		/* kernels before 5.9 */
+		max = (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+			  rl.rlim_max < INT_MAX) ?
+		    (int)rl.rlim_max :
+		    65536;
+		for (fd = SIGNER_FD + 1; fd < max; fd++)
+			close(fd);
+	}
+	return 0;
+}
+
+/*
+ * Signals of the child: defaults, none blocked; SIGINT, SIGTERM and SIGHUP
+ * ignored, so that the signer outlives a terminal's ^C or a service
+ * manager's SIGTERM while ztpd drains: it ends when its socket closes.
+ */
+static void
+child_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL); /* fails harmlessly for reserved ones */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* A key the signer certifies: type and size, and key usage to match. */
+static int
+check_key(const struct ca *ca, EVP_PKEY *pub, uint16_t ku, const char **why)
+{
+	char group[64];
+	int bits;
+
+	switch (EVP_PKEY_get_base_id(pub)) {
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_group_name(pub, group, sizeof(group), NULL) != 1 ||
+		    (strcmp(group, "prime256v1") != 0 && strcmp(group, "secp384r1") != 0)) {
+			*why = "EC key on a curve other than P-256 or P-384";
+			return ZTP_EINVAL;
+		}
+		if (ku & SIGNER_KU_KEY_ENCIPHERMENT) {
+			*why = "keyEncipherment for an EC key";
+			return ZTP_EINVAL;
+		}
+		break;
+	case EVP_PKEY_RSA:
+		bits = EVP_PKEY_get_bits(pub);
+		if (bits < 2048 || bits > 4096) {
+			*why = "RSA key not of 2048 to 4096 bits";
+			return ZTP_EINVAL;
+		}
+		if (ku & SIGNER_KU_KEY_AGREEMENT) {
+			*why = "keyAgreement for an RSA key";
+			return ZTP_EINVAL;
+		}
+		break;
+	case EVP_PKEY_ED25519:
+		if (ku != SIGNER_KU_DIGITAL_SIGNATURE) {
+			*why = "key usage other than digitalSignature for an Ed25519 key";
+			return ZTP_EINVAL;
+		}
+		break;
+	default:
+		*why = "key type not allowed";
+		return ZTP_EINVAL;
+	}
+	if (EVP_PKEY_eq(pub, ca->key) == 1) {
+		*why = "the CSR carries the CA's own key";
+		return ZTP_EINVAL;
+	}
+	return 0;
+}
+
+/* SHA-1 key identifier of cert's public key (RFC 5280 4.2.1.2 method 1). */
+static ASN1_OCTET_STRING *
+key_id(X509 *cert)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len;
+	ASN1_OCTET_STRING *id;
+
+	if (X509_pubkey_digest(cert, EVP_sha1(), md, &len) != 1 ||
+	    (id = ASN1_OCTET_STRING_new()) == NULL)
+		return NULL;
+	if (ASN1_OCTET_STRING_set(id, md, (int)len) != 1) {
+		ASN1_OCTET_STRING_free(id);
+		return NULL;
+	}
+	return id;
+}
+
+/* The CA's key identifier for authorityKeyIdentifier: its SKI, or computed. */
+static AUTHORITY_KEYID *
+ca_akid(const struct ca *ca)
+{
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca->cert);
+	AUTHORITY_KEYID *akid;
+
+	if ((akid = AUTHORITY_KEYID_new()) == NULL)
+		return NULL;
+	akid->keyid = ski != NULL ? ASN1_OCTET_STRING_dup(ski) : key_id(ca->cert);
+	if (akid->keyid == NULL) {
+		AUTHORITY_KEYID_free(akid);
+		return NULL;
+	}
+	return akid;
+}
+
+static int
+add_name(X509_NAME *name, int nid, int type, const char *value)
+{
+	if (value[0] == '\0')
+		return 1;
+	return X509_NAME_add_entry_by_NID(name, nid, type, (const unsigned char *)value, -1, -1,
+	    0);
+}
+
+/* The subject of the request: O, OU, CN, serialNumber, those present. */
+static X509_NAME *
+make_subject(const struct signer_subject *s)
+{
+	X509_NAME *name;
+
+	if ((name = X509_NAME_new()) == NULL)
+		return NULL;
+	if (!add_name(name, NID_organizationName, MBSTRING_UTF8, s->org) ||
+	    !add_name(name, NID_organizationalUnitName, MBSTRING_UTF8, s->org_unit) ||
+	    !add_name(name, NID_commonName, MBSTRING_UTF8, s->cn) ||
+	    !add_name(name, NID_serialNumber, MBSTRING_ASC, s->serial_number)) {
+		X509_NAME_free(name);
+		return NULL;
+	}
+	return name;
+}
+
+static GENERAL_NAMES *
+make_san(const struct signer_csr_req *r)
+{
+	GENERAL_NAMES *gens;
+	GENERAL_NAME *gen = NULL;
+	ASN1_IA5STRING *dns;
+	ASN1_OCTET_STRING *ip;
+	size_t i;
+
+	if ((gens = GENERAL_NAMES_new()) == NULL)
+		return NULL;
+	for (i = 0; i < r->n_dns + r->n_ip; i++) {
+		if ((gen = GENERAL_NAME_new()) == NULL)
+			goto fail;
+		if (i < r->n_dns) {
+			if ((dns = ASN1_IA5STRING_new()) == NULL)
+				goto fail;
+			GENERAL_NAME_set0_value(gen, GEN_DNS, dns);
+			if (ASN1_STRING_set(dns, r->dns[i], -1) != 1)
+				goto fail;
+		} else {
+			if ((ip = ASN1_OCTET_STRING_new()) == NULL)
+				goto fail;
+			GENERAL_NAME_set0_value(gen, GEN_IPADD, ip);
+			if (ASN1_OCTET_STRING_set(ip, r->ip[i - r->n_dns],
+				r->ip_len[i - r->n_dns]) != 1)
+				goto fail;
+		}
+		if (sk_GENERAL_NAME_push(gens, gen) <= 0)
+			goto fail;
+		gen = NULL;
+	}
+	return gens;
+fail:
+	GENERAL_NAME_free(gen);
+	GENERAL_NAMES_free(gens);
+	return NULL;
+}
+
+/* The extensions of an issued certificate. Returns 1 or 0. */
+static int
+add_cert_exts(const struct ca *ca, X509 *cert, const struct signer_csr_req *r)
+{
+	BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+	ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
+	EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
+	ASN1_OCTET_STRING *ski = key_id(cert);
+	AUTHORITY_KEYID *akid = ca_akid(ca);
+	GENERAL_NAMES *san = NULL;
+	uint16_t k = r->profile.key_usage, x = r->profile.ext_key_usage;
+	int ok = 0;
+
+	if (bc == NULL || ku == NULL || eku == NULL || ski == NULL || akid == NULL)
+		goto out;
+	bc->ca = 0;
+	/* KeyUsage bits: digitalSignature (0), keyEncipherment (2), keyAgreement (4) */
+	if (((k & SIGNER_KU_DIGITAL_SIGNATURE) && !ASN1_BIT_STRING_set_bit(ku, 0, 1)) ||
+	    ((k & SIGNER_KU_KEY_ENCIPHERMENT) && !ASN1_BIT_STRING_set_bit(ku, 2, 1)) ||
+	    ((k & SIGNER_KU_KEY_AGREEMENT) && !ASN1_BIT_STRING_set_bit(ku, 4, 1)))
+		goto out;
+	if (((x & SIGNER_EKU_CLIENT_AUTH) &&
+		sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_client_auth)) <= 0) ||
+	    ((x & SIGNER_EKU_SERVER_AUTH) &&
+		sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)) <= 0))
+		goto out;
+	if (X509_add1_ext_i2d(cert, NID_basic_constraints, bc, 1, X509V3_ADD_DEFAULT) != 1 ||
+	    X509_add1_ext_i2d(cert, NID_key_usage, ku, 1, X509V3_ADD_DEFAULT) != 1 ||
+	    X509_add1_ext_i2d(cert, NID_ext_key_usage, eku, 0, X509V3_ADD_DEFAULT) != 1 ||
+	    X509_add1_ext_i2d(cert, NID_subject_key_identifier, ski, 0, X509V3_ADD_DEFAULT) != 1 ||
+	    X509_add1_ext_i2d(cert, NID_authority_key_identifier, akid, 0, X509V3_ADD_DEFAULT) != 1)
+		goto out;
+	if (r->n_dns + r->n_ip > 0) {
+		if ((san = make_san(r)) == NULL ||
+		    X509_add1_ext_i2d(cert, NID_subject_alt_name, san, 0, X509V3_ADD_DEFAULT) != 1)
+			goto out;
+	}
+	ok = 1;
+out:
+	BASIC_CONSTRAINTS_free(bc);
+	ASN1_BIT_STRING_free(ku);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	ASN1_OCTET_STRING_free(ski);
+	AUTHORITY_KEYID_free(akid);
+	GENERAL_NAMES_free(san);
+	return ok;
+}
+
+/* A random serial: 16 bytes, positive, the first byte never zero. */
+static int
+set_serial(X509 *cert, uint8_t serial[16])
+{
+	BIGNUM *bn;
+	int ok;
+
+	if (crypto_random(serial, 16) != 0)
+		return 0;
+	serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40);
+	if ((bn = BN_bin2bn(serial, 16, NULL)) == NULL)
+		return 0;
+	ok = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL;
+	BN_free(bn);
+	return ok;
+}
+
+static void
+log_issued(const struct signer_csr_req *r, const uint8_t *serial, size_t serial_len,
+    int64_t not_after)
+{
+	char hex[2 * SIGNER_SERIAL_MAX + 1], cn[128], sn[128], until[32];
+
+	hex_encode(serial, serial_len, hex, sizeof(hex));
+	log_sanitize(r->subject.cn, strlen(r->subject.cn), cn, sizeof(cn));
+	log_sanitize(r->subject.serial_number, strlen(r->subject.serial_number), sn, sizeof(sn));
+	clock_format(not_after * 1000, until, sizeof(until));
+	log_info("signer: issued serial %s, CN \"%s\", serialNumber \"%s\", until %s", hex, cn, sn,
+	    until);
+}
+
+/*
+ * SIGN_CSR: check the CSR and issue the certificate into *out (pointing to
+ * *der, which the caller frees with OPENSSL_free). Returns 0 or a code,
+ * with *why set.
+ */
+static int
+issue(const struct ca *ca, const struct signer_csr_req *r, struct signer_msg *out,
+    uint8_t **der, const char **why)
+{
+	const unsigned char *p = r->csr;
+	unsigned char *spki = NULL;
+	uint8_t serial[16], hash[32];
+	X509_REQ *req = NULL;
+	X509_NAME *subject = NULL;
+	X509 *cert = NULL;
+	EVP_PKEY *pub;
+	ASN1_TIME *t = NULL;
+	int64_t now = (int64_t)time(NULL), nb, na;
+	int n, rc = ZTP_ECRYPTO;
+
+	*why = "cannot build the certificate";
+	req = d2i_X509_REQ(NULL, &p, (long)r->csr_len);
+	if (req == NULL || p != r->csr + r->csr_len) {
+		*why = "the CSR is not one DER PKCS#10 request";
+		rc = ZTP_EMALFORMED;
+		goto out;
+	}
+	if (X509_REQ_get_version(req) != X509_REQ_VERSION_1 ||
+	    (pub = X509_REQ_get0_pubkey(req)) == NULL) {
+		*why = "the CSR has a bad version or an unusable key";
+		rc = ZTP_EMALFORMED;
+		goto out;
+	}
+	if ((rc = check_key(ca, pub, r->profile.key_usage, why)) != 0)
+		goto out;
+	if (X509_REQ_verify(req, pub) != 1) {
+		*why = "the CSR's signature does not verify";
+		rc = ZTP_EAUTH;
+		goto out;
+	}
+	if (r->has_key_sha256) {
+		if ((n = i2d_PUBKEY(pub, &spki)) <= 0 ||
+		    crypto_sha256(spki, (size_t)n, hash) != 0) {
+			rc = ZTP_ECRYPTO;
+			goto out;
+		}
+		if (!crypto_equal(hash, r->key_sha256, sizeof(hash))) {
+			*why = "the CSR's key is not the expected key";
+			rc = ZTP_EAUTH;
+			goto out;
+		}
+	}
+	if (now < ca->not_before || now >= ca->not_after) {
+		*why = "the CA certificate is not valid now";
+		rc = ZTP_EEXPIRED;
+		goto out;
+	}
+	nb = now - BACKDATE_SECS < ca->not_before ? ca->not_before : now - BACKDATE_SECS;
+	na = now + (int64_t)r->profile.days * 86400;
+	if (na > ca->not_after)
+		na = ca->not_after;
+
+	rc = ZTP_ECRYPTO;
+	if ((cert = X509_new()) == NULL || (subject = make_subject(&r->subject)) == NULL ||
+	    (t = ASN1_TIME_new()) == NULL)
+		goto out;
+	if (!X509_set_version(cert, X509_VERSION_3) || !set_serial(cert, serial) ||
+	    !X509_set_issuer_name(cert, X509_get_subject_name(ca->cert)) ||
+	    !X509_set_subject_name(cert, subject) || !X509_set_pubkey(cert, pub) ||
+	    ASN1_TIME_set(t, (time_t)nb) == NULL || !X509_set1_notBefore(cert, t) ||
+	    ASN1_TIME_set(t, (time_t)na) == NULL || !X509_set1_notAfter(cert, t) ||
+	    !add_cert_exts(ca, cert, r))
+		goto out;
+	if (X509_sign(cert, ca->key, ca->md) <= 0) {
+		ssl_warn("X509_sign");
+		goto out;
+	}
+	if ((n = i2d_X509(cert, der)) <= 0)
+		goto out;
+	if (n > SIGNER_CERT_MAX) {
+		*why = "the certificate is too large";
+		rc = ZTP_ETOOBIG;
+		goto out;
+	}
+	out->type = SIGNER_MSG_CERT;
+	out->u.cert.cert = *der;
+	out->u.cert.cert_len = (size_t)n;
+	memcpy(out->u.cert.serial, serial, sizeof(serial));
+	out->u.cert.serial_len = sizeof(serial);
+	out->u.cert.not_before = nb;
+	out->u.cert.not_after = na;
+	log_issued(r, serial, sizeof(serial), na);
+	rc = 0;
+out:
+	OPENSSL_free(spki);
+	ASN1_TIME_free(t);
+	X509_NAME_free(subject);
+	X509_free(cert);
+	X509_REQ_free(req);
+	ERR_clear_error();
+	return rc;
+}
+
+/* One CRL entry into crl. Returns 1 or 0. */
+static int
+add_revoked(X509_CRL *crl, const struct signer_revoked *e)
+{
+	X509_REVOKED *rv = X509_REVOKED_new();
+	ASN1_INTEGER *serial = NULL;
+	ASN1_TIME *t = NULL;
+	ASN1_ENUMERATED *reason = NULL;
+	BIGNUM *bn = NULL;
+	int ok = 0;
+
+	if (rv == NULL || (bn = BN_bin2bn(e->serial, (int)e->serial_len, NULL)) == NULL ||
+	    (serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
+	    (t = ASN1_TIME_set(NULL, (time_t)e->revoked_at)) == NULL ||
+	    !X509_REVOKED_set_serialNumber(rv, serial) || !X509_REVOKED_set_revocationDate(rv, t))
+		goto out;
+	/* RFC 5280 5.3.1: unspecified (0) is left out */
+	if (e->reason != SIGNER_REASON_UNSPECIFIED &&
+	    ((reason = ASN1_ENUMERATED_new()) == NULL || !ASN1_ENUMERATED_set(reason, e->reason) ||
+		X509_REVOKED_add1_ext_i2d(rv, NID_crl_reason, reason, 0, 0) != 1))
+		goto out;
+	if (X509_CRL_add0_revoked(crl, rv) != 1)
+		goto out;
+	rv = NULL;
+	ok = 1;
+out:
+	X509_REVOKED_free(rv);
+	ASN1_INTEGER_free(serial);
+	ASN1_TIME_free(t);
+	ASN1_ENUMERATED_free(reason);
+	BN_free(bn);
+	return ok;
+}
+
+/* SIGN_CRL: as issue(), for a v2 CRL with CRL number and AKI. */
+static int
+make_crl(const struct ca *ca, const struct signer_crl_req *r, struct signer_msg *out,
+    uint8_t **der, const char **why)
+{
+	struct signer_revoked e;
+	X509_CRL *crl = NULL;
+	ASN1_TIME *t = NULL;
+	ASN1_INTEGER *number = NULL;
+	AUTHORITY_KEYID *akid = NULL;
+	int64_t now = (int64_t)time(NULL);
+	size_t pos = 0;
+	int n, rc = ZTP_ECRYPTO;
+
+	*why = "cannot build the CRL";
+	while (signer_msg_revoked_next(r, &pos, &e)) {
+		if (e.revoked_at > now + REVOKED_SKEW_SECS) {
+			*why = "a revocation date is in the future";
+			return ZTP_ERANGE;
+		}
+	}
+	if ((crl = X509_CRL_new()) == NULL || (t = ASN1_TIME_new()) == NULL ||
+	    (number = ASN1_INTEGER_new()) == NULL || (akid = ca_akid(ca)) == NULL)
+		goto out;
+	if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) ||
+	    ASN1_TIME_set(t, (time_t)now) == NULL || !X509_CRL_set1_lastUpdate(crl, t) ||
+	    ASN1_TIME_set(t, (time_t)(now + r->next_update)) == NULL ||
+	    !X509_CRL_set1_nextUpdate(crl, t) || !ASN1_INTEGER_set_uint64(number, r->crl_number) ||
+	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, 0) != 1 ||
+	    X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, akid, 0, 0) != 1)
+		goto out;
+	pos = 0;
+	while (signer_msg_revoked_next(r, &pos, &e))
+		if (!add_revoked(crl, &e))
+			goto out;
+	if (!X509_CRL_sort(crl) || X509_CRL_sign(crl, ca->key, ca->md) <= 0) {
+		ssl_warn("X509_CRL_sign");
+		goto out;
+	}
+	if ((n = i2d_X509_CRL(crl, der)) <= 0)
+		goto out;
+	if (n > SIGNER_CRL_MAX) {
+		*why = "the CRL is too large";
+		rc = ZTP_ETOOBIG;
+		goto out;
+	}
+	out->type = SIGNER_MSG_CRL;
+	out->u.crl_der.crl = *der;
+	out->u.crl_der.crl_len = (size_t)n;
+	log_info("signer: signed CRL number %llu, %zu entries", (unsigned long long)r->crl_number,
+	    r->n_revoked);
+	rc = 0;
+out:
+	X509_CRL_free(crl);
+	ASN1_TIME_free(t);
+	ASN1_INTEGER_free(number);
+	AUTHORITY_KEYID_free(akid);
+	ERR_clear_error();
+	return rc;
+}
+
+static const char *
+type_name(const uint8_t *req, size_t len)
+{
+	if (len < 2)
+		return "no type";
+	switch ((req[0] << 8) | req[1]) {
+	case SIGNER_MSG_PING:
+		return "PING";
+	case SIGNER_MSG_SIGN_CSR:
+		return "SIGN_CSR";
+	case SIGNER_MSG_SIGN_CRL:
+		return "SIGN_CRL";
+	}
+	return "unknown type";
+}
+
+/*
+ * Answer one request req[0..len) into resp (SIGNER_MSG_MAX bytes):
+ * its response, or ERROR (logged) for anything refused.
+ */
+static size_t
+handle(const struct ca *ca, const uint8_t *req, size_t len, int truncated, uint8_t *resp)
+{
+	static struct signer_msg zero;
+	struct signer_msg m, out = zero;
+	const char *why = "malformed request";
+	uint8_t *der = NULL;
+	size_t rlen = 0;
+	int rc;
+
+	if (truncated) {
+		rc = ZTP_ETOOBIG;
+		why = "request over the size limit";
+	} else if ((rc = signer_msg_decode(req, len, &m)) == 0) {
+		switch (m.type) {
+		case SIGNER_MSG_PING:
+			out.type = SIGNER_MSG_PONG;
+			break;
+		case SIGNER_MSG_SIGN_CSR:
+			rc = issue(ca, &m.u.csr, &out, &der, &why);
+			break;
+		case SIGNER_MSG_SIGN_CRL:
+			rc = make_crl(ca, &m.u.crl, &out, &der, &why);
+			break;
+		default:
+			rc = ZTP_EMALFORMED;
+			why = "not a request";
+		}
+		if (rc == 0 && (rc = signer_msg_encode(&out, resp, SIGNER_MSG_MAX, &rlen)) != 0)
+			why = "cannot encode the answer";
+	}
+	OPENSSL_free(der);
+	if (rc == 0)
+		return rlen;
+	if (rc == ZTP_EIO)
+		rc = ZTP_EINTERNAL; /* ZTP_EIO means "no working signer" to the client */
+	log_warnx("signer: refused a request (%s, %zu bytes): %s (%s)", type_name(req, len), len,
+	    why, ztp_strerror(rc));
+	out = zero;
+	out.type = SIGNER_MSG_ERROR;
+	out.u.error.code = rc;
+	snprintf(out.u.error.text, sizeof(out.u.error.text), "%s", why);
+	if (signer_msg_encode(&out, resp, SIGNER_MSG_MAX, &rlen) != 0)
+		fatalx("signer: cannot encode an error"); /* a broken invariant */
+	return rlen;
+}
+
+/* 1 if the peer has closed the socket (after a zero-length read). */
+static int
+peer_closed(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+static void
+serve(int fd, const struct ca *ca)
+{
+	static uint8_t req[SIGNER_MSG_MAX], resp[SIGNER_MSG_MAX];
+	struct iovec iov;
+	struct msghdr mh;
+	size_t rlen;
+	ssize_t n;
+
+	for (;;) {
+		iov.iov_base = req;
+		iov.iov_len = sizeof(req);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if ((n = recvmsg(fd, &mh, 0)) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("signer: recv");
+			return;
+		}
+		if (n == 0 && peer_closed(fd))
+			return;
+		rlen = handle(ca, req, (size_t)n, (mh.msg_flags & MSG_TRUNC) != 0, resp);
+		while ((n = send(fd, resp, rlen, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+			;
+		if (n != (ssize_t)rlen) {
+			log_warn("signer: send");
+			return;
+		}
+	}
+}
+
+/*
+ * The child after fork(): only sock, stderr and the CA key. datakey is
+ * wiped once the key is loaded. Never returns.
+ */
+static void __attribute__((noreturn))
+child_main(int sock, const char *dir, uint8_t *datakey)
+{
+	struct ca ca = { NULL, NULL, NULL, 0, 0 };
+	int status = 1;
+
+	child_signals();
+#ifdef __linux__
+	/* no core file with the key; no ptrace or /proc/PID/mem by our own user */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+	if (child_fds(sock) != 0) {
+		log_warn("signer: descriptors");
+		_exit(1);
+	}
+	if (load_ca(dir, datakey, &ca) == 0) {
+		OPENSSL_cleanse(datakey, CRYPTO_KEY_LEN);
+		serve(SIGNER_FD, &ca);
+		status = 0;
+	}
+	OPENSSL_cleanse(datakey, CRYPTO_KEY_LEN);
+	EVP_PKEY_free(ca.key);
+	X509_free(ca.cert);
+	_exit(status);
+}
+
+/* ================================================================ */
+/* The client, in ztpd.                                             */
+/* ================================================================ */
+
+struct signer {
+	pthread_mutex_t mu;
+	int fd;             /* -1: no signer */
+	pid_t pid;          /* 0: no signer */
+	int64_t last_start; /* monotonic ms of the last start, 0: never */
+	struct signer_opts opts;
+	char dir[PATH_MAX];
+	uint8_t datakey[CRYPTO_KEY_LEN];
+	uint8_t buf[SIGNER_MSG_MAX]; /* request, then answer; under mu */
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+describe_status(int status, char *out, size_t cap)
+{
+	if (WIFEXITED(status))
+		snprintf(out, cap, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(out, cap, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(out, cap, "ended");
+}
+
+/* Close the socket, end the child (SIGKILL unless it already ended) and reap it. */
+static void
+stop_child(struct signer *s)
+{
+	char how[64];
+	pid_t r;
+	int status;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->pid <= 0)
+		return;
+	while ((r = waitpid(s->pid, &status, WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (r == 0) {
+		kill(s->pid, SIGKILL);
+		while ((r = waitpid(s->pid, &status, 0)) < 0 && errno == EINTR)
+			;
+	}
+	if (r == s->pid) {
+		describe_status(status, how, sizeof(how));
+		log_info("signer %d %s", (int)s->pid, how);
+	} else {
+		/* reaped elsewhere (SIGCHLD ignored?): its pid may be another's by now */
+		log_warn("signer %d: waitpid", (int)s->pid);
+	}
+	s->pid = 0;
+}
+
+/* Wait until fd is ready for events or the deadline. 0 ready, 1 time-out, -1 error. */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p;
+	int64_t left;
+	int n;
+
+	for (;;) {
+		if ((left = deadline - mono_ms()) <= 0)
+			return 1;
+		p.fd = fd;
+		p.events = events;
+		p.revents = 0;
+		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			return 0; /* POLLHUP and POLLERR too: the next call says what */
+		if (n == 0)
+			return 1;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * Send req[0..len) and receive one answer into resp (cap bytes) within
+ * timeout_ms. Returns 0 or ZTP_EIO, after which the child is gone.
+ */
+static int
+transact(struct signer *s, const uint8_t *req, size_t len, uint8_t *resp, size_t cap,
+    size_t *rlen, int timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	struct iovec iov;
+	struct msghdr mh;
+	ssize_t n;
+	int w = 0;
+
+	for (;;) {
+		if ((n = send(s->fd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT)) == (ssize_t)len)
+			break;
+		if (n >= 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			log_warn("signer %d: send", (int)s->pid);
+			goto fail;
+		}
+		if (errno != EINTR && (w = wait_fd(s->fd, POLLOUT, deadline)) != 0)
+			goto wait_failed;
+	}
+	for (;;) {
+		iov.iov_base = resp;
+		iov.iov_len = cap;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if ((n = recvmsg(s->fd, &mh, MSG_DONTWAIT)) > 0) {
+			if (mh.msg_flags & MSG_TRUNC) {
+				log_warnx("signer %d: answer over %zu bytes", (int)s->pid, cap);
+				goto fail;
+			}
+			*rlen = (size_t)n;
+			return 0;
+		}
+		if (n == 0) {
+			log_warnx("signer %d: connection closed", (int)s->pid);
+			goto fail;
+		}
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+			log_warn("signer %d: recv", (int)s->pid);
+			goto fail;
+		}
+		if (errno != EINTR && (w = wait_fd(s->fd, POLLIN, deadline)) != 0)
+			goto wait_failed;
+	}
+wait_failed:
+	if (w > 0)
+		log_warnx("signer %d: no answer within %d ms", (int)s->pid, timeout_ms);
+	else
+		log_warn("signer %d: poll", (int)s->pid);
+fail:
+	stop_child(s);
+	return ZTP_EIO;
+}
+
+/* Fork a new signer and wait for its PONG. Returns 0 or ZTP_EIO. */
+static int
+start_child(struct signer *s)
+{
+	struct signer_msg ping = { .type = SIGNER_MSG_PING }, pong;
+	uint8_t req[SIGNER_MSG_HDR_LEN], resp[512];
+	size_t len, rlen;
+	int sv[2], size = SOCKBUF;
+	pid_t pid;
+
+	s->last_start = mono_ms();
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		log_warn("signer: socketpair");
+		return ZTP_EIO;
+	}
+	/* room for a largest message whatever the system's default */
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if ((pid = fork()) < 0) {
+		log_warn("signer: fork");
+		close(sv[0]);
+		close(sv[1]);
+		return ZTP_EIO;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		child_main(sv[1], s->dir, s->datakey);
+	}
+	close(sv[1]);
+	s->fd = sv[0];
+	s->pid = pid;
+	if (signer_msg_encode(&ping, req, sizeof(req), &len) != 0 ||
+	    transact(s, req, len, resp, sizeof(resp), &rlen, s->opts.start_timeout_ms) != 0)
+		goto fail;
+	if (signer_msg_decode(resp, rlen, &pong) != 0 || pong.type != SIGNER_MSG_PONG) {
+		log_warnx("signer %d: no PONG to the first PING", (int)pid);
+		goto fail;
+	}
+	log_info("signer %d: started, CA %s/ca.pem", (int)pid, s->dir);
+	return 0;
+fail:
+	stop_child(s);
+	log_warnx("signer: cannot start (see above)");
+	return ZTP_EIO;
+}
+
+/* A signer to talk to: the running one, or a new one if it is time to try. */
+static int
+ensure_running(struct signer *s)
+{
+	if (s->fd >= 0)
+		return 0;
+	if (s->last_start != 0 && mono_ms() - s->last_start < s->opts.restart_interval_ms)
+		return ZTP_EIO;
+	return start_child(s);
+}
+
+/*
+ * Send req and decode the answer into *resp (pointing into s->buf). With
+ * mu held. Returns 0 for an answer of type want, the signer's code for an
+ * ERROR, ZTP_EIO if there is no working signer, or the encoder's code.
+ */
+static int
+call(struct signer *s, const struct signer_msg *req, uint16_t want, struct signer_msg *resp)
+{
+	size_t len, rlen;
+	int rc;
+
+	if ((rc = signer_msg_encode(req, s->buf, sizeof(s->buf), &len)) != 0)
+		return rc;
+	if ((rc = ensure_running(s)) != 0)
+		return rc;
+	if ((rc = transact(s, s->buf, len, s->buf, sizeof(s->buf), &rlen, s->opts.timeout_ms)) != 0)
+		return rc;
+	if ((rc = signer_msg_decode(s->buf, rlen, resp)) != 0 ||
+	    (resp->type != want && resp->type != SIGNER_MSG_ERROR)) {
+		log_warnx("signer %d: unexpected answer (%s)", (int)s->pid,
+		    rc != 0 ? ztp_strerror(rc) : "wrong type");
+		stop_child(s);
+		return ZTP_EIO;
+	}
+	if (resp->type == SIGNER_MSG_ERROR) {
+		log_debug("signer %d: refused: %s (%s)", (int)s->pid, resp->u.error.text,
+		    ztp_strerror(resp->u.error.code));
+		return resp->u.error.code == ZTP_EIO ? ZTP_EINTERNAL : resp->u.error.code;
+	}
+	return 0;
+}
+
+int
+signer_start(struct signer **out, const char *datadir, const uint8_t datakey[32],
+    const struct signer_opts *opts)
+{
+	static const struct signer_opts defaults = { 5000, 10000, 1000 };
+	struct signer *s;
+
+	*out = NULL;
+	if (datadir == NULL || datakey == NULL)
+		return ZTP_EINVAL;
+	if (opts == NULL)
+		opts = &defaults;
+	if (opts->timeout_ms <= 0 || opts->start_timeout_ms <= 0 || opts->restart_interval_ms < 0)
+		return ZTP_EINVAL;
+	if (strlen(datadir) >= sizeof(s->dir) - 16)
+		return ZTP_ERANGE;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return ZTP_ENOMEM;
+	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+		free(s);
+		return ZTP_ENOMEM;
+	}
+	s->fd = -1;
+	s->opts = *opts;
+	snprintf(s->dir, sizeof(s->dir), "%s", datadir);
+	memcpy(s->datakey, datakey, CRYPTO_KEY_LEN);
+	if (start_child(s) != 0) {
+		signer_free(s);
+		return ZTP_EIO;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+signer_free(struct signer *s)
+{
+	int64_t until;
+	int status;
+
+	if (s == NULL)
+		return;
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	/* the signer exits on end of file; give it a second */
+	for (until = mono_ms() + 1000; s->pid > 0 && mono_ms() < until;) {
+		pid_t r = waitpid(s->pid, &status, WNOHANG);
+		if (r == s->pid || (r < 0 && errno != EINTR))
+			s->pid = 0;
+		else if (r == 0)
+			usleep(5000);
+	}
+	stop_child(s);
+	OPENSSL_cleanse(s->datakey, sizeof(s->datakey));
+	OPENSSL_cleanse(s->buf, sizeof(s->buf));
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+int
+signer_restart(struct signer *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	stop_child(s);
+	rc = start_child(s);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+signer_ping(struct signer *s)
+{
+	struct signer_msg req = { .type = SIGNER_MSG_PING }, resp;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = call(s, &req, SIGNER_MSG_PONG, &resp);
+	pthread_mutex_unlock(&s->mu);
+	return rc == 0 ? 0 : ZTP_EIO;
+}
+
+void
+signer_issued_free(struct signer_issued *c)
+{
+	if (c == NULL)
+		return;
+	free(c->der);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+signer_sign_csr(struct signer *s, const struct signer_csr_req *req, struct signer_issued *out)
+{
+	static const struct signer_msg zero;
+	struct signer_msg m = zero, resp;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	m.type = SIGNER_MSG_SIGN_CSR;
+	m.u.csr = *req;
+	pthread_mutex_lock(&s->mu);
+	if ((rc = call(s, &m, SIGNER_MSG_CERT, &resp)) != 0)
+		goto out;
+	if ((out->der = malloc(resp.u.cert.cert_len)) == NULL) {
+		rc = ZTP_ENOMEM;
+		goto out;
+	}
+	memcpy(out->der, resp.u.cert.cert, resp.u.cert.cert_len);
+	out->der_len = resp.u.cert.cert_len;
+	memcpy(out->serial, resp.u.cert.serial, resp.u.cert.serial_len);
+	out->serial_len = resp.u.cert.serial_len;
+	out->not_before = resp.u.cert.not_before;
+	out->not_after = resp.u.cert.not_after;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int
+revoked_cmp(const void *a, const void *b)
+{
+	const struct signer_revoked *x = a, *y = b;
+
+	return signer_msg_serial_cmp(x->serial, x->serial_len, y->serial, y->serial_len);
+}
+
+int
+signer_sign_crl(struct signer *s, uint64_t crl_number, uint32_t next_update,
+    const struct signer_revoked *revoked, size_t n, uint8_t **der, size_t *der_len)
+{
+	static const struct signer_msg zero;
+	struct signer_msg m = zero, resp;
+	struct signer_revoked *sorted = NULL;
+	size_t i;
+	int rc;
+
+	*der = NULL;
+	*der_len = 0;
+	if (n > SIGNER_REVOKED_MAX)
+		return ZTP_ERANGE;
+	if (n > 0 && revoked == NULL)
+		return ZTP_EINVAL;
+	if (n > 0) {
+		if ((sorted = malloc(n * sizeof(*sorted))) == NULL)
+			return ZTP_ENOMEM;
+		memcpy(sorted, revoked, n * sizeof(*sorted));
+		for (i = 0; i < n; i++)
+			if (sorted[i].serial_len > SIGNER_SERIAL_MAX) {
+				free(sorted);
+				return ZTP_ERANGE;
+			}
+		qsort(sorted, n, sizeof(*sorted), revoked_cmp);
+	}
+	m.type = SIGNER_MSG_SIGN_CRL;
+	m.u.crl.crl_number = crl_number;
+	m.u.crl.next_update = next_update;
+	m.u.crl.n_revoked = n;
+	m.u.crl.revoked = sorted;
+	pthread_mutex_lock(&s->mu);
+	if ((rc = call(s, &m, SIGNER_MSG_CRL, &resp)) != 0)
+		goto out;
+	if ((*der = malloc(resp.u.crl_der.crl_len)) == NULL) {
+		rc = ZTP_ENOMEM;
+		goto out;
+	}
+	memcpy(*der, resp.u.crl_der.crl, resp.u.crl_der.crl_len);
+	*der_len = resp.u.crl_der.crl_len;
+out:
+	pthread_mutex_unlock(&s->mu);
+	free(sorted);
+	return rc;
+}
+
+pid_t
+signer_pid(struct signer *s)
+{
+	pid_t pid;
+
+	pthread_mutex_lock(&s->mu);
+	pid = s->pid;
+	pthread_mutex_unlock(&s->mu);
+	return pid;
+}
+
+int
+signer_exchange_raw(struct signer *s, const uint8_t *req, size_t len, uint8_t *resp, size_t cap,
+    size_t *resp_len)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	if ((rc = ensure_running(s)) == 0)
+		rc = transact(s, req, len, resp, cap, resp_len, s->opts.timeout_ms);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}

@@ -1,0 +1,131 @@
+/*
+ * The CA, behind a process boundary.
+ *
+ * signer_start() forks the signer: a child process that loads the CA key
+ * (DIR/ca.key, PEM decrypted with the passphrase derived from the data
+ * key, as datadir.c writes it) and DIR/ca.pem, closes every other file
+ * descriptor, makes itself non-dumpable (no core file, no ptrace or
+ * /proc/PID/mem by the same user) and then answers typed requests
+ * (signer_msg.h) on a SOCK_SEQPACKET socketpair: sign this CSR under this
+ * profile, sign this CRL. The calling process never opens ca.key and holds
+ * no CA key object: a worker that is taken over can ask for certificates,
+ * which the signer checks again, but cannot take the key. The signer
+ * re-validates every request (framing, field bounds, the CSR's signature,
+ * the key type, key usage against key type) and answers anything it
+ * refuses with an ERROR message and a log line; it exits only when its
+ * socket is closed.
+ *
+ * Threads: one struct signer serves the whole process. Calls are
+ * synchronous and serialised by a mutex: the signer is one single-threaded
+ * process, so a connection per worker would only queue there instead. A
+ * call waits at most opts.timeout_ms for its own answer, plus the time of
+ * the calls ahead of it.
+ *
+ * Failure: if the signer dies, does not answer within the time-out or
+ * answers something malformed, the call returns ZTP_EIO and the child is
+ * killed and reaped. The next call starts a new signer first (at most once
+ * per opts.restart_interval_ms; in between, calls fail with ZTP_EIO at
+ * once); signer_restart() does it now. A refusal by a working signer is
+ * not a failure: the call returns the signer's code.
+ *
+ * Restarts fork from a threaded process: the child has only the calling
+ * thread, and a lock that another thread held at fork() (OpenSSL's, the
+ * log's) stays held in it. Should the child hang on one, the start-up
+ * time-out kills it and a later call tries again.
+ *
+ * The process must neither ignore SIGCHLD nor reap children it did not
+ * start (waitpid(-1)): the signer is waited for here, and killed by pid.
+ */
+#ifndef ZTP_SIGNER_H
+#define ZTP_SIGNER_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "signer_msg.h"
+
+struct signer;
+
+struct signer_opts {
+	int timeout_ms;          /* per request; default 5000 */
+	int start_timeout_ms;    /* for a new signer to load the key and answer PING; 10000 */
+	int restart_interval_ms; /* least time between automatic restarts; 1000 */
+};
+
+/* An issued certificate. der is malloc'd: signer_issued_free(). */
+struct signer_issued {
+	uint8_t *der;
+	size_t der_len;
+	uint8_t serial[SIGNER_SERIAL_MAX]; /* unsigned big-endian */
+	size_t serial_len;
+	int64_t not_before; /* Unix seconds */
+	int64_t not_after;
+};
+
+/*
+ * Start the signer for the data directory datadir (which holds ca.key and
+ * ca.pem) with the data key datakey (secret.key's 32 bytes; the struct
+ * keeps a copy for restarts and wipes it in signer_free()). opts may be
+ * NULL for the defaults. Returns 0 and *out once the signer has loaded the
+ * CA and answered a PING; ZTP_EIO if it could not (the reason is in the
+ * log), ZTP_EINVAL, ZTP_ERANGE (path too long) or ZTP_ENOMEM.
+ */
+int signer_start(struct signer **out, const char *datadir, const uint8_t datakey[32],
+    const struct signer_opts *opts);
+
+/*
+ * Close the socket, which ends the signer, and reap it (SIGKILL if it has
+ * not exited after a second). No call may be running. s may be NULL.
+ */
+void signer_free(struct signer *s);
+
+/* Kill the signer if it runs and start a new one. Returns 0 or ZTP_EIO. */
+int signer_restart(struct signer *s);
+
+/* Check that the signer answers. Returns 0 or ZTP_EIO. */
+int signer_ping(struct signer *s);
+
+/*
+ * Have the signer issue a certificate for req->csr (DER) with
+ * req->subject, req->profile and the SANs of req. The request is checked
+ * here before it is sent (ZTP_EMALFORMED, ZTP_ERANGE, ZTP_ETOOBIG as
+ * signer_msg_encode()) and again by the signer, which refuses with:
+ * ZTP_EMALFORMED (not a single DER CSR), ZTP_EAUTH (the CSR's signature
+ * does not verify, or its key is not req->key_sha256), ZTP_EINVAL (a key
+ * other than EC P-256/P-384, RSA 2048-4096 or Ed25519, the CA's own key,
+ * or a key usage the key type cannot have), ZTP_EEXPIRED (the CA
+ * certificate has expired). The certificate's notAfter is the earlier of
+ * now + days and the CA's notAfter. ZTP_EIO: no working signer. On
+ * success *out is filled (the caller frees it with signer_issued_free());
+ * on failure *out is zeroed.
+ */
+int signer_sign_csr(struct signer *s, const struct signer_csr_req *req,
+    struct signer_issued *out);
+void signer_issued_free(struct signer_issued *c);
+
+/*
+ * Have the signer sign a CRL numbered crl_number, valid next_update
+ * seconds (60 s .. 366 days), listing the n entries of revoked in any
+ * order (sorted here; a serial twice is ZTP_EMALFORMED; at most
+ * SIGNER_REVOKED_MAX). On success *der (malloc'd, the caller frees it) and
+ * *der_len; ZTP_EIO: no working signer; other codes as signer_sign_csr().
+ */
+int signer_sign_crl(struct signer *s, uint64_t crl_number, uint32_t next_update,
+    const struct signer_revoked *revoked, size_t n, uint8_t **der, size_t *der_len);
+
+/* The signer's pid, 0 while there is none (for logs and tests). */
+pid_t signer_pid(struct signer *s);
+
+/*
+ * For tests. signer_key_loads(): how many times this process loaded a CA
+ * key through this module; in the process that called signer_start() it
+ * is always 0, the loading happens only in the child.
+ * signer_exchange_raw(): send req[0..len) as one datagram, unchecked, and
+ * return the signer's raw answer in resp (cap bytes) and *resp_len;
+ * returns 0 or ZTP_EIO (signer gone: killed as by any failed call).
+ */
+int signer_key_loads(void);
+int signer_exchange_raw(struct signer *s, const uint8_t *req, size_t len, uint8_t *resp,
+    size_t cap, size_t *resp_len);
+
+#endif

@@ -1,0 +1,676 @@
+/*
+ * The signer's request/response codec (format in signer_msg.h).
+ */
+#include <string.h>
+
+#include <openssl/asn1.h>
+
+#include "signer_msg.h"
+#include "ztp/err.h"
+
+#define BIT(tag) (UINT64_C(1) << (tag))
+#define REPEATABLE (BIT(SIGNER_TAG_SAN_DNS) | BIT(SIGNER_TAG_SAN_IP) | BIT(SIGNER_TAG_REVOKED))
+#define REVOKED_FIXED 10 /* serial_len:u8 reason:u8 revoked_at:u64 */
+
+/* The fields each type allows and requires; every tag is below 64. */
+struct type_rule {
+	uint16_t type;
+	uint64_t allowed;
+	uint64_t required;
+};
+
+static const struct type_rule rules[] = {
+	{ SIGNER_MSG_PING, 0, 0 },
+	{ SIGNER_MSG_PONG, 0, 0 },
+	{ SIGNER_MSG_SIGN_CSR,
+	    BIT(SIGNER_TAG_CSR) | BIT(SIGNER_TAG_CN) | BIT(SIGNER_TAG_SERIAL_NUMBER) |
+		BIT(SIGNER_TAG_ORG) | BIT(SIGNER_TAG_ORG_UNIT) | BIT(SIGNER_TAG_DAYS) |
+		BIT(SIGNER_TAG_KEY_USAGE) | BIT(SIGNER_TAG_EXT_KEY_USAGE) |
+		BIT(SIGNER_TAG_KEY_SHA256) | BIT(SIGNER_TAG_SAN_DNS) | BIT(SIGNER_TAG_SAN_IP),
+	    BIT(SIGNER_TAG_CSR) | BIT(SIGNER_TAG_DAYS) | BIT(SIGNER_TAG_KEY_USAGE) |
+		BIT(SIGNER_TAG_EXT_KEY_USAGE) },
+	{ SIGNER_MSG_CERT,
+	    BIT(SIGNER_TAG_CERT) | BIT(SIGNER_TAG_SERIAL) | BIT(SIGNER_TAG_NOT_BEFORE) |
+		BIT(SIGNER_TAG_NOT_AFTER),
+	    BIT(SIGNER_TAG_CERT) | BIT(SIGNER_TAG_SERIAL) | BIT(SIGNER_TAG_NOT_BEFORE) |
+		BIT(SIGNER_TAG_NOT_AFTER) },
+	{ SIGNER_MSG_SIGN_CRL,
+	    BIT(SIGNER_TAG_CRL_NUMBER) | BIT(SIGNER_TAG_NEXT_UPDATE) | BIT(SIGNER_TAG_REVOKED),
+	    BIT(SIGNER_TAG_CRL_NUMBER) | BIT(SIGNER_TAG_NEXT_UPDATE) },
+	{ SIGNER_MSG_CRL, BIT(SIGNER_TAG_CRL), BIT(SIGNER_TAG_CRL) },
+	{ SIGNER_MSG_ERROR, BIT(SIGNER_TAG_CODE) | BIT(SIGNER_TAG_TEXT), BIT(SIGNER_TAG_CODE) },
+};
+
+static const struct type_rule *
+find_rule(uint16_t type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (rules[i].type == type)
+			return &rules[i];
+	return NULL;
+}
+
+static uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint32_t
+rd32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static uint64_t
+rd64(const uint8_t *p)
+{
+	return ((uint64_t)rd32(p) << 32) | rd32(p + 4);
+}
+
+int
+signer_msg_serial_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	return memcmp(a, b, alen);
+}
+
+/* ---- value checks: 0, ZTP_EMALFORMED or ZTP_ERANGE ---- */
+
+/* UTF-8 without control characters (C0, DEL, C1), surrogates or overlong forms. */
+static int
+check_utf8(const uint8_t *s, size_t len, size_t max)
+{
+	unsigned long c;
+	size_t i = 0;
+	int n;
+
+	if (len > max)
+		return ZTP_ERANGE;
+	while (i < len) {
+		n = UTF8_getc(s + i, (int)(len - i), &c);
+		if (n <= 0)
+			return ZTP_EMALFORMED;
+		if (c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0xd800 && c <= 0xdfff) ||
+		    c > 0x10ffff)
+			return ZTP_EMALFORMED;
+		i += (size_t)n;
+	}
+	return 0;
+}
+
+/* X.520 PrintableString characters. */
+static int
+check_printable(const uint8_t *s, size_t len, size_t max)
+{
+	size_t i;
+
+	if (len > max)
+		return ZTP_ERANGE;
+	for (i = 0; i < len; i++) {
+		uint8_t c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			strchr(" '()+,-./:=?", c) != NULL) ||
+		    c == '\0')
+			return ZTP_EMALFORMED;
+	}
+	return 0;
+}
+
+/* Printable ASCII, for the error text. */
+static int
+check_ascii(const uint8_t *s, size_t len, size_t max)
+{
+	size_t i;
+
+	if (len > max)
+		return ZTP_ERANGE;
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return ZTP_EMALFORMED;
+	return 0;
+}
+
+/* A host name: labels of 1..63 letters, digits and inner hyphens, separated by dots. */
+static int
+check_dns(const uint8_t *s, size_t len)
+{
+	size_t i, label = 0;
+
+	if (len > SIGNER_DNS_MAX)
+		return ZTP_ERANGE;
+	for (i = 0; i < len; i++) {
+		uint8_t c = s[i];
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return ZTP_EMALFORMED;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			c == '-'))
+			return ZTP_EMALFORMED;
+		if ((c == '-' && label == 0) || ++label > 63)
+			return ZTP_EMALFORMED;
+	}
+	if (label == 0 || s[len - 1] == '-')
+		return ZTP_EMALFORMED;
+	return 0;
+}
+
+static int
+check_serial(const uint8_t *s, size_t len)
+{
+	if (len == 0 || s[0] == 0)
+		return ZTP_EMALFORMED;
+	if (len > SIGNER_SERIAL_MAX)
+		return ZTP_ERANGE;
+	return 0;
+}
+
+static int
+check_reason(uint8_t r)
+{
+	return (r <= 6 || r == 9 || r == 10) ? 0 : ZTP_ERANGE;
+}
+
+static int
+check_bits(uint64_t v, uint64_t all)
+{
+	return (v != 0 && (v & ~all) == 0) ? 0 : ZTP_ERANGE;
+}
+
+/* Copy a checked text value into a NUL-terminated field of its struct. */
+static void
+copy_text(char *dst, const uint8_t *v, size_t len)
+{
+	memcpy(dst, v, len);
+	dst[len] = '\0';
+}
+
+/* ---- decoding ---- */
+
+struct decode_state {
+	const uint8_t *prev_serial; /* the last REVOKED serial, for the order */
+	size_t prev_serial_len;
+};
+
+/* One REVOKED value: its checks, and the order against the previous one. */
+static int
+decode_revoked(struct decode_state *ds, const uint8_t *v, size_t len, struct signer_revoked *out)
+{
+	size_t slen = v[0];
+	uint64_t t;
+	int rc;
+
+	if (len != REVOKED_FIXED + slen)
+		return ZTP_EMALFORMED;
+	if ((rc = check_serial(v + 1, slen)) != 0)
+		return rc;
+	if ((rc = check_reason(v[1 + slen])) != 0)
+		return rc;
+	t = rd64(v + 2 + slen);
+	if (t == 0 || t > (uint64_t)SIGNER_TIME_MAX)
+		return ZTP_ERANGE;
+	if (ds != NULL) {
+		if (ds->prev_serial != NULL &&
+		    signer_msg_serial_cmp(ds->prev_serial, ds->prev_serial_len, v + 1, slen) >= 0)
+			return ZTP_EMALFORMED;
+		ds->prev_serial = v + 1;
+		ds->prev_serial_len = slen;
+	}
+	if (out != NULL) {
+		memcpy(out->serial, v + 1, slen);
+		out->serial_len = slen;
+		out->reason = v[1 + slen];
+		out->revoked_at = (int64_t)t;
+	}
+	return 0;
+}
+
+/*
+ * One field of m (whose type allows tag); v[0..len) with len >= 1. field
+ * points at the field's header, for the REVOKED span.
+ */
+static int
+decode_field(struct signer_msg *m, struct decode_state *ds, uint16_t tag, const uint8_t *field,
+    const uint8_t *v, size_t len)
+{
+	struct signer_csr_req *csr = &m->u.csr;
+	uint64_t u;
+	int rc = 0;
+
+	switch (tag) {
+	case SIGNER_TAG_CSR:
+		if (len > SIGNER_CSR_MAX)
+			return ZTP_ERANGE;
+		csr->csr = v;
+		csr->csr_len = len;
+		return 0;
+	case SIGNER_TAG_CN:
+	case SIGNER_TAG_ORG:
+	case SIGNER_TAG_ORG_UNIT:
+		if ((rc = check_utf8(v, len, SIGNER_NAME_MAX)) != 0)
+			return rc;
+		copy_text(tag == SIGNER_TAG_CN	     ? csr->subject.cn :
+			tag == SIGNER_TAG_ORG ? csr->subject.org :
+						      csr->subject.org_unit,
+		    v, len);
+		return 0;
+	case SIGNER_TAG_SERIAL_NUMBER:
+		if ((rc = check_printable(v, len, SIGNER_NAME_MAX)) != 0)
+			return rc;
+		copy_text(csr->subject.serial_number, v, len);
+		return 0;
+	case SIGNER_TAG_DAYS:
+		if (len != 4)
+			return ZTP_EMALFORMED;
+		u = rd32(v);
+		if (u == 0 || u > SIGNER_DAYS_MAX)
+			return ZTP_ERANGE;
+		csr->profile.days = (uint32_t)u;
+		return 0;
+	case SIGNER_TAG_KEY_USAGE:
+	case SIGNER_TAG_EXT_KEY_USAGE:
+		if (len != 2)
+			return ZTP_EMALFORMED;
+		u = rd16(v);
+		if (tag == SIGNER_TAG_KEY_USAGE) {
+			rc = check_bits(u, SIGNER_KU_ALL);
+			csr->profile.key_usage = (uint16_t)u;
+		} else {
+			rc = check_bits(u, SIGNER_EKU_ALL);
+			csr->profile.ext_key_usage = (uint16_t)u;
+		}
+		return rc;
+	case SIGNER_TAG_KEY_SHA256:
+		if (len != 32)
+			return ZTP_EMALFORMED;
+		memcpy(csr->key_sha256, v, 32);
+		csr->has_key_sha256 = 1;
+		return 0;
+	case SIGNER_TAG_SAN_DNS:
+		if (csr->n_dns == SIGNER_SAN_MAX)
+			return ZTP_ERANGE;
+		if ((rc = check_dns(v, len)) != 0)
+			return rc;
+		for (size_t i = 0; i < csr->n_dns; i++)
+			if (strlen(csr->dns[i]) == len && memcmp(csr->dns[i], v, len) == 0)
+				return ZTP_EMALFORMED;
+		copy_text(csr->dns[csr->n_dns++], v, len);
+		return 0;
+	case SIGNER_TAG_SAN_IP:
+		if (csr->n_ip == SIGNER_SAN_MAX)
+			return ZTP_ERANGE;
+		if (len != 4 && len != 16)
+			return ZTP_EMALFORMED;
+		for (size_t i = 0; i < csr->n_ip; i++)
+			if (csr->ip_len[i] == len && memcmp(csr->ip[i], v, len) == 0)
+				return ZTP_EMALFORMED;
+		memcpy(csr->ip[csr->n_ip], v, len);
+		csr->ip_len[csr->n_ip++] = (uint8_t)len;
+		return 0;
+	case SIGNER_TAG_CRL_NUMBER:
+		if (len != 8)
+			return ZTP_EMALFORMED;
+		m->u.crl.crl_number = rd64(v);
+		return 0;
+	case SIGNER_TAG_NEXT_UPDATE:
+		if (len != 4)
+			return ZTP_EMALFORMED;
+		u = rd32(v);
+		if (u < SIGNER_NEXT_UPDATE_MIN || u > SIGNER_NEXT_UPDATE_MAX)
+			return ZTP_ERANGE;
+		m->u.crl.next_update = (uint32_t)u;
+		return 0;
+	case SIGNER_TAG_REVOKED:
+		if (m->u.crl.n_revoked == SIGNER_REVOKED_MAX)
+			return ZTP_ERANGE;
+		if ((rc = decode_revoked(ds, v, len, NULL)) != 0)
+			return rc;
+		if (m->u.crl.n_revoked++ == 0)
+			m->u.crl.revoked_fields = field;
+		m->u.crl.revoked_fields_len = (size_t)(v + len - m->u.crl.revoked_fields);
+		return 0;
+	case SIGNER_TAG_CERT:
+		if (len > SIGNER_CERT_MAX)
+			return ZTP_ERANGE;
+		m->u.cert.cert = v;
+		m->u.cert.cert_len = len;
+		return 0;
+	case SIGNER_TAG_SERIAL:
+		if ((rc = check_serial(v, len)) != 0)
+			return rc;
+		memcpy(m->u.cert.serial, v, len);
+		m->u.cert.serial_len = len;
+		return 0;
+	case SIGNER_TAG_NOT_BEFORE:
+	case SIGNER_TAG_NOT_AFTER:
+		if (len != 8)
+			return ZTP_EMALFORMED;
+		if ((u = rd64(v)) > (uint64_t)SIGNER_TIME_MAX)
+			return ZTP_ERANGE;
+		if (tag == SIGNER_TAG_NOT_BEFORE)
+			m->u.cert.not_before = (int64_t)u;
+		else
+			m->u.cert.not_after = (int64_t)u;
+		return 0;
+	case SIGNER_TAG_CRL:
+		/* a field cannot be longer than SIGNER_CRL_MAX */
+		m->u.crl_der.crl = v;
+		m->u.crl_der.crl_len = len;
+		return 0;
+	case SIGNER_TAG_CODE: {
+		int32_t code;
+		if (len != 4)
+			return ZTP_EMALFORMED;
+		u = rd32(v);
+		memcpy(&code, &(uint32_t){ (uint32_t)u }, sizeof(code));
+		if (code <= ZTP_E__FIRST || code >= ZTP_E__LAST)
+			return ZTP_ERANGE;
+		m->u.error.code = code;
+		return 0;
+	}
+	case SIGNER_TAG_TEXT:
+		if ((rc = check_ascii(v, len, SIGNER_TEXT_MAX)) != 0)
+			return rc;
+		copy_text(m->u.error.text, v, len);
+		return 0;
+	}
+	return ZTP_EMALFORMED; /* not reached: the type rule allows known tags only */
+}
+
+/* Checks that involve more than one field, once all are read. */
+static int
+decode_finish(const struct signer_msg *m)
+{
+	switch (m->type) {
+	case SIGNER_MSG_SIGN_CSR:
+		if (m->u.csr.subject.cn[0] == '\0' && m->u.csr.subject.serial_number[0] == '\0')
+			return ZTP_EMALFORMED;
+		return 0;
+	case SIGNER_MSG_CERT:
+		return m->u.cert.not_after > m->u.cert.not_before ? 0 : ZTP_ERANGE;
+	}
+	return 0;
+}
+
+int
+signer_msg_decode(const uint8_t *buf, size_t len, struct signer_msg *out)
+{
+	static struct signer_msg zero;
+	const struct type_rule *rule;
+	struct decode_state ds = { NULL, 0 };
+	struct signer_msg m = zero;
+	uint64_t seen = 0;
+	uint16_t tag, prev = 0;
+	size_t pos, flen;
+	int rc;
+
+	if (len > SIGNER_MSG_MAX)
+		return ZTP_ETOOBIG;
+	if (len < SIGNER_MSG_HDR_LEN || rd32(buf + 2) != len - SIGNER_MSG_HDR_LEN)
+		return ZTP_EMALFORMED;
+	m.type = rd16(buf);
+	if ((rule = find_rule(m.type)) == NULL)
+		return ZTP_EMALFORMED;
+	for (pos = SIGNER_MSG_HDR_LEN; pos < len; pos += flen) {
+		const uint8_t *field = buf + pos;
+		if (len - pos < SIGNER_FIELD_HDR_LEN)
+			return ZTP_EMALFORMED;
+		tag = rd16(field);
+		flen = rd16(field + 2);
+		pos += SIGNER_FIELD_HDR_LEN;
+		if (flen == 0 || flen > len - pos)
+			return ZTP_EMALFORMED;
+		if (tag >= 64 || (rule->allowed & BIT(tag)) == 0)
+			return ZTP_EMALFORMED;
+		if (tag < prev || (tag == prev && (REPEATABLE & BIT(tag)) == 0))
+			return ZTP_EMALFORMED;
+		if ((rc = decode_field(&m, &ds, tag, field, buf + pos, flen)) != 0)
+			return rc;
+		seen |= BIT(tag);
+		prev = tag;
+	}
+	if ((seen & rule->required) != rule->required)
+		return ZTP_EMALFORMED;
+	if ((rc = decode_finish(&m)) != 0)
+		return rc;
+	*out = m;
+	return 0;
+}
+
+int
+signer_msg_revoked_next(const struct signer_crl_req *req, size_t *pos, struct signer_revoked *out)
+{
+	const uint8_t *f;
+	size_t flen;
+
+	if (req->revoked_fields == NULL || *pos + SIGNER_FIELD_HDR_LEN > req->revoked_fields_len)
+		return 0;
+	f = req->revoked_fields + *pos;
+	flen = rd16(f + 2);
+	if (flen > req->revoked_fields_len - *pos - SIGNER_FIELD_HDR_LEN ||
+	    decode_revoked(NULL, f + SIGNER_FIELD_HDR_LEN, flen, out) != 0)
+		return 0; /* not reached for a decoded request */
+	*pos += SIGNER_FIELD_HDR_LEN + flen;
+	return 1;
+}
+
+/* ---- encoding ---- */
+
+struct wbuf {
+	uint8_t *p;
+	size_t cap;
+	size_t len;
+	int err;
+};
+
+static void
+put(struct wbuf *w, const void *data, size_t len)
+{
+	if (w->err != 0)
+		return;
+	if (len > w->cap - w->len) {
+		w->err = ZTP_ETOOBIG;
+		return;
+	}
+	if (len > 0)
+		memcpy(w->p + w->len, data, len);
+	w->len += len;
+}
+
+static void
+put16(struct wbuf *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	put(w, b, 2);
+}
+
+static void
+put32(struct wbuf *w, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	put(w, b, 4);
+}
+
+static void
+put64(struct wbuf *w, uint64_t v)
+{
+	put32(w, (uint32_t)(v >> 32));
+	put32(w, (uint32_t)v);
+}
+
+static void
+field_hdr(struct wbuf *w, uint16_t tag, size_t len)
+{
+	if (len > 0xffff && w->err == 0)
+		w->err = ZTP_ETOOBIG;
+	put16(w, tag);
+	put16(w, (uint16_t)len);
+}
+
+static void
+put_field(struct wbuf *w, uint16_t tag, const void *v, size_t len)
+{
+	field_hdr(w, tag, len);
+	put(w, v, len);
+}
+
+static void
+put_u16_field(struct wbuf *w, uint16_t tag, uint16_t v)
+{
+	field_hdr(w, tag, 2);
+	put16(w, v);
+}
+
+static void
+put_u32_field(struct wbuf *w, uint16_t tag, uint32_t v)
+{
+	field_hdr(w, tag, 4);
+	put32(w, v);
+}
+
+static void
+put_u64_field(struct wbuf *w, uint16_t tag, uint64_t v)
+{
+	field_hdr(w, tag, 8);
+	put64(w, v);
+}
+
+/* A text field if not empty; an unterminated array is out of range. */
+static int
+put_text(struct wbuf *w, uint16_t tag, const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	if (n == size)
+		return ZTP_ERANGE;
+	if (n > 0)
+		put_field(w, tag, s, n);
+	return 0;
+}
+
+static int
+encode_csr(struct wbuf *w, const struct signer_csr_req *r)
+{
+	size_t i;
+	int rc;
+
+	if (r->csr == NULL && r->csr_len > 0)
+		return ZTP_EINVAL;
+	if (r->n_dns > SIGNER_SAN_MAX || r->n_ip > SIGNER_SAN_MAX)
+		return ZTP_ERANGE;
+	if (r->csr_len > 0)
+		put_field(w, SIGNER_TAG_CSR, r->csr, r->csr_len);
+	if ((rc = put_text(w, SIGNER_TAG_CN, r->subject.cn, sizeof(r->subject.cn))) != 0 ||
+	    (rc = put_text(w, SIGNER_TAG_SERIAL_NUMBER, r->subject.serial_number,
+		 sizeof(r->subject.serial_number))) != 0 ||
+	    (rc = put_text(w, SIGNER_TAG_ORG, r->subject.org, sizeof(r->subject.org))) != 0 ||
+	    (rc = put_text(w, SIGNER_TAG_ORG_UNIT, r->subject.org_unit,
+		 sizeof(r->subject.org_unit))) != 0)
+		return rc;
+	put_u32_field(w, SIGNER_TAG_DAYS, r->profile.days);
+	put_u16_field(w, SIGNER_TAG_KEY_USAGE, r->profile.key_usage);
+	put_u16_field(w, SIGNER_TAG_EXT_KEY_USAGE, r->profile.ext_key_usage);
+	if (r->has_key_sha256)
+		put_field(w, SIGNER_TAG_KEY_SHA256, r->key_sha256, 32);
+	for (i = 0; i < r->n_dns; i++) {
+		size_t n = strnlen(r->dns[i], sizeof(r->dns[i]));
+		if (n == sizeof(r->dns[i]))
+			return ZTP_ERANGE;
+		put_field(w, SIGNER_TAG_SAN_DNS, r->dns[i], n); /* empty: the decoder refuses */
+	}
+	for (i = 0; i < r->n_ip; i++) {
+		if (r->ip_len[i] > sizeof(r->ip[i]))
+			return ZTP_EMALFORMED;
+		put_field(w, SIGNER_TAG_SAN_IP, r->ip[i], r->ip_len[i]);
+	}
+	return 0;
+}
+
+static int
+encode_crl(struct wbuf *w, const struct signer_crl_req *r)
+{
+	const struct signer_revoked *e;
+	size_t i;
+
+	if (r->n_revoked > 0 && r->revoked == NULL)
+		return ZTP_EINVAL;
+	if (r->n_revoked > SIGNER_REVOKED_MAX)
+		return ZTP_ERANGE;
+	put_u64_field(w, SIGNER_TAG_CRL_NUMBER, r->crl_number);
+	put_u32_field(w, SIGNER_TAG_NEXT_UPDATE, r->next_update);
+	for (i = 0; i < r->n_revoked; i++) {
+		e = &r->revoked[i];
+		if (e->serial_len > SIGNER_SERIAL_MAX)
+			return ZTP_ERANGE;
+		field_hdr(w, SIGNER_TAG_REVOKED, REVOKED_FIXED + e->serial_len);
+		put(w, &(uint8_t){ (uint8_t)e->serial_len }, 1);
+		put(w, e->serial, e->serial_len);
+		put(w, &e->reason, 1);
+		put64(w, (uint64_t)e->revoked_at);
+	}
+	return 0;
+}
+
+int
+signer_msg_encode(const struct signer_msg *m, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct signer_msg check;
+	struct wbuf w = { buf, cap < SIGNER_MSG_MAX ? cap : SIGNER_MSG_MAX, 0, 0 };
+	int rc = 0;
+
+	if (find_rule(m->type) == NULL)
+		return ZTP_EINVAL;
+	put16(&w, m->type);
+	put32(&w, 0); /* the length, once known */
+	switch (m->type) {
+	case SIGNER_MSG_SIGN_CSR:
+		rc = encode_csr(&w, &m->u.csr);
+		break;
+	case SIGNER_MSG_SIGN_CRL:
+		rc = encode_crl(&w, &m->u.crl);
+		break;
+	case SIGNER_MSG_CERT:
+		if (m->u.cert.cert == NULL && m->u.cert.cert_len > 0)
+			return ZTP_EINVAL;
+		if (m->u.cert.serial_len > SIGNER_SERIAL_MAX)
+			return ZTP_ERANGE;
+		if (m->u.cert.cert_len > 0)
+			put_field(&w, SIGNER_TAG_CERT, m->u.cert.cert, m->u.cert.cert_len);
+		if (m->u.cert.serial_len > 0)
+			put_field(&w, SIGNER_TAG_SERIAL, m->u.cert.serial, m->u.cert.serial_len);
+		put_u64_field(&w, SIGNER_TAG_NOT_BEFORE, (uint64_t)m->u.cert.not_before);
+		put_u64_field(&w, SIGNER_TAG_NOT_AFTER, (uint64_t)m->u.cert.not_after);
+		break;
+	case SIGNER_MSG_CRL:
+		if (m->u.crl_der.crl == NULL && m->u.crl_der.crl_len > 0)
+			return ZTP_EINVAL;
+		if (m->u.crl_der.crl_len > 0)
+			put_field(&w, SIGNER_TAG_CRL, m->u.crl_der.crl, m->u.crl_der.crl_len);
+		break;
+	case SIGNER_MSG_ERROR:
+		put_u32_field(&w, SIGNER_TAG_CODE, (uint32_t)m->u.error.code);
+		rc = put_text(&w, SIGNER_TAG_TEXT, m->u.error.text, sizeof(m->u.error.text));
+		break;
+	}
+	if (rc != 0)
+		return rc;
+	if (w.err != 0)
+		return w.err;
+	buf[2] = (uint8_t)((w.len - SIGNER_MSG_HDR_LEN) >> 24);
+	buf[3] = (uint8_t)((w.len - SIGNER_MSG_HDR_LEN) >> 16);
+	buf[4] = (uint8_t)((w.len - SIGNER_MSG_HDR_LEN) >> 8);
+	buf[5] = (uint8_t)(w.len - SIGNER_MSG_HDR_LEN);
+	/* send only what the other side accepts */
+	if ((rc = signer_msg_decode(buf, w.len, &check)) != 0)
+		return rc;
+	*len = w.len;
+	return 0;
+}

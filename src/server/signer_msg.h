@@ -1,0 +1,270 @@
+/*
+ * The signer's messages: the typed requests that ztpd sends to the CA
+ * process (signer.c) and its answers. Both sides link this codec; the
+ * client encodes only what the decoder accepts (signer_msg_encode() checks
+ * its output with signer_msg_decode()), and the signer decodes everything
+ * it receives with the same code. No allocation; the decoder is fuzzed
+ * (tests/fuzz/fuzz_signer_msg.c).
+ *
+ * Wire format. One message per SOCK_SEQPACKET datagram; integers are
+ * big-endian and unsigned unless said otherwise.
+ *
+ *   message = type:u16 length:u32 field*      length: bytes after the header
+ *   field   = tag:u16 len:u16 value[len]
+ *
+ * - A datagram is exactly one message: 6 + length bytes, at most
+ *   SIGNER_MSG_MAX (65536) in all. A longer datagram is ZTP_ETOOBIG; a
+ *   shorter or longer header length, a field running past the end or a
+ *   partial field header at the end is ZTP_EMALFORMED.
+ * - Fields come in ascending tag order. Only SAN_DNS, SAN_IP and REVOKED
+ *   may repeat (hence consecutively); any other tag twice is malformed. So
+ *   a message has one encoding: decoding and re-encoding it gives back the
+ *   same bytes.
+ * - Malformed (ZTP_EMALFORMED): an unknown type, a tag the type does not
+ *   define, a missing required field, an empty value, a fixed-size value of
+ *   another size, a character outside a field's set, invalid UTF-8.
+ *   Out of range (ZTP_ERANGE): a well-formed value outside its bounds,
+ *   including a variable-length value longer than its maximum and too many
+ *   repeats.
+ *
+ * Types and their fields (R required, O optional, * repeatable):
+ *
+ *   0x0001 PING          no fields; the signer answers PONG
+ *   0x8001 PONG          no fields
+ *
+ *   0x0002 SIGN_CSR      issue a certificate for the CSR's key
+ *     0x01 CSR           R   PKCS#10 DER, 1..8192 bytes; the signer parses
+ *                            it and checks its signature
+ *     0x02 CN            O   subject commonName: UTF-8, 1..64 bytes, no
+ *                            control characters
+ *     0x03 SERIAL_NUMBER O   subject serialNumber: 1..64 PrintableString
+ *                            characters (A-Z a-z 0-9 space '()+,-./:=?)
+ *     0x04 ORG           O   subject organizationName, as CN
+ *     0x05 ORG_UNIT      O   subject organizationalUnitName, as CN
+ *     0x06 DAYS          R   u32 validity in days, 1..7300; the signer ends
+ *                            it no later than the CA certificate
+ *     0x07 KEY_USAGE     R   u16, a non-empty set of SIGNER_KU_*
+ *     0x08 EXT_KEY_USAGE R   u16, a non-empty set of SIGNER_EKU_*
+ *     0x09 KEY_SHA256    O   32 bytes: SHA-256 of the DER
+ *                            SubjectPublicKeyInfo the CSR must carry
+ *     0x0A SAN_DNS       O*  a DNS name: 1..253 bytes, dot-separated
+ *                            labels of 1..63 letters, digits and inner '-'
+ *     0x0B SAN_IP        O*  an IPv4 (4 bytes) or IPv6 (16 bytes) address
+ *     At least one of CN and SERIAL_NUMBER; at most 16 SAN_DNS and 16
+ *     SAN_IP. The subject is the request's, never the CSR's: the caller
+ *     decides it (from its allowlist).
+ *
+ *   0x8002 CERT          the issued certificate
+ *     0x20 CERT          R   X.509 DER, 1..16384 bytes
+ *     0x21 SERIAL        R   1..20 bytes, unsigned, no leading zero byte
+ *     0x22 NOT_BEFORE    R   u64 Unix seconds, 0..253402300799
+ *     0x23 NOT_AFTER     R   u64 Unix seconds, after NOT_BEFORE
+ *
+ *   0x0003 SIGN_CRL      sign a CRL (v2, with CRL number and AKI)
+ *     0x10 CRL_NUMBER    R   u64
+ *     0x11 NEXT_UPDATE   R   u32 seconds from the time of signing,
+ *                            60..31622400 (366 days)
+ *     0x12 REVOKED       O*  serial_len:u8 serial reason:u8 revoked_at:u64:
+ *                            serial as SERIAL; reason an RFC 5280 CRLReason
+ *                            (0-6, 9, 10); revoked_at Unix seconds,
+ *                            1..253402300799. At most 1000, serials
+ *                            strictly ascending (so no duplicates).
+ *
+ *   0x8003 CRL           the signed CRL
+ *     0x24 CRL           R   DER, 1..65526 bytes
+ *
+ *   0x80FF ERROR         the request was refused
+ *     0x30 CODE          R   s32 (two's complement), a ZTP_E... code
+ *     0x31 TEXT          O   printable ASCII, 1..200 bytes, for the log
+ *
+ * The signer answers every request with exactly one message: the request's
+ * response type or ERROR. Responses sent to the signer are refused.
+ */
+#ifndef ZTP_SIGNER_MSG_H
+#define ZTP_SIGNER_MSG_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIGNER_MSG_HDR_LEN 6
+#define SIGNER_FIELD_HDR_LEN 4
+#define SIGNER_MSG_MAX 65536
+
+#define SIGNER_MSG_PING 0x0001
+#define SIGNER_MSG_SIGN_CSR 0x0002
+#define SIGNER_MSG_SIGN_CRL 0x0003
+#define SIGNER_MSG_PONG 0x8001
+#define SIGNER_MSG_CERT 0x8002
+#define SIGNER_MSG_CRL 0x8003
+#define SIGNER_MSG_ERROR 0x80FF
+
+#define SIGNER_TAG_CSR 0x01
+#define SIGNER_TAG_CN 0x02
+#define SIGNER_TAG_SERIAL_NUMBER 0x03
+#define SIGNER_TAG_ORG 0x04
+#define SIGNER_TAG_ORG_UNIT 0x05
+#define SIGNER_TAG_DAYS 0x06
+#define SIGNER_TAG_KEY_USAGE 0x07
+#define SIGNER_TAG_EXT_KEY_USAGE 0x08
+#define SIGNER_TAG_KEY_SHA256 0x09
+#define SIGNER_TAG_SAN_DNS 0x0A
+#define SIGNER_TAG_SAN_IP 0x0B
+#define SIGNER_TAG_CRL_NUMBER 0x10
+#define SIGNER_TAG_NEXT_UPDATE 0x11
+#define SIGNER_TAG_REVOKED 0x12
+#define SIGNER_TAG_CERT 0x20
+#define SIGNER_TAG_SERIAL 0x21
+#define SIGNER_TAG_NOT_BEFORE 0x22
+#define SIGNER_TAG_NOT_AFTER 0x23
+#define SIGNER_TAG_CRL 0x24
+#define SIGNER_TAG_CODE 0x30
+#define SIGNER_TAG_TEXT 0x31
+
+/* bounds */
+#define SIGNER_CSR_MAX 8192
+#define SIGNER_NAME_MAX 64
+#define SIGNER_DAYS_MAX 7300
+#define SIGNER_SAN_MAX 16
+#define SIGNER_DNS_MAX 253
+#define SIGNER_CERT_MAX 16384
+#define SIGNER_SERIAL_MAX 20
+#define SIGNER_REVOKED_MAX 1000
+#define SIGNER_NEXT_UPDATE_MIN 60
+#define SIGNER_NEXT_UPDATE_MAX 31622400
+#define SIGNER_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+#define SIGNER_CRL_MAX (SIGNER_MSG_MAX - SIGNER_MSG_HDR_LEN - SIGNER_FIELD_HDR_LEN)
+#define SIGNER_TEXT_MAX 200
+
+/* KEY_USAGE bits (end-entity uses only: no keyCertSign, no cRLSign) */
+#define SIGNER_KU_DIGITAL_SIGNATURE 0x0001
+#define SIGNER_KU_KEY_ENCIPHERMENT 0x0002 /* RSA keys only */
+#define SIGNER_KU_KEY_AGREEMENT 0x0004    /* EC keys only */
+#define SIGNER_KU_ALL 0x0007
+
+/* EXT_KEY_USAGE bits */
+#define SIGNER_EKU_CLIENT_AUTH 0x0001
+#define SIGNER_EKU_SERVER_AUTH 0x0002
+#define SIGNER_EKU_ALL 0x0003
+
+/* RFC 5280 CRLReason values a CRL entry may carry (7 is unused, 8 is delta-CRL only) */
+#define SIGNER_REASON_UNSPECIFIED 0
+#define SIGNER_REASON_KEY_COMPROMISE 1
+#define SIGNER_REASON_CA_COMPROMISE 2
+#define SIGNER_REASON_AFFILIATION_CHANGED 3
+#define SIGNER_REASON_SUPERSEDED 4
+#define SIGNER_REASON_CESSATION_OF_OPERATION 5
+#define SIGNER_REASON_CERTIFICATE_HOLD 6
+#define SIGNER_REASON_PRIVILEGE_WITHDRAWN 9
+#define SIGNER_REASON_AA_COMPROMISE 10
+
+/* Strings are NUL-terminated; "" means absent. */
+struct signer_subject {
+	char cn[SIGNER_NAME_MAX + 1];
+	char serial_number[SIGNER_NAME_MAX + 1];
+	char org[SIGNER_NAME_MAX + 1];
+	char org_unit[SIGNER_NAME_MAX + 1];
+};
+
+struct signer_profile {
+	uint32_t days;
+	uint16_t key_usage;     /* SIGNER_KU_* */
+	uint16_t ext_key_usage; /* SIGNER_EKU_* */
+};
+
+/* SIGN_CSR. Decoded: csr points into the message buffer. */
+struct signer_csr_req {
+	const uint8_t *csr;
+	size_t csr_len;
+	struct signer_subject subject;
+	struct signer_profile profile;
+	int has_key_sha256;
+	uint8_t key_sha256[32];
+	size_t n_dns;
+	char dns[SIGNER_SAN_MAX][SIGNER_DNS_MAX + 1];
+	size_t n_ip;
+	uint8_t ip[SIGNER_SAN_MAX][16];
+	uint8_t ip_len[SIGNER_SAN_MAX]; /* 4 or 16 */
+};
+
+/* One CRL entry. */
+struct signer_revoked {
+	uint8_t serial[SIGNER_SERIAL_MAX]; /* unsigned big-endian, no leading zero */
+	size_t serial_len;
+	uint8_t reason; /* SIGNER_REASON_* */
+	int64_t revoked_at;
+};
+
+/*
+ * SIGN_CRL. To encode: revoked points to n_revoked entries, serials
+ * strictly ascending (signer_sign_crl() sorts them). Decoded: revoked is
+ * NULL and the entries are read with signer_msg_revoked_next() from the
+ * REVOKED fields, which stay in the message buffer.
+ */
+struct signer_crl_req {
+	uint64_t crl_number;
+	uint32_t next_update; /* seconds after signing */
+	size_t n_revoked;
+	const struct signer_revoked *revoked;
+	const uint8_t *revoked_fields; /* decoded: the REVOKED fields, back to back */
+	size_t revoked_fields_len;
+};
+
+/* CERT. Decoded: cert points into the message buffer. */
+struct signer_cert_resp {
+	const uint8_t *cert;
+	size_t cert_len;
+	uint8_t serial[SIGNER_SERIAL_MAX];
+	size_t serial_len;
+	int64_t not_before;
+	int64_t not_after;
+};
+
+/* CRL. Decoded: crl points into the message buffer. */
+struct signer_crl_resp {
+	const uint8_t *crl;
+	size_t crl_len;
+};
+
+struct signer_error {
+	int code;                        /* a ZTP_E... code */
+	char text[SIGNER_TEXT_MAX + 1]; /* "" if absent */
+};
+
+struct signer_msg {
+	uint16_t type; /* SIGNER_MSG_* */
+	union {
+		struct signer_csr_req csr;      /* SIGN_CSR */
+		struct signer_crl_req crl;      /* SIGN_CRL */
+		struct signer_cert_resp cert;   /* CERT */
+		struct signer_crl_resp crl_der; /* CRL */
+		struct signer_error error;      /* ERROR */
+	} u;
+};
+
+/*
+ * Decode the datagram buf[0..len) into *out, checking everything the
+ * format above says. Pointers in *out point into buf. Returns 0,
+ * ZTP_EMALFORMED, ZTP_ERANGE or ZTP_ETOOBIG; *out is written only on
+ * success.
+ */
+int signer_msg_decode(const uint8_t *buf, size_t len, struct signer_msg *out);
+
+/*
+ * Encode m into buf (cap bytes; SIGNER_MSG_MAX is always enough) and set
+ * *len. The output is decoded again before it is accepted, so what one
+ * side sends the other accepts: an invalid m gives the code the decoder
+ * would give. Returns 0, ZTP_EMALFORMED, ZTP_ERANGE, ZTP_ETOOBIG (over
+ * SIGNER_MSG_MAX or cap), or ZTP_EINVAL (unknown type, NULL pointers).
+ */
+int signer_msg_encode(const struct signer_msg *m, uint8_t *buf, size_t cap, size_t *len);
+
+/*
+ * The next CRL entry of a decoded SIGN_CRL request: start with *pos = 0.
+ * Returns 1 and fills *out, or 0 after the last entry.
+ */
+int signer_msg_revoked_next(const struct signer_crl_req *req, size_t *pos,
+    struct signer_revoked *out);
+
+/* Compare two serials (no leading zeros) as numbers: <0, 0, >0. */
+int signer_msg_serial_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+#endif

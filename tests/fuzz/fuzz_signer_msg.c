@@ -1,0 +1,123 @@
+/*
+ * libFuzzer target: the signer's message decoder (src/server/signer_msg.h),
+ * which reads every request the CA process receives.
+ *
+ * The bytes are one datagram. A refusal must be one of the documented
+ * codes and leave the output untouched. An accepted message must keep the
+ * documented bounds and be canonical: encoding what was decoded gives back
+ * the input byte for byte (a SIGN_CRL's entries are first read back with
+ * signer_msg_revoked_next(), which must yield them in ascending order).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "signer_msg.h"
+#include "ztp/err.h"
+
+static struct signer_msg m, before;
+static struct signer_revoked entries[SIGNER_REVOKED_MAX + 1];
+static uint8_t again[SIGNER_MSG_MAX];
+
+static int
+bits_ok(unsigned v, unsigned all)
+{
+	return v != 0 && (v & ~all) == 0;
+}
+
+static void
+check_csr(const struct signer_csr_req *r, const uint8_t *data, size_t size)
+{
+	size_t i;
+
+	FUZZ_CHECK(r->csr_len >= 1 && r->csr_len <= SIGNER_CSR_MAX);
+	FUZZ_CHECK(r->csr >= data && r->csr + r->csr_len <= data + size);
+	FUZZ_CHECK(r->subject.cn[0] != '\0' || r->subject.serial_number[0] != '\0');
+	FUZZ_CHECK(strnlen(r->subject.cn, sizeof(r->subject.cn)) <= SIGNER_NAME_MAX);
+	FUZZ_CHECK(r->profile.days >= 1 && r->profile.days <= SIGNER_DAYS_MAX);
+	FUZZ_CHECK(bits_ok(r->profile.key_usage, SIGNER_KU_ALL));
+	FUZZ_CHECK(bits_ok(r->profile.ext_key_usage, SIGNER_EKU_ALL));
+	FUZZ_CHECK(r->n_dns <= SIGNER_SAN_MAX && r->n_ip <= SIGNER_SAN_MAX);
+	for (i = 0; i < r->n_dns; i++) {
+		size_t n = strnlen(r->dns[i], sizeof(r->dns[i]));
+		FUZZ_CHECK(n >= 1 && n <= SIGNER_DNS_MAX);
+		FUZZ_CHECK(r->dns[i][0] != '-' && r->dns[i][0] != '.' && r->dns[i][n - 1] != '.');
+	}
+	for (i = 0; i < r->n_ip; i++)
+		FUZZ_CHECK(r->ip_len[i] == 4 || r->ip_len[i] == 16);
+}
+
+/* Read the CRL entries back into entries[]; returns how many. */
+static size_t
+read_crl(const struct signer_crl_req *r)
+{
+	size_t pos = 0, n = 0;
+
+	while (n <= SIGNER_REVOKED_MAX && signer_msg_revoked_next(r, &pos, &entries[n])) {
+		const struct signer_revoked *e = &entries[n];
+		FUZZ_CHECK(e->serial_len >= 1 && e->serial_len <= SIGNER_SERIAL_MAX);
+		FUZZ_CHECK(e->serial[0] != 0);
+		FUZZ_CHECK(e->revoked_at >= 1 && e->revoked_at <= SIGNER_TIME_MAX);
+		FUZZ_CHECK(e->reason <= 10 && e->reason != 7 && e->reason != 8);
+		if (n > 0)
+			FUZZ_CHECK(signer_msg_serial_cmp(entries[n - 1].serial,
+				       entries[n - 1].serial_len, e->serial, e->serial_len) < 0);
+		n++;
+	}
+	FUZZ_CHECK(pos == r->revoked_fields_len);
+	return n;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct signer_msg copy;
+	size_t len;
+	int rc;
+
+	memset(&m, 0xa5, sizeof(m));
+	before = m;
+	rc = signer_msg_decode(data, size, &m);
+	if (rc != 0) {
+		FUZZ_CHECK(rc == ZTP_EMALFORMED || rc == ZTP_ERANGE || rc == ZTP_ETOOBIG);
+		FUZZ_CHECK(memcmp(&m, &before, sizeof(m)) == 0);
+		return 0;
+	}
+	FUZZ_CHECK(size >= SIGNER_MSG_HDR_LEN && size <= SIGNER_MSG_MAX);
+	copy = m;
+	switch (m.type) {
+	case SIGNER_MSG_PING:
+	case SIGNER_MSG_PONG:
+		FUZZ_CHECK(size == SIGNER_MSG_HDR_LEN);
+		break;
+	case SIGNER_MSG_SIGN_CSR:
+		check_csr(&m.u.csr, data, size);
+		break;
+	case SIGNER_MSG_SIGN_CRL:
+		FUZZ_CHECK(m.u.crl.next_update >= SIGNER_NEXT_UPDATE_MIN &&
+		    m.u.crl.next_update <= SIGNER_NEXT_UPDATE_MAX);
+		FUZZ_CHECK(m.u.crl.revoked == NULL);
+		FUZZ_CHECK(read_crl(&m.u.crl) == m.u.crl.n_revoked);
+		copy.u.crl.revoked = entries;
+		break;
+	case SIGNER_MSG_CERT:
+		FUZZ_CHECK(m.u.cert.cert_len >= 1 && m.u.cert.cert_len <= SIGNER_CERT_MAX);
+		FUZZ_CHECK(m.u.cert.serial_len >= 1 && m.u.cert.serial_len <= SIGNER_SERIAL_MAX);
+		FUZZ_CHECK(m.u.cert.not_before >= 0 && m.u.cert.not_after > m.u.cert.not_before);
+		break;
+	case SIGNER_MSG_CRL:
+		FUZZ_CHECK(m.u.crl_der.crl_len >= 1 && m.u.crl_der.crl_len <= SIGNER_CRL_MAX);
+		break;
+	case SIGNER_MSG_ERROR:
+		FUZZ_CHECK(m.u.error.code > ZTP_E__FIRST && m.u.error.code < ZTP_E__LAST);
+		break;
+	default:
+		FUZZ_CHECK(!"decoded an unknown type");
+	}
+	/* canonical: the encoder writes the same bytes back */
+	rc = signer_msg_encode(&copy, again, sizeof(again), &len);
+	FUZZ_CHECK(rc == 0);
+	FUZZ_CHECK(len == size);
+	FUZZ_CHECK(memcmp(again, data, size) == 0);
+	return 0;
+}

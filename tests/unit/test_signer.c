@@ -1,0 +1,1120 @@
+/*
+ * The CA process (src/server/signer.h), end to end: a data directory made
+ * by datadir_open(), a real signer child, CSRs and CRLs checked with
+ * OpenSSL against ca.pem.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "crypto.h"
+#include "datadir.h"
+#include "hex.h"
+#include "signer.h"
+#include "ztp/err.h"
+
+/* One data directory for the whole run, made as ztpd makes it. */
+static char dir[PATH_MAX];
+static uint8_t datakey[CRYPTO_KEY_LEN];
+static X509 *ca_cert;
+static EVP_PKEY *dev_key; /* a device key, P-256 */
+
+static const struct signer_opts fast = { 2000, 5000, 0 };
+
+static void
+rm_dir(const char *path)
+{
+	char p[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+static int
+group_setup(void **state)
+{
+	struct datadir dd;
+
+	snprintf(dir, sizeof(dir), "/tmp/ztp-test-signer.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	if (datadir_open(&dd, dir) != 0)
+		return -1;
+	memcpy(datakey, dd.key, sizeof(datakey));
+	ca_cert = X509_dup(dd.ca_cert);
+	datadir_close(&dd);
+	dev_key = EVP_EC_gen("P-256");
+	return ca_cert != NULL && dev_key != NULL ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	X509_free(ca_cert);
+	EVP_PKEY_free(dev_key);
+	rm_dir(dir);
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	struct signer *s;
+
+	if (signer_start(&s, dir, datakey, &fast) != 0)
+		return -1;
+	*state = s;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	signer_free(*state);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+/* A DER CSR for key with subject CN=cn; the caller frees *der (OPENSSL_free). */
+static size_t
+make_csr(EVP_PKEY *key, const char *cn, uint8_t **der)
+{
+	X509_REQ *req = X509_REQ_new();
+	int base = EVP_PKEY_get_base_id(key), n;
+
+	assert_non_null(req);
+	assert_int_equal(X509_REQ_set_version(req, X509_REQ_VERSION_1), 1);
+	assert_int_equal(X509_REQ_set_pubkey(req, key), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN",
+			     MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0),
+	    1);
+	assert_true(X509_REQ_sign(req, key, base == EVP_PKEY_ED25519 ? NULL : EVP_sha256()) > 0);
+	*der = NULL;
+	n = i2d_X509_REQ(req, der);
+	assert_true(n > 0);
+	X509_REQ_free(req);
+	return (size_t)n;
+}
+
+/* A request for csr: CN=dev-0001, 30 days, digitalSignature, clientAuth. */
+static void
+base_req(struct signer_csr_req *r, const uint8_t *csr, size_t len)
+{
+	memset(r, 0, sizeof(*r));
+	r->csr = csr;
+	r->csr_len = len;
+	strcpy(r->subject.cn, "dev-0001");
+	r->profile.days = 30;
+	r->profile.key_usage = SIGNER_KU_DIGITAL_SIGNATURE;
+	r->profile.ext_key_usage = SIGNER_EKU_CLIENT_AUTH;
+}
+
+static int64_t
+unix_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	assert_int_equal(ASN1_TIME_to_tm(t, &tm), 1);
+	return (int64_t)timegm(&tm);
+}
+
+static void
+name_text(X509_NAME *name, int nid, char *out, int cap)
+{
+	out[0] = '\0';
+	X509_NAME_get_text_by_NID(name, nid, out, cap);
+}
+
+/* 0 if cert chains to ca.pem for purpose (X509_PURPOSE_*), else the verify error. */
+static int
+verify_chain(X509 *cert, int purpose, X509_CRL *crl)
+{
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int rc;
+
+	assert_non_null(st);
+	assert_non_null(ctx);
+	assert_int_equal(X509_STORE_add_cert(st, ca_cert), 1);
+	if (crl != NULL) {
+		assert_int_equal(X509_STORE_add_crl(st, crl), 1);
+		X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+	}
+	assert_int_equal(X509_STORE_CTX_init(ctx, st, cert, NULL), 1);
+	assert_int_equal(X509_STORE_CTX_set_purpose(ctx, purpose), 1);
+	rc = X509_verify_cert(ctx) == 1 ? 0 : X509_STORE_CTX_get_error(ctx);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	return rc;
+}
+
+/* Issue a certificate for dev_key under base_req(); returns the X509. */
+static X509 *
+issue(struct signer *s, struct signer_issued *iss)
+{
+	struct signer_csr_req req;
+	const unsigned char *p;
+	uint8_t *csr;
+	size_t len = make_csr(dev_key, "dev-0001", &csr);
+	X509 *cert;
+
+	base_req(&req, csr, len);
+	assert_int_equal(signer_sign_csr(s, &req, iss), 0);
+	OPENSSL_free(csr);
+	p = iss->der;
+	cert = d2i_X509(NULL, &p, (long)iss->der_len);
+	assert_non_null(cert);
+	return cert;
+}
+
+/* The ERROR code of a raw exchange. */
+static int
+raw_error(struct signer *s, const uint8_t *req, size_t len)
+{
+	static uint8_t resp[SIGNER_MSG_MAX];
+	struct signer_msg m;
+	size_t rlen;
+
+	assert_int_equal(signer_exchange_raw(s, req, len, resp, sizeof(resp), &rlen), 0);
+	assert_int_equal(signer_msg_decode(resp, rlen, &m), 0);
+	assert_int_equal(m.type, SIGNER_MSG_ERROR);
+	return m.u.error.code;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 if pid is gone (reaped), 0 if it still exists. */
+static int
+gone(pid_t pid)
+{
+	return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+/* ---- starting ---- */
+
+static void
+test_start_answers_ping_and_this_process_loads_no_key(void **state)
+{
+	struct signer *s = *state;
+
+	assert_true(signer_pid(s) > 0);
+	assert_int_equal(signer_ping(s), 0);
+	assert_int_equal(signer_key_loads(), 0);
+}
+
+static void
+test_wrong_data_key_fails_to_start(void **state)
+{
+	struct signer *s = (struct signer *)0x1;
+	uint8_t wrong[CRYPTO_KEY_LEN];
+
+	memcpy(wrong, datakey, sizeof(wrong));
+	wrong[0] ^= 1;
+	assert_int_equal(signer_start(&s, dir, wrong, &fast), ZTP_EIO);
+	assert_null(s);
+	assert_int_equal(signer_start(&s, "/nonexistent/ztp", datakey, &fast), ZTP_EIO);
+	assert_null(s);
+}
+
+static void
+test_free_ends_the_signer(void **state)
+{
+	struct signer *s;
+	pid_t pid;
+
+	assert_int_equal(signer_start(&s, dir, datakey, &fast), 0);
+	pid = signer_pid(s);
+	signer_free(s);
+	assert_true(gone(pid));
+}
+
+/* ---- certificates ---- */
+
+static void
+test_certificate_verifies_with_the_requested_subject_and_profile(void **state)
+{
+	struct signer *s = *state;
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	char text[256];
+	uint8_t *csr, serial[SIGNER_SERIAL_MAX];
+	size_t len = make_csr(dev_key, "evil-from-the-csr", &csr);
+	const unsigned char *p;
+	const ASN1_OCTET_STRING *aki, *ski;
+	int64_t now = (int64_t)time(NULL);
+	BIGNUM *bn;
+	X509 *cert;
+
+	base_req(&req, csr, len);
+	strcpy(req.subject.serial_number, "UDID-0001");
+	strcpy(req.subject.org, "M\xc3\xbcller GmbH");
+	req.profile.days = 397;
+	assert_int_equal(signer_sign_csr(s, &req, &iss), 0);
+	p = iss.der;
+	assert_non_null(cert = d2i_X509(NULL, &p, (long)iss.der_len));
+
+	/* signed by the CA of ca.pem, usable as a TLS client certificate */
+	assert_int_equal(X509_verify(cert, X509_get0_pubkey(ca_cert)), 1);
+	assert_int_equal(verify_chain(cert, X509_PURPOSE_SSL_CLIENT, NULL), 0);
+	assert_int_not_equal(verify_chain(cert, X509_PURPOSE_SSL_SERVER, NULL), 0);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(cert), dev_key), 1);
+
+	/* the subject is the request's, not the CSR's */
+	name_text(X509_get_subject_name(cert), NID_commonName, text, sizeof(text));
+	assert_string_equal(text, "dev-0001");
+	name_text(X509_get_subject_name(cert), NID_serialNumber, text, sizeof(text));
+	assert_string_equal(text, "UDID-0001");
+	name_text(X509_get_subject_name(cert), NID_organizationName, text, sizeof(text));
+	assert_string_equal(text, "M\xc3\xbcller GmbH");
+	X509_NAME_oneline(X509_get_subject_name(cert), text, sizeof(text));
+	assert_null(strstr(text, "evil"));
+	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(ca_cert)),
+	    0);
+
+	/* profile: end entity, digitalSignature, clientAuth only */
+	assert_int_equal(X509_check_ca(cert), 0);
+	assert_int_equal(X509_get_key_usage(cert), KU_DIGITAL_SIGNATURE);
+	assert_int_equal(X509_get_extended_key_usage(cert), XKU_SSL_CLIENT);
+	assert_int_equal(X509_get_extension_flags(cert) & EXFLAG_BCONS, EXFLAG_BCONS);
+	assert_non_null(ski = X509_get0_subject_key_id(cert));
+	assert_non_null(aki = X509_get0_authority_key_id(cert));
+	assert_int_equal(ASN1_OCTET_STRING_cmp(aki, X509_get0_subject_key_id(ca_cert)), 0);
+	assert_int_equal(X509_get_ext_by_NID(cert, NID_subject_alt_name, -1), -1);
+
+	/* validity: 397 days from now, backdated an hour for slow clocks */
+	assert_true(unix_time(X509_get0_notAfter(cert)) >= now + 397 * 86400);
+	assert_true(unix_time(X509_get0_notAfter(cert)) <= now + 397 * 86400 + 5);
+	assert_true(unix_time(X509_get0_notBefore(cert)) <= now - 3600 + 5);
+	assert_true(unix_time(X509_get0_notBefore(cert)) >= now - 3600 - 5);
+	assert_int_equal(iss.not_after, unix_time(X509_get0_notAfter(cert)));
+	assert_int_equal(iss.not_before, unix_time(X509_get0_notBefore(cert)));
+
+	/* serial: 16 random bytes, positive, as reported */
+	assert_int_equal(iss.serial_len, 16);
+	assert_non_null(bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL));
+	assert_false(BN_is_negative(bn));
+	assert_int_equal(BN_num_bytes(bn), 16);
+	BN_bn2bin(bn, serial);
+	assert_memory_equal(serial, iss.serial, 16);
+	BN_free(bn);
+
+	X509_free(cert);
+	signer_issued_free(&iss);
+	OPENSSL_free(csr);
+}
+
+static void
+test_serials_differ(void **state)
+{
+	struct signer *s = *state;
+	struct signer_issued a, b;
+	X509 *ca_, *cb;
+
+	ca_ = issue(s, &a);
+	cb = issue(s, &b);
+	assert_int_not_equal(memcmp(a.serial, b.serial, 16), 0);
+	assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(ca_),
+				 X509_get0_serialNumber(cb)),
+	    0);
+	X509_free(ca_);
+	X509_free(cb);
+	signer_issued_free(&a);
+	signer_issued_free(&b);
+}
+
+static void
+test_san_and_server_auth_as_requested(void **state)
+{
+	struct signer *s = *state;
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	uint8_t *csr;
+	size_t len = make_csr(dev_key, "gw", &csr);
+	const unsigned char *p;
+	X509 *cert;
+
+	base_req(&req, csr, len);
+	req.profile.ext_key_usage = SIGNER_EKU_SERVER_AUTH | SIGNER_EKU_CLIENT_AUTH;
+	req.profile.key_usage = SIGNER_KU_DIGITAL_SIGNATURE | SIGNER_KU_KEY_AGREEMENT;
+	req.n_dns = 1;
+	strcpy(req.dns[0], "gw1.example.com");
+	req.n_ip = 1;
+	memcpy(req.ip[0], "\x7f\x00\x00\x01", 4);
+	req.ip_len[0] = 4;
+	assert_int_equal(signer_sign_csr(s, &req, &iss), 0);
+	p = iss.der;
+	assert_non_null(cert = d2i_X509(NULL, &p, (long)iss.der_len));
+	assert_int_equal(X509_get_extended_key_usage(cert), XKU_SSL_CLIENT | XKU_SSL_SERVER);
+	assert_int_equal(X509_get_key_usage(cert), KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT);
+	assert_int_equal(X509_check_host(cert, "gw1.example.com", 0, 0, NULL), 1);
+	assert_int_equal(X509_check_host(cert, "gw2.example.com", 0, 0, NULL), 0);
+	assert_int_equal(X509_check_ip_asc(cert, "127.0.0.1", 0), 1);
+	assert_int_equal(verify_chain(cert, X509_PURPOSE_SSL_SERVER, NULL), 0);
+	X509_free(cert);
+	signer_issued_free(&iss);
+	OPENSSL_free(csr);
+}
+
+static void
+test_validity_ends_with_the_ca(void **state)
+{
+	struct signer *s = *state;
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	uint8_t *csr;
+	size_t len = make_csr(dev_key, "d", &csr);
+
+	base_req(&req, csr, len);
+	req.profile.days = SIGNER_DAYS_MAX; /* 20 years; the CA has 10 */
+	assert_int_equal(signer_sign_csr(s, &req, &iss), 0);
+	assert_int_equal(iss.not_after, unix_time(X509_get0_notAfter(ca_cert)));
+	signer_issued_free(&iss);
+	OPENSSL_free(csr);
+}
+
+static void
+test_csr_with_a_bad_signature_is_refused(void **state)
+{
+	struct signer *s = *state;
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	uint8_t *csr;
+	size_t len = make_csr(dev_key, "d", &csr);
+
+	csr[len - 1] ^= 0x01; /* the last byte of the ECDSA signature */
+	base_req(&req, csr, len);
+	memset(&iss, 0x5a, sizeof(iss));
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EAUTH);
+	assert_null(iss.der);
+	assert_int_equal(iss.der_len, 0);
+	/* a refusal is not a failure of the signer */
+	assert_int_equal(signer_ping(s), 0);
+	OPENSSL_free(csr);
+}
+
+static void
+test_csr_for_another_key_than_expected_is_refused(void **state)
+{
+	struct signer *s = *state;
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	unsigned char *spki = NULL;
+	uint8_t *csr;
+	size_t len = make_csr(dev_key, "d", &csr);
+	int n;
+
+	base_req(&req, csr, len);
+	req.has_key_sha256 = 1;
+	memset(req.key_sha256, 0x11, 32);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EAUTH);
+
+	assert_true((n = i2d_PUBKEY(dev_key, &spki)) > 0);
+	assert_int_equal(crypto_sha256(spki, (size_t)n, req.key_sha256), 0);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), 0);
+	signer_issued_free(&iss);
+	OPENSSL_free(spki);
+	OPENSSL_free(csr);
+}
+
+static void
+test_what_is_not_one_csr_is_malformed(void **state)
+{
+	struct signer *s = *state;
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	uint8_t *csr, *longer;
+	size_t len = make_csr(dev_key, "d", &csr);
+
+	base_req(&req, (const uint8_t *)"\x30\x03\x02\x01\x00", 5);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EMALFORMED);
+	base_req(&req, (const uint8_t *)"not DER at all", 14);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EMALFORMED);
+	/* a good CSR with a trailing byte */
+	assert_non_null(longer = malloc(len + 1));
+	memcpy(longer, csr, len);
+	longer[len] = 0;
+	base_req(&req, longer, len + 1);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EMALFORMED);
+	base_req(&req, csr, len - 1);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EMALFORMED);
+	free(longer);
+	OPENSSL_free(csr);
+}
+
+static void
+test_keys_and_usages_outside_the_policy_are_refused(void **state)
+{
+	struct signer *s = *state;
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	EVP_PKEY *rsa1024 = EVP_RSA_gen(1024), *rsa2048 = EVP_RSA_gen(2048);
+	EVP_PKEY *p521 = EVP_EC_gen("P-521"), *p384 = EVP_EC_gen("P-384");
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	uint8_t *csr;
+	size_t len;
+
+	assert_non_null(rsa1024);
+	assert_non_null(rsa2048);
+	assert_non_null(p521);
+	assert_non_null(p384);
+	assert_non_null(ed);
+
+	len = make_csr(rsa1024, "d", &csr);
+	base_req(&req, csr, len);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EINVAL);
+	OPENSSL_free(csr);
+
+	len = make_csr(p521, "d", &csr);
+	base_req(&req, csr, len);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EINVAL);
+	OPENSSL_free(csr);
+
+	len = make_csr(p384, "d", &csr);
+	base_req(&req, csr, len);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), 0);
+	signer_issued_free(&iss);
+	req.profile.key_usage |= SIGNER_KU_KEY_ENCIPHERMENT;
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EINVAL);
+	OPENSSL_free(csr);
+
+	len = make_csr(rsa2048, "d", &csr);
+	base_req(&req, csr, len);
+	req.profile.key_usage |= SIGNER_KU_KEY_ENCIPHERMENT;
+	assert_int_equal(signer_sign_csr(s, &req, &iss), 0);
+	signer_issued_free(&iss);
+	req.profile.key_usage |= SIGNER_KU_KEY_AGREEMENT;
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EINVAL);
+	OPENSSL_free(csr);
+
+	len = make_csr(ed, "d", &csr);
+	base_req(&req, csr, len);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), 0);
+	signer_issued_free(&iss);
+	req.profile.key_usage |= SIGNER_KU_KEY_AGREEMENT;
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EINVAL);
+	OPENSSL_free(csr);
+
+	EVP_PKEY_free(rsa1024);
+	EVP_PKEY_free(rsa2048);
+	EVP_PKEY_free(p521);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(ed);
+}
+
+static void
+test_bad_profiles_are_refused_on_both_sides(void **state)
+{
+	struct signer *s = *state;
+	static struct signer_msg m;
+	static uint8_t buf[SIGNER_MSG_MAX];
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	uint8_t *csr;
+	size_t len = make_csr(dev_key, "d", &csr), pos;
+
+	/* the client refuses before sending */
+	base_req(&req, csr, len);
+	req.profile.days = 0;
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_ERANGE);
+	base_req(&req, csr, len);
+	req.profile.key_usage = 0x0020; /* keyCertSign is not there to ask for */
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_ERANGE);
+	base_req(&req, csr, len);
+	req.subject.cn[0] = '\0';
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EMALFORMED);
+
+	/* and the signer refuses the same sent raw: DAYS patched to 0, then to 7301 */
+	m.type = SIGNER_MSG_SIGN_CSR;
+	base_req(&m.u.csr, csr, len);
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	for (pos = SIGNER_MSG_HDR_LEN; buf[pos + 1] != SIGNER_TAG_DAYS;
+	     pos += 4 + (size_t)((buf[pos + 2] << 8) | buf[pos + 3]))
+		;
+	memcpy(buf + pos + 4, "\x00\x00\x00\x00", 4);
+	assert_int_equal(raw_error(s, buf, len), ZTP_ERANGE);
+	memcpy(buf + pos + 4, "\x00\x00\x1c\x85", 4);
+	assert_int_equal(raw_error(s, buf, len), ZTP_ERANGE);
+	OPENSSL_free(csr);
+}
+
+/* ---- CRLs ---- */
+
+static X509_CRL *
+sign_crl(struct signer *s, uint64_t number, uint32_t next, const struct signer_revoked *r,
+    size_t n)
+{
+	const unsigned char *p;
+	uint8_t *der;
+	size_t len;
+	X509_CRL *crl;
+
+	assert_int_equal(signer_sign_crl(s, number, next, r, n, &der, &len), 0);
+	p = der;
+	assert_non_null(crl = d2i_X509_CRL(NULL, &p, (long)len));
+	assert_ptr_equal(p, der + len);
+	free(der);
+	return crl;
+}
+
+static void
+test_crl_verifies_and_lists_the_revoked_serials(void **state)
+{
+	struct signer *s = *state;
+	struct signer_issued a, b;
+	struct signer_revoked list[3];
+	X509 *ca_, *cb;
+	X509_CRL *crl;
+	X509_REVOKED *rv;
+	ASN1_INTEGER *num;
+	ASN1_ENUMERATED *reason;
+	int64_t now = (int64_t)time(NULL);
+	int crit;
+
+	ca_ = issue(s, &a);
+	cb = issue(s, &b);
+	memset(list, 0, sizeof(list));
+	/* unsorted on purpose */
+	memcpy(list[0].serial, b.serial, b.serial_len);
+	list[0].serial_len = b.serial_len;
+	list[0].reason = SIGNER_REASON_KEY_COMPROMISE;
+	list[0].revoked_at = now - 60;
+	list[1].serial[0] = 0x07;
+	list[1].serial_len = 1;
+	list[1].reason = SIGNER_REASON_SUPERSEDED;
+	list[1].revoked_at = now - 86400;
+	memcpy(list[2].serial, a.serial, a.serial_len);
+	list[2].serial_len = a.serial_len;
+	list[2].reason = SIGNER_REASON_UNSPECIFIED;
+	list[2].revoked_at = now - 10;
+	crl = sign_crl(s, 42, 7 * 86400, list, 3);
+
+	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ca_cert)), 1);
+	assert_int_equal(X509_CRL_get_version(crl), X509_CRL_VERSION_2);
+	assert_int_equal(X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca_cert)),
+	    0);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 3);
+	assert_int_equal(unix_time(X509_CRL_get0_nextUpdate(crl)) -
+		unix_time(X509_CRL_get0_lastUpdate(crl)),
+	    7 * 86400);
+	assert_non_null(num = X509_CRL_get_ext_d2i(crl, NID_crl_number, &crit, NULL));
+	assert_int_equal(ASN1_INTEGER_get(num), 42);
+	ASN1_INTEGER_free(num);
+	assert_true(X509_CRL_get_ext_by_NID(crl, NID_authority_key_identifier, -1) >= 0);
+
+	/* the issued certificates are on it, with their reason and date */
+	assert_int_equal(X509_CRL_get0_by_cert(crl, &rv, cb), 1);
+	assert_non_null(reason = X509_REVOKED_get_ext_d2i(rv, NID_crl_reason, &crit, NULL));
+	assert_int_equal(ASN1_ENUMERATED_get(reason), 1);
+	ASN1_ENUMERATED_free(reason);
+	assert_int_equal(unix_time(X509_REVOKED_get0_revocationDate(rv)), now - 60);
+	assert_int_equal(X509_CRL_get0_by_cert(crl, &rv, ca_), 1);
+	assert_null(X509_REVOKED_get_ext_d2i(rv, NID_crl_reason, &crit, NULL)); /* unspecified */
+
+	/* and a relying party refuses them */
+	assert_int_equal(verify_chain(ca_, X509_PURPOSE_SSL_CLIENT, crl), X509_V_ERR_CERT_REVOKED);
+	assert_int_equal(verify_chain(cb, X509_PURPOSE_SSL_CLIENT, crl), X509_V_ERR_CERT_REVOKED);
+
+	X509_CRL_free(crl);
+	X509_free(ca_);
+	X509_free(cb);
+	signer_issued_free(&a);
+	signer_issued_free(&b);
+}
+
+static void
+test_empty_crl_leaves_certificates_valid(void **state)
+{
+	struct signer *s = *state;
+	struct signer_issued a;
+	X509 *cert = issue(s, &a);
+	X509_CRL *crl = sign_crl(s, 1, 3600, NULL, 0);
+
+	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ca_cert)), 1);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)) <= 0, 1); /* -1: none */
+	assert_int_equal(verify_chain(cert, X509_PURPOSE_SSL_CLIENT, crl), 0);
+	X509_CRL_free(crl);
+	X509_free(cert);
+	signer_issued_free(&a);
+}
+
+static void
+test_crl_with_bad_entries_is_refused(void **state)
+{
+	struct signer *s = *state;
+	struct signer_revoked list[2];
+	uint8_t *der;
+	size_t len;
+
+	memset(list, 0, sizeof(list));
+	list[0].serial[0] = 0x42;
+	list[0].serial_len = 1;
+	list[0].revoked_at = time(NULL) - 5;
+	list[1] = list[0];
+	/* the same serial twice */
+	assert_int_equal(signer_sign_crl(s, 1, 3600, list, 2, &der, &len), ZTP_EMALFORMED);
+	assert_null(der);
+	/* a revocation in the future: the signer refuses it */
+	list[1].serial[0] = 0x43;
+	list[1].revoked_at = time(NULL) + 86400;
+	assert_int_equal(signer_sign_crl(s, 1, 3600, list, 2, &der, &len), ZTP_ERANGE);
+	/* a next update out of bounds */
+	assert_int_equal(signer_sign_crl(s, 1, 10, list, 1, &der, &len), ZTP_ERANGE);
+	assert_int_equal(signer_sign_crl(s, 1, 3600, list, SIGNER_REVOKED_MAX + 1, &der, &len),
+	    ZTP_ERANGE);
+	assert_int_equal(signer_ping(s), 0);
+}
+
+static void
+test_largest_crl_fits(void **state)
+{
+	struct signer *s = *state;
+	static struct signer_revoked list[SIGNER_REVOKED_MAX];
+	int64_t now = (int64_t)time(NULL);
+	X509_CRL *crl;
+	size_t i;
+
+	for (i = 0; i < SIGNER_REVOKED_MAX; i++) {
+		memset(list[i].serial, 0xff, SIGNER_SERIAL_MAX); /* 21 DER bytes each */
+		list[i].serial[18] = (uint8_t)(i >> 8);
+		list[i].serial[19] = (uint8_t)i;
+		list[i].serial_len = SIGNER_SERIAL_MAX;
+		list[i].reason = SIGNER_REASON_AA_COMPROMISE;
+		list[i].revoked_at = now - 1;
+	}
+	crl = sign_crl(s, UINT64_MAX, SIGNER_NEXT_UPDATE_MAX, list, SIGNER_REVOKED_MAX);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), SIGNER_REVOKED_MAX);
+	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ca_cert)), 1);
+	X509_CRL_free(crl);
+}
+
+/* ---- malformed requests ---- */
+
+static void
+test_malformed_requests_get_an_error_and_the_signer_stays(void **state)
+{
+	struct signer *s = *state;
+	static uint8_t big[SIGNER_MSG_MAX + 100];
+	pid_t pid = signer_pid(s);
+
+	/* empty, short, header length wrong, unknown type, a response, a field twice */
+	assert_int_equal(raw_error(s, (const uint8_t *)"", 0), ZTP_EMALFORMED);
+	assert_int_equal(raw_error(s, (const uint8_t *)"\x00\x01\x00", 3), ZTP_EMALFORMED);
+	assert_int_equal(raw_error(s, (const uint8_t *)"\x00\x01\x00\x00\x00\x01", 6),
+	    ZTP_EMALFORMED);
+	assert_int_equal(raw_error(s, (const uint8_t *)"\x00\x09\x00\x00\x00\x00", 6),
+	    ZTP_EMALFORMED);
+	assert_int_equal(raw_error(s, (const uint8_t *)"\x80\x01\x00\x00\x00\x00", 6),
+	    ZTP_EMALFORMED);
+	assert_int_equal(raw_error(s,
+			     (const uint8_t *)"\x00\x03\x00\x00\x00\x18"
+					      "\x00\x10\x00\x08\x00\x00\x00\x00\x00\x00\x00\x01"
+					      "\x00\x10\x00\x08\x00\x00\x00\x00\x00\x00\x00\x02",
+			     30),
+	    ZTP_EMALFORMED);
+	/* over the maximum, with a consistent header */
+	memcpy(big, "\x80\x03\x00\x01\x00\x5e", 6);
+	assert_int_equal(raw_error(s, big, sizeof(big)), ZTP_ETOOBIG);
+
+	assert_int_equal(signer_pid(s), pid);
+	assert_int_equal(signer_ping(s), 0);
+}
+
+/* ---- failure and restart ---- */
+
+static void
+test_killed_signer_fails_the_next_call_and_restarts(void **state)
+{
+	struct signer *s;
+	struct signer_issued iss;
+	struct signer_opts slow_restart = fast;
+	pid_t pid, pid2;
+	X509 *cert;
+
+	slow_restart.restart_interval_ms = 60000;
+	assert_int_equal(signer_start(&s, dir, datakey, &slow_restart), 0);
+	pid = signer_pid(s);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(signer_ping(s), ZTP_EIO);
+	assert_int_equal(signer_pid(s), 0);
+	assert_true(gone(pid)); /* reaped */
+	/* too soon for an automatic restart */
+	memset(&iss, 0x5a, sizeof(iss));
+	{
+		struct signer_csr_req req;
+		uint8_t *csr;
+		size_t len = make_csr(dev_key, "d", &csr);
+		base_req(&req, csr, len);
+		assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EIO);
+		assert_null(iss.der);
+		OPENSSL_free(csr);
+	}
+	assert_int_equal(signer_pid(s), 0);
+
+	assert_int_equal(signer_restart(s), 0);
+	assert_true((pid2 = signer_pid(s)) > 0);
+	assert_int_not_equal(pid2, pid);
+	cert = issue(s, &iss);
+	assert_int_equal(X509_verify(cert, X509_get0_pubkey(ca_cert)), 1);
+	X509_free(cert);
+	signer_issued_free(&iss);
+	signer_free(s);
+}
+
+static void
+test_next_call_after_a_failure_starts_a_new_signer(void **state)
+{
+	struct signer *s = *state;
+	struct signer_issued iss;
+	uint8_t *der;
+	size_t len;
+	pid_t pid = signer_pid(s);
+	X509 *cert;
+
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(signer_sign_crl(s, 1, 3600, NULL, 0, &der, &len), ZTP_EIO);
+	cert = issue(s, &iss); /* restart_interval_ms 0: at once */
+	assert_true(signer_pid(s) > 0);
+	assert_int_not_equal(signer_pid(s), pid);
+	X509_free(cert);
+	signer_issued_free(&iss);
+}
+
+static void
+test_hung_signer_times_out_and_is_killed(void **state)
+{
+	struct signer *s;
+	struct signer_opts quick = { 300, 5000, 0 };
+	int64_t t0;
+	pid_t pid;
+
+	assert_int_equal(signer_start(&s, dir, datakey, &quick), 0);
+	pid = signer_pid(s);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	t0 = mono_ms();
+	assert_int_equal(signer_ping(s), ZTP_EIO);
+	assert_true(mono_ms() - t0 >= 300);
+	assert_true(mono_ms() - t0 < 3000);
+	assert_true(gone(pid));
+	assert_int_equal(signer_ping(s), 0); /* a new one */
+	signer_free(s);
+}
+
+static void
+test_signer_outlives_sigterm_and_sigint(void **state)
+{
+	struct signer *s = *state;
+	pid_t pid = signer_pid(s);
+
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(kill(pid, SIGINT), 0);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	assert_int_equal(signer_ping(s), 0);
+	assert_int_equal(signer_pid(s), pid);
+}
+
+/* ---- the boundary ---- */
+
+/* 1 if one of this process's descriptors is the file path. */
+static int
+have_open(const char *path)
+{
+	char link[64], target[PATH_MAX + 1];
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	ssize_t n;
+	int found = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+		if ((n = readlink(link, target, sizeof(target) - 1)) <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, path) == 0)
+			found = 1;
+	}
+	closedir(d);
+	return found;
+}
+
+static void
+test_this_process_never_holds_the_ca_key(void **state)
+{
+	struct signer *s = *state;
+	struct signer_issued iss;
+	char key[PATH_MAX + 16], moved[PATH_MAX + 16];
+	X509 *cert;
+
+	snprintf(key, sizeof(key), "%s/ca.key", dir);
+	snprintf(moved, sizeof(moved), "%s/ca.key.away", dir);
+
+	cert = issue(s, &iss);
+	X509_free(cert);
+	signer_issued_free(&iss);
+	assert_int_equal(signer_restart(s), 0);
+	assert_int_equal(signer_key_loads(), 0);
+	assert_false(have_open(key));
+
+	/* the key file is not needed here: signing goes on without it */
+	assert_int_equal(rename(key, moved), 0);
+	cert = issue(s, &iss);
+	X509_free(cert);
+	signer_issued_free(&iss);
+	/* only a new signer needs it */
+	assert_int_equal(signer_restart(s), ZTP_EIO);
+	assert_int_equal(rename(moved, key), 0);
+	assert_int_equal(signer_restart(s), 0);
+	assert_int_equal(signer_ping(s), 0);
+	assert_int_equal(signer_key_loads(), 0);
+}
+
+static void
+test_signer_closes_every_other_descriptor(void **state)
+{
+	struct signer *s;
+	struct pollfd p;
+	char c;
+	int fds[2];
+
+	/* a pipe without close-on-exec: the child inherits its write end */
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(signer_start(&s, dir, datakey, &fast), 0);
+	close(fds[1]);
+	/* if the signer kept its copy, no end of file would come */
+	p.fd = fds[0];
+	p.events = POLLIN;
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(read(fds[0], &c, 1), 0);
+	close(fds[0]);
+	assert_int_equal(signer_ping(s), 0);
+	signer_free(s);
+}
+
+/* ---- threads ---- */
+
+#define THREADS 4
+#define PER_THREAD 25
+
+struct worker_arg {
+	struct signer *s;
+	uint8_t serials[PER_THREAD][16];
+	int failures;
+};
+
+static void *
+worker(void *p)
+{
+	struct worker_arg *a = p;
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	uint8_t *csr;
+	size_t len = make_csr(dev_key, "t", &csr);
+	int i;
+
+	base_req(&req, csr, len);
+	for (i = 0; i < PER_THREAD; i++) {
+		if (signer_sign_csr(a->s, &req, &iss) != 0 || iss.serial_len != 16) {
+			a->failures++;
+			continue;
+		}
+		memcpy(a->serials[i], iss.serial, 16);
+		signer_issued_free(&iss);
+	}
+	OPENSSL_free(csr);
+	return NULL;
+}
+
+static void
+test_threads_share_one_signer(void **state)
+{
+	static struct worker_arg args[THREADS];
+	pthread_t th[THREADS];
+	int i, j, k, l;
+
+	for (i = 0; i < THREADS; i++) {
+		memset(&args[i], 0, sizeof(args[i]));
+		args[i].s = *state;
+		assert_int_equal(pthread_create(&th[i], NULL, worker, &args[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(args[i].failures, 0);
+	}
+	for (i = 0; i < THREADS; i++)
+		for (j = 0; j < PER_THREAD; j++)
+			for (k = i; k < THREADS; k++)
+				for (l = (k == i ? j + 1 : 0); l < PER_THREAD; l++)
+					assert_int_not_equal(
+					    memcmp(args[i].serials[j], args[k].serials[l], 16), 0);
+}
+
+/* ---- a CA not made by datadir.c: P-384, and a CSR with the CA's own key ---- */
+
+static void
+test_imported_p384_ca_signs_with_sha384_and_refuses_its_own_key(void **state)
+{
+	char other[64], path[128], pass[65];
+	uint8_t key2[CRYPTO_KEY_LEN], k[32], *csr;
+	EVP_PKEY *cakey = EVP_EC_gen("P-384");
+	X509 *ca = X509_new(), *cert;
+	X509_NAME *name;
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	struct signer *s;
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	const unsigned char *p;
+	size_t len;
+	FILE *f;
+
+	assert_non_null(cakey);
+	assert_non_null(ca);
+	snprintf(other, sizeof(other), "/tmp/ztp-test-signer2.XXXXXX");
+	assert_non_null(mkdtemp(other));
+	memset(key2, 0x77, sizeof(key2));
+
+	/* a P-384 CA as an operator would import it, stored as datadir.c stores keys */
+	X509_set_version(ca, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(ca), 1);
+	X509_gmtime_adj(X509_getm_notBefore(ca), -60);
+	X509_gmtime_adj(X509_getm_notAfter(ca), 86400L * 365);
+	X509_set_pubkey(ca, cakey);
+	name = X509_get_subject_name(ca);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"P-384 CA", -1,
+	    -1, 0);
+	X509_set_issuer_name(ca, name);
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, ca, ca, NULL, NULL, 0);
+	assert_non_null(ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
+			    "critical,CA:TRUE"));
+	X509_add_ext(ca, ext, -1);
+	X509_EXTENSION_free(ext);
+	/* no subjectKeyIdentifier: the signer computes the AKI */
+	assert_true(X509_sign(ca, cakey, EVP_sha384()) > 0);
+	snprintf(path, sizeof(path), "%s/ca.pem", other);
+	assert_non_null(f = fopen(path, "w"));
+	PEM_write_X509(f, ca);
+	fclose(f);
+	assert_int_equal(crypto_derive(key2, "ztp pem passphrase v1", k, sizeof(k)), 0);
+	hex_encode(k, sizeof(k), pass, sizeof(pass));
+	snprintf(path, sizeof(path), "%s/ca.key", other);
+	assert_non_null(f = fopen(path, "w"));
+	PEM_write_PrivateKey(f, cakey, EVP_aes_256_cbc(), (unsigned char *)pass,
+	    (int)strlen(pass), NULL, NULL);
+	fclose(f);
+
+	assert_int_equal(signer_start(&s, other, key2, &fast), 0);
+	len = make_csr(dev_key, "d", &csr);
+	base_req(&req, csr, len);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), 0);
+	p = iss.der;
+	assert_non_null(cert = d2i_X509(NULL, &p, (long)iss.der_len));
+	assert_int_equal(X509_verify(cert, cakey), 1);
+	assert_int_equal(X509_get_signature_nid(cert), NID_ecdsa_with_SHA384);
+	assert_non_null(X509_get0_authority_key_id(cert));
+	X509_free(cert);
+	signer_issued_free(&iss);
+	OPENSSL_free(csr);
+
+	len = make_csr(cakey, "d", &csr);
+	base_req(&req, csr, len);
+	assert_int_equal(signer_sign_csr(s, &req, &iss), ZTP_EINVAL);
+	OPENSSL_free(csr);
+
+	signer_free(s);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	rm_dir(other);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_start_answers_ping_and_this_process_loads_no_key, setup, teardown),
+		cmocka_unit_test(test_wrong_data_key_fails_to_start),
+		cmocka_unit_test(test_free_ends_the_signer),
+		cmocka_unit_test_setup_teardown(
+		    test_certificate_verifies_with_the_requested_subject_and_profile, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_serials_differ, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_san_and_server_auth_as_requested, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_validity_ends_with_the_ca, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_csr_with_a_bad_signature_is_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_csr_for_another_key_than_expected_is_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_what_is_not_one_csr_is_malformed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_keys_and_usages_outside_the_policy_are_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_profiles_are_refused_on_both_sides, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_crl_verifies_and_lists_the_revoked_serials,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_crl_leaves_certificates_valid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_crl_with_bad_entries_is_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_largest_crl_fits, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_malformed_requests_get_an_error_and_the_signer_stays, setup, teardown),
+		cmocka_unit_test(test_killed_signer_fails_the_next_call_and_restarts),
+		cmocka_unit_test_setup_teardown(test_next_call_after_a_failure_starts_a_new_signer,
+		    setup, teardown),
+		cmocka_unit_test(test_hung_signer_times_out_and_is_killed),
+		cmocka_unit_test_setup_teardown(test_signer_outlives_sigterm_and_sigint, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_this_process_never_holds_the_ca_key, setup,
+		    teardown),
+		cmocka_unit_test(test_signer_closes_every_other_descriptor),
+		cmocka_unit_test_setup_teardown(test_threads_share_one_signer, setup, teardown),
+		cmocka_unit_test(test_imported_p384_ca_signs_with_sha384_and_refuses_its_own_key),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
