@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <openssl/crypto.h>
@@ -25,6 +26,7 @@
 #include "ztp/err.h"
 
 #define ROTATE_KEY_LEN 32
+#define DEVICE_RESPONSE_JOIN_MAX 4096
 
 static const char *
 method_name(enum evhttp_cmd_type m)
@@ -259,6 +261,15 @@ device_api_handle(struct evhttp_request *req, void *arg)
 	struct conn *c = conn_of(req);
 
 	handle(req, w, c);
-	if (c != NULL)
+	if (c != NULL) {
+		/*
+		 * evhttp queued the head and the body as two pieces, and the TLS
+		 * bufferevent writes one record per piece: join them, so that a
+		 * SIM gets (and decrypts) one record per response.
+		 */
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+		if (evbuffer_get_length(out) <= DEVICE_RESPONSE_JOIN_MAX)
+			evbuffer_pullup(out, -1);
 		conn_request_done(c, req);
+	}
 }

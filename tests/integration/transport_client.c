@@ -106,12 +106,12 @@ done(void *arg, enum safe2_job job, const struct safe2_http_resp *r)
 		printf("error: no info for the job\n");
 		run->errors++;
 	} else {
-		printf("info: job=%s addr=%s from=%s handshake=%d cipher=%s kex=%s ms=%u\n",
+		printf("info: job=%s addr=%s from=%s handshake=%d cipher=%s kex=%s ms=%u in=%llu out=%llu\n",
 		    job == SAFE2_JOB_CONFIG ? "config" : "telemetry",
 		    info.addr[0] ? info.addr : "-", addr_from_name(info.addr_from),
 		    info.handshake_done, info.cipher ? info.cipher : "-",
 		    !info.handshake_done ? "-" : info.psk_ke ? "psk_ke" : "psk_dhe_ke",
-		    info.elapsed_ms);
+		    info.elapsed_ms, (unsigned long long)info.bytes_in, (unsigned long long)info.bytes_out);
 	}
 	fflush(stdout);
 	if (run->free_in_cb) {
