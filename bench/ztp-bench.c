@@ -177,14 +177,8 @@ use_session(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen,
 
 	(void)md;
 	*sess = NULL;
-	if (s == NULL || cipher == NULL || (ps = SSL_SESSION_new()) == NULL)
+	if (s == NULL || (ps = crypto_psk_session(cipher, s->psk, s->psklen)) == NULL)
 		return 0;
-	if (!SSL_SESSION_set1_master_key(ps, s->psk, s->psklen) ||
-	    !SSL_SESSION_set_cipher(ps, cipher) ||
-	    !SSL_SESSION_set_protocol_version(ps, TLS1_3_VERSION)) {
-		SSL_SESSION_free(ps);
-		return 0;
-	}
 	*sess = ps;
 	*id = s->identity;
 	*idlen = s->idlen;

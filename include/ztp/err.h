@@ -4,6 +4,7 @@
  */
 #ifndef ZTP_ERR_H
 #define ZTP_ERR_H
+#include <stddef.h>
 
 #define ZTP_ERRNO_MAP(X)                                              \
 	X(INVAL, "invalid argument")                                  \
@@ -33,5 +34,12 @@ enum ztp_err {
 
 /* A static string describing rc (0 or a ZTP_E... code). */
 const char *ztp_strerror(int rc);
+
+/*
+ * Format a reason into buf (cap bytes; nothing if buf is NULL or cap 0)
+ * and return rc: `return ztp_errf(why, cap, ZTP_EMALFORMED, "...", ...);`.
+ */
+int ztp_errf(char *buf, size_t cap, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -1656,15 +1656,6 @@ struct import {
 	int64_t t0, tlast; /* ms, monotonic */
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* "N rows done, R rows/s" on a terminal's stderr, at most every 100 ms */
 static void
 import_progress(struct import *im, int final)
@@ -1673,7 +1664,7 @@ import_progress(struct import *im, int final)
 
 	if (!im->tty)
 		return;
-	now = mono_ms();
+	now = clock_mono_ms();
 	if (!final && now - im->tlast < PROGRESS_INTERVAL_MS)
 		return;
 	im->tlast = now;
@@ -1993,7 +1984,7 @@ cmd_sim_import(struct ctl *c, const struct args *a)
 	rc = ctl_open(c);
 	if (rc != 0)
 		goto out;
-	im->t0 = im->tlast = mono_ms();
+	im->t0 = im->tlast = clock_mono_ms();
 
 	while ((rc = reader_next(rd, &line, &len)) == 1) {
 		r = simcsv_parse(line, len, rd->lineno == 1, &row, &why);

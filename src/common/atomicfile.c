@@ -15,22 +15,6 @@
 
 static const char MKSTEMP_TEMPLATE[] = { 'X', 'X', 'X', 'X', 'X', 'X', '\0' };
 
-static int
-fail(char *err, size_t errcap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t errcap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errcap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errcap, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* The directory and the base name of path. */
 static void
 split(const char *path, char *dir, size_t dircap, const char **base)
@@ -75,33 +59,33 @@ atomicfile_write(const char *path, const void *data, size_t len, mode_t mode, ch
 	int fd = -1, dfd = -1, rc;
 
 	if (path == NULL || strlen(path) >= PATH_MAX)
-		return fail(err, errcap, ZTP_EINVAL, "bad path");
+		return ztp_errf(err, errcap, ZTP_EINVAL, "bad path");
 	split(path, dir, sizeof(dir), &base);
 	/* mkstemp's template: six 'X' replaced by random characters */
 	snprintf(tmp, sizeof(tmp), "%s/.%s.%.6s", dir, base, MKSTEMP_TEMPLATE);
 	if ((fd = mkstemp(tmp)) < 0) {
-		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
 		tmp[0] = '\0';
 		goto out;
 	}
 	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (close(fd) != 0) {
 		fd = -1;
-		rc = fail(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	fault_point("atomicfile_before_rename");
 	if (rename(tmp, path) != 0) {
-		rc = fail(err, errcap, ZTP_EIO, "%s: %s", path, strerror(errno));
+		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	tmp[0] = '\0'; /* renamed: nothing to remove any more */
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
-		rc = fail(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
+		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	rc = 0;

@@ -126,3 +126,18 @@ out:
 	EVP_PKEY_CTX_free(pctx);
 	return rc;
 }
+
+SSL_SESSION *
+crypto_psk_session(const SSL_CIPHER *cipher, const uint8_t *psk, size_t len)
+{
+	SSL_SESSION *s;
+
+	if (cipher == NULL || (s = SSL_SESSION_new()) == NULL)
+		return NULL;
+	if (!SSL_SESSION_set1_master_key(s, psk, len) || !SSL_SESSION_set_cipher(s, cipher) ||
+	    !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
+		SSL_SESSION_free(s);
+		return NULL;
+	}
+	return s;
+}

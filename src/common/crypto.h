@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ssl.h>
+
 #define CRYPTO_KEY_LEN 32
 #define CRYPTO_SEAL_OVERHEAD (12 + 16) /* nonce + tag */
 
@@ -36,5 +38,12 @@ int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aadle
 /* HKDF-SHA256 of key with info into out[outlen]. */
 int crypto_derive(const uint8_t key[CRYPTO_KEY_LEN], const char *info, uint8_t *out,
     size_t outlen);
+
+/*
+ * A TLS 1.3 session holding the external PSK psk[0..len), for OpenSSL's
+ * PSK callbacks on either side; cipher fixes the hash (a SHA-256 suite for
+ * ztp). The caller owns it (SSL_SESSION_free). NULL on failure.
+ */
+SSL_SESSION *crypto_psk_session(const SSL_CIPHER *cipher, const uint8_t *psk, size_t len);
 
 #endif

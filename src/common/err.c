@@ -1,3 +1,6 @@
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "ztp/err.h"
 
 const char *
@@ -14,4 +17,17 @@ ztp_strerror(int rc)
 	default:
 		return "unknown error";
 	}
+}
+
+int
+ztp_errf(char *buf, size_t cap, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf != NULL && cap > 0) {
+		va_start(ap, fmt);
+		vsnprintf(buf, cap, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
 }

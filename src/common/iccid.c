@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "hex.h"
 #include "ztp/err.h"
 #include "ztp/iccid.h"
 
@@ -61,32 +62,15 @@ iccid_to_ef(const char *iccid, uint8_t ef[ICCID_EF_LEN])
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 iccid_from_ef_hex(const char *hex, size_t len, char *out)
 {
 	uint8_t ef[ICCID_EF_LEN];
-	size_t i;
+	size_t n;
 
-	if (hex == NULL || len != 2 * ICCID_EF_LEN)
+	if (hex == NULL || len != 2 * ICCID_EF_LEN ||
+	    hex_decode(hex, len, ef, sizeof(ef), &n) != 0)
 		return ZTP_EMALFORMED;
-	for (i = 0; i < ICCID_EF_LEN; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return ZTP_EMALFORMED;
-		ef[i] = (uint8_t)(hi << 4 | lo);
-	}
 	return iccid_from_ef(ef, out);
 }
 

@@ -333,23 +333,6 @@ struct keystore_file {
 	char *dir;            /* its path, for messages */
 };
 
-static int
-set_err(char *err, size_t errcap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-set_err(char *err, size_t errcap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errcap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errcap, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static void
 slot_name(int slot, char name[SLOT_NAME_MAX])
 {
@@ -778,17 +761,17 @@ remove_tmp_files(struct keystore_file *kf, char *err, size_t errcap)
 	int fd, removed = 0, rc = 0;
 
 	if ((fd = dup(kf->dfd)) < 0)
-		return set_err(err, errcap, ZTP_EIO, "%s: %s", kf->dir, strerror(errno));
+		return ztp_errf(err, errcap, ZTP_EIO, "%s: %s", kf->dir, strerror(errno));
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
-		return set_err(err, errcap, ZTP_EIO, "%s: %s", kf->dir, strerror(errno));
+		return ztp_errf(err, errcap, ZTP_EIO, "%s: %s", kf->dir, strerror(errno));
 	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (!is_tmp_name(de->d_name))
 			continue;
 		if (unlinkat(kf->dfd, de->d_name, 0) != 0 && errno != ENOENT) {
-			rc = set_err(err, errcap, ZTP_EIO, "%s/%s: %s", kf->dir, de->d_name,
+			rc = ztp_errf(err, errcap, ZTP_EIO, "%s/%s: %s", kf->dir, de->d_name,
 			    strerror(errno));
 			break;
 		}
@@ -796,7 +779,7 @@ remove_tmp_files(struct keystore_file *kf, char *err, size_t errcap)
 	}
 	closedir(d);
 	if (rc == 0 && removed && fsync(kf->dfd) != 0)
-		rc = set_err(err, errcap, ZTP_EIO, "%s: %s", kf->dir, strerror(errno));
+		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", kf->dir, strerror(errno));
 	return rc;
 }
 
@@ -808,7 +791,7 @@ fsync_parent(const char *path, char *err, size_t errcap)
 	int fd, rc = 0;
 
 	if ((copy = strdup(path)) == NULL)
-		return set_err(err, errcap, ZTP_ENOMEM, "out of memory");
+		return ztp_errf(err, errcap, ZTP_ENOMEM, "out of memory");
 	/* drop trailing slashes, then the last component */
 	for (slash = copy + strlen(copy); slash > copy + 1 && slash[-1] == '/'; slash--)
 		slash[-1] = '\0';
@@ -819,7 +802,7 @@ fsync_parent(const char *path, char *err, size_t errcap)
 	else
 		*slash = '\0';
 	if ((fd = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) != 0)
-		rc = set_err(err, errcap, ZTP_EIO, "%s: %s", copy, strerror(errno));
+		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", copy, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	free(copy);
@@ -837,9 +820,9 @@ keystore_file_open(const char *dir, unsigned flags, struct keystore **out, char 
 	if (out != NULL)
 		*out = NULL;
 	if (out == NULL || dir == NULL || dir[0] == '\0' || (flags & ~KEYSTORE_FILE_CREATE) != 0)
-		return set_err(err, errcap, ZTP_EINVAL, "key store: bad argument");
+		return ztp_errf(err, errcap, ZTP_EINVAL, "key store: bad argument");
 	if ((kf = calloc(1, sizeof(*kf))) == NULL || (kf->dir = strdup(dir)) == NULL) {
-		rc = set_err(err, errcap, ZTP_ENOMEM, "out of memory");
+		rc = ztp_errf(err, errcap, ZTP_ENOMEM, "out of memory");
 		goto out;
 	}
 	kf->base.ops = &file_ops;
@@ -848,7 +831,7 @@ keystore_file_open(const char *dir, unsigned flags, struct keystore **out, char 
 		if (mkdir(dir, 0700) == 0)
 			created = 1;
 		else if (errno != EEXIST) {
-			rc = set_err(err, errcap, errno == ENOENT ? ZTP_ENOENT : ZTP_EIO,
+			rc = ztp_errf(err, errcap, errno == ENOENT ? ZTP_ENOENT : ZTP_EIO,
 			    "%s: cannot create: %s", dir, strerror(errno));
 			goto out;
 		}
@@ -859,31 +842,31 @@ keystore_file_open(const char *dir, unsigned flags, struct keystore **out, char 
 		    S_ISLNK(st.st_mode))
 			errno = ELOOP;
 		if (errno == ENOENT)
-			rc = set_err(err, errcap, ZTP_ENOENT, "%s: no such key store", dir);
+			rc = ztp_errf(err, errcap, ZTP_ENOENT, "%s: no such key store", dir);
 		else if (errno == ELOOP)
-			rc = set_err(err, errcap, ZTP_ECONFLICT,
+			rc = ztp_errf(err, errcap, ZTP_ECONFLICT,
 			    "%s is a symbolic link, refused as a key store", dir);
 		else if (errno == ENOTDIR)
-			rc = set_err(err, errcap, ZTP_EINVAL, "%s is not a directory", dir);
+			rc = ztp_errf(err, errcap, ZTP_EINVAL, "%s is not a directory", dir);
 		else
-			rc = set_err(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
+			rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	/* mkdir's mode went through the umask: make it exactly 0700 */
 	if (created) {
 		if (fchmod(kf->dfd, 0700) != 0) {
-			rc = set_err(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
+			rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
 			goto out;
 		}
 		if ((rc = fsync_parent(dir, err, errcap)) != 0)
 			goto out;
 	}
 	if (fstat(kf->dfd, &st) != 0) {
-		rc = set_err(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
+		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
-		rc = set_err(err, errcap, ZTP_ECONFLICT,
+		rc = ztp_errf(err, errcap, ZTP_ECONFLICT,
 		    "%s: mode %04o, a key store must not be accessible by group or others "
 		    "(chmod 700)", dir, (unsigned)(st.st_mode & 07777));
 		goto out;

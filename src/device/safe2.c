@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
 #include "ztp/safe2.h"
 
 #define INS_PUT_DATA 0xDA
@@ -25,8 +26,6 @@
 #define TAG_IDENTITY 0xD4
 #define TAG_KEY 0xD5
 #define TAG_LOCK 0xDF
-
-static const char hexdigits[] = "0123456789ABCDEF";
 
 void
 safe2_persist_defaults(struct safe2_persist *p)
@@ -69,18 +68,6 @@ now_ms(struct safe2 *s)
 	return s->plat && s->plat->now_ms ? s->plat->now_ms(s->plat->arg) : 0;
 }
 
-static void
-put_hex(char *out, const uint8_t *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hexdigits[b[i] >> 4];
-		out[2 * i + 1] = hexdigits[b[i] & 0x0f];
-	}
-	out[2 * n] = '\0';
-}
-
 /* "<path>/<DeviceID hex>?iccid=<EF_ICCID hex>" */
 static int
 make_target(struct safe2 *s, const char *path, char *out, size_t cap)
@@ -91,8 +78,9 @@ make_target(struct safe2 *s, const char *path, char *out, size_t cap)
 
 	if (iccid_to_ef(s->p.iccid, ef) != 0)
 		return -1;
-	put_hex(dev, s->p.device_id, s->p.device_id_len);
-	put_hex(efhex, ef, sizeof(ef));
+	if (hex_encode(s->p.device_id, s->p.device_id_len, dev, sizeof(dev)) != 0 ||
+	    hex_encode(ef, sizeof(ef), efhex, sizeof(efhex)) != 0)
+		return -1;
 	n = snprintf(out, cap, "%s/%s?iccid=%s", path, dev, efhex);
 	return n > 0 && (size_t)n < cap ? 0 : -1;
 }

@@ -49,6 +49,8 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
+#include "crypto.h"
 #include "num.h"
 #include "ztp/err.h"
 #include "ztp/transport.h"
@@ -163,15 +165,6 @@ tlog(const struct transport *t, enum transport_log_level level, const char *fmt,
 	t->opts.log(t->opts.log_arg, level, msg);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void
 transport_opts_defaults(struct transport_opts *o)
 {
@@ -185,7 +178,7 @@ transport_opts_defaults(struct transport_opts *o)
 static struct dns_entry *
 cache_find(struct transport *t, const char *host)
 {
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)clock_mono_ms();
 	size_t i;
 
 	for (i = 0; i < DNS_CACHE_SIZE; i++)
@@ -200,7 +193,7 @@ static void
 cache_put(struct transport *t, const char *host, struct in_addr addr, uint32_t ttl_s)
 {
 	struct dns_entry *e = NULL;
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)clock_mono_ms();
 	size_t i;
 
 	for (i = 0; i < DNS_CACHE_SIZE && e == NULL; i++)
@@ -268,14 +261,8 @@ use_session(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen,
 		return 0;
 	if (md != NULL && !is_sha256(md))
 		return 1; /* no PSK for this hash: the handshake fails */
-	if ((s = SSL_SESSION_new()) == NULL)
+	if ((s = crypto_psk_session(cipher, a->psk, a->psk_len)) == NULL)
 		return 0;
-	if (!SSL_SESSION_set1_master_key(s, a->psk, a->psk_len) ||
-	    !SSL_SESSION_set_cipher(s, cipher) ||
-	    !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
-		SSL_SESSION_free(s);
-		return 0;
-	}
 	*sess = s;
 	*id = a->identity;
 	*idlen = a->identity_len;
@@ -901,7 +888,7 @@ finish(struct attempt *a)
 	if (r.outcome == SAFE2_OUT_TRANSIENT && !a->info.handshake_done &&
 	    (a->info.addr_from == TRANSPORT_ADDR_CACHE || a->info.addr_from == TRANSPORT_ADDR_DNS))
 		cache_evict(t, a->host);
-	a->info.elapsed_ms = (uint32_t)(now_ms() - a->started_ms);
+	a->info.elapsed_ms = (uint32_t)((uint64_t)clock_mono_ms() - a->started_ms);
 	bio_unhook(a);
 	t->last[job] = a->info;
 	t->have_last[job] = 1;
@@ -1064,7 +1051,7 @@ transport_start(struct transport *t, const struct safe2_http_req *req, transport
 
 	a->cb = cb;
 	a->cb_arg = arg;
-	a->started_ms = now_ms();
+	a->started_ms = (uint64_t)clock_mono_ms();
 	tv.tv_sec = t->opts.timeout_ms / 1000;
 	tv.tv_usec = (t->opts.timeout_ms % 1000) * 1000;
 	if (evtimer_add(a->deadline, &tv) != 0) {

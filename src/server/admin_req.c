@@ -9,20 +9,6 @@
 #include "hex.h"
 #include "ztp/err.h"
 
-static int
-fail(char *why, size_t cap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *why, size_t cap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, cap, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /*
  * obj must be an object whose members are all in req (each present) or in
  * opt (NULL-terminated lists; opt may be NULL). where names it in errors.
@@ -36,7 +22,7 @@ check_members(json_t *obj, const char *const *req, const char *const *opt, const
 	size_t i;
 
 	if (!json_is_object(obj))
-		return fail(why, cap, ZTP_EMALFORMED, "%s must be a JSON object", where);
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "%s must be a JSON object", where);
 	json_object_foreach(obj, key, val) {
 		int known = 0;
 		for (i = 0; req[i] != NULL && !known; i++)
@@ -44,12 +30,12 @@ check_members(json_t *obj, const char *const *req, const char *const *opt, const
 		for (i = 0; opt != NULL && opt[i] != NULL && !known; i++)
 			known = strcmp(key, opt[i]) == 0;
 		if (!known)
-			return fail(why, cap, ZTP_EMALFORMED, "unknown member \"%.32s\" in %s", key,
+			return ztp_errf(why, cap, ZTP_EMALFORMED, "unknown member \"%.32s\" in %s", key,
 			    where);
 	}
 	for (i = 0; req[i] != NULL; i++)
 		if (json_object_get(obj, req[i]) == NULL)
-			return fail(why, cap, ZTP_EMALFORMED, "missing member \"%s\" in %s", req[i],
+			return ztp_errf(why, cap, ZTP_EMALFORMED, "missing member \"%s\" in %s", req[i],
 			    where);
 	return 0;
 }
@@ -67,12 +53,12 @@ load_object_max(const uint8_t *buf, size_t len, size_t max, const char *const *r
 	int rc;
 
 	if (buf == NULL || len == 0)
-		return fail(why, cap, ZTP_EMALFORMED, "a JSON object is required");
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "a JSON object is required");
 	if (len > max)
-		return fail(why, cap, ZTP_ETOOBIG, "request body over %zu bytes", max);
+		return ztp_errf(why, cap, ZTP_ETOOBIG, "request body over %zu bytes", max);
 	obj = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &err);
 	if (obj == NULL)
-		return fail(why, cap, ZTP_EMALFORMED, "invalid JSON at line %d column %d: %s",
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "invalid JSON at line %d column %d: %s",
 		    err.line, err.column, err.text);
 	if ((rc = check_members(obj, req, opt, "the body", why, cap)) != 0) {
 		json_decref(obj);
@@ -96,11 +82,11 @@ get_string(json_t *obj, const char *name, const char **s, size_t *len, char *why
 	json_t *v = json_object_get(obj, name);
 
 	if (!json_is_string(v))
-		return fail(why, cap, ZTP_EMALFORMED, "\"%s\" must be a string", name);
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"%s\" must be a string", name);
 	*s = json_string_value(v);
 	*len = json_string_length(v);
 	if (memchr(*s, '\0', *len) != NULL)
-		return fail(why, cap, ZTP_EMALFORMED, "\"%s\" must not contain NUL", name);
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"%s\" must not contain NUL", name);
 	return 0;
 }
 
@@ -120,11 +106,11 @@ adminreq_token(const uint8_t *buf, size_t len, char key_id[TOKEN_KEYID_MAX + 1],
 	    (rc = get_string(obj, "secret", &sec, &seclen, why, cap)) != 0)
 		goto out;
 	if (!token_keyid_valid(id, idlen)) {
-		rc = fail(why, cap, ZTP_EMALFORMED, "\"key_id\" is not a key id");
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"key_id\" is not a key id");
 		goto out;
 	}
 	if (seclen == 0 || seclen > ADMINREQ_SECRET_MAX) {
-		rc = fail(why, cap, ZTP_EMALFORMED, "\"secret\" must be 1 to %d characters",
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"secret\" must be 1 to %d characters",
 		    ADMINREQ_SECRET_MAX);
 		goto out;
 	}
@@ -146,7 +132,7 @@ get_bool(json_t *obj, const char *name, int def, int *out, char *why, size_t cap
 		return 0;
 	}
 	if (!json_is_boolean(v))
-		return fail(why, cap, ZTP_EMALFORMED, "\"%s\" must be true or false", name);
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"%s\" must be true or false", name);
 	*out = json_is_true(v);
 	return 0;
 }
@@ -165,7 +151,7 @@ get_group(json_t *obj, const char *name, char group[STORE_GROUP_SIZE], char *why
 	if ((rc = get_string(obj, name, &g, &glen, why, cap)) != 0)
 		return rc;
 	if (!store_group_name_valid(g))
-		return fail(why, cap, ZTP_EMALFORMED,
+		return ztp_errf(why, cap, ZTP_EMALFORMED,
 		    "\"%s\" must be 1 to %d characters of A-Z a-z 0-9 _ . -", name,
 		    STORE_GROUP_SIZE - 1);
 	memcpy(group, g, glen + 1);
@@ -185,11 +171,11 @@ sim_row(json_t *obj, struct store_import_row *row, char *why, size_t cap)
 	    (rc = get_group(obj, "group", row->group, why, cap)) != 0)
 		return rc;
 	if (!iccid_valid(id, idlen))
-		return fail(why, cap, ZTP_EMALFORMED, "\"iccid\" must be %d to %d digits",
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"iccid\" must be %d to %d digits",
 		    ICCID_MIN_DIGITS, ICCID_MAX_DIGITS);
 	if (hexlen < 2 * STORE_PSK_MIN || hexlen > 2 * STORE_PSK_MAX ||
 	    hex_decode(hex, hexlen, row->psk, sizeof(row->psk), &row->psk_len) != 0)
-		return fail(why, cap, ZTP_EMALFORMED, "\"psk\" must be %d to %d bytes in hex",
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"psk\" must be %d to %d bytes in hex",
 		    STORE_PSK_MIN, STORE_PSK_MAX);
 	memcpy(row->iccid, id, idlen + 1);
 	return 0;
@@ -231,11 +217,11 @@ adminreq_import(const uint8_t *buf, size_t len, struct store_import_row *rows, s
 		return rc;
 	arr = json_object_get(obj, "rows");
 	if (!json_is_array(arr) || json_array_size(arr) == 0) {
-		rc = fail(why, cap, ZTP_EMALFORMED, "\"rows\" must be a non-empty array");
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"rows\" must be a non-empty array");
 		goto out;
 	}
 	if (json_array_size(arr) > STORE_IMPORT_BATCH_MAX) {
-		rc = fail(why, cap, ZTP_ETOOBIG, "at most %d rows in one batch",
+		rc = ztp_errf(why, cap, ZTP_ETOOBIG, "at most %d rows in one batch",
 		    STORE_IMPORT_BATCH_MAX);
 		goto out;
 	}
@@ -275,7 +261,7 @@ adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
 	if ((rc = get_group(obj, "name", r.name, why, cap)) != 0)
 		goto out;
 	if (r.name[0] == '\0') {
-		rc = fail(why, cap, ZTP_EMALFORMED, "\"name\" is required");
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"name\" is required");
 		goto out;
 	}
 	if ((rc = get_bool(obj, "derive", 0, &r.derive, why, cap)) != 0 ||
@@ -285,7 +271,7 @@ adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
 		if ((rc = get_string(obj, "iccid_prefix", &str, &slen, why, cap)) != 0)
 			goto out;
 		if (slen > ICCID_MAX_DIGITS || strspn(str, "0123456789") != slen) {
-			rc = fail(why, cap, ZTP_EMALFORMED, "\"iccid_prefix\" must be up to %d digits",
+			rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"iccid_prefix\" must be up to %d digits",
 			    ICCID_MAX_DIGITS);
 			goto out;
 		}
@@ -294,7 +280,7 @@ adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
 	if ((v = json_object_get(obj, "rotation_period_s")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > 10LL * 365 * 86400) {
-			rc = fail(why, cap, ZTP_EMALFORMED,
+			rc = ztp_errf(why, cap, ZTP_EMALFORMED,
 			    "\"rotation_period_s\" must be an integer from 0 to 10 years");
 			goto out;
 		}
@@ -302,14 +288,14 @@ adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
 	}
 	if (json_object_get(obj, "master_key") != NULL) {
 		if (!r.derive) {
-			rc = fail(why, cap, ZTP_EMALFORMED, "\"master_key\" needs \"derive\": true");
+			rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"master_key\" needs \"derive\": true");
 			goto out;
 		}
 		if ((rc = get_string(obj, "master_key", &str, &slen, why, cap)) != 0)
 			goto out;
 		if (slen != 2 * STORE_MASTER_LEN || hex_decode(str, slen, master, STORE_MASTER_LEN,
 							&klen) != 0) {
-			rc = fail(why, cap, ZTP_EMALFORMED, "\"master_key\" must be %d bytes in hex",
+			rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"master_key\" must be %d bytes in hex",
 			    STORE_MASTER_LEN);
 			goto out;
 		}
@@ -336,7 +322,7 @@ adminreq_config_set(const uint8_t *buf, size_t len, uint8_t body[STORE_CONFIG_MA
 	if ((rc = get_string(obj, "body", &s, &slen, why, cap)) != 0)
 		goto out;
 	if (slen > STORE_CONFIG_MAX) {
-		rc = fail(why, cap, ZTP_ETOOBIG, "the configuration is %zu bytes; at most %d fit",
+		rc = ztp_errf(why, cap, ZTP_ETOOBIG, "the configuration is %zu bytes; at most %d fit",
 		    slen, STORE_CONFIG_MAX);
 		goto out;
 	}
@@ -359,7 +345,7 @@ adminreq_rollback(const uint8_t *buf, size_t len, uint32_t *version, char *why, 
 		return rc;
 	jv = json_object_get(obj, "version");
 	if (!json_is_integer(jv) || (v = json_integer_value(jv)) < 1 || v > UINT32_MAX) {
-		rc = fail(why, cap, ZTP_EMALFORMED, "\"version\" must be a positive integer");
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"version\" must be a positive integer");
 		goto out;
 	}
 	*version = (uint32_t)v;

@@ -791,15 +791,6 @@ struct signer {
 	uint8_t buf[SIGNER_MSG_MAX]; /* request, then answer; under mu */
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 describe_status(int status, char *out, size_t cap)
 {
@@ -850,7 +841,7 @@ wait_fd(int fd, short events, int64_t deadline)
 	int n;
 
 	for (;;) {
-		if ((left = deadline - mono_ms()) <= 0)
+		if ((left = deadline - clock_mono_ms()) <= 0)
 			return 1;
 		p.fd = fd;
 		p.events = events;
@@ -873,7 +864,7 @@ static int
 transact(struct signer *s, const uint8_t *req, size_t len, uint8_t *resp, size_t cap,
     size_t *rlen, int timeout_ms)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = clock_mono_ms() + timeout_ms;
 	struct iovec iov;
 	struct msghdr mh;
 	ssize_t n;
@@ -934,7 +925,7 @@ start_child(struct signer *s)
 	int sv[2], size = SOCKBUF;
 	pid_t pid;
 
-	s->last_start = mono_ms();
+	s->last_start = clock_mono_ms();
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		log_warn("signer: socketpair");
 		return ZTP_EIO;
@@ -976,7 +967,7 @@ ensure_running(struct signer *s)
 {
 	if (s->fd >= 0)
 		return 0;
-	if (s->last_start != 0 && mono_ms() - s->last_start < s->opts.restart_interval_ms)
+	if (s->last_start != 0 && clock_mono_ms() - s->last_start < s->opts.restart_interval_ms)
 		return ZTP_EIO;
 	return start_child(s);
 }
@@ -1060,7 +1051,7 @@ signer_free(struct signer *s)
 		s->fd = -1;
 	}
 	/* the signer exits on end of file; give it a second */
-	for (until = mono_ms() + 1000; s->pid > 0 && mono_ms() < until;) {
+	for (until = clock_mono_ms() + 1000; s->pid > 0 && clock_mono_ms() < until;) {
 		pid_t r = waitpid(s->pid, &status, WNOHANG);
 		if (r == s->pid || (r < 0 && errno != EINTR))
 			s->pid = 0;

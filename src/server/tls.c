@@ -267,13 +267,8 @@ psk_find(SSL *ssl, const unsigned char *identity, size_t len, SSL_SESSION **sess
 	if (c == NULL || !c->have_id || len != c->ident_len || memcmp(identity, c->ident, len) != 0)
 		return 1;
 	cipher = SSL_CIPHER_find(ssl, gcm_sha256);
-	if (cipher == NULL || (s = SSL_SESSION_new()) == NULL ||
-	    !SSL_SESSION_set1_master_key(s, c->psk, c->psk_len) ||
-	    !SSL_SESSION_set_cipher(s, cipher) ||
-	    !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
-		SSL_SESSION_free(s);
+	if ((s = crypto_psk_session(cipher, c->psk, c->psk_len)) == NULL)
 		return 0;
-	}
 	*sess = s;
 	return 1;
 }

@@ -34,6 +34,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "clock.h"
 #include "at.h"
 #include "fault.h"
 #include "log.h"
@@ -73,15 +74,6 @@ struct sim {
 	uint64_t creg_delay_ms;
 	int roaming;
 };
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- the applet's platform ---- */
 
@@ -179,7 +171,7 @@ plat_cancel(void *arg, enum safe2_job job)
 static uint64_t
 plat_now_ms(void *arg)
 {
-	return mono_ms();
+	return (uint64_t)clock_mono_ms();
 }
 
 static uint32_t
@@ -267,7 +259,7 @@ at_creg(void *arg)
 {
 	struct sim *sim = arg;
 
-	if (mono_ms() - sim->start_ms < sim->creg_delay_ms)
+	if ((uint64_t)clock_mono_ms() - sim->start_ms < sim->creg_delay_ms)
 		return AT_CREG_SEARCHING;
 	return sim->roaming ? AT_CREG_ROAMING : AT_CREG_HOME;
 }
@@ -534,7 +526,7 @@ main(int argc, char **argv)
 	log_init("ztp-sim", LOG_FORMAT_TEXT, verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	sim.creg_delay_ms = delay * 1000;
-	sim.start_ms = mono_ms();
+	sim.start_ms = (uint64_t)clock_mono_ms();
 
 	if (simfile_load(&sim.sf, simpath, &persist, err, sizeof(err)) != 0) {
 		log_warnx("%s", err);

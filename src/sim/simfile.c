@@ -27,22 +27,6 @@ static const char *const known_fields[] = { "iccid", "host", "port", "path", "id
 	"pending_psk", "pending_generation", NULL };
 
 static int
-fail(char *err, size_t errcap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t errcap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errcap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errcap, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
-static int
 known(const char *key)
 {
 	int i;
@@ -73,7 +57,7 @@ get_str(json_t *root, const char *key, const char **out, char *err, size_t errca
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v))
-		return fail(err, errcap, ZTP_EMALFORMED, "%s: must be a string", key);
+		return ztp_errf(err, errcap, ZTP_EMALFORMED, "%s: must be a string", key);
 	*out = json_string_value(v);
 	return 0;
 }
@@ -89,10 +73,10 @@ get_u32(json_t *root, const char *key, uint32_t min, uint32_t max, uint32_t *out
 	if (v == NULL)
 		return 0;
 	if (!json_is_integer(v))
-		return fail(err, errcap, ZTP_EMALFORMED, "%s: must be an integer", key);
+		return ztp_errf(err, errcap, ZTP_EMALFORMED, "%s: must be an integer", key);
 	n = json_integer_value(v);
 	if (n < (json_int_t)min || n > (json_int_t)max)
-		return fail(err, errcap, ZTP_ERANGE, "%s: must be from %lu to %lu", key,
+		return ztp_errf(err, errcap, ZTP_ERANGE, "%s: must be from %lu to %lu", key,
 		    (unsigned long)min, (unsigned long)max);
 	*out = (uint32_t)n;
 	return 0;
@@ -115,12 +99,12 @@ get_hex(json_t *root, const char *key, size_t min, size_t max, uint8_t *out, siz
 		return rc;
 	slen = strlen(s);
 	if (slen % 2 != 0 || (slen > 0 && !hex_valid(s, slen)))
-		return fail(err, errcap, ZTP_EMALFORMED, "%s: must be hex digits, in pairs", key);
+		return ztp_errf(err, errcap, ZTP_EMALFORMED, "%s: must be hex digits, in pairs", key);
 	if (slen / 2 < min || slen / 2 > max)
-		return fail(err, errcap, ZTP_ERANGE, "%s: must be %zu to %zu bytes, not %zu", key,
+		return ztp_errf(err, errcap, ZTP_ERANGE, "%s: must be %zu to %zu bytes, not %zu", key,
 		    min, max, slen / 2);
 	if (slen > 0 && hex_decode(s, slen, out, max, outlen) != 0)
-		return fail(err, errcap, ZTP_EMALFORMED, "%s: must be hex digits, in pairs", key);
+		return ztp_errf(err, errcap, ZTP_EMALFORMED, "%s: must be hex digits, in pairs", key);
 	if (slen == 0)
 		*outlen = 0;
 	*present = 1;
@@ -137,7 +121,7 @@ json_fail(const json_error_t *je, char *err, size_t errcap)
 	snprintf(text, sizeof(text), "%s", je->text);
 	if ((near = strstr(text, " near ")) != NULL)
 		*near = '\0';
-	return fail(err, errcap, ZTP_EMALFORMED, "not valid JSON (line %d, column %d): %s",
+	return ztp_errf(err, errcap, ZTP_EMALFORMED, "not valid JSON (line %d, column %d): %s",
 	    je->line, je->column, text);
 }
 
@@ -161,18 +145,18 @@ simfile_parse(const char *text, size_t len, struct safe2_persist *p, json_t **ex
 		goto out;
 	}
 	if (!json_is_object(root)) {
-		rc = fail(err, errcap, ZTP_EMALFORMED, "not a JSON object");
+		rc = ztp_errf(err, errcap, ZTP_EMALFORMED, "not a JSON object");
 		goto out;
 	}
 
 	if ((rc = get_str(root, "iccid", &s, err, errcap)) != 0)
 		goto out;
 	if (s == NULL) {
-		rc = fail(err, errcap, ZTP_EMALFORMED, "iccid: missing");
+		rc = ztp_errf(err, errcap, ZTP_EMALFORMED, "iccid: missing");
 		goto out;
 	}
 	if (!iccid_valid(s, strlen(s)) || iccid_to_ef(s, ef) != 0) {
-		rc = fail(err, errcap, ZTP_EMALFORMED, "iccid: must be 18 to 20 decimal digits");
+		rc = ztp_errf(err, errcap, ZTP_EMALFORMED, "iccid: must be 18 to 20 decimal digits");
 		goto out;
 	}
 	snprintf(p->iccid, sizeof(p->iccid), "%s", s);
@@ -181,7 +165,7 @@ simfile_parse(const char *text, size_t len, struct safe2_persist *p, json_t **ex
 		goto out;
 	if (s != NULL) {
 		if (s[0] == '\0' || strlen(s) > SAFE2_HOST_MAX || !printable(s)) {
-			rc = fail(err, errcap, ZTP_EMALFORMED,
+			rc = ztp_errf(err, errcap, ZTP_EMALFORMED,
 			    "host: must be 1 to %d printable characters, no spaces", SAFE2_HOST_MAX);
 			goto out;
 		}
@@ -197,7 +181,7 @@ simfile_parse(const char *text, size_t len, struct safe2_persist *p, json_t **ex
 		goto out;
 	if (s != NULL) {
 		if (s[0] != '/' || strlen(s) > SAFE2_PATH_MAX || !printable(s)) {
-			rc = fail(err, errcap, ZTP_EMALFORMED,
+			rc = ztp_errf(err, errcap, ZTP_EMALFORMED,
 			    "path: must start with '/', at most %d printable characters, no spaces",
 			    SAFE2_PATH_MAX);
 			goto out;
@@ -215,7 +199,7 @@ simfile_parse(const char *text, size_t len, struct safe2_persist *p, json_t **ex
 
 	if ((v = json_object_get(root, "locked")) != NULL) {
 		if (!json_is_boolean(v)) {
-			rc = fail(err, errcap, ZTP_EMALFORMED, "locked: must be true or false");
+			rc = ztp_errf(err, errcap, ZTP_EMALFORMED, "locked: must be true or false");
 			goto out;
 		}
 		p->locked = json_is_true(v);
@@ -225,7 +209,7 @@ simfile_parse(const char *text, size_t len, struct safe2_persist *p, json_t **ex
 	    err, errcap)) != 0)
 		goto out;
 	if (!present && p->locked) {
-		rc = fail(err, errcap, ZTP_EMALFORMED, "psk: missing (required unless \"locked\" is false)");
+		rc = ztp_errf(err, errcap, ZTP_EMALFORMED, "psk: missing (required unless \"locked\" is false)");
 		goto out;
 	}
 
@@ -245,7 +229,7 @@ simfile_parse(const char *text, size_t len, struct safe2_persist *p, json_t **ex
 		goto out;
 	if ((p->pending_len > 0) != (p->pending_generation > 0) ||
 	    (p->pending_len > 0 && p->pending_generation != p->psk_generation + 1)) {
-		rc = fail(err, errcap, ZTP_EMALFORMED,
+		rc = ztp_errf(err, errcap, ZTP_EMALFORMED,
 		    "pending_psk and pending_generation (psk_generation + 1) go together");
 		goto out;
 	}
@@ -255,13 +239,13 @@ simfile_parse(const char *text, size_t len, struct safe2_persist *p, json_t **ex
 	    (rc = get_u32(root, "retry_max_ms", 1, UINT32_MAX, &p->retry_max_ms, err, errcap)) != 0)
 		goto out;
 	if (p->retry_max_ms < p->retry_base_ms) {
-		rc = fail(err, errcap, ZTP_ERANGE, "retry_max_ms: must be at least retry_base_ms (%lu)",
+		rc = ztp_errf(err, errcap, ZTP_ERANGE, "retry_max_ms: must be at least retry_base_ms (%lu)",
 		    (unsigned long)p->retry_base_ms);
 		goto out;
 	}
 
 	if ((ex = json_object()) == NULL) {
-		rc = fail(err, errcap, ZTP_ENOMEM, "out of memory");
+		rc = ztp_errf(err, errcap, ZTP_ENOMEM, "out of memory");
 		goto out;
 	}
 	json_object_foreach(root, key, v) {
@@ -271,7 +255,7 @@ simfile_parse(const char *text, size_t len, struct safe2_persist *p, json_t **ex
 		log_sanitize(key, strlen(key), safe, sizeof(safe));
 		log_warnx("SIM file: unknown field \"%s\" ignored (kept in the file)", safe);
 		if (json_object_set(ex, key, v) != 0) {
-			rc = fail(err, errcap, ZTP_ENOMEM, "out of memory");
+			rc = ztp_errf(err, errcap, ZTP_ENOMEM, "out of memory");
 			goto out;
 		}
 	}
@@ -300,16 +284,16 @@ simfile_load(struct simfile *sf, const char *path, struct safe2_persist *p, char
 	if (atomicfile_clean(path) > 0) /* they may hold a PSK */
 		log_info("%s: removed temporary files left by a save that was cut short", path);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		rc = fail(err, errcap, ZTP_EIO, "%s: %s", path, strerror(errno));
+		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SIMFILE_MAX) {
-		rc = fail(err, errcap, ZTP_EIO, "%s: not a regular file of at most %d bytes", path,
+		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: not a regular file of at most %d bytes", path,
 		    SIMFILE_MAX);
 		goto out;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		rc = fail(err, errcap, ZTP_ENOMEM, "%s: out of memory", path);
+		rc = ztp_errf(err, errcap, ZTP_ENOMEM, "%s: out of memory", path);
 		goto out;
 	}
 	while (got < (size_t)st.st_size) {
@@ -317,18 +301,18 @@ simfile_load(struct simfile *sf, const char *path, struct safe2_persist *p, char
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			rc = fail(err, errcap, ZTP_EIO, "%s: %s", path,
+			rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", path,
 			    n < 0 ? strerror(errno) : "file shrank while reading");
 			goto out;
 		}
 		got += (size_t)n;
 	}
 	if ((rc = simfile_parse(buf, got, p, &sf->extra, msg, sizeof(msg))) != 0) {
-		fail(err, errcap, rc, "%s: %s", path, msg);
+		ztp_errf(err, errcap, rc, "%s: %s", path, msg);
 		goto out;
 	}
 	if ((sf->path = strdup(path)) == NULL) {
-		rc = fail(err, errcap, ZTP_ENOMEM, "%s: out of memory", path);
+		rc = ztp_errf(err, errcap, ZTP_ENOMEM, "%s: out of memory", path);
 		goto out;
 	}
 	rc = 0;
@@ -421,9 +405,9 @@ simfile_save(const struct simfile *sf, const struct safe2_persist *p, char *err,
 	int rc;
 
 	if (sf == NULL || sf->path == NULL)
-		return fail(err, errcap, ZTP_EINVAL, "no SIM file");
+		return ztp_errf(err, errcap, ZTP_EINVAL, "no SIM file");
 	if ((text = simfile_dump(p, sf->extra)) == NULL)
-		return fail(err, errcap, ZTP_ENOMEM, "%s: cannot encode the SIM state", sf->path);
+		return ztp_errf(err, errcap, ZTP_ENOMEM, "%s: cannot encode the SIM state", sf->path);
 	tlen = strlen(text);
 	/* it holds the PSK: owner only */
 	rc = atomicfile_write(sf->path, text, tlen, 0600, err, errcap);

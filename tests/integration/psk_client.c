@@ -29,6 +29,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "crypto.h"
 #include "hex.h"
 #include "num.h"
 #include "ztp/iccid.h"
@@ -48,13 +49,8 @@ use_session(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen,
 	const SSL_CIPHER *cipher = SSL_CIPHER_find(ssl, ccm ? ccm_id : gcm_id);
 	SSL_SESSION *s;
 
-	if (cipher == NULL || (s = SSL_SESSION_new()) == NULL)
+	if ((s = crypto_psk_session(cipher, psk, psk_len)) == NULL)
 		return 0;
-	if (!SSL_SESSION_set1_master_key(s, psk, psk_len) || !SSL_SESSION_set_cipher(s, cipher) ||
-	    !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
-		SSL_SESSION_free(s);
-		return 0;
-	}
 	*sess = s;
 	*id = identity;
 	*idlen = identity_len;
