@@ -194,6 +194,21 @@ out:
 	return rc;
 }
 
+
+/* Copy DER that OpenSSL allocated (derlen from its i2d call) into *out (malloc'd, the caller frees it). */
+static int
+der_take(struct keystore *ks, const unsigned char *der, int derlen, const char *what,
+    uint8_t **out, size_t *outlen)
+{
+	if (derlen <= 0)
+		return keystore_fail(ks, ZTP_ECRYPTO, "cannot encode %s", what);
+	if ((*out = malloc((size_t)derlen)) == NULL)
+		return keystore_fail(ks, ZTP_ENOMEM, "out of memory");
+	memcpy(*out, der, (size_t)derlen);
+	*outlen = (size_t)derlen;
+	return 0;
+}
+
 int
 csr_create(struct keystore *ks, const struct csr_req *req, enum csr_format fmt, uint8_t **out,
     size_t *outlen)
@@ -253,16 +268,9 @@ csr_create(struct keystore *ks, const struct csr_req *req, enum csr_format fmt, 
 		goto out;
 	}
 	if (fmt == CSR_DER) {
-		if ((derlen = i2d_X509_REQ(x, &der)) <= 0) {
-			rc = keystore_fail(ks, ZTP_ECRYPTO, "cannot encode the request");
+		derlen = i2d_X509_REQ(x, &der);
+		if ((rc = der_take(ks, der, derlen, "the request", out, outlen)) != 0)
 			goto out;
-		}
-		if ((*out = malloc((size_t)derlen)) == NULL) {
-			rc = keystore_fail(ks, ZTP_ENOMEM, "out of memory");
-			goto out;
-		}
-		memcpy(*out, der, (size_t)derlen);
-		*outlen = (size_t)derlen;
 	} else {
 		if ((bio = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509_REQ(bio, x) != 1) {
 			rc = keystore_fail(ks, ZTP_ECRYPTO, "cannot encode the request");
@@ -303,16 +311,9 @@ csr_public_key(struct keystore *ks, int slot, enum csr_format fmt, uint8_t **out
 	if ((rc = slot_pubkey(ks, slot, &pk)) != 0)
 		goto out;
 	if (fmt == CSR_DER) {
-		if ((derlen = i2d_PUBKEY(pk, &der)) <= 0) {
-			rc = keystore_fail(ks, ZTP_ECRYPTO, "cannot encode the public key");
+		derlen = i2d_PUBKEY(pk, &der);
+		if ((rc = der_take(ks, der, derlen, "the public key", out, outlen)) != 0)
 			goto out;
-		}
-		if ((*out = malloc((size_t)derlen)) == NULL) {
-			rc = keystore_fail(ks, ZTP_ENOMEM, "out of memory");
-			goto out;
-		}
-		memcpy(*out, der, (size_t)derlen);
-		*outlen = (size_t)derlen;
 	} else {
 		if ((bio = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_PUBKEY(bio, pk) != 1) {
 			rc = keystore_fail(ks, ZTP_ECRYPTO, "cannot encode the public key");
