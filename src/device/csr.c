@@ -194,7 +194,6 @@ out:
 	return rc;
 }
 
-
 /* Copy DER that OpenSSL allocated (derlen from its i2d call) into *out (malloc'd, the caller frees it). */
 static int
 der_take(struct keystore *ks, const unsigned char *der, int derlen, const char *what,
