@@ -22,8 +22,9 @@ struct evhttp_request;
 struct event;
 struct bufferevent;
 struct store;
+struct signer;
 
-enum listener_kind { LISTENER_DEVICE, LISTENER_ADMIN, LISTENER__COUNT };
+enum listener_kind { LISTENER_DEVICE, LISTENER_ADMIN, LISTENER_EST, LISTENER__COUNT };
 
 struct server {
 	const struct config *cfg;
@@ -32,6 +33,7 @@ struct server {
 	int nworkers;
 	struct worker *workers;
 	int *fds[LISTENER__COUNT]; /* nworkers listening sockets each, or NULL */
+	struct signer *signer;     /* the CA process (signer.h); shared, serialised */
 };
 
 struct worker {
@@ -96,5 +98,6 @@ void conn_request_done(struct conn *c, struct evhttp_request *req);
 /* device_api.c, admin_api.c: the evhttp handlers, arg is the worker */
 void device_api_handle(struct evhttp_request *req, void *arg);
 void admin_api_handle(struct evhttp_request *req, void *arg);
+void est_api_handle(struct evhttp_request *req, void *arg);
 
 #endif

@@ -15,7 +15,7 @@
 #include "crypto.h"
 #include "ztp/iccid.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_CONFIG_MAX 255
 #define STORE_TELEMETRY_MAX 255
 #define STORE_PSK_MIN 16
@@ -54,6 +54,10 @@ struct store_group {
 	int64_t rotation_period_s; /* 0: no periodic rotation */
 	int64_t created_at;
 	int64_t sims; /* SIMs in the group (read only) */
+	/* certificates (EST) for the devices of the group */
+	int est_auth;              /* set of STORE_EST_*; STORE_EST_ALL by default */
+	int cert_days;             /* validity of issued certificates; 0: the server's default */
+	int64_t reenroll_grace_s;  /* re-enrolment after expiry; -1: the server's default */
 };
 
 struct store_import_row {
@@ -217,5 +221,159 @@ int store_sim_register_derived(struct store *st, const char *iccid, const char *
  */
 int store_sim_import(struct store *st, const struct store_import_row *rows, size_t n,
     struct store_import_result *res);
+
+/* ---- certificates: allowlist, enrolment passwords, manufacturer CAs, devices, certificates ---- */
+
+#define STORE_UDID_MAX 64                      /* characters */
+#define STORE_SERIAL_HEX (2 * 20 + 1)          /* lower-case hex, no leading zeros */
+#define STORE_PASSWORD_MAX 128
+#define STORE_MFR_PEM_MAX 16384
+#define STORE_SUBJECT_MAX 256
+
+/* How a device may prove who it is to get its first certificate (per group). */
+#define STORE_EST_ALLOWLIST 0x1    /* UDID and public key imported in advance */
+#define STORE_EST_PASSWORD 0x2     /* one-time enrolment password, HTTP Basic */
+#define STORE_EST_MANUFACTURER 0x4 /* TLS client certificate from a manufacturer CA */
+#define STORE_EST_ALL 0x7
+
+/*
+ * A UDID: 1..STORE_UDID_MAX characters of A-Z a-z 0-9 and - . : _ (so it
+ * fits a PrintableString serialNumber and a URL segment as it is).
+ */
+int store_udid_valid(const char *udid);
+
+struct store_allow {
+	char udid[STORE_UDID_MAX + 1];
+	uint8_t key_sha256[32]; /* SHA-256 of the DER SubjectPublicKeyInfo */
+	char group[STORE_GROUP_SIZE]; /* "" for none */
+	char iccid[ICCID_STR_SIZE];   /* "" for none: the device's SIM, blocked with it */
+	int64_t created_at;           /* ms */
+};
+
+/* Add an entry: 0 if added or the same exists; ZTP_EEXIST if the UDID has
+ * another entry; ZTP_ENOENT if the group does not exist; ZTP_EINVAL. */
+int store_allow_add(struct store *st, const struct store_allow *a);
+int store_allow_get(struct store *st, const char *udid, struct store_allow *out);
+int store_allow_delete(struct store *st, const char *udid);
+typedef int (*store_allow_cb)(const struct store_allow *a, void *arg);
+int store_allow_list(struct store *st, const char *after, int limit, store_allow_cb cb, void *arg);
+/* Up to STORE_IMPORT_BATCH_MAX entries in one transaction; rows with invalid[0] != 0 are
+ * refused with that reason. res->refused[].index is into rows. Idempotent. */
+struct store_allow_row {
+	struct store_allow a;
+	char invalid[96];
+};
+int store_allow_import(struct store *st, const struct store_allow_row *rows, size_t n,
+    struct store_import_result *res);
+
+/*
+ * One-time enrolment passwords: the password is stored as a salted HMAC,
+ * usable once, until expires_at (ms). store_password_check() finds the
+ * newest unused, unexpired password of udid that matches (constant time):
+ * 0 and *id, ZTP_EAUTH (none matches), ZTP_EEXPIRED (it matches but has
+ * expired), ZTP_ECONFLICT (it matches but was used).
+ */
+struct store_password {
+	int64_t id;
+	char udid[STORE_UDID_MAX + 1];
+	char group[STORE_GROUP_SIZE];
+	int64_t created_at, expires_at, used_at; /* ms; used_at 0 if unused */
+};
+int store_password_create(struct store *st, const char *udid, const char *group,
+    const char *password, int64_t expires_at, struct store_password *out);
+int store_password_check(struct store *st, const char *udid, const char *password,
+    struct store_password *out);
+
+/* Manufacturer CAs: IDevID issuers whose client certificates may enrol. */
+struct store_mfr_ca {
+	char name[STORE_GROUP_SIZE]; /* as a group name */
+	char pem[STORE_MFR_PEM_MAX]; /* one certificate */
+	uint8_t sha256[32];          /* of its DER */
+	char group[STORE_GROUP_SIZE];
+	int64_t created_at;
+};
+int store_mfr_ca_add(struct store *st, const struct store_mfr_ca *ca);
+int store_mfr_ca_delete(struct store *st, const char *name);
+typedef int (*store_mfr_ca_cb)(const struct store_mfr_ca *ca, void *arg);
+int store_mfr_ca_list(struct store *st, store_mfr_ca_cb cb, void *arg);
+/* Bumped by every add and delete: workers rebuild their trust store when it moves. */
+int store_mfr_ca_generation(struct store *st, int64_t *gen);
+
+/* Devices that hold (or held) certificates: the "things". */
+struct store_thing {
+	char udid[STORE_UDID_MAX + 1];
+	char group[STORE_GROUP_SIZE];
+	char iccid[ICCID_STR_SIZE];
+	int blocked;
+	int64_t created_at, updated_at;
+	int64_t certs;                 /* read only: certificates issued */
+	char serial[STORE_SERIAL_HEX]; /* read only: the newest certificate, "" if none */
+};
+int store_thing_get(struct store *st, const char *udid, struct store_thing *out);
+typedef int (*store_thing_cb)(const struct store_thing *t, void *arg);
+int store_thing_list(struct store *st, const char *after, int limit, store_thing_cb cb, void *arg);
+/*
+ * Block a device: in one transaction the device is marked blocked (created
+ * from its allowlist entry if it has no record yet), every certificate of it
+ * not yet revoked is revoked with reason (a SIGNER_REASON_*), and its SIM
+ * (the allowlist's or the record's ICCID, and every SIM bound to Device ID
+ * udid) is blocked. Unblock lifts the device's and its SIMs' block; revoked
+ * certificates stay revoked. ZTP_ENOENT if the UDID is unknown.
+ * *revoked: how many certificates were revoked (may be NULL).
+ */
+int store_thing_block(struct store *st, const char *udid, int reason, int *revoked);
+int store_thing_unblock(struct store *st, const char *udid);
+
+/* Issued certificates. */
+struct store_cert {
+	char serial[STORE_SERIAL_HEX];
+	char udid[STORE_UDID_MAX + 1];
+	char subject[STORE_SUBJECT_MAX]; /* one line, RFC 2253 */
+	uint8_t key_sha256[32];
+	int64_t not_before, not_after; /* Unix seconds */
+	int64_t issued_at;             /* ms */
+	char method[16];               /* allowlist, password, manufacturer, reenroll, serverkeygen */
+	int64_t revoked_at;            /* Unix seconds, 0 if not revoked */
+	int reason;                    /* SIGNER_REASON_* when revoked */
+};
+/*
+ * Record an issued certificate, in one transaction with what it consumes:
+ * the password password_id (0: none) is marked used (ZTP_ECONFLICT if it was
+ * used meanwhile, and nothing is recorded), the device record of c->udid is
+ * created or updated (group; iccid from the allowlist entry, if any), and c
+ * is inserted. The certificate may be handed out only after this returned 0.
+ * ZTP_EAUTH if the device is blocked.
+ */
+int store_cert_record(struct store *st, const struct store_cert *c, const char *group,
+    int64_t password_id);
+int store_cert_get(struct store *st, const char *serial, struct store_cert *out);
+typedef int (*store_cert_cb)(const struct store_cert *c, void *arg);
+/* udid NULL or "": all; ordered by serial, after the given one. */
+int store_cert_list(struct store *st, const char *udid, const char *after, int limit,
+    store_cert_cb cb, void *arg);
+/* Revoke: ZTP_ENOENT, or ZTP_EEXIST if it was revoked already. */
+int store_cert_revoke(struct store *st, const char *serial, int reason);
+/* 1 if serial is revoked (*reason set), 0 if not or unknown, <0 on error. */
+int store_cert_is_revoked(struct store *st, const char *serial, int *reason);
+/* Revoked certificates that have not expired at now (Unix s), by serial. */
+int store_cert_revoked_list(struct store *st, int64_t now, store_cert_cb cb, void *arg);
+
+/*
+ * The published CRL. revocations: a counter bumped by every revocation;
+ * a CRL signed when it had value R is stale once it moves past R.
+ */
+struct store_crl {
+	uint64_t number;
+	int64_t this_update, next_update; /* Unix seconds */
+	int64_t revocations;              /* the counter when it was signed */
+	uint8_t *der;                     /* malloc'd: free() */
+	size_t der_len;
+};
+int store_crl_get(struct store *st, struct store_crl *out); /* ZTP_ENOENT if none yet */
+int store_crl_revocations(struct store *st, int64_t *revocations);
+/* Take the next CRL number (starts at 1). */
+int store_crl_next_number(struct store *st, uint64_t *number);
+/* Publish crl if its number is above the stored one's (else 0, unchanged). */
+int store_crl_put(struct store *st, const struct store_crl *crl);
 
 #endif

@@ -1,0 +1,115 @@
+/*
+ * EST (RFC 7030, RFC 8951) request parsing and response encoding: the
+ * untrusted-bytes half of the EST endpoint, with no I/O and no store, so
+ * that it is unit tested and fuzzed (tests/fuzz/fuzz_est_req.c). est_api.c
+ * does the authorisation, signing and recording.
+ *
+ * Routes (under /.well-known/est/, no CA label: a label is 404):
+ *   GET  cacerts          -> EST_CACERTS
+ *   POST simpleenroll     -> EST_SIMPLEENROLL     body: base64 PKCS#10
+ *   POST simplereenroll   -> EST_SIMPLEREENROLL   body: base64 PKCS#10
+ *   GET  csrattrs         -> EST_CSRATTRS
+ *   POST serverkeygen     -> EST_SERVERKEYGEN     body: base64 PKCS#10
+ * and GET /crl -> EST_CRL. A query string is ignored. HEAD is not
+ * accepted (405 like any other method a route does not take).
+ */
+#ifndef ZTP_EST_REQ_H
+#define ZTP_EST_REQ_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#define EST_BODY_MAX 16384 /* base64 request body, bytes */
+#define EST_CSR_MAX 8192   /* DER CSR, bytes (= SIGNER_CSR_MAX) */
+#define EST_UDID_MAX 64
+#define EST_USER_MAX 64
+#define EST_PASS_MAX 128
+
+enum est_op {
+	EST_CACERTS,
+	EST_SIMPLEENROLL,
+	EST_SIMPLEREENROLL,
+	EST_CSRATTRS,
+	EST_SERVERKEYGEN,
+	EST_CRL,
+};
+
+enum est_key_type { EST_KEY_EC_P256 = 1, EST_KEY_EC_P384, EST_KEY_RSA, EST_KEY_ED25519 };
+
+struct est_csr {
+	char cn[EST_UDID_MAX + 1];            /* subject commonName, "" if none */
+	char serial_number[EST_UDID_MAX + 1]; /* subject serialNumber, "" if none */
+	char udid[EST_UDID_MAX + 1];          /* the identity: CN, else serialNumber */
+	uint8_t key_sha256[32];               /* SHA-256 of the DER SubjectPublicKeyInfo */
+	enum est_key_type key_type;
+	int key_bits;
+	int has_challenge;
+	char challenge[EST_PASS_MAX + 1]; /* challengePassword attribute, if any */
+	const uint8_t *der;               /* the CSR's DER, in the caller's buffer */
+	size_t der_len;
+};
+
+struct est_request {
+	enum est_op op;
+	int has_basic; /* an Authorization: Basic header was sent */
+	char user[EST_USER_MAX + 1];
+	char pass[EST_PASS_MAX + 1];
+	int has_csr; /* enrol operations: the body's CSR, parsed and verified */
+	struct est_csr csr;
+	uint8_t der[EST_CSR_MAX]; /* csr.der points here */
+};
+
+/*
+ * Check and parse a request. method is "GET", "POST", ...; path the
+ * request target (a query is ignored); ctype the Content-Type value (NULL
+ * if absent), authz the Authorization value (NULL if absent), body[0..len)
+ * the body. Header names are matched by the caller case-insensitively
+ * (libest capitalises them its own way); values here are compared
+ * case-insensitively where RFC 7231 says so (media types, "Basic").
+ *
+ * Returns 0 and fills *out, or an HTTP status with a one-line reason in
+ * why (whycap bytes, printable ASCII, no secret in it):
+ *   404 unknown path or a CA label; 405 wrong method;
+ *   415 an enrol POST whose Content-Type is not application/pkcs10
+ *       (parameters allowed);
+ *   413 body over EST_BODY_MAX, or a decoded CSR over EST_CSR_MAX;
+ *   400 empty body, not base64 (whitespace CR LF SP TAB between the
+ *       characters is allowed, RFC 8951), not exactly one DER PKCS#10,
+ *       CSR signature invalid, no identity (neither CN nor serialNumber),
+ *       CN and serialNumber both present and different, an identity that
+ *       is not a UDID (est_udid_valid), a key that is not EC P-256/P-384,
+ *       RSA 2048..4096 or Ed25519; a malformed Authorization: Basic
+ *       (bad base64, no ':', user or password too long or with control
+ *       characters). Any other Authorization scheme is ignored
+ *       (has_basic stays 0).
+ * A GET with a body is accepted; the body is ignored.
+ */
+int est_req_parse(const char *method, const char *path, const char *ctype, const char *authz,
+    const uint8_t *body, size_t len, struct est_request *out, char *why, size_t whycap);
+
+/* Parse and verify a DER CSR (as above, without HTTP). 0 or 400 with why. */
+int est_csr_parse(const uint8_t *der, size_t len, struct est_csr *out, char *why,
+    size_t whycap);
+
+/* 1 if s[0..len) is a UDID: 1..64 of A-Z a-z 0-9 - . : _ */
+int est_udid_valid(const char *s, size_t len);
+
+/*
+ * Base64 with RFC 8951's tolerance (whitespace ignored, padding required,
+ * no other character). Returns 0, ZTP_EMALFORMED or ZTP_ETOOBIG (out cap).
+ */
+int est_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *outlen);
+/* Base64 in lines of 64 characters, each ending in CRLF; malloc'd, NUL-terminated. */
+int est_base64_encode(const uint8_t *in, size_t len, char **out, size_t *outlen);
+
+/* A certs-only PKCS#7 SignedData (RFC 7030 §4.1.3) of n certificates, DER, malloc'd. */
+int est_pkcs7_certs(X509 *const *certs, size_t n, uint8_t **der, size_t *len);
+
+/*
+ * The CSR attributes ztpd asks for (RFC 7030 §4.5.2), DER, malloc'd:
+ * challengePassword, ecPublicKey with secp256r1, ecdsa-with-SHA256.
+ */
+int est_csrattrs(uint8_t **der, size_t *len);
+
+#endif
