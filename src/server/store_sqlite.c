@@ -15,6 +15,7 @@
 #include "hex.h"
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 #include "ztp/err.h"
 
 /* Migration N brings the schema from version N-1 to N. Never edit one that shipped. */
@@ -80,6 +81,62 @@ static const char *const migrations[] = {
 	"ALTER TABLE sims ADD COLUMN pending_psk BLOB;"
 	"ALTER TABLE sims ADD COLUMN rotate INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE sims ADD COLUMN rotated_at INTEGER NOT NULL DEFAULT 0;",
+	/* 4: certificates (EST): allowlist, enrolment passwords, manufacturer CAs, devices,
+	 * issued certificates and revocations, the published CRL; group policy for them */
+	"ALTER TABLE groups ADD COLUMN est_auth INTEGER NOT NULL DEFAULT 7;"
+	"ALTER TABLE groups ADD COLUMN cert_days INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE groups ADD COLUMN reenroll_grace_s INTEGER NOT NULL DEFAULT -1;"
+	"CREATE TABLE allowlist("
+	" udid TEXT PRIMARY KEY,"
+	" key_sha256 BLOB NOT NULL,"
+	" group_name TEXT REFERENCES groups(name),"
+	" iccid TEXT,"
+	" created_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE enrol_passwords("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" udid TEXT NOT NULL,"
+	" salt BLOB NOT NULL,"
+	" hash BLOB NOT NULL,"
+	" group_name TEXT REFERENCES groups(name),"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL,"
+	" used_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX enrol_passwords_udid ON enrol_passwords(udid, id);"
+	"CREATE TABLE mfr_cas("
+	" name TEXT PRIMARY KEY,"
+	" pem TEXT NOT NULL,"
+	" sha256 BLOB NOT NULL UNIQUE,"
+	" group_name TEXT REFERENCES groups(name),"
+	" created_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE things("
+	" udid TEXT PRIMARY KEY,"
+	" group_name TEXT,"
+	" iccid TEXT,"
+	" blocked INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE certs("
+	" serial TEXT PRIMARY KEY,"
+	" udid TEXT NOT NULL,"
+	" subject TEXT NOT NULL,"
+	" key_sha256 BLOB NOT NULL,"
+	" not_before INTEGER NOT NULL,"
+	" not_after INTEGER NOT NULL,"
+	" issued_at INTEGER NOT NULL,"
+	" method TEXT NOT NULL,"
+	" revoked_at INTEGER NOT NULL DEFAULT 0,"
+	" reason INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE INDEX certs_udid ON certs(udid, serial);"
+	"CREATE INDEX certs_revoked ON certs(revoked_at) WHERE revoked_at > 0;"
+	"CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO counters VALUES('revocations', 0), ('crl_number', 0), ('mfr_cas', 0);"
+	"CREATE TABLE crl("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" number INTEGER NOT NULL,"
+	" this_update INTEGER NOT NULL,"
+	" next_update INTEGER NOT NULL,"
+	" revocations INTEGER NOT NULL,"
+	" der BLOB NOT NULL);",
 };
 
 enum stmt_id {
@@ -158,11 +215,14 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_KEY_GET] = "SELECT salt, hash FROM api_keys WHERE key_id = ?1",
 	[S_KEY_COUNT] = "SELECT count(*) FROM api_keys",
 	[S_GROUP_INSERT] = "INSERT INTO groups(name, iccid_prefix, derive, master_key, allow_psk_ke,"
-			   " rotation_period_s, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			   " rotation_period_s, created_at, est_auth, cert_days, reenroll_grace_s)"
+			   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[S_GROUP_GET] = "SELECT name, iccid_prefix, derive, allow_psk_ke, rotation_period_s, created_at,"
-			" (SELECT count(*) FROM sims WHERE group_name = ?1) FROM groups WHERE name = ?1",
+			" (SELECT count(*) FROM sims WHERE group_name = ?1), est_auth, cert_days,"
+			" reenroll_grace_s FROM groups WHERE name = ?1",
 	[S_GROUP_LIST] = "SELECT name, iccid_prefix, derive, allow_psk_ke, rotation_period_s, created_at,"
-			 " (SELECT count(*) FROM sims WHERE group_name = groups.name) FROM groups ORDER BY name",
+			 " (SELECT count(*) FROM sims WHERE group_name = groups.name), est_auth,"
+			 " cert_days, reenroll_grace_s FROM groups ORDER BY name",
 	/* the derived group whose prefix is the longest one the ICCID starts with */
 	[S_GROUP_DERIVED] = "SELECT name, master_key FROM groups WHERE derive = 1"
 			    " AND substr(?1, 1, length(iccid_prefix)) = iccid_prefix"
@@ -183,11 +243,7 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_ROLLBACK] = "ROLLBACK",
 };
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[S__COUNT];
-	uint8_t key[CRYPTO_KEY_LEN];
-};
+_Static_assert(S__COUNT <= STORE_STMT_MAX, "raise STORE_STMT_MAX");
 
 static int
 db_err(struct store *st, const char *what)
@@ -328,6 +384,8 @@ store_close(struct store *st)
 		return;
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (i = 0; i < STORE_XSTMT_MAX; i++)
+		sqlite3_finalize(st->xstmt[i]);
 	sqlite3_close(st->db);
 	OPENSSL_cleanse(st->key, sizeof(st->key));
 	free(st);
@@ -1017,7 +1075,8 @@ store_group_create(struct store *st, const struct store_group *g, const uint8_t 
 	int rc;
 
 	if (!store_group_name_valid(g->name) || strlen(g->iccid_prefix) > ICCID_MAX_DIGITS ||
-	    (g->derive && master == NULL))
+	    (g->derive && master == NULL) || (g->est_auth & ~STORE_EST_ALL) != 0 ||
+	    g->cert_days < 0 || g->cert_days > 7300 || g->reenroll_grace_s < -1)
 		return ZTP_EINVAL;
 	for (const char *p = g->iccid_prefix; *p; p++)
 		if (*p < '0' || *p > '9')
@@ -1038,6 +1097,9 @@ store_group_create(struct store *st, const struct store_group *g, const uint8_t 
 	sqlite3_bind_int(s, 5, g->allow_psk_ke ? 1 : 0);
 	sqlite3_bind_int64(s, 6, g->rotation_period_s);
 	sqlite3_bind_int64(s, 7, clock_now_ms());
+	sqlite3_bind_int(s, 8, g->est_auth == 0 ? STORE_EST_ALL : g->est_auth);
+	sqlite3_bind_int(s, 9, g->cert_days);
+	sqlite3_bind_int64(s, 10, g->reenroll_grace_s);
 	return exec_stmt(st, s);
 }
 
@@ -1052,6 +1114,9 @@ row_group(sqlite3_stmt *s, struct store_group *g)
 	g->rotation_period_s = sqlite3_column_int64(s, 4);
 	g->created_at = sqlite3_column_int64(s, 5);
 	g->sims = sqlite3_column_int64(s, 6);
+	g->est_auth = sqlite3_column_int(s, 7);
+	g->cert_days = sqlite3_column_int(s, 8);
+	g->reenroll_grace_s = sqlite3_column_int64(s, 9);
 }
 
 int
@@ -1334,4 +1399,56 @@ store_sim_set_rotate(struct store *st, const char *iccid, int rotate)
 	sqlite3_bind_int(s, 2, rotate ? 1 : 0);
 	sqlite3_bind_int64(s, 3, clock_now_ms());
 	return sim_update(st, s);
+}
+
+/* ---- shared with store_est.c (store_int.h) ---- */
+
+int
+store_db_err(struct store *st, const char *what)
+{
+	return db_err(st, what);
+}
+
+sqlite3_stmt *
+store_xprep(struct store *st, int idx, const char *sql)
+{
+	sqlite3_stmt *s;
+
+	if (idx < 0 || idx >= STORE_XSTMT_MAX)
+		return NULL;
+	if ((s = st->xstmt[idx]) == NULL) {
+		if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+		    SQLITE_OK) {
+			db_err(st, "prepare");
+			return NULL;
+		}
+		st->xstmt[idx] = s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+int
+store_exec(struct store *st, sqlite3_stmt *s)
+{
+	return exec_stmt(st, s);
+}
+
+int
+store_tx_begin(struct store *st)
+{
+	return tx_begin(st);
+}
+
+int
+store_tx_end(struct store *st, int rc)
+{
+	return tx_end(st, rc);
+}
+
+void
+store_col_text(sqlite3_stmt *s, int col, char *out, size_t cap)
+{
+	col_text(s, col, out, cap);
 }

@@ -1,0 +1,942 @@
+/*
+ * The store's certificate tables (schema 4): allowlist, one-time enrolment
+ * passwords, manufacturer CAs, devices ("things"), issued certificates
+ * with their revocations, and the published CRL. Same connection and
+ * helpers as store_sqlite.c (store_int.h); every change is one
+ * transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "store.h"
+#include "store_int.h"
+#include "ztp/err.h"
+
+#define PASSWORD_CANDIDATES 16 /* newest passwords of a UDID tried */
+
+enum xstmt_id {
+	X_ALLOW_INSERT,
+	X_ALLOW_GET,
+	X_ALLOW_DELETE,
+	X_ALLOW_LIST,
+	X_PW_INSERT,
+	X_PW_CANDIDATES,
+	X_PW_USE,
+	X_MFR_INSERT,
+	X_MFR_DELETE,
+	X_MFR_LIST,
+	X_COUNTER_GET,
+	X_COUNTER_BUMP,
+	X_THING_GET,
+	X_THING_LIST,
+	X_THING_UPSERT,
+	X_THING_BLOCKED,
+	X_THING_FROM_ALLOW,
+	X_THING_SET_BLOCKED,
+	X_THING_REVOKE_CERTS,
+	X_THING_SIMS_BLOCK,
+	X_CERT_INSERT,
+	X_CERT_GET,
+	X_CERT_LIST,
+	X_CERT_REVOKE,
+	X_CERT_REVOKED_LIST,
+	X_CRL_GET,
+	X_CRL_PUT,
+	X_GROUP_EXISTS,
+	X__COUNT
+};
+
+_Static_assert(X__COUNT <= STORE_XSTMT_MAX, "raise STORE_XSTMT_MAX");
+
+static const char *const xsql[X__COUNT] = {
+	[X_ALLOW_INSERT] = "INSERT INTO allowlist(udid, key_sha256, group_name, iccid, created_at)"
+			   " VALUES(?1, ?2, ?3, ?4, ?5)",
+	[X_ALLOW_GET] = "SELECT udid, key_sha256, group_name, iccid, created_at FROM allowlist"
+			" WHERE udid = ?1",
+	[X_ALLOW_DELETE] = "DELETE FROM allowlist WHERE udid = ?1",
+	[X_ALLOW_LIST] = "SELECT udid, key_sha256, group_name, iccid, created_at FROM allowlist"
+			 " WHERE udid > ?1 ORDER BY udid LIMIT ?2",
+	[X_PW_INSERT] = "INSERT INTO enrol_passwords(udid, salt, hash, group_name, created_at,"
+			" expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[X_PW_CANDIDATES] = "SELECT id, salt, hash, group_name, created_at, expires_at, used_at"
+			    " FROM enrol_passwords WHERE udid = ?1 ORDER BY id DESC LIMIT ?2",
+	[X_PW_USE] = "UPDATE enrol_passwords SET used_at = ?2 WHERE id = ?1 AND used_at = 0",
+	[X_MFR_INSERT] = "INSERT INTO mfr_cas(name, pem, sha256, group_name, created_at)"
+			 " VALUES(?1, ?2, ?3, ?4, ?5)",
+	[X_MFR_DELETE] = "DELETE FROM mfr_cas WHERE name = ?1",
+	[X_MFR_LIST] = "SELECT name, pem, sha256, group_name, created_at FROM mfr_cas ORDER BY name",
+	[X_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
+	[X_COUNTER_BUMP] = "UPDATE counters SET value = value + 1 WHERE name = ?1",
+	[X_THING_GET] = "SELECT udid, group_name, iccid, blocked, created_at, updated_at,"
+			" (SELECT count(*) FROM certs WHERE certs.udid = things.udid),"
+			" (SELECT serial FROM certs WHERE certs.udid = things.udid"
+			"  ORDER BY issued_at DESC, serial DESC LIMIT 1)"
+			" FROM things WHERE udid = ?1",
+	[X_THING_LIST] = "SELECT udid, group_name, iccid, blocked, created_at, updated_at,"
+			 " (SELECT count(*) FROM certs WHERE certs.udid = things.udid),"
+			 " (SELECT serial FROM certs WHERE certs.udid = things.udid"
+			 "  ORDER BY issued_at DESC, serial DESC LIMIT 1)"
+			 " FROM things WHERE udid > ?1 ORDER BY udid LIMIT ?2",
+	[X_THING_UPSERT] = "INSERT INTO things(udid, group_name, iccid, blocked, created_at, updated_at)"
+			   " VALUES(?1, ?2, (SELECT iccid FROM allowlist WHERE udid = ?1), 0, ?3, ?3)"
+			   " ON CONFLICT(udid) DO UPDATE SET group_name = excluded.group_name,"
+			   " iccid = coalesce(excluded.iccid, things.iccid),"
+			   " updated_at = excluded.updated_at",
+	[X_THING_BLOCKED] = "SELECT blocked FROM things WHERE udid = ?1",
+	[X_THING_FROM_ALLOW] = "INSERT INTO things(udid, group_name, iccid, blocked, created_at,"
+			       " updated_at) SELECT udid, group_name, iccid, 0, ?2, ?2 FROM allowlist"
+			       " WHERE udid = ?1",
+	[X_THING_SET_BLOCKED] = "UPDATE things SET blocked = ?2, updated_at = ?3 WHERE udid = ?1",
+	[X_THING_REVOKE_CERTS] = "UPDATE certs SET revoked_at = ?2, reason = ?3"
+				 " WHERE udid = ?1 AND revoked_at = 0",
+	[X_THING_SIMS_BLOCK] = "UPDATE sims SET blocked = ?2, updated_at = ?3 WHERE"
+			       " iccid IN (SELECT iccid FROM things WHERE udid = ?1 AND iccid IS NOT NULL"
+			       " UNION SELECT iccid FROM allowlist WHERE udid = ?1 AND iccid IS NOT NULL)"
+			       " OR device_id = lower(?1)",
+	[X_CERT_INSERT] = "INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after,"
+			  " issued_at, method) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[X_CERT_GET] = "SELECT serial, udid, subject, key_sha256, not_before, not_after, issued_at,"
+		       " method, revoked_at, reason FROM certs WHERE serial = ?1",
+	[X_CERT_LIST] = "SELECT serial, udid, subject, key_sha256, not_before, not_after, issued_at,"
+			" method, revoked_at, reason FROM certs WHERE serial > ?1"
+			" AND (?2 = '' OR udid = ?2) ORDER BY serial LIMIT ?3",
+	[X_CERT_REVOKE] = "UPDATE certs SET revoked_at = ?2, reason = ?3"
+			  " WHERE serial = ?1 AND revoked_at = 0",
+	[X_CERT_REVOKED_LIST] = "SELECT serial, udid, subject, key_sha256, not_before, not_after,"
+				" issued_at, method, revoked_at, reason FROM certs"
+				" WHERE revoked_at > 0 AND not_after > ?1 ORDER BY serial",
+	[X_CRL_GET] = "SELECT number, this_update, next_update, revocations, der FROM crl WHERE id = 1",
+	[X_CRL_PUT] = "INSERT INTO crl(id, number, this_update, next_update, revocations, der)"
+		      " VALUES(1, ?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO UPDATE SET"
+		      " number = excluded.number, this_update = excluded.this_update,"
+		      " next_update = excluded.next_update, revocations = excluded.revocations,"
+		      " der = excluded.der WHERE excluded.number > crl.number",
+	[X_GROUP_EXISTS] = "SELECT 1 FROM groups WHERE name = ?1",
+};
+
+static sqlite3_stmt *
+xprep(struct store *st, enum xstmt_id id)
+{
+	return store_xprep(st, (int)id, xsql[id]);
+}
+
+static void
+bind_opt_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v != NULL && v[0] != '\0')
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* A single-row lookup: SQLITE_ROW stays with the caller; 0 rows is ZTP_ENOENT. */
+static int
+step_row(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? ZTP_ENOENT : store_db_err(st, what);
+}
+
+static int
+changes(struct store *st)
+{
+	return sqlite3_changes(st->db);
+}
+
+int
+store_udid_valid(const char *udid)
+{
+	size_t i, n = udid ? strlen(udid) : 0;
+
+	if (n == 0 || n > STORE_UDID_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = udid[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '-' || c == '.' || c == ':' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+group_check(struct store *st, const char *group)
+{
+	sqlite3_stmt *s;
+
+	if (group == NULL || group[0] == '\0')
+		return 0;
+	if (!store_group_name_valid(group))
+		return ZTP_EINVAL;
+	if ((s = xprep(st, X_GROUP_EXISTS)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
+	if (step_row(st, s, "group exists") != 0)
+		return ZTP_ENOENT;
+	sqlite3_reset(s);
+	return 0;
+}
+
+static int
+counter_bump(struct store *st, const char *name)
+{
+	sqlite3_stmt *s = xprep(st, X_COUNTER_BUMP);
+
+	if (s == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	return store_exec(st, s);
+}
+
+static int
+counter_get(struct store *st, const char *name, int64_t *value)
+{
+	sqlite3_stmt *s = xprep(st, X_COUNTER_GET);
+	int rc;
+
+	if (s == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if ((rc = step_row(st, s, "counter")) != 0)
+		return rc == ZTP_ENOENT ? ZTP_ESTORE : rc;
+	*value = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return 0;
+}
+
+static void
+col_blob32(sqlite3_stmt *s, int col, uint8_t out[32])
+{
+	memset(out, 0, 32);
+	if (sqlite3_column_bytes(s, col) == 32)
+		memcpy(out, sqlite3_column_blob(s, col), 32);
+}
+
+/* ---- allowlist ---- */
+
+static void
+row_allow(sqlite3_stmt *s, struct store_allow *a)
+{
+	memset(a, 0, sizeof(*a));
+	store_col_text(s, 0, a->udid, sizeof(a->udid));
+	col_blob32(s, 1, a->key_sha256);
+	store_col_text(s, 2, a->group, sizeof(a->group));
+	store_col_text(s, 3, a->iccid, sizeof(a->iccid));
+	a->created_at = sqlite3_column_int64(s, 4);
+}
+
+static int
+allow_valid(const struct store_allow *a)
+{
+	return store_udid_valid(a->udid) &&
+	    (a->iccid[0] == '\0' || iccid_valid(a->iccid, strlen(a->iccid)));
+}
+
+/* Inside a transaction or not: add one entry, or find the same one. */
+static int
+allow_add(struct store *st, const struct store_allow *a, int *added)
+{
+	struct store_allow old;
+	sqlite3_stmt *s;
+	int rc;
+
+	*added = 0;
+	if (!allow_valid(a))
+		return ZTP_EINVAL;
+	if ((rc = group_check(st, a->group)) != 0)
+		return rc;
+	rc = store_allow_get(st, a->udid, &old);
+	if (rc == 0)
+		return memcmp(old.key_sha256, a->key_sha256, 32) == 0 &&
+			strcmp(old.group, a->group) == 0 && strcmp(old.iccid, a->iccid) == 0 ?
+		    0 : ZTP_EEXIST;
+	if (rc != ZTP_ENOENT)
+		return rc;
+	if ((s = xprep(st, X_ALLOW_INSERT)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, a->udid, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, a->key_sha256, 32, SQLITE_STATIC);
+	bind_opt_text(s, 3, a->group);
+	bind_opt_text(s, 4, a->iccid);
+	sqlite3_bind_int64(s, 5, clock_now_ms());
+	if ((rc = store_exec(st, s)) == 0)
+		*added = 1;
+	return rc;
+}
+
+int
+store_allow_add(struct store *st, const struct store_allow *a)
+{
+	int added;
+
+	return allow_add(st, a, &added);
+}
+
+int
+store_allow_get(struct store *st, const char *udid, struct store_allow *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = xprep(st, X_ALLOW_GET)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	if ((rc = step_row(st, s, "allowlist get")) != 0)
+		return rc;
+	row_allow(s, out);
+	sqlite3_reset(s);
+	return 0;
+}
+
+int
+store_allow_delete(struct store *st, const char *udid)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = xprep(st, X_ALLOW_DELETE)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	if ((rc = store_exec(st, s)) != 0)
+		return rc;
+	return changes(st) == 1 ? 0 : ZTP_ENOENT;
+}
+
+int
+store_allow_list(struct store *st, const char *after, int limit, store_allow_cb cb, void *arg)
+{
+	struct store_allow a;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = xprep(st, X_ALLOW_LIST)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, after ? after : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row_allow(s, &a);
+		if ((rc = cb(&a, arg)) != 0)
+			break;
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = store_db_err(st, "allowlist list");
+	sqlite3_reset(s);
+	return rc;
+}
+
+static void
+refuse(struct store_import_result *res, size_t index, const char *why)
+{
+	res->refused[res->nrefused].index = index;
+	snprintf(res->refused[res->nrefused].why, sizeof(res->refused[0].why), "%s", why);
+	res->nrefused++;
+}
+
+int
+store_allow_import(struct store *st, const struct store_allow_row *rows, size_t n,
+    struct store_import_result *res)
+{
+	size_t i;
+	int rc, added;
+
+	memset(res, 0, sizeof(*res));
+	if (n > STORE_IMPORT_BATCH_MAX)
+		return ZTP_ETOOBIG;
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (rows[i].invalid[0] != '\0') {
+			refuse(res, i, rows[i].invalid);
+			continue;
+		}
+		switch (allow_add(st, &rows[i].a, &added)) {
+		case 0:
+			if (added)
+				res->added++;
+			else
+				res->unchanged++;
+			break;
+		case ZTP_EEXIST:
+			refuse(res, i, "the UDID has another allowlist entry");
+			break;
+		case ZTP_ENOENT:
+			refuse(res, i, "no such group");
+			break;
+		case ZTP_EINVAL:
+			refuse(res, i, "invalid UDID or ICCID");
+			break;
+		default:
+			rc = ZTP_ESTORE;
+		}
+	}
+	rc = store_tx_end(st, rc);
+	if (rc != 0)
+		memset(res, 0, sizeof(*res));
+	return rc;
+}
+
+/* ---- one-time enrolment passwords ---- */
+
+int
+store_password_create(struct store *st, const char *udid, const char *group,
+    const char *password, int64_t expires_at, struct store_password *out)
+{
+	uint8_t salt[16], hash[32];
+	sqlite3_stmt *s;
+	int64_t now = clock_now_ms();
+	int rc;
+
+	if (!store_udid_valid(udid) || password == NULL || password[0] == '\0' ||
+	    strlen(password) > STORE_PASSWORD_MAX || expires_at <= now)
+		return ZTP_EINVAL;
+	if ((rc = group_check(st, group)) != 0)
+		return rc;
+	if ((rc = crypto_random(salt, sizeof(salt))) != 0 ||
+	    (rc = crypto_hmac_sha256(salt, sizeof(salt), password, strlen(password), hash)) != 0)
+		return rc;
+	if ((s = xprep(st, X_PW_INSERT)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, salt, sizeof(salt), SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, hash, sizeof(hash), SQLITE_STATIC);
+	bind_opt_text(s, 4, group);
+	sqlite3_bind_int64(s, 5, now);
+	sqlite3_bind_int64(s, 6, expires_at);
+	if ((rc = store_exec(st, s)) != 0)
+		return rc;
+	if (out != NULL) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_last_insert_rowid(st->db);
+		snprintf(out->udid, sizeof(out->udid), "%s", udid);
+		snprintf(out->group, sizeof(out->group), "%s", group ? group : "");
+		out->created_at = now;
+		out->expires_at = expires_at;
+	}
+	return 0;
+}
+
+int
+store_password_check(struct store *st, const char *udid, const char *password,
+    struct store_password *out)
+{
+	uint8_t hash[32];
+	sqlite3_stmt *s;
+	int64_t now = clock_now_ms();
+	int rc, found = ZTP_EAUTH;
+
+	if (!store_udid_valid(udid) || password == NULL || strlen(password) > STORE_PASSWORD_MAX)
+		return ZTP_EAUTH;
+	if ((s = xprep(st, X_PW_CANDIDATES)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, PASSWORD_CANDIDATES);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(s, 2) != (int)sizeof(hash) ||
+		    crypto_hmac_sha256(sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
+			password, strlen(password), hash) != 0 ||
+		    !crypto_equal(hash, sqlite3_column_blob(s, 2), sizeof(hash)))
+			continue;
+		if (sqlite3_column_int64(s, 6) != 0) {
+			found = ZTP_ECONFLICT;
+			continue; /* a newer identical password could still be unused */
+		}
+		if (sqlite3_column_int64(s, 5) <= now) {
+			if (found == ZTP_EAUTH)
+				found = ZTP_EEXPIRED;
+			continue;
+		}
+		if (out != NULL) {
+			memset(out, 0, sizeof(*out));
+			out->id = sqlite3_column_int64(s, 0);
+			snprintf(out->udid, sizeof(out->udid), "%s", udid);
+			store_col_text(s, 3, out->group, sizeof(out->group));
+			out->created_at = sqlite3_column_int64(s, 4);
+			out->expires_at = sqlite3_column_int64(s, 5);
+		}
+		found = 0;
+		break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		found = store_db_err(st, "password check");
+	sqlite3_reset(s);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return found;
+}
+
+/* ---- manufacturer CAs ---- */
+
+int
+store_mfr_ca_add(struct store *st, const struct store_mfr_ca *ca)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!store_group_name_valid(ca->name) || ca->pem[0] == '\0' ||
+	    strnlen(ca->pem, sizeof(ca->pem)) >= sizeof(ca->pem))
+		return ZTP_EINVAL;
+	if ((rc = group_check(st, ca->group)) != 0)
+		return rc;
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	if ((s = xprep(st, X_MFR_INSERT)) == NULL) {
+		rc = ZTP_ESTORE;
+	} else {
+		sqlite3_bind_text(s, 1, ca->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, ca->pem, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 3, ca->sha256, 32, SQLITE_STATIC);
+		bind_opt_text(s, 4, ca->group);
+		sqlite3_bind_int64(s, 5, clock_now_ms());
+		rc = store_exec(st, s);
+	}
+	if (rc == 0)
+		rc = counter_bump(st, "mfr_cas");
+	return store_tx_end(st, rc);
+}
+
+int
+store_mfr_ca_delete(struct store *st, const char *name)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	if ((s = xprep(st, X_MFR_DELETE)) == NULL) {
+		rc = ZTP_ESTORE;
+	} else {
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		if ((rc = store_exec(st, s)) == 0 && changes(st) != 1)
+			rc = ZTP_ENOENT;
+	}
+	if (rc == 0)
+		rc = counter_bump(st, "mfr_cas");
+	return store_tx_end(st, rc);
+}
+
+int
+store_mfr_ca_list(struct store *st, store_mfr_ca_cb cb, void *arg)
+{
+	struct store_mfr_ca *ca;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((ca = malloc(sizeof(*ca))) == NULL)
+		return ZTP_ENOMEM;
+	if ((s = xprep(st, X_MFR_LIST)) == NULL) {
+		free(ca);
+		return ZTP_ESTORE;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(ca, 0, sizeof(*ca));
+		store_col_text(s, 0, ca->name, sizeof(ca->name));
+		store_col_text(s, 1, ca->pem, sizeof(ca->pem));
+		col_blob32(s, 2, ca->sha256);
+		store_col_text(s, 3, ca->group, sizeof(ca->group));
+		ca->created_at = sqlite3_column_int64(s, 4);
+		if ((rc = cb(ca, arg)) != 0)
+			break;
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = store_db_err(st, "manufacturer CA list");
+	sqlite3_reset(s);
+	free(ca);
+	return rc;
+}
+
+int
+store_mfr_ca_generation(struct store *st, int64_t *gen)
+{
+	return counter_get(st, "mfr_cas", gen);
+}
+
+/* ---- devices ---- */
+
+static void
+row_thing(sqlite3_stmt *s, struct store_thing *t)
+{
+	memset(t, 0, sizeof(*t));
+	store_col_text(s, 0, t->udid, sizeof(t->udid));
+	store_col_text(s, 1, t->group, sizeof(t->group));
+	store_col_text(s, 2, t->iccid, sizeof(t->iccid));
+	t->blocked = sqlite3_column_int(s, 3);
+	t->created_at = sqlite3_column_int64(s, 4);
+	t->updated_at = sqlite3_column_int64(s, 5);
+	t->certs = sqlite3_column_int64(s, 6);
+	store_col_text(s, 7, t->serial, sizeof(t->serial));
+}
+
+int
+store_thing_get(struct store *st, const char *udid, struct store_thing *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = xprep(st, X_THING_GET)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	if ((rc = step_row(st, s, "device get")) != 0)
+		return rc;
+	row_thing(s, out);
+	sqlite3_reset(s);
+	return 0;
+}
+
+int
+store_thing_list(struct store *st, const char *after, int limit, store_thing_cb cb, void *arg)
+{
+	struct store_thing t;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = xprep(st, X_THING_LIST)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, after ? after : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row_thing(s, &t);
+		if ((rc = cb(&t, arg)) != 0)
+			break;
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = store_db_err(st, "device list");
+	sqlite3_reset(s);
+	return rc;
+}
+
+static int
+thing_set_blocked(struct store *st, const char *udid, int blocked, int reason, int *revoked)
+{
+	int64_t now = clock_now_ms();
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if ((s = xprep(st, X_THING_SET_BLOCKED)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, blocked);
+	sqlite3_bind_int64(s, 3, now);
+	if ((rc = store_exec(st, s)) != 0)
+		return rc;
+	if (changes(st) == 0) {
+		/* no record yet: one from the allowlist entry, if there is one */
+		if (!blocked)
+			return ZTP_ENOENT;
+		if ((s = xprep(st, X_THING_FROM_ALLOW)) == NULL)
+			return ZTP_ESTORE;
+		sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, now);
+		if ((rc = store_exec(st, s)) != 0)
+			return rc;
+		if (changes(st) == 0)
+			return ZTP_ENOENT;
+		return thing_set_blocked(st, udid, blocked, reason, revoked);
+	}
+	if (blocked) {
+		if ((s = xprep(st, X_THING_REVOKE_CERTS)) == NULL)
+			return ZTP_ESTORE;
+		sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, now / 1000);
+		sqlite3_bind_int(s, 3, reason);
+		if ((rc = store_exec(st, s)) != 0)
+			return rc;
+		if ((n = changes(st)) > 0 && (rc = counter_bump(st, "revocations")) != 0)
+			return rc;
+	}
+	if ((s = xprep(st, X_THING_SIMS_BLOCK)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, blocked);
+	sqlite3_bind_int64(s, 3, now);
+	if ((rc = store_exec(st, s)) != 0)
+		return rc;
+	if (revoked != NULL)
+		*revoked = n;
+	return 0;
+}
+
+int
+store_thing_block(struct store *st, const char *udid, int reason, int *revoked)
+{
+	int rc;
+
+	if (!store_udid_valid(udid))
+		return ZTP_EINVAL;
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	return store_tx_end(st, thing_set_blocked(st, udid, 1, reason, revoked));
+}
+
+int
+store_thing_unblock(struct store *st, const char *udid)
+{
+	int rc;
+
+	if (!store_udid_valid(udid))
+		return ZTP_EINVAL;
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	return store_tx_end(st, thing_set_blocked(st, udid, 0, 0, NULL));
+}
+
+/* ---- certificates ---- */
+
+static void
+row_cert(sqlite3_stmt *s, struct store_cert *c)
+{
+	memset(c, 0, sizeof(*c));
+	store_col_text(s, 0, c->serial, sizeof(c->serial));
+	store_col_text(s, 1, c->udid, sizeof(c->udid));
+	store_col_text(s, 2, c->subject, sizeof(c->subject));
+	col_blob32(s, 3, c->key_sha256);
+	c->not_before = sqlite3_column_int64(s, 4);
+	c->not_after = sqlite3_column_int64(s, 5);
+	c->issued_at = sqlite3_column_int64(s, 6);
+	store_col_text(s, 7, c->method, sizeof(c->method));
+	c->revoked_at = sqlite3_column_int64(s, 8);
+	c->reason = sqlite3_column_int(s, 9);
+}
+
+static int
+cert_record(struct store *st, const struct store_cert *c, const char *group, int64_t password_id)
+{
+	int64_t now = clock_now_ms();
+	sqlite3_stmt *s;
+	int rc;
+
+	if (password_id > 0) {
+		if ((s = xprep(st, X_PW_USE)) == NULL)
+			return ZTP_ESTORE;
+		sqlite3_bind_int64(s, 1, password_id);
+		sqlite3_bind_int64(s, 2, now);
+		if ((rc = store_exec(st, s)) != 0)
+			return rc;
+		if (changes(st) != 1)
+			return ZTP_ECONFLICT;
+	}
+	if ((s = xprep(st, X_THING_BLOCKED)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, c->udid, -1, SQLITE_STATIC);
+	rc = step_row(st, s, "device blocked");
+	if (rc == 0) {
+		int blocked = sqlite3_column_int(s, 0);
+		sqlite3_reset(s);
+		if (blocked)
+			return ZTP_EAUTH;
+	} else if (rc != ZTP_ENOENT) {
+		return rc;
+	}
+	if ((s = xprep(st, X_THING_UPSERT)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, c->udid, -1, SQLITE_STATIC);
+	bind_opt_text(s, 2, group);
+	sqlite3_bind_int64(s, 3, now);
+	if ((rc = store_exec(st, s)) != 0)
+		return rc;
+	if ((s = xprep(st, X_CERT_INSERT)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, c->serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, c->udid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, c->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, c->key_sha256, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, c->not_before);
+	sqlite3_bind_int64(s, 6, c->not_after);
+	sqlite3_bind_int64(s, 7, now);
+	sqlite3_bind_text(s, 8, c->method, -1, SQLITE_STATIC);
+	return store_exec(st, s);
+}
+
+int
+store_cert_record(struct store *st, const struct store_cert *c, const char *group,
+    int64_t password_id)
+{
+	int rc;
+
+	if (!store_udid_valid(c->udid) || c->serial[0] == '\0' || c->method[0] == '\0')
+		return ZTP_EINVAL;
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	return store_tx_end(st, cert_record(st, c, group, password_id));
+}
+
+int
+store_cert_get(struct store *st, const char *serial, struct store_cert *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = xprep(st, X_CERT_GET)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+	if ((rc = step_row(st, s, "cert get")) != 0)
+		return rc;
+	row_cert(s, out);
+	sqlite3_reset(s);
+	return 0;
+}
+
+static int
+cert_rows(struct store *st, sqlite3_stmt *s, store_cert_cb cb, void *arg, const char *what)
+{
+	struct store_cert c;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row_cert(s, &c);
+		if ((rc = cb(&c, arg)) != 0)
+			break;
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = store_db_err(st, what);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+store_cert_list(struct store *st, const char *udid, const char *after, int limit,
+    store_cert_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+
+	if ((s = xprep(st, X_CERT_LIST)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, after ? after : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, udid ? udid : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, limit);
+	return cert_rows(st, s, cb, arg, "cert list");
+}
+
+int
+store_cert_revoke(struct store *st, const char *serial, int reason)
+{
+	struct store_cert c;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	if ((rc = store_cert_get(st, serial, &c)) == 0 && c.revoked_at != 0)
+		rc = ZTP_EEXIST;
+	if (rc == 0 && (s = xprep(st, X_CERT_REVOKE)) == NULL)
+		rc = ZTP_ESTORE;
+	if (rc == 0) {
+		sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, clock_now_ms() / 1000);
+		sqlite3_bind_int(s, 3, reason);
+		rc = store_exec(st, s);
+	}
+	if (rc == 0)
+		rc = counter_bump(st, "revocations");
+	return store_tx_end(st, rc);
+}
+
+int
+store_cert_is_revoked(struct store *st, const char *serial, int *reason)
+{
+	struct store_cert c;
+	int rc = store_cert_get(st, serial, &c);
+
+	if (rc == ZTP_ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (c.revoked_at == 0)
+		return 0;
+	if (reason != NULL)
+		*reason = c.reason;
+	return 1;
+}
+
+int
+store_cert_revoked_list(struct store *st, int64_t now, store_cert_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+
+	if ((s = xprep(st, X_CERT_REVOKED_LIST)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_int64(s, 1, now);
+	return cert_rows(st, s, cb, arg, "revoked list");
+}
+
+/* ---- the CRL ---- */
+
+int
+store_crl_get(struct store *st, struct store_crl *out)
+{
+	sqlite3_stmt *s;
+	int rc, n;
+
+	memset(out, 0, sizeof(*out));
+	if ((s = xprep(st, X_CRL_GET)) == NULL)
+		return ZTP_ESTORE;
+	if ((rc = step_row(st, s, "crl get")) != 0)
+		return rc;
+	out->number = (uint64_t)sqlite3_column_int64(s, 0);
+	out->this_update = sqlite3_column_int64(s, 1);
+	out->next_update = sqlite3_column_int64(s, 2);
+	out->revocations = sqlite3_column_int64(s, 3);
+	n = sqlite3_column_bytes(s, 4);
+	if (n <= 0 || (out->der = malloc((size_t)n)) == NULL) {
+		sqlite3_reset(s);
+		return n <= 0 ? ZTP_ESTORE : ZTP_ENOMEM;
+	}
+	memcpy(out->der, sqlite3_column_blob(s, 4), (size_t)n);
+	out->der_len = (size_t)n;
+	sqlite3_reset(s);
+	return 0;
+}
+
+int
+store_crl_revocations(struct store *st, int64_t *revocations)
+{
+	return counter_get(st, "revocations", revocations);
+}
+
+int
+store_crl_next_number(struct store *st, uint64_t *number)
+{
+	int64_t v = 0;
+	int rc;
+
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	rc = counter_bump(st, "crl_number");
+	if (rc == 0)
+		rc = counter_get(st, "crl_number", &v);
+	if ((rc = store_tx_end(st, rc)) == 0)
+		*number = (uint64_t)v;
+	return rc;
+}
+
+int
+store_crl_put(struct store *st, const struct store_crl *crl)
+{
+	sqlite3_stmt *s;
+
+	if (crl->der == NULL || crl->der_len == 0 || crl->der_len > INT32_MAX)
+		return ZTP_EINVAL;
+	if ((s = xprep(st, X_CRL_PUT)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_int64(s, 1, (int64_t)crl->number);
+	sqlite3_bind_int64(s, 2, crl->this_update);
+	sqlite3_bind_int64(s, 3, crl->next_update);
+	sqlite3_bind_int64(s, 4, crl->revocations);
+	sqlite3_bind_blob(s, 5, crl->der, (int)crl->der_len, SQLITE_STATIC);
+	return store_exec(st, s);
+}
