@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "num.h"
+#include "store.h"
 #include "ztp/err.h"
 
 #define ZTPD_VERSION "0.1.0"
@@ -28,6 +29,37 @@ config_defaults(struct config *cfg)
 	cfg->idle_timeout = 30;
 	cfg->max_connections = 1024;
 	cfg->max_header_size = 8192;
+	snprintf(cfg->est_listen, sizeof(cfg->est_listen), "off");
+	cfg->est_auth = STORE_EST_ALL;
+	cfg->cert_days = 365;
+	cfg->reenroll_grace = 30 * 86400;
+	cfg->crl_validity = 7 * 86400;
+}
+
+/* "allowlist,password,manufacturer" (any non-empty subset) into STORE_EST_* bits */
+int
+config_parse_est_auth(const char *value, int *out)
+{
+	char buf[128], *tok, *save = NULL;
+	int set = 0;
+
+	if (value == NULL || value[0] == '\0' || strlen(value) >= sizeof(buf))
+		return ZTP_EINVAL;
+	memcpy(buf, value, strlen(value) + 1);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "allowlist"))
+			set |= STORE_EST_ALLOWLIST;
+		else if (!strcmp(tok, "password"))
+			set |= STORE_EST_PASSWORD;
+		else if (!strcmp(tok, "manufacturer"))
+			set |= STORE_EST_MANUFACTURER;
+		else
+			return ZTP_EINVAL;
+	}
+	if (set == 0)
+		return ZTP_EINVAL;
+	*out = set;
+	return 0;
 }
 
 static int
@@ -144,6 +176,23 @@ config_set(struct config *cfg, const char *key, const char *value, char *errbuf,
 		return set_int(&cfg->max_connections, value, 1, 1000000, key, errbuf, errcap);
 	if (!strcmp(key, "max-header-size"))
 		return set_int(&cfg->max_header_size, value, 1024, 65536, key, errbuf, errcap);
+	if (!strcmp(key, "est-listen"))
+		return set_listen(cfg->est_listen, sizeof(cfg->est_listen), value, key, errbuf,
+		    errcap);
+	if (!strcmp(key, "est-auth")) {
+		if (config_parse_est_auth(value, &cfg->est_auth) != 0) {
+			snprintf(errbuf, errcap,
+			    "est-auth: a comma-separated list of allowlist, password, manufacturer");
+			return ZTP_EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "cert-days"))
+		return set_int(&cfg->cert_days, value, 1, 7300, key, errbuf, errcap);
+	if (!strcmp(key, "reenroll-grace"))
+		return set_int(&cfg->reenroll_grace, value, 0, 5 * 366 * 86400, key, errbuf, errcap);
+	if (!strcmp(key, "crl-validity"))
+		return set_int(&cfg->crl_validity, value, 3600, 366 * 86400, key, errbuf, errcap);
 	snprintf(errbuf, errcap, "unknown key %s", key);
 	return ZTP_EINVAL;
 }
@@ -232,6 +281,22 @@ usage(FILE *f)
 	    "  --idle-timeout SECONDS   read/write inactivity limit (default 30)\n"
 	    "  --max-connections N      open connections per worker (default 1024)\n"
 	    "  --max-header-size BYTES  request line and headers (default 8192)\n"
+	    "\n"
+	    "Certificates (EST, RFC 7030; see docs/certificates.md):\n"
+	    "  --est-listen ADDR:PORT   EST endpoint, TLS 1.2/1.3 with the server\n"
+	    "                           certificate, optional client certificates\n"
+	    "                           (default off)\n"
+	    "  --est-auth LIST          how devices of no group with its own policy may\n"
+	    "                           enrol: allowlist,password,manufacturer (default all)\n"
+	    "  --cert-days N            validity of device certificates (default 365)\n"
+	    "  --reenroll-grace SECONDS  re-enrolment allowed this long after expiry\n"
+	    "                           (default 2592000, 30 days)\n"
+	    "  --crl-validity SECONDS   from one CRL to its nextUpdate (default 604800);\n"
+	    "                           re-signed at half of it and on every revocation\n"
+	    "  --import-ca CERT KEY     import a CA (root or intermediate; CERT may hold\n"
+	    "                           its chain, KEY an unencrypted PEM key) into the\n"
+	    "                           data directory, which must not have one yet, and\n"
+	    "                           exit\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "SIGTERM or SIGINT: stop accepting, finish requests in flight, exit.\n");
@@ -254,6 +319,12 @@ config_parse_args(struct config *cfg, int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 0 },
 		{ "max-connections", required_argument, NULL, 0 },
 		{ "max-header-size", required_argument, NULL, 0 },
+		{ "est-listen", required_argument, NULL, 0 },
+		{ "est-auth", required_argument, NULL, 0 },
+		{ "cert-days", required_argument, NULL, 0 },
+		{ "reenroll-grace", required_argument, NULL, 0 },
+		{ "crl-validity", required_argument, NULL, 0 },
+		{ "import-ca", required_argument, NULL, 0 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -291,12 +362,27 @@ config_parse_args(struct config *cfg, int argc, char **argv)
 			}
 			if (!strcmp(opts[idx].name, "config"))
 				continue;
+			if (!strcmp(opts[idx].name, "import-ca")) {
+				if (strlen(optarg) >= sizeof(cfg->import_ca_cert)) {
+					fprintf(stderr, "ztpd: --import-ca: path too long\n");
+					return ZTP_EINVAL;
+				}
+				memcpy(cfg->import_ca_cert, optarg, strlen(optarg) + 1);
+				continue;
+			}
 			if ((rc = config_set(cfg, opts[idx].name, optarg, err, sizeof(err))) != 0) {
 				fprintf(stderr, "ztpd: --%s\n", err);
 				return rc;
 			}
 		}
-		if (pass == 0 && optind < argc) {
+		if (pass == 1 && cfg->import_ca_cert[0] != '\0') {
+			/* --import-ca CERT KEY: the key is the one argument left */
+			if (optind != argc - 1 || strlen(argv[optind]) >= sizeof(cfg->import_ca_key)) {
+				fprintf(stderr, "ztpd: --import-ca CERT KEY\n");
+				return ZTP_EINVAL;
+			}
+			memcpy(cfg->import_ca_key, argv[optind], strlen(argv[optind]) + 1);
+		} else if (pass == 1 && optind < argc) {
 			fprintf(stderr, "ztpd: unexpected argument %s\n", argv[optind]);
 			return ZTP_EINVAL;
 		}

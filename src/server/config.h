@@ -22,6 +22,15 @@ struct config {
 	int idle_timeout;    /* s: between reads/writes */
 	int max_connections; /* per worker */
 	int max_header_size; /* bytes of request line and headers */
+	/* certificates (EST) */
+	char est_listen[128];  /* "" or "off": no EST listener (the default) */
+	int est_auth;          /* STORE_EST_* set for devices without a group policy */
+	int cert_days;         /* validity of device certificates */
+	int reenroll_grace;    /* s after expiry during which simplereenroll is allowed */
+	int crl_validity;      /* s from one CRL to its nextUpdate */
+	/* ztpd --import-ca CERT KEY: import the CA into the data directory and exit */
+	char import_ca_cert[PATH_MAX];
+	char import_ca_key[PATH_MAX];
 };
 
 void config_defaults(struct config *cfg);
@@ -35,6 +44,9 @@ int config_load_file(struct config *cfg, const char *path, char *errbuf, size_t 
  * options). Returns 0, 1 if --help or --version was printed, or ZTP_EINVAL.
  */
 int config_parse_args(struct config *cfg, int argc, char **argv);
+
+/* "allowlist,password,manufacturer" into STORE_EST_* bits: 0 or ZTP_EINVAL. */
+int config_parse_est_auth(const char *value, int *out);
 
 /* Parse "ADDR:PORT" or "[ADDR6]:PORT" (numeric) into ss. */
 int config_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -17,6 +18,7 @@
 #include "datadir.h"
 #include "hex.h"
 #include "log.h"
+#include "signer.h"
 #include "store.h"
 #include "ztp/err.h"
 
@@ -227,41 +229,99 @@ out:
 	return cert;
 }
 
-/* The CA; created when ca.key or ca.pem is missing. *created says so. */
+/*
+ * Create the CA (ca.key, then ca.pem) in a child process, so that the
+ * serving process never holds the CA key: only the signer process loads it.
+ */
 static int
-load_ca(struct datadir *dd, EVP_PKEY **cakey, int *created)
+create_ca(struct datadir *dd)
 {
 	static const int nids[] = { NID_basic_constraints, NID_key_usage,
 		NID_subject_key_identifier, 0 };
 	static const char *const values[] = { "critical,CA:TRUE", "critical,keyCertSign,cRLSign",
 		"hash" };
-	char path[PATH_MAX], cn[128], host[64];
+	char cn[128], host[64];
+	pid_t pid;
+	int status;
 
-	*created = 0;
-	datadir_path(dd, "ca.key", path);
-	if (access(path, F_OK) == 0) {
-		*cakey = read_key(dd, "ca.key");
-		dd->ca_cert = read_cert(dd, "ca.pem");
-		if (*cakey == NULL || dd->ca_cert == NULL)
-			return ZTP_EIO;
-		if (X509_check_private_key(dd->ca_cert, *cakey) != 1) {
-			log_warnx("ca.pem does not match ca.key");
-			return ZTP_EIO;
-		}
-		return 0;
-	}
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(cn, sizeof(cn), "ztp CA %s", host);
-	if ((*cakey = EVP_EC_gen("P-256")) == NULL)
-		return ZTP_ECRYPTO;
-	if ((dd->ca_cert = make_cert(*cakey, *cakey, NULL, cn, CA_DAYS, nids, values)) == NULL)
-		return ZTP_ECRYPTO;
-	if (write_cert(dd, "ca.pem", dd->ca_cert) != 0 || write_key(dd, "ca.key", *cakey) != 0)
+	if ((pid = fork()) < 0) {
+		log_warn("fork");
 		return ZTP_EIO;
-	*created = 1;
+	}
+	if (pid == 0) {
+		EVP_PKEY *key;
+		X509 *cert = NULL;
+		int ok;
+
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(cn, sizeof(cn), "ztp CA %s", host);
+		ok = (key = EVP_EC_gen("P-256")) != NULL &&
+		    (cert = make_cert(key, key, NULL, cn, CA_DAYS, nids, values)) != NULL &&
+		    write_key(dd, "ca.key", key) == 0 && write_cert(dd, "ca.pem", cert) == 0;
+		_exit(ok ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return ZTP_EIO;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		log_warnx("cannot create the CA in %s", dd->dir);
+		return ZTP_EIO;
+	}
 	log_info("created the CA %s/ca.pem", dd->dir);
+	return 0;
+}
+
+/* Every certificate of the PEM file path, in order; NULL if none or unreadable. */
+static STACK_OF(X509) *
+read_certs(const char *path)
+{
+	STACK_OF(X509) *sk;
+	X509 *cert;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if ((sk = sk_X509_new_null()) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	while ((cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_push(sk, cert)) {
+			X509_free(cert);
+			break;
+		}
+	ERR_clear_error(); /* the end of the file */
+	fclose(f);
+	if (sk_X509_num(sk) == 0) {
+		sk_X509_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+/* The CA certificate and its chain from ca.pem; the CA is created if there is none. */
+static int
+load_ca(struct datadir *dd)
+{
+	char path[PATH_MAX], keypath[PATH_MAX];
+	int rc;
+
+	datadir_path(dd, "ca.pem", path);
+	datadir_path(dd, "ca.key", keypath);
+	if (access(path, F_OK) != 0 && (rc = create_ca(dd)) != 0)
+		return rc;
+	if (access(keypath, F_OK) != 0) {
+		log_warnx("%s is missing: the CA cannot sign (restore it or import a CA)", keypath);
+		return ZTP_EIO;
+	}
+	if ((dd->ca_chain = read_certs(path)) == NULL) {
+		log_warnx("%s: no certificate", path);
+		return ZTP_EIO;
+	}
+	dd->ca_cert = sk_X509_value(dd->ca_chain, 0);
+	X509_up_ref(dd->ca_cert);
 	return 0;
 }
 
@@ -301,36 +361,73 @@ server_cert_ok(struct datadir *dd)
 	return ok;
 }
 
+/* A CSR for key (no subject: the signer takes the subject from the request). */
 static int
-load_server(struct datadir *dd, EVP_PKEY *cakey, int force)
+make_csr(EVP_PKEY *key, uint8_t **der, int *len)
 {
-	static const int nids[] = { NID_basic_constraints, NID_key_usage, NID_ext_key_usage,
-		NID_subject_alt_name, NID_authority_key_identifier, 0 };
-	const char *values[6] = { "critical,CA:FALSE", "critical,digitalSignature",
-		"serverAuth", NULL, "keyid:always", NULL };
-	char san[256], host[64];
+	X509_REQ *req;
+	int ok;
 
-	if (!force) {
-		dd->server_key = read_key(dd, "server.key");
-		dd->server_cert = read_cert(dd, "server.pem");
-		if (server_cert_ok(dd))
-			return 0;
-		EVP_PKEY_free(dd->server_key);
-		X509_free(dd->server_cert);
-		dd->server_key = NULL;
-		dd->server_cert = NULL;
-	}
+	*der = NULL;
+	ok = (req = X509_REQ_new()) != NULL && X509_REQ_set_version(req, 0) &&
+	    X509_REQ_set_pubkey(req, key) && X509_REQ_sign(req, key, EVP_sha256()) > 0 &&
+	    (*len = i2d_X509_REQ(req, der)) > 0;
+	X509_REQ_free(req);
+	return ok ? 0 : ZTP_ECRYPTO;
+}
+
+int
+datadir_server_cert(struct datadir *dd, struct signer *sg)
+{
+	static const uint8_t loop4[4] = { 127, 0, 0, 1 };
+	static const uint8_t loop6[16] = { [15] = 1 };
+	struct signer_csr_req r;
+	struct signer_issued issued;
+	const uint8_t *p;
+	uint8_t *csr = NULL;
+	char host[64];
+	int len, rc;
+
+	dd->server_key = read_key(dd, "server.key");
+	dd->server_cert = read_cert(dd, "server.pem");
+	if (server_cert_ok(dd))
+		return 0;
+	EVP_PKEY_free(dd->server_key);
+	X509_free(dd->server_cert);
+	dd->server_cert = NULL;
 	if (gethostname(host, sizeof(host)) != 0)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
-	snprintf(san, sizeof(san), "DNS:localhost,IP:127.0.0.1,IP:::1%s%s",
-	    dns_name_ok(host) ? ",DNS:" : "", dns_name_ok(host) ? host : "");
-	values[3] = san;
 	if ((dd->server_key = EVP_EC_gen("P-256")) == NULL)
 		return ZTP_ECRYPTO;
-	dd->server_cert = make_cert(dd->server_key, cakey, dd->ca_cert,
-	    dns_name_ok(host) ? host : "localhost", SERVER_DAYS, nids, values);
-	if (dd->server_cert == NULL)
+	if ((rc = make_csr(dd->server_key, &csr, &len)) != 0)
+		return rc;
+	memset(&r, 0, sizeof(r));
+	r.csr = csr;
+	r.csr_len = (size_t)len;
+	snprintf(r.subject.cn, sizeof(r.subject.cn), "%s", dns_name_ok(host) ? host : "localhost");
+	snprintf(r.subject.org, sizeof(r.subject.org), "ztp");
+	r.profile.days = SERVER_DAYS;
+	r.profile.key_usage = SIGNER_KU_DIGITAL_SIGNATURE;
+	r.profile.ext_key_usage = SIGNER_EKU_SERVER_AUTH;
+	snprintf(r.dns[r.n_dns++], sizeof(r.dns[0]), "localhost");
+	if (dns_name_ok(host))
+		snprintf(r.dns[r.n_dns++], sizeof(r.dns[0]), "%s", host);
+	memcpy(r.ip[0], loop4, 4);
+	r.ip_len[0] = 4;
+	memcpy(r.ip[1], loop6, 16);
+	r.ip_len[1] = 16;
+	r.n_ip = 2;
+	rc = signer_sign_csr(sg, &r, &issued);
+	OPENSSL_free(csr);
+	if (rc != 0) {
+		log_warnx("the signer did not issue the server certificate: %s", ztp_strerror(rc));
+		return rc;
+	}
+	p = issued.der;
+	dd->server_cert = d2i_X509(NULL, &p, (long)issued.der_len);
+	signer_issued_free(&issued);
+	if (dd->server_cert == NULL || !server_cert_ok(dd))
 		return ZTP_ECRYPTO;
 	if (write_key(dd, "server.key", dd->server_key) != 0 ||
 	    write_cert(dd, "server.pem", dd->server_cert) != 0)
@@ -339,12 +436,10 @@ load_server(struct datadir *dd, EVP_PKEY *cakey, int force)
 	return 0;
 }
 
-int
-datadir_open(struct datadir *dd, const char *dir)
+/* The directory, its data key, no leftovers of cut-short writes. */
+static int
+prepare(struct datadir *dd, const char *dir)
 {
-	EVP_PKEY *cakey = NULL;
-	int created, rc;
-
 	memset(dd, 0, sizeof(*dd));
 	if (strlen(dir) >= sizeof(dd->dir) - 32)
 		return ZTP_ERANGE;
@@ -365,13 +460,98 @@ datadir_open(struct datadir *dd, const char *dir)
 		datadir_path(dd, *n, path);
 		atomicfile_clean(path);
 	}
-	if ((rc = load_key(dd)) != 0)
+	return load_key(dd);
+}
+
+int
+datadir_open(struct datadir *dd, const char *dir)
+{
+	int rc;
+
+	if ((rc = prepare(dd, dir)) != 0)
+		return rc;
+	return load_ca(dd);
+}
+
+/* 1 if cert can be a CA that signs certificates and CRLs. */
+static int
+is_ca(X509 *cert)
+{
+	uint32_t ku = X509_get_key_usage(cert);
+
+	return X509_check_ca(cert) == 1 && (ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)) ==
+	    (KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+}
+
+int
+datadir_import_ca(const char *dir, const char *certfile, const char *keyfile)
+{
+	struct datadir dd;
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	char path[PATH_MAX], *data;
+	X509 *ca;
+	BIO *bio = NULL;
+	FILE *f;
+	long len;
+	int i, rc;
+
+	if ((rc = prepare(&dd, dir)) != 0)
+		return rc;
+	rc = ZTP_EINVAL;
+	datadir_path(&dd, "ca.key", path);
+	if (access(path, F_OK) == 0) {
+		log_warnx("%s has a CA already: import into a new data directory", dd.dir);
 		goto out;
-	if ((rc = load_ca(dd, &cakey, &created)) != 0)
+	}
+	if ((chain = read_certs(certfile)) == NULL) {
+		log_warnx("%s: no PEM certificate", certfile);
 		goto out;
-	rc = load_server(dd, cakey, created);
+	}
+	ca = sk_X509_value(chain, 0);
+	if ((f = fopen(keyfile, "r")) == NULL) {
+		log_warn("%s", keyfile);
+		goto out;
+	}
+	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (key == NULL) {
+		log_warnx("%s: not a PEM private key (or a wrong passphrase)", keyfile);
+		goto out;
+	}
+	if (X509_check_private_key(ca, key) != 1) {
+		log_warnx("%s does not match the first certificate of %s", keyfile, certfile);
+		goto out;
+	}
+	if (!is_ca(ca)) {
+		log_warnx("%s: not a CA certificate (basicConstraints CA:TRUE and key usage"
+			  " keyCertSign, cRLSign are needed)", certfile);
+		goto out;
+	}
+	if (X509_cmp_time(X509_get0_notAfter(ca), NULL) <= 0) {
+		log_warnx("%s: the CA certificate has expired", certfile);
+		goto out;
+	}
+	/* the chain as given, the CA first: what EST /cacerts answers */
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		goto out;
+	for (i = 0; i < sk_X509_num(chain); i++)
+		if (PEM_write_bio_X509(bio, sk_X509_value(chain, i)) != 1)
+			goto out;
+	len = BIO_get_mem_data(bio, &data);
+	if ((rc = write_key(&dd, "ca.key", key)) != 0 ||
+	    (rc = datadir_write_file(&dd, "ca.pem", data, (size_t)len, 0644)) != 0)
+		goto out;
+	/* the server certificate is issued again, by this CA, at the next start */
+	datadir_path(&dd, "server.pem", path);
+	unlink(path);
+	log_info("imported the CA %s into %s", certfile, dd.dir);
+	rc = 0;
 out:
-	EVP_PKEY_free(cakey);
+	BIO_free(bio);
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(chain, X509_free);
+	datadir_close(&dd);
 	return rc;
 }
 
@@ -381,6 +561,7 @@ datadir_close(struct datadir *dd)
 	EVP_PKEY_free(dd->server_key);
 	X509_free(dd->server_cert);
 	X509_free(dd->ca_cert);
+	sk_X509_pop_free(dd->ca_chain, X509_free);
 	OPENSSL_cleanse(dd->key, sizeof(dd->key));
 	OPENSSL_cleanse(dd->token_key, sizeof(dd->token_key));
 	memset(dd, 0, sizeof(*dd));
@@ -449,12 +630,13 @@ out:
 }
 
 int
-datadir_write_run(struct datadir *dd, const char *device, const char *admin)
+datadir_write_run(struct datadir *dd, const char *device, const char *admin, const char *est)
 {
 	json_t *obj;
 	int rc;
 
-	obj = json_pack("{s:i, s:s, s:s}", "pid", (int)getpid(), "device", device, "admin", admin);
+	obj = json_pack("{s:i, s:s, s:s, s:s}", "pid", (int)getpid(), "device", device, "admin",
+	    admin, "est", est);
 	if (obj == NULL)
 		return ZTP_ENOMEM;
 	rc = write_json(dd, "run.json", obj, 0644);

@@ -3,10 +3,13 @@
  * reused afterwards.
  *
  *   secret.key   32 random bytes that seal secrets at rest (mode 0600)
- *   ca.key       CA private key, ECDSA P-256, PEM encrypted (mode 0600)
- *   ca.pem       CA certificate, what clients verify the server against
+ *   ca.key       CA private key, ECDSA P-256, PEM encrypted (mode 0600); read
+ *                only by the signer process (signer.h), created by a child
+ *                process at first start or imported (ztpd --import-ca)
+ *   ca.pem       CA certificate (then its chain, if imported), what clients
+ *                verify the server against
  *   server.key   server private key, PEM encrypted (mode 0600)
- *   server.pem   server certificate signed by the CA (SAN localhost,
+ *   server.pem   server certificate issued through the signer (SAN localhost,
  *                127.0.0.1, ::1, the host name), re-issued before expiry
  *   ztp.db       the SQLite store
  *   admin.json   the first admin API key (mode 0600)
@@ -23,6 +26,7 @@
 #include "crypto.h"
 
 struct store;
+struct signer;
 
 struct datadir {
 	char dir[PATH_MAX];
@@ -30,11 +34,26 @@ struct datadir {
 	uint8_t token_key[CRYPTO_KEY_LEN]; /* signs admin tokens */
 	EVP_PKEY *server_key;
 	X509 *server_cert;
-	X509 *ca_cert;
+	X509 *ca_cert;            /* the first certificate of ca.pem */
+	STACK_OF(X509) *ca_chain; /* all of ca.pem, the CA first */
 };
 
-/* Create what is missing in dir and load the keys and certificates. */
+/*
+ * Create what is missing in dir (the data key; the CA, in a child process)
+ * and load the data key and the CA certificates. Never loads the CA key.
+ */
 int datadir_open(struct datadir *dd, const char *dir);
+/* Load server.key and server.pem, or have the signer issue new ones (missing, not
+ * issued by the CA, or expiring within 30 days). */
+int datadir_server_cert(struct datadir *dd, struct signer *sg);
+/*
+ * ztpd --import-ca: write keyfile's private key (PEM, unencrypted or asking
+ * for its passphrase) as dir/ca.key and certfile's certificates (the CA's,
+ * then its chain) as dir/ca.pem, after checking that the key is the first
+ * certificate's, that it is a CA (basicConstraints CA:TRUE, keyCertSign,
+ * cRLSign) and has not expired. dir must not have a CA yet.
+ */
+int datadir_import_ca(const char *dir, const char *certfile, const char *keyfile);
 void datadir_close(struct datadir *dd);
 /* dir/name into out (PATH_MAX). */
 void datadir_path(const struct datadir *dd, const char *name, char *out);
@@ -46,7 +65,8 @@ void datadir_path(const struct datadir *dd, const char *name, char *out);
 int datadir_admin_key(struct datadir *dd, struct store *st, const char *url);
 
 /* Write run.json with the pid and listening addresses ("" if none). */
-int datadir_write_run(struct datadir *dd, const char *device, const char *admin);
+int datadir_write_run(struct datadir *dd, const char *device, const char *admin,
+    const char *est);
 
 /*
  * The passphrase (64 hex characters and a NUL) that encrypts the PEM

@@ -19,10 +19,12 @@
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 
+#include "ca.h"
 #include "config.h"
 #include "datadir.h"
 #include "log.h"
 #include "server.h"
+#include "signer.h"
 #include "store.h"
 #include "ztp/err.h"
 
@@ -111,7 +113,9 @@ main(int argc, char **argv)
 	struct datadir dd;
 	struct server srv;
 	struct store *st = NULL;
-	char dbpath[PATH_MAX], runpath[PATH_MAX], dev_bound[80], adm_bound[80], url[128];
+	char dbpath[PATH_MAX], runpath[PATH_MAX], dev_bound[80], adm_bound[80], est_bound[80];
+	char url[128];
+	struct timespec tick = { 60, 0 };
 	sigset_t set;
 	int i, k, sig, rc;
 
@@ -132,29 +136,43 @@ main(int argc, char **argv)
 
 	if (tls_init() != 0)
 		fatalx("cannot initialise TLS");
+	if (cfg.import_ca_cert[0] != '\0') {
+		if (datadir_import_ca(cfg.data, cfg.import_ca_cert, cfg.import_ca_key) != 0)
+			fatalx("the CA was not imported");
+		return 0;
+	}
 	if (datadir_open(&dd, cfg.data) != 0)
 		fatalx("cannot prepare the data directory %s", cfg.data);
-	datadir_path(&dd, "ztp.db", dbpath);
-	if (store_open(&st, dbpath, dd.key) != 0)
-		fatalx("cannot open the store %s", dbpath);
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = &cfg;
 	srv.dd = &dd;
 	srv.nworkers = cfg.workers;
+	/* the CA process, forked while this process has one thread */
+	if (signer_start(&srv.signer, dd.dir, dd.key, NULL) != 0)
+		fatalx("cannot start the CA signer process");
+	if (datadir_server_cert(&dd, srv.signer) != 0)
+		fatalx("cannot get a server certificate");
+	datadir_path(&dd, "ztp.db", dbpath);
+	if (store_open(&st, dbpath, dd.key) != 0)
+		fatalx("cannot open the store %s", dbpath);
+
 	if ((srv.ctx[LISTENER_DEVICE] = tls_device_ctx(&srv)) == NULL ||
-	    (srv.ctx[LISTENER_ADMIN] = tls_admin_ctx(&srv)) == NULL)
+	    (srv.ctx[LISTENER_ADMIN] = tls_admin_ctx(&srv)) == NULL ||
+	    (srv.ctx[LISTENER_EST] = tls_est_ctx(&srv)) == NULL)
 		fatalx("cannot create the TLS contexts");
 	if (bind_all(&srv, LISTENER_DEVICE, cfg.device_listen, dev_bound, sizeof(dev_bound)) != 0 ||
-	    bind_all(&srv, LISTENER_ADMIN, cfg.admin_listen, adm_bound, sizeof(adm_bound)) != 0)
+	    bind_all(&srv, LISTENER_ADMIN, cfg.admin_listen, adm_bound, sizeof(adm_bound)) != 0 ||
+	    bind_all(&srv, LISTENER_EST, cfg.est_listen, est_bound, sizeof(est_bound)) != 0)
 		fatalx("cannot bind the listeners");
-	if (dev_bound[0] == '\0' && adm_bound[0] == '\0')
-		fatalx("no listener: set device-listen or admin-listen");
+	if (dev_bound[0] == '\0' && adm_bound[0] == '\0' && est_bound[0] == '\0')
+		fatalx("no listener: set device-listen, admin-listen or est-listen");
 
 	admin_url(adm_bound[0] ? adm_bound : "127.0.0.1:11443", url, sizeof(url));
 	if (datadir_admin_key(&dd, st, url) != 0)
 		fatalx("cannot create the admin API key");
-	store_close(st);
+	if (ca_crl_update(&srv, st, 0) != 0)
+		log_warnx("cannot sign the CRL now; trying again in a minute");
 
 	if ((srv.workers = calloc((size_t)srv.nworkers, sizeof(struct worker))) == NULL)
 		fatalx("out of memory");
@@ -163,15 +181,17 @@ main(int argc, char **argv)
 		if (worker_start(&srv, &srv.workers[i]) != 0)
 			fatalx("cannot start worker %d", i);
 	}
-	if (datadir_write_run(&dd, dev_bound, adm_bound) != 0)
+	if (datadir_write_run(&dd, dev_bound, adm_bound, est_bound) != 0)
 		log_warnx("cannot write run.json");
-	log_info("ztpd listening: device %s, admin %s, %d workers, data %s",
-	    dev_bound[0] ? dev_bound : "off", adm_bound[0] ? adm_bound : "off", srv.nworkers,
-	    dd.dir);
+	log_info("ztpd listening: device %s, admin %s, EST %s, %d workers, data %s",
+	    dev_bound[0] ? dev_bound : "off", adm_bound[0] ? adm_bound : "off",
+	    est_bound[0] ? est_bound : "off", srv.nworkers, dd.dir);
 
-	do {
-		rc = sigwait(&set, &sig);
-	} while (rc != 0);
+	/* wait for a signal; every minute, re-sign the CRL when it is due */
+	while ((sig = sigtimedwait(&set, NULL, &tick)) < 0) {
+		if (errno == EAGAIN && ca_crl_update(&srv, st, 0) != 0)
+			log_warnx("cannot re-sign the CRL; trying again in a minute");
+	}
 	log_info("signal %d: draining", sig);
 	for (i = 0; i < srv.nworkers; i++)
 		worker_stop(&srv.workers[i]);
@@ -189,6 +209,8 @@ main(int argc, char **argv)
 		free(srv.fds[k]);
 	}
 	free(srv.workers);
+	store_close(st);
+	signer_free(srv.signer);
 	datadir_close(&dd);
 	log_info("stopped");
 	return 0;

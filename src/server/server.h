@@ -49,6 +49,7 @@ struct worker {
 	int64_t drain_deadline;
 	int ctl[2]; /* main writes a byte to ctl[1] to stop the worker */
 	struct event *ctl_ev, *drain_ev;
+	struct est_worker *est; /* est_api.c: this worker's trust stores and answers */
 };
 
 /* One accepted connection; lives as long as its SSL object. */
@@ -74,12 +75,23 @@ struct conn {
 	int pending;     /* the pending key of a rotation: commit once the handshake is done */
 	char group[64];  /* the SIM's group, when known */
 	int64_t accepted_at;
+	/* EST: the client certificate verified in the handshake, if any */
+	int est_peer;         /* EST_PEER_* */
+	int est_peer_expired; /* ours, past notAfter but within the re-enrolment grace */
+	char est_udid[65];    /* the certificate's subject (CN, else serialNumber) */
+	char est_serial[41];  /* ours: upper-case hex, as in the store */
+	char est_group[64];   /* manufacturer: the group of its CA */
 };
+
+#define EST_PEER_NONE 0
+#define EST_PEER_OURS 1         /* issued by our CA, recorded, not revoked */
+#define EST_PEER_MANUFACTURER 2 /* an IDevID from an imported manufacturer CA */
 
 /* tls.c: contexts for the device (PSK only) and admin (certificate) listeners */
 int tls_init(void);
 SSL_CTX *tls_device_ctx(struct server *srv);
 SSL_CTX *tls_admin_ctx(struct server *srv);
+SSL_CTX *tls_est_ctx(struct server *srv);
 /* The connection an SSL object belongs to (NULL if none). */
 struct conn *tls_conn(SSL *ssl);
 int tls_set_conn(SSL *ssl, struct conn *c);
@@ -99,5 +111,8 @@ void conn_request_done(struct conn *c, struct evhttp_request *req);
 void device_api_handle(struct evhttp_request *req, void *arg);
 void admin_api_handle(struct evhttp_request *req, void *arg);
 void est_api_handle(struct evhttp_request *req, void *arg);
+/* est_api.c: the EST listener's client certificate check (SSL_CTX_set_cert_verify_callback) */
+int est_api_verify_peer(X509_STORE_CTX *xctx, void *arg);
+void est_api_worker_free(struct worker *w);
 
 #endif

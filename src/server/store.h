@@ -225,7 +225,7 @@ int store_sim_import(struct store *st, const struct store_import_row *rows, size
 /* ---- certificates: allowlist, enrolment passwords, manufacturer CAs, devices, certificates ---- */
 
 #define STORE_UDID_MAX 64                      /* characters */
-#define STORE_SERIAL_HEX (2 * 20 + 1)          /* lower-case hex, no leading zeros */
+#define STORE_SERIAL_HEX (2 * 20 + 1)          /* upper-case hex of the bytes, as openssl prints */
 #define STORE_PASSWORD_MAX 128
 #define STORE_MFR_PEM_MAX 16384
 #define STORE_SUBJECT_MAX 256

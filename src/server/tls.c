@@ -327,7 +327,8 @@ info_cb(const SSL *cssl, int where, int ret)
 		    peer_of(c, ssl), "TLS alert %s sent%s", SSL_alert_desc_string_long(ret),
 		    (ret & 0xff) == SSL_AD_DECRYPT_ERROR ? " (wrong PSK?)" : "");
 	else
-		log_info("admin handshake refused from %s: %s", peer_of(c, ssl),
+		log_info("%s handshake refused from %s: %s",
+		    c->kind == LISTENER_EST ? "EST" : "admin", peer_of(c, ssl),
 		    SSL_alert_desc_string_long(ret));
 }
 
@@ -378,6 +379,45 @@ tls_admin_ctx(struct server *srv)
 		return NULL;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_info_callback(ctx, info_cb);
+	return ctx;
+}
+
+SSL_CTX *
+tls_est_ctx(struct server *srv)
+{
+	static const unsigned char sid_ctx[] = "ztp-est";
+	SSL_CTX *ctx;
+	int i;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		return NULL;
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    SSL_CTX_use_certificate(ctx, srv->dd->server_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, srv->dd->server_key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1 ||
+	    !SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1)) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	for (i = 0; i < sk_X509_num(srv->dd->ca_chain); i++)
+		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(srv->dd->ca_chain, i)) != 1) {
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	/*
+	 * A client certificate is asked for, not required: est_api_verify_peer
+	 * checks it against our CA (with the store's revocations and the
+	 * re-enrolment grace) or the manufacturer CAs, and fails the handshake
+	 * for one it refuses. No resumption: every connection shows its
+	 * certificate again.
+	 */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_cert_verify_callback(ctx, est_api_verify_peer, srv);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	    SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_info_callback(ctx, info_cb);
 	return ctx;
 }

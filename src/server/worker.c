@@ -22,6 +22,7 @@
 
 #include "admin_req.h"
 #include "clock.h"
+#include "est_req.h"
 #include "events.h"
 #include "log.h"
 #include "server.h"
@@ -155,6 +156,12 @@ bev_cb_admin(struct event_base *base, void *arg)
 	return bev_cb(base, arg, LISTENER_ADMIN);
 }
 
+static struct bufferevent *
+bev_cb_est(struct event_base *base, void *arg)
+{
+	return bev_cb(base, arg, LISTENER_EST);
+}
+
 static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -198,12 +205,25 @@ setup_http(struct worker *w, enum listener_kind kind)
 	if ((http = evhttp_new(w->base)) == NULL)
 		return ZTP_ENOMEM;
 	w->http[kind] = http;
-	evhttp_set_bevcb(http, kind == LISTENER_DEVICE ? bev_cb_device : bev_cb_admin, w);
-	evhttp_set_gencb(http, kind == LISTENER_DEVICE ? device_api_handle : admin_api_handle, w);
+	switch (kind) {
+	case LISTENER_DEVICE:
+		evhttp_set_bevcb(http, bev_cb_device, w);
+		evhttp_set_gencb(http, device_api_handle, w);
+		break;
+	case LISTENER_ADMIN:
+		evhttp_set_bevcb(http, bev_cb_admin, w);
+		evhttp_set_gencb(http, admin_api_handle, w);
+		break;
+	default:
+		evhttp_set_bevcb(http, bev_cb_est, w);
+		evhttp_set_gencb(http, est_api_handle, w);
+		break;
+	}
 	evhttp_set_timeout(http, cfg->idle_timeout);
 	/* evhttp's own caps are the hard bound; handlers check the tighter ones */
 	evhttp_set_max_headers_size(http, cfg->max_header_size * 2);
-	evhttp_set_max_body_size(http, kind == LISTENER_DEVICE ? DEVICE_BODY_CAP : ADMINREQ_IMPORT_MAX);
+	evhttp_set_max_body_size(http, kind == LISTENER_DEVICE ? DEVICE_BODY_CAP :
+	    kind == LISTENER_EST ? EST_BODY_MAX : ADMINREQ_IMPORT_MAX);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
 	evhttp_set_default_content_type(http, "application/json");
@@ -234,6 +254,7 @@ worker_main(void *arg)
 	event_base_loop(w->base, EVLOOP_NONBLOCK);
 	event_free(w->ctl_ev);
 	event_free(w->drain_ev);
+	est_api_worker_free(w);
 	store_close(w->store);
 	w->store = NULL;
 	event_base_free(w->base);

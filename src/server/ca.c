@@ -1,0 +1,110 @@
+/*
+ * The CRL: signed by the signer process from the store's revocations and
+ * published in the store, so that every worker and every ztpd sharing the
+ * database serves the same one at GET /crl.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ca.h"
+#include "hex.h"
+#include "log.h"
+#include "server.h"
+#include "signer.h"
+#include "store.h"
+#include "ztp/err.h"
+
+struct revoked_list {
+	struct signer_revoked *e;
+	size_t n;
+	int overflow;
+};
+
+static int
+collect(const struct store_cert *c, void *arg)
+{
+	struct revoked_list *l = arg;
+	struct signer_revoked *e;
+	size_t len;
+
+	if (l->n >= SIGNER_REVOKED_MAX) {
+		l->overflow = 1;
+		return 1;
+	}
+	e = &l->e[l->n];
+	memset(e, 0, sizeof(*e));
+	if (hex_decode(c->serial, strlen(c->serial), e->serial, sizeof(e->serial), &len) != 0 ||
+	    len == 0 || e->serial[0] == 0) {
+		log_warnx("CRL: certificate %s has a malformed serial, left out", c->serial);
+		return 0;
+	}
+	e->serial_len = len;
+	e->reason = (uint8_t)c->reason;
+	e->revoked_at = c->revoked_at > 0 ? c->revoked_at : 1;
+	l->n++;
+	return 0;
+}
+
+int
+ca_crl_update(struct server *srv, struct store *st, int force)
+{
+	struct store_crl cur, crl;
+	struct revoked_list l = { 0 };
+	int64_t revs, now = (int64_t)time(NULL);
+	int rc, have;
+
+	rc = store_crl_get(st, &cur);
+	if (rc != 0 && rc != ZTP_ENOENT)
+		return rc;
+	have = rc == 0;
+	free(cur.der);
+	if ((rc = store_crl_revocations(st, &revs)) != 0)
+		return rc;
+	if (have && !force && cur.revocations >= revs &&
+	    cur.next_update - now > srv->cfg->crl_validity / 2)
+		return 0;
+	if ((l.e = calloc(SIGNER_REVOKED_MAX, sizeof(*l.e))) == NULL)
+		return ZTP_ENOMEM;
+	if ((rc = store_cert_revoked_list(st, now, collect, &l)) < 0)
+		goto out;
+	if (l.overflow) {
+		log_warnx("CRL: more than %d revoked certificates that have not expired;"
+			  " the CRL cannot hold them", SIGNER_REVOKED_MAX);
+		rc = ZTP_ERANGE;
+		goto out;
+	}
+	memset(&crl, 0, sizeof(crl));
+	if ((rc = store_crl_next_number(st, &crl.number)) != 0)
+		goto out;
+	rc = signer_sign_crl(srv->signer, crl.number, (uint32_t)srv->cfg->crl_validity, l.e, l.n,
+	    &crl.der, &crl.der_len);
+	if (rc != 0) {
+		log_warnx("CRL: the signer did not sign it: %s", ztp_strerror(rc));
+		goto out;
+	}
+	crl.this_update = now;
+	crl.next_update = now + srv->cfg->crl_validity;
+	crl.revocations = revs;
+	rc = store_crl_put(st, &crl);
+	free(crl.der);
+	if (rc == 0)
+		log_info("CRL %llu signed: %zu revoked certificates, next update in %d s",
+		    (unsigned long long)crl.number, l.n, srv->cfg->crl_validity);
+out:
+	free(l.e);
+	return rc;
+}
+
+int
+ca_crl_der(struct store *st, uint8_t **der, size_t *len)
+{
+	struct store_crl crl;
+	int rc;
+
+	if ((rc = store_crl_get(st, &crl)) != 0)
+		return rc;
+	*der = crl.der;
+	*len = crl.der_len;
+	return 0;
+}

@@ -1,0 +1,831 @@
+/*
+ * The EST endpoint (RFC 7030): authorisation, signing through the CA
+ * process, recording, answers. Parsing of what the client sends is
+ * est_req.c's; the CA key is the signer's (signer.h).
+ *
+ * Who may enrol (simpleenroll, serverkeygen), in this order:
+ *   - a device with a certificate of ours (mutual TLS), for its own UDID:
+ *     a re-enrolment;
+ *   - a device with a manufacturer certificate (IDevID) from an imported
+ *     manufacturer CA, for the UDID in that certificate;
+ *   - HTTP Basic with the UDID as user name and a one-time enrolment
+ *     password;
+ *   - a device on the allowlist, with no credentials: its CSR must carry
+ *     the allowlisted key (the CSR's signature proves it holds it).
+ * Each method must be allowed by the policy of the device's group (or the
+ * server's --est-auth). Whatever the method, a UDID on the allowlist must
+ * use its allowlisted key. simplereenroll needs a certificate of ours for
+ * the same UDID, which may have expired within the group's grace period.
+ * A certificate is returned only after its record is committed.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ca.h"
+#include "config.h"
+#include "est_req.h"
+#include "events.h"
+#include "fault.h"
+#include "hex.h"
+#include "http_util.h"
+#include "log.h"
+#include "server.h"
+#include "signer.h"
+#include "store.h"
+#include "ztp/err.h"
+
+#define RETRY_AFTER_S "2" /* the CA process is being restarted */
+#define MFR_MAX 256       /* manufacturer CAs a worker trusts */
+
+struct mfr_entry {
+	uint8_t sha256[32];
+	char group[STORE_GROUP_SIZE];
+};
+
+/* Per worker: trust stores for client certificates and the fixed answers. */
+struct est_worker {
+	X509_STORE *ours;
+	X509_STORE *mfr;
+	int64_t mfr_gen; /* the store's manufacturer CA generation mfr was built at */
+	struct mfr_entry *mfr_map;
+	size_t n_mfr;
+	char *cacerts; /* base64 PKCS#7 of ca.pem's certificates */
+	size_t cacerts_len;
+};
+
+/* ---- per-worker state ---- */
+
+static struct est_worker *
+est_state(struct worker *w)
+{
+	struct est_worker *e = w->est;
+	const struct datadir *dd = w->srv->dd;
+	X509 **certs = NULL;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int i, n = sk_X509_num(dd->ca_chain);
+
+	if (e != NULL)
+		return e;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->mfr_gen = -1;
+	if ((certs = calloc((size_t)n, sizeof(*certs))) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++)
+		certs[i] = sk_X509_value(dd->ca_chain, i);
+	/* our CA, trusted as the anchor even if it is an intermediate */
+	if ((e->ours = X509_STORE_new()) == NULL || X509_STORE_add_cert(e->ours, dd->ca_cert) != 1 ||
+	    est_pkcs7_certs(certs, (size_t)n, &der, &len) != 0 ||
+	    est_base64_encode(der, len, &e->cacerts, &e->cacerts_len) != 0)
+		goto fail;
+	free(certs);
+	free(der);
+	w->est = e;
+	return e;
+fail:
+	free(certs);
+	free(der);
+	X509_STORE_free(e->ours);
+	free(e->cacerts);
+	free(e);
+	return NULL;
+}
+
+void
+est_api_worker_free(struct worker *w)
+{
+	struct est_worker *e = w->est;
+
+	if (e == NULL)
+		return;
+	X509_STORE_free(e->ours);
+	X509_STORE_free(e->mfr);
+	free(e->mfr_map);
+	free(e->cacerts);
+	free(e);
+	w->est = NULL;
+}
+
+struct mfr_build {
+	X509_STORE *st;
+	struct mfr_entry *map;
+	size_t n;
+};
+
+static int
+mfr_add(const struct store_mfr_ca *ca, void *arg)
+{
+	struct mfr_build *b = arg;
+	BIO *bio;
+	X509 *cert;
+
+	if (b->n >= MFR_MAX) {
+		log_warnx("EST: more than %d manufacturer CAs; %s and later ones are not trusted",
+		    MFR_MAX, ca->name);
+		return 1;
+	}
+	if ((bio = BIO_new_mem_buf(ca->pem, -1)) == NULL)
+		return 0;
+	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (cert == NULL || X509_STORE_add_cert(b->st, cert) != 1) {
+		log_warnx("EST: manufacturer CA %s cannot be loaded", ca->name);
+		X509_free(cert);
+		return 0;
+	}
+	X509_free(cert);
+	memcpy(b->map[b->n].sha256, ca->sha256, 32);
+	snprintf(b->map[b->n].group, sizeof(b->map[0].group), "%s", ca->group);
+	b->n++;
+	return 0;
+}
+
+/* The manufacturer trust store, rebuilt when the store's CAs changed. */
+static X509_STORE *
+mfr_store(struct worker *w, struct est_worker *e)
+{
+	struct mfr_build b = { 0 };
+	int64_t gen;
+
+	if (store_mfr_ca_generation(w->store, &gen) != 0)
+		return e->mfr; /* keep what we have */
+	if (gen == e->mfr_gen && e->mfr != NULL)
+		return e->mfr;
+	if ((b.st = X509_STORE_new()) == NULL || (b.map = calloc(MFR_MAX, sizeof(*b.map))) == NULL ||
+	    store_mfr_ca_list(w->store, mfr_add, &b) < 0) {
+		X509_STORE_free(b.st);
+		free(b.map);
+		return e->mfr;
+	}
+	X509_STORE_free(e->mfr);
+	free(e->mfr_map);
+	e->mfr = b.st;
+	e->mfr_map = b.map;
+	e->n_mfr = b.n;
+	e->mfr_gen = gen;
+	return e->mfr;
+}
+
+/* ---- small helpers ---- */
+
+/* The identity in a certificate's subject: CN, else serialNumber. */
+static int
+cert_udid(X509 *cert, char *out, size_t cap)
+{
+	X509_NAME *name = X509_get_subject_name(cert);
+	int nids[2] = { NID_commonName, NID_serialNumber }, i, idx, n;
+	unsigned char *utf8;
+
+	for (i = 0; i < 2; i++) {
+		if ((idx = X509_NAME_get_index_by_NID(name, nids[i], -1)) < 0)
+			continue;
+		n = ASN1_STRING_to_UTF8(&utf8,
+		    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
+		if (n <= 0)
+			continue;
+		if ((size_t)n < cap && est_udid_valid((const char *)utf8, (size_t)n)) {
+			memcpy(out, utf8, (size_t)n);
+			out[n] = '\0';
+			OPENSSL_free(utf8);
+			return 0;
+		}
+		OPENSSL_free(utf8);
+	}
+	return ZTP_EMALFORMED;
+}
+
+static int
+serial_hex(const ASN1_INTEGER *ai, char out[STORE_SERIAL_HEX])
+{
+	uint8_t buf[SIGNER_SERIAL_MAX];
+	BIGNUM *bn;
+	int n;
+
+	if ((bn = ASN1_INTEGER_to_BN(ai, NULL)) == NULL)
+		return ZTP_EMALFORMED;
+	n = BN_num_bytes(bn);
+	if (BN_is_negative(bn) || n <= 0 || n > (int)sizeof(buf)) {
+		BN_free(bn);
+		return ZTP_EMALFORMED;
+	}
+	BN_bn2bin(bn, buf);
+	BN_free(bn);
+	return hex_encode(buf, (size_t)n, out, STORE_SERIAL_HEX);
+}
+
+struct policy {
+	int auth;
+	int days;
+	int64_t grace;
+};
+
+static void
+policy_for(struct worker *w, const char *group, struct policy *p)
+{
+	const struct config *cfg = w->srv->cfg;
+	struct store_group g;
+
+	p->auth = cfg->est_auth;
+	p->days = cfg->cert_days;
+	p->grace = cfg->reenroll_grace;
+	if (group[0] == '\0' || store_group_get(w->store, group, &g) != 0)
+		return;
+	p->auth = g.est_auth;
+	if (g.cert_days > 0)
+		p->days = g.cert_days;
+	if (g.reenroll_grace_s >= 0)
+		p->grace = g.reenroll_grace_s;
+}
+
+/* The group a known device belongs to: its record's, else its allowlist entry's. */
+static void
+group_of(struct worker *w, const char *udid, char group[STORE_GROUP_SIZE])
+{
+	struct store_thing t;
+	struct store_allow a;
+
+	group[0] = '\0';
+	if (store_thing_get(w->store, udid, &t) == 0 && t.group[0] != '\0')
+		snprintf(group, STORE_GROUP_SIZE, "%s", t.group);
+	else if (store_allow_get(w->store, udid, &a) == 0)
+		snprintf(group, STORE_GROUP_SIZE, "%s", a.group);
+}
+
+/* ---- client certificates, in the handshake ---- */
+
+static int refuse_cert(X509_STORE_CTX *xctx, struct conn *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+refuse_cert(X509_STORE_CTX *xctx, struct conn *c, int err, const char *fmt, ...)
+{
+	char detail[STORE_DETAIL_MAX];
+	va_list ap;
+
+	X509_STORE_CTX_set_error(xctx, err);
+	if (c != NULL && !c->event_recorded) {
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof(detail), fmt, ap);
+		va_end(ap);
+		c->event_recorded = 1;
+		events_record(c->w->store, EV_CLIENT_CERT_REFUSED, NULL, c->peer, "%s", detail);
+	}
+	return 0;
+}
+
+/* Verify leaf with its chain against trust; flags X509_V_FLAG_*. Returns the verify error. */
+static int
+verify_with(X509_STORE *trust, X509 *leaf, STACK_OF(X509) *untrusted, unsigned long flags,
+    STACK_OF(X509) **chain)
+{
+	X509_STORE_CTX *v;
+	int ok, err;
+
+	if (trust == NULL || (v = X509_STORE_CTX_new()) == NULL)
+		return X509_V_ERR_OUT_OF_MEM;
+	if (X509_STORE_CTX_init(v, trust, leaf, untrusted) != 1) {
+		X509_STORE_CTX_free(v);
+		return X509_V_ERR_OUT_OF_MEM;
+	}
+	X509_STORE_CTX_set_flags(v, flags | X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT);
+	X509_STORE_CTX_set_purpose(v, X509_PURPOSE_SSL_CLIENT);
+	ok = X509_verify_cert(v);
+	err = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(v);
+	if (ok == 1 && err == X509_V_OK)
+		err = X509_V_OK;
+	else if (err == X509_V_OK)
+		err = X509_V_ERR_UNSPECIFIED;
+	if (err == X509_V_OK && chain != NULL)
+		*chain = X509_STORE_CTX_get1_chain(v);
+	X509_STORE_CTX_free(v);
+	return err;
+}
+
+/* A certificate of ours: recorded, not revoked, in time (with the grace). */
+static int
+check_ours(X509_STORE_CTX *xctx, struct conn *c, X509 *leaf)
+{
+	struct worker *w = c->w;
+	struct store_cert rec;
+	struct policy p;
+	char group[STORE_GROUP_SIZE];
+	time_t now = time(NULL), limit;
+
+	if (serial_hex(X509_get0_serialNumber(leaf), c->est_serial) != 0 ||
+	    store_cert_get(w->store, c->est_serial, &rec) != 0)
+		return refuse_cert(xctx, c, X509_V_ERR_CERT_REJECTED,
+		    "client certificate %s: issued by our CA but not on record", c->est_serial);
+	if (rec.revoked_at != 0)
+		return refuse_cert(xctx, c, X509_V_ERR_CERT_REVOKED,
+		    "client certificate %s is revoked", c->est_serial);
+	if (cert_udid(leaf, c->est_udid, sizeof(c->est_udid)) != 0 ||
+	    strcmp(c->est_udid, rec.udid) != 0)
+		return refuse_cert(xctx, c, X509_V_ERR_CERT_REJECTED,
+		    "client certificate %s: subject is not its record's", c->est_serial);
+	if (X509_cmp_time(X509_get0_notBefore(leaf), &now) > 0)
+		return refuse_cert(xctx, c, X509_V_ERR_CERT_NOT_YET_VALID,
+		    "client certificate %s is not valid yet", c->est_serial);
+	if (X509_cmp_time(X509_get0_notAfter(leaf), &now) < 0) {
+		group_of(w, rec.udid, group);
+		policy_for(w, group, &p);
+		limit = now - (time_t)p.grace;
+		if (X509_cmp_time(X509_get0_notAfter(leaf), &limit) < 0)
+			return refuse_cert(xctx, c, X509_V_ERR_CERT_HAS_EXPIRED,
+			    "client certificate %s expired past the re-enrolment grace",
+			    c->est_serial);
+		c->est_peer_expired = 1;
+	}
+	c->est_peer = EST_PEER_OURS;
+	return 1;
+}
+
+/* An IDevID: the group of the manufacturer CA its chain ends at. */
+static int
+check_manufacturer(X509_STORE_CTX *xctx, struct conn *c, X509 *leaf, STACK_OF(X509) *chain)
+{
+	struct est_worker *e = c->w->est;
+	X509 *anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+	size_t i;
+
+	if (cert_udid(leaf, c->est_udid, sizeof(c->est_udid)) != 0)
+		return refuse_cert(xctx, c, X509_V_ERR_CERT_REJECTED,
+		    "manufacturer certificate without a UDID in its subject");
+	if (X509_digest(anchor, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32)
+		return refuse_cert(xctx, c, X509_V_ERR_UNSPECIFIED, "%s", "digest failed");
+	for (i = 0; i < e->n_mfr; i++)
+		if (memcmp(e->mfr_map[i].sha256, md, 32) == 0)
+			break;
+	if (i == e->n_mfr)
+		return refuse_cert(xctx, c, X509_V_ERR_CERT_UNTRUSTED,
+		    "manufacturer certificate of %s: its CA was removed", c->est_udid);
+	snprintf(c->est_group, sizeof(c->est_group), "%s", e->mfr_map[i].group);
+	c->est_peer = EST_PEER_MANUFACTURER;
+	return 1;
+}
+
+int
+est_api_verify_peer(X509_STORE_CTX *xctx, void *arg)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct conn *c = ssl ? tls_conn(ssl) : NULL;
+	X509 *leaf = X509_STORE_CTX_get0_cert(xctx);
+	STACK_OF(X509) *untrusted = X509_STORE_CTX_get0_untrusted(xctx), *chain = NULL;
+	struct est_worker *e;
+	int err, ok;
+
+	if (c == NULL || leaf == NULL || (e = est_state(c->w)) == NULL) {
+		X509_STORE_CTX_set_error(xctx, X509_V_ERR_UNSPECIFIED);
+		return 0;
+	}
+	if (c->peer[0] == '\0')
+		conn_peer(SSL_get_fd(ssl), c->peer, sizeof(c->peer));
+	c->est_peer = EST_PEER_NONE;
+	/* ours: time is checked by check_ours, with the re-enrolment grace */
+	if (verify_with(e->ours, leaf, untrusted, X509_V_FLAG_NO_CHECK_TIME, NULL) == X509_V_OK)
+		return check_ours(xctx, c, leaf);
+	err = verify_with(mfr_store(c->w, e), leaf, untrusted, 0, &chain);
+	if (err != X509_V_OK)
+		return refuse_cert(xctx, c, err, "client certificate refused: %s",
+		    X509_verify_cert_error_string(err));
+	ok = check_manufacturer(xctx, c, leaf, chain);
+	sk_X509_pop_free(chain, X509_free);
+	return ok;
+}
+
+/* ---- answers ---- */
+
+static void
+reply(struct evhttp_request *req, int status, const char *ctype, const void *body, size_t len,
+    const char *cte)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *buf = evbuffer_new();
+	char clen[24];
+
+	snprintf(clen, sizeof(clen), "%zu", len);
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Content-Length", clen);
+	if (cte != NULL)
+		evhttp_add_header(h, "Content-Transfer-Encoding", cte);
+	if (buf != NULL && len > 0)
+		evbuffer_add(buf, body, len);
+	evhttp_send_reply(req, status, http_reason(status), buf);
+	if (buf != NULL)
+		evbuffer_free(buf);
+}
+
+static void
+reply_text(struct evhttp_request *req, int status, const char *text)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line), "%s\n", text);
+
+	reply(req, status, "text/plain; charset=utf-8", line,
+	    n < 0 ? 0 : (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1, NULL);
+}
+
+/* Refuse an enrolment: event, log line, answer. */
+static void
+refuse(struct worker *w, struct conn *c, struct evhttp_request *req, int status,
+    const char *udid, const char *why)
+{
+	events_record(w->store, EV_ENROL_REFUSED, NULL, c ? c->peer : NULL, "%s: %s",
+	    udid && udid[0] ? udid : "-", why);
+	if (status == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+		    "Basic realm=\"ztp\"");
+	reply_text(req, status, why);
+}
+
+static void
+reply_certs(struct evhttp_request *req, X509 *cert)
+{
+	uint8_t *der = NULL;
+	char *b64 = NULL;
+	size_t len, blen;
+
+	if (est_pkcs7_certs(&cert, 1, &der, &len) != 0 ||
+	    est_base64_encode(der, len, &b64, &blen) != 0) {
+		reply_text(req, 500, "cannot encode the certificate");
+	} else {
+		reply(req, 200, "application/pkcs7-mime; smime-type=certs-only", b64, blen,
+		    "base64");
+	}
+	free(der);
+	free(b64);
+}
+
+/* serverkeygen: the key (PKCS#8) and the certificate, multipart/mixed (RFC 7030 §4.4.2). */
+static void
+reply_keygen(struct evhttp_request *req, X509 *cert, EVP_PKEY *key)
+{
+	static const char boundary[] = "ztp-est-serverkeygen-0b5f2c";
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	uint8_t *kder = NULL, *cder = NULL;
+	char *kb64 = NULL, *cb64 = NULL, ctype[96];
+	struct evbuffer *body = NULL;
+	size_t clen, kb64len, cb64len;
+	int klen = 0;
+	unsigned char *buf;
+
+	if ((p8 = EVP_PKEY2PKCS8(key)) == NULL ||
+	    (klen = i2d_PKCS8_PRIV_KEY_INFO(p8, &kder)) <= 0 ||
+	    est_base64_encode(kder, (size_t)klen, &kb64, &kb64len) != 0 ||
+	    est_pkcs7_certs(&cert, 1, &cder, &clen) != 0 ||
+	    est_base64_encode(cder, clen, &cb64, &cb64len) != 0 || (body = evbuffer_new()) == NULL) {
+		reply_text(req, 500, "cannot encode the key and certificate");
+		goto out;
+	}
+	evbuffer_add_printf(body, "--%s\r\nContent-Type: application/pkcs8\r\n"
+				  "Content-Transfer-Encoding: base64\r\n\r\n", boundary);
+	evbuffer_add(body, kb64, kb64len);
+	evbuffer_add_printf(body, "\r\n--%s\r\nContent-Type: application/pkcs7-mime;"
+				  " smime-type=certs-only\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+	    boundary);
+	evbuffer_add(body, cb64, cb64len);
+	evbuffer_add_printf(body, "\r\n--%s--\r\n", boundary);
+	snprintf(ctype, sizeof(ctype), "multipart/mixed; boundary=%s", boundary);
+	clen = evbuffer_get_length(body);
+	buf = evbuffer_pullup(body, -1);
+	reply(req, 200, ctype, buf, clen, NULL);
+	OPENSSL_cleanse(buf, clen);
+out:
+	if (kder != NULL)
+		OPENSSL_clear_free(kder, (size_t)klen);
+	if (kb64 != NULL) {
+		OPENSSL_cleanse(kb64, kb64len);
+		free(kb64);
+	}
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	free(cder);
+	free(cb64);
+	if (body != NULL)
+		evbuffer_free(body);
+}
+
+/* ---- enrolment ---- */
+
+struct enrol {
+	const char *udid;
+	char method[16];
+	char group[STORE_GROUP_SIZE];
+	int64_t password_id;
+	int need; /* the STORE_EST_* the group's policy must allow, 0: none */
+};
+
+/*
+ * Decide who is asking and whether they may: 0 and *en, or an HTTP
+ * status with its reason in why.
+ */
+static int
+authorise(struct worker *w, struct conn *c, const struct est_request *r, struct enrol *en,
+    char *why, size_t cap)
+{
+	const char *udid = r->csr.udid;
+	struct store_allow allow;
+	struct store_thing thing;
+	struct store_password pw;
+	int allowed, rc;
+
+	memset(en, 0, sizeof(*en));
+	en->udid = udid;
+	allowed = store_allow_get(w->store, udid, &allow) == 0;
+	if (store_thing_get(w->store, udid, &thing) == 0 && thing.blocked)
+		return snprintf(why, cap, "device %s is blocked", udid), 403;
+	if (c->est_peer == EST_PEER_OURS) {
+		if (strcmp(c->est_udid, udid) != 0)
+			return snprintf(why, cap, "the CSR's subject %s is not the certificate's", udid),
+			       403;
+		if (c->est_peer_expired && r->op != EST_SIMPLEREENROLL)
+			return snprintf(why, cap, "the certificate has expired: use simplereenroll"),
+			       403;
+		snprintf(en->method, sizeof(en->method), "reenroll");
+		group_of(w, udid, en->group);
+	} else if (r->op == EST_SIMPLEREENROLL) {
+		return snprintf(why, cap, "re-enrolment needs the current certificate (mutual TLS)"),
+		       403;
+	} else if (c->est_peer == EST_PEER_MANUFACTURER) {
+		if (strcmp(c->est_udid, udid) != 0)
+			return snprintf(why, cap, "the CSR's subject %s is not the manufacturer"
+						  " certificate's", udid), 403;
+		snprintf(en->method, sizeof(en->method), "manufacturer");
+		snprintf(en->group, sizeof(en->group), "%s", c->est_group);
+		en->need = STORE_EST_MANUFACTURER;
+	} else if (r->has_basic) {
+		if (strcmp(r->user, udid) != 0)
+			return snprintf(why, cap, "the user name is not the CSR's UDID %s", udid), 401;
+		rc = store_password_check(w->store, udid, r->pass, &pw);
+		if (rc == ZTP_EEXPIRED)
+			return snprintf(why, cap, "the enrolment password of %s has expired", udid), 401;
+		if (rc == ZTP_ECONFLICT)
+			return snprintf(why, cap, "the enrolment password of %s was used", udid), 401;
+		if (rc != 0)
+			return snprintf(why, cap, "wrong enrolment password for %s", udid),
+			       rc == ZTP_EAUTH ? 401 : 500;
+		snprintf(en->method, sizeof(en->method), "password");
+		snprintf(en->group, sizeof(en->group), "%s",
+		    pw.group[0] ? pw.group : allowed ? allow.group : "");
+		en->password_id = pw.id;
+		en->need = STORE_EST_PASSWORD;
+	} else if (allowed) {
+		snprintf(en->method, sizeof(en->method), "allowlist");
+		snprintf(en->group, sizeof(en->group), "%s", allow.group);
+		en->need = STORE_EST_ALLOWLIST;
+	} else {
+		return snprintf(why, cap, "%s is not on the allowlist and sent no credentials", udid),
+		       401;
+	}
+	if (allowed && r->op == EST_SERVERKEYGEN)
+		return snprintf(why, cap, "%s has an allowlisted key: serverkeygen cannot apply",
+			   udid), 403;
+	if (allowed && memcmp(allow.key_sha256, r->csr.key_sha256, 32) != 0)
+		return snprintf(why, cap, "the CSR's key is not the key allowlisted for %s", udid),
+		       403;
+	if (en->need != 0) {
+		struct policy p;
+		policy_for(w, en->group, &p);
+		if ((p.auth & en->need) == 0)
+			return snprintf(why, cap, "enrolment by %s is not allowed for %s", en->method,
+				   udid), 403;
+	}
+	return 0;
+}
+
+/* A CSR for a key made here (serverkeygen): the signer wants proof of possession. */
+static int
+keygen_csr(EVP_PKEY **key, uint8_t **der, size_t *len)
+{
+	X509_REQ *req = NULL;
+	int n = 0, ok;
+
+	*der = NULL;
+	ok = (*key = EVP_EC_gen("P-256")) != NULL && (req = X509_REQ_new()) != NULL &&
+	    X509_REQ_set_version(req, 0) && X509_REQ_set_pubkey(req, *key) &&
+	    X509_REQ_sign(req, *key, EVP_sha256()) > 0 && (n = i2d_X509_REQ(req, der)) > 0;
+	X509_REQ_free(req);
+	*len = ok ? (size_t)n : 0;
+	return ok ? 0 : ZTP_ECRYPTO;
+}
+
+static int
+spki_sha256(EVP_PKEY *key, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(key, &der);
+
+	if (n <= 0)
+		return ZTP_ECRYPTO;
+	SHA256(der, (size_t)n, out);
+	OPENSSL_free(der);
+	return 0;
+}
+
+static void
+enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct est_request *r)
+{
+	struct signer_csr_req sr;
+	struct signer_issued issued = { 0 };
+	struct store_cert rec;
+	struct enrol en;
+	struct policy p;
+	EVP_PKEY *newkey = NULL;
+	uint8_t *kcsr = NULL;
+	const uint8_t *q;
+	X509 *cert = NULL;
+	char why[192];
+	size_t kcsr_len;
+	int status, rc;
+
+	if ((status = authorise(w, c, r, &en, why, sizeof(why))) != 0) {
+		refuse(w, c, req, status, r->csr.udid, why);
+		return;
+	}
+	policy_for(w, en.group, &p);
+	memset(&sr, 0, sizeof(sr));
+	sr.csr = r->csr.der;
+	sr.csr_len = r->csr.der_len;
+	sr.has_key_sha256 = 1;
+	memcpy(sr.key_sha256, r->csr.key_sha256, 32);
+	if (r->op == EST_SERVERKEYGEN) {
+		if (keygen_csr(&newkey, &kcsr, &kcsr_len) != 0 ||
+		    spki_sha256(newkey, sr.key_sha256) != 0) {
+			reply_text(req, 500, "cannot generate a key");
+			goto out;
+		}
+		sr.csr = kcsr;
+		sr.csr_len = kcsr_len;
+	}
+	/* the subject is the UDID, whatever else the CSR asked for */
+	snprintf(sr.subject.cn, sizeof(sr.subject.cn), "%s", en.udid);
+	snprintf(sr.subject.serial_number, sizeof(sr.subject.serial_number), "%s", en.udid);
+	sr.profile.days = (uint32_t)p.days;
+	sr.profile.ext_key_usage = SIGNER_EKU_CLIENT_AUTH;
+	sr.profile.key_usage = SIGNER_KU_DIGITAL_SIGNATURE;
+	if (r->op != EST_SERVERKEYGEN && r->csr.key_type == EST_KEY_RSA)
+		sr.profile.key_usage |= SIGNER_KU_KEY_ENCIPHERMENT;
+	rc = signer_sign_csr(w->srv->signer, &sr, &issued);
+	if (rc == ZTP_EIO) {
+		/* the CA process is down or being restarted: come back (RFC 7030 §4.2.3) */
+		log_warnx("EST: no working signer for %s; answered 202", en.udid);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+		    RETRY_AFTER_S);
+		reply_text(req, 202, "the CA is busy: retry later");
+		goto out;
+	}
+	if (rc != 0) {
+		snprintf(why, sizeof(why), "the CA refused the request: %s", ztp_strerror(rc));
+		refuse(w, c, req, rc == ZTP_EEXPIRED ? 503 : 400, en.udid, why);
+		goto out;
+	}
+	q = issued.der;
+	if ((cert = d2i_X509(NULL, &q, (long)issued.der_len)) == NULL) {
+		reply_text(req, 500, "the CA answered a malformed certificate");
+		goto out;
+	}
+	memset(&rec, 0, sizeof(rec));
+	hex_encode(issued.serial, issued.serial_len, rec.serial, sizeof(rec.serial));
+	snprintf(rec.udid, sizeof(rec.udid), "%s", en.udid);
+	X509_NAME_oneline(X509_get_subject_name(cert), rec.subject, sizeof(rec.subject));
+	memcpy(rec.key_sha256, sr.key_sha256, 32);
+	rec.not_before = issued.not_before;
+	rec.not_after = issued.not_after;
+	snprintf(rec.method, sizeof(rec.method), "%s",
+	    r->op == EST_SERVERKEYGEN ? "serverkeygen" : en.method);
+	fault_point("est_before_record");
+	rc = store_cert_record(w->store, &rec, en.group, en.password_id);
+	if (rc == ZTP_ECONFLICT || rc == ZTP_EAUTH) {
+		refuse(w, c, req, rc == ZTP_ECONFLICT ? 401 : 403, en.udid,
+		    rc == ZTP_ECONFLICT ? "the enrolment password was used meanwhile" :
+					  "the device was blocked meanwhile");
+		goto out;
+	}
+	if (rc != 0) {
+		log_warnx("EST: certificate %s for %s not recorded (%s): not returned", rec.serial,
+		    en.udid, ztp_strerror(rc));
+		reply_text(req, 500, "the certificate could not be recorded");
+		goto out;
+	}
+	fault_point("est_after_record");
+	events_record(w->store, EV_CERT_ISSUED, NULL, c->peer,
+	    "certificate %s for %s (%s%s%s), until %lld", rec.serial, en.udid, rec.method,
+	    en.group[0] ? ", group " : "", en.group, (long long)rec.not_after);
+	if (r->op == EST_SERVERKEYGEN)
+		reply_keygen(req, cert, newkey);
+	else
+		reply_certs(req, cert);
+out:
+	X509_free(cert);
+	signer_issued_free(&issued);
+	EVP_PKEY_free(newkey);
+	OPENSSL_free(kcsr);
+}
+
+/* ---- the handler ---- */
+
+static const char *
+method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	default: return "OTHER";
+	}
+}
+
+static void
+handle(struct worker *w, struct conn *c, struct evhttp_request *req, struct est_request *r)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct est_worker *e = est_state(w);
+	uint8_t body[EST_BODY_MAX], *der = NULL;
+	char why[160], *b64 = NULL;
+	size_t len, blen;
+	long n;
+	int status;
+
+	if (e == NULL) {
+		reply_text(req, 503, "out of memory");
+		return;
+	}
+	if (http_header_bytes(req) > (size_t)w->srv->cfg->max_header_size) {
+		events_record(w->store, EV_REQUEST_REFUSED, NULL, c ? c->peer : NULL,
+		    "EST request headers over %d bytes", w->srv->cfg->max_header_size);
+		reply_text(req, 431, "request headers too large");
+		return;
+	}
+	if ((n = http_body(req, body, sizeof(body))) < 0) {
+		reply_text(req, 413, "request body too large");
+		return;
+	}
+	status = est_req_parse(method_name(evhttp_request_get_command(req)),
+	    evhttp_request_get_uri(req), evhttp_find_header(in, "Content-Type"),
+	    evhttp_find_header(in, "Authorization"), body, (size_t)n, r, why, sizeof(why));
+	OPENSSL_cleanse(body, (size_t)n);
+	if (status != 0) {
+		if (status == 400 || status == 413)
+			refuse(w, c, req, status, NULL, why);
+		else
+			reply_text(req, status, why);
+		return;
+	}
+	switch (r->op) {
+	case EST_CACERTS:
+		reply(req, 200, "application/pkcs7-mime", e->cacerts, e->cacerts_len, "base64");
+		break;
+	case EST_CSRATTRS:
+		if (est_csrattrs(&der, &len) != 0 || est_base64_encode(der, len, &b64, &blen) != 0)
+			reply_text(req, 500, "cannot encode the CSR attributes");
+		else
+			reply(req, 200, "application/csrattrs", b64, blen, "base64");
+		break;
+	case EST_CRL:
+		if (ca_crl_der(w->store, &der, &len) != 0)
+			reply_text(req, 503, "no CRL has been signed yet");
+		else
+			reply(req, 200, "application/pkix-crl", der, len, NULL);
+		break;
+	case EST_SIMPLEENROLL:
+	case EST_SIMPLEREENROLL:
+	case EST_SERVERKEYGEN:
+		enrol(w, c, req, r);
+		break;
+	}
+	free(der);
+	free(b64);
+}
+
+void
+est_api_handle(struct evhttp_request *req, void *arg)
+{
+	struct worker *w = arg;
+	struct conn *c = conn_of(req);
+	struct est_request *r;
+
+	if (c == NULL || (r = calloc(1, sizeof(*r))) == NULL) {
+		reply_text(req, 503, "unavailable");
+	} else {
+		handle(w, c, req, r);
+		OPENSSL_cleanse(r, sizeof(*r));
+		free(r);
+	}
+	if (c != NULL)
+		conn_request_done(c, req);
+}
