@@ -269,7 +269,8 @@ int store_allow_import(struct store *st, const struct store_allow_row *rows, siz
 /*
  * One-time enrolment passwords: the password is stored as a salted HMAC,
  * usable once, until expires_at (ms). store_password_check() finds the
- * newest unused, unexpired password of udid that matches (constant time):
+ * newest unused, unexpired password of udid that matches (constant time;
+ * among the udid's 16 newest passwords: older ones no longer open):
  * 0 and *id, ZTP_EAUTH (none matches), ZTP_EEXPIRED (it matches but has
  * expired), ZTP_ECONFLICT (it matches but was used).
  */

@@ -97,7 +97,7 @@ static const char *const xsql[X__COUNT] = {
 	[X_THING_SIMS_BLOCK] = "UPDATE sims SET blocked = ?2, updated_at = ?3 WHERE"
 			       " iccid IN (SELECT iccid FROM things WHERE udid = ?1 AND iccid IS NOT NULL"
 			       " UNION SELECT iccid FROM allowlist WHERE udid = ?1 AND iccid IS NOT NULL)"
-			       " OR device_id = lower(?1)",
+			       " OR upper(device_id) = upper(?1)",
 	[X_CERT_INSERT] = "INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after,"
 			  " issued_at, method) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[X_CERT_GET] = "SELECT serial, udid, subject, key_sha256, not_before, not_after, issued_at,"
@@ -374,7 +374,7 @@ store_allow_import(struct store *st, const struct store_allow_row *rows, size_t 
 			refuse(res, i, "no such group");
 			break;
 		case ZTP_EINVAL:
-			refuse(res, i, "invalid UDID or ICCID");
+			refuse(res, i, "invalid UDID, ICCID or group name");
 			break;
 		default:
 			rc = ZTP_ESTORE;

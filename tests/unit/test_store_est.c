@@ -1372,13 +1372,8 @@ test_thing_block_blocks_the_sim_bound_to_the_udid(void **state)
 }
 
 /*
- * BUG (store_est.c, X_THING_SIMS_BLOCK, line 100: "OR device_id = lower(?1)"):
- * the device API stores a SIM's Device ID in upper-case hex (devroute.c
- * upper-cases a-f before store_sim_bind), but the statement compares it
- * with the lower-cased UDID, so a SIM bound to a Device ID with a hex
- * letter in it is never blocked (nor unblocked) with its device. Skipped
- * until store_est.c compares case-insensitively (e.g. upper(?1), or
- * upper(device_id) = upper(?1)); remove the skip() then.
+ * The device API stores a SIM's Device ID in upper-case hex (devroute.c):
+ * blocking a device by a UDID with hex letters must still find its SIM.
  */
 static void
 test_thing_block_blocks_the_sim_bound_to_an_upper_case_hex_udid(void **state)
@@ -1387,7 +1382,6 @@ test_thing_block_blocks_the_sim_bound_to_an_upper_case_hex_udid(void **state)
 	struct fx *fx = *state;
 	char bound[STORE_DEVID_HEX];
 
-	skip();
 	add_sim(fx, ICCID_A);
 	/* bound as the device API binds it: upper-case hex */
 	assert_int_equal(store_sim_bind(fx->st, ICCID_A, devid, bound), 0);
