@@ -617,7 +617,7 @@ test_allow_import_adds_keeps_and_refuses_with_reasons(void **state)
 	assert_int_equal(res->refused[0].index, 1);
 	assert_string_equal(res->refused[0].why, "bad public key");
 	assert_int_equal(res->refused[1].index, 2);
-	assert_string_equal(res->refused[1].why, "invalid UDID or ICCID");
+	assert_string_equal(res->refused[1].why, "invalid UDID, ICCID or group name");
 	assert_int_equal(res->refused[2].index, 3);
 	assert_string_equal(res->refused[2].why, "no such group");
 	assert_int_equal(res->refused[3].index, 4);
