@@ -5,7 +5,8 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libssl-dev openssl libevent-dev libjansson-dev libsqlite3-dev sqlite3
-libcurl4-openssl-dev curl libcmocka-dev gnutls-bin jq xxd procps bc python3 strace iproute2"
+libcurl4-openssl-dev curl libcmocka-dev gnutls-bin jq xxd procps bc python3 strace iproute2
+faketime"
 
 missing=""
 for p in $PKGS; do
