@@ -37,15 +37,30 @@ enum est_op {
 
 enum est_key_type { EST_KEY_EC_P256 = 1, EST_KEY_EC_P384, EST_KEY_RSA, EST_KEY_ED25519 };
 
+/*
+ * A subject CN or serialNumber is read if it is a PrintableString,
+ * UTF8String or IA5String; a UDID is ASCII, so its bytes are its
+ * characters. Note: a serialNumber with '_' cannot be a PrintableString
+ * (X.520), and ztp's own device CSR (ztp/csr.h) never has '_'; one that
+ * arrives as a UTF8String is accepted, as store_udid_valid() accepts '_'.
+ */
 struct est_csr {
 	char cn[EST_UDID_MAX + 1];            /* subject commonName, "" if none */
 	char serial_number[EST_UDID_MAX + 1]; /* subject serialNumber, "" if none */
 	char udid[EST_UDID_MAX + 1];          /* the identity: CN, else serialNumber */
 	uint8_t key_sha256[32];               /* SHA-256 of the DER SubjectPublicKeyInfo */
 	enum est_key_type key_type;
-	int key_bits;
+	int key_bits; /* EVP_PKEY_get_bits: 256, 384, the RSA modulus; Ed25519: 256 */
 	int has_challenge;
-	char challenge[EST_PASS_MAX + 1]; /* challengePassword attribute, if any */
+	/*
+	 * challengePassword attribute, if any: a secret (the one-time
+	 * enrolment password). One attribute with one value, a PrintableString,
+	 * UTF8String or IA5String of 1..EST_PASS_MAX bytes without control
+	 * characters (UTF-8 beyond ASCII is kept as it is). Note: the device
+	 * side allows CSR_PASSWORD_MAX (255, ztp/csr.h); a password longer
+	 * than EST_PASS_MAX is refused here.
+	 */
+	char challenge[EST_PASS_MAX + 1];
 	const uint8_t *der;               /* the CSR's DER, in the caller's buffer */
 	size_t der_len;
 };
@@ -53,20 +68,21 @@ struct est_csr {
 struct est_request {
 	enum est_op op;
 	int has_basic; /* an Authorization: Basic header was sent */
-	char user[EST_USER_MAX + 1];
-	char pass[EST_PASS_MAX + 1];
+	char user[EST_USER_MAX + 1]; /* before the first ':'; may be "" */
+	char pass[EST_PASS_MAX + 1]; /* a secret; may be "" */
 	int has_csr; /* enrol operations: the body's CSR, parsed and verified */
 	struct est_csr csr;
 	uint8_t der[EST_CSR_MAX]; /* csr.der points here */
 };
 
 /*
- * Check and parse a request. method is "GET", "POST", ...; path the
- * request target (a query is ignored); ctype the Content-Type value (NULL
- * if absent), authz the Authorization value (NULL if absent), body[0..len)
- * the body. Header names are matched by the caller case-insensitively
- * (libest capitalises them its own way); values here are compared
- * case-insensitively where RFC 7231 says so (media types, "Basic").
+ * Check and parse a request. method is "GET", "POST", ... (case matters,
+ * RFC 7231); path the request target (a query is ignored); ctype the
+ * Content-Type value (NULL if absent), authz the Authorization value
+ * (NULL if absent), body[0..len) the body. Header names are matched by the
+ * caller case-insensitively (libest capitalises them its own way); values
+ * here are compared case-insensitively where RFC 7231 says so (media
+ * types, "Basic").
  *
  * Returns 0 and fills *out, or an HTTP status with a one-line reason in
  * why (whycap bytes, printable ASCII, no secret in it):
@@ -84,11 +100,32 @@ struct est_request {
  *       characters). Any other Authorization scheme is ignored
  *       (has_basic stays 0).
  * A GET with a body is accepted; the body is ignored.
+ *
+ * The checks run in this order, and the first failure is returned: path
+ * (404), method (405), Authorization (400), then for an enrolment POST
+ * Content-Type (415), body size (413), base64 (400), decoded size (413),
+ * the CSR (400). "Basic" is followed by one or more SP, then base64 without
+ * whitespace in it (at most that of EST_USER_MAX + 1 + EST_PASS_MAX bytes).
+ * The Authorization header is read for every route (est_api.c decides
+ * which needs it).
+ *
+ * On success why is "" (if whycap > 0). On failure *out is zeroed with
+ * OPENSSL_cleanse (the password and challengePassword are secrets).
+ * ZTP_EINVAL (negative, not an HTTP status) for a caller's bug: out,
+ * method or path NULL, or body NULL with len > 0. Nothing is allocated
+ * that outlives the call.
  */
 int est_req_parse(const char *method, const char *path, const char *ctype, const char *authz,
     const uint8_t *body, size_t len, struct est_request *out, char *why, size_t whycap);
 
-/* Parse and verify a DER CSR (as above, without HTTP). 0 or 400 with why. */
+/*
+ * Parse and verify a DER CSR (as above, without HTTP): 0, 400 with why, or
+ * 413 if len > EST_CSR_MAX (as est_req_parse() answers for a decoded CSR
+ * over the limit). der[0..len) must be exactly one PKCS#10 request (version
+ * 1) in DER: no trailing bytes, no BER. On success out->der is der (the
+ * caller's buffer); on failure *out is zeroed with OPENSSL_cleanse.
+ * ZTP_EINVAL if out is NULL or der is NULL with len > 0.
+ */
 int est_csr_parse(const uint8_t *der, size_t len, struct est_csr *out, char *why,
     size_t whycap);
 
@@ -97,18 +134,32 @@ int est_udid_valid(const char *s, size_t len);
 
 /*
  * Base64 with RFC 8951's tolerance (whitespace ignored, padding required,
- * no other character). Returns 0, ZTP_EMALFORMED or ZTP_ETOOBIG (out cap).
+ * no other character). Returns 0, ZTP_EMALFORMED or ZTP_ETOOBIG (out cap),
+ * ZTP_EINVAL for NULL arguments. Reads only in[0..len) (no NUL needed);
+ * nothing but whitespace decodes to 0 bytes. *outlen is 0 on failure.
  */
 int est_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *outlen);
-/* Base64 in lines of 64 characters, each ending in CRLF; malloc'd, NUL-terminated. */
+/*
+ * Base64 in lines of 64 characters, each ending in CRLF (the last line may
+ * be shorter); malloc'd, NUL-terminated, the caller frees it with free().
+ * *outlen excludes the NUL; 0 bytes give "". 0, ZTP_EINVAL, ZTP_ENOMEM.
+ */
 int est_base64_encode(const uint8_t *in, size_t len, char **out, size_t *outlen);
 
-/* A certs-only PKCS#7 SignedData (RFC 7030 §4.1.3) of n certificates, DER, malloc'd. */
+/*
+ * A certs-only PKCS#7 SignedData (RFC 7030 §4.1.3) of n certificates, DER,
+ * malloc'd (the caller frees it with free()): version 1, no digest
+ * algorithm, id-data without eContent, the certificates in the order
+ * given, no CRL, no signer (what `openssl crl2pkcs7 -nocrl` writes).
+ * 0; ZTP_EINVAL if n is 0 or a certificate NULL; ZTP_ECRYPTO; ZTP_ENOMEM.
+ */
 int est_pkcs7_certs(X509 *const *certs, size_t n, uint8_t **der, size_t *len);
 
 /*
- * The CSR attributes ztpd asks for (RFC 7030 §4.5.2), DER, malloc'd:
- * challengePassword, ecPublicKey with secp256r1, ecdsa-with-SHA256.
+ * The CSR attributes ztpd asks for (RFC 7030 §4.5.2), DER, malloc'd (the
+ * caller frees it with free()): SEQUENCE { OID challengePassword,
+ * SEQUENCE { OID ecPublicKey, SET { OID secp256r1 (prime256v1) } },
+ * OID ecdsa-with-SHA256 }. 0, ZTP_EINVAL, ZTP_ECRYPTO, ZTP_ENOMEM.
  */
 int est_csrattrs(uint8_t **der, size_t *len);
 

@@ -1,0 +1,783 @@
+/*
+ * EST request parsing and response encoding (est_req.h).
+ *
+ * Everything here reads bytes a client sent before it is authenticated, so
+ * each length is checked against its EST_..._MAX before anything is decoded,
+ * and the decoding itself is left to OpenSSL: base64 (EVP_DecodeBlock, after
+ * the checks RFC 8951 asks for that OpenSSL does not make), the CSR
+ * (d2i_X509_REQ, X509_REQ_verify), the key (EVP_PKEY_get_*), the responses
+ * (PKCS7, ASN1_TYPE). The reasons written to `why` are fixed texts and
+ * numbers: never a byte of the body or of a header, so never a password.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/asn1.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+
+#include "est_req.h"
+#include "ztp/err.h"
+
+#define EST_PREFIX "/.well-known/est/"
+#define EST_MEDIA_PKCS10 "application/pkcs10"
+
+/* base64 characters decoded at a time: a multiple of 4 */
+#define B64_CHUNK 256
+/* Authorization: Basic: the longest "user:pass" and its base64 */
+#define BASIC_RAW_MAX (EST_USER_MAX + 1 + EST_PASS_MAX)
+#define BASIC_B64_MAX ((BASIC_RAW_MAX + 2) / 3 * 4)
+
+static const struct {
+	const char *name; /* the path after EST_PREFIX, or the whole path */
+	enum est_op op;
+	const char *method;
+	int prefixed; /* under EST_PREFIX */
+} routes[] = {
+	{ "cacerts", EST_CACERTS, "GET", 1 },
+	{ "simpleenroll", EST_SIMPLEENROLL, "POST", 1 },
+	{ "simplereenroll", EST_SIMPLEREENROLL, "POST", 1 },
+	{ "csrattrs", EST_CSRATTRS, "GET", 1 },
+	{ "serverkeygen", EST_SERVERKEYGEN, "POST", 1 },
+	{ "/crl", EST_CRL, "GET", 0 },
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* ---- base64 ---- */
+
+enum b64_class { B64_OTHER, B64_SPACE, B64_ALPHA, B64_PAD };
+
+/*
+ * What c is to RFC 8951's base64: one of the 64 characters, the pad, the
+ * whitespace it allows between them (CR LF SP TAB), or anything else.
+ * EVP_DecodeBlock would skip some other characters and decode a '=' in the
+ * middle as zero bits, so the characters are checked before it sees them.
+ */
+static enum b64_class
+b64_class(unsigned char c)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '+' || c == '/')
+		return B64_ALPHA;
+	if (c == '=')
+		return B64_PAD;
+	if (c == '\r' || c == '\n' || c == ' ' || c == '\t')
+		return B64_SPACE;
+	return B64_OTHER;
+}
+
+/*
+ * Decode chunk[0..n) (a multiple of 4 characters, no whitespace) to
+ * out + *done, dropping the last `pads` bytes: EVP_DecodeBlock counts the
+ * pad characters as zero bytes.
+ */
+static int
+b64_flush(const unsigned char *chunk, size_t n, size_t pads, uint8_t *out, size_t *done)
+{
+	unsigned char bin[B64_CHUNK / 4 * 3];
+	int m;
+
+	m = EVP_DecodeBlock(bin, chunk, (int)n);
+	if (m < 0 || (size_t)m != n / 4 * 3 || (size_t)m < pads) {
+		OPENSSL_cleanse(bin, sizeof(bin));
+		return ZTP_EMALFORMED;
+	}
+	memcpy(out + *done, bin, (size_t)m - pads);
+	*done += (size_t)m - pads;
+	OPENSSL_cleanse(bin, sizeof(bin)); /* it may be a password */
+	return 0;
+}
+
+int
+est_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *outlen)
+{
+	unsigned char chunk[B64_CHUNK];
+	size_t i, n = 0, pads = 0, seen = 0, k = 0, total, done = 0;
+	enum b64_class c;
+	int rc;
+
+	if (outlen != NULL)
+		*outlen = 0;
+	if ((in == NULL && len > 0) || (out == NULL && cap > 0) || outlen == NULL)
+		return ZTP_EINVAL;
+	/* the characters, and the pad: one or two '=' that end the text */
+	for (i = 0; i < len; i++) {
+		c = b64_class((unsigned char)in[i]);
+		if (c == B64_OTHER || (c == B64_ALPHA && pads > 0))
+			return ZTP_EMALFORMED;
+		if (c == B64_SPACE)
+			continue;
+		if (c == B64_PAD)
+			pads++;
+		n++;
+	}
+	if (n % 4 != 0 || pads > 2)
+		return ZTP_EMALFORMED;
+	total = n / 4 * 3 - pads;
+	if (total > cap)
+		return ZTP_ETOOBIG;
+	for (i = 0; i < len && seen < n; i++) {
+		if (b64_class((unsigned char)in[i]) == B64_SPACE)
+			continue;
+		chunk[k++] = (unsigned char)in[i];
+		seen++;
+		if (k < sizeof(chunk) && seen < n)
+			continue;
+		/* the pad is in the last chunk only */
+		if ((rc = b64_flush(chunk, k, seen == n ? pads : 0, out, &done)) != 0)
+			goto out;
+		k = 0;
+	}
+	rc = done == total ? 0 : ZTP_EMALFORMED;
+	if (rc == 0)
+		*outlen = done;
+out:
+	OPENSSL_cleanse(chunk, sizeof(chunk));
+	return rc;
+}
+
+int
+est_base64_encode(const uint8_t *in, size_t len, char **out, size_t *outlen)
+{
+	size_t lines, cap, off = 0, i, n;
+	char *buf;
+
+	if (out != NULL)
+		*out = NULL;
+	if (outlen != NULL)
+		*outlen = 0;
+	if (out == NULL || outlen == NULL || (in == NULL && len > 0))
+		return ZTP_EINVAL;
+	if (len > SIZE_MAX / 2 - 66)
+		return ZTP_ETOOBIG;
+	/* 48 bytes make a line of 64 characters and CRLF */
+	lines = len / 48 + (len % 48 != 0);
+	cap = lines * 66 + 1; /* EVP_EncodeBlock writes a NUL after each line */
+	if ((buf = malloc(cap)) == NULL)
+		return ZTP_ENOMEM;
+	for (i = 0; i < len; i += n) {
+		n = len - i < 48 ? len - i : 48;
+		off += (size_t)EVP_EncodeBlock((unsigned char *)buf + off, in + i, (int)n);
+		buf[off++] = '\r';
+		buf[off++] = '\n';
+	}
+	buf[off] = '\0';
+	*out = buf;
+	*outlen = off;
+	return 0;
+}
+
+/* ---- the CSR ---- */
+
+/* 1 if s[0..len) is a UDID: 1..EST_UDID_MAX of A-Z a-z 0-9 - . : _ */
+int
+est_udid_valid(const char *s, size_t len)
+{
+	size_t i;
+	unsigned char c;
+
+	if (s == NULL || len == 0 || len > EST_UDID_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == ':' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The subject attribute nid of name into buf (EST_UDID_MAX + 1 bytes), ""
+ * if there is none. 400 if it is there twice or is not a UDID in a string
+ * type whose bytes are its characters (a UDID is ASCII).
+ */
+static int
+subject_udid(const X509_NAME *name, int nid, const char *what, char *buf, char *why,
+    size_t whycap)
+{
+	const ASN1_STRING *s;
+	int idx, type, len;
+
+	buf[0] = '\0';
+	if ((idx = X509_NAME_get_index_by_NID(name, nid, -1)) < 0)
+		return 0;
+	if (X509_NAME_get_index_by_NID(name, nid, idx) >= 0)
+		return ztp_errf(why, whycap, 400, "the CSR's subject has two %ss", what);
+	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+	type = s != NULL ? ASN1_STRING_type(s) : -1;
+	len = s != NULL ? ASN1_STRING_length(s) : -1;
+	if ((type != V_ASN1_PRINTABLESTRING && type != V_ASN1_UTF8STRING &&
+	    type != V_ASN1_IA5STRING) || len < 0 ||
+	    !est_udid_valid((const char *)ASN1_STRING_get0_data(s), (size_t)len))
+		return ztp_errf(why, whycap, 400,
+		    "the CSR's subject %s is not a UDID (1 to %d of A-Z a-z 0-9 - . : _)", what,
+		    EST_UDID_MAX);
+	memcpy(buf, ASN1_STRING_get0_data(s), (size_t)len);
+	buf[len] = '\0';
+	return 0;
+}
+
+/*
+ * The identity: the subject's CN, else its serialNumber; both, if there,
+ * must be equal.
+ */
+static int
+csr_identity(const X509_REQ *req, struct est_csr *out, char *why, size_t whycap)
+{
+	const X509_NAME *name = X509_REQ_get_subject_name(req);
+	int rc;
+
+	if (name == NULL)
+		return ztp_errf(why, whycap, 400, "the CSR has no subject");
+	if ((rc = subject_udid(name, NID_commonName, "commonName", out->cn, why, whycap)) != 0 ||
+	    (rc = subject_udid(name, NID_serialNumber, "serialNumber", out->serial_number, why,
+		 whycap)) != 0)
+		return rc;
+	if (out->cn[0] == '\0' && out->serial_number[0] == '\0')
+		return ztp_errf(why, whycap, 400,
+		    "the CSR's subject has neither a commonName nor a serialNumber");
+	if (out->cn[0] != '\0' && out->serial_number[0] != '\0' &&
+	    strcmp(out->cn, out->serial_number) != 0)
+		return ztp_errf(why, whycap, 400,
+		    "the CSR's subject commonName and serialNumber differ");
+	memcpy(out->udid, out->cn[0] != '\0' ? out->cn : out->serial_number, sizeof(out->udid));
+	return 0;
+}
+
+/* The key's type and size: EC P-256 or P-384, RSA 2048..4096, Ed25519. */
+static int
+csr_key_type(const EVP_PKEY *pk, struct est_csr *out, char *why, size_t whycap)
+{
+	char group[32];
+	size_t glen = 0;
+
+	out->key_bits = EVP_PKEY_get_bits(pk);
+	switch (EVP_PKEY_get_base_id(pk)) {
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen) != 1)
+			break;
+		if (strcmp(group, SN_X9_62_prime256v1) == 0 && out->key_bits == 256) {
+			out->key_type = EST_KEY_EC_P256;
+			return 0;
+		}
+		if (strcmp(group, SN_secp384r1) == 0 && out->key_bits == 384) {
+			out->key_type = EST_KEY_EC_P384;
+			return 0;
+		}
+		break;
+	case EVP_PKEY_RSA:
+		if (out->key_bits >= 2048 && out->key_bits <= 4096) {
+			out->key_type = EST_KEY_RSA;
+			return 0;
+		}
+		break;
+	case EVP_PKEY_ED25519:
+		out->key_type = EST_KEY_ED25519;
+		return 0;
+	default:
+		break;
+	}
+	return ztp_errf(why, whycap, 400,
+	    "the CSR's key is not EC P-256 or P-384, RSA 2048 to 4096 bits or Ed25519");
+}
+
+/* SHA-256 of the key's DER SubjectPublicKeyInfo. */
+static int
+csr_key_hash(EVP_PKEY *pk, struct est_csr *out, char *why, size_t whycap)
+{
+	unsigned char *spki = NULL;
+	unsigned int mdlen = 0;
+	int n, rc;
+
+	if ((n = i2d_PUBKEY(pk, &spki)) <= 0 ||
+	    EVP_Digest(spki, (size_t)n, out->key_sha256, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != sizeof(out->key_sha256)) {
+		rc = ztp_errf(why, whycap, 400, "the CSR's public key cannot be encoded");
+		goto out;
+	}
+	rc = 0;
+out:
+	OPENSSL_free(spki);
+	return rc;
+}
+
+/*
+ * The challengePassword attribute (PKCS#9), if there: one, single-valued,
+ * a PrintableString, UTF8String or IA5String of 1..EST_PASS_MAX bytes and
+ * no control character.
+ */
+static int
+csr_challenge(const X509_REQ *req, struct est_csr *out, char *why, size_t whycap)
+{
+	X509_ATTRIBUTE *attr;
+	const ASN1_TYPE *t;
+	const unsigned char *p;
+	int idx, len, i;
+
+	if ((idx = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1)) < 0)
+		return 0;
+	if (X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, idx) >= 0)
+		return ztp_errf(why, whycap, 400, "the CSR has two challengePassword attributes");
+	if ((attr = X509_REQ_get_attr(req, idx)) == NULL || X509_ATTRIBUTE_count(attr) != 1 ||
+	    (t = X509_ATTRIBUTE_get0_type(attr, 0)) == NULL)
+		return ztp_errf(why, whycap, 400,
+		    "the CSR's challengePassword must have exactly one value");
+	if (t->type != V_ASN1_PRINTABLESTRING && t->type != V_ASN1_UTF8STRING &&
+	    t->type != V_ASN1_IA5STRING)
+		return ztp_errf(why, whycap, 400,
+		    "the CSR's challengePassword is not a PrintableString, UTF8String or "
+		    "IA5String");
+	len = ASN1_STRING_length(t->value.asn1_string);
+	p = ASN1_STRING_get0_data(t->value.asn1_string);
+	if (len < 1 || len > EST_PASS_MAX)
+		return ztp_errf(why, whycap, 400,
+		    "the CSR's challengePassword must be 1 to %d bytes", EST_PASS_MAX);
+	for (i = 0; i < len; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return ztp_errf(why, whycap, 400,
+			    "the CSR's challengePassword has a control character");
+	memcpy(out->challenge, p, (size_t)len);
+	out->challenge[len] = '\0';
+	out->has_challenge = 1;
+	return 0;
+}
+
+/*
+ * der[0..len) must be one PKCS#10 request in DER and nothing after it:
+ * d2i_X509_REQ reads one object and accepts some BER, so it must end at
+ * der + len and encode back to the same bytes.
+ */
+static int
+csr_decode(const uint8_t *der, size_t len, X509_REQ **req, char *why, size_t whycap)
+{
+	const unsigned char *p = der;
+	unsigned char *enc = NULL;
+	int n, rc;
+
+	if ((*req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL)
+		return ztp_errf(why, whycap, 400, "the CSR is not a DER PKCS#10 request");
+	if (p != der + len) {
+		rc = ztp_errf(why, whycap, 400, "%zu bytes follow the CSR",
+		    len - (size_t)(p - der));
+		goto out;
+	}
+	if ((n = i2d_X509_REQ(*req, &enc)) <= 0 || (size_t)n != len || memcmp(enc, der, len) != 0) {
+		rc = ztp_errf(why, whycap, 400, "the CSR is not in DER");
+		goto out;
+	}
+	if (X509_REQ_get_version(*req) != X509_REQ_VERSION_1) {
+		rc = ztp_errf(why, whycap, 400, "the CSR's version is not 1 (0)");
+		goto out;
+	}
+	rc = 0;
+out:
+	OPENSSL_free(enc);
+	return rc;
+}
+
+int
+est_csr_parse(const uint8_t *der, size_t len, struct est_csr *out, char *why, size_t whycap)
+{
+	X509_REQ *req = NULL;
+	EVP_PKEY *pk;
+	int rc;
+
+	if (out == NULL || (der == NULL && len > 0))
+		return ZTP_EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (len == 0)
+		return ztp_errf(why, whycap, 400, "the CSR is empty");
+	if (len > EST_CSR_MAX)
+		return ztp_errf(why, whycap, 413, "the CSR is over %d bytes", EST_CSR_MAX);
+	ERR_set_mark();
+	if ((rc = csr_decode(der, len, &req, why, whycap)) != 0)
+		goto out;
+	if ((pk = X509_REQ_get0_pubkey(req)) == NULL) {
+		rc = ztp_errf(why, whycap, 400, "the CSR's public key cannot be read");
+		goto out;
+	}
+	/* the cheap checks first: verifying is the costly one */
+	if ((rc = csr_key_type(pk, out, why, whycap)) != 0 ||
+	    (rc = csr_identity(req, out, why, whycap)) != 0 ||
+	    (rc = csr_challenge(req, out, why, whycap)) != 0)
+		goto out;
+	if (X509_REQ_verify(req, pk) != 1) {
+		rc = ztp_errf(why, whycap, 400, "the CSR's signature does not verify");
+		goto out;
+	}
+	if ((rc = csr_key_hash(pk, out, why, whycap)) != 0)
+		goto out;
+	out->der = der;
+	out->der_len = len;
+	rc = 0;
+out:
+	if (rc != 0)
+		OPENSSL_cleanse(out, sizeof(*out)); /* the challenge is a secret */
+	ERR_pop_to_mark(); /* OpenSSL's error queue as it was */
+	X509_REQ_free(req);
+	return rc;
+}
+
+/* ---- the HTTP request ---- */
+
+/*
+ * The route of path (up to a '?'): 0 and *idx, or 404. A path under
+ * EST_PREFIX with one more segment before an operation is a CA label.
+ */
+static int
+route_find(const char *path, size_t *idx, char *why, size_t whycap)
+{
+	size_t plen = strcspn(path, "?"), pre = strlen(EST_PREFIX), i, n, rlen, slen;
+	const char *rest = NULL, *slash, *s;
+
+	/* rest[0..rlen): what follows EST_PREFIX, if the path starts with it */
+	if (plen > pre && memcmp(path, EST_PREFIX, pre) == 0)
+		rest = path + pre;
+	rlen = rest != NULL ? plen - pre : 0;
+	for (i = 0; i < NROUTES; i++) {
+		s = routes[i].prefixed ? rest : path;
+		slen = routes[i].prefixed ? rlen : plen;
+		n = strlen(routes[i].name);
+		if (s != NULL && slen == n && memcmp(s, routes[i].name, n) == 0) {
+			*idx = i;
+			return 0;
+		}
+	}
+	/* <label>/<operation> */
+	if (rest != NULL && (slash = memchr(rest, '/', rlen)) != NULL && slash > rest) {
+		for (i = 0; i < NROUTES; i++) {
+			n = strlen(routes[i].name);
+			if (routes[i].prefixed && (size_t)(rest + rlen - (slash + 1)) == n &&
+			    memcmp(slash + 1, routes[i].name, n) == 0)
+				return ztp_errf(why, whycap, 404, "CA labels are not supported");
+		}
+	}
+	return ztp_errf(why, whycap, 404, "unknown path");
+}
+
+static int
+is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * 1 if ctype is application/pkcs10 (any case), with optional whitespace
+ * around it and optional parameters after a ';', which are not read.
+ */
+static int
+ctype_is_pkcs10(const char *ctype)
+{
+	size_t n = strlen(EST_MEDIA_PKCS10);
+
+	if (ctype == NULL)
+		return 0;
+	while (is_ows(*ctype))
+		ctype++;
+	if (strncasecmp(ctype, EST_MEDIA_PKCS10, n) != 0)
+		return 0;
+	ctype += n;
+	while (is_ows(*ctype))
+		ctype++;
+	return *ctype == '\0' || *ctype == ';';
+}
+
+/* 1 if s[0..len) has a control character (C0 or DEL). */
+static int
+has_ctl(const uint8_t *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
+/*
+ * Authorization: Basic <base64 of user:pass> (RFC 7617) into out->user and
+ * out->pass. Another scheme is left alone (has_basic stays 0). The user is
+ * what comes before the first ':'. The decoded credentials are cleansed.
+ */
+static int
+basic_parse(const char *authz, struct est_request *out, char *why, size_t whycap)
+{
+	uint8_t raw[BASIC_RAW_MAX];
+	const char *tok, *end;
+	const uint8_t *colon;
+	size_t n, tlen, rawlen = 0, ulen, plen;
+	int rc;
+
+	if (authz == NULL)
+		return 0;
+	while (is_ows(*authz))
+		authz++;
+	n = strcspn(authz, " \t");
+	if (n != 5 || strncasecmp(authz, "Basic", 5) != 0)
+		return 0;
+	/* 1*SP token68, and whitespace at the end is the header's */
+	for (tok = authz + 5; *tok == ' '; tok++)
+		;
+	if (tok == authz + 5)
+		return ztp_errf(why, whycap, 400, "Authorization: Basic: no space after Basic");
+	for (end = tok + strlen(tok); end > tok && is_ows(end[-1]); end--)
+		;
+	tlen = (size_t)(end - tok);
+	if (tlen == 0)
+		return ztp_errf(why, whycap, 400, "Authorization: Basic: no credentials");
+	if (tlen > BASIC_B64_MAX)
+		return ztp_errf(why, whycap, 400,
+		    "Authorization: Basic: credentials over %d bytes", BASIC_RAW_MAX);
+	if (strcspn(tok, " \t\r\n") < tlen) {
+		rc = ztp_errf(why, whycap, 400,
+		    "Authorization: Basic: whitespace in the credentials");
+		goto out;
+	}
+	rc = est_base64_decode(tok, tlen, raw, sizeof(raw), &rawlen);
+	if (rc == ZTP_ETOOBIG) {
+		rc = ztp_errf(why, whycap, 400,
+		    "Authorization: Basic: credentials over %d bytes", BASIC_RAW_MAX);
+		goto out;
+	}
+	if (rc != 0) {
+		rc = ztp_errf(why, whycap, 400, "Authorization: Basic: not base64");
+		goto out;
+	}
+	if ((colon = memchr(raw, ':', rawlen)) == NULL) {
+		rc = ztp_errf(why, whycap, 400, "Authorization: Basic: no ':' after the user");
+		goto out;
+	}
+	ulen = (size_t)(colon - raw);
+	plen = rawlen - ulen - 1;
+	if (ulen > EST_USER_MAX || plen > EST_PASS_MAX) {
+		rc = ztp_errf(why, whycap, 400,
+		    "Authorization: Basic: the user is at most %d bytes, the password %d",
+		    EST_USER_MAX, EST_PASS_MAX);
+		goto out;
+	}
+	if (has_ctl(raw, rawlen)) {
+		rc = ztp_errf(why, whycap, 400,
+		    "Authorization: Basic: a control character in the user or password");
+		goto out;
+	}
+	memcpy(out->user, raw, ulen);
+	out->user[ulen] = '\0';
+	memcpy(out->pass, colon + 1, plen);
+	out->pass[plen] = '\0';
+	out->has_basic = 1;
+	rc = 0;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return rc;
+}
+
+/* The body of an enrolment: base64 of one CSR, into out->der and out->csr. */
+static int
+body_parse(const uint8_t *body, size_t len, struct est_request *out, char *why, size_t whycap)
+{
+	size_t derlen = 0;
+	int rc;
+
+	if (len > EST_BODY_MAX)
+		return ztp_errf(why, whycap, 413, "the body is over %d bytes", EST_BODY_MAX);
+	rc = est_base64_decode((const char *)body, len, out->der, sizeof(out->der), &derlen);
+	if (rc == ZTP_ETOOBIG)
+		return ztp_errf(why, whycap, 413, "the CSR is over %d bytes", EST_CSR_MAX);
+	if (rc != 0)
+		return ztp_errf(why, whycap, 400,
+		    "the body is not base64 (whitespace CR LF SP TAB allowed, padding required)");
+	if (derlen == 0)
+		return ztp_errf(why, whycap, 400, "the body is empty");
+	if ((rc = est_csr_parse(out->der, derlen, &out->csr, why, whycap)) != 0)
+		return rc;
+	out->has_csr = 1;
+	return 0;
+}
+
+int
+est_req_parse(const char *method, const char *path, const char *ctype, const char *authz,
+    const uint8_t *body, size_t len, struct est_request *out, char *why, size_t whycap)
+{
+	size_t r = 0;
+	int rc;
+
+	if (out == NULL || method == NULL || path == NULL || (body == NULL && len > 0))
+		return ZTP_EINVAL;
+	memset(out, 0, sizeof(*out));
+	if ((rc = route_find(path, &r, why, whycap)) != 0)
+		goto out;
+	if (strcmp(method, routes[r].method) != 0) {
+		rc = ztp_errf(why, whycap, 405, "%s takes %s only", routes[r].name,
+		    routes[r].method);
+		goto out;
+	}
+	out->op = routes[r].op;
+	if ((rc = basic_parse(authz, out, why, whycap)) != 0)
+		goto out;
+	if (strcmp(routes[r].method, "POST") == 0) {
+		if (!ctype_is_pkcs10(ctype)) {
+			rc = ztp_errf(why, whycap, 415, "the Content-Type must be %s",
+			    EST_MEDIA_PKCS10);
+			goto out;
+		}
+		if ((rc = body_parse(body, len, out, why, whycap)) != 0)
+			goto out;
+	}
+	if (why != NULL && whycap > 0)
+		why[0] = '\0';
+	rc = 0;
+out:
+	if (rc != 0)
+		OPENSSL_cleanse(out, sizeof(*out)); /* the password */
+	return rc;
+}
+
+/* ---- responses ---- */
+
+/* Copy DER that OpenSSL allocated (n from its i2d call) to *der, malloc'd. */
+static int
+der_take(const unsigned char *enc, int n, uint8_t **der, size_t *len)
+{
+	if (n <= 0)
+		return ZTP_ECRYPTO;
+	if ((*der = malloc((size_t)n)) == NULL)
+		return ZTP_ENOMEM;
+	memcpy(*der, enc, (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+int
+est_pkcs7_certs(X509 *const *certs, size_t n, uint8_t **der, size_t *len)
+{
+	PKCS7 *p7 = NULL;
+	unsigned char *enc = NULL;
+	size_t i;
+	int enclen, rc;
+
+	if (der != NULL)
+		*der = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (certs == NULL || n == 0 || der == NULL || len == NULL)
+		return ZTP_EINVAL;
+	for (i = 0; i < n; i++)
+		if (certs[i] == NULL)
+			return ZTP_EINVAL;
+	ERR_set_mark();
+	if ((p7 = PKCS7_new()) == NULL || PKCS7_set_type(p7, NID_pkcs7_signed) != 1 ||
+	    PKCS7_content_new(p7, NID_pkcs7_data) != 1) {
+		rc = ZTP_ECRYPTO;
+		goto out;
+	}
+	/*
+	 * A Simple PKI Response (RFC 5272 4.1) has eContentType id-data and no
+	 * eContent: "detached" drops the empty OCTET STRING of the data.
+	 */
+	PKCS7_set_detached(p7, 1);
+	for (i = 0; i < n; i++) {
+		if (PKCS7_add_certificate(p7, certs[i]) != 1) {
+			rc = ZTP_ECRYPTO;
+			goto out;
+		}
+	}
+	enclen = i2d_PKCS7(p7, &enc);
+	if ((rc = der_take(enc, enclen, der, len)) != 0)
+		goto out;
+	rc = 0;
+out:
+	ERR_pop_to_mark();
+	OPENSSL_free(enc);
+	PKCS7_free(p7);
+	return rc;
+}
+
+/* Append the OBJECT IDENTIFIER nid to sk. */
+static int
+attrs_push_oid(STACK_OF(ASN1_TYPE) *sk, int nid)
+{
+	ASN1_TYPE *t = NULL;
+
+	if ((t = ASN1_TYPE_new()) == NULL ||
+	    ASN1_TYPE_set1(t, V_ASN1_OBJECT, OBJ_nid2obj(nid)) != 1 ||
+	    sk_ASN1_TYPE_push(sk, t) <= 0) {
+		ASN1_TYPE_free(t);
+		return ZTP_ECRYPTO;
+	}
+	return 0;
+}
+
+/* Append the Attribute { type nid, values SET { OBJECT IDENTIFIER value } } to sk. */
+static int
+attrs_push_attr(STACK_OF(ASN1_TYPE) *sk, int nid, int value)
+{
+	X509_ATTRIBUTE *attr = NULL;
+	ASN1_STRING *seq = NULL;
+	ASN1_TYPE *t = NULL;
+	unsigned char *enc = NULL;
+	int n, rc;
+
+	if ((attr = X509_ATTRIBUTE_create_by_NID(NULL, nid, V_ASN1_OBJECT, OBJ_nid2obj(value),
+		 -1)) == NULL ||
+	    (n = i2d_X509_ATTRIBUTE(attr, &enc)) <= 0 ||
+	    (seq = ASN1_STRING_type_new(V_ASN1_SEQUENCE)) == NULL ||
+	    ASN1_STRING_set(seq, enc, n) != 1 || (t = ASN1_TYPE_new()) == NULL) {
+		rc = ZTP_ECRYPTO;
+		goto out;
+	}
+	ASN1_TYPE_set(t, V_ASN1_SEQUENCE, seq); /* a SEQUENCE holds its whole DER */
+	seq = NULL;
+	if (sk_ASN1_TYPE_push(sk, t) <= 0) {
+		rc = ZTP_ECRYPTO;
+		goto out;
+	}
+	t = NULL;
+	rc = 0;
+out:
+	ASN1_TYPE_free(t);
+	ASN1_STRING_free(seq);
+	OPENSSL_free(enc);
+	X509_ATTRIBUTE_free(attr);
+	return rc;
+}
+
+int
+est_csrattrs(uint8_t **der, size_t *len)
+{
+	STACK_OF(ASN1_TYPE) *sk = NULL;
+	unsigned char *enc = NULL;
+	int enclen, rc;
+
+	if (der != NULL)
+		*der = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (der == NULL || len == NULL)
+		return ZTP_EINVAL;
+	ERR_set_mark();
+	if ((sk = sk_ASN1_TYPE_new_null()) == NULL) {
+		rc = ZTP_ENOMEM;
+		goto out;
+	}
+	if ((rc = attrs_push_oid(sk, NID_pkcs9_challengePassword)) != 0 ||
+	    (rc = attrs_push_attr(sk, NID_X9_62_id_ecPublicKey, NID_X9_62_prime256v1)) != 0 ||
+	    (rc = attrs_push_oid(sk, NID_ecdsa_with_SHA256)) != 0)
+		goto out;
+	enclen = i2d_ASN1_SEQUENCE_ANY(sk, &enc);
+	if ((rc = der_take(enc, enclen, der, len)) != 0)
+		goto out;
+	rc = 0;
+out:
+	ERR_pop_to_mark();
+	OPENSSL_free(enc);
+	sk_ASN1_TYPE_pop_free(sk, ASN1_TYPE_free);
+	return rc;
+}
