@@ -157,15 +157,17 @@ est_base64_encode(const uint8_t *in, size_t len, char **out, size_t *outlen)
 		return ZTP_EINVAL;
 	if (len > SIZE_MAX / 2 - 66)
 		return ZTP_ETOOBIG;
-	/* 48 bytes make a line of 64 characters and CRLF */
+	/*
+	 * 48 bytes make a line of 64 characters and LF: what RFC 8951 clients
+	 * accept and coreutils' base64 -d reads (it refuses CR)
+	 */
 	lines = len / 48 + (len % 48 != 0);
-	cap = lines * 66 + 1; /* EVP_EncodeBlock writes a NUL after each line */
+	cap = lines * 65 + 1; /* EVP_EncodeBlock writes a NUL after each line */
 	if ((buf = malloc(cap)) == NULL)
 		return ZTP_ENOMEM;
 	for (i = 0; i < len; i += n) {
 		n = len - i < 48 ? len - i : 48;
 		off += (size_t)EVP_EncodeBlock((unsigned char *)buf + off, in + i, (int)n);
-		buf[off++] = '\r';
 		buf[off++] = '\n';
 	}
 	buf[off] = '\0';

@@ -140,7 +140,7 @@ int est_udid_valid(const char *s, size_t len);
  */
 int est_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *outlen);
 /*
- * Base64 in lines of 64 characters, each ending in CRLF (the last line may
+ * Base64 in lines of 64 characters, each ending in LF (the last line may
  * be shorter); malloc'd, NUL-terminated, the caller frees it with free().
  * *outlen excludes the NUL; 0 bytes give "". 0, ZTP_EINVAL, ZTP_ENOMEM.
  */
