@@ -672,7 +672,9 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 	}
 	/* the subject is the UDID, whatever else the CSR asked for */
 	snprintf(sr.subject.cn, sizeof(sr.subject.cn), "%s", en.udid);
-	snprintf(sr.subject.serial_number, sizeof(sr.subject.serial_number), "%s", en.udid);
+	/* serialNumber is a PrintableString: a UDID with '_' goes in the CN only */
+	if (strchr(en.udid, '_') == NULL)
+		snprintf(sr.subject.serial_number, sizeof(sr.subject.serial_number), "%s", en.udid);
 	sr.profile.days = (uint32_t)p.days;
 	sr.profile.ext_key_usage = SIGNER_EKU_CLIENT_AUTH;
 	sr.profile.key_usage = SIGNER_KU_DIGITAL_SIGNATURE;
