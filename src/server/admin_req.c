@@ -2,11 +2,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <limits.h>
+
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "admin_req.h"
 #include "hex.h"
+#include "signer_msg.h"
 #include "ztp/err.h"
 
 /*
@@ -241,13 +248,75 @@ out:
 	return rc;
 }
 
+/* An optional integer member in [min, max]; def if absent. */
+static int
+get_int(json_t *obj, const char *name, int64_t min, int64_t max, int64_t def, int64_t *out,
+    char *why, size_t cap)
+{
+	json_t *v = json_object_get(obj, name);
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"%s\" must be an integer from %lld to %lld",
+		    name, (long long)min, (long long)max);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int bit;
+} est_methods[] = {
+	{ "allowlist", STORE_EST_ALLOWLIST },
+	{ "password", STORE_EST_PASSWORD },
+	{ "manufacturer", STORE_EST_MANUFACTURER },
+};
+
+#define NEST_METHODS (sizeof(est_methods) / sizeof(est_methods[0]))
+
+/* "est_auth": 1 to 3 distinct method names into a set of STORE_EST_*; all if absent. */
+static int
+get_est_auth(json_t *obj, int *out, char *why, size_t cap)
+{
+	json_t *arr = json_object_get(obj, "est_auth"), *v;
+	size_t i, k;
+	int set = 0;
+
+	if (arr == NULL) {
+		*out = STORE_EST_ALL;
+		return 0;
+	}
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > NEST_METHODS)
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"est_auth\" must be an array of 1 to 3 of "
+		    "\"allowlist\", \"password\", \"manufacturer\"");
+	json_array_foreach(arr, i, v) {
+		for (k = 0; k < NEST_METHODS; k++)
+			if (json_is_string(v) && strcmp(json_string_value(v), est_methods[k].name) == 0)
+				break;
+		if (k == NEST_METHODS)
+			return ztp_errf(why, cap, ZTP_EMALFORMED, "\"est_auth\" item %zu is not one of "
+			    "\"allowlist\", \"password\", \"manufacturer\"", i);
+		if (set & est_methods[k].bit)
+			return ztp_errf(why, cap, ZTP_EMALFORMED, "\"est_auth\" names \"%s\" twice",
+			    est_methods[k].name);
+		set |= est_methods[k].bit;
+	}
+	*out = set;
+	return 0;
+}
+
 int
 adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
     uint8_t master[STORE_MASTER_LEN], int *have_master, char *why, size_t cap)
 {
 	static const char *const req[] = { "name", NULL };
 	static const char *const opt[] = { "iccid_prefix", "derive", "master_key", "allow_psk_ke",
-		"rotation_period_s", NULL };
+		"rotation_period_s", "est_auth", "cert_days", "reenroll_grace_s", NULL };
+	int64_t num;
 	struct store_group r;
 	const char *str;
 	size_t slen, klen;
@@ -286,6 +355,13 @@ adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
 		}
 		r.rotation_period_s = json_integer_value(v);
 	}
+	if ((rc = get_est_auth(obj, &r.est_auth, why, cap)) != 0 ||
+	    (rc = get_int(obj, "cert_days", 0, ADMINREQ_CERT_DAYS_MAX, 0, &num, why, cap)) != 0)
+		goto out;
+	r.cert_days = (int)num;
+	if ((rc = get_int(obj, "reenroll_grace_s", -1, ADMINREQ_GRACE_MAX, -1, &r.reenroll_grace_s,
+		 why, cap)) != 0)
+		goto out;
 	if (json_object_get(obj, "master_key") != NULL) {
 		if (!r.derive) {
 			rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"master_key\" needs \"derive\": true");
@@ -349,6 +425,472 @@ adminreq_rollback(const uint8_t *buf, size_t len, uint32_t *version, char *why, 
 		goto out;
 	}
 	*version = (uint32_t)v;
+out:
+	json_decref(obj);
+	return rc;
+}
+
+/* ---- certificates (EST) ---- */
+
+static const struct {
+	const char *name;
+	int value;
+} reasons[] = {
+	{ "unspecified", SIGNER_REASON_UNSPECIFIED },
+	{ "keyCompromise", SIGNER_REASON_KEY_COMPROMISE },
+	{ "caCompromise", SIGNER_REASON_CA_COMPROMISE },
+	{ "affiliationChanged", SIGNER_REASON_AFFILIATION_CHANGED },
+	{ "superseded", SIGNER_REASON_SUPERSEDED },
+	{ "cessationOfOperation", SIGNER_REASON_CESSATION_OF_OPERATION },
+	{ "certificateHold", SIGNER_REASON_CERTIFICATE_HOLD },
+	{ "privilegeWithdrawn", SIGNER_REASON_PRIVILEGE_WITHDRAWN },
+	{ "aACompromise", SIGNER_REASON_AA_COMPROMISE },
+};
+
+#define NREASONS (sizeof(reasons) / sizeof(reasons[0]))
+
+int
+adminreq_reason_parse(const char *name, size_t len, int *reason)
+{
+	size_t i;
+
+	for (i = 0; i < NREASONS; i++)
+		if (strlen(reasons[i].name) == len && memcmp(reasons[i].name, name, len) == 0) {
+			*reason = reasons[i].value;
+			return 0;
+		}
+	return ZTP_EMALFORMED;
+}
+
+const char *
+adminreq_reason_name(int reason)
+{
+	size_t i;
+
+	for (i = 0; i < NREASONS; i++)
+		if (reasons[i].value == reason)
+			return reasons[i].name;
+	return NULL;
+}
+
+/* one PEM block as OpenSSL reads it; pem_block_free() frees it */
+struct pem_block {
+	char *name;
+	unsigned char *der;
+	long len;
+};
+
+static void
+pem_block_free(struct pem_block *b)
+{
+	if (b->der != NULL)
+		OPENSSL_cleanse(b->der, (size_t)b->len);
+	OPENSSL_free(b->name);
+	OPENSSL_free(b->der);
+	memset(b, 0, sizeof(*b));
+}
+
+/*
+ * Read every PEM block of pem[0..len) (text around them is ignored): the
+ * first goes to *first (the caller frees it), their number to *count.
+ * A block of a private key is refused and its bytes wiped; what refers to
+ * the member in messages, which never quote the text.
+ */
+static int
+pem_scan(const char *pem, size_t len, const char *what, struct pem_block *first, int *count,
+    char *why, size_t cap)
+{
+	struct pem_block b = { 0 };
+	char *hdr = NULL;
+	BIO *bio;
+	int n = 0, rc = 0, priv = 0;
+
+	memset(first, 0, sizeof(*first));
+	if (len > INT_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "%s cannot be read", what);
+	for (;;) {
+		if (!PEM_read_bio(bio, &b.name, &hdr, &b.der, &b.len)) {
+			unsigned long e = ERR_peek_last_error();
+			if (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE)
+				rc = ztp_errf(why, cap, ZTP_EMALFORMED, "%s holds a malformed PEM block",
+				    what);
+			break;
+		}
+		OPENSSL_free(hdr);
+		hdr = NULL;
+		if (strstr(b.name, "PRIVATE KEY") != NULL)
+			priv = 1;
+		if (n++ == 0 && !priv) {
+			*first = b;
+			memset(&b, 0, sizeof(b));
+		} else {
+			pem_block_free(&b);
+		}
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	if (rc == 0 && priv)
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED,
+		    "%s holds a private key: give the public key, the certificate or the CSR", what);
+	else if (rc == 0 && n == 0)
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "%s holds no PEM block", what);
+	if (rc != 0)
+		pem_block_free(first);
+	*count = n;
+	return rc;
+}
+
+/* The SHA-256 of the DER of k, a public key that OpenSSL can use. */
+static int
+spki_hash(X509_PUBKEY *k, uint8_t out[32], char *why, size_t cap)
+{
+	unsigned char *der = NULL;
+	int n, rc;
+
+	if (k == NULL || X509_PUBKEY_get0(k) == NULL) {
+		ERR_clear_error();
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "the public key is malformed or of an "
+		    "unsupported type");
+	}
+	if ((n = i2d_X509_PUBKEY(k, &der)) <= 0)
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "the public key cannot be encoded");
+	rc = crypto_sha256(der, (size_t)n, out);
+	OPENSSL_free(der);
+	return rc;
+}
+
+int
+adminreq_pubkey_sha256(const char *pem, size_t len, uint8_t out[32], char *why, size_t cap)
+{
+	struct pem_block b;
+	X509_PUBKEY *k = NULL, *key = NULL;
+	X509_REQ *req = NULL;
+	X509 *x = NULL;
+	const unsigned char *p;
+	uint8_t hash[32];
+	int n, rc;
+
+	if (len > ADMINREQ_PEM_MAX)
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"pubkey\" is over %d bytes",
+		    ADMINREQ_PEM_MAX);
+	if ((rc = pem_scan(pem, len, "\"pubkey\"", &b, &n, why, cap)) != 0)
+		return rc;
+	if (n != 1) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"pubkey\" must hold one PEM block, not %d",
+		    n);
+		goto out;
+	}
+	p = b.der;
+	if (strcmp(b.name, "PUBLIC KEY") == 0) {
+		k = d2i_X509_PUBKEY(NULL, &p, b.len);
+		key = k;
+	} else if (strcmp(b.name, "CERTIFICATE") == 0) {
+		if ((x = d2i_X509(NULL, &p, b.len)) != NULL)
+			key = X509_get_X509_PUBKEY(x);
+	} else if (strcmp(b.name, "CERTIFICATE REQUEST") == 0 ||
+	    strcmp(b.name, "NEW CERTIFICATE REQUEST") == 0) {
+		if ((req = d2i_X509_REQ(NULL, &p, b.len)) != NULL)
+			key = X509_REQ_get_X509_PUBKEY(req);
+	} else {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"pubkey\" must be a PEM PUBLIC KEY, "
+		    "CERTIFICATE or CERTIFICATE REQUEST");
+		goto out;
+	}
+	if (key == NULL || p != b.der + b.len) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"pubkey\": the %s is not valid DER",
+		    b.name);
+		goto out;
+	}
+	if ((rc = spki_hash(key, hash, why, cap)) != 0)
+		goto out;
+	memcpy(out, hash, sizeof(hash));
+out:
+	ERR_clear_error();
+	X509_PUBKEY_free(k);
+	X509_free(x);
+	X509_REQ_free(req);
+	pem_block_free(&b);
+	return rc;
+}
+
+/* A required UDID member into udid. */
+static int
+get_udid(json_t *obj, char udid[STORE_UDID_MAX + 1], char *why, size_t cap)
+{
+	const char *s;
+	size_t n;
+	int rc;
+
+	if ((rc = get_string(obj, "udid", &s, &n, why, cap)) != 0)
+		return rc;
+	if (!store_udid_valid(s))
+		return ztp_errf(why, cap, ZTP_EMALFORMED,
+		    "\"udid\" must be 1 to %d characters of A-Z a-z 0-9 - . : _", STORE_UDID_MAX);
+	memcpy(udid, s, n + 1);
+	return 0;
+}
+
+/* The members of an allowlist entry into a; the key members were checked by the caller. */
+static int
+allow_entry(json_t *obj, struct store_allow *a, char *why, size_t cap)
+{
+	const char *s;
+	size_t n, klen;
+	int rc;
+
+	if ((rc = get_udid(obj, a->udid, why, cap)) != 0 ||
+	    (rc = get_group(obj, "group", a->group, why, cap)) != 0)
+		return rc;
+	if (json_object_get(obj, "key_sha256") != NULL) {
+		if ((rc = get_string(obj, "key_sha256", &s, &n, why, cap)) != 0)
+			return rc;
+		if (n != 64 || hex_decode(s, n, a->key_sha256, sizeof(a->key_sha256), &klen) != 0)
+			return ztp_errf(why, cap, ZTP_EMALFORMED,
+			    "\"key_sha256\" must be 64 hex digits (SHA-256 of the DER "
+			    "SubjectPublicKeyInfo)");
+	} else {
+		if ((rc = get_string(obj, "pubkey", &s, &n, why, cap)) != 0 ||
+		    (rc = adminreq_pubkey_sha256(s, n, a->key_sha256, why, cap)) != 0)
+			return rc;
+	}
+	a->iccid[0] = '\0';
+	if (json_object_get(obj, "iccid") != NULL && !json_is_null(json_object_get(obj, "iccid"))) {
+		if ((rc = get_string(obj, "iccid", &s, &n, why, cap)) != 0)
+			return rc;
+		if (!iccid_valid(s, n))
+			return ztp_errf(why, cap, ZTP_EMALFORMED, "\"iccid\" must be %d to %d digits",
+			    ICCID_MIN_DIGITS, ICCID_MAX_DIGITS);
+		memcpy(a->iccid, s, n + 1);
+	}
+	return 0;
+}
+
+/* 1 if obj has exactly one of the key members */
+static int
+one_key(json_t *obj)
+{
+	return (json_object_get(obj, "key_sha256") != NULL) +
+	    (json_object_get(obj, "pubkey") != NULL) == 1;
+}
+
+int
+adminreq_allow(const uint8_t *buf, size_t len, struct store_allow *out, char *why, size_t cap)
+{
+	static const char *const req[] = { "udid", NULL };
+	static const char *const opt[] = { "pubkey", "key_sha256", "group", "iccid", NULL };
+	struct store_allow a;
+	json_t *obj;
+	int rc;
+
+	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+		return rc;
+	memset(&a, 0, sizeof(a));
+	if (!one_key(obj))
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED,
+		    "exactly one of \"pubkey\" and \"key_sha256\" is required");
+	else if ((rc = allow_entry(obj, &a, why, cap)) == 0)
+		*out = a;
+	json_decref(obj);
+	return rc;
+}
+
+int
+adminreq_allow_import(const uint8_t *buf, size_t len, struct store_allow_row *rows, size_t *n,
+    char *why, size_t cap)
+{
+	static const char *const req[] = { "entries", NULL };
+	static const char *const rowreq[] = { "udid", NULL };
+	static const char *const rowopt[] = { "pubkey", "key_sha256", "group", "iccid", NULL };
+	char where[32];
+	json_t *obj, *arr, *item;
+	size_t i;
+	int rc;
+
+	if ((rc = load_object_max(buf, len, ADMINREQ_IMPORT_MAX, req, NULL, &obj, why, cap)) != 0)
+		return rc;
+	arr = json_object_get(obj, "entries");
+	if (!json_is_array(arr) || json_array_size(arr) == 0) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"entries\" must be a non-empty array");
+		goto out;
+	}
+	if (json_array_size(arr) > STORE_IMPORT_BATCH_MAX) {
+		rc = ztp_errf(why, cap, ZTP_ETOOBIG, "at most %d entries in one batch",
+		    STORE_IMPORT_BATCH_MAX);
+		goto out;
+	}
+	/* the batch is refused whole if an entry is not even an entry; bad values are per entry */
+	json_array_foreach(arr, i, item) {
+		snprintf(where, sizeof(where), "entry %zu", i);
+		if ((rc = check_members(item, rowreq, rowopt, where, why, cap)) != 0)
+			goto out;
+		if (!one_key(item)) {
+			rc = ztp_errf(why, cap, ZTP_EMALFORMED,
+			    "entry %zu must have exactly one of \"pubkey\" and \"key_sha256\"", i);
+			goto out;
+		}
+	}
+	json_array_foreach(arr, i, item) {
+		memset(&rows[i], 0, sizeof(rows[i]));
+		if (allow_entry(item, &rows[i].a, rows[i].invalid, sizeof(rows[i].invalid)) != 0 &&
+		    rows[i].invalid[0] == '\0')
+			snprintf(rows[i].invalid, sizeof(rows[i].invalid), "malformed entry");
+	}
+	*n = json_array_size(arr);
+out:
+	json_decref(obj);
+	return rc;
+}
+
+int
+adminreq_password(const uint8_t *buf, size_t len, char udid[STORE_UDID_MAX + 1],
+    int64_t *ttl_s, char group[STORE_GROUP_SIZE], char *why, size_t cap)
+{
+	static const char *const req[] = { "udid", NULL };
+	static const char *const opt[] = { "ttl_s", "group", NULL };
+	char u[STORE_UDID_MAX + 1], g[STORE_GROUP_SIZE];
+	int64_t ttl;
+	json_t *obj;
+	int rc;
+
+	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+		return rc;
+	if ((rc = get_udid(obj, u, why, cap)) == 0 &&
+	    (rc = get_int(obj, "ttl_s", ADMINREQ_PASSWORD_TTL_MIN, ADMINREQ_PASSWORD_TTL_MAX,
+		 ADMINREQ_PASSWORD_TTL_DEFAULT, &ttl, why, cap)) == 0 &&
+	    (rc = get_group(obj, "group", g, why, cap)) == 0) {
+		memcpy(udid, u, sizeof(u));
+		memcpy(group, g, sizeof(g));
+		*ttl_s = ttl;
+	}
+	json_decref(obj);
+	return rc;
+}
+
+/* Check that x may issue certificates: CA:TRUE, keyCertSign if it has a keyUsage. */
+static int
+check_ca(X509 *x, char *why, size_t cap)
+{
+	BASIC_CONSTRAINTS *bc;
+	uint32_t flags;
+	int crit = 0, ca;
+
+	flags = X509_get_extension_flags(x);
+	if (flags & EXFLAG_INVALID)
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\": the certificate has invalid "
+		    "extensions");
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	ca = bc != NULL && bc->ca;
+	BASIC_CONSTRAINTS_free(bc);
+	if (!ca)
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\" is not a CA certificate "
+		    "(no basicConstraints CA:TRUE)");
+	if ((flags & EXFLAG_KUSAGE) && !(X509_get_key_usage(x) & KU_KEY_CERT_SIGN))
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\": the CA's keyUsage does not "
+		    "allow keyCertSign");
+	if (X509_get0_pubkey(x) == NULL)
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\": the CA's public key is "
+		    "malformed or of an unsupported type");
+	return 0;
+}
+
+int
+adminreq_mfr_ca(const uint8_t *buf, size_t len, struct store_mfr_ca *out, char *why,
+    size_t cap)
+{
+	static const char *const req[] = { "name", "pem", NULL };
+	static const char *const opt[] = { "group", NULL };
+	char name[STORE_GROUP_SIZE], group[STORE_GROUP_SIZE];
+	struct pem_block b = { 0 };
+	unsigned int mdlen = 0;
+	uint8_t md[EVP_MAX_MD_SIZE];
+	const unsigned char *p;
+	const char *pem;
+	BIO *mem = NULL;
+	BUF_MEM *bm;
+	X509 *x = NULL;
+	json_t *obj;
+	size_t plen;
+	int rc, n;
+
+	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+		return rc;
+	if ((rc = get_group(obj, "name", name, why, cap)) != 0 ||
+	    (rc = get_group(obj, "group", group, why, cap)) != 0 ||
+	    (rc = get_string(obj, "pem", &pem, &plen, why, cap)) != 0)
+		goto out;
+	if (name[0] == '\0') {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"name\" is required");
+		goto out;
+	}
+	if ((rc = pem_scan(pem, plen, "\"pem\"", &b, &n, why, cap)) != 0)
+		goto out;
+	if (n != 1 || strcmp(b.name, "CERTIFICATE") != 0) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\" must hold exactly one PEM "
+		    "CERTIFICATE and nothing else");
+		goto out;
+	}
+	p = b.der;
+	if ((x = d2i_X509(NULL, &p, b.len)) == NULL || p != b.der + b.len) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\": the certificate is not valid DER");
+		goto out;
+	}
+	if ((rc = check_ca(x, why, cap)) != 0)
+		goto out;
+	/* keep it as OpenSSL writes it: no text around it, canonical line breaks */
+	if ((mem = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(mem, x) ||
+	    !X509_digest(x, EVP_sha256(), md, &mdlen) || mdlen != 32) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\": the certificate cannot be encoded");
+		goto out;
+	}
+	BIO_get_mem_ptr(mem, &bm);
+	if (bm->length >= sizeof(out->pem)) {
+		rc = ztp_errf(why, cap, ZTP_ETOOBIG, "\"pem\": the certificate is over %zu bytes",
+		    sizeof(out->pem) - 1);
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out->name, name, sizeof(name));
+	memcpy(out->group, group, sizeof(group));
+	memcpy(out->pem, bm->data, bm->length);
+	out->pem[bm->length] = '\0';
+	memcpy(out->sha256, md, 32);
+	rc = 0;
+out:
+	ERR_clear_error();
+	BIO_free(mem);
+	X509_free(x);
+	pem_block_free(&b);
+	json_decref(obj);
+	return rc;
+}
+
+int
+adminreq_reason(const uint8_t *buf, size_t len, int def, int *reason, char *why, size_t cap)
+{
+	static const char *const req[] = { NULL };
+	static const char *const opt[] = { "reason", NULL };
+	const char *s;
+	size_t n;
+	json_t *obj;
+	int rc, r = def;
+
+	if (buf == NULL || len == 0) {
+		*reason = def;
+		return 0;
+	}
+	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+		return rc;
+	if (json_object_get(obj, "reason") != NULL) {
+		if ((rc = get_string(obj, "reason", &s, &n, why, cap)) != 0)
+			goto out;
+		if (adminreq_reason_parse(s, n, &r) != 0) {
+			rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"reason\" must be one of unspecified, "
+			    "keyCompromise, caCompromise, affiliationChanged, superseded, "
+			    "cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise");
+			goto out;
+		}
+	}
+	*reason = r;
 out:
 	json_decref(obj);
 	return rc;

@@ -36,7 +36,11 @@ int adminreq_import(const uint8_t *buf, size_t len, struct store_import_row *row
 
 /*
  * {"name", "iccid_prefix"?, "derive"?, "master_key"? (hex, 32 bytes),
- *  "allow_psk_ke"?, "rotation_period_s"?}; *have_master says if a key came.
+ *  "allow_psk_ke"?, "rotation_period_s"?, "est_auth"? (1 to 3 distinct of
+ *  "allowlist", "password", "manufacturer"; default all), "cert_days"?
+ *  (0..ADMINREQ_CERT_DAYS_MAX, 0 = the server's default), "reenroll_grace_s"?
+ *  (-1..ADMINREQ_GRACE_MAX, -1 = the server's default)}; *have_master says
+ *  if a key came.
  */
 int adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
     uint8_t master[STORE_MASTER_LEN], int *have_master, char *why, size_t cap);
@@ -47,5 +51,70 @@ int adminreq_config_set(const uint8_t *buf, size_t len, uint8_t body[STORE_CONFI
 
 /* {"version": N}, N >= 1 */
 int adminreq_rollback(const uint8_t *buf, size_t len, uint32_t *version, char *why, size_t cap);
+
+/* ---- certificates (EST) ---- */
+
+#define ADMINREQ_PASSWORD_TTL_DEFAULT 86400       /* s */
+#define ADMINREQ_PASSWORD_TTL_MIN 60
+#define ADMINREQ_PASSWORD_TTL_MAX (30 * 86400)
+#define ADMINREQ_CERT_DAYS_MAX 7300
+#define ADMINREQ_GRACE_MAX (5LL * 365 * 86400)    /* reenroll_grace_s, s */
+#define ADMINREQ_PEM_MAX 16384                    /* a "pubkey" member */
+
+/*
+ * A revocation reason by its RFC 5280 name ("keyCompromise") into *reason
+ * (a SIGNER_REASON_*); ZTP_EMALFORMED if it is not one. The name of a
+ * reason, or NULL for a value that has none.
+ */
+int adminreq_reason_parse(const char *name, size_t len, int *reason);
+const char *adminreq_reason_name(int reason);
+
+/*
+ * The SHA-256 of the DER SubjectPublicKeyInfo of pem[0..len): exactly one
+ * PEM block, a PUBLIC KEY, a CERTIFICATE or a CERTIFICATE REQUEST (a
+ * private key is refused, and never quoted). At most ADMINREQ_PEM_MAX bytes.
+ */
+int adminreq_pubkey_sha256(const char *pem, size_t len, uint8_t out[32], char *why, size_t cap);
+
+/*
+ * {"udid", "pubkey" (PEM) | "key_sha256" (64 hex), "group"?, "iccid"?}:
+ * exactly one of pubkey and key_sha256. out->created_at is 0.
+ */
+int adminreq_allow(const uint8_t *buf, size_t len, struct store_allow *out, char *why,
+    size_t cap);
+
+/*
+ * {"entries": [{"udid", "key_sha256" | "pubkey", "group"?, "iccid"?}, ...]},
+ * 1..STORE_IMPORT_BATCH_MAX entries, at most ADMINREQ_IMPORT_MAX bytes,
+ * into rows (room for the maximum). An entry that is not an object, has an
+ * unknown or a missing member, or both or neither key members refuses the
+ * batch; an entry with a bad value gets its reason in invalid, and the
+ * store refuses that entry alone.
+ */
+int adminreq_allow_import(const uint8_t *buf, size_t len, struct store_allow_row *rows,
+    size_t *n, char *why, size_t cap);
+
+/*
+ * {"udid", "ttl_s"? (ADMINREQ_PASSWORD_TTL_MIN..MAX, default
+ * ADMINREQ_PASSWORD_TTL_DEFAULT), "group"?}; group "" if absent.
+ */
+int adminreq_password(const uint8_t *buf, size_t len, char udid[STORE_UDID_MAX + 1],
+    int64_t *ttl_s, char group[STORE_GROUP_SIZE], char *why, size_t cap);
+
+/*
+ * {"name", "pem", "group"?}: pem holds exactly one certificate (no other
+ * PEM block) whose basicConstraints say CA:TRUE and whose keyUsage, if
+ * any, allows keyCertSign. out gets the certificate re-encoded as PEM and
+ * the SHA-256 of its DER; out->created_at is 0.
+ */
+int adminreq_mfr_ca(const uint8_t *buf, size_t len, struct store_mfr_ca *out, char *why,
+    size_t cap);
+
+/*
+ * {"reason"?: a revocation reason name}, or no body at all: *reason is
+ * def when the member or the body is absent.
+ */
+int adminreq_reason(const uint8_t *buf, size_t len, int def, int *reason, char *why,
+    size_t cap);
 
 #endif

@@ -1,8 +1,11 @@
 /*
  * libFuzzer target: the admin API's JSON request body parsers (admin_req.h).
  *
- * The first byte picks the parser (token, SIM create, config set,
- * rollback); the rest is the request body, passed as it is. On success the
+ * The first byte picks the parser: '0' token, '1' SIM create, '2' config
+ * set, '3' rollback, '4' allowlist entry, '5' allowlist import, '6'
+ * enrolment password, '7' manufacturer CA, '8' revocation reason, '9'
+ * group create (another byte: its value modulo 10); the rest is the
+ * request body, passed as it is. On success the
  * outputs are checked against their limits, written back as the canonical
  * JSON body and parsed again, which must give the same values. On failure
  * the outputs must be untouched and the reason a NUL-terminated string
@@ -178,12 +181,219 @@ fuzz_rollback(const uint8_t *buf, size_t len)
 	free(again);
 }
 
+/* what a parsed allowlist entry must satisfy */
+static void
+check_allow(const struct store_allow *a)
+{
+	FUZZ_CHECK(memchr(a->udid, '\0', sizeof(a->udid)) != NULL && store_udid_valid(a->udid));
+	FUZZ_CHECK(memchr(a->group, '\0', sizeof(a->group)) != NULL);
+	FUZZ_CHECK(a->group[0] == '\0' || store_group_name_valid(a->group));
+	FUZZ_CHECK(memchr(a->iccid, '\0', sizeof(a->iccid)) != NULL);
+	FUZZ_CHECK(a->iccid[0] == '\0' || iccid_valid(a->iccid, strlen(a->iccid)));
+	FUZZ_CHECK(a->created_at == 0);
+}
+
+/* {"udid", "key_sha256", "group"?, "iccid"?} of a parsed entry */
+static json_t *
+allow_body(const struct store_allow *a)
+{
+	char hex[65];
+	size_t i;
+	json_t *o;
+
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", a->key_sha256[i]);
+	o = json_pack("{s:s, s:s}", "udid", a->udid, "key_sha256", hex);
+	FUZZ_CHECK(o != NULL);
+	if (a->group[0])
+		json_object_set_new(o, "group", json_string(a->group));
+	if (a->iccid[0])
+		json_object_set_new(o, "iccid", json_string(a->iccid));
+	return o;
+}
+
+static void
+fuzz_allow(const uint8_t *buf, size_t len)
+{
+	struct store_allow a, a2;
+	struct why w;
+	char *again;
+	size_t i;
+	int rc;
+
+	memset(&a, CANARY, sizeof(a));
+	why_init(&w);
+	rc = adminreq_allow(buf, len, &a, w.buf, WHY_CAP);
+	why_check(&w, rc);
+	if (rc != 0) {
+		for (i = 0; i < sizeof(a); i++)
+			FUZZ_CHECK(((const uint8_t *)&a)[i] == CANARY);
+		return;
+	}
+	check_allow(&a);
+	again = dump(allow_body(&a));
+	FUZZ_CHECK(adminreq_allow((const uint8_t *)again, strlen(again), &a2, w.buf, WHY_CAP) == 0);
+	FUZZ_CHECK(strcmp(a.udid, a2.udid) == 0 && strcmp(a.group, a2.group) == 0 &&
+	    strcmp(a.iccid, a2.iccid) == 0 && memcmp(a.key_sha256, a2.key_sha256, 32) == 0);
+	free(again);
+}
+
+static struct store_allow_row import_rows[STORE_IMPORT_BATCH_MAX];
+
+static void
+fuzz_allow_import(const uint8_t *buf, size_t len)
+{
+	size_t n = (size_t)-1, i;
+	struct why w;
+	int rc;
+
+	why_init(&w);
+	rc = adminreq_allow_import(buf, len, import_rows, &n, w.buf, WHY_CAP);
+	why_check(&w, rc);
+	if (rc != 0) {
+		FUZZ_CHECK(n == (size_t)-1);
+		return;
+	}
+	FUZZ_CHECK(n >= 1 && n <= STORE_IMPORT_BATCH_MAX);
+	for (i = 0; i < n; i++) {
+		FUZZ_CHECK(memchr(import_rows[i].invalid, '\0', sizeof(import_rows[i].invalid)));
+		if (import_rows[i].invalid[0] == '\0')
+			check_allow(&import_rows[i].a);
+	}
+}
+
+static void
+fuzz_password(const uint8_t *buf, size_t len)
+{
+	char udid[STORE_UDID_MAX + 1], group[STORE_GROUP_SIZE];
+	char udid2[STORE_UDID_MAX + 1], group2[STORE_GROUP_SIZE];
+	int64_t ttl = -7, ttl2 = 0;
+	struct why w;
+	char *again;
+	int rc;
+
+	why_init(&w);
+	rc = adminreq_password(buf, len, udid, &ttl, group, w.buf, WHY_CAP);
+	why_check(&w, rc);
+	if (rc != 0) {
+		FUZZ_CHECK(ttl == -7);
+		return;
+	}
+	FUZZ_CHECK(store_udid_valid(udid));
+	FUZZ_CHECK(group[0] == '\0' || store_group_name_valid(group));
+	FUZZ_CHECK(ttl >= ADMINREQ_PASSWORD_TTL_MIN && ttl <= ADMINREQ_PASSWORD_TTL_MAX);
+	again = dump(group[0] ? json_pack("{s:s, s:I, s:s}", "udid", udid, "ttl_s", (json_int_t)ttl,
+				    "group", group) :
+				json_pack("{s:s, s:I}", "udid", udid, "ttl_s", (json_int_t)ttl));
+	FUZZ_CHECK(adminreq_password((const uint8_t *)again, strlen(again), udid2, &ttl2, group2,
+		       w.buf, WHY_CAP) == 0);
+	FUZZ_CHECK(strcmp(udid, udid2) == 0 && strcmp(group, group2) == 0 && ttl == ttl2);
+	free(again);
+}
+
+static struct store_mfr_ca mfr, mfr2;
+
+static void
+fuzz_mfr_ca(const uint8_t *buf, size_t len)
+{
+	struct why w;
+	char *again;
+	size_t i;
+	int rc;
+
+	memset(&mfr, CANARY, sizeof(mfr));
+	why_init(&w);
+	rc = adminreq_mfr_ca(buf, len, &mfr, w.buf, WHY_CAP);
+	why_check(&w, rc);
+	if (rc != 0) {
+		for (i = 0; i < sizeof(mfr); i++)
+			FUZZ_CHECK(((const uint8_t *)&mfr)[i] == CANARY);
+		return;
+	}
+	FUZZ_CHECK(store_group_name_valid(mfr.name));
+	FUZZ_CHECK(mfr.group[0] == '\0' || store_group_name_valid(mfr.group));
+	FUZZ_CHECK(memchr(mfr.pem, '\0', sizeof(mfr.pem)) != NULL && mfr.pem[0] != '\0');
+	/* the stored PEM is canonical: parsed again, it is the same */
+	again = dump(json_pack("{s:s, s:s}", "name", mfr.name, "pem", mfr.pem));
+	FUZZ_CHECK(adminreq_mfr_ca((const uint8_t *)again, strlen(again), &mfr2, w.buf, WHY_CAP) ==
+	    0);
+	FUZZ_CHECK(strcmp(mfr.pem, mfr2.pem) == 0 && memcmp(mfr.sha256, mfr2.sha256, 32) == 0);
+	free(again);
+}
+
+static void
+fuzz_reason(const uint8_t *buf, size_t len)
+{
+	int reason = -7, reason2 = -8;
+	const char *name;
+	struct why w;
+	char *again;
+	int rc;
+
+	why_init(&w);
+	rc = adminreq_reason(buf, len, 0, &reason, w.buf, WHY_CAP);
+	why_check(&w, rc);
+	if (rc != 0) {
+		FUZZ_CHECK(reason == -7);
+		return;
+	}
+	name = adminreq_reason_name(reason);
+	FUZZ_CHECK(name != NULL);
+	again = dump(json_pack("{s:s}", "reason", name));
+	FUZZ_CHECK(adminreq_reason((const uint8_t *)again, strlen(again), 1, &reason2, w.buf,
+		       WHY_CAP) == 0);
+	FUZZ_CHECK(reason == reason2);
+	free(again);
+}
+
+static void
+fuzz_group_create(const uint8_t *buf, size_t len)
+{
+	uint8_t master[STORE_MASTER_LEN];
+	struct store_group g, g2;
+	int have = -1;
+	struct why w;
+	json_t *est;
+	char *again;
+	int rc;
+
+	memset(&g, CANARY, sizeof(g));
+	why_init(&w);
+	rc = adminreq_group_create(buf, len, &g, master, &have, w.buf, WHY_CAP);
+	why_check(&w, rc);
+	if (rc != 0)
+		return;
+	FUZZ_CHECK(store_group_name_valid(g.name));
+	FUZZ_CHECK(have == 0 || (have == 1 && g.derive));
+	FUZZ_CHECK(g.est_auth >= 1 && g.est_auth <= STORE_EST_ALL);
+	FUZZ_CHECK(g.cert_days >= 0 && g.cert_days <= ADMINREQ_CERT_DAYS_MAX);
+	FUZZ_CHECK(g.reenroll_grace_s >= -1 && g.reenroll_grace_s <= ADMINREQ_GRACE_MAX);
+	est = json_array();
+	if (g.est_auth & STORE_EST_ALLOWLIST)
+		json_array_append_new(est, json_string("allowlist"));
+	if (g.est_auth & STORE_EST_PASSWORD)
+		json_array_append_new(est, json_string("password"));
+	if (g.est_auth & STORE_EST_MANUFACTURER)
+		json_array_append_new(est, json_string("manufacturer"));
+	again = dump(json_pack("{s:s, s:s, s:b, s:b, s:I, s:o, s:i, s:I}", "name", g.name,
+	    "iccid_prefix", g.iccid_prefix, "derive", g.derive, "allow_psk_ke", g.allow_psk_ke,
+	    "rotation_period_s", (json_int_t)g.rotation_period_s, "est_auth", est, "cert_days",
+	    g.cert_days, "reenroll_grace_s", (json_int_t)g.reenroll_grace_s));
+	FUZZ_CHECK(adminreq_group_create((const uint8_t *)again, strlen(again), &g2, master, &have,
+		       w.buf, WHY_CAP) == 0);
+	FUZZ_CHECK(strcmp(g.name, g2.name) == 0 && strcmp(g.iccid_prefix, g2.iccid_prefix) == 0 &&
+	    g.derive == g2.derive && g.allow_psk_ke == g2.allow_psk_ke &&
+	    g.rotation_period_s == g2.rotation_period_s && g.est_auth == g2.est_auth &&
+	    g.cert_days == g2.cert_days && g.reenroll_grace_s == g2.reenroll_grace_s);
+	free(again);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	switch (data[0] % 4) {
+	switch (data[0] >= '0' && data[0] <= '9' ? data[0] - '0' : data[0] % 10) {
 	case 0:
 		fuzz_token(data + 1, size - 1);
 		break;
@@ -195,6 +405,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 3:
 		fuzz_rollback(data + 1, size - 1);
+		break;
+	case 4:
+		fuzz_allow(data + 1, size - 1);
+		break;
+	case 5:
+		fuzz_allow_import(data + 1, size - 1);
+		break;
+	case 6:
+		fuzz_password(data + 1, size - 1);
+		break;
+	case 7:
+		fuzz_mfr_ca(data + 1, size - 1);
+		break;
+	case 8:
+		fuzz_reason(data + 1, size - 1);
+		break;
+	case 9:
+		fuzz_group_create(data + 1, size - 1);
 		break;
 	}
 	return 0;

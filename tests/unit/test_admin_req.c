@@ -1,5 +1,6 @@
 /*
- * The admin API's JSON request bodies (src/server/admin_req.h).
+ * The admin API's JSON request bodies (src/server/admin_req.h). The keys and
+ * certificates of the certificate tests are made at run time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "admin_req.h"
 #include "ztp/err.h"
@@ -692,6 +699,870 @@ test_rollback_duplicate_member(void **state)
 	rb_fails("{\"version\":1,\"version\":2}", ZTP_EMALFORMED);
 }
 
+/* ---- certificates (EST): test keys and certificates, made at run time ---- */
+
+static EVP_PKEY *test_key;     /* P-256 */
+static uint8_t test_spki[32];  /* SHA-256 of its DER SubjectPublicKeyInfo */
+
+#define KEY_SHA "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"
+
+static char *
+bio_string(BIO *b)
+{
+	char *data, *s;
+	long n = BIO_get_mem_data(b, &data);
+
+	assert_true(n > 0);
+	s = strndup(data, (size_t)n);
+	assert_non_null(s);
+	BIO_free(b);
+	return s;
+}
+
+static char *
+pubkey_pem(void)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+
+	assert_true(PEM_write_bio_PUBKEY(b, test_key));
+	return bio_string(b);
+}
+
+static char *
+privkey_pem(void)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+
+	assert_true(PEM_write_bio_PrivateKey(b, test_key, NULL, NULL, 0, NULL, NULL));
+	return bio_string(b);
+}
+
+static char *
+csr_pem(void)
+{
+	X509_REQ *r = X509_REQ_new();
+	BIO *b = BIO_new(BIO_s_mem());
+
+	assert_true(X509_REQ_set_pubkey(r, test_key));
+	assert_true(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN", MBSTRING_ASC,
+	    (const unsigned char *)"dev-1", -1, -1, 0));
+	assert_true(X509_REQ_sign(r, test_key, EVP_sha256()) > 0);
+	assert_true(PEM_write_bio_X509_REQ(b, r));
+	X509_REQ_free(r);
+	return bio_string(b);
+}
+
+static void
+add_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	assert_non_null(e);
+	assert_true(X509_add_ext(x, e, -1));
+	X509_EXTENSION_free(e);
+}
+
+/* A self-signed certificate of test_key; bc and ku: extension values or NULL. */
+static X509 *
+make_cert(const char *bc, const char *ku)
+{
+	X509 *x = X509_new();
+	X509_NAME *n;
+
+	assert_true(X509_set_version(x, 2));
+	assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), 7));
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 86400));
+	assert_true(X509_set_pubkey(x, test_key));
+	n = X509_get_subject_name(x);
+	assert_true(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"Maker Root CA", -1, -1, 0));
+	assert_true(X509_set_issuer_name(x, n));
+	if (bc != NULL)
+		add_ext(x, NID_basic_constraints, bc);
+	if (ku != NULL)
+		add_ext(x, NID_key_usage, ku);
+	assert_true(X509_sign(x, test_key, EVP_sha256()) > 0);
+	return x;
+}
+
+static char *
+cert_pem(const char *bc, const char *ku)
+{
+	X509 *x = make_cert(bc, ku);
+	BIO *b = BIO_new(BIO_s_mem());
+
+	assert_true(PEM_write_bio_X509(b, x));
+	X509_free(x);
+	return bio_string(b);
+}
+
+static char *
+concat(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 1;
+	char *s = malloc(n);
+
+	assert_non_null(s);
+	snprintf(s, n, "%s%s", a, b);
+	return s;
+}
+
+static int
+certs_setup(void **state)
+{
+	unsigned char *der = NULL;
+	int n;
+
+	test_key = EVP_EC_gen("P-256");
+	if (test_key == NULL)
+		return -1;
+	n = i2d_PUBKEY(test_key, &der);
+	if (n <= 0)
+		return -1;
+	SHA256(der, (size_t)n, test_spki);
+	OPENSSL_free(der);
+	return 0;
+}
+
+static int
+certs_teardown(void **state)
+{
+	EVP_PKEY_free(test_key);
+	return 0;
+}
+
+/* A JSON body of obj (stolen); the caller frees it. */
+static char *
+body_of(json_t *obj)
+{
+	char *s;
+
+	assert_non_null(obj);
+	s = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	assert_non_null(s);
+	return s;
+}
+
+static int
+allow_req(const char *json, struct store_allow *o)
+{
+	memset(o, 0xA5, sizeof(*o));
+	why[0] = '\0';
+	return adminreq_allow((const uint8_t *)json, strlen(json), o, why, sizeof(why));
+}
+
+static void
+allow_fails(const char *json, int rc)
+{
+	struct store_allow o;
+
+	assert_int_equal(allow_req(json, &o), rc);
+	assert_true(why[0] != '\0');
+	assert_true(untouched(&o, sizeof(o)));
+}
+
+/* allow_fails for {"udid": "dev-1", "pubkey": pem} */
+static void
+pubkey_fails(const char *pem)
+{
+	char *body = body_of(json_pack("{s:s, s:s}", "udid", "dev-1", "pubkey", pem));
+
+	allow_fails(body, ZTP_EMALFORMED);
+	free(body);
+}
+
+/* ---- adminreq_reason_parse, adminreq_reason_name ---- */
+
+static void
+test_reason_names_round_trip(void **state)
+{
+	static const char *const names[] = { "unspecified", "keyCompromise", "caCompromise",
+		"affiliationChanged", "superseded", "cessationOfOperation", "certificateHold",
+		"privilegeWithdrawn", "aACompromise" };
+	static const int values[] = { 0, 1, 2, 3, 4, 5, 6, 9, 10 };
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		assert_int_equal(adminreq_reason_parse(names[i], strlen(names[i]), &r), 0);
+		assert_int_equal(r, values[i]);
+		assert_string_equal(adminreq_reason_name(values[i]), names[i]);
+	}
+	assert_null(adminreq_reason_name(7));
+	assert_null(adminreq_reason_name(8));
+	assert_null(adminreq_reason_name(-1));
+}
+
+static void
+test_reason_unknown_names(void **state)
+{
+	int r = 42;
+
+	assert_int_equal(adminreq_reason_parse("keycompromise", 13, &r), ZTP_EMALFORMED);
+	assert_int_equal(adminreq_reason_parse("removeFromCRL", 13, &r), ZTP_EMALFORMED);
+	assert_int_equal(adminreq_reason_parse("", 0, &r), ZTP_EMALFORMED);
+	assert_int_equal(adminreq_reason_parse("superseded", 9, &r), ZTP_EMALFORMED);
+	assert_int_equal(r, 42);
+}
+
+/* ---- adminreq_reason ---- */
+
+static int
+reason_req(const char *json, int def, int *r)
+{
+	*r = 0x5A5A;
+	why[0] = '\0';
+	return adminreq_reason((const uint8_t *)json, strlen(json), def, r, why, sizeof(why));
+}
+
+static void
+test_reason_body_absent_or_empty_object_is_the_default(void **state)
+{
+	int r = 0;
+
+	assert_int_equal(adminreq_reason(NULL, 0, 9, &r, why, sizeof(why)), 0);
+	assert_int_equal(r, 9);
+	assert_int_equal(reason_req("{}", 9, &r), 0);
+	assert_int_equal(r, 9);
+	assert_int_equal(reason_req("{\"reason\":\"keyCompromise\"}", 9, &r), 0);
+	assert_int_equal(r, 1);
+	assert_int_equal(reason_req(" {\"reason\" : \"aACompromise\"} ", 0, &r), 0);
+	assert_int_equal(r, 10);
+}
+
+static void
+test_reason_bad_bodies(void **state)
+{
+	static const char *const bodies[] = { "{\"reason\":\"nope\"}", "{\"reason\":1}",
+		"{\"reason\":null}", "{\"reason\":\"keyCompromise\",\"why\":\"x\"}",
+		"{\"reason\":\"superseded\",\"reason\":\"superseded\"}", "[]", " ", "{",
+		"{\"reason\":\"KeyCompromise\"}" };
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		assert_int_equal(reason_req(bodies[i], 0, &r), ZTP_EMALFORMED);
+		assert_int_equal(r, 0x5A5A);
+		assert_true(why[0] != '\0');
+	}
+}
+
+/* ---- adminreq_allow ---- */
+
+static void
+test_allow_with_key_sha256(void **state)
+{
+	struct store_allow o;
+
+	assert_int_equal(allow_req("{\"udid\":\"dev-1\",\"key_sha256\":\"" KEY_SHA "\"}", &o), 0);
+	assert_string_equal(o.udid, "dev-1");
+	assert_int_equal(o.key_sha256[0], 0x00);
+	assert_int_equal(o.key_sha256[10], 0xAA);
+	assert_int_equal(o.key_sha256[31], 0xFF);
+	assert_string_equal(o.group, "");
+	assert_string_equal(o.iccid, "");
+	assert_int_equal(o.created_at, 0);
+}
+
+static void
+test_allow_with_group_and_iccid(void **state)
+{
+	struct store_allow o;
+
+	assert_int_equal(allow_req("{\"iccid\":\"" ICCID "\",\"group\":\"fleet-a\",\"udid\":"
+				   "\"A1:b2.c3_d4-e5\",\"key_sha256\":\"" KEY_SHA "\"}", &o), 0);
+	assert_string_equal(o.udid, "A1:b2.c3_d4-e5");
+	assert_string_equal(o.group, "fleet-a");
+	assert_string_equal(o.iccid, ICCID);
+	/* null is absent */
+	assert_int_equal(allow_req("{\"udid\":\"d\",\"key_sha256\":\"" KEY_SHA "\",\"group\":null,"
+				   "\"iccid\":null}", &o), 0);
+	assert_string_equal(o.group, "");
+	assert_string_equal(o.iccid, "");
+}
+
+static void
+test_allow_pubkey_cert_and_csr_give_the_same_hash(void **state)
+{
+	char *pems[3], *body;
+	struct store_allow o;
+	uint8_t h[32];
+	size_t i;
+
+	pems[0] = pubkey_pem();
+	pems[1] = cert_pem("critical,CA:FALSE", NULL);
+	pems[2] = csr_pem();
+	for (i = 0; i < 3; i++) {
+		body = body_of(json_pack("{s:s, s:s}", "udid", "dev-1", "pubkey", pems[i]));
+		assert_int_equal(allow_req(body, &o), 0);
+		assert_memory_equal(o.key_sha256, test_spki, 32);
+		free(body);
+		/* and text around the block is ignored */
+		body = concat("subject=CN = dev-1\n", pems[i]);
+		assert_int_equal(adminreq_pubkey_sha256(body, strlen(body), h, why, sizeof(why)), 0);
+		assert_memory_equal(h, test_spki, 32);
+		free(body);
+		free(pems[i]);
+	}
+}
+
+static void
+test_allow_pubkey_private_key_is_refused_and_not_quoted(void **state)
+{
+	char *priv = privkey_pem(), *pub = pubkey_pem(), *both = concat(pub, priv);
+	char *body;
+	const char *line;
+
+	pubkey_fails(priv);
+	assert_non_null(strstr(why, "private key"));
+	/* no line of the key's base64 is in the reason */
+	line = strchr(priv, '\n') + 1;
+	assert_null(strstr(why, "MIG"));
+	assert_null(strstr(why, line));
+	pubkey_fails(both);
+	assert_non_null(strstr(why, "private key"));
+	body = concat(priv, pub);
+	pubkey_fails(body);
+	free(body);
+	free(both);
+	free(pub);
+	free(priv);
+}
+
+static void
+test_allow_pubkey_bad_pem(void **state)
+{
+	char *pub = pubkey_pem(), *two = concat(pub, pub), *cut, *bad;
+
+	pubkey_fails("");
+	pubkey_fails("not a key");
+	pubkey_fails(two);
+	assert_non_null(strstr(why, "one PEM block"));
+	/* cut short: no END line */
+	cut = strndup(pub, strlen(pub) - 30);
+	pubkey_fails(cut);
+	/* a broken base64 body */
+	bad = strdup(pub);
+	bad[strlen("-----BEGIN PUBLIC KEY-----\n") + 5] = '*';
+	pubkey_fails(bad);
+	/* another kind of block */
+	pubkey_fails("-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n");
+	/* valid base64 but not a key */
+	pubkey_fails("-----BEGIN PUBLIC KEY-----\nMAA=\n-----END PUBLIC KEY-----\n");
+	pubkey_fails("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+	pubkey_fails("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n");
+	free(bad);
+	free(cut);
+	free(two);
+	free(pub);
+}
+
+static void
+test_allow_pubkey_over_the_limit(void **state)
+{
+	char *pub = pubkey_pem(), *big, *body;
+	size_t n = ADMINREQ_PEM_MAX + 1;
+	uint8_t h[32];
+
+	/* the key, then text up to the limit */
+	big = malloc(n + 1);
+	assert_non_null(big);
+	memset(big, '#', n);
+	memcpy(big, pub, strlen(pub));
+	big[n] = '\0';
+	body = body_of(json_pack("{s:s, s:s}", "udid", "d", "pubkey", big));
+	allow_fails(body, ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "over"));
+	free(body);
+	assert_int_equal(adminreq_pubkey_sha256(big, n - 1, h, why, sizeof(why)), 0);
+	assert_memory_equal(h, test_spki, 32);
+	free(big);
+	free(pub);
+}
+
+static void
+test_allow_exactly_one_key_member(void **state)
+{
+	allow_fails("{\"udid\":\"d\"}", ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "exactly one"));
+	allow_fails("{\"udid\":\"d\",\"key_sha256\":\"" KEY_SHA "\",\"pubkey\":\"x\"}",
+	    ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "exactly one"));
+}
+
+static void
+test_allow_missing_unknown_and_duplicate_members(void **state)
+{
+	allow_fails("{\"key_sha256\":\"" KEY_SHA "\"}", ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "udid"));
+	allow_fails("{\"udid\":\"d\",\"key_sha256\":\"" KEY_SHA "\",\"blocked\":true}",
+	    ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "blocked"));
+	allow_fails("{\"udid\":\"d\",\"udid\":\"e\",\"key_sha256\":\"" KEY_SHA "\"}",
+	    ZTP_EMALFORMED);
+}
+
+static void
+test_allow_bad_udids(void **state)
+{
+	static const char *const udids[] = { "", "a b", "a/b", "a%2Fb", "d\\u00e9v", "a+b",
+		"0123456789012345678901234567890123456789012345678901234567890123X" };
+	char json[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(udids) / sizeof(udids[0]); i++) {
+		snprintf(json, sizeof(json), "{\"udid\":\"%s\",\"key_sha256\":\"" KEY_SHA "\"}",
+		    udids[i]);
+		allow_fails(json, ZTP_EMALFORMED);
+		assert_non_null(strstr(why, "udid"));
+	}
+}
+
+static void
+test_allow_udid_of_64_characters(void **state)
+{
+	static const char u64[] = "0123456789012345678901234567890123456789012345678901234567890123";
+	struct store_allow o;
+
+	assert_int_equal(allow_req("{\"udid\":\"" "0123456789012345678901234567890123456789012345678901234567890123"
+				   "\",\"key_sha256\":\"" KEY_SHA "\"}", &o), 0);
+	assert_string_equal(o.udid, u64);
+}
+
+static void
+test_allow_bad_key_sha256(void **state)
+{
+	static const char *const keys[] = { "", "00", KEY_SHA "0",
+		"00112233445566778899aabbccddeeff00112233445566778899aabbccddeef",
+		"g0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+		" 0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" };
+	char json[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(json, sizeof(json), "{\"udid\":\"d\",\"key_sha256\":\"%s\"}", keys[i]);
+		allow_fails(json, ZTP_EMALFORMED);
+		assert_non_null(strstr(why, "key_sha256"));
+	}
+}
+
+static void
+test_allow_bad_group_iccid_and_types(void **state)
+{
+	allow_fails("{\"udid\":\"d\",\"key_sha256\":\"" KEY_SHA "\",\"group\":\"a b\"}",
+	    ZTP_EMALFORMED);
+	allow_fails("{\"udid\":\"d\",\"key_sha256\":\"" KEY_SHA "\",\"group\":\"\"}",
+	    ZTP_EMALFORMED);
+	allow_fails("{\"udid\":\"d\",\"key_sha256\":\"" KEY_SHA "\",\"iccid\":\"1234\"}",
+	    ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "iccid"));
+	allow_fails("{\"udid\":\"d\",\"key_sha256\":\"" KEY_SHA "\",\"iccid\":8944502509186389635}",
+	    ZTP_EMALFORMED);
+	allow_fails("{\"udid\":5,\"key_sha256\":\"" KEY_SHA "\"}", ZTP_EMALFORMED);
+	allow_fails("{\"udid\":\"d\",\"key_sha256\":[]}", ZTP_EMALFORMED);
+	allow_fails("{\"udid\":\"d\",\"pubkey\":null}", ZTP_EMALFORMED);
+	allow_fails("[]", ZTP_EMALFORMED);
+	allow_fails("", ZTP_EMALFORMED);
+}
+
+/* ---- adminreq_allow_import ---- */
+
+static struct store_allow_row *import_rows;
+
+static int
+allow_import_req(const char *json, size_t *n)
+{
+	if (import_rows == NULL)
+		import_rows = calloc(STORE_IMPORT_BATCH_MAX, sizeof(*import_rows));
+	assert_non_null(import_rows);
+	*n = 12345;
+	why[0] = '\0';
+	return adminreq_allow_import((const uint8_t *)json, strlen(json), import_rows, n, why,
+	    sizeof(why));
+}
+
+static void
+allow_import_fails(const char *json, int rc)
+{
+	size_t n;
+
+	assert_int_equal(allow_import_req(json, &n), rc);
+	assert_int_equal(n, 12345);
+	assert_true(why[0] != '\0');
+}
+
+static void
+test_allow_import_rows_with_bad_values_are_marked(void **state)
+{
+	char *pub = pubkey_pem(), *body;
+	json_t *entries;
+	size_t n;
+
+	entries = json_pack("[{s:s, s:s}, {s:s, s:s, s:s, s:s}, {s:s, s:s}, {s:s, s:s},"
+			    " {s:s, s:s}, {s:s, s:s, s:s}]",
+	    "udid", "a", "key_sha256", KEY_SHA,
+	    "udid", "b", "pubkey", pub, "group", "g1", "iccid", ICCID,
+	    "udid", "c d", "key_sha256", KEY_SHA,
+	    "udid", "e", "key_sha256", "00",
+	    "udid", "f", "pubkey", "junk",
+	    "udid", "g", "key_sha256", KEY_SHA, "iccid", "12");
+	body = body_of(json_pack("{s:o}", "entries", entries));
+	assert_int_equal(allow_import_req(body, &n), 0);
+	assert_int_equal(n, 6);
+	assert_string_equal(import_rows[0].a.udid, "a");
+	assert_string_equal(import_rows[0].invalid, "");
+	assert_string_equal(import_rows[1].a.udid, "b");
+	assert_string_equal(import_rows[1].a.group, "g1");
+	assert_string_equal(import_rows[1].a.iccid, ICCID);
+	assert_memory_equal(import_rows[1].a.key_sha256, test_spki, 32);
+	assert_string_equal(import_rows[1].invalid, "");
+	assert_non_null(strstr(import_rows[2].invalid, "udid"));
+	assert_non_null(strstr(import_rows[3].invalid, "key_sha256"));
+	assert_non_null(strstr(import_rows[4].invalid, "pubkey"));
+	assert_non_null(strstr(import_rows[5].invalid, "iccid"));
+	free(body);
+	free(pub);
+}
+
+static void
+test_allow_import_wrong_members_refuse_the_batch(void **state)
+{
+	allow_import_fails("{\"entries\":[{\"udid\":\"a\",\"key_sha256\":\"" KEY_SHA "\"},"
+			   "{\"udid\":\"b\",\"key_sha256\":\"" KEY_SHA "\",\"x\":1}]}",
+	    ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "entry 1"));
+	allow_import_fails("{\"entries\":[{\"key_sha256\":\"" KEY_SHA "\"}]}", ZTP_EMALFORMED);
+	allow_import_fails("{\"entries\":[{\"udid\":\"a\"}]}", ZTP_EMALFORMED);
+	allow_import_fails("{\"entries\":[{\"udid\":\"a\",\"key_sha256\":\"" KEY_SHA "\","
+			   "\"pubkey\":\"x\"}]}", ZTP_EMALFORMED);
+	allow_import_fails("{\"entries\":[\"a\"]}", ZTP_EMALFORMED);
+	allow_import_fails("{\"entries\":[]}", ZTP_EMALFORMED);
+	allow_import_fails("{\"entries\":{}}", ZTP_EMALFORMED);
+	allow_import_fails("{\"rows\":[{\"udid\":\"a\",\"key_sha256\":\"" KEY_SHA "\"}]}",
+	    ZTP_EMALFORMED);
+	allow_import_fails("{}", ZTP_EMALFORMED);
+}
+
+static void
+test_allow_import_batch_limits(void **state)
+{
+	json_t *entries = json_array();
+	char *body, udid[16];
+	size_t i, n;
+
+	for (i = 0; i < STORE_IMPORT_BATCH_MAX; i++) {
+		snprintf(udid, sizeof(udid), "d%zu", i);
+		json_array_append_new(entries, json_pack("{s:s, s:s}", "udid", udid, "key_sha256",
+		    KEY_SHA));
+	}
+	body = body_of(json_pack("{s:O}", "entries", entries));
+	assert_int_equal(allow_import_req(body, &n), 0);
+	assert_int_equal(n, STORE_IMPORT_BATCH_MAX);
+	assert_string_equal(import_rows[STORE_IMPORT_BATCH_MAX - 1].a.udid, "d4999");
+	free(body);
+	json_array_append_new(entries, json_pack("{s:s, s:s}", "udid", "x", "key_sha256", KEY_SHA));
+	body = body_of(json_pack("{s:o}", "entries", entries));
+	allow_import_fails(body, ZTP_ETOOBIG);
+	free(body);
+	free(import_rows);
+	import_rows = NULL;
+}
+
+/* ---- adminreq_password ---- */
+
+struct pw_out {
+	char udid[STORE_UDID_MAX + 1];
+	int64_t ttl;
+	char group[STORE_GROUP_SIZE];
+};
+
+static int
+pw_req(const char *json, struct pw_out *o)
+{
+	memset(o, 0xA5, sizeof(*o));
+	why[0] = '\0';
+	return adminreq_password((const uint8_t *)json, strlen(json), o->udid, &o->ttl, o->group,
+	    why, sizeof(why));
+}
+
+static void
+pw_fails(const char *json)
+{
+	struct pw_out o;
+
+	assert_int_equal(pw_req(json, &o), ZTP_EMALFORMED);
+	assert_true(why[0] != '\0');
+	assert_true(untouched(&o, sizeof(o)));
+}
+
+static void
+test_password_defaults(void **state)
+{
+	struct pw_out o;
+
+	assert_int_equal(pw_req("{\"udid\":\"dev-1\"}", &o), 0);
+	assert_string_equal(o.udid, "dev-1");
+	assert_int_equal(o.ttl, 86400);
+	assert_string_equal(o.group, "");
+}
+
+static void
+test_password_ttl_bounds_and_group(void **state)
+{
+	struct pw_out o;
+
+	assert_int_equal(pw_req("{\"udid\":\"d\",\"ttl_s\":60,\"group\":\"g\"}", &o), 0);
+	assert_int_equal(o.ttl, 60);
+	assert_string_equal(o.group, "g");
+	assert_int_equal(pw_req("{\"udid\":\"d\",\"ttl_s\":2592000}", &o), 0);
+	assert_int_equal(o.ttl, 30 * 86400);
+	pw_fails("{\"udid\":\"d\",\"ttl_s\":59}");
+	assert_non_null(strstr(why, "ttl_s"));
+	pw_fails("{\"udid\":\"d\",\"ttl_s\":2592001}");
+	pw_fails("{\"udid\":\"d\",\"ttl_s\":0}");
+	pw_fails("{\"udid\":\"d\",\"ttl_s\":-60}");
+	pw_fails("{\"udid\":\"d\",\"ttl_s\":600.0}");
+	pw_fails("{\"udid\":\"d\",\"ttl_s\":\"600\"}");
+	pw_fails("{\"udid\":\"d\",\"ttl_s\":null}");
+}
+
+static void
+test_password_bad_members(void **state)
+{
+	pw_fails("{}");
+	pw_fails("{\"ttl_s\":600}");
+	pw_fails("{\"udid\":\"a b\"}");
+	pw_fails("{\"udid\":\"\"}");
+	pw_fails("{\"udid\":7}");
+	pw_fails("{\"udid\":\"d\",\"group\":\"a/b\"}");
+	pw_fails("{\"udid\":\"d\",\"password\":\"mine\"}");
+	assert_non_null(strstr(why, "password"));
+	pw_fails("{\"udid\":\"d\",\"udid\":\"d\"}");
+	pw_fails("[\"d\"]");
+}
+
+/* ---- adminreq_mfr_ca ---- */
+
+static struct store_mfr_ca mfr_out;
+
+static int
+mfr_req(const char *json)
+{
+	memset(&mfr_out, 0xA5, sizeof(mfr_out));
+	why[0] = '\0';
+	return adminreq_mfr_ca((const uint8_t *)json, strlen(json), &mfr_out, why, sizeof(why));
+}
+
+static void
+mfr_fails(const char *json, int rc)
+{
+	assert_int_equal(mfr_req(json), rc);
+	assert_true(why[0] != '\0');
+	assert_true(untouched(&mfr_out, sizeof(mfr_out)));
+}
+
+/* mfr_fails for {"name": "maker", "pem": pem} */
+static void
+mfr_pem_fails(const char *pem)
+{
+	char *body = body_of(json_pack("{s:s, s:s}", "name", "maker", "pem", pem));
+
+	mfr_fails(body, ZTP_EMALFORMED);
+	free(body);
+}
+
+static void
+test_mfr_ca_valid(void **state)
+{
+	X509 *x = make_cert("critical,CA:TRUE", "critical,keyCertSign,cRLSign");
+	unsigned char md[32];
+	unsigned int mdlen;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem, *body, *text;
+
+	assert_true(PEM_write_bio_X509(b, x));
+	pem = bio_string(b);
+	assert_true(X509_digest(x, EVP_sha256(), md, &mdlen));
+	/* text around the block (openssl x509 -text) is not kept */
+	text = concat("Certificate:\n    Data: ...\n", pem);
+	body = body_of(json_pack("{s:s, s:s, s:s}", "name", "maker.a", "group", "fleet-a", "pem",
+	    text));
+	free(text);
+	assert_int_equal(mfr_req(body), 0);
+	assert_string_equal(mfr_out.name, "maker.a");
+	assert_string_equal(mfr_out.group, "fleet-a");
+	assert_string_equal(mfr_out.pem, pem);
+	assert_memory_equal(mfr_out.sha256, md, 32);
+	assert_int_equal(mfr_out.created_at, 0);
+	free(body);
+	/* no keyUsage at all is fine too; the group is optional */
+	free(pem);
+	pem = cert_pem("CA:TRUE", NULL);
+	body = body_of(json_pack("{s:s, s:s}", "name", "m", "pem", pem));
+	assert_int_equal(mfr_req(body), 0);
+	assert_string_equal(mfr_out.group, "");
+	free(body);
+	free(pem);
+	X509_free(x);
+}
+
+static void
+test_mfr_ca_not_a_ca_is_refused(void **state)
+{
+	char *pem;
+
+	pem = cert_pem("critical,CA:FALSE", NULL);
+	mfr_pem_fails(pem);
+	assert_non_null(strstr(why, "CA"));
+	free(pem);
+	pem = cert_pem(NULL, NULL);
+	mfr_pem_fails(pem);
+	assert_non_null(strstr(why, "basicConstraints"));
+	free(pem);
+	pem = cert_pem("critical,CA:TRUE", "critical,digitalSignature");
+	mfr_pem_fails(pem);
+	assert_non_null(strstr(why, "keyCertSign"));
+	free(pem);
+}
+
+static void
+test_mfr_ca_exactly_one_certificate(void **state)
+{
+	char *ca = cert_pem("critical,CA:TRUE", NULL), *two = concat(ca, ca);
+	char *priv = privkey_pem(), *with_key = concat(ca, priv), *pub = pubkey_pem();
+
+	mfr_pem_fails(two);
+	mfr_pem_fails(with_key);
+	assert_non_null(strstr(why, "private key"));
+	mfr_pem_fails(pub);
+	mfr_pem_fails("");
+	mfr_pem_fails("MIIB...");
+	mfr_pem_fails("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+	free(pub);
+	free(with_key);
+	free(priv);
+	free(two);
+	free(ca);
+}
+
+static void
+test_mfr_ca_bad_members(void **state)
+{
+	char *ca = cert_pem("critical,CA:TRUE", NULL), *body;
+
+	body = body_of(json_pack("{s:s}", "pem", ca));
+	mfr_fails(body, ZTP_EMALFORMED);
+	free(body);
+	body = body_of(json_pack("{s:s, s:s}", "name", "a b", "pem", ca));
+	mfr_fails(body, ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "name"));
+	free(body);
+	body = body_of(json_pack("{s:s, s:s}", "name", "", "pem", ca));
+	mfr_fails(body, ZTP_EMALFORMED);
+	free(body);
+	body = body_of(json_pack("{s:s, s:s, s:s}", "name", "m", "pem", ca, "group", "x/y"));
+	mfr_fails(body, ZTP_EMALFORMED);
+	free(body);
+	body = body_of(json_pack("{s:s, s:s, s:b}", "name", "m", "pem", ca, "trusted", 1));
+	mfr_fails(body, ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "trusted"));
+	free(body);
+	mfr_fails("{\"name\":\"m\"}", ZTP_EMALFORMED);
+	mfr_fails("{\"name\":\"m\",\"pem\":5}", ZTP_EMALFORMED);
+	free(ca);
+}
+
+/* ---- adminreq_group_create: the EST members ---- */
+
+static int
+group_req(const char *json, struct store_group *g)
+{
+	uint8_t master[STORE_MASTER_LEN];
+	int have;
+
+	memset(g, 0xA5, sizeof(*g));
+	why[0] = '\0';
+	return adminreq_group_create((const uint8_t *)json, strlen(json), g, master, &have, why,
+	    sizeof(why));
+}
+
+static void
+group_fails(const char *json)
+{
+	struct store_group g;
+
+	assert_int_equal(group_req(json, &g), ZTP_EMALFORMED);
+	assert_true(why[0] != '\0');
+	assert_true(untouched(&g, sizeof(g)));
+}
+
+static void
+test_group_est_defaults(void **state)
+{
+	struct store_group g;
+
+	assert_int_equal(group_req("{\"name\":\"g\",\"rotation_period_s\":86400}", &g), 0);
+	assert_string_equal(g.name, "g");
+	assert_int_equal(g.rotation_period_s, 86400);
+	assert_int_equal(g.est_auth, STORE_EST_ALL);
+	assert_int_equal(g.cert_days, 0);
+	assert_int_equal(g.reenroll_grace_s, -1);
+}
+
+static void
+test_group_est_members(void **state)
+{
+	struct store_group g;
+
+	assert_int_equal(group_req("{\"name\":\"g\",\"est_auth\":[\"password\",\"allowlist\"],"
+				   "\"cert_days\":7300,\"reenroll_grace_s\":0}", &g), 0);
+	assert_int_equal(g.est_auth, STORE_EST_ALLOWLIST | STORE_EST_PASSWORD);
+	assert_int_equal(g.cert_days, 7300);
+	assert_int_equal(g.reenroll_grace_s, 0);
+	assert_int_equal(group_req("{\"name\":\"g\",\"est_auth\":[\"manufacturer\"],"
+				   "\"cert_days\":1,\"reenroll_grace_s\":157680000}", &g), 0);
+	assert_int_equal(g.est_auth, STORE_EST_MANUFACTURER);
+	assert_int_equal(g.cert_days, 1);
+	assert_int_equal(g.reenroll_grace_s, 5LL * 365 * 86400);
+	assert_int_equal(group_req("{\"name\":\"g\",\"est_auth\":[\"allowlist\",\"password\","
+				   "\"manufacturer\"],\"cert_days\":0,\"reenroll_grace_s\":-1}", &g), 0);
+	assert_int_equal(g.est_auth, STORE_EST_ALL);
+	assert_int_equal(g.cert_days, 0);
+	assert_int_equal(g.reenroll_grace_s, -1);
+}
+
+static void
+test_group_est_bad_members(void **state)
+{
+	group_fails("{\"name\":\"g\",\"est_auth\":[]}");
+	assert_non_null(strstr(why, "est_auth"));
+	group_fails("{\"name\":\"g\",\"est_auth\":[\"allowlist\",\"allowlist\"]}");
+	assert_non_null(strstr(why, "twice"));
+	group_fails("{\"name\":\"g\",\"est_auth\":[\"psk\"]}");
+	group_fails("{\"name\":\"g\",\"est_auth\":[\"Allowlist\"]}");
+	group_fails("{\"name\":\"g\",\"est_auth\":\"allowlist\"}");
+	group_fails("{\"name\":\"g\",\"est_auth\":[1]}");
+	group_fails("{\"name\":\"g\",\"est_auth\":[\"allowlist\",\"password\",\"manufacturer\","
+		    "\"allowlist\"]}");
+	group_fails("{\"name\":\"g\",\"est_auth\":null}");
+	group_fails("{\"name\":\"g\",\"cert_days\":-1}");
+	assert_non_null(strstr(why, "cert_days"));
+	group_fails("{\"name\":\"g\",\"cert_days\":7301}");
+	group_fails("{\"name\":\"g\",\"cert_days\":30.5}");
+	group_fails("{\"name\":\"g\",\"cert_days\":\"30\"}");
+	group_fails("{\"name\":\"g\",\"reenroll_grace_s\":-2}");
+	assert_non_null(strstr(why, "reenroll_grace_s"));
+	group_fails("{\"name\":\"g\",\"reenroll_grace_s\":157680001}");
+	group_fails("{\"name\":\"g\",\"reenroll_grace_s\":true}");
+	group_fails("{\"name\":\"g\",\"est\":[\"allowlist\"]}");
+}
+
 int
 main(void)
 {
@@ -750,6 +1621,40 @@ main(void)
 		cmocka_unit_test(test_rollback_unknown_member),
 		cmocka_unit_test(test_rollback_duplicate_member),
 	};
+	const struct CMUnitTest cert_tests[] = {
+		cmocka_unit_test(test_reason_names_round_trip),
+		cmocka_unit_test(test_reason_unknown_names),
+		cmocka_unit_test(test_reason_body_absent_or_empty_object_is_the_default),
+		cmocka_unit_test(test_reason_bad_bodies),
+		cmocka_unit_test(test_allow_with_key_sha256),
+		cmocka_unit_test(test_allow_with_group_and_iccid),
+		cmocka_unit_test(test_allow_pubkey_cert_and_csr_give_the_same_hash),
+		cmocka_unit_test(test_allow_pubkey_private_key_is_refused_and_not_quoted),
+		cmocka_unit_test(test_allow_pubkey_bad_pem),
+		cmocka_unit_test(test_allow_pubkey_over_the_limit),
+		cmocka_unit_test(test_allow_exactly_one_key_member),
+		cmocka_unit_test(test_allow_missing_unknown_and_duplicate_members),
+		cmocka_unit_test(test_allow_bad_udids),
+		cmocka_unit_test(test_allow_udid_of_64_characters),
+		cmocka_unit_test(test_allow_bad_key_sha256),
+		cmocka_unit_test(test_allow_bad_group_iccid_and_types),
+		cmocka_unit_test(test_allow_import_rows_with_bad_values_are_marked),
+		cmocka_unit_test(test_allow_import_wrong_members_refuse_the_batch),
+		cmocka_unit_test(test_allow_import_batch_limits),
+		cmocka_unit_test(test_password_defaults),
+		cmocka_unit_test(test_password_ttl_bounds_and_group),
+		cmocka_unit_test(test_password_bad_members),
+		cmocka_unit_test(test_mfr_ca_valid),
+		cmocka_unit_test(test_mfr_ca_not_a_ca_is_refused),
+		cmocka_unit_test(test_mfr_ca_exactly_one_certificate),
+		cmocka_unit_test(test_mfr_ca_bad_members),
+		cmocka_unit_test(test_group_est_defaults),
+		cmocka_unit_test(test_group_est_members),
+		cmocka_unit_test(test_group_est_bad_members),
+	};
+	int failed;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	failed += cmocka_run_group_tests(cert_tests, certs_setup, certs_teardown);
+	return failed;
 }
