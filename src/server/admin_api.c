@@ -1,12 +1,16 @@
 /*
  * The admin API (docs/admin-api.md): bearer tokens from API keys, SIMs,
- * configurations, telemetry, events. JSON in and out; every error is
+ * configurations, telemetry, events, and the certificates side (allowlist,
+ * enrolment passwords, manufacturer CAs, devices, issued certificates and
+ * their revocation). JSON in and out; every error is
  * {"error", "detail"}; a refused request changes nothing; every change is
  * an admin_change event naming the key that made it.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -14,8 +18,12 @@
 
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "admin_req.h"
+#include "ca.h"
 #include "clock.h"
 #include "events.h"
 #include "hex.h"
@@ -23,6 +31,7 @@
 #include "log.h"
 #include "num.h"
 #include "server.h"
+#include "signer_msg.h"
 #include "store.h"
 #include "token.h"
 #include "ztp/err.h"
@@ -66,13 +75,29 @@ sim_json(const struct store_sim *s)
 	    "rotation_pending", s->rotate || s->pending, "pending_key", s->pending);
 }
 
+/* A group's est_auth set as the names of its methods. */
+static json_t *
+est_auth_json(int set)
+{
+	json_t *arr = json_array();
+
+	if (set & STORE_EST_ALLOWLIST)
+		json_array_append_new(arr, json_string("allowlist"));
+	if (set & STORE_EST_PASSWORD)
+		json_array_append_new(arr, json_string("password"));
+	if (set & STORE_EST_MANUFACTURER)
+		json_array_append_new(arr, json_string("manufacturer"));
+	return arr;
+}
+
 static json_t *
 group_json(const struct store_group *g)
 {
-	return json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:o}", "name", g->name, "iccid_prefix",
-	    g->iccid_prefix, "derive", g->derive, "allow_psk_ke", g->allow_psk_ke,
+	return json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:o, s:o, s:i, s:I}", "name", g->name,
+	    "iccid_prefix", g->iccid_prefix, "derive", g->derive, "allow_psk_ke", g->allow_psk_ke,
 	    "rotation_period_s", (json_int_t)g->rotation_period_s, "sims", (json_int_t)g->sims,
-	    "created_at", time_json(g->created_at));
+	    "created_at", time_json(g->created_at), "est_auth", est_auth_json(g->est_auth),
+	    "cert_days", g->cert_days, "reenroll_grace_s", (json_int_t)g->reenroll_grace_s);
 }
 
 static json_t *
@@ -107,6 +132,7 @@ reply_rc(struct areq *a, int rc, const char *what)
 		http_reply_error(a->req, 404, "not_found", what);
 		break;
 	case ZTP_EEXIST:
+	case ZTP_ECONFLICT:
 		http_reply_error(a->req, 409, "conflict", what);
 		break;
 	case ZTP_ETOOBIG:
@@ -662,6 +688,735 @@ route_events(struct areq *a)
 	    l.n == (int)limit ? json_integer(l.last_id) : json_null()));
 }
 
+/* ---- certificates: allowlist, enrolment passwords, manufacturer CAs, certs, devices ---- */
+
+static json_t *
+opt_string(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+/* A SHA-256 in lower-case hex, as sha256sum and openssl dgst print it. */
+static json_t *
+sha256_json(const uint8_t h[32])
+{
+	char hex[65];
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	return json_string(hex);
+}
+
+/* Unix seconds as RFC 3339, or null for 0. */
+static json_t *
+secs_json(int64_t s)
+{
+	return s != 0 ? time_json(s * 1000) : json_null();
+}
+
+static json_t *
+allow_json(const struct store_allow *e)
+{
+	return json_pack("{s:s, s:o, s:o, s:o, s:o}", "udid", e->udid, "key_sha256",
+	    sha256_json(e->key_sha256), "group", opt_string(e->group), "iccid",
+	    opt_string(e->iccid), "created_at", time_json(e->created_at));
+}
+
+static json_t *
+reason_json(int reason)
+{
+	const char *name = adminreq_reason_name(reason);
+
+	return name != NULL ? json_string(name) : json_integer(reason);
+}
+
+static json_t *
+cert_json(const struct store_cert *c)
+{
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:o}", "serial",
+	    c->serial, "udid", c->udid, "subject", c->subject, "key_sha256",
+	    sha256_json(c->key_sha256), "not_before", secs_json(c->not_before), "not_after",
+	    secs_json(c->not_after), "issued_at", time_json(c->issued_at), "method", c->method,
+	    "revoked", c->revoked_at != 0, "revoked_at", secs_json(c->revoked_at), "reason",
+	    c->revoked_at != 0 ? reason_json(c->reason) : json_null());
+}
+
+static json_t *
+thing_json(const struct store_thing *t)
+{
+	return json_pack("{s:s, s:o, s:o, s:b, s:I, s:o, s:o, s:o}", "udid", t->udid, "group",
+	    opt_string(t->group), "iccid", opt_string(t->iccid), "blocked", t->blocked, "certs",
+	    (json_int_t)t->certs, "newest_serial", opt_string(t->serial), "created_at",
+	    time_json(t->created_at), "updated_at", time_json(t->updated_at));
+}
+
+/*
+ * A manufacturer CA; its subject (RFC 2253, ASCII: OpenSSL escapes the
+ * rest) and notAfter are read from its PEM. with_pem adds the PEM.
+ */
+static json_t *
+mfr_ca_json(const struct store_mfr_ca *ca, int with_pem)
+{
+	json_t *subject = json_null(), *not_after = json_null(), *o;
+	BIO *in, *mem = NULL;
+	X509 *x = NULL;
+	struct tm tm;
+	char *text;
+	long n;
+
+	if ((in = BIO_new_mem_buf(ca->pem, -1)) != NULL &&
+	    (x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
+		if ((mem = BIO_new(BIO_s_mem())) != NULL &&
+		    X509_NAME_print_ex(mem, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0 &&
+		    (n = BIO_get_mem_data(mem, &text)) >= 0) {
+			json_decref(subject);
+			subject = json_stringn(text, (size_t)(n < STORE_SUBJECT_MAX ? n :
+								   STORE_SUBJECT_MAX - 1));
+			if (subject == NULL)
+				subject = json_null();
+		}
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1) {
+			json_decref(not_after);
+			not_after = secs_json((int64_t)timegm(&tm));
+		}
+	}
+	ERR_clear_error();
+	BIO_free(mem);
+	BIO_free(in);
+	X509_free(x);
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name", ca->name, "sha256",
+	    sha256_json(ca->sha256), "subject", subject, "not_after", not_after, "group",
+	    opt_string(ca->group), "created_at", time_json(ca->created_at));
+	if (o != NULL && with_pem)
+		json_object_set_new(o, "pem", json_string(ca->pem));
+	return o;
+}
+
+/*
+ * A path segment percent-decoded into out (cap bytes); -1 if it does not
+ * fit, has a bad escape or decodes to NUL.
+ */
+static int
+nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+seg_decode(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+	int hi, lo;
+
+	for (; *in != '\0'; in++) {
+		if (n + 1 >= cap)
+			return -1;
+		if (*in != '%') {
+			out[n++] = *in;
+			continue;
+		}
+		if ((hi = nibble(in[1])) < 0 || (lo = nibble(in[2])) < 0 || (hi | lo) == 0)
+			return -1;
+		out[n++] = (char)(hi << 4 | lo);
+		in += 2;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* The UDID of a path segment; else a 400 is sent and -1 returned. */
+static int
+seg_udid(struct areq *a, const char *seg, char udid[STORE_UDID_MAX + 1])
+{
+	if (seg_decode(seg, udid, STORE_UDID_MAX + 1) != 0 || !store_udid_valid(udid)) {
+		http_reply_error(a->req, 400, "bad_request",
+		    "not a UDID (1 to 64 characters of A-Z a-z 0-9 - . : _)");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A certificate serial number in hex (either case, any leading zeros) into
+ * the form the EST endpoint records: its bytes without leading zero bytes,
+ * in upper-case hex, as openssl x509 -serial prints it. -1 if it is not one.
+ */
+static int
+serial_norm(const char *in, char out[STORE_SERIAL_HEX])
+{
+	size_t i, n, odd;
+
+	while (in[0] == '0' && in[1] != '\0')
+		in++;
+	n = strlen(in);
+	odd = n & 1;
+	if (n == 0 || n + odd >= STORE_SERIAL_HEX)
+		return -1;
+	if (odd)
+		out[0] = '0';
+	for (i = 0; i < n; i++) {
+		if (!isxdigit((unsigned char)in[i]))
+			return -1;
+		out[odd + i] = (char)toupper((unsigned char)in[i]);
+	}
+	out[odd + n] = '\0';
+	return 0;
+}
+
+static int
+seg_serial(struct areq *a, const char *seg, char serial[STORE_SERIAL_HEX])
+{
+	if (serial_norm(seg, serial) != 0) {
+		http_reply_error(a->req, 400, "bad_request",
+		    "not a certificate serial number (1 to 40 hex digits)");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Re-sign the CRL now that a revocation made it stale. If that fails the
+ * revocation stands (it is in the store) and main re-signs within a minute.
+ */
+static void
+crl_update(struct areq *a)
+{
+	int rc = ca_crl_update(a->w->srv, a->w->store, 1);
+
+	if (rc != 0)
+		log_warnx("the CRL was not re-signed after a revocation (%s); it is retried "
+			  "every minute",
+		    ztp_strerror(rc));
+}
+
+/* a page of a list keyed by a string (UDID, serial) */
+struct key_page {
+	json_t *arr;
+	char last[STORE_UDID_MAX + 1];
+	int n;
+};
+
+static void
+key_page_add(struct key_page *p, json_t *item, const char *key)
+{
+	json_array_append_new(p->arr, item);
+	snprintf(p->last, sizeof(p->last), "%s", key);
+	p->n++;
+}
+
+static int
+allow_list_cb(const struct store_allow *e, void *arg)
+{
+	key_page_add(arg, allow_json(e), e->udid);
+	return 0;
+}
+
+static int
+cert_list_cb(const struct store_cert *c, void *arg)
+{
+	key_page_add(arg, cert_json(c), c->serial);
+	return 0;
+}
+
+static int
+thing_list_cb(const struct store_thing *t, void *arg)
+{
+	key_page_add(arg, thing_json(t), t->udid);
+	return 0;
+}
+
+/* Send a page as {key: [...], "next": last key if the page is full, else null}. */
+static void
+reply_page(struct areq *a, const char *key, struct key_page *p, int rc, uint64_t limit)
+{
+	if (rc != 0) {
+		json_decref(p->arr);
+		reply_rc(a, rc, "store failure");
+		return;
+	}
+	http_reply_json(a->req, 200, json_pack("{s:o, s:o}", key, p->arr, "next",
+	    p->n == (int)limit ? json_string(p->last) : json_null()));
+}
+
+/* The after= of a list keyed by UDID ("" if absent); else a 400 is sent and -1 returned. */
+static int
+query_after_udid(struct areq *a, const char **after)
+{
+	*after = evhttp_find_header(&a->query, "after");
+	if (*after != NULL && !store_udid_valid(*after)) {
+		http_reply_error(a->req, 400, "bad_request", "after must be a UDID");
+		return -1;
+	}
+	if (*after == NULL)
+		*after = "";
+	return 0;
+}
+
+/* POST /v1/allowlist/import: one batch, one transaction */
+static void
+route_allow_import(struct areq *a)
+{
+	struct store_allow_row *rows = NULL;
+	struct store_import_result *res = NULL;
+	char why[160], detail[96];
+	json_t *refused;
+	size_t n = 0, i;
+	int rc;
+
+	rows = calloc(STORE_IMPORT_BATCH_MAX, sizeof(*rows));
+	res = calloc(1, sizeof(*res));
+	if (rows == NULL || res == NULL) {
+		http_reply_error(a->req, 503, "unavailable", "out of memory");
+		goto out;
+	}
+	if ((rc = adminreq_allow_import(a->body, a->bodylen, rows, &n, why, sizeof(why))) != 0) {
+		reply_rc(a, rc, why);
+		goto out;
+	}
+	if ((rc = store_allow_import(a->w->store, rows, n, res)) != 0) {
+		reply_rc(a, rc, "store failure");
+		goto out;
+	}
+	refused = json_array();
+	for (i = 0; i < res->nrefused && i < STORE_IMPORT_REFUSED_MAX; i++)
+		json_array_append_new(refused, json_pack("{s:I, s:s}", "index",
+		    (json_int_t)res->refused[i].index, "error", res->refused[i].why));
+	if (res->added > 0) {
+		snprintf(detail, sizeof(detail), "%zu added, %zu unchanged, %zu refused", res->added,
+		    res->unchanged, res->nrefused);
+		changed(a, NULL, "allowlist import:", detail);
+	}
+	http_reply_json(a->req, 200, json_pack("{s:I, s:I, s:o}", "added", (json_int_t)res->added,
+	    "unchanged", (json_int_t)res->unchanged, "refused", refused));
+out:
+	free(rows);
+	free(res);
+}
+
+/* POST /v1/allowlist: 201 added, 200 if the same entry is there, 409 if another one is */
+static void
+allow_add(struct areq *a)
+{
+	struct store_allow e, old;
+	char why[160];
+	int rc, existed;
+
+	if ((rc = adminreq_allow(a->body, a->bodylen, &e, why, sizeof(why))) != 0) {
+		reply_rc(a, rc, why);
+		return;
+	}
+	existed = store_allow_get(a->w->store, e.udid, &old) == 0;
+	rc = store_allow_add(a->w->store, &e);
+	if (rc == ZTP_ENOENT)
+		snprintf(why, sizeof(why), "no group %s", e.group);
+	else if (rc == ZTP_EEXIST)
+		snprintf(why, sizeof(why), "UDID %s has another allowlist entry (delete it first)",
+		    e.udid);
+	else
+		snprintf(why, sizeof(why), "cannot add UDID %s", e.udid);
+	if (rc == 0)
+		rc = store_allow_get(a->w->store, e.udid, &e);
+	if (rc != 0) {
+		reply_rc(a, rc, why);
+		return;
+	}
+	if (!existed)
+		changed(a, e.iccid[0] ? e.iccid : NULL, "allowlist entry added:", e.udid);
+	http_reply_json(a->req, existed ? 200 : 201, allow_json(&e));
+}
+
+static void
+route_allowlist(struct areq *a)
+{
+	char udid[STORE_UDID_MAX + 1];
+	struct key_page p = { 0 };
+	struct store_allow e;
+	const char *after;
+	uint64_t limit;
+	int rc;
+
+	if (a->nseg == 2 && a->method == EVHTTP_REQ_GET) {
+		if (query_after_udid(a, &after) != 0 ||
+		    query_num(a, "limit", 1, PAGE_MAX, PAGE_DEFAULT, &limit) != 0)
+			return;
+		p.arr = json_array();
+		rc = store_allow_list(a->w->store, after, (int)limit, allow_list_cb, &p);
+		reply_page(a, "allowlist", &p, rc, limit);
+		return;
+	}
+	if (a->nseg == 2 && a->method == EVHTTP_REQ_POST) {
+		allow_add(a);
+		return;
+	}
+	if (a->nseg == 2) {
+		http_reply_error(a->req, 405, "method_not_allowed", "use GET or POST");
+		return;
+	}
+	/* "import" is a UDID too: POST is the import, GET and DELETE the entry */
+	if (a->nseg == 3 && !strcmp(a->seg[2], "import") && a->method == EVHTTP_REQ_POST) {
+		route_allow_import(a);
+		return;
+	}
+	if (a->nseg != 3) {
+		http_reply_error(a->req, 404, "not_found", "no such path");
+		return;
+	}
+	if (seg_udid(a, a->seg[2], udid) != 0)
+		return;
+	if (a->method == EVHTTP_REQ_GET) {
+		if ((rc = store_allow_get(a->w->store, udid, &e)) != 0)
+			reply_rc(a, rc, "no allowlist entry for this UDID");
+		else
+			http_reply_json(a->req, 200, allow_json(&e));
+		return;
+	}
+	if (a->method == EVHTTP_REQ_DELETE) {
+		if ((rc = store_allow_delete(a->w->store, udid)) != 0) {
+			reply_rc(a, rc, "no allowlist entry for this UDID");
+			return;
+		}
+		changed(a, NULL, "allowlist entry deleted:", udid);
+		evhttp_send_reply(a->req, 204, "No Content", NULL);
+		return;
+	}
+	http_reply_error(a->req, 405, "method_not_allowed", "use GET or DELETE");
+}
+
+/*
+ * POST /v1/enrolment-passwords: the server makes the password (128 bits,
+ * 32 lower-case hex digits); the store keeps a salted HMAC of it; it is in
+ * this answer and nowhere else (not in the event, not in the log).
+ */
+static void
+route_passwords(struct areq *a)
+{
+	char udid[STORE_UDID_MAX + 1], group[STORE_GROUP_SIZE], why[160], pw[33];
+	struct store_password p;
+	uint8_t rnd[16];
+	json_t *obj;
+	int64_t ttl;
+	size_t i;
+	int rc;
+
+	if (a->nseg != 2) {
+		http_reply_error(a->req, 404, "not_found", "no such path");
+		return;
+	}
+	if (a->method != EVHTTP_REQ_POST) {
+		http_reply_error(a->req, 405, "method_not_allowed", "use POST");
+		return;
+	}
+	if ((rc = adminreq_password(a->body, a->bodylen, udid, &ttl, group, why, sizeof(why))) != 0) {
+		reply_rc(a, rc, why);
+		return;
+	}
+	if (crypto_random(rnd, sizeof(rnd)) != 0) {
+		http_reply_error(a->req, 500, "internal", "no randomness");
+		return;
+	}
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	rc = store_password_create(a->w->store, udid, group, pw, clock_now_ms() + ttl * 1000, &p);
+	if (rc != 0) {
+		OPENSSL_cleanse(pw, sizeof(pw));
+		if (rc == ZTP_ENOENT)
+			snprintf(why, sizeof(why), "no group %s", group);
+		else
+			snprintf(why, sizeof(why), "cannot create a password for %s", udid);
+		reply_rc(a, rc, why);
+		return;
+	}
+	changed(a, NULL, "enrolment password created for", udid);
+	obj = json_pack("{s:s, s:s, s:o, s:o}", "udid", p.udid, "password", pw, "expires_at",
+	    time_json(p.expires_at), "group", opt_string(p.group));
+	OPENSSL_cleanse(pw, sizeof(pw));
+	evhttp_add_header(evhttp_request_get_output_headers(a->req), "Cache-Control", "no-store");
+	http_reply_json(a->req, 201, obj);
+}
+
+/* manufacturer CA list: all, or the one named find (found says if it was) */
+struct mfr_ctx {
+	json_t *arr;
+	int with_pem;
+	const char *find;
+	json_t *found;
+};
+
+static int
+mfr_ca_cb(const struct store_mfr_ca *ca, void *arg)
+{
+	struct mfr_ctx *m = arg;
+
+	if (m->find == NULL)
+		json_array_append_new(m->arr, mfr_ca_json(ca, m->with_pem));
+	else if (strcmp(ca->name, m->find) == 0 && m->found == NULL)
+		m->found = mfr_ca_json(ca, 1);
+	return 0;
+}
+
+static void
+route_mfr_cas(struct areq *a)
+{
+	struct mfr_ctx m = { 0 };
+	struct store_mfr_ca *ca = NULL;
+	char why[160];
+	uint64_t pem;
+	int rc;
+
+	if (a->nseg == 3) {
+		if (!store_group_name_valid(a->seg[2])) {
+			http_reply_error(a->req, 400, "bad_request", "not a manufacturer CA name");
+			return;
+		}
+		if (a->method == EVHTTP_REQ_GET) {
+			m.find = a->seg[2];
+			if ((rc = store_mfr_ca_list(a->w->store, mfr_ca_cb, &m)) != 0)
+				reply_rc(a, rc, "store failure");
+			else if (m.found == NULL)
+				http_reply_error(a->req, 404, "not_found", "no such manufacturer CA");
+			else
+				http_reply_json(a->req, 200, m.found);
+			return;
+		}
+		if (a->method == EVHTTP_REQ_DELETE) {
+			if ((rc = store_mfr_ca_delete(a->w->store, a->seg[2])) != 0) {
+				reply_rc(a, rc, "no such manufacturer CA");
+				return;
+			}
+			changed(a, NULL, "manufacturer CA deleted:", a->seg[2]);
+			evhttp_send_reply(a->req, 204, "No Content", NULL);
+			return;
+		}
+		http_reply_error(a->req, 405, "method_not_allowed", "use GET or DELETE");
+		return;
+	}
+	if (a->method == EVHTTP_REQ_GET) {
+		if (query_num(a, "pem", 0, 1, 0, &pem) != 0)
+			return;
+		m.arr = json_array();
+		m.with_pem = (int)pem;
+		if ((rc = store_mfr_ca_list(a->w->store, mfr_ca_cb, &m)) != 0) {
+			json_decref(m.arr);
+			reply_rc(a, rc, "store failure");
+			return;
+		}
+		http_reply_json(a->req, 200, json_pack("{s:o}", "manufacturer_cas", m.arr));
+		return;
+	}
+	if (a->method != EVHTTP_REQ_POST) {
+		http_reply_error(a->req, 405, "method_not_allowed", "use GET or POST");
+		return;
+	}
+	if ((ca = malloc(sizeof(*ca))) == NULL) {
+		http_reply_error(a->req, 503, "unavailable", "out of memory");
+		return;
+	}
+	if ((rc = adminreq_mfr_ca(a->body, a->bodylen, ca, why, sizeof(why))) == 0) {
+		rc = store_mfr_ca_add(a->w->store, ca);
+		if (rc == ZTP_ENOENT)
+			snprintf(why, sizeof(why), "no group %s", ca->group);
+		else if (rc == ZTP_EEXIST)
+			snprintf(why, sizeof(why), "a manufacturer CA named %s, or with this "
+			    "certificate, exists", ca->name);
+		else
+			snprintf(why, sizeof(why), "cannot add manufacturer CA %s", ca->name);
+	}
+	if (rc != 0) {
+		reply_rc(a, rc, why);
+		free(ca);
+		return;
+	}
+	changed(a, NULL, "manufacturer CA added:", ca->name);
+	m.find = ca->name;
+	if ((rc = store_mfr_ca_list(a->w->store, mfr_ca_cb, &m)) != 0 || m.found == NULL) {
+		json_decref(m.found);
+		ca->created_at = clock_now_ms();
+		m.found = mfr_ca_json(ca, 1); /* as it was added */
+	}
+	http_reply_json(a->req, 201, m.found);
+	free(ca);
+}
+
+static void
+route_certs(struct areq *a)
+{
+	char serial[STORE_SERIAL_HEX], after[STORE_SERIAL_HEX] = "", why[160];
+	const char *udid, *q;
+	struct key_page p = { 0 };
+	struct store_cert c;
+	uint64_t limit;
+	int rc, reason;
+
+	if (a->nseg == 2) {
+		if (a->method != EVHTTP_REQ_GET) {
+			http_reply_error(a->req, 405, "method_not_allowed", "use GET");
+			return;
+		}
+		udid = evhttp_find_header(&a->query, "udid");
+		if (udid != NULL && !store_udid_valid(udid)) {
+			http_reply_error(a->req, 400, "bad_request", "udid must be a UDID");
+			return;
+		}
+		if ((q = evhttp_find_header(&a->query, "after")) != NULL && serial_norm(q, after) != 0) {
+			http_reply_error(a->req, 400, "bad_request", "after must be a serial number");
+			return;
+		}
+		if (query_num(a, "limit", 1, PAGE_MAX, PAGE_DEFAULT, &limit) != 0)
+			return;
+		p.arr = json_array();
+		rc = store_cert_list(a->w->store, udid, after, (int)limit, cert_list_cb, &p);
+		reply_page(a, "certs", &p, rc, limit);
+		return;
+	}
+	if (a->nseg > 4 || (a->nseg == 4 && strcmp(a->seg[3], "revoke") != 0)) {
+		http_reply_error(a->req, 404, "not_found", "no such path");
+		return;
+	}
+	if (seg_serial(a, a->seg[2], serial) != 0)
+		return;
+	if (a->nseg == 3) {
+		if (a->method != EVHTTP_REQ_GET) {
+			http_reply_error(a->req, 405, "method_not_allowed", "use GET");
+			return;
+		}
+		if ((rc = store_cert_get(a->w->store, serial, &c)) != 0)
+			reply_rc(a, rc, "no such certificate");
+		else
+			http_reply_json(a->req, 200, cert_json(&c));
+		return;
+	}
+	if (a->method != EVHTTP_REQ_POST) {
+		http_reply_error(a->req, 405, "method_not_allowed", "use POST");
+		return;
+	}
+	rc = adminreq_reason(a->body, a->bodylen, SIGNER_REASON_UNSPECIFIED, &reason, why,
+	    sizeof(why));
+	if (rc == 0) {
+		rc = store_cert_revoke(a->w->store, serial, reason);
+		snprintf(why, sizeof(why), rc == ZTP_EEXIST ? "certificate %s is revoked already" :
+		    "no certificate %s", serial);
+	}
+	if (rc == 0)
+		rc = store_cert_get(a->w->store, serial, &c);
+	if (rc != 0) {
+		reply_rc(a, rc, why);
+		return;
+	}
+	events_record(a->w->store, EV_CERT_REVOKED, NULL, a->c ? a->c->peer : NULL,
+	    "certificate %s of %s revoked (%s) by %s", c.serial, c.udid,
+	    adminreq_reason_name(reason), a->key_id);
+	changed(a, NULL, "certificate revoked:", serial);
+	crl_update(a);
+	http_reply_json(a->req, 200, cert_json(&c));
+}
+
+static int
+thing_cert_cb(const struct store_cert *c, void *arg)
+{
+	json_array_append_new(arg, cert_json(c));
+	return 0;
+}
+
+static void
+route_devices(struct areq *a)
+{
+	char udid[STORE_UDID_MAX + 1], why[160], detail[128];
+	struct key_page p = { 0 };
+	struct store_thing t;
+	const char *after, *action = a->nseg == 4 ? a->seg[3] : NULL;
+	json_t *obj, *certs;
+	uint64_t limit;
+	int rc, reason, revoked = 0;
+
+	if (a->nseg == 2) {
+		if (a->method != EVHTTP_REQ_GET) {
+			http_reply_error(a->req, 405, "method_not_allowed", "use GET");
+			return;
+		}
+		if (query_after_udid(a, &after) != 0 ||
+		    query_num(a, "limit", 1, PAGE_MAX, PAGE_DEFAULT, &limit) != 0)
+			return;
+		p.arr = json_array();
+		rc = store_thing_list(a->w->store, after, (int)limit, thing_list_cb, &p);
+		reply_page(a, "devices", &p, rc, limit);
+		return;
+	}
+	if (a->nseg > 4 || (action != NULL && strcmp(action, "block") && strcmp(action, "unblock"))) {
+		http_reply_error(a->req, 404, "not_found", "no such path");
+		return;
+	}
+	if (seg_udid(a, a->seg[2], udid) != 0)
+		return;
+	if (action == NULL) {
+		if (a->method != EVHTTP_REQ_GET) {
+			http_reply_error(a->req, 405, "method_not_allowed", "use GET");
+			return;
+		}
+		if ((rc = store_thing_get(a->w->store, udid, &t)) != 0) {
+			reply_rc(a, rc, "no such device");
+			return;
+		}
+		/* its certificates, up to a page: GET /v1/certs?udid= pages through all */
+		certs = json_array();
+		if ((rc = store_cert_list(a->w->store, udid, "", PAGE_MAX, thing_cert_cb,
+			 certs)) != 0) {
+			json_decref(certs);
+			reply_rc(a, rc, "store failure");
+			return;
+		}
+		obj = thing_json(&t);
+		json_object_set_new(obj, "certificates", certs);
+		http_reply_json(a->req, 200, obj);
+		return;
+	}
+	if (a->method != EVHTTP_REQ_POST) {
+		http_reply_error(a->req, 405, "method_not_allowed", "use POST");
+		return;
+	}
+	if (!strcmp(action, "block")) {
+		rc = adminreq_reason(a->body, a->bodylen, SIGNER_REASON_PRIVILEGE_WITHDRAWN, &reason,
+		    why, sizeof(why));
+		if (rc == 0) {
+			rc = store_thing_block(a->w->store, udid, reason, &revoked);
+			snprintf(why, sizeof(why), "no device or allowlist entry %s", udid);
+		}
+	} else {
+		rc = store_thing_unblock(a->w->store, udid);
+		snprintf(why, sizeof(why), "no such device");
+	}
+	if (rc == 0)
+		rc = store_thing_get(a->w->store, udid, &t);
+	if (rc != 0) {
+		reply_rc(a, rc, why);
+		return;
+	}
+	if (!strcmp(action, "block")) {
+		snprintf(detail, sizeof(detail), "%s (%d certificates revoked)", udid, revoked);
+		changed(a, t.iccid[0] ? t.iccid : NULL, "device blocked:", detail);
+		if (revoked > 0) {
+			events_record(a->w->store, EV_CERT_REVOKED, t.iccid[0] ? t.iccid : NULL,
+			    a->c ? a->c->peer : NULL, "%d certificates of %s revoked (%s) by %s: device "
+			    "blocked", revoked, udid, adminreq_reason_name(reason), a->key_id);
+			/* a block that revoked nothing leaves the CRL as it is */
+			crl_update(a);
+		}
+	} else {
+		changed(a, t.iccid[0] ? t.iccid : NULL, "device unblocked:", udid);
+	}
+	obj = thing_json(&t);
+	if (!strcmp(action, "block"))
+		json_object_set_new(obj, "revoked", json_integer(revoked));
+	http_reply_json(a->req, 200, obj);
+}
+
 /* ---- routing ---- */
 
 static int
@@ -706,6 +1461,26 @@ route(struct areq *a)
 	}
 	if (a->nseg == 3 && !strcmp(a->seg[1], "sims") && !strcmp(a->seg[2], "import")) {
 		route_import(a);
+		return;
+	}
+	if (!strcmp(a->seg[1], "allowlist")) {
+		route_allowlist(a);
+		return;
+	}
+	if (!strcmp(a->seg[1], "enrolment-passwords")) {
+		route_passwords(a);
+		return;
+	}
+	if (!strcmp(a->seg[1], "manufacturer-cas") && a->nseg <= 3) {
+		route_mfr_cas(a);
+		return;
+	}
+	if (!strcmp(a->seg[1], "certs")) {
+		route_certs(a);
+		return;
+	}
+	if (!strcmp(a->seg[1], "devices")) {
+		route_devices(a);
 		return;
 	}
 	if (strcmp(a->seg[1], "sims") != 0) {
