@@ -8,10 +8,10 @@
  * default, the server's JSON with --json.
  *
  * Exit status: 0 success, 1 an error from the server, the connection or a
- * local file, or a line that sim import refused, 2 a usage error
- * (ZTP_EINVAL inside this file means exactly that). The secret, the token,
- * PSKs and master keys are never printed, but for a generated master key
- * that has nowhere else to go.
+ * local file, or a line that sim import or allowlist import refused, 2 a
+ * usage error (ZTP_EINVAL inside this file means exactly that). The secret,
+ * the token, PSKs and master keys are never printed, but for a generated
+ * master key or enrolment password that has nowhere else to go.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +27,11 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "clock.h"
+#include "crypto.h"
 #include "hex.h"
 #include "log.h"
 #include "num.h"
@@ -60,6 +63,13 @@
 #define MASTER_KEY_HEX (2 * MASTER_KEY_LEN)
 #define KEY_FILE_MAX 256
 #define ROTATION_MAX (10ULL * 365 * 86400) /* the server's limit: 10 years */
+#define UDID_MAX 64                        /* characters */
+#define SERIAL_ARG_MAX 64                  /* hex digits, leading zeros included */
+#define PEM_FILE_MAX (64u * 1024)          /* --pubkey FILE, mfr-ca add's FILE */
+#define TTL_MIN 60                         /* the server's limits for password create */
+#define TTL_MAX (30ULL * 86400)
+#define CERT_DAYS_MAX 7300ULL
+#define GRACE_MAX (5ULL * 365 * 86400)
 
 /* the admin file's contents; every string is owned and freed by admin_free */
 struct admin {
@@ -102,6 +112,15 @@ enum {
 	OPT_KEY_FILE = 1 << 9,
 	OPT_PSK_KE = 1 << 10,
 	OPT_ROTATION = 1 << 11,
+	OPT_PUBKEY = 1 << 12,
+	OPT_KEY_SHA = 1 << 13,
+	OPT_ICCID = 1 << 14,
+	OPT_TTL = 1 << 15,
+	OPT_UDID = 1 << 16,
+	OPT_REASON = 1 << 17,
+	OPT_EST_AUTH = 1 << 18,
+	OPT_CERT_DAYS = 1 << 19,
+	OPT_GRACE = 1 << 20,
 };
 
 static const struct {
@@ -121,6 +140,15 @@ static const struct {
 	{ "--master-key-file", OPT_KEY_FILE, 1 },
 	{ "--allow-psk-ke", OPT_PSK_KE, 0 },
 	{ "--rotation-period", OPT_ROTATION, 1 },
+	{ "--pubkey", OPT_PUBKEY, 1 },
+	{ "--key-sha256", OPT_KEY_SHA, 1 },
+	{ "--iccid", OPT_ICCID, 1 },
+	{ "--ttl", OPT_TTL, 1 },
+	{ "--udid", OPT_UDID, 1 },
+	{ "--reason", OPT_REASON, 1 },
+	{ "--est-auth", OPT_EST_AUTH, 1 },
+	{ "--cert-days", OPT_CERT_DAYS, 1 },
+	{ "--reenroll-grace", OPT_GRACE, 1 },
 };
 
 #define ARGS_MAX_POS 2
@@ -138,6 +166,15 @@ struct args {
 	const char *prefix;
 	const char *key_file;
 	const char *rotation;
+	const char *pubkey;
+	const char *key_sha;
+	const char *iccid;
+	const char *ttl;
+	const char *udid;
+	const char *reason;
+	const char *est_auth;
+	const char *cert_days;
+	const char *grace;
 	int all;
 	int derive;
 	int psk_ke;
@@ -234,14 +271,65 @@ usage(FILE *f)
 	    "Groups (docs/psk-sources.md):\n"
 	    "  group create NAME [--iccid-prefix DIGITS] [--allow-psk-ke]\n"
 	    "               [--derive [--master-key-file FILE]] [--rotation-period SECONDS]\n"
+	    "               [--est-auth LIST] [--cert-days N] [--reenroll-grace SECONDS]\n"
 	    "                                 create a SIM group; --derive: its SIMs' keys are\n"
 	    "                                 HMAC-SHA256(master key, PSK identity), for the\n"
 	    "                                 ICCIDs with the prefix. The master key is read\n"
 	    "                                 from FILE if it exists (64 hex digits or 32\n"
 	    "                                 bytes), else generated and written to FILE\n"
-	    "                                 (mode 0600), or printed once without FILE\n"
+	    "                                 (mode 0600), or printed once without FILE.\n"
+	    "                                 Its devices' certificates (EST): --est-auth:\n"
+	    "                                 how one may get its first, comma-separated of\n"
+	    "                                 allowlist, password, manufacturer (default:\n"
+	    "                                 all); --cert-days: their validity (1..7300, 0:\n"
+	    "                                 the server's); --reenroll-grace: how long\n"
+	    "                                 after expiry a device may still re-enrol\n"
+	    "                                 (-1: the server's)\n"
 	    "  group list                     list the groups\n"
 	    "  group show NAME                show one group\n"
+	    "\n"
+	    "Certificates (EST enrolment):\n"
+	    "  allowlist add UDID (--pubkey FILE | --key-sha256 HEX) [--group NAME]\n"
+	    "                [--iccid ICCID]  allow a device to enrol with that key: FILE is\n"
+	    "                                 a PEM public key, certificate or CSR; HEX the\n"
+	    "                                 SHA-256 of the DER SubjectPublicKeyInfo; ICCID\n"
+	    "                                 its SIM (blocked with the device)\n"
+	    "  allowlist import FILE          import lines udid,key[,group[,iccid]] ('-' is\n"
+	    "                                 stdin): key is 64 hex digits (SHA-256 of the\n"
+	    "                                 DER SubjectPublicKeyInfo) or that DER in\n"
+	    "                                 base64; '#' comments and a header 'udid,...'\n"
+	    "                                 are skipped; idempotent; prints added,\n"
+	    "                                 unchanged and every refused line\n"
+	    "  allowlist list [--limit N] [--all]\n"
+	    "                                 list the allowlist\n"
+	    "  allowlist show UDID            show one entry\n"
+	    "  allowlist delete UDID          delete one entry\n"
+	    "  password create UDID [--ttl SECONDS] [--group NAME]\n"
+	    "                                 make a one-time enrolment password (valid 60 s\n"
+	    "                                 to 30 days, default 1 day): printed once, only\n"
+	    "                                 its hash is kept\n"
+	    "  mfr-ca add NAME FILE [--group NAME]\n"
+	    "                                 trust a manufacturer CA (a PEM CA certificate)\n"
+	    "                                 for enrolment with the devices' IDevIDs\n"
+	    "  mfr-ca list                    list the manufacturer CAs\n"
+	    "  mfr-ca show NAME               show one, with its certificate\n"
+	    "  mfr-ca delete NAME             stop trusting it\n"
+	    "  cert list [--udid UDID] [--limit N] [--all]\n"
+	    "                                 list the issued certificates\n"
+	    "  cert show SERIAL               show one (SERIAL in hex)\n"
+	    "  cert revoke SERIAL [--reason REASON]\n"
+	    "                                 revoke it and re-sign the CRL; REASON:\n"
+	    "                                 unspecified (default), keyCompromise,\n"
+	    "                                 caCompromise, affiliationChanged, superseded,\n"
+	    "                                 cessationOfOperation, certificateHold,\n"
+	    "                                 privilegeWithdrawn, aACompromise\n"
+	    "  device list [--limit N] [--all]\n"
+	    "                                 list the devices that hold or held certificates\n"
+	    "  device show UDID               show one, with its certificates\n"
+	    "  device block UDID [--reason REASON]\n"
+	    "                                 refuse its enrolments, revoke its certificates\n"
+	    "                                 (privilegeWithdrawn by default), block its SIM\n"
+	    "  device unblock UDID            lift the block (revoked certificates stay so)\n"
 	    "\n"
 	    "Configurations:\n"
 	    "  config set ICCID --body TEXT   store a new configuration version (the server\n"
@@ -259,7 +347,7 @@ usage(FILE *f)
 	    "  help                           print this help\n"
 	    "\n"
 	    "Exit status: 0 success, 1 an error from the server or the connection, or\n"
-	    "(sim import) a refused line, 2 a usage error.\n",
+	    "(sim import, allowlist import) a refused line, 2 a usage error.\n",
 	    f);
 }
 
@@ -652,12 +740,12 @@ report_http_error(long status, const struct buf *resp)
 /*
  * One admin API request without (re)authenticating: body (may be NULL) is
  * sent as JSON. A 2xx answer stores its object in *out (NULL for an empty
- * body; the caller json_decrefs it). Any other answer is printed and
- * returns ZTP_EIO.
+ * body; the caller json_decrefs it) and its status in *status (if not
+ * NULL). Any other answer is printed and returns ZTP_EIO.
  */
 static int
 api_send(struct ctl *c, const char *method, const char *path, const json_t *body,
-    json_t **out)
+    json_t **out, long *status)
 {
 	struct buf resp = { NULL, 0, 0, RESPONSE_MAX, 0 };
 	char *text = NULL;
@@ -694,6 +782,8 @@ api_send(struct ctl *c, const char *method, const char *path, const json_t *body
 	}
 	*out = root;
 	root = NULL;
+	if (status != NULL)
+		*status = code;
 	rc = 0;
 out:
 	json_decref(root);
@@ -743,7 +833,7 @@ ctl_open(struct ctl *c)
 		errorf("%s", ztp_strerror(rc));
 		goto out;
 	}
-	rc = api_send(c, "POST", "/v1/auth/token", req, &resp);
+	rc = api_send(c, "POST", "/v1/auth/token", req, &resp, NULL);
 	if (rc != 0)
 		goto out;
 	tok = json_string_value(json_object_get(resp, "token"));
@@ -767,8 +857,8 @@ out:
 
 /* An authenticated admin API request; see api_send. */
 static int
-api_call(struct ctl *c, const char *method, const char *path, const json_t *body,
-    json_t **out)
+api_call_status(struct ctl *c, const char *method, const char *path, const json_t *body,
+    json_t **out, long *status)
 {
 	int rc;
 
@@ -776,10 +866,43 @@ api_call(struct ctl *c, const char *method, const char *path, const json_t *body
 	rc = ctl_open(c);
 	if (rc != 0)
 		return rc;
-	return api_send(c, method, path, body, out);
+	return api_send(c, method, path, body, out, status);
+}
+
+static int
+api_call(struct ctl *c, const char *method, const char *path, const json_t *body,
+    json_t **out)
+{
+	return api_call_status(c, method, path, body, out, NULL);
 }
 
 /* ---- output ---- */
+
+/*
+ * An array of strings as "a,b,c" (sanitized) into out; -1 if an item is
+ * not a string.
+ */
+static int
+strings_join(const json_t *arr, char *out, size_t cap)
+{
+	char item[CELL_MAX];
+	const json_t *v;
+	size_t i, n = 0;
+	int w;
+
+	json_array_foreach(arr, i, v)
+		if (!json_is_string(v))
+			return -1;
+	snprintf(out, cap, "-");
+	json_array_foreach(arr, i, v) {
+		log_sanitize(json_string_value(v), json_string_length(v), item, sizeof(item));
+		w = snprintf(out + n, cap - n, "%s%s", i > 0 ? "," : "", item);
+		if (w < 0 || (size_t)w >= cap - n)
+			break; /* truncated */
+		n += (size_t)w;
+	}
+	return 0;
+}
 
 /*
  * Format a JSON scalar for a table cell or a "key: value" line into out
@@ -801,6 +924,8 @@ fmt_value(const json_t *v, char *out, size_t cap)
 		snprintf(out, cap, "%s", json_is_true(v) ? "yes" : "no");
 	} else if (json_is_real(v)) {
 		snprintf(out, cap, "%g", json_real_value(v));
+	} else if (json_is_array(v) && strings_join(v, out, cap) == 0) {
+		/* joined with commas */
 	} else {
 		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		log_sanitize(s != NULL ? s : "?", s != NULL ? strlen(s) : 1, out, cap);
@@ -1012,7 +1137,7 @@ static int
 api_list(struct ctl *c, const char *path, const char *query, const char *key,
     const char *cursor, uint64_t max, json_t **out)
 {
-	char url[URL_MAX], curbuf[128] = "", prev[128] = "";
+	char url[URL_MAX], curbuf[256] = "", prev[256] = "";
 	json_t *all = NULL, *items, *page = NULL, *next = NULL, *merged = NULL;
 	uint64_t got = 0, want;
 	size_t i;
@@ -1055,11 +1180,11 @@ api_list(struct ctl *c, const char *path, const char *query, const char *key,
 			}
 		if (next == NULL || json_is_null(next) || (max != 0 && got >= max))
 			break;
-		/* the cursor is an ICCID (SIMs) or a record id (the others) */
+		/* the cursor is an ICCID, a UDID or a serial, or a record id (the others) */
 		if (json_is_integer(next)) {
 			snprintf(curbuf, sizeof(curbuf), "%" JSON_INTEGER_FORMAT,
 			    json_integer_value(next));
-		} else if (json_is_string(next) && json_string_length(next) <= 40) {
+		} else if (json_is_string(next) && json_string_length(next) <= UDID_MAX) {
 			char *e = curl_easy_escape(c->curl, json_string_value(next),
 			    (int)json_string_length(next));
 			if (e == NULL) {
@@ -1552,7 +1677,7 @@ out:
 	return rc;
 }
 
-/* ---- sim import ---- */
+/* ---- sim import, allowlist import ---- */
 
 #define IMPORT_BATCH 5000                  /* rows per request: the server's maximum */
 #define IMPORT_BODY_MAX (2u * 1024 * 1024) /* the server's limit for an import body */
@@ -1561,16 +1686,32 @@ out:
 #define IMPORT_INTERN_MAX 256   /* distinct reasons of the server looked up */
 #define PROGRESS_INTERVAL_MS 100 /* at most 10 updates a second */
 
+#define IMPORT_SKIP 1            /* a line's parser: nothing to import on it */
+
+/* the allowlist file: udid,key[,group[,iccid]] (see allowcsv_parse) */
+#define ALLOWCSV_LINE_MAX 2048
+#define ALLOWCSV_FIELDS_MAX 4
+#define SPKI_DER_MAX (ALLOWCSV_LINE_MAX / 4 * 3)
+#define KEY_HEX_SIZE 65 /* a SHA-256 in hex */
+
 /* one row as JSON at most: {"iccid":"<20>","psk":"<128>","group":"<63>"}, */
 #define IMPORT_ROW_JSON_MAX                                                   \
 	(sizeof("{\"iccid\":\"\",\"psk\":\"\",\"group\":\"\"},") - 1 + ICCID_MAX_DIGITS + \
 	    2 * SIMCSV_PSK_MAX + SIMCSV_GROUP_MAX)
-#define IMPORT_BODY_CAP (sizeof("{\"rows\":[]}") + IMPORT_BATCH * IMPORT_ROW_JSON_MAX)
+/* {"udid":"<64>","key_sha256":"<64>","group":"<63>","iccid":"<20>"}, */
+#define IMPORT_ALLOW_JSON_MAX                                                             \
+	(sizeof("{\"udid\":\"\",\"key_sha256\":\"\",\"group\":\"\",\"iccid\":\"\"},") - 1 + \
+	    UDID_MAX + (KEY_HEX_SIZE - 1) + SIMCSV_GROUP_MAX + ICCID_MAX_DIGITS)
+#define IMPORT_ROW_MAX \
+	(IMPORT_ROW_JSON_MAX > IMPORT_ALLOW_JSON_MAX ? IMPORT_ROW_JSON_MAX : IMPORT_ALLOW_JSON_MAX)
+#define IMPORT_BODY_CAP (sizeof("{\"entries\":[]}") + IMPORT_BATCH * IMPORT_ROW_MAX)
 _Static_assert(IMPORT_BODY_CAP <= IMPORT_BODY_MAX, "a full batch fits the server's limit");
+#define IMPORT_LINE_MAX ALLOWCSV_LINE_MAX
+_Static_assert(IMPORT_LINE_MAX >= SIMCSV_LINE_MAX, "a SIM file's longest line fits");
 
 /*
  * A line reader with a bounded buffer: it never holds more than
- * IMPORT_READ_SIZE bytes of the file and one line of SIMCSV_LINE_MAX + 2
+ * IMPORT_READ_SIZE bytes of the file and one line of IMPORT_LINE_MAX + 2
  * bytes. A longer line is cut there (the parser refuses it as too long)
  * and the rest of it is skipped. NUL bytes are data like any other. It
  * reads with read(2), which returns what a pipe has: a slow producer's
@@ -1582,7 +1723,7 @@ struct line_reader {
 	size_t pos, end;
 	int eof;
 	uint64_t lineno; /* of the line last returned, from 1 */
-	char line[SIMCSV_LINE_MAX + 2];
+	char line[IMPORT_LINE_MAX + 2];
 	char buf[IMPORT_READ_SIZE];
 };
 
@@ -1639,9 +1780,26 @@ struct refusal {
 	const char *why;
 };
 
-/* one run of sim import; large, so it lives on the heap */
+struct import;
+
+/* what differs between the imports */
+struct import_kind {
+	const char *endpoint; /* POST one batch here */
+	const char *head;     /* the batch's start: its array member */
+	/*
+	 * Parse a line of the file and append its row to the batch (0), or
+	 * say there is nothing on it (IMPORT_SKIP), or refuse it
+	 * (ZTP_EMALFORMED, *why a static sentence).
+	 */
+	int (*line)(struct import *im, const char *line, size_t len, uint64_t lineno,
+	    const char **why);
+};
+
+/* one run of sim import or allowlist import; large, so it lives on the heap */
 struct import {
 	struct ctl *c;
+	const struct import_kind *kind;
+	int rows_seen; /* a line was not skipped: no header after it */
 	char *body; /* the batch as JSON: it holds PSKs, wiped after each request */
 	size_t len;
 	size_t nrows;                    /* rows in the batch */
@@ -1737,6 +1895,18 @@ body_put(struct import *im, const char *s, size_t n)
 
 #define BODY_PUT(im, lit) body_put((im), (lit), sizeof(lit) - 1)
 
+/* Start the batch, or the next row of it. */
+static void
+import_row_start(struct import *im)
+{
+	if (im->nrows == 0) {
+		im->len = 0;
+		body_put(im, im->kind->head, strlen(im->kind->head));
+	} else {
+		BODY_PUT(im, ",");
+	}
+}
+
 /*
  * Append a parsed row to the batch. Its strings are digits, hex and
  * [A-Za-z0-9_.-] (the parser saw to it): nothing to escape, and
@@ -1745,12 +1915,7 @@ body_put(struct import *im, const char *s, size_t n)
 static void
 import_add_row(struct import *im, const struct simcsv_row *row, uint64_t line)
 {
-	if (im->nrows == 0) {
-		im->len = 0;
-		BODY_PUT(im, "{\"rows\":[");
-	} else {
-		BODY_PUT(im, ",");
-	}
+	import_row_start(im);
 	BODY_PUT(im, "{\"iccid\":\"");
 	body_put(im, row->iccid, strlen(row->iccid));
 	BODY_PUT(im, "\",\"psk\":\"");
@@ -1814,10 +1979,10 @@ malformed:
 }
 
 /*
- * Send the batch as one POST /v1/sims/import on the run's connection and
- * take the answer. A 401 (the token expired during a long import) gets a
- * new token and the same batch once more: a batch is idempotent. The
- * batch is wiped and emptied either way.
+ * Send the batch as one POST to the kind's endpoint (/v1/sims/import) on
+ * the run's connection and take the answer. A 401 (the token expired
+ * during a long import) gets a new token and the same batch once more: a
+ * batch is idempotent. The batch is wiped and emptied either way.
  */
 static int
 import_flush(struct import *im)
@@ -1830,7 +1995,7 @@ import_flush(struct import *im)
 
 	BODY_PUT(im, "]}");
 	for (;;) {
-		rc = http_do(c, "POST", "/v1/sims/import", im->body, im->len, &code, &resp);
+		rc = http_do(c, "POST", im->kind->endpoint, im->body, im->len, &code, &resp);
 		if (rc != 0)
 			goto out;
 		if (code != 401 || retried)
@@ -1941,8 +2106,29 @@ import_free(struct import *im)
 	free(im);
 }
 
+/* A line of a SIM maker's batch file (simcsv.h). */
+static int
+import_sim_line(struct import *im, const char *line, size_t len, uint64_t lineno,
+    const char **why)
+{
+	struct simcsv_row row;
+	enum simcsv_reason r;
+	int rc;
+
+	rc = simcsv_parse(line, len, lineno == 1, &row, &r);
+	if (rc == SIMCSV_SKIP)
+		return IMPORT_SKIP;
+	if (rc != 0) {
+		*why = simcsv_reason(r);
+		return rc;
+	}
+	import_add_row(im, &row, lineno);
+	explicit_bzero(&row, sizeof(row));
+	return 0;
+}
+
 /*
- * sim import FILE: stream the file line by line, parse each line here (a
+ * import FILE: stream the file line by line, parse each line here (a
  * malformed one is refused with its line number and never sent), and send
  * the rows in batches of IMPORT_BATCH, one transaction each, on one
  * connection. Prints the summary; exit status 1 if any line was refused or
@@ -1950,13 +2136,11 @@ import_free(struct import *im)
  * be imported again). The PSKs are wiped from every buffer of ours.
  */
 static int
-cmd_sim_import(struct ctl *c, const struct args *a)
+run_import(struct ctl *c, const char *path, const struct import_kind *kind)
 {
-	const char *path = a->pos[0];
 	struct line_reader *rd = NULL;
 	struct import *im = NULL;
-	struct simcsv_row row;
-	enum simcsv_reason why;
+	const char *why;
 	uint64_t stopped = 0;
 	const char *line;
 	char spath[256];
@@ -1979,6 +2163,7 @@ cmd_sim_import(struct ctl *c, const struct args *a)
 	}
 	rd->fd = fd;
 	im->c = c;
+	im->kind = kind;
 	im->tty = isatty(STDERR_FILENO);
 	/* authenticate before reading: a wrong admin file fails at once */
 	rc = ctl_open(c);
@@ -1987,18 +2172,17 @@ cmd_sim_import(struct ctl *c, const struct args *a)
 	im->t0 = im->tlast = clock_mono_ms();
 
 	while ((rc = reader_next(rd, &line, &len)) == 1) {
-		r = simcsv_parse(line, len, rd->lineno == 1, &row, &why);
-		if (r == SIMCSV_SKIP)
+		r = kind->line(im, line, len, rd->lineno, &why);
+		if (r == IMPORT_SKIP)
 			continue;
+		im->rows_seen = 1;
 		if (r != 0) {
-			rc = import_refuse(im, rd->lineno, simcsv_reason(why));
+			rc = import_refuse(im, rd->lineno, why);
 			if (rc != 0)
 				goto out;
 			im->done++;
 			continue;
 		}
-		import_add_row(im, &row, rd->lineno);
-		explicit_bzero(&row, sizeof(row));
 		if (im->nrows == IMPORT_BATCH) {
 			stopped = im->line_of[0];
 			rc = import_flush(im);
@@ -2031,7 +2215,6 @@ cmd_sim_import(struct ctl *c, const struct args *a)
 	if (rc == 0 && im->nrefused > 0)
 		rc = ZTP_EMALFORMED; /* exit status 1 */
 out:
-	explicit_bzero(&row, sizeof(row));
 	if (rd != NULL) {
 		explicit_bzero(rd, sizeof(*rd));
 		free(rd);
@@ -2040,6 +2223,855 @@ out:
 	if (fd > STDIN_FILENO)
 		close(fd);
 	return rc;
+}
+
+static const struct import_kind sim_import_kind = {
+	"/v1/sims/import", "{\"rows\":[", import_sim_line,
+};
+
+static int
+cmd_sim_import(struct ctl *c, const struct args *a)
+{
+	return run_import(c, a->pos[0], &sim_import_kind);
+}
+
+/* ---- allowlist import ---- */
+
+/* 1 if s[0..len) is a UDID: 1 to 64 of A-Z a-z 0-9 - . : _ (the server's rule) */
+static int
+udid_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > UDID_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.' || s[i] == ':' ||
+			s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+static int
+is_base64(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '+' || c == '/';
+}
+
+/*
+ * A key as the allowlist file gives it, s[0..len): 64 hex digits (the
+ * SHA-256 of the DER SubjectPublicKeyInfo), or that SubjectPublicKeyInfo
+ * in base64, which is checked and hashed here. hex gets the SHA-256 in
+ * lower case. Returns 0 or -1.
+ */
+static int
+allow_key_hex(const char *s, size_t len, char hex[KEY_HEX_SIZE])
+{
+	unsigned char der[SPKI_DER_MAX + 3], *enc = NULL;
+	const unsigned char *p = der;
+	X509_PUBKEY *k = NULL;
+	uint8_t h[32];
+	size_t i, pad = 0;
+	int n, m, rc = -1;
+
+	if (len == KEY_HEX_SIZE - 1 && hex_valid(s, len)) {
+		for (i = 0; i < len; i++)
+			hex[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]);
+		hex[len] = '\0';
+		return 0;
+	}
+	if (len < 4 || len % 4 != 0 || len / 4 * 3 > sizeof(der))
+		return -1;
+	while (pad < 2 && s[len - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < len - pad; i++)
+		if (!is_base64(s[i]))
+			return -1;
+	n = EVP_DecodeBlock(der, (const unsigned char *)s, (int)len);
+	if (n < 0 || (size_t)n < pad)
+		return -1;
+	n -= (int)pad;
+	k = d2i_X509_PUBKEY(NULL, &p, n);
+	if (k == NULL || p != der + n || X509_PUBKEY_get0(k) == NULL ||
+	    (m = i2d_X509_PUBKEY(k, &enc)) <= 0 || crypto_sha256(enc, (size_t)m, h) != 0)
+		goto out;
+	for (i = 0; i < sizeof(h); i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	rc = 0;
+out:
+	OPENSSL_free(enc);
+	X509_PUBKEY_free(k);
+	return rc;
+}
+
+/* one line of an allowlist file; NUL-terminated strings */
+struct allow_row {
+	char udid[UDID_MAX + 1];
+	char key[KEY_HEX_SIZE]; /* the SHA-256 in lower-case hex */
+	char group[SIMCSV_GROUP_SIZE];
+	char iccid[ICCID_STR_SIZE];
+};
+
+/*
+ * One line of an allowlist file: udid,key[,group[,iccid]] (an empty group
+ * is none). Blank lines and '#' comments are skipped, and a header (a
+ * first field "udid", any case, whose key is no key) while may_be_header;
+ * a UTF-8 byte order mark and a CR before the line end are stripped. No
+ * quotes, no spaces around a field. Returns 0 with *row, IMPORT_SKIP, or
+ * ZTP_EMALFORMED with *why a static sentence.
+ */
+static int
+allowcsv_parse(const char *line, size_t len, int may_be_header, struct allow_row *row,
+    const char **why)
+{
+	const char *field[ALLOWCSV_FIELDS_MAX];
+	size_t flen[ALLOWCSV_FIELDS_MAX], nfields = 0, i, start;
+	char key[KEY_HEX_SIZE];
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (may_be_header && len >= 3 && (unsigned char)line[0] == 0xEF &&
+	    (unsigned char)line[1] == 0xBB && (unsigned char)line[2] == 0xBF) {
+		line += 3;
+		len -= 3;
+	}
+	if (len > ALLOWCSV_LINE_MAX) {
+		*why = "line too long";
+		return ZTP_EMALFORMED;
+	}
+	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	if (i == len || line[i] == '#')
+		return IMPORT_SKIP;
+	if (memchr(line, '\0', len) != NULL) {
+		*why = "NUL byte in the line";
+		return ZTP_EMALFORMED;
+	}
+	if (memchr(line, '"', len) != NULL) {
+		*why = "quotes are not supported";
+		return ZTP_EMALFORMED;
+	}
+	start = 0;
+	for (i = 0; i <= len; i++) {
+		if (i < len && line[i] != ',')
+			continue;
+		if (nfields == ALLOWCSV_FIELDS_MAX) {
+			*why = "more than 4 fields (udid,key,group,iccid)";
+			return ZTP_EMALFORMED;
+		}
+		field[nfields] = line + start;
+		flen[nfields] = i - start;
+		nfields++;
+		start = i + 1;
+	}
+	if (nfields < 2) {
+		*why = "expected udid,key[,group[,iccid]]";
+		return ZTP_EMALFORMED;
+	}
+	for (i = 0; i < nfields; i++)
+		if (flen[i] > 0 && (field[i][0] == ' ' || field[i][0] == '\t' ||
+			field[i][flen[i] - 1] == ' ' || field[i][flen[i] - 1] == '\t')) {
+			*why = "space around a field";
+			return ZTP_EMALFORMED;
+		}
+	if (may_be_header && flen[0] == 4 && strncasecmp(field[0], "udid", 4) == 0 &&
+	    allow_key_hex(field[1], flen[1], key) != 0)
+		return IMPORT_SKIP;
+	if (!udid_valid(field[0], flen[0])) {
+		*why = "invalid UDID: expected 1 to 64 of A-Z a-z 0-9 - . : _";
+		return ZTP_EMALFORMED;
+	}
+	if (allow_key_hex(field[1], flen[1], key) != 0) {
+		*why = "invalid key: expected 64 hex digits (SHA-256 of the DER "
+		       "SubjectPublicKeyInfo) or the SubjectPublicKeyInfo in base64";
+		return ZTP_EMALFORMED;
+	}
+	if (nfields > 2 && flen[2] > 0 && !simcsv_group_valid(field[2], flen[2])) {
+		*why = "invalid group name: expected 1 to 63 of A-Z a-z 0-9 _ . -";
+		return ZTP_EMALFORMED;
+	}
+	if (nfields > 3 && !iccid_valid(field[3], flen[3])) {
+		*why = "invalid ICCID: expected 18 to 20 digits";
+		return ZTP_EMALFORMED;
+	}
+	memset(row, 0, sizeof(*row));
+	memcpy(row->udid, field[0], flen[0]);
+	memcpy(row->key, key, sizeof(key));
+	if (nfields > 2)
+		memcpy(row->group, field[2], flen[2]);
+	if (nfields > 3)
+		memcpy(row->iccid, field[3], flen[3]);
+	return 0;
+}
+
+/* Append an allowlist row: its strings need no escaping (allowcsv_parse saw to it). */
+static void
+import_add_allow(struct import *im, const struct allow_row *row, uint64_t line)
+{
+	import_row_start(im);
+	BODY_PUT(im, "{\"udid\":\"");
+	body_put(im, row->udid, strlen(row->udid));
+	BODY_PUT(im, "\",\"key_sha256\":\"");
+	body_put(im, row->key, strlen(row->key));
+	if (row->group[0] != '\0') {
+		BODY_PUT(im, "\",\"group\":\"");
+		body_put(im, row->group, strlen(row->group));
+	}
+	if (row->iccid[0] != '\0') {
+		BODY_PUT(im, "\",\"iccid\":\"");
+		body_put(im, row->iccid, strlen(row->iccid));
+	}
+	BODY_PUT(im, "\"}");
+	im->line_of[im->nrows++] = line;
+}
+
+static int
+import_allow_line(struct import *im, const char *line, size_t len, uint64_t lineno,
+    const char **why)
+{
+	struct allow_row row;
+	int rc;
+
+	rc = allowcsv_parse(line, len, !im->rows_seen, &row, why);
+	if (rc == 0)
+		import_add_allow(im, &row, lineno);
+	return rc;
+}
+
+static const struct import_kind allow_import_kind = {
+	"/v1/allowlist/import", "{\"entries\":[", import_allow_line,
+};
+
+static int
+cmd_allowlist_import(struct ctl *c, const struct args *a)
+{
+	return run_import(c, a->pos[0], &allow_import_kind);
+}
+
+/* ---- certificates: allowlist, enrolment passwords, manufacturer CAs, certs, devices ---- */
+
+static int
+nomem(void)
+{
+	errorf("%s", ztp_strerror(ZTP_ENOMEM));
+	return ZTP_ENOMEM;
+}
+
+static int
+check_udid(const char *s)
+{
+	char buf[96];
+
+	if (!udid_valid(s, strlen(s)))
+		return usage_error("invalid UDID '%s': expected 1 to %d of A-Z a-z 0-9 - . : _",
+		    san(s, buf, sizeof(buf)), UDID_MAX);
+	return 0;
+}
+
+/* a certificate serial number: hex, as openssl x509 -serial prints it */
+static int
+check_serial(const char *s)
+{
+	char buf[96];
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SERIAL_ARG_MAX || strspn(s, "0123456789abcdefABCDEF") != n)
+		return usage_error("invalid serial number '%s': expected hex digits",
+		    san(s, buf, sizeof(buf)));
+	return 0;
+}
+
+static const char *const reason_names[] = { "unspecified", "keyCompromise", "caCompromise",
+	"affiliationChanged", "superseded", "cessationOfOperation", "certificateHold",
+	"privilegeWithdrawn", "aACompromise" };
+
+/* --reason R: one of the RFC 5280 names */
+static int
+check_reason(const char *s)
+{
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(reason_names) / sizeof(reason_names[0]); i++)
+		if (strcmp(s, reason_names[i]) == 0)
+			return 0;
+	return usage_error("invalid --reason '%s': expected one of unspecified, keyCompromise, "
+			   "caCompromise, affiliationChanged, superseded, cessationOfOperation, "
+			   "certificateHold, privilegeWithdrawn, aACompromise",
+	    san(s, buf, sizeof(buf)));
+}
+
+/* Print an object the server sent back: its JSON, or "key: value" lines. */
+static int
+show_object(struct ctl *c, const json_t *o)
+{
+	if (o == NULL) {
+		errorf("the server's answer is empty");
+		return ZTP_EMALFORMED;
+	}
+	if (c->json)
+		return print_json(o);
+	print_object(o);
+	return 0;
+}
+
+/*
+ * Read a PEM file (at most PEM_FILE_MAX bytes) into *out (the caller frees
+ * it). A file that holds a private key is refused, wiped and never sent.
+ */
+static int
+read_pem_file(const char *path, char **out, size_t *outlen)
+{
+	char spath[256], *data = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	san(path, spath, sizeof(spath));
+	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (f == NULL) {
+		errorf("%s: %s", spath, strerror(errno));
+		return ZTP_EIO;
+	}
+	rc = read_bounded(f, PEM_FILE_MAX, &data, &len);
+	if (f != stdin)
+		fclose(f);
+	if (rc != 0) {
+		errorf("%s: %s", spath, rc == ZTP_ETOOBIG ? "larger than 64 KiB" : ztp_strerror(rc));
+		return rc;
+	}
+	if (strstr(data, "PRIVATE KEY-----") != NULL) {
+		errorf("%s holds a private key: give the public key (openssl pkey -pubout), the "
+		       "certificate or the CSR; nothing was sent",
+		    spath);
+		rc = ZTP_EMALFORMED;
+	} else if (strstr(data, "-----BEGIN ") == NULL || memchr(data, '\0', len) != NULL) {
+		errorf("%s is not a PEM file", spath);
+		rc = ZTP_EMALFORMED;
+	}
+	if (rc != 0) {
+		explicit_bzero(data, len);
+		free(data);
+		return rc;
+	}
+	*out = data;
+	*outlen = len;
+	return 0;
+}
+
+/* allowlist add UDID (--pubkey FILE | --key-sha256 HEX) [--group G] [--iccid I] */
+static int
+cmd_allowlist_add(struct ctl *c, const struct args *a)
+{
+	const char *udid = a->pos[0];
+	json_t *req = NULL, *res = NULL, *v;
+	char *pem = NULL, sha[CELL_MAX];
+	size_t pemlen = 0;
+	long code = 0;
+	int rc;
+
+	if ((rc = check_udid(udid)) != 0)
+		return rc;
+	if ((a->pubkey == NULL) == (a->key_sha == NULL))
+		return usage_error("allowlist add: give exactly one of --pubkey FILE and "
+				   "--key-sha256 HEX");
+	if (a->key_sha != NULL && (strlen(a->key_sha) != 64 || !hex_valid(a->key_sha, 64)))
+		return usage_error("invalid --key-sha256: expected 64 hex digits (the SHA-256 of "
+				   "the DER SubjectPublicKeyInfo)");
+	if (a->group != NULL && (rc = check_group(a->group)) != 0)
+		return rc;
+	if (a->iccid != NULL && (rc = check_iccid(a->iccid)) != 0)
+		return rc;
+	if (a->pubkey != NULL && (rc = read_pem_file(a->pubkey, &pem, &pemlen)) != 0)
+		return rc;
+	req = json_pack("{s:s}", "udid", udid);
+	if (req == NULL)
+		goto nomem;
+	if (pem != NULL) {
+		v = json_stringn(pem, pemlen);
+		if (v == NULL) {
+			errorf("the --pubkey file is not text (UTF-8)");
+			rc = ZTP_EMALFORMED;
+			goto out;
+		}
+		if (json_object_set_new(req, "pubkey", v) != 0)
+			goto nomem;
+	} else if (json_object_set_new(req, "key_sha256", json_string(a->key_sha)) != 0) {
+		goto nomem;
+	}
+	if ((a->group != NULL && json_object_set_new(req, "group", json_string(a->group)) != 0) ||
+	    (a->iccid != NULL && json_object_set_new(req, "iccid", json_string(a->iccid)) != 0))
+		goto nomem;
+	rc = api_call_status(c, "POST", "/v1/allowlist", req, &res, &code);
+	if (rc != 0)
+		goto out;
+	if (c->json) {
+		rc = show_object(c, res);
+		goto out;
+	}
+	fmt_value(json_object_get(res, "key_sha256"), sha, sizeof(sha));
+	if (code == 201)
+		printf("allowlist entry %s added (key sha256 %s)\n", udid, sha);
+	else
+		printf("allowlist entry %s unchanged: the same entry exists (key sha256 %s)\n", udid,
+		    sha);
+	rc = 0;
+	goto out;
+nomem:
+	rc = nomem();
+out:
+	free(pem);
+	json_decref(req);
+	json_decref(res);
+	return rc;
+}
+
+static const char *const allow_head[] = { "UDID", "GROUP", "ICCID", "CREATED", "KEY SHA256" };
+static const char *const allow_cols[] = { "udid", "group", "iccid", "created_at", "key_sha256" };
+
+static int
+cmd_allowlist_list(struct ctl *c, const struct args *a)
+{
+	json_t *res = NULL;
+	uint64_t max = 0;
+	int rc;
+
+	if ((rc = check_limit(a->limit, &max)) != 0)
+		return rc;
+	if (a->all)
+		max = 0;
+	rc = api_list(c, "/v1/allowlist", "", "allowlist", "after", max, &res);
+	if (rc == 0)
+		rc = c->json ? print_json(res) :
+			       print_table(json_object_get(res, "allowlist"), allow_head, allow_cols,
+				   5, NULL);
+	json_decref(res);
+	return rc;
+}
+
+/*
+ * One request about one thing named by a checked path segment: what is
+ * printed on success is done (NULL: the object the server sent back).
+ */
+static int
+one_request(struct ctl *c, const char *method, const char *path, const json_t *body,
+    const char *done)
+{
+	json_t *res = NULL;
+	int rc;
+
+	rc = api_call(c, method, path, body, &res);
+	if (rc == 0 && done == NULL)
+		rc = show_object(c, res);
+	else if (rc == 0 && c->json && res != NULL)
+		rc = print_json(res);
+	else if (rc == 0 && !c->json)
+		printf("%s\n", done);
+	json_decref(res);
+	return rc;
+}
+
+static int
+cmd_allowlist_show(struct ctl *c, const struct args *a)
+{
+	char path[128];
+	int rc;
+
+	if ((rc = check_udid(a->pos[0])) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/allowlist/%s", a->pos[0]);
+	return one_request(c, "GET", path, NULL, NULL);
+}
+
+static int
+cmd_allowlist_delete(struct ctl *c, const struct args *a)
+{
+	char path[128], done[128];
+	int rc;
+
+	if ((rc = check_udid(a->pos[0])) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/allowlist/%s", a->pos[0]);
+	snprintf(done, sizeof(done), "allowlist entry %s deleted", a->pos[0]);
+	return one_request(c, "DELETE", path, NULL, done);
+}
+
+/* 1 if s is what a password from the server may be: 1 to 128 of [A-Za-z0-9_-] */
+static int
+password_text(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 128 &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/*
+ * password create UDID [--ttl SECONDS] [--group G]: the server makes a
+ * one-time enrolment password and shows it in this answer only: it is
+ * printed once on stdout (the object with --json), and wiped here.
+ */
+static int
+cmd_password_create(struct ctl *c, const struct args *a)
+{
+	const char *udid = a->pos[0], *pw;
+	json_t *req = NULL, *res = NULL, *v;
+	char sarg[64], exp[CELL_MAX];
+	uint64_t ttl = 0;
+	int rc;
+
+	if ((rc = check_udid(udid)) != 0)
+		return rc;
+	if (a->ttl != NULL && num_parse_u64z(a->ttl, TTL_MIN, TTL_MAX, &ttl) != 0)
+		return usage_error("invalid --ttl '%s': expected seconds from %d to %llu (30 days)",
+		    san(a->ttl, sarg, sizeof(sarg)), TTL_MIN, TTL_MAX);
+	if (a->group != NULL && (rc = check_group(a->group)) != 0)
+		return rc;
+	req = json_pack("{s:s}", "udid", udid);
+	if (req == NULL ||
+	    (a->ttl != NULL && json_object_set_new(req, "ttl_s", json_integer((json_int_t)ttl)) != 0) ||
+	    (a->group != NULL && json_object_set_new(req, "group", json_string(a->group)) != 0)) {
+		rc = nomem();
+		goto out;
+	}
+	rc = api_call(c, "POST", "/v1/enrolment-passwords", req, &res);
+	if (rc != 0)
+		goto out;
+	v = json_object_get(res, "password");
+	if (!json_is_string(v) || !password_text(json_string_value(v))) {
+		errorf("the server's answer has no usable \"password\"");
+		rc = ZTP_EMALFORMED;
+		goto out;
+	}
+	pw = json_string_value(v);
+	if (c->json) {
+		rc = print_json(res);
+		goto out;
+	}
+	fmt_value(json_object_get(res, "expires_at"), exp, sizeof(exp));
+	printf("%s\n", pw);
+	fflush(stdout);
+	fprintf(stderr, "ztpctl: the enrolment password of %s, usable once until %s; it is never "
+			"shown again\n",
+	    udid, exp);
+	rc = 0;
+out:
+	v = json_object_get(res, "password");
+	if (json_is_string(v))
+		explicit_bzero((char *)json_string_value(v), json_string_length(v));
+	json_decref(req);
+	json_decref(res);
+	return rc;
+}
+
+/* mfr-ca add NAME FILE [--group G] */
+static int
+cmd_mfr_ca_add(struct ctl *c, const struct args *a)
+{
+	const char *name = a->pos[0];
+	json_t *req = NULL, *res = NULL, *v;
+	char *pem = NULL, subject[DETAIL_MAX], sha[CELL_MAX], until[CELL_MAX];
+	size_t pemlen = 0;
+	int rc;
+
+	if ((rc = check_group(name)) != 0)
+		return rc;
+	if (a->group != NULL && (rc = check_group(a->group)) != 0)
+		return rc;
+	if ((rc = read_pem_file(a->pos[1], &pem, &pemlen)) != 0)
+		return rc;
+	v = json_stringn(pem, pemlen);
+	if (v == NULL) {
+		errorf("the certificate file is not text (UTF-8)");
+		rc = ZTP_EMALFORMED;
+		goto out;
+	}
+	req = json_pack("{s:s, s:o}", "name", name, "pem", v);
+	if (req == NULL ||
+	    (a->group != NULL && json_object_set_new(req, "group", json_string(a->group)) != 0)) {
+		rc = nomem();
+		goto out;
+	}
+	rc = api_call(c, "POST", "/v1/manufacturer-cas", req, &res);
+	if (rc != 0)
+		goto out;
+	if (c->json) {
+		rc = show_object(c, res);
+		goto out;
+	}
+	fmt_value(json_object_get(res, "subject"), subject, sizeof(subject));
+	fmt_value(json_object_get(res, "sha256"), sha, sizeof(sha));
+	fmt_value(json_object_get(res, "not_after"), until, sizeof(until));
+	printf("manufacturer CA %s added: %s, valid until %s, sha256 %s\n", name, subject, until,
+	    sha);
+out:
+	free(pem);
+	json_decref(req);
+	json_decref(res);
+	return rc;
+}
+
+static const char *const mfr_head[] = { "NAME", "GROUP", "NOT AFTER", "SHA256", "SUBJECT" };
+static const char *const mfr_cols[] = { "name", "group", "not_after", "sha256", "subject" };
+
+static int
+cmd_mfr_ca_list(struct ctl *c, const struct args *a)
+{
+	json_t *res = NULL, *arr;
+	int rc;
+
+	rc = api_call(c, "GET", "/v1/manufacturer-cas", NULL, &res);
+	if (rc != 0)
+		goto out;
+	if (c->json) {
+		rc = print_json(res);
+		goto out;
+	}
+	arr = json_object_get(res, "manufacturer_cas");
+	if (!json_is_array(arr)) {
+		errorf("the server's answer has no \"manufacturer_cas\" array");
+		rc = ZTP_EMALFORMED;
+		goto out;
+	}
+	rc = print_table(arr, mfr_head, mfr_cols, 5, NULL);
+out:
+	json_decref(res);
+	return rc;
+}
+
+/* mfr-ca show NAME: its members, then its certificate as PEM */
+static int
+cmd_mfr_ca_show(struct ctl *c, const struct args *a)
+{
+	json_t *res = NULL, *pem;
+	char path[128];
+	const char *p;
+	int rc;
+
+	if ((rc = check_group(a->pos[0])) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/manufacturer-cas/%s", a->pos[0]);
+	rc = api_call(c, "GET", path, NULL, &res);
+	if (rc != 0 || c->json || res == NULL) {
+		if (rc == 0)
+			rc = show_object(c, res);
+		goto out;
+	}
+	pem = json_incref(json_object_get(res, "pem"));
+	json_object_del(res, "pem");
+	print_object(res);
+	/* PEM is base64 and its armour: print it as it is, if it is only that */
+	p = json_string_value(pem);
+	if (p != NULL && strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				   "0123456789+/=- \n") == strlen(p))
+		fputs(p, stdout);
+	json_decref(pem);
+out:
+	json_decref(res);
+	return rc;
+}
+
+static int
+cmd_mfr_ca_delete(struct ctl *c, const struct args *a)
+{
+	char path[128], done[128];
+	int rc;
+
+	if ((rc = check_group(a->pos[0])) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/manufacturer-cas/%s", a->pos[0]);
+	snprintf(done, sizeof(done), "manufacturer CA %s deleted", a->pos[0]);
+	return one_request(c, "DELETE", path, NULL, done);
+}
+
+static const char *const cert_head[] = { "SERIAL", "UDID", "METHOD", "ISSUED", "NOT AFTER",
+	"REVOKED" };
+
+/* a certificate's cells: REVOKED is its reason, or "no" */
+static void
+cert_cell(const json_t *item, size_t col, char *out, size_t cap)
+{
+	static const char *const cols[] = { "serial", "udid", "method", "issued_at", "not_after" };
+
+	if (col < 5)
+		fmt_value(json_object_get(item, cols[col]), out, cap);
+	else if (json_is_true(json_object_get(item, "revoked")))
+		fmt_value(json_object_get(item, "reason"), out, cap);
+	else
+		snprintf(out, cap, "no");
+}
+
+static int
+print_certs(const json_t *arr)
+{
+	if (!json_is_array(arr)) {
+		errorf("the server's answer has no certificates array");
+		return ZTP_EMALFORMED;
+	}
+	return print_table(arr, cert_head, NULL, 6, cert_cell);
+}
+
+/* cert list [--udid U] [--limit N] [--all] */
+static int
+cmd_cert_list(struct ctl *c, const struct args *a)
+{
+	json_t *res = NULL;
+	char query[128] = "";
+	uint64_t max = 0;
+	int rc;
+
+	if ((rc = check_limit(a->limit, &max)) != 0)
+		return rc;
+	if (a->all)
+		max = 0;
+	if (a->udid != NULL) {
+		if ((rc = check_udid(a->udid)) != 0)
+			return rc;
+		snprintf(query, sizeof(query), "udid=%s", a->udid); /* no character to escape */
+	}
+	rc = api_list(c, "/v1/certs", query, "certs", "after", max, &res);
+	if (rc == 0)
+		rc = c->json ? print_json(res) : print_certs(json_object_get(res, "certs"));
+	json_decref(res);
+	return rc;
+}
+
+static int
+cmd_cert_show(struct ctl *c, const struct args *a)
+{
+	char path[128];
+	int rc;
+
+	if ((rc = check_serial(a->pos[0])) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/certs/%s", a->pos[0]);
+	return one_request(c, "GET", path, NULL, NULL);
+}
+
+/* cert revoke SERIAL [--reason R]: R defaults to unspecified */
+static int
+cmd_cert_revoke(struct ctl *c, const struct args *a)
+{
+	const char *reason = a->reason != NULL ? a->reason : "unspecified";
+	json_t *req = NULL, *res = NULL;
+	char path[128], serial[CELL_MAX], udid[CELL_MAX];
+	int rc;
+
+	if ((rc = check_serial(a->pos[0])) != 0 || (rc = check_reason(reason)) != 0)
+		return rc;
+	if ((req = json_pack("{s:s}", "reason", reason)) == NULL)
+		return nomem();
+	snprintf(path, sizeof(path), "/v1/certs/%s/revoke", a->pos[0]);
+	rc = api_call(c, "POST", path, req, &res);
+	if (rc == 0 && c->json) {
+		rc = show_object(c, res);
+	} else if (rc == 0) {
+		fmt_value(json_object_get(res, "serial"), serial, sizeof(serial));
+		fmt_value(json_object_get(res, "udid"), udid, sizeof(udid));
+		printf("certificate %s of %s revoked (%s)\n", serial, udid, reason);
+	}
+	json_decref(req);
+	json_decref(res);
+	return rc;
+}
+
+static const char *const device_head[] = { "UDID", "BLOCKED", "GROUP", "ICCID", "CERTS",
+	"UPDATED" };
+static const char *const device_cols[] = { "udid", "blocked", "group", "iccid", "certs",
+	"updated_at" };
+
+static int
+cmd_device_list(struct ctl *c, const struct args *a)
+{
+	json_t *res = NULL;
+	uint64_t max = 0;
+	int rc;
+
+	if ((rc = check_limit(a->limit, &max)) != 0)
+		return rc;
+	if (a->all)
+		max = 0;
+	rc = api_list(c, "/v1/devices", "", "devices", "after", max, &res);
+	if (rc == 0)
+		rc = c->json ? print_json(res) :
+			       print_table(json_object_get(res, "devices"), device_head, device_cols, 6,
+				   NULL);
+	json_decref(res);
+	return rc;
+}
+
+/* device show UDID: its members, then its certificates as a table */
+static int
+cmd_device_show(struct ctl *c, const struct args *a)
+{
+	json_t *res = NULL, *certs;
+	char path[128];
+	int rc;
+
+	if ((rc = check_udid(a->pos[0])) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/devices/%s", a->pos[0]);
+	rc = api_call(c, "GET", path, NULL, &res);
+	if (rc != 0 || c->json || res == NULL) {
+		if (rc == 0)
+			rc = show_object(c, res);
+		goto out;
+	}
+	certs = json_incref(json_object_get(res, "certificates"));
+	json_object_del(res, "certificates");
+	print_object(res);
+	if (json_array_size(certs) > 0) {
+		putchar('\n');
+		rc = print_certs(certs);
+	}
+	json_decref(certs);
+out:
+	json_decref(res);
+	return rc;
+}
+
+/* device block UDID [--reason R]: R defaults to the server's (privilegeWithdrawn) */
+static int
+cmd_device_block(struct ctl *c, const struct args *a)
+{
+	json_t *req = NULL, *res = NULL;
+	char path[128], n[CELL_MAX];
+	int rc;
+
+	if ((rc = check_udid(a->pos[0])) != 0)
+		return rc;
+	if (a->reason != NULL) {
+		if ((rc = check_reason(a->reason)) != 0)
+			return rc;
+		if ((req = json_pack("{s:s}", "reason", a->reason)) == NULL)
+			return nomem();
+	}
+	snprintf(path, sizeof(path), "/v1/devices/%s/block", a->pos[0]);
+	rc = api_call(c, "POST", path, req, &res);
+	if (rc == 0 && c->json) {
+		rc = show_object(c, res);
+	} else if (rc == 0) {
+		fmt_value(json_object_get(res, "revoked"), n, sizeof(n));
+		printf("device %s blocked: %s certificates revoked\n", a->pos[0], n);
+	}
+	json_decref(req);
+	json_decref(res);
+	return rc;
+}
+
+static int
+cmd_device_unblock(struct ctl *c, const struct args *a)
+{
+	char path[128], done[128];
+	int rc;
+
+	if ((rc = check_udid(a->pos[0])) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/devices/%s/unblock", a->pos[0]);
+	snprintf(done, sizeof(done), "device %s unblocked", a->pos[0]);
+	return one_request(c, "POST", path, NULL, done);
 }
 
 /* ---- groups ---- */
@@ -2137,19 +3169,69 @@ write_master_key(int fd, const char *hex)
  * other file can take its place, and removed if the request fails; without
  * FILE it is printed once on stdout, the only place it will ever be shown.
  */
+/*
+ * --est-auth LIST: 1 to 3 distinct of allowlist, password, manufacturer,
+ * comma-separated, into a new JSON array in *out.
+ */
+static int
+parse_est_auth(const char *list, json_t **out)
+{
+	static const char *const names[] = { "allowlist", "password", "manufacturer" };
+	char sarg[96];
+	const char *p = list;
+	size_t n, k;
+	int seen = 0;
+	json_t *arr;
+
+	*out = NULL;
+	if ((arr = json_array()) == NULL)
+		return nomem();
+	for (;;) {
+		n = strcspn(p, ",");
+		for (k = 0; k < 3; k++)
+			if (strlen(names[k]) == n && strncmp(p, names[k], n) == 0)
+				break;
+		if (k == 3 || (seen & (1 << k))) {
+			json_decref(arr);
+			return usage_error("invalid --est-auth '%s': expected a comma-separated list "
+					   "of allowlist, password, manufacturer, each once",
+			    san(list, sarg, sizeof(sarg)));
+		}
+		seen |= 1 << k;
+		if (json_array_append_new(arr, json_string(names[k])) != 0) {
+			json_decref(arr);
+			return nomem();
+		}
+		if (p[n] == '\0')
+			break;
+		p += n + 1;
+	}
+	*out = arr;
+	return 0;
+}
+
 static int
 cmd_group_create(struct ctl *c, const struct args *a)
 {
 	const char *name = a->pos[0];
 	char key[MASTER_KEY_HEX + 1] = "", spath[256], sarg[64];
 	const char *generated = NULL;
-	json_t *req = NULL, *grp = NULL, *mk;
-	uint64_t rotation = 0;
+	json_t *req = NULL, *grp = NULL, *mk, *est = NULL;
+	uint64_t rotation = 0, days = 0, grace = 0;
 	int rc, fd = -1, have_key = 0;
 
 	rc = check_group(name);
 	if (rc != 0)
 		return rc;
+	if (a->cert_days != NULL && num_parse_u64z(a->cert_days, 0, CERT_DAYS_MAX, &days) != 0)
+		return usage_error("invalid --cert-days '%s': expected days from 0 (the server's "
+				   "default) to %llu",
+		    san(a->cert_days, sarg, sizeof(sarg)), CERT_DAYS_MAX);
+	if (a->grace != NULL && strcmp(a->grace, "-1") != 0 &&
+	    num_parse_u64z(a->grace, 0, GRACE_MAX, &grace) != 0)
+		return usage_error("invalid --reenroll-grace '%s': expected seconds from 0 to %llu "
+				   "(5 years), or -1 for the server's default",
+		    san(a->grace, sarg, sizeof(sarg)), GRACE_MAX);
 	if (a->prefix != NULL && (strlen(a->prefix) == 0 || strlen(a->prefix) > ICCID_MAX_DIGITS ||
 	    strspn(a->prefix, "0123456789") != strlen(a->prefix)))
 		return usage_error("invalid --iccid-prefix '%s': expected 1 to %d digits",
@@ -2159,6 +3241,8 @@ cmd_group_create(struct ctl *c, const struct args *a)
 		    san(a->rotation, sarg, sizeof(sarg)), ROTATION_MAX);
 	if (a->key_file != NULL && !a->derive)
 		return usage_error("--master-key-file goes with --derive");
+	if (a->est_auth != NULL && (rc = parse_est_auth(a->est_auth, &est)) != 0)
+		return rc;
 	if (a->key_file != NULL) {
 		san(a->key_file, spath, sizeof(spath));
 		rc = read_master_key(a->key_file, key);
@@ -2179,7 +3263,13 @@ cmd_group_create(struct ctl *c, const struct args *a)
 	    "allow_psk_ke", a->psk_ke, "rotation_period_s", (json_int_t)rotation);
 	if (req == NULL ||
 	    (a->prefix != NULL && json_object_set_new(req, "iccid_prefix", json_string(a->prefix)) != 0) ||
-	    (have_key && json_object_set_new(req, "master_key", json_string(key)) != 0)) {
+	    (have_key && json_object_set_new(req, "master_key", json_string(key)) != 0) ||
+	    (est != NULL && json_object_set(req, "est_auth", est) != 0) ||
+	    (a->cert_days != NULL &&
+		json_object_set_new(req, "cert_days", json_integer((json_int_t)days)) != 0) ||
+	    (a->grace != NULL && json_object_set_new(req, "reenroll_grace_s",
+				     json_integer(strcmp(a->grace, "-1") == 0 ? -1 :
+										(json_int_t)grace)) != 0)) {
 		rc = ZTP_ENOMEM;
 		errorf("%s", ztp_strerror(rc));
 		goto out;
@@ -2252,6 +3342,7 @@ out:
 		unlink(a->key_file);
 	}
 	explicit_bzero(key, sizeof(key));
+	json_decref(est);
 	json_decref(req);
 	if (grp != NULL && json_is_string(json_object_get(grp, "master_key"))) {
 		mk = json_object_get(grp, "master_key");
@@ -2348,9 +3439,11 @@ static const struct command commands[] = {
 	{ "sim", "rebind", 0, 1, "sim rebind ICCID", cmd_sim_rebind },
 	{ "sim", "delete", 0, 1, "sim delete ICCID", cmd_sim_delete },
 	{ "sim", "rotate", 0, 1, "sim rotate ICCID", cmd_sim_rotate },
-	{ "group", "create", OPT_PREFIX | OPT_DERIVE | OPT_KEY_FILE | OPT_PSK_KE | OPT_ROTATION, 1,
+	{ "group", "create", OPT_PREFIX | OPT_DERIVE | OPT_KEY_FILE | OPT_PSK_KE | OPT_ROTATION |
+		OPT_EST_AUTH | OPT_CERT_DAYS | OPT_GRACE, 1,
 	    "group create NAME [--iccid-prefix DIGITS] [--derive [--master-key-file FILE]] "
-	    "[--allow-psk-ke] [--rotation-period SECONDS]",
+	    "[--allow-psk-ke] [--rotation-period SECONDS] [--est-auth LIST] [--cert-days N] "
+	    "[--reenroll-grace SECONDS]",
 	    cmd_group_create },
 	{ "group", "list", 0, 0, "group list", cmd_group_list },
 	{ "group", "show", 0, 1, "group show NAME", cmd_group_show },
@@ -2359,6 +3452,31 @@ static const struct command commands[] = {
 	{ "config", "get", 0, 1, "config get ICCID", cmd_config_get },
 	{ "config", "history", 0, 1, "config history ICCID", cmd_config_history },
 	{ "config", "rollback", 0, 2, "config rollback ICCID VERSION", cmd_config_rollback },
+	{ "allowlist", "add", OPT_PUBKEY | OPT_KEY_SHA | OPT_GROUP | OPT_ICCID, 1,
+	    "allowlist add UDID (--pubkey FILE | --key-sha256 HEX) [--group NAME] [--iccid ICCID]",
+	    cmd_allowlist_add },
+	{ "allowlist", "import", 0, 1, "allowlist import FILE", cmd_allowlist_import },
+	{ "allowlist", "list", OPT_LIMIT | OPT_ALL, 0, "allowlist list [--limit N] [--all]",
+	    cmd_allowlist_list },
+	{ "allowlist", "show", 0, 1, "allowlist show UDID", cmd_allowlist_show },
+	{ "allowlist", "delete", 0, 1, "allowlist delete UDID", cmd_allowlist_delete },
+	{ "password", "create", OPT_TTL | OPT_GROUP, 1,
+	    "password create UDID [--ttl SECONDS] [--group NAME]", cmd_password_create },
+	{ "mfr-ca", "add", OPT_GROUP, 2, "mfr-ca add NAME FILE [--group NAME]", cmd_mfr_ca_add },
+	{ "mfr-ca", "list", 0, 0, "mfr-ca list", cmd_mfr_ca_list },
+	{ "mfr-ca", "show", 0, 1, "mfr-ca show NAME", cmd_mfr_ca_show },
+	{ "mfr-ca", "delete", 0, 1, "mfr-ca delete NAME", cmd_mfr_ca_delete },
+	{ "cert", "list", OPT_UDID | OPT_LIMIT | OPT_ALL, 0,
+	    "cert list [--udid UDID] [--limit N] [--all]", cmd_cert_list },
+	{ "cert", "show", 0, 1, "cert show SERIAL", cmd_cert_show },
+	{ "cert", "revoke", OPT_REASON, 1, "cert revoke SERIAL [--reason REASON]",
+	    cmd_cert_revoke },
+	{ "device", "list", OPT_LIMIT | OPT_ALL, 0, "device list [--limit N] [--all]",
+	    cmd_device_list },
+	{ "device", "show", 0, 1, "device show UDID", cmd_device_show },
+	{ "device", "block", OPT_REASON, 1, "device block UDID [--reason REASON]",
+	    cmd_device_block },
+	{ "device", "unblock", 0, 1, "device unblock UDID", cmd_device_unblock },
 	{ "telemetry", NULL, OPT_LIMIT, 1, "telemetry ICCID [--limit N]", cmd_telemetry },
 	{ "events", NULL, OPT_SINCE | OPT_LIMIT, 0, "events [--since T] [--limit N]",
 	    cmd_events },
@@ -2461,6 +3579,33 @@ parse_args(const struct command *cmd, int argc, char **argv, struct args *out)
 			break;
 		case OPT_ROTATION:
 			out->rotation = val;
+			break;
+		case OPT_PUBKEY:
+			out->pubkey = val;
+			break;
+		case OPT_KEY_SHA:
+			out->key_sha = val;
+			break;
+		case OPT_ICCID:
+			out->iccid = val;
+			break;
+		case OPT_TTL:
+			out->ttl = val;
+			break;
+		case OPT_UDID:
+			out->udid = val;
+			break;
+		case OPT_REASON:
+			out->reason = val;
+			break;
+		case OPT_EST_AUTH:
+			out->est_auth = val;
+			break;
+		case OPT_CERT_DAYS:
+			out->cert_days = val;
+			break;
+		case OPT_GRACE:
+			out->grace = val;
 			break;
 		default:
 			return usage_error("internal: unhandled option");
