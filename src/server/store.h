@@ -329,7 +329,7 @@ int store_thing_unblock(struct store *st, const char *udid);
 struct store_cert {
 	char serial[STORE_SERIAL_HEX];
 	char udid[STORE_UDID_MAX + 1];
-	char subject[STORE_SUBJECT_MAX]; /* one line, RFC 2253 */
+	char subject[STORE_SUBJECT_MAX]; /* one line, as X509_NAME_oneline: /CN=../serialNumber=.. */
 	uint8_t key_sha256[32];
 	int64_t not_before, not_after; /* Unix seconds */
 	int64_t issued_at;             /* ms */
