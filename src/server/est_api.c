@@ -300,7 +300,7 @@ verify_with(X509_STORE *trust, X509 *leaf, STACK_OF(X509) *untrusted, unsigned l
 		X509_STORE_CTX_free(v);
 		return X509_V_ERR_OUT_OF_MEM;
 	}
-	X509_STORE_CTX_set_flags(v, flags | X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT);
+	X509_STORE_CTX_set_flags(v, flags | X509_V_FLAG_PARTIAL_CHAIN);
 	X509_STORE_CTX_set_purpose(v, X509_PURPOSE_SSL_CLIENT);
 	ok = X509_verify_cert(v);
 	err = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(v);
@@ -395,8 +395,13 @@ est_api_verify_peer(X509_STORE_CTX *xctx, void *arg)
 	if (c->peer[0] == '\0')
 		conn_peer(SSL_get_fd(ssl), c->peer, sizeof(c->peer));
 	c->est_peer = EST_PEER_NONE;
-	/* ours: time is checked by check_ours, with the re-enrolment grace */
-	if (verify_with(e->ours, leaf, untrusted, X509_V_FLAG_NO_CHECK_TIME, NULL) == X509_V_OK)
+	/*
+	 * ours: time is checked by check_ours, with the re-enrolment grace;
+	 * strict, as we issue them. Manufacturers' IDevIDs are taken as RFC 5280
+	 * allows (some lack extensions strict mode wants).
+	 */
+	if (verify_with(e->ours, leaf, untrusted, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_X509_STRICT,
+		NULL) == X509_V_OK)
 		return check_ours(xctx, c, leaf);
 	err = verify_with(mfr_store(c->w, e), leaf, untrusted, 0, &chain);
 	if (err != X509_V_OK)
