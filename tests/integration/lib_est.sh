@@ -1,10 +1,10 @@
 # Helpers of the EST integration tests (sourced after lib.sh): ztpd with
 # an EST listener, possibly under a wrapper (faketime, strace, env), an
 # `est` request wrapper, device keys and CSRs made with openssl, PKCS#7
-# answers to PEM, the allowlist.
+# answers to PEM, the allowlist and revocations through the admin API.
 #
-# EST answers are base64 with CRLF line ends: decode them with
-# est_b64_decode (coreutils' base64 -d chokes on the CR).
+# EST answers are base64 in lines (RFC 8951: CRLF or LF); est_b64_decode
+# takes either (coreutils' base64 -d chokes on a CR).
 
 EST_PORT=""
 EST_OUT=$T/est.out # body of the last est call
@@ -19,8 +19,10 @@ est_start() { est_start_under -- "$@"; }
 # that may fork. ZTPD_PID is ztpd's own pid (from run.json), so that
 # stop_ztpd, kill -9 and the cleanup trap reach ztpd and not the wrapper;
 # wrappers exit with it. EST_LAUNCH_PID is the launched command's pid.
+# A ztpd this script started before is stopped first: one at a time.
 est_start_under() {
 	local wrap=() pid=""
+	est_stop
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		wrap+=("$1")
 		shift
@@ -30,6 +32,7 @@ est_start_under() {
 	"${wrap[@]}" "$ZTPD" --data "$DATA" --device-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
 		--est-listen 127.0.0.1:0 --workers 2 "$@" >>"$T/ztpd.log" 2>&1 &
 	EST_LAUNCH_PID=$!
+	disown # no "Killed" job reports from kill -9 tests; est_stop waits for it
 	for _ in $(seq 1 400); do
 		if [ -s "$DATA/run.json" ]; then
 			pid=$(jq -r .pid "$DATA/run.json" 2>/dev/null || true)
@@ -53,11 +56,15 @@ est_start_under() {
 	unset ADMIN_TOKEN
 }
 
-# est_stop: stop ztpd (SIGTERM, then SIGKILL) and reap its wrapper
+# est_stop: stop ztpd (SIGTERM, then SIGKILL) and wait for its wrapper
 est_stop() {
 	stop_ztpd
 	if [ -n "${EST_LAUNCH_PID:-}" ]; then
-		wait "$EST_LAUNCH_PID" 2>/dev/null || true
+		for _ in $(seq 1 100); do
+			kill -0 "$EST_LAUNCH_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL "$EST_LAUNCH_PID" 2>/dev/null || true
 		EST_LAUNCH_PID=""
 	fi
 }
@@ -123,16 +130,25 @@ est_enroll() {
 }
 
 # est_allow UDID KEY: puts UDID on the allowlist with the public key of KEY
+# (admin API)
 est_allow() {
-	sqlite3 "$DATA/ztp.db" \
-		"INSERT INTO allowlist VALUES('$1', X'$(est_key_sha256 "$2")', NULL, NULL, strftime('%s','now'))"
+	local out
+	: "${ADMIN_TOKEN:=$(admin_token)}"
+	out=$(admin POST /v1/allowlist "$(jq -nc --arg u "$1" --arg k "$(openssl pkey -in "$2" -pubout)" \
+		'{udid: $u, pubkey: $k}')")
+	case "$(echo "$out" | tail -1)" in
+	200 | 201) ;;
+	*) fail "allowlist $1: $out" ;;
+	esac
 }
 
-# est_revoke SERIAL: revokes a certificate (keyCompromise); the CRL is
-# re-signed by the next ztpd start (or its minute tick)
+# est_revoke SERIAL [REASON]: revokes a certificate (admin API; default
+# keyCompromise); ztpd re-signs the CRL at once
 est_revoke() {
-	sqlite3 "$DATA/ztp.db" "BEGIN; UPDATE certs SET revoked_at=strftime('%s','now'), reason=1 WHERE serial='$1';
-		UPDATE counters SET value=value+1 WHERE name='revocations'; COMMIT;"
+	local out
+	: "${ADMIN_TOKEN:=$(admin_token)}"
+	out=$(admin POST "/v1/certs/$1/revoke" "$(jq -nc --arg r "${2:-keyCompromise}" '{reason: $r}')")
+	[ "$(echo "$out" | tail -1)" = 200 ] || fail "revoke $1: $out"
 }
 
 # est_device UDID DIR: a key and a CSR for UDID (DIR/UDID.key, DIR/UDID.csr),
