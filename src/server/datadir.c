@@ -354,6 +354,13 @@ server_cert_ok(struct datadir *dd)
 	    X509_verify(dd->server_cert, capub) != 1)
 		return 0;
 	ok = X509_cmp_time(X509_get0_notAfter(dd->server_cert), NULL) > 0;
+	/* one that ends with the CA cannot be renewed to last longer: keep it */
+	if (ok && ASN1_TIME_compare(X509_get0_notAfter(dd->server_cert),
+		      X509_get0_notAfter(dd->ca_cert)) >= 0) {
+		log_warnx("the CA certificate %s/ca.pem expires soon, and the server certificate"
+			  " with it: import a new CA", dd->dir);
+		return 1;
+	}
 	if (ok) {
 		time_t soon = time(NULL) + (time_t)SERVER_RENEW_DAYS * 86400;
 		ok = X509_cmp_time(X509_get0_notAfter(dd->server_cert), &soon) > 0;
