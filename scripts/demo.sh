@@ -4,7 +4,9 @@
 # ztpd starts; ztpctl registers a SIM and the seed's configuration; ztp-sim
 # is the modem with the virtual SIM (personalised with the same PSK); the
 # alarm application drives it with AT+CSIM and switches its output ON; the
-# operator changes the configuration to OFF and the alarm follows.
+# operator changes the configuration to OFF and the alarm follows. Then a
+# gateway gets its certificate over EST: allowlisted, enrolled with
+# ztp-enroll, renewed over mutual TLS, revoked and refused.
 set -euo pipefail
 BUILD=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,7 +43,7 @@ OFF='{"configuration":{"version":"2021-05-06","config":[{"action":"iot:Alarm","e
 
 step "start ztpd on a fresh data directory"
 "$BIN/ztpd" --data "$DATA" --device-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-	--allow-psk-ke >"$demo/ztpd.log" 2>&1 &
+	--est-listen 127.0.0.1:0 --allow-psk-ke >"$demo/ztpd.log" 2>&1 &
 ZTPD_PID=$!
 for _ in $(seq 1 100); do
 	[ -s "$DATA/run.json" ] && break
@@ -109,6 +111,24 @@ grep -m 14 -E 'CSIM' "$demo/at.trace" | cut -c1-110
 step "what the server knows"
 run "$BIN/ztpctl" sim show "$ICCID"
 run "$BIN/ztpctl" config history "$ICCID"
+
+step "a gateway gets its certificate over EST (its key never leaves its key store)"
+EST=$(jq -r .est "$DATA/run.json")
+GW=gw-0001
+echo "\$ ztp-enroll --store gw --public-key > gw.pub     # at the factory"
+"$BIN/ztp-enroll" --store "$demo/gw" --public-key >"$demo/gw.pub"
+run "$BIN/ztpctl" allowlist add "$GW" --pubkey "$demo/gw.pub"
+enroll() {
+	printf '$ ztp-enroll --server https://%s --ca ca.pem --store gw --id %s %s\n' "$EST" "$GW" "$*"
+	"$BIN/ztp-enroll" --server "https://$EST" --ca "$DATA/ca.pem" --store "$demo/gw" --id "$GW" "$@"
+}
+enroll
+enroll || echo "(exit $?: nothing to do)"
+enroll --force
+SERIAL=$("$BIN/ztpctl" --json device show "$GW" | jq -r .newest_serial)
+run "$BIN/ztpctl" cert revoke "$SERIAL" --reason keyCompromise
+enroll --force || echo "(exit $?: refused, the certificate is revoked)"
+run "$BIN/ztpctl" cert list --udid "$GW"
 
 step "a clone with the wrong key is refused, and that is an event"
 printf 'GET /v1/config/%s?iccid=%s HTTP/1.1\r\n\r\n' "$DEVID" "$ICCID_EF" |
