@@ -1,0 +1,269 @@
+#!/bin/bash
+# EST enrolment rate against its bound, side by side in one run on this
+# machine, with the same client (ztp-bench --ca):
+#
+#   ztpd_est_w1    ztpd --workers 1 --est-listen: simpleenroll
+#   ztpd_est_w2    ztpd --workers 2 --est-listen: simpleenroll
+#   s_server_mtls  openssl s_server -tls1_3 -Verify 1 -HTTP: a mutual-TLS
+#                  handshake (P-256 server and client certificates) and one
+#                  small GET
+#
+# Each enrolment is a new TCP connection, a full TLS 1.3 handshake (x25519,
+# the server's P-256 certificate and its CA, no client certificate: the
+# device is on the allowlist) and one POST /.well-known/est/simpleenroll of
+# a CSR (base64 DER PKCS#10, P-256, CN = the UDID): each time ztpd parses
+# and checks the CSR, has its CA process sign a new certificate, records it
+# in SQLite and answers the PKCS#7. The CSR is that of a random one of
+# BENCH_EST_DEVICES allowlisted devices (ztp-bench --est-devices): ztpd
+# looks at a device's certificate history on every enrolment, so one
+# device enrolling thousands of times would slow down from run to run and
+# bias the alternation. The baseline is "the bound":
+# what one full handshake with certificates on both sides costs, with the
+# same client, suite and group; s_server sends its CA too, as ztpd does,
+# and no session tickets, as ztpd.
+#
+# The servers run in turn, the order rotated every round; each figure is
+# the median over the rounds. Besides the rates and their ratios: latency
+# p50/p99, and the CPU time per enrolment of ztpd with its CA process
+# (/proc/PID/stat of both, and each apart) and per handshake of s_server;
+# that does not depend on which side was the bottleneck (the client runs
+# on the same cores). A 202 (the CA process busy) is counted apart
+# (busy_202) and must not happen.
+#
+# usage: bash bench/est.sh BUILD_DIR
+# env:   BENCH_EST_ROUNDS (3), BENCH_SECONDS (3 per run), BENCH_CONNS (8),
+#        BENCH_EST_DEVICES (256)
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+ROUNDS=${BENCH_EST_ROUNDS:-3}
+SECS=${BENCH_SECONDS:-3}
+CONNS=${BENCH_CONNS:-8}
+WARMUP=0.5
+DEVICES=${BENCH_EST_DEVICES:-256}
+PREFIX=bench-est
+# one allowlist import takes 1 to 5000 entries
+if ! [[ "$DEVICES" =~ ^[0-9]+$ ]] || [ "$DEVICES" -lt 1 ] || [ "$DEVICES" -gt 5000 ]; then
+	die "BENCH_EST_DEVICES must be 1 to 5000"
+fi
+SERVERS=(ztpd_est_w1 ztpd_est_w2 s_server_mtls)
+declare -A SRV_PORT SRV_PIDS SIGNER_PID
+
+echo "== est: ztpd EST enrolments, --workers 1 and 2, and an openssl s_server mutual-TLS handshake loop; $ROUNDS rounds of ${SECS} s, $CONNS connections"
+
+# start_est NAME WORKERS: ztpd with only its EST and admin listeners; waits
+# (30 s at most) for run.json and for its CA process
+start_est() {
+	local name=$1 data=$T/$1 pid child
+	"$ZTPD" --data "$data" --device-listen off --admin-listen 127.0.0.1:0 \
+		--est-listen 127.0.0.1:0 --workers "$2" --log-level warn >>"$T/$name.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	for _ in $(seq 1 300); do
+		if [ -s "$data/run.json" ] && [ "$(jq -r .pid "$data/run.json" 2>/dev/null)" = "$pid" ]; then
+			break
+		fi
+		kill -0 "$pid" 2>/dev/null || die "ztpd $name exited at start"
+		sleep 0.1
+	done
+	[ -s "$data/run.json" ] || die "ztpd $name did not write run.json within 30 s"
+	# the CA process: ztpd's one child
+	for _ in $(seq 1 100); do
+		child=$(cat /proc/"$pid"/task/*/children 2>/dev/null | tr -s ' \n' ' ' | sed 's/ *$//')
+		[ -n "$child" ] && break
+		sleep 0.1
+	done
+	case "$child" in
+	'' | *' '*) die "ztpd $name: expected one CA process, found '${child}'" ;;
+	esac
+	ZTPD_PID[$name]=$pid
+	ZTPD_DATA[$name]=$data
+	ZTPD_ADMIN[$name]=$(jq -r .admin "$data/run.json")
+	SIGNER_PID[$name]=$child
+	SRV_PORT[$name]=$(jq -r .est "$data/run.json" | sed 's/.*://')
+	SRV_PIDS[$name]="--server-pid ${ZTPD_PID[$name]} --server-pid ${SIGNER_PID[$name]}"
+	[ -n "${SRV_PORT[$name]}" ] || die "ztpd $name wrote no EST address"
+}
+
+# allowlist NAME: every device's UDID and public key on ztpd NAME's
+# allowlist, in one POST /v1/allowlist/import
+allowlist() {
+	local name=$1 d=${ZTPD_DATA[$1]} tok code
+	tok=$(admin_token "$name")
+	if [ -z "$tok" ] || [ "$tok" = null ]; then die "no admin token from $name"; fi
+	code=$(curl -sS --max-time 60 --cacert "$d/ca.pem" -o "$T/allow-$name.json" -w '%{http_code}' \
+		-H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+		--data-binary "@$T/allowlist.json" "https://${ZTPD_ADMIN[$name]}/v1/allowlist/import")
+	if [ "$code" != 200 ] ||
+		[ "$(jq '(.refused | length) == 0 and .added + .unchanged == '"$DEVICES" "$T/allow-$name.json")" != true ]; then
+		die "POST /v1/allowlist/import on $name answered $code: $(head -c 300 "$T/allow-$name.json")"
+	fi
+}
+
+# ---- the devices: P-256 keys derived from their UDIDs, their CSRs, allowlist entries
+"$ZTPBENCH" --est-devices "$PREFIX:$DEVICES" --print-devices >"$T/devices.csv" ||
+	die "ztp-bench cannot make the devices"
+[ "$(wc -l <"$T/devices.csv")" -eq "$DEVICES" ] || die "ztp-bench did not print $DEVICES devices"
+mkdir -p "$T/pki" "$T/www"
+# the import: {"entries": [{"udid", "pubkey": PEM}, ...]}
+jq -R -n -c '{entries: [inputs | split(",") | {udid: .[0], pubkey: ("-----BEGIN PUBLIC KEY-----\n" +
+	(.[2] | [scan(".{1,64}")] | join("\n")) + "\n-----END PUBLIC KEY-----\n")}]}' \
+	"$T/devices.csv" >"$T/allowlist.json"
+# device 0's CSR as it sends it, for the check by hand
+UDID0=$(head -1 "$T/devices.csv" | cut -d, -f1)
+head -1 "$T/devices.csv" | cut -d, -f4 | fold -w 64 >"$T/csr0.b64"
+
+start_est ztpd_est_w1 1
+start_est ztpd_est_w2 2
+for s in ztpd_est_w1 ztpd_est_w2; do
+	allowlist "$s"
+	# one enrolment by hand: 200, a PKCS#7 holding a certificate of that CA for the UDID
+	d=${ZTPD_DATA[$s]}
+	code=$(curl -sS --max-time 10 --cacert "$d/ca.pem" -o "$T/enrol-$s.b64" -w '%{http_code}' \
+		-H 'Content-Type: application/pkcs10' --data-binary "@$T/csr0.b64" \
+		"https://127.0.0.1:${SRV_PORT[$s]}/.well-known/est/simpleenroll")
+	[ "$code" = 200 ] || die "$s: simpleenroll answered $code: $(head -c 300 "$T/enrol-$s.b64")"
+	openssl base64 -d -in "$T/enrol-$s.b64" | openssl pkcs7 -inform DER -print_certs \
+		-out "$T/enrolled-$s.pem" 2>/dev/null || die "$s: the answer is not a PKCS#7"
+	openssl verify -CAfile "$d/ca.pem" "$T/enrolled-$s.pem" >/dev/null 2>&1 ||
+		die "$s: the certificate does not verify against its CA"
+	openssl x509 -in "$T/enrolled-$s.pem" -noout -subject | grep -Eq "CN *= *$UDID0(,|\$)" ||
+		die "$s: the certificate is not for $UDID0"
+done
+
+# ---- the bound: a P-256 CA, a server and a client certificate of it
+pki=$T/pki
+openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -sha256 \
+	-subj "/O=bench/CN=bench CA" -keyout "$pki/ca.key" -out "$pki/ca.pem" \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+	2>/dev/null
+for who in server client; do
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 \
+		-subj "/O=bench/CN=$who" -keyout "$pki/$who.key" -out "$pki/$who.csr" 2>/dev/null
+	if [ "$who" = server ]; then
+		printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$pki/$who.ext"
+	else
+		printf 'extendedKeyUsage=clientAuth\n' >"$pki/$who.ext"
+	fi
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' >>"$pki/$who.ext"
+	openssl x509 -req -in "$pki/$who.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
+		-CAcreateserial -days 2 -sha256 -extfile "$pki/$who.ext" -out "$pki/$who.pem" 2>/dev/null ||
+		die "cannot make the $who certificate"
+done
+printf 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n' \
+	>"$T/www/ok"
+(cd "$T/www" && exec openssl s_server -accept 127.0.0.1:0 -tls1_3 -num_tickets 0 \
+	-cert "$pki/server.pem" -key "$pki/server.key" -cert_chain "$pki/ca.pem" \
+	-CAfile "$pki/ca.pem" -Verify 1 -verify_return_error -HTTP >"$T/s_server.out" 2>"$T/s_server.log") &
+pid=$!
+PIDS+=("$pid")
+for _ in $(seq 1 100); do
+	grep -q '^ACCEPT ' "$T/s_server.out" 2>/dev/null && break
+	kill -0 "$pid" 2>/dev/null || die "openssl s_server exited at start"
+	sleep 0.1
+done
+SRV_PORT[s_server_mtls]=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p' "$T/s_server.out")
+[ -n "${SRV_PORT[s_server_mtls]}" ] || die "openssl s_server did not say its port"
+SRV_PIDS[s_server_mtls]="--server-pid $pid"
+
+client() { # client SERVER ARGS...: ztp-bench against SERVER, as that server wants
+	local s=$1
+	shift
+	# shellcheck disable=SC2086 # SRV_PIDS holds options
+	if [ "$s" = s_server_mtls ]; then
+		"$ZTPBENCH" --port "${SRV_PORT[$s]}" --ca "$pki/ca.pem" --cert "$pki/client.pem" \
+			--key "$pki/client.key" --path /ok ${SRV_PIDS[$s]} --label "$s" "$@"
+	else
+		"$ZTPBENCH" --port "${SRV_PORT[$s]}" --ca "${ZTPD_DATA[$s]}/ca.pem" \
+			--est-devices "$PREFIX:$DEVICES" ${SRV_PIDS[$s]} --label "$s" "$@"
+	fi
+}
+
+# every server answers with the expected status, and s_server asked for the client's certificate
+for s in "${SERVERS[@]}"; do
+	client "$s" -n 3 --quiet || die "$s does not answer the client"
+done
+
+mkdir -p "$T/runs"
+runs=()
+for r in $(seq 1 "$ROUNDS"); do
+	order=()
+	for i in 0 1 2; do order+=("${SERVERS[$(((i + r - 1) % 3))]}"); done
+	for s in "${order[@]}"; do
+		f=$T/runs/$s-$r.json
+		client "$s" -c "$CONNS" -d "$SECS" --warmup "$WARMUP" --json "$f" --quiet ||
+			echo "bench: $s round $r had errors" >&2
+		jq --argjson round "$r" --arg server "$s" '. + {round: $round, server: $server}' \
+			"$f" >"$f.tmp" && mv "$f.tmp" "$f"
+		runs+=("$f")
+		printf '  round %d %-13s %7.1f /s  p50 %6.2f ms  server %6.1f us/op %.2f cores  client %6.1f us/op %.2f cores  others %.2f cores\n' \
+			"$r" "$s" "$(jq .fetches_per_s "$f")" "$(jq .latency_p50 "$f")" \
+			"$(jq .server_cpu_per_fetch "$f")" "$(jq .server_cpu "$f")" \
+			"$(jq .client_cpu_per_fetch "$f")" "$(jq .client_cpu "$f")" "$(jq '.other_cpu // 0' "$f")"
+	done
+done
+
+# the CA process measured is the one that signed: it was not restarted
+for s in ztpd_est_w1 ztpd_est_w2; do
+	[ "$(cat /proc/"${ZTPD_PID[$s]}"/task/*/children 2>/dev/null | tr -d ' \n')" = "${SIGNER_PID[$s]}" ] ||
+		die "$s: its CA process changed during the runs (see $s.log)"
+done
+
+errors=0
+busy=0
+for f in "${runs[@]}"; do
+	errors=$((errors + $(jq '.errors | floor' "$f")))
+	busy=$((busy + $(jq '.busy_202 // 0 | floor' "$f")))
+done
+declare -A RATE CPU
+for s in "${SERVERS[@]}"; do
+	files=("$T/runs/$s"-*.json)
+	RATE[$s]=$(median_of fetches_per_s "${files[@]}")
+	CPU[$s]=$(median_of server_cpu_per_fetch "${files[@]}")
+done
+fig ztpd_est_w1_enrolments_per_s "$(round "${RATE[ztpd_est_w1]}")" "/s"
+fig ztpd_est_w2_enrolments_per_s "$(round "${RATE[ztpd_est_w2]}")" "/s"
+fig s_server_mtls_handshakes_per_s "$(round "${RATE[s_server_mtls]}")" "/s"
+fig ratio_ztpd_est_w1_vs_s_server_mtls "$(ratio "${RATE[ztpd_est_w1]}" "${RATE[s_server_mtls]}")" "x"
+fig ratio_ztpd_est_w2_vs_s_server_mtls "$(ratio "${RATE[ztpd_est_w2]}" "${RATE[s_server_mtls]}")" "x"
+fig ratio_ztpd_est_w2_vs_w1 "$(ratio "${RATE[ztpd_est_w2]}" "${RATE[ztpd_est_w1]}")" "x"
+for s in "${SERVERS[@]}"; do
+	files=("$T/runs/$s"-*.json)
+	fig "${s}_latency_p50" "$(round "$(median_of latency_p50 "${files[@]}")" 3)" "ms"
+	fig "${s}_latency_p99" "$(round "$(median_of latency_p99 "${files[@]}")" 3)" "ms"
+done
+# CPU per operation: ztpd with its CA process, and each apart
+for s in ztpd_est_w1 ztpd_est_w2; do
+	files=("$T/runs/$s"-*.json)
+	fig "${s}_cpu_per_enrolment" "$(round "${CPU[$s]}")" "us"
+	fig "${s}_main_cpu_per_enrolment" "$(round "$(median_of server_cpu_per_fetch_1 "${files[@]}")")" "us"
+	fig "${s}_ca_process_cpu_per_enrolment" \
+		"$(round "$(median_of server_cpu_per_fetch_2 "${files[@]}")")" "us"
+done
+fig s_server_mtls_cpu_per_handshake "$(round "${CPU[s_server_mtls]}")" "us"
+# s_server's CPU per handshake over ztpd's per enrolment: what an enrolment costs in handshakes
+fig cpu_ratio_ztpd_est_w1_vs_s_server_mtls "$(ratio "${CPU[ztpd_est_w1]}" "${CPU[s_server_mtls]}")" "x"
+for s in "${SERVERS[@]}"; do
+	files=("$T/runs/$s"-*.json)
+	fig "${s}_server_cores" "$(round "$(median_of server_cpu "${files[@]}")" 2)" "cores"
+done
+for s in ztpd_est_w1 s_server_mtls; do
+	files=("$T/runs/$s"-*.json)
+	fig "${s}_client_cpu_per_op" "$(round "$(median_of client_cpu_per_fetch "${files[@]}")")" "us"
+	fig "${s}_tls_bytes_per_op" "$(round "$(median_of tls_bytes_per_fetch "${files[@]}")")" "bytes"
+done
+for s in ztpd_est_w1 ztpd_est_w2; do
+	fig "${s}_certificates_recorded" \
+		"$(sqlite3 -cmd ".timeout 5000" "${ZTPD_DATA[$s]}/ztp.db" 'SELECT count(*) FROM certs')" "certificates"
+done
+fig suite "$(jq -r .suite "${runs[0]}")" "(TLS 1.3)"
+fig other_cpu_median "$(round "$(median_of other_cpu "${runs[@]}")" 2)" "cores"
+fig cpus "$NCPU" "cores"
+fig errors "$errors" "operations"
+fig busy_202 "$busy" "enrolments"
+fig devices "$DEVICES" "devices"
+fig connections "$CONNS" "connections"
+fig rounds "$ROUNDS" "rounds"
+
+finish est "${runs[@]}"
+[ "$errors" -eq 0 ] && [ "$busy" -eq 0 ] || exit 1
