@@ -27,11 +27,9 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 
+#include "allowcsv.h"
 #include "clock.h"
-#include "crypto.h"
 #include "hex.h"
 #include "log.h"
 #include "num.h"
@@ -63,7 +61,7 @@
 #define MASTER_KEY_HEX (2 * MASTER_KEY_LEN)
 #define KEY_FILE_MAX 256
 #define ROTATION_MAX (10ULL * 365 * 86400) /* the server's limit: 10 years */
-#define UDID_MAX 64                        /* characters */
+#define UDID_MAX ALLOWCSV_UDID_MAX         /* characters */
 #define SERIAL_ARG_MAX 64                  /* hex digits, leading zeros included */
 #define PEM_FILE_MAX (64u * 1024)          /* --pubkey FILE, mfr-ca add's FILE */
 #define TTL_MIN 60                         /* the server's limits for password create */
@@ -1688,12 +1686,6 @@ out:
 
 #define IMPORT_SKIP 1            /* a line's parser: nothing to import on it */
 
-/* the allowlist file: udid,key[,group[,iccid]] (see allowcsv_parse) */
-#define ALLOWCSV_LINE_MAX 2048
-#define ALLOWCSV_FIELDS_MAX 4
-#define SPKI_DER_MAX (ALLOWCSV_LINE_MAX / 4 * 3)
-#define KEY_HEX_SIZE 65 /* a SHA-256 in hex */
-
 /* one row as JSON at most: {"iccid":"<20>","psk":"<128>","group":"<63>"}, */
 #define IMPORT_ROW_JSON_MAX                                                   \
 	(sizeof("{\"iccid\":\"\",\"psk\":\"\",\"group\":\"\"},") - 1 + ICCID_MAX_DIGITS + \
@@ -1701,7 +1693,7 @@ out:
 /* {"udid":"<64>","key_sha256":"<64>","group":"<63>","iccid":"<20>"}, */
 #define IMPORT_ALLOW_JSON_MAX                                                             \
 	(sizeof("{\"udid\":\"\",\"key_sha256\":\"\",\"group\":\"\",\"iccid\":\"\"},") - 1 + \
-	    UDID_MAX + (KEY_HEX_SIZE - 1) + SIMCSV_GROUP_MAX + ICCID_MAX_DIGITS)
+	    UDID_MAX + (ALLOWCSV_KEY_HEX_SIZE - 1) + ALLOWCSV_GROUP_MAX + ICCID_MAX_DIGITS)
 #define IMPORT_ROW_MAX \
 	(IMPORT_ROW_JSON_MAX > IMPORT_ALLOW_JSON_MAX ? IMPORT_ROW_JSON_MAX : IMPORT_ALLOW_JSON_MAX)
 #define IMPORT_BODY_CAP (sizeof("{\"entries\":[]}") + IMPORT_BATCH * IMPORT_ROW_MAX)
@@ -2237,178 +2229,9 @@ cmd_sim_import(struct ctl *c, const struct args *a)
 
 /* ---- allowlist import ---- */
 
-/* 1 if s[0..len) is a UDID: 1 to 64 of A-Z a-z 0-9 - . : _ (the server's rule) */
-static int
-udid_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > UDID_MAX)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-			(s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.' || s[i] == ':' ||
-			s[i] == '_'))
-			return 0;
-	return 1;
-}
-
-static int
-is_base64(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '+' || c == '/';
-}
-
-/*
- * A key as the allowlist file gives it, s[0..len): 64 hex digits (the
- * SHA-256 of the DER SubjectPublicKeyInfo), or that SubjectPublicKeyInfo
- * in base64, which is checked and hashed here. hex gets the SHA-256 in
- * lower case. Returns 0 or -1.
- */
-static int
-allow_key_hex(const char *s, size_t len, char hex[KEY_HEX_SIZE])
-{
-	unsigned char der[SPKI_DER_MAX + 3], *enc = NULL;
-	const unsigned char *p = der;
-	X509_PUBKEY *k = NULL;
-	uint8_t h[32];
-	size_t i, pad = 0;
-	int n, m, rc = -1;
-
-	if (len == KEY_HEX_SIZE - 1 && hex_valid(s, len)) {
-		for (i = 0; i < len; i++)
-			hex[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]);
-		hex[len] = '\0';
-		return 0;
-	}
-	if (len < 4 || len % 4 != 0 || len / 4 * 3 > sizeof(der))
-		return -1;
-	while (pad < 2 && s[len - 1 - pad] == '=')
-		pad++;
-	for (i = 0; i < len - pad; i++)
-		if (!is_base64(s[i]))
-			return -1;
-	n = EVP_DecodeBlock(der, (const unsigned char *)s, (int)len);
-	if (n < 0 || (size_t)n < pad)
-		return -1;
-	n -= (int)pad;
-	k = d2i_X509_PUBKEY(NULL, &p, n);
-	if (k == NULL || p != der + n || X509_PUBKEY_get0(k) == NULL ||
-	    (m = i2d_X509_PUBKEY(k, &enc)) <= 0 || crypto_sha256(enc, (size_t)m, h) != 0)
-		goto out;
-	for (i = 0; i < sizeof(h); i++)
-		snprintf(hex + 2 * i, 3, "%02x", h[i]);
-	rc = 0;
-out:
-	OPENSSL_free(enc);
-	X509_PUBKEY_free(k);
-	return rc;
-}
-
-/* one line of an allowlist file; NUL-terminated strings */
-struct allow_row {
-	char udid[UDID_MAX + 1];
-	char key[KEY_HEX_SIZE]; /* the SHA-256 in lower-case hex */
-	char group[SIMCSV_GROUP_SIZE];
-	char iccid[ICCID_STR_SIZE];
-};
-
-/*
- * One line of an allowlist file: udid,key[,group[,iccid]] (an empty group
- * is none). Blank lines and '#' comments are skipped, and a header (a
- * first field "udid", any case, whose key is no key) while may_be_header;
- * a UTF-8 byte order mark and a CR before the line end are stripped. No
- * quotes, no spaces around a field. Returns 0 with *row, IMPORT_SKIP, or
- * ZTP_EMALFORMED with *why a static sentence.
- */
-static int
-allowcsv_parse(const char *line, size_t len, int may_be_header, struct allow_row *row,
-    const char **why)
-{
-	const char *field[ALLOWCSV_FIELDS_MAX];
-	size_t flen[ALLOWCSV_FIELDS_MAX], nfields = 0, i, start;
-	char key[KEY_HEX_SIZE];
-
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	if (may_be_header && len >= 3 && (unsigned char)line[0] == 0xEF &&
-	    (unsigned char)line[1] == 0xBB && (unsigned char)line[2] == 0xBF) {
-		line += 3;
-		len -= 3;
-	}
-	if (len > ALLOWCSV_LINE_MAX) {
-		*why = "line too long";
-		return ZTP_EMALFORMED;
-	}
-	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
-		;
-	if (i == len || line[i] == '#')
-		return IMPORT_SKIP;
-	if (memchr(line, '\0', len) != NULL) {
-		*why = "NUL byte in the line";
-		return ZTP_EMALFORMED;
-	}
-	if (memchr(line, '"', len) != NULL) {
-		*why = "quotes are not supported";
-		return ZTP_EMALFORMED;
-	}
-	start = 0;
-	for (i = 0; i <= len; i++) {
-		if (i < len && line[i] != ',')
-			continue;
-		if (nfields == ALLOWCSV_FIELDS_MAX) {
-			*why = "more than 4 fields (udid,key,group,iccid)";
-			return ZTP_EMALFORMED;
-		}
-		field[nfields] = line + start;
-		flen[nfields] = i - start;
-		nfields++;
-		start = i + 1;
-	}
-	if (nfields < 2) {
-		*why = "expected udid,key[,group[,iccid]]";
-		return ZTP_EMALFORMED;
-	}
-	for (i = 0; i < nfields; i++)
-		if (flen[i] > 0 && (field[i][0] == ' ' || field[i][0] == '\t' ||
-			field[i][flen[i] - 1] == ' ' || field[i][flen[i] - 1] == '\t')) {
-			*why = "space around a field";
-			return ZTP_EMALFORMED;
-		}
-	if (may_be_header && flen[0] == 4 && strncasecmp(field[0], "udid", 4) == 0 &&
-	    allow_key_hex(field[1], flen[1], key) != 0)
-		return IMPORT_SKIP;
-	if (!udid_valid(field[0], flen[0])) {
-		*why = "invalid UDID: expected 1 to 64 of A-Z a-z 0-9 - . : _";
-		return ZTP_EMALFORMED;
-	}
-	if (allow_key_hex(field[1], flen[1], key) != 0) {
-		*why = "invalid key: expected 64 hex digits (SHA-256 of the DER "
-		       "SubjectPublicKeyInfo) or the SubjectPublicKeyInfo in base64";
-		return ZTP_EMALFORMED;
-	}
-	if (nfields > 2 && flen[2] > 0 && !simcsv_group_valid(field[2], flen[2])) {
-		*why = "invalid group name: expected 1 to 63 of A-Z a-z 0-9 _ . -";
-		return ZTP_EMALFORMED;
-	}
-	if (nfields > 3 && !iccid_valid(field[3], flen[3])) {
-		*why = "invalid ICCID: expected 18 to 20 digits";
-		return ZTP_EMALFORMED;
-	}
-	memset(row, 0, sizeof(*row));
-	memcpy(row->udid, field[0], flen[0]);
-	memcpy(row->key, key, sizeof(key));
-	if (nfields > 2)
-		memcpy(row->group, field[2], flen[2]);
-	if (nfields > 3)
-		memcpy(row->iccid, field[3], flen[3]);
-	return 0;
-}
-
 /* Append an allowlist row: its strings need no escaping (allowcsv_parse saw to it). */
 static void
-import_add_allow(struct import *im, const struct allow_row *row, uint64_t line)
+import_add_allow(struct import *im, const struct allowcsv_row *row, uint64_t line)
 {
 	import_row_start(im);
 	BODY_PUT(im, "{\"udid\":\"");
@@ -2427,17 +2250,24 @@ import_add_allow(struct import *im, const struct allow_row *row, uint64_t line)
 	im->line_of[im->nrows++] = line;
 }
 
+/* A line of a factory's allowlist file (allowcsv.h). */
 static int
 import_allow_line(struct import *im, const char *line, size_t len, uint64_t lineno,
     const char **why)
 {
-	struct allow_row row;
+	struct allowcsv_row row;
+	enum allowcsv_reason r;
 	int rc;
 
-	rc = allowcsv_parse(line, len, !im->rows_seen, &row, why);
-	if (rc == 0)
-		import_add_allow(im, &row, lineno);
-	return rc;
+	rc = allowcsv_parse(line, len, !im->rows_seen, &row, &r);
+	if (rc == ALLOWCSV_SKIP)
+		return IMPORT_SKIP;
+	if (rc != 0) {
+		*why = allowcsv_reason(r);
+		return rc;
+	}
+	import_add_allow(im, &row, lineno);
+	return 0;
 }
 
 static const struct import_kind allow_import_kind = {
@@ -2464,7 +2294,7 @@ check_udid(const char *s)
 {
 	char buf[96];
 
-	if (!udid_valid(s, strlen(s)))
+	if (!allowcsv_udid_valid(s, strlen(s)))
 		return usage_error("invalid UDID '%s': expected 1 to %d of A-Z a-z 0-9 - . : _",
 		    san(s, buf, sizeof(buf)), UDID_MAX);
 	return 0;
