@@ -126,7 +126,7 @@ static const char *const migrations[] = {
 	" method TEXT NOT NULL,"
 	" revoked_at INTEGER NOT NULL DEFAULT 0,"
 	" reason INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
-	"CREATE INDEX certs_udid ON certs(udid, serial);"
+	"CREATE INDEX certs_udid ON certs(udid, issued_at);"
 	"CREATE INDEX certs_revoked ON certs(revoked_at) WHERE revoked_at > 0;"
 	"CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
 	"INSERT INTO counters VALUES('revocations', 0), ('crl_number', 0), ('mfr_cas', 0);"
