@@ -18,8 +18,8 @@
  * connection, the resolver and the base. What must be known about the TLS
  * session (verification error, alert) is recorded by OpenSSL callbacks
  * while it happens, since evhttp resets the connection before it reports a
- * failure. call_do() asks once more over TLS 1.2 when a server's verdict on
- * the client certificate may have been lost in TLS 1.3 (see there).
+ * failure. call_do() says so when a server's verdict on the client
+ * certificate may have been lost in TLS 1.3 (see there).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1635,15 +1635,16 @@ out:
 }
 
 /*
- * call_run(), and once more over TLS 1.2 when a TLS 1.3 connection that
+ * call_run(), with a clearer reason when a TLS 1.3 connection that
  * presented a client certificate ended after the handshake with neither an
  * answer nor an alert. In TLS 1.3 the server judges the client certificate
  * after the client's last handshake message, when the request is on its
- * way: its refusal (an alert, then a close that resets the connection over
- * the unread request) can be lost. In TLS 1.2 the verdict comes before the
- * client sends anything, so a refusal is read as an alert. (The client
- * certificate then travels in clear, as in any TLS 1.2 handshake; the
- * request is sent again, which EST's requests allow.)
+ * way: a server that then closes over the unread request resets the
+ * connection, and the reset can swallow its alert (ztpd keeps such sockets
+ * open a moment so that the alert arrives). It is reported as a temporary
+ * failure: asking again over TLS 1.2 would learn the verdict, but would
+ * also let anyone who can cut connections make the client send its
+ * certificate in clear, so it is not done.
  */
 static int
 call_do(struct est_client *c, const char *op, int post, const char *body, size_t blen,
@@ -1654,11 +1655,9 @@ call_do(struct est_client *c, const char *op, int post, const char *body, size_t
 	if (rc != ZTP_EIO || !c->has_identity || !k->handshake_done || !k->tls13 ||
 	    k->alert >= 0 || k->timed_out || k->too_large)
 		return rc;
-	elog(c, EST_LOG_INFO, "%s: the connection ended after the TLS 1.3 handshake with no "
-	    "answer: asking again over TLS 1.2 to learn the server's verdict", op);
-	free(k->body);
-	result_init(res);
-	return call_run(c, op, post, body, blen, authz, 1, k, res);
+	snprintf(res->why, sizeof(res->why), "%s: the connection ended after the TLS 1.3 "
+	    "handshake with no answer (the server may have refused the client certificate)", op);
+	return rc;
 }
 
 /*

@@ -18,6 +18,7 @@
  * the same UDID, which may have expired within the group's grace period.
  * A certificate is returned only after its record is committed.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -276,6 +278,8 @@ refuse_cert(X509_STORE_CTX *xctx, struct conn *c, int err, const char *fmt, ...)
 	va_list ap;
 
 	X509_STORE_CTX_set_error(xctx, err);
+	if (c != NULL && c->linger_fd == 0 && c->bev != NULL && bufferevent_getfd(c->bev) >= 0)
+		c->linger_fd = fcntl(bufferevent_getfd(c->bev), F_DUPFD_CLOEXEC, 0) + 1;
 	if (c != NULL && !c->event_recorded) {
 		va_start(ap, fmt);
 		vsnprintf(detail, sizeof(detail), fmt, ap);

@@ -50,6 +50,7 @@ struct worker {
 	int ctl[2]; /* main writes a byte to ctl[1] to stop the worker */
 	struct event *ctl_ev, *drain_ev;
 	struct est_worker *est; /* est_api.c: this worker's trust stores and answers */
+	int nlinger;            /* refused sockets kept a moment to be read (worker.c) */
 };
 
 /* One accepted connection; lives as long as its SSL object. */
@@ -81,6 +82,8 @@ struct conn {
 	char est_udid[65];    /* the certificate's subject (CN, else serialNumber) */
 	char est_serial[41];  /* ours: upper-case hex, as in the store */
 	char est_group[64];   /* manufacturer: the group of its CA */
+	int linger_fd;        /* a dup (+ 1) of the socket of a connection refused in the
+				 handshake, kept a moment after it is closed (worker.c); 0: none */
 };
 
 #define EST_PEER_NONE 0

@@ -7,6 +7,8 @@
  * (request-timeout) on top of evhttp's read/write inactivity time-out
  * (idle-timeout), and headers and bodies are capped.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -92,6 +94,70 @@ conn_request_done(struct conn *c, struct evhttp_request *req)
 	event_add(c->deadline, &tv);
 }
 
+/*
+ * A connection refused in its handshake: keep its socket a little after
+ * the connection is gone. In TLS 1.3 the client's request follows its
+ * certificate, so it arrives after the alert that refuses the certificate;
+ * closing then resets the connection, and a reset can make the client lose
+ * the alert that says why. So: FIN after the alert, then read and drop
+ * what comes for at most LINGER_MS, on a dup of the socket; at most
+ * LINGER_MAX such sockets per worker, others are closed at once.
+ */
+#define LINGER_MS 1000
+#define LINGER_MAX 64
+
+struct lingering {
+	struct worker *w;
+	struct event *ev;
+	int fd;
+};
+
+static void
+linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lingering *l = arg;
+	char buf[4096];
+	ssize_t n = 0;
+	int i = 0;
+
+	if (what & EV_READ)
+		for (i = 0; i < 16 && (n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0; i++)
+			;
+	if ((what & EV_READ) && i == 16)
+		return; /* a flood: read more on the next round, within the deadline */
+	if ((what & EV_READ) && n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	event_free(l->ev);
+	close(l->fd);
+	l->w->nlinger--;
+	free(l);
+}
+
+/* fd: a dup of the socket, which libevent has closed; ours to close. */
+static void
+linger_start(struct worker *w, int fd)
+{
+	struct timeval tv = { LINGER_MS / 1000, (LINGER_MS % 1000) * 1000 };
+	struct lingering *l;
+
+	shutdown(fd, SHUT_WR);
+	if (w->nlinger >= LINGER_MAX || w->draining || (l = calloc(1, sizeof(*l))) == NULL) {
+		close(fd);
+		return;
+	}
+	l->fd = fd;
+	if ((l->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, linger_cb, l)) == NULL ||
+	    event_add(l->ev, &tv) != 0) {
+		if (l->ev != NULL)
+			event_free(l->ev);
+		close(fd);
+		free(l);
+		return;
+	}
+	l->w = w;
+	w->nlinger++;
+}
+
 void
 conn_free(struct conn *c)
 {
@@ -106,6 +172,8 @@ conn_free(struct conn *c)
 			log_info("%s: handshake not completed within %d s, closed",
 			    c->peer[0] ? c->peer : "peer", w->srv->cfg->request_timeout);
 	}
+	if (c->linger_fd > 0)
+		linger_start(w, c->linger_fd - 1);
 	event_free(c->deadline);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
@@ -167,7 +235,7 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if (w->nconns <= 0 || clock_now_ms() >= w->drain_deadline)
+	if ((w->nconns <= 0 && w->nlinger <= 0) || clock_now_ms() >= w->drain_deadline)
 		event_base_loopbreak(w->base);
 }
 
