@@ -75,11 +75,15 @@ sim_json(const struct store_sim *s)
 	    "rotation_pending", s->rotate || s->pending, "pending_key", s->pending);
 }
 
-/* A group's est_auth set as the names of its methods. */
+/* A group's est_auth set as the names of its methods; null: the server's --est-auth. */
 static json_t *
 est_auth_json(int set)
 {
-	json_t *arr = json_array();
+	json_t *arr;
+
+	if (set == 0)
+		return json_null();
+	arr = json_array();
 
 	if (set & STORE_EST_ALLOWLIST)
 		json_array_append_new(arr, json_string("allowlist"));

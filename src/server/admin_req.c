@@ -277,7 +277,8 @@ static const struct {
 
 #define NEST_METHODS (sizeof(est_methods) / sizeof(est_methods[0]))
 
-/* "est_auth": 1 to 3 distinct method names into a set of STORE_EST_*; all if absent. */
+/* "est_auth": 1 to 3 distinct method names into a set of STORE_EST_*; 0 (the server's
+ * --est-auth) if absent or null. */
 static int
 get_est_auth(json_t *obj, int *out, char *why, size_t cap)
 {
@@ -285,8 +286,8 @@ get_est_auth(json_t *obj, int *out, char *why, size_t cap)
 	size_t i, k;
 	int set = 0;
 
-	if (arr == NULL) {
-		*out = STORE_EST_ALL;
+	if (arr == NULL || json_is_null(arr)) {
+		*out = 0;
 		return 0;
 	}
 	if (!json_is_array(arr) || json_array_size(arr) == 0 ||

@@ -3,6 +3,7 @@
  * published in the store, so that every worker and every ztpd sharing the
  * database serves the same one at GET /crl.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,8 +47,27 @@ collect(const struct store_cert *c, void *arg)
 	return 0;
 }
 
+/*
+ * One CRL update at a time in this process: two at once could publish an
+ * older list under a newer number (the newer CRL would then be refused).
+ */
+static pthread_mutex_t crl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int crl_update(struct server *srv, struct store *st, int force);
+
 int
 ca_crl_update(struct server *srv, struct store *st, int force)
+{
+	int rc;
+
+	pthread_mutex_lock(&crl_lock);
+	rc = crl_update(srv, st, force);
+	pthread_mutex_unlock(&crl_lock);
+	return rc;
+}
+
+static int
+crl_update(struct server *srv, struct store *st, int force)
 {
 	struct store_crl cur, crl;
 	struct revoked_list l = { 0 };

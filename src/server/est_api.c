@@ -183,21 +183,28 @@ mfr_store(struct worker *w, struct est_worker *e)
 
 /* ---- small helpers ---- */
 
-/* The identity in a certificate's subject: CN, else serialNumber. */
+/*
+ * The identity in a certificate's subject. Ours carry the UDID as CN (and
+ * as serialNumber when it is printable): CN first. An IDevID (802.1AR)
+ * often names the model in its CN and the device in its serialNumber:
+ * serialNumber first.
+ */
 static int
-cert_udid(X509 *cert, char *out, size_t cap)
+cert_udid(X509 *cert, int serial_first, char *out, size_t cap)
 {
 	X509_NAME *name = X509_get_subject_name(cert);
-	int nids[2] = { NID_commonName, NID_serialNumber }, i, idx, n;
+	int nids[2], i, idx, n;
 	unsigned char *utf8;
 
+	nids[0] = serial_first ? NID_serialNumber : NID_commonName;
+	nids[1] = serial_first ? NID_commonName : NID_serialNumber;
 	for (i = 0; i < 2; i++) {
 		if ((idx = X509_NAME_get_index_by_NID(name, nids[i], -1)) < 0)
 			continue;
 		n = ASN1_STRING_to_UTF8(&utf8,
 		    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
 		if (n <= 0)
-			continue;
+			return ZTP_EMALFORMED; /* present but unreadable: no falling back */
 		if ((size_t)n < cap && est_udid_valid((const char *)utf8, (size_t)n)) {
 			memcpy(out, utf8, (size_t)n);
 			out[n] = '\0';
@@ -205,6 +212,7 @@ cert_udid(X509 *cert, char *out, size_t cap)
 			return 0;
 		}
 		OPENSSL_free(utf8);
+		return ZTP_EMALFORMED;
 	}
 	return ZTP_EMALFORMED;
 }
@@ -234,36 +242,59 @@ struct policy {
 	int64_t grace;
 };
 
-static void
+/* The policy of group ("" for none); ZTP_ESTORE if it cannot be read. */
+static int
 policy_for(struct worker *w, const char *group, struct policy *p)
 {
 	const struct config *cfg = w->srv->cfg;
 	struct store_group g;
+	int rc;
 
 	p->auth = cfg->est_auth;
 	p->days = cfg->cert_days;
 	p->grace = cfg->reenroll_grace;
-	if (group[0] == '\0' || store_group_get(w->store, group, &g) != 0)
-		return;
-	p->auth = g.est_auth;
+	if (group[0] == '\0')
+		return 0;
+	if ((rc = store_group_get(w->store, group, &g)) != 0)
+		return rc == ZTP_ENOENT ? 0 : rc;
+	if (g.est_auth != 0)
+		p->auth = g.est_auth;
 	if (g.cert_days > 0)
 		p->days = g.cert_days;
 	if (g.reenroll_grace_s >= 0)
 		p->grace = g.reenroll_grace_s;
+	return 0;
 }
 
-/* The group a known device belongs to: its record's, else its allowlist entry's. */
-static void
-group_of(struct worker *w, const char *udid, char group[STORE_GROUP_SIZE])
-{
-	struct store_thing t;
-	struct store_allow a;
+/*
+ * What the store knows of udid: its allowlist entry, its record, and the
+ * group it belongs to (the record's, else the allowlist's). 0, or
+ * ZTP_ESTORE when the store cannot tell (then nothing is issued).
+ */
+struct known {
+	int allowed, recorded;
+	struct store_allow allow;
+	struct store_thing thing;
+	char group[STORE_GROUP_SIZE];
+};
 
-	group[0] = '\0';
-	if (store_thing_get(w->store, udid, &t) == 0 && t.group[0] != '\0')
-		snprintf(group, STORE_GROUP_SIZE, "%s", t.group);
-	else if (store_allow_get(w->store, udid, &a) == 0)
-		snprintf(group, STORE_GROUP_SIZE, "%s", a.group);
+static int
+known_of(struct worker *w, const char *udid, struct known *k)
+{
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	if ((rc = store_allow_get(w->store, udid, &k->allow)) == 0)
+		k->allowed = 1;
+	else if (rc != ZTP_ENOENT)
+		return rc;
+	if ((rc = store_thing_get(w->store, udid, &k->thing)) == 0)
+		k->recorded = 1;
+	else if (rc != ZTP_ENOENT)
+		return rc;
+	snprintf(k->group, sizeof(k->group), "%s",
+	    k->recorded && k->thing.group[0] ? k->thing.group : k->allowed ? k->allow.group : "");
+	return 0;
 }
 
 /* ---- client certificates, in the handshake ---- */
@@ -325,7 +356,7 @@ check_ours(X509_STORE_CTX *xctx, struct conn *c, X509 *leaf)
 	struct worker *w = c->w;
 	struct store_cert rec;
 	struct policy p;
-	char group[STORE_GROUP_SIZE];
+	struct known k;
 	time_t now = time(NULL), limit;
 
 	if (serial_hex(X509_get0_serialNumber(leaf), c->est_serial) != 0 ||
@@ -335,7 +366,7 @@ check_ours(X509_STORE_CTX *xctx, struct conn *c, X509 *leaf)
 	if (rec.revoked_at != 0)
 		return refuse_cert(xctx, c, X509_V_ERR_CERT_REVOKED,
 		    "client certificate %s is revoked", c->est_serial);
-	if (cert_udid(leaf, c->est_udid, sizeof(c->est_udid)) != 0 ||
+	if (cert_udid(leaf, 0, c->est_udid, sizeof(c->est_udid)) != 0 ||
 	    strcmp(c->est_udid, rec.udid) != 0)
 		return refuse_cert(xctx, c, X509_V_ERR_CERT_REJECTED,
 		    "client certificate %s: subject is not its record's", c->est_serial);
@@ -343,8 +374,9 @@ check_ours(X509_STORE_CTX *xctx, struct conn *c, X509 *leaf)
 		return refuse_cert(xctx, c, X509_V_ERR_CERT_NOT_YET_VALID,
 		    "client certificate %s is not valid yet", c->est_serial);
 	if (X509_cmp_time(X509_get0_notAfter(leaf), &now) < 0) {
-		group_of(w, rec.udid, group);
-		policy_for(w, group, &p);
+		if (known_of(w, rec.udid, &k) != 0 || policy_for(w, k.group, &p) != 0)
+			return refuse_cert(xctx, c, X509_V_ERR_UNSPECIFIED,
+			    "client certificate %s: the store cannot be read", c->est_serial);
 		limit = now - (time_t)p.grace;
 		if (X509_cmp_time(X509_get0_notAfter(leaf), &limit) < 0)
 			return refuse_cert(xctx, c, X509_V_ERR_CERT_HAS_EXPIRED,
@@ -366,7 +398,7 @@ check_manufacturer(X509_STORE_CTX *xctx, struct conn *c, X509 *leaf, STACK_OF(X5
 	unsigned int mdlen = 0;
 	size_t i;
 
-	if (cert_udid(leaf, c->est_udid, sizeof(c->est_udid)) != 0)
+	if (cert_udid(leaf, 1, c->est_udid, sizeof(c->est_udid)) != 0)
 		return refuse_cert(xctx, c, X509_V_ERR_CERT_REJECTED,
 		    "manufacturer certificate without a UDID in its subject");
 	if (X509_digest(anchor, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32)
@@ -438,6 +470,39 @@ reply(struct evhttp_request *req, int status, const char *ctype, const void *bod
 		evbuffer_free(buf);
 }
 
+static void reply_text(struct evhttp_request *req, int status, const char *text);
+
+static void
+wipe_free(const void *data, size_t len, void *arg)
+{
+	OPENSSL_clear_free((void *)data, len);
+}
+
+/* As reply(), for a malloc'd body that holds a secret: evhttp sends it from
+ * there (no copy) and it is wiped and freed once sent. */
+static void
+reply_secret(struct evhttp_request *req, int status, const char *ctype, unsigned char *body,
+    size_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *buf = evbuffer_new();
+	char clen[24];
+
+	if (buf == NULL || evbuffer_add_reference(buf, body, len, wipe_free, NULL) != 0) {
+		OPENSSL_clear_free(body, len);
+		if (buf != NULL)
+			evbuffer_free(buf);
+		reply_text(req, 500, "out of memory");
+		return;
+	}
+	snprintf(clen, sizeof(clen), "%zu", len);
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Content-Length", clen);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, status, http_reason(status), buf);
+	evbuffer_free(buf);
+}
+
 static void
 reply_text(struct evhttp_request *req, int status, const char *text)
 {
@@ -487,50 +552,51 @@ reply_keygen(struct evhttp_request *req, X509 *cert, EVP_PKEY *key)
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	uint8_t *kder = NULL, *cder = NULL;
 	char *kb64 = NULL, *cb64 = NULL, ctype[96];
-	struct evbuffer *body = NULL;
-	size_t clen, kb64len, cb64len;
-	int klen = 0;
-	unsigned char *buf;
+	size_t clen, kb64len, cb64len, cap;
+	unsigned char *buf = NULL;
+	int klen = 0, n;
 
 	if ((p8 = EVP_PKEY2PKCS8(key)) == NULL ||
 	    (klen = i2d_PKCS8_PRIV_KEY_INFO(p8, &kder)) <= 0 ||
 	    est_base64_encode(kder, (size_t)klen, &kb64, &kb64len) != 0 ||
 	    est_pkcs7_certs(&cert, 1, &cder, &clen) != 0 ||
-	    est_base64_encode(cder, clen, &cb64, &cb64len) != 0 || (body = evbuffer_new()) == NULL) {
+	    est_base64_encode(cder, clen, &cb64, &cb64len) != 0) {
 		reply_text(req, 500, "cannot encode the key and certificate");
 		goto out;
 	}
-	evbuffer_add_printf(body, "--%s\r\nContent-Type: application/pkcs8\r\n"
-				  "Content-Transfer-Encoding: base64\r\n\r\n", boundary);
-	evbuffer_add(body, kb64, kb64len);
-	evbuffer_add_printf(body, "\r\n--%s\r\nContent-Type: application/pkcs7-mime;"
-				  " smime-type=certs-only\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-	    boundary);
-	evbuffer_add(body, cb64, cb64len);
-	evbuffer_add_printf(body, "\r\n--%s--\r\n", boundary);
+	/* built in one buffer that is wiped once sent: it holds the private key */
+	cap = kb64len + cb64len + 512;
+	if ((buf = malloc(cap)) == NULL) {
+		reply_text(req, 500, "out of memory");
+		goto out;
+	}
+	n = snprintf((char *)buf, cap,
+	    "--%s\r\nContent-Type: application/pkcs8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	    "%s\r\n--%s\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--%s--\r\n",
+	    boundary, kb64, boundary, cb64, boundary);
+	if (n < 0 || (size_t)n >= cap) {
+		OPENSSL_clear_free(buf, cap);
+		reply_text(req, 500, "cannot encode the key and certificate");
+		goto out;
+	}
 	snprintf(ctype, sizeof(ctype), "multipart/mixed; boundary=%s", boundary);
-	clen = evbuffer_get_length(body);
-	buf = evbuffer_pullup(body, -1);
-	reply(req, 200, ctype, buf, clen, NULL);
-	OPENSSL_cleanse(buf, clen);
+	reply_secret(req, 200, ctype, buf, (size_t)n);
 out:
 	if (kder != NULL)
 		OPENSSL_clear_free(kder, (size_t)klen);
-	if (kb64 != NULL) {
-		OPENSSL_cleanse(kb64, kb64len);
-		free(kb64);
-	}
+	if (kb64 != NULL)
+		OPENSSL_clear_free(kb64, kb64len);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	free(cder);
 	free(cb64);
-	if (body != NULL)
-		evbuffer_free(body);
 }
 
 /* ---- enrolment ---- */
 
 struct enrol {
 	const char *udid;
+	char renews[STORE_SERIAL_HEX]; /* re-enrolment: the certificate it renews */
 	char method[16];
 	char group[STORE_GROUP_SIZE];
 	int64_t password_id;
@@ -538,33 +604,81 @@ struct enrol {
 };
 
 /*
+ * Our certificate on this connection, checked again now: it was checked in
+ * the handshake, but a connection lives on (keep-alive) and the
+ * certificate may have been revoked or have expired since. 0, or a status.
+ */
+static int
+peer_still_good(struct worker *w, struct conn *c, const struct known *k, char *why,
+    size_t cap)
+{
+	struct store_cert rec;
+	struct policy p;
+	int64_t now = (int64_t)time(NULL);
+
+	if (store_cert_get(w->store, c->est_serial, &rec) != 0 || policy_for(w, k->group, &p) != 0)
+		return snprintf(why, cap, "the store cannot be read"), 503;
+	if (rec.revoked_at != 0)
+		return snprintf(why, cap, "the certificate %s is revoked", c->est_serial), 403;
+	if (rec.not_after < now - p.grace)
+		return snprintf(why, cap, "the certificate %s expired past the re-enrolment grace",
+			   c->est_serial), 403;
+	c->est_peer_expired = rec.not_after < now;
+	return 0;
+}
+
+/* A one-time password, from HTTP Basic or the CSR's challengePassword. */
+static int
+check_password(struct worker *w, const char *udid, const char *pass, struct store_password *pw,
+    char *why, size_t cap)
+{
+	int rc = store_password_check(w->store, udid, pass, pw);
+
+	if (rc == ZTP_EEXPIRED)
+		return snprintf(why, cap, "the enrolment password of %s has expired", udid), 401;
+	if (rc == ZTP_ECONFLICT)
+		return snprintf(why, cap, "the enrolment password of %s was used", udid), 401;
+	if (rc == ZTP_EAUTH)
+		return snprintf(why, cap, "wrong enrolment password for %s", udid), 401;
+	if (rc != 0)
+		return snprintf(why, cap, "the store cannot be read"), 503;
+	return 0;
+}
+
+/*
  * Decide who is asking and whether they may: 0 and *en, or an HTTP
- * status with its reason in why.
+ * status with its reason in why. A device the store knows stays in its
+ * group, whose policy applies, whoever asks: a manufacturer CA of another
+ * group, or a password made for another group, cannot move it.
  */
 static int
 authorise(struct worker *w, struct conn *c, const struct est_request *r, struct enrol *en,
     char *why, size_t cap)
 {
 	const char *udid = r->csr.udid;
-	struct store_allow allow;
-	struct store_thing thing;
 	struct store_password pw;
-	int allowed, rc;
+	struct known k;
+	struct policy p;
+	int status;
 
 	memset(en, 0, sizeof(*en));
 	en->udid = udid;
-	allowed = store_allow_get(w->store, udid, &allow) == 0;
-	if (store_thing_get(w->store, udid, &thing) == 0 && thing.blocked)
+	if (known_of(w, udid, &k) != 0)
+		return snprintf(why, cap, "the store cannot be read"), 503;
+	if (k.recorded && k.thing.blocked)
 		return snprintf(why, cap, "device %s is blocked", udid), 403;
+	snprintf(en->group, sizeof(en->group), "%s", k.group);
 	if (c->est_peer == EST_PEER_OURS) {
 		if (strcmp(c->est_udid, udid) != 0)
 			return snprintf(why, cap, "the CSR's subject %s is not the certificate's", udid),
 			       403;
+		if ((status = peer_still_good(w, c, &k, why, cap)) != 0)
+			return status;
 		if (c->est_peer_expired && r->op != EST_SIMPLEREENROLL)
 			return snprintf(why, cap, "the certificate has expired: use simplereenroll"),
 			       403;
 		snprintf(en->method, sizeof(en->method), "reenroll");
-		group_of(w, udid, en->group);
+		snprintf(en->renews, sizeof(en->renews), "%s", c->est_serial);
 	} else if (r->op == EST_SIMPLEREENROLL) {
 		return snprintf(why, cap, "re-enrolment needs the current certificate (mutual TLS)"),
 		       403;
@@ -572,42 +686,43 @@ authorise(struct worker *w, struct conn *c, const struct est_request *r, struct 
 		if (strcmp(c->est_udid, udid) != 0)
 			return snprintf(why, cap, "the CSR's subject %s is not the manufacturer"
 						  " certificate's", udid), 403;
+		if ((k.recorded || k.allowed) && strcmp(k.group, c->est_group) != 0)
+			return snprintf(why, cap, "%s belongs to another group than its manufacturer"
+						  " CA's", udid), 403;
 		snprintf(en->method, sizeof(en->method), "manufacturer");
 		snprintf(en->group, sizeof(en->group), "%s", c->est_group);
 		en->need = STORE_EST_MANUFACTURER;
-	} else if (r->has_basic) {
-		if (strcmp(r->user, udid) != 0)
+	} else if (r->has_basic || r->csr.has_challenge) {
+		/* HTTP Basic, else the CSR's challengePassword (csrattrs asks for it) */
+		if (r->has_basic && strcmp(r->user, udid) != 0)
 			return snprintf(why, cap, "the user name is not the CSR's UDID %s", udid), 401;
-		rc = store_password_check(w->store, udid, r->pass, &pw);
-		if (rc == ZTP_EEXPIRED)
-			return snprintf(why, cap, "the enrolment password of %s has expired", udid), 401;
-		if (rc == ZTP_ECONFLICT)
-			return snprintf(why, cap, "the enrolment password of %s was used", udid), 401;
-		if (rc != 0)
-			return snprintf(why, cap, "wrong enrolment password for %s", udid),
-			       rc == ZTP_EAUTH ? 401 : 500;
+		if ((status = check_password(w, udid, r->has_basic ? r->pass : r->csr.challenge, &pw,
+			 why, cap)) != 0)
+			return status;
+		if ((k.recorded || k.allowed) && pw.group[0] != '\0' && strcmp(pw.group, k.group) != 0)
+			return snprintf(why, cap, "the password was made for another group than"
+						  " %s's", udid), 403;
 		snprintf(en->method, sizeof(en->method), "password");
-		snprintf(en->group, sizeof(en->group), "%s",
-		    pw.group[0] ? pw.group : allowed ? allow.group : "");
+		if (!k.recorded && !k.allowed)
+			snprintf(en->group, sizeof(en->group), "%s", pw.group);
 		en->password_id = pw.id;
 		en->need = STORE_EST_PASSWORD;
-	} else if (allowed) {
+	} else if (k.allowed) {
 		snprintf(en->method, sizeof(en->method), "allowlist");
-		snprintf(en->group, sizeof(en->group), "%s", allow.group);
 		en->need = STORE_EST_ALLOWLIST;
 	} else {
 		return snprintf(why, cap, "%s is not on the allowlist and sent no credentials", udid),
 		       401;
 	}
-	if (allowed && r->op == EST_SERVERKEYGEN)
+	if (k.allowed && r->op == EST_SERVERKEYGEN)
 		return snprintf(why, cap, "%s has an allowlisted key: serverkeygen cannot apply",
 			   udid), 403;
-	if (allowed && memcmp(allow.key_sha256, r->csr.key_sha256, 32) != 0)
+	if (k.allowed && memcmp(k.allow.key_sha256, r->csr.key_sha256, 32) != 0)
 		return snprintf(why, cap, "the CSR's key is not the key allowlisted for %s", udid),
 		       403;
 	if (en->need != 0) {
-		struct policy p;
-		policy_for(w, en->group, &p);
+		if (policy_for(w, en->group, &p) != 0)
+			return snprintf(why, cap, "the store cannot be read"), 503;
 		if ((p.auth & en->need) == 0)
 			return snprintf(why, cap, "enrolment by %s is not allowed for %s", en->method,
 				   udid), 403;
@@ -664,7 +779,10 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 		refuse(w, c, req, status, r->csr.udid, why);
 		return;
 	}
-	policy_for(w, en.group, &p);
+	if (policy_for(w, en.group, &p) != 0) {
+		refuse(w, c, req, 503, r->csr.udid, "the store cannot be read");
+		goto out;
+	}
 	memset(&sr, 0, sizeof(sr));
 	sr.csr = r->csr.der;
 	sr.csr_len = r->csr.der_len;
@@ -717,12 +835,13 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 	rec.not_after = issued.not_after;
 	snprintf(rec.method, sizeof(rec.method), "%s",
 	    r->op == EST_SERVERKEYGEN ? "serverkeygen" : en.method);
+	snprintf(rec.renews, sizeof(rec.renews), "%s", en.renews);
 	fault_point("est_before_record");
 	rc = store_cert_record(w->store, &rec, en.group, en.password_id);
 	if (rc == ZTP_ECONFLICT || rc == ZTP_EAUTH) {
 		refuse(w, c, req, rc == ZTP_ECONFLICT ? 401 : 403, en.udid,
 		    rc == ZTP_ECONFLICT ? "the enrolment password was used meanwhile" :
-					  "the device was blocked meanwhile");
+					  "the device was blocked, or its certificate revoked, meanwhile");
 		goto out;
 	}
 	if (rc != 0) {
@@ -783,7 +902,7 @@ handle(struct worker *w, struct conn *c, struct evhttp_request *req, struct est_
 		return;
 	}
 	if ((n = http_body(req, body, sizeof(body))) < 0) {
-		reply_text(req, 413, "request body too large");
+		refuse(w, c, req, 413, NULL, "request body too large");
 		return;
 	}
 	status = est_req_parse(method_name(evhttp_request_get_command(req)),

@@ -9,6 +9,7 @@
 #define ZTP_SERVER_H
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <openssl/ssl.h>
 
@@ -51,6 +52,7 @@ struct worker {
 	struct event *ctl_ev, *drain_ev;
 	struct est_worker *est; /* est_api.c: this worker's trust stores and answers */
 	int nlinger;            /* refused sockets kept a moment to be read (worker.c) */
+	TAILQ_HEAD(, lingering) lingering;
 };
 
 /* One accepted connection; lives as long as its SSL object. */

@@ -55,7 +55,7 @@ struct store_group {
 	int64_t created_at;
 	int64_t sims; /* SIMs in the group (read only) */
 	/* certificates (EST) for the devices of the group */
-	int est_auth;              /* set of STORE_EST_*; STORE_EST_ALL by default */
+	int est_auth;              /* set of STORE_EST_*; 0: the server's --est-auth */
 	int cert_days;             /* validity of issued certificates; 0: the server's default */
 	int64_t reenroll_grace_s;  /* re-enrolment after expiry; -1: the server's default */
 };
@@ -318,8 +318,10 @@ int store_thing_list(struct store *st, const char *after, int limit, store_thing
  * from its allowlist entry if it has no record yet), every certificate of it
  * not yet revoked is revoked with reason (a SIGNER_REASON_*), and its SIM
  * (the allowlist's or the record's ICCID, and every SIM bound to Device ID
- * udid) is blocked. Unblock lifts the device's and its SIMs' block; revoked
- * certificates stay revoked. ZTP_ENOENT if the UDID is unknown.
+ * udid) is blocked, if it was not blocked already. Unblock lifts the
+ * device's block and that of the SIMs its block blocked (not one the
+ * operator blocked apart, nor one unblocked and blocked again since);
+ * revoked certificates stay revoked. ZTP_ENOENT if the UDID is unknown.
  * *revoked: how many certificates were revoked (may be NULL).
  */
 int store_thing_block(struct store *st, const char *udid, int reason, int *revoked);
@@ -336,6 +338,9 @@ struct store_cert {
 	char method[16];               /* allowlist, password, manufacturer, reenroll, serverkeygen */
 	int64_t revoked_at;            /* Unix seconds, 0 if not revoked */
 	int reason;                    /* SIGNER_REASON_* when revoked */
+	/* store_cert_record: a re-enrolment's current certificate, which must
+	 * still be on record and not revoked when this one is recorded ("": none) */
+	char renews[STORE_SERIAL_HEX];
 };
 /*
  * Record an issued certificate, in one transaction with what it consumes:
@@ -343,7 +348,7 @@ struct store_cert {
  * used meanwhile, and nothing is recorded), the device record of c->udid is
  * created or updated (group; iccid from the allowlist entry, if any), and c
  * is inserted. The certificate may be handed out only after this returned 0.
- * ZTP_EAUTH if the device is blocked.
+ * ZTP_EAUTH if the device is blocked or c->renews is revoked (or unknown).
  */
 int store_cert_record(struct store *st, const struct store_cert *c, const char *group,
     int64_t password_id);

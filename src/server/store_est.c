@@ -40,6 +40,8 @@ enum xstmt_id {
 	X_THING_SET_BLOCKED,
 	X_THING_REVOKE_CERTS,
 	X_THING_SIMS_BLOCK,
+	X_THING_SIMS_UNBLOCK,
+	X_CERT_RENEWABLE,
 	X_CERT_INSERT,
 	X_CERT_GET,
 	X_CERT_LIST,
@@ -94,10 +96,13 @@ static const char *const xsql[X__COUNT] = {
 	[X_THING_SET_BLOCKED] = "UPDATE things SET blocked = ?2, updated_at = ?3 WHERE udid = ?1",
 	[X_THING_REVOKE_CERTS] = "UPDATE certs SET revoked_at = ?2, reason = ?3"
 				 " WHERE udid = ?1 AND revoked_at = 0",
-	[X_THING_SIMS_BLOCK] = "UPDATE sims SET blocked = ?2, updated_at = ?3 WHERE"
-			       " iccid IN (SELECT iccid FROM things WHERE udid = ?1 AND iccid IS NOT NULL"
-			       " UNION SELECT iccid FROM allowlist WHERE udid = ?1 AND iccid IS NOT NULL)"
-			       " OR upper(device_id) = upper(?1)",
+	[X_THING_SIMS_BLOCK] = "UPDATE sims SET blocked = 1, blocked_by = ?1, updated_at = ?2"
+			       " WHERE blocked = 0 AND (iccid IN (SELECT iccid FROM things"
+			       " WHERE udid = ?1 AND iccid IS NOT NULL UNION SELECT iccid FROM allowlist"
+			       " WHERE udid = ?1 AND iccid IS NOT NULL) OR upper(device_id) = upper(?1))",
+	[X_THING_SIMS_UNBLOCK] = "UPDATE sims SET blocked = 0, blocked_by = NULL, updated_at = ?2"
+				 " WHERE blocked_by = ?1",
+	[X_CERT_RENEWABLE] = "SELECT 1 FROM certs WHERE serial = ?1 AND revoked_at = 0",
 	[X_CERT_INSERT] = "INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after,"
 			  " issued_at, method) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[X_CERT_GET] = "SELECT serial, udid, subject, key_sha256, not_before, not_after, issued_at,"
@@ -221,6 +226,19 @@ col_blob32(sqlite3_stmt *s, int col, uint8_t out[32])
 		memcpy(out, sqlite3_column_blob(s, col), 32);
 }
 
+/*
+ * The end of a loop over rows: rc is sqlite3_step()'s last answer, stop
+ * the callback's (0: it did not stop the loop; > 0: it stopped it, which
+ * is no error; < 0: its error code).
+ */
+static int
+rows_end(struct store *st, int rc, int stop, const char *what)
+{
+	if (stop != 0)
+		return stop < 0 ? stop : 0;
+	return rc == SQLITE_DONE ? 0 : store_db_err(st, what);
+}
+
 /* ---- allowlist ---- */
 
 static void
@@ -316,7 +334,7 @@ store_allow_list(struct store *st, const char *after, int limit, store_allow_cb 
 {
 	struct store_allow a;
 	sqlite3_stmt *s;
-	int rc;
+	int rc, stop = 0;
 
 	if ((s = xprep(st, X_ALLOW_LIST)) == NULL)
 		return ZTP_ESTORE;
@@ -324,13 +342,10 @@ store_allow_list(struct store *st, const char *after, int limit, store_allow_cb 
 	sqlite3_bind_int(s, 2, limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		row_allow(s, &a);
-		if ((rc = cb(&a, arg)) != 0)
+		if ((stop = cb(&a, arg)) != 0)
 			break;
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = store_db_err(st, "allowlist list");
+	rc = rows_end(st, rc, stop, "allowlist list");
 	sqlite3_reset(s);
 	return rc;
 }
@@ -529,7 +544,7 @@ store_mfr_ca_list(struct store *st, store_mfr_ca_cb cb, void *arg)
 {
 	struct store_mfr_ca *ca;
 	sqlite3_stmt *s;
-	int rc;
+	int rc, stop = 0;
 
 	if ((ca = malloc(sizeof(*ca))) == NULL)
 		return ZTP_ENOMEM;
@@ -544,13 +559,10 @@ store_mfr_ca_list(struct store *st, store_mfr_ca_cb cb, void *arg)
 		col_blob32(s, 2, ca->sha256);
 		store_col_text(s, 3, ca->group, sizeof(ca->group));
 		ca->created_at = sqlite3_column_int64(s, 4);
-		if ((rc = cb(ca, arg)) != 0)
+		if ((stop = cb(ca, arg)) != 0)
 			break;
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = store_db_err(st, "manufacturer CA list");
+	rc = rows_end(st, rc, stop, "manufacturer CA list");
 	sqlite3_reset(s);
 	free(ca);
 	return rc;
@@ -599,7 +611,7 @@ store_thing_list(struct store *st, const char *after, int limit, store_thing_cb 
 {
 	struct store_thing t;
 	sqlite3_stmt *s;
-	int rc;
+	int rc, stop = 0;
 
 	if ((s = xprep(st, X_THING_LIST)) == NULL)
 		return ZTP_ESTORE;
@@ -607,13 +619,10 @@ store_thing_list(struct store *st, const char *after, int limit, store_thing_cb 
 	sqlite3_bind_int(s, 2, limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		row_thing(s, &t);
-		if ((rc = cb(&t, arg)) != 0)
+		if ((stop = cb(&t, arg)) != 0)
 			break;
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = store_db_err(st, "device list");
+	rc = rows_end(st, rc, stop, "device list");
 	sqlite3_reset(s);
 	return rc;
 }
@@ -657,11 +666,10 @@ thing_set_blocked(struct store *st, const char *udid, int blocked, int reason, i
 		if ((n = changes(st)) > 0 && (rc = counter_bump(st, "revocations")) != 0)
 			return rc;
 	}
-	if ((s = xprep(st, X_THING_SIMS_BLOCK)) == NULL)
+	if ((s = xprep(st, blocked ? X_THING_SIMS_BLOCK : X_THING_SIMS_UNBLOCK)) == NULL)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, blocked);
-	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 2, now);
 	if ((rc = store_exec(st, s)) != 0)
 		return rc;
 	if (revoked != NULL)
@@ -740,6 +748,14 @@ cert_record(struct store *st, const struct store_cert *c, const char *group, int
 	} else if (rc != ZTP_ENOENT) {
 		return rc;
 	}
+	if (c->renews[0] != '\0') {
+		if ((s = xprep(st, X_CERT_RENEWABLE)) == NULL)
+			return ZTP_ESTORE;
+		sqlite3_bind_text(s, 1, c->renews, -1, SQLITE_STATIC);
+		if ((rc = step_row(st, s, "cert renewable")) != 0)
+			return rc == ZTP_ENOENT ? ZTP_EAUTH : rc;
+		sqlite3_reset(s);
+	}
 	if ((s = xprep(st, X_THING_UPSERT)) == NULL)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, c->udid, -1, SQLITE_STATIC);
@@ -793,17 +809,14 @@ static int
 cert_rows(struct store *st, sqlite3_stmt *s, store_cert_cb cb, void *arg, const char *what)
 {
 	struct store_cert c;
-	int rc;
+	int rc, stop = 0;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		row_cert(s, &c);
-		if ((rc = cb(&c, arg)) != 0)
+		if ((stop = cb(&c, arg)) != 0)
 			break;
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = store_db_err(st, what);
+	rc = rows_end(st, rc, stop, what);
 	sqlite3_reset(s);
 	return rc;
 }

@@ -83,7 +83,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE sims ADD COLUMN rotated_at INTEGER NOT NULL DEFAULT 0;",
 	/* 4: certificates (EST): allowlist, enrolment passwords, manufacturer CAs, devices,
 	 * issued certificates and revocations, the published CRL; group policy for them */
-	"ALTER TABLE groups ADD COLUMN est_auth INTEGER NOT NULL DEFAULT 7;"
+	"ALTER TABLE groups ADD COLUMN est_auth INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sims ADD COLUMN blocked_by TEXT;"
 	"ALTER TABLE groups ADD COLUMN cert_days INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE groups ADD COLUMN reenroll_grace_s INTEGER NOT NULL DEFAULT -1;"
 	"CREATE TABLE allowlist("
@@ -188,7 +189,8 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_SIM_LIST] = "SELECT iccid, blocked, device_id, psk_generation, config_version, created_at,"
 		       " updated_at, group_name, length(psk) = 0, rotate, pending_psk IS NOT NULL,"
 		       " rotated_at FROM sims WHERE iccid > ?1 ORDER BY iccid LIMIT ?2",
-	[S_SIM_BLOCK] = "UPDATE sims SET blocked = ?2, updated_at = ?3 WHERE iccid = ?1",
+	[S_SIM_BLOCK] = "UPDATE sims SET blocked = ?2, blocked_by = NULL, updated_at = ?3"
+			" WHERE iccid = ?1",
 	[S_SIM_REBIND] = "UPDATE sims SET device_id = NULL, updated_at = ?2 WHERE iccid = ?1",
 	[S_SIM_BIND] = "UPDATE sims SET device_id = ?2, updated_at = ?3 WHERE iccid = ?1 AND device_id IS NULL",
 	[S_SIM_DELETE] = "DELETE FROM sims WHERE iccid = ?1",
@@ -1097,7 +1099,7 @@ store_group_create(struct store *st, const struct store_group *g, const uint8_t 
 	sqlite3_bind_int(s, 5, g->allow_psk_ke ? 1 : 0);
 	sqlite3_bind_int64(s, 6, g->rotation_period_s);
 	sqlite3_bind_int64(s, 7, clock_now_ms());
-	sqlite3_bind_int(s, 8, g->est_auth == 0 ? STORE_EST_ALL : g->est_auth);
+	sqlite3_bind_int(s, 8, g->est_auth);
 	sqlite3_bind_int(s, 9, g->cert_days);
 	sqlite3_bind_int64(s, 10, g->reenroll_grace_s);
 	return exec_stmt(st, s);

@@ -108,29 +108,41 @@ conn_request_done(struct conn *c, struct evhttp_request *req)
 
 struct lingering {
 	struct worker *w;
-	struct event *ev;
+	struct event *ev, *timer;
 	int fd;
+	TAILQ_ENTRY(lingering) next;
 };
 
 static void
-linger_cb(evutil_socket_t fd, short what, void *arg)
+linger_end(struct lingering *l)
 {
-	struct lingering *l = arg;
-	char buf[4096];
-	ssize_t n = 0;
-	int i = 0;
-
-	if (what & EV_READ)
-		for (i = 0; i < 16 && (n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0; i++)
-			;
-	if ((what & EV_READ) && i == 16)
-		return; /* a flood: read more on the next round, within the deadline */
-	if ((what & EV_READ) && n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return;
+	TAILQ_REMOVE(&l->w->lingering, l, next);
 	event_free(l->ev);
+	event_free(l->timer);
 	close(l->fd);
 	l->w->nlinger--;
 	free(l);
+}
+
+/* readable: drop what came; the end at EOF, an error or the deadline */
+static void
+linger_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char buf[4096];
+	ssize_t n = 0;
+	int i;
+
+	for (i = 0; i < 16 && (n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0; i++)
+		;
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+		return; /* more to come: read on, until the deadline */
+	linger_end(arg);
+}
+
+static void
+linger_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	linger_end(arg);
 }
 
 /* fd: a dup of the socket, which libevent has closed; ours to close. */
@@ -146,15 +158,20 @@ linger_start(struct worker *w, int fd)
 		return;
 	}
 	l->fd = fd;
-	if ((l->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, linger_cb, l)) == NULL ||
-	    event_add(l->ev, &tv) != 0) {
+	l->w = w;
+	/* a fixed deadline: a client that keeps sending does not keep the socket */
+	if ((l->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, linger_read_cb, l)) == NULL ||
+	    (l->timer = evtimer_new(w->base, linger_timer_cb, l)) == NULL ||
+	    event_add(l->ev, NULL) != 0 || evtimer_add(l->timer, &tv) != 0) {
 		if (l->ev != NULL)
 			event_free(l->ev);
+		if (l->timer != NULL)
+			event_free(l->timer);
 		close(fd);
 		free(l);
 		return;
 	}
-	l->w = w;
+	TAILQ_INSERT_TAIL(&w->lingering, l, next);
 	w->nlinger++;
 }
 
@@ -291,7 +308,7 @@ setup_http(struct worker *w, enum listener_kind kind)
 	/* evhttp's own caps are the hard bound; handlers check the tighter ones */
 	evhttp_set_max_headers_size(http, cfg->max_header_size * 2);
 	evhttp_set_max_body_size(http, kind == LISTENER_DEVICE ? DEVICE_BODY_CAP :
-	    kind == LISTENER_EST ? EST_BODY_MAX : ADMINREQ_IMPORT_MAX);
+	    kind == LISTENER_EST ? 2 * EST_BODY_MAX : ADMINREQ_IMPORT_MAX);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
 	evhttp_set_default_content_type(http, "application/json");
@@ -320,6 +337,8 @@ worker_main(void *arg)
 		w->lev[k] = NULL;
 	}
 	event_base_loop(w->base, EVLOOP_NONBLOCK);
+	while (!TAILQ_EMPTY(&w->lingering))
+		linger_end(TAILQ_FIRST(&w->lingering));
 	event_free(w->ctl_ev);
 	event_free(w->drain_ev);
 	est_api_worker_free(w);
@@ -338,6 +357,7 @@ worker_start(struct server *srv, struct worker *w)
 
 	w->srv = srv;
 	w->ctl[0] = w->ctl[1] = -1;
+	TAILQ_INIT(&w->lingering);
 	if ((w->base = event_base_new()) == NULL)
 		return ZTP_ENOMEM;
 	datadir_path(srv->dd, "ztp.db", path);

@@ -171,7 +171,7 @@ out_has '^reenroll_grace_s: +86400$' "group show"
 ok_run --json group create est-b --est-auth manufacturer --reenroll-grace -1
 jq_true '.est_auth == ["manufacturer"] and .cert_days == 0 and .reenroll_grace_s == -1' "group create --json"
 ok_run --json group create plain
-jq_true '.est_auth == ["allowlist", "password", "manufacturer"] and .cert_days == 0 and .reenroll_grace_s == -1' \
+jq_true '.est_auth == null and .cert_days == 0 and .reenroll_grace_s == -1' \
 	"a group's EST defaults"
 ok_run --json group show est-a
 jq_true '.name == "est-a" and .est_auth == ["allowlist", "password"] and .cert_days == 30 and .derive == false' \

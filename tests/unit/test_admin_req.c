@@ -1510,7 +1510,9 @@ test_group_est_defaults(void **state)
 	assert_int_equal(group_req("{\"name\":\"g\",\"rotation_period_s\":86400}", &g), 0);
 	assert_string_equal(g.name, "g");
 	assert_int_equal(g.rotation_period_s, 86400);
-	assert_int_equal(g.est_auth, STORE_EST_ALL);
+	assert_int_equal(g.est_auth, 0); /* the server's --est-auth */
+	assert_int_equal(group_req("{\"name\":\"g\",\"est_auth\":null}", &g), 0);
+	assert_int_equal(g.est_auth, 0);
 	assert_int_equal(g.cert_days, 0);
 	assert_int_equal(g.reenroll_grace_s, -1);
 }
@@ -1550,7 +1552,6 @@ test_group_est_bad_members(void **state)
 	group_fails("{\"name\":\"g\",\"est_auth\":[1]}");
 	group_fails("{\"name\":\"g\",\"est_auth\":[\"allowlist\",\"password\",\"manufacturer\","
 		    "\"allowlist\"]}");
-	group_fails("{\"name\":\"g\",\"est_auth\":null}");
 	group_fails("{\"name\":\"g\",\"cert_days\":-1}");
 	assert_non_null(strstr(why, "cert_days"));
 	group_fails("{\"name\":\"g\",\"cert_days\":7301}");

@@ -1753,15 +1753,16 @@ test_group_est_fields_round_trip(void **state)
 	assert_int_equal(out.reenroll_grace_s, -1);
 }
 
+/* 0: the group inherits the server's --est-auth */
 static void
-test_group_est_auth_zero_is_stored_as_all(void **state)
+test_group_est_auth_zero_is_kept_as_inherit(void **state)
 {
 	struct fx *fx = *state;
 	struct store_group g = est_group("zero", 0, 0, 0), out;
 
 	assert_int_equal(store_group_create(fx->st, &g, NULL), 0);
 	assert_int_equal(store_group_get(fx->st, "zero", &out), 0);
-	assert_int_equal(out.est_auth, STORE_EST_ALL);
+	assert_int_equal(out.est_auth, 0);
 }
 
 static void
@@ -1869,7 +1870,7 @@ main(void)
 		T(test_crl_put_refuses_an_empty_der),
 		T(test_crl_revocations_start_at_zero),
 		T(test_group_est_fields_round_trip),
-		T(test_group_est_auth_zero_is_stored_as_all),
+		T(test_group_est_auth_zero_is_kept_as_inherit),
 		T(test_group_refuses_bad_est_values),
 	};
 
