@@ -801,45 +801,18 @@ mfr_ca_json(const struct store_mfr_ca *ca, int with_pem)
  * A path segment percent-decoded into out (cap bytes); -1 if it does not
  * fit, has a bad escape or decodes to NUL.
  */
-static int
-nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-seg_decode(const char *in, char *out, size_t cap)
-{
-	size_t n = 0;
-	int hi, lo;
-
-	for (; *in != '\0'; in++) {
-		if (n + 1 >= cap)
-			return -1;
-		if (*in != '%') {
-			out[n++] = *in;
-			continue;
-		}
-		if ((hi = nibble(in[1])) < 0 || (lo = nibble(in[2])) < 0 || (hi | lo) == 0)
-			return -1;
-		out[n++] = (char)(hi << 4 | lo);
-		in += 2;
-	}
-	out[n] = '\0';
-	return 0;
-}
-
 /* The UDID of a path segment; else a 400 is sent and -1 returned. */
 static int
 seg_udid(struct areq *a, const char *seg, char udid[STORE_UDID_MAX + 1])
 {
-	if (seg_decode(seg, udid, STORE_UDID_MAX + 1) != 0 || !store_udid_valid(udid)) {
+	size_t len = 0;
+	char *dec = evhttp_uridecode(seg, 0, &len); /* %XX, as a client may send ':' */
+	int ok = dec != NULL && len == strlen(dec) && len <= STORE_UDID_MAX && store_udid_valid(dec);
+
+	if (ok)
+		memcpy(udid, dec, len + 1);
+	free(dec);
+	if (!ok) {
 		http_reply_error(a->req, 400, "bad_request",
 		    "not a UDID (1 to 64 characters of A-Z a-z 0-9 - . : _)");
 		return -1;
