@@ -627,7 +627,7 @@ peer_still_good(struct worker *w, struct conn *c, const struct known *k, char *w
 	return 0;
 }
 
-/* A one-time password, from HTTP Basic or the CSR's challengePassword. */
+/* A one-time password (HTTP Basic). */
 static int
 check_password(struct worker *w, const char *udid, const char *pass, struct store_password *pw,
     char *why, size_t cap)
@@ -692,12 +692,16 @@ authorise(struct worker *w, struct conn *c, const struct est_request *r, struct 
 		snprintf(en->method, sizeof(en->method), "manufacturer");
 		snprintf(en->group, sizeof(en->group), "%s", c->est_group);
 		en->need = STORE_EST_MANUFACTURER;
-	} else if (r->has_basic || r->csr.has_challenge) {
-		/* HTTP Basic, else the CSR's challengePassword (csrattrs asks for it) */
-		if (r->has_basic && strcmp(r->user, udid) != 0)
+	} else if (r->has_basic) {
+		/*
+		 * HTTP Basic only: a CSR's challengePassword is, in RFC 7030
+		 * (§3.5), the TLS session's tls-unique value that links the
+		 * request to the connection (libest's estclient sends it so),
+		 * not a shared secret.
+		 */
+		if (strcmp(r->user, udid) != 0)
 			return snprintf(why, cap, "the user name is not the CSR's UDID %s", udid), 401;
-		if ((status = check_password(w, udid, r->has_basic ? r->pass : r->csr.challenge, &pw,
-			 why, cap)) != 0)
+		if ((status = check_password(w, udid, r->pass, &pw, why, cap)) != 0)
 			return status;
 		if ((k.recorded || k.allowed) && pw.group[0] != '\0' && strcmp(pw.group, k.group) != 0)
 			return snprintf(why, cap, "the password was made for another group than"
