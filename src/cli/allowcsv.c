@@ -9,13 +9,14 @@
 #include <string.h>
 
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "allowcsv.h"
+#include "b64.h"
 #include "crypto.h"
 #include "hex.h"
 #include "simcsv.h"
+#include "udid.h"
 #include "ztp/err.h"
 #include "ztp/iccid.h"
 
@@ -50,24 +51,8 @@ allowcsv_reason(enum allowcsv_reason why)
 int
 allowcsv_udid_valid(const char *s, size_t len)
 {
-	size_t i;
-
-	if (s == NULL || len == 0 || len > ALLOWCSV_UDID_MAX)
-		return 0;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			c == '-' || c == '.' || c == ':' || c == '_'))
-			return 0;
-	}
-	return 1;
-}
-
-static int
-is_base64(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '+' || c == '/';
+	_Static_assert(ALLOWCSV_UDID_MAX == UDID_MAX, "allowcsv_udid_valid() is udid_valid()");
+	return udid_valid(s, len);
 }
 
 static int
@@ -96,10 +81,12 @@ equals_nocase(const char *s, size_t len, const char *w)
 
 /*
  * The SHA-256 of the SubjectPublicKeyInfo that s[0..len) holds in base64
- * (len <= ALLOWCSV_LINE_MAX), in lower-case hex. The DER must be one
- * X509_PUBKEY with nothing after it whose key OpenSSL can load; the hash
- * is of its DER as OpenSSL encodes it again. Returns 0 or -1; OpenSSL's
- * error queue is left as it was.
+ * (len <= ALLOWCSV_LINE_MAX), in lower-case hex. The base64 is one CSV
+ * field: padded, and none of the whitespace b64_decode() allows between an
+ * EST body's characters (a space, tab, CR or LF in the field refuses it).
+ * The DER must be one X509_PUBKEY with nothing after it whose key OpenSSL
+ * can load; the hash is of its DER as OpenSSL encodes it again. Returns 0
+ * or -1; OpenSSL's error queue is left as it was.
  */
 static int
 spki_b64_sha256(const char *s, size_t len, char hex[ALLOWCSV_KEY_HEX_SIZE])
@@ -108,22 +95,16 @@ spki_b64_sha256(const char *s, size_t len, char hex[ALLOWCSV_KEY_HEX_SIZE])
 	const unsigned char *p = der;
 	X509_PUBKEY *k = NULL;
 	uint8_t h[32];
-	size_t i, pad = 0;
-	int n, m, rc = -1;
+	size_t i, n;
+	int m, rc = -1;
 
-	if (len < 4 || len % 4 != 0 || len / 4 * 3 > sizeof(der))
-		return -1;
-	while (pad < 2 && s[len - 1 - pad] == '=')
-		pad++;
-	for (i = 0; i < len - pad; i++)
-		if (!is_base64(s[i]))
+	for (i = 0; i < len; i++)
+		if (is_blank(s[i]) || s[i] == '\r' || s[i] == '\n')
 			return -1;
+	if (b64_decode(s, len, der, sizeof(der), &n) != 0 || n == 0)
+		return -1;
 	ERR_set_mark();
-	n = EVP_DecodeBlock(der, (const unsigned char *)s, (int)len);
-	if (n < 0 || (size_t)n < pad)
-		goto out;
-	n -= (int)pad;
-	k = d2i_X509_PUBKEY(NULL, &p, n);
+	k = d2i_X509_PUBKEY(NULL, &p, (long)n);
 	if (k == NULL || p != der + n || X509_PUBKEY_get0(k) == NULL ||
 	    (m = i2d_X509_PUBKEY(k, &enc)) <= 0 || crypto_sha256(enc, (size_t)m, h) != 0)
 		goto out;

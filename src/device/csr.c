@@ -28,6 +28,7 @@
 #include "ztp/err.h"
 #include "ztp/keystore.h"
 
+/* udid_valid() (udid.h) without '_': the UDID also goes in a PrintableString serialNumber */
 int
 csr_udid_valid(const char *udid)
 {

@@ -54,6 +54,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "b64.h"
 #include "num.h"
 #include "ztp/err.h"
 #include "ztp/est.h"
@@ -64,19 +65,6 @@
 #define IMF_FIXDATE_LEN 29
 
 /* ---- small helpers ---- */
-
-static int
-is_ws(uint8_t c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int
-is_b64(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '+' || c == '/';
-}
 
 static int
 is_printable(const char *s)
@@ -153,70 +141,6 @@ est_parse_url(const char *url, struct est_url *out)
 	return 0;
 }
 
-/*
- * Base64 with RFC 8951's tolerance: whitespace anywhere between the
- * characters, '=' only at the end (at most two), nothing else. The
- * characters are checked here; OpenSSL decodes them. *out (malloc'd) and
- * *outlen.
- */
-static int
-b64_decode(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen, char *why,
-    size_t whycap)
-{
-	uint8_t *compact = NULL, *dec = NULL;
-	size_t n = 0, pad = 0, i;
-	int r, rc;
-
-	*out = NULL;
-	*outlen = 0;
-	if ((compact = malloc(len + 1)) == NULL)
-		return ZTP_ENOMEM;
-	for (i = 0; i < len; i++) {
-		uint8_t c = in[i];
-		if (is_ws(c))
-			continue;
-		if (c == '=') {
-			pad++;
-		} else if (is_b64(c)) {
-			if (pad > 0) {
-				rc = ztp_errf(why, whycap, ZTP_EMALFORMED,
-				    "base64: data after the padding (byte %zu)", i);
-				goto out;
-			}
-		} else {
-			rc = ztp_errf(why, whycap, ZTP_EMALFORMED,
-			    "not base64: byte %zu is 0x%02x", i, c);
-			goto out;
-		}
-		compact[n++] = c;
-	}
-	if (n == 0) {
-		rc = ztp_errf(why, whycap, ZTP_EMALFORMED, "empty answer");
-		goto out;
-	}
-	if (pad > 2 || n % 4 != 0) {
-		rc = ztp_errf(why, whycap, ZTP_EMALFORMED, "base64: truncated or bad padding");
-		goto out;
-	}
-	if ((dec = malloc(n / 4 * 3)) == NULL) {
-		rc = ZTP_ENOMEM;
-		goto out;
-	}
-	r = EVP_DecodeBlock(dec, compact, (int)n);
-	if (r < 0 || (size_t)r != n / 4 * 3 || (size_t)r < pad) {
-		rc = ztp_errf(why, whycap, ZTP_EMALFORMED, "base64: cannot decode");
-		goto out;
-	}
-	*out = dec;
-	*outlen = (size_t)r - pad; /* EVP_DecodeBlock counts the padding's zero bytes */
-	dec = NULL;
-	rc = 0;
-out:
-	free(dec);
-	free(compact);
-	return rc;
-}
-
 int
 est_parse_certs(const uint8_t *body, size_t len, STACK_OF(X509) **certs, char *why,
     size_t whycap)
@@ -238,11 +162,21 @@ est_parse_certs(const uint8_t *body, size_t len, STACK_OF(X509) **certs, char *w
 		    EST_RESPONSE_MAX);
 	if (len == 0)
 		return ztp_errf(why, whycap, ZTP_EMALFORMED, "empty answer");
-	if ((rc = b64_decode(body, len, &der, &derlen, why, whycap)) != 0)
-		return rc;
+	/* RFC 8951's base64 (b64.h); a buffer for the most it can decode to */
+	if ((der = malloc(len / 4 * 3 + 1)) == NULL)
+		return ZTP_ENOMEM;
+	if (b64_decode((const char *)body, len, der, len / 4 * 3 + 1, &derlen) != 0) {
+		free(der);
+		return ztp_errf(why, whycap, ZTP_EMALFORMED,
+		    "not base64 (CR LF SP TAB between the characters, '=' only at the end)");
+	}
+	if (derlen == 0) {
+		free(der);
+		return ztp_errf(why, whycap, ZTP_EMALFORMED, "empty answer");
+	}
 	ERR_set_mark();
 	p = der;
-	if (derlen == 0 || (p7 = d2i_PKCS7(NULL, &p, (long)derlen)) == NULL) {
+	if ((p7 = d2i_PKCS7(NULL, &p, (long)derlen)) == NULL) {
 		rc = ztp_errf(why, whycap, ZTP_EMALFORMED, "not a DER PKCS#7 structure");
 		goto out;
 	}

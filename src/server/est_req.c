@@ -3,8 +3,8 @@
  *
  * Everything here reads bytes a client sent before it is authenticated, so
  * each length is checked against its EST_..._MAX before anything is decoded,
- * and the decoding itself is left to OpenSSL: base64 (EVP_DecodeBlock, after
- * the checks RFC 8951 asks for that OpenSSL does not make), the CSR
+ * and the decoding itself is left to OpenSSL: base64 (b64.c: EVP_DecodeBlock,
+ * after the checks RFC 8951 asks for that OpenSSL does not make), the CSR
  * (d2i_X509_REQ, X509_REQ_verify), the key (EVP_PKEY_get_*), the responses
  * (PKCS7, ASN1_TYPE). The reasons written to `why` are fixed texts and
  * numbers: never a byte of the body or of a header, so never a password.
@@ -22,14 +22,14 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
+#include "b64.h"
 #include "est_req.h"
+#include "udid.h"
 #include "ztp/err.h"
 
 #define EST_PREFIX "/.well-known/est/"
 #define EST_MEDIA_PKCS10 "application/pkcs10"
 
-/* base64 characters decoded at a time: a multiple of 4 */
-#define B64_CHUNK 256
 /* Authorization: Basic: the longest "user:pass" and its base64 */
 #define BASIC_RAW_MAX (EST_USER_MAX + 1 + EST_PASS_MAX)
 #define BASIC_B64_MAX ((BASIC_RAW_MAX + 2) / 3 * 4)
@@ -50,150 +50,29 @@ static const struct {
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
-/* ---- base64 ---- */
+_Static_assert(EST_UDID_MAX == UDID_MAX, "est_udid_valid() is udid_valid()");
 
-enum b64_class { B64_OTHER, B64_SPACE, B64_ALPHA, B64_PAD };
-
-/*
- * What c is to RFC 8951's base64: one of the 64 characters, the pad, the
- * whitespace it allows between them (CR LF SP TAB), or anything else.
- * EVP_DecodeBlock would skip some other characters and decode a '=' in the
- * middle as zero bits, so the characters are checked before it sees them.
- */
-static enum b64_class
-b64_class(unsigned char c)
-{
-	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '+' || c == '/')
-		return B64_ALPHA;
-	if (c == '=')
-		return B64_PAD;
-	if (c == '\r' || c == '\n' || c == ' ' || c == '\t')
-		return B64_SPACE;
-	return B64_OTHER;
-}
-
-/*
- * Decode chunk[0..n) (a multiple of 4 characters, no whitespace) to
- * out + *done, dropping the last `pads` bytes: EVP_DecodeBlock counts the
- * pad characters as zero bytes.
- */
-static int
-b64_flush(const unsigned char *chunk, size_t n, size_t pads, uint8_t *out, size_t *done)
-{
-	unsigned char bin[B64_CHUNK / 4 * 3];
-	int m;
-
-	m = EVP_DecodeBlock(bin, chunk, (int)n);
-	if (m < 0 || (size_t)m != n / 4 * 3 || (size_t)m < pads) {
-		OPENSSL_cleanse(bin, sizeof(bin));
-		return ZTP_EMALFORMED;
-	}
-	memcpy(out + *done, bin, (size_t)m - pads);
-	*done += (size_t)m - pads;
-	OPENSSL_cleanse(bin, sizeof(bin)); /* it may be a password */
-	return 0;
-}
+/* ---- base64 (b64.c), under the names est_api.c and the tests use ---- */
 
 int
 est_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *outlen)
 {
-	unsigned char chunk[B64_CHUNK];
-	size_t i, n = 0, pads = 0, seen = 0, k = 0, total, done = 0;
-	enum b64_class c;
-	int rc;
-
-	if (outlen != NULL)
-		*outlen = 0;
-	if ((in == NULL && len > 0) || (out == NULL && cap > 0) || outlen == NULL)
-		return ZTP_EINVAL;
-	/* the characters, and the pad: one or two '=' that end the text */
-	for (i = 0; i < len; i++) {
-		c = b64_class((unsigned char)in[i]);
-		if (c == B64_OTHER || (c == B64_ALPHA && pads > 0))
-			return ZTP_EMALFORMED;
-		if (c == B64_SPACE)
-			continue;
-		if (c == B64_PAD)
-			pads++;
-		n++;
-	}
-	if (n % 4 != 0 || pads > 2)
-		return ZTP_EMALFORMED;
-	total = n / 4 * 3 - pads;
-	if (total > cap)
-		return ZTP_ETOOBIG;
-	for (i = 0; i < len && seen < n; i++) {
-		if (b64_class((unsigned char)in[i]) == B64_SPACE)
-			continue;
-		chunk[k++] = (unsigned char)in[i];
-		seen++;
-		if (k < sizeof(chunk) && seen < n)
-			continue;
-		/* the pad is in the last chunk only */
-		if ((rc = b64_flush(chunk, k, seen == n ? pads : 0, out, &done)) != 0)
-			goto out;
-		k = 0;
-	}
-	rc = done == total ? 0 : ZTP_EMALFORMED;
-	if (rc == 0)
-		*outlen = done;
-out:
-	OPENSSL_cleanse(chunk, sizeof(chunk));
-	return rc;
+	return b64_decode(in, len, out, cap, outlen);
 }
 
 int
 est_base64_encode(const uint8_t *in, size_t len, char **out, size_t *outlen)
 {
-	size_t lines, cap, off = 0, i, n;
-	char *buf;
-
-	if (out != NULL)
-		*out = NULL;
-	if (outlen != NULL)
-		*outlen = 0;
-	if (out == NULL || outlen == NULL || (in == NULL && len > 0))
-		return ZTP_EINVAL;
-	if (len > SIZE_MAX / 2 - 66)
-		return ZTP_ETOOBIG;
-	/*
-	 * 48 bytes make a line of 64 characters and LF: what RFC 8951 clients
-	 * accept and coreutils' base64 -d reads (it refuses CR)
-	 */
-	lines = len / 48 + (len % 48 != 0);
-	cap = lines * 65 + 1; /* EVP_EncodeBlock writes a NUL after each line */
-	if ((buf = malloc(cap)) == NULL)
-		return ZTP_ENOMEM;
-	for (i = 0; i < len; i += n) {
-		n = len - i < 48 ? len - i : 48;
-		off += (size_t)EVP_EncodeBlock((unsigned char *)buf + off, in + i, (int)n);
-		buf[off++] = '\n';
-	}
-	buf[off] = '\0';
-	*out = buf;
-	*outlen = off;
-	return 0;
+	return b64_encode_lines(in, len, out, outlen);
 }
 
 /* ---- the CSR ---- */
 
-/* 1 if s[0..len) is a UDID: 1..EST_UDID_MAX of A-Z a-z 0-9 - . : _ */
+/* 1 if s[0..len) is a UDID (udid.h) */
 int
 est_udid_valid(const char *s, size_t len)
 {
-	size_t i;
-	unsigned char c;
-
-	if (s == NULL || len == 0 || len > EST_UDID_MAX)
-		return 0;
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == ':' || c == '_'))
-			return 0;
-	}
-	return 1;
+	return udid_valid(s, len);
 }
 
 /*
@@ -543,7 +422,7 @@ basic_parse(const char *authz, struct est_request *out, char *why, size_t whycap
 		    "Authorization: Basic: whitespace in the credentials");
 		goto out;
 	}
-	rc = est_base64_decode(tok, tlen, raw, sizeof(raw), &rawlen);
+	rc = b64_decode(tok, tlen, raw, sizeof(raw), &rawlen);
 	if (rc == ZTP_ETOOBIG) {
 		rc = ztp_errf(why, whycap, 400,
 		    "Authorization: Basic: credentials over %d bytes", BASIC_RAW_MAX);
@@ -590,7 +469,7 @@ body_parse(const uint8_t *body, size_t len, struct est_request *out, char *why, 
 
 	if (len > EST_BODY_MAX)
 		return ztp_errf(why, whycap, 413, "the body is over %d bytes", EST_BODY_MAX);
-	rc = est_base64_decode((const char *)body, len, out->der, sizeof(out->der), &derlen);
+	rc = b64_decode((const char *)body, len, out->der, sizeof(out->der), &derlen);
 	if (rc == ZTP_ETOOBIG)
 		return ztp_errf(why, whycap, 413, "the CSR is over %d bytes", EST_CSR_MAX);
 	if (rc != 0)

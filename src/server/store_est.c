@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "store.h"
 #include "store_int.h"
+#include "udid.h"
 #include "ztp/err.h"
 
 #define PASSWORD_CANDIDATES 16 /* newest passwords of a UDID tried */
@@ -160,17 +161,8 @@ changes(struct store *st)
 int
 store_udid_valid(const char *udid)
 {
-	size_t i, n = udid ? strlen(udid) : 0;
-
-	if (n == 0 || n > STORE_UDID_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = udid[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			c == '-' || c == '.' || c == ':' || c == '_'))
-			return 0;
-	}
-	return 1;
+	_Static_assert(STORE_UDID_MAX == UDID_MAX, "store_udid_valid() is udid_valid()");
+	return udid != NULL && udid_valid(udid, strlen(udid));
 }
 
 static int
