@@ -168,3 +168,37 @@ est_crl_number() {
 	n=$(openssl crl -inform DER -in "$1" -noout -crlnumber | sed 's/^crlNumber=//; s/^0x//')
 	echo $((16#$n))
 }
+
+# est_password UDID [GROUP]: prints a new one-time enrolment password for
+# UDID (admin API, 10 minutes), its group GROUP if given
+est_password() {
+	local out
+	: "${ADMIN_TOKEN:=$(admin_token)}"
+	out=$(admin POST /v1/enrolment-passwords "$(jq -nc --arg u "$1" --arg g "${2:-}" \
+		'{udid: $u, ttl_s: 600} + (if $g == "" then {} else {group: $g} end)')")
+	[ "$(echo "$out" | tail -1)" = 201 ] || fail "password for $1: $out"
+	echo "$out" | head -1 | jq -r .password
+}
+
+# est_mfr_ca NAME DIR: a self-signed manufacturer (IDevID) CA, DIR/NAME.key
+# and DIR/NAME.pem, subject "/O=NAME/CN=NAME IDevID CA" (distinct subjects:
+# trust stores look CAs up by subject)
+est_mfr_ca() {
+	est_key "$2/$1.key"
+	openssl req -x509 -new -key "$2/$1.key" -subj "/O=$1/CN=$1 IDevID CA" -days 30 \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" -out "$2/$1.pem"
+}
+
+# est_idevid CA DIR NAME SUBJECT: an IDevID issued by the manufacturer CA
+# DIR/CA.{key,pem} for SUBJECT (e.g. "/CN=model-x/serialNumber=SN123"):
+# DIR/NAME.key and DIR/NAME.pem
+est_idevid() {
+	est_key "$2/$3.key"
+	openssl req -new -key "$2/$3.key" -subj "$4" -out "$2/$3.idreq"
+	openssl x509 -req -in "$2/$3.idreq" -CA "$2/$1.pem" -CAkey "$2/$1.key" \
+		-set_serial "0x$(openssl rand -hex 8)" -days 30 -out "$2/$3.pem" 2>/dev/null
+}
+
+# est_ncerts UDID: the number of certificates on record for UDID
+est_ncerts() { db "SELECT count(*) FROM certs WHERE udid='$1'"; }
