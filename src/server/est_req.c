@@ -648,8 +648,11 @@ est_csrattrs(uint8_t **der, size_t *len)
 		rc = ZTP_ENOMEM;
 		goto out;
 	}
-	if ((rc = attrs_push_oid(sk, NID_pkcs9_challengePassword)) != 0 ||
-	    (rc = attrs_push_attr(sk, NID_X9_62_id_ecPublicKey, NID_X9_62_prime256v1)) != 0 ||
+	/*
+	 * No challengePassword: in RFC 7030 asking for it asks for the
+	 * tls-unique linking of §3.5, which ztpd does not check
+	 */
+	if ((rc = attrs_push_attr(sk, NID_X9_62_id_ecPublicKey, NID_X9_62_prime256v1)) != 0 ||
 	    (rc = attrs_push_oid(sk, NID_ecdsa_with_SHA256)) != 0)
 		goto out;
 	enclen = i2d_ASN1_SEQUENCE_ANY(sk, &enc);

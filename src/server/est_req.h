@@ -157,9 +157,9 @@ int est_pkcs7_certs(X509 *const *certs, size_t n, uint8_t **der, size_t *len);
 
 /*
  * The CSR attributes ztpd asks for (RFC 7030 §4.5.2), DER, malloc'd (the
- * caller frees it with free()): SEQUENCE { OID challengePassword,
- * SEQUENCE { OID ecPublicKey, SET { OID secp256r1 (prime256v1) } },
- * OID ecdsa-with-SHA256 }. 0, ZTP_EINVAL, ZTP_ECRYPTO, ZTP_ENOMEM.
+ * caller frees it with free()): SEQUENCE { SEQUENCE { OID ecPublicKey,
+ * SET { OID secp256r1 (prime256v1) } }, OID ecdsa-with-SHA256 }. 0,
+ * ZTP_EINVAL, ZTP_ECRYPTO, ZTP_ENOMEM.
  */
 int est_csrattrs(uint8_t **der, size_t *len);
 
