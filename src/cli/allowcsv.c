@@ -141,18 +141,13 @@ allowcsv_parse(const char *line, size_t len, int may_be_header, struct allowcsv_
     enum allowcsv_reason *why)
 {
 	const char *field[ALLOWCSV_FIELDS_MAX];
-	size_t flen[ALLOWCSV_FIELDS_MAX], nfields = 0, i, start;
+	size_t flen[ALLOWCSV_FIELDS_MAX], nfields = 0, i;
 	char key[ALLOWCSV_KEY_HEX_SIZE];
 	enum allowcsv_reason r;
 	int have_key = 0;
 
-	if (line == NULL)
-		len = 0;
 	/* the line end, if the caller left it in */
-	if (len > 0 && line[len - 1] == '\n')
-		len--;
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
+	len = simcsv_chomp(line, len);
 	/* before the BOM goes: a reader that cuts long lines still gets them refused */
 	if (len > ALLOWCSV_LINE_MAX) {
 		r = ALLOWCSV_TOO_LONG;
@@ -176,29 +171,20 @@ allowcsv_parse(const char *line, size_t len, int may_be_header, struct allowcsv_
 		goto refuse;
 	}
 
-	/* split at the commas: at most 4 fields, checked before any is used */
-	start = 0;
-	for (i = 0; i <= len; i++) {
-		if (i < len && line[i] != ',')
-			continue;
-		if (nfields == ALLOWCSV_FIELDS_MAX) {
-			r = ALLOWCSV_TOO_MANY_FIELDS;
-			goto refuse;
-		}
-		field[nfields] = line + start;
-		flen[nfields] = i - start;
-		nfields++;
-		start = i + 1;
-	}
-	if (nfields < 2) {
+	/* at most 4 fields, checked before any is used */
+	switch (simcsv_split(line, len, field, flen, ALLOWCSV_FIELDS_MAX, &nfields)) {
+	case SIMCSV_OK:
+		break;
+	case SIMCSV_TOO_MANY_FIELDS:
+		r = ALLOWCSV_TOO_MANY_FIELDS;
+		goto refuse;
+	case SIMCSV_ONE_FIELD:
 		r = ALLOWCSV_ONE_FIELD;
 		goto refuse;
+	default:
+		r = ALLOWCSV_SPACE;
+		goto refuse;
 	}
-	for (i = 0; i < nfields; i++)
-		if (flen[i] > 0 && (is_blank(field[i][0]) || is_blank(field[i][flen[i] - 1]))) {
-			r = ALLOWCSV_SPACE;
-			goto refuse;
-		}
 	/* "udid,<not a key>...": a header; "udid,<a key>" is the device "udid" */
 	if (may_be_header && equals_nocase(field[0], flen[0], "udid")) {
 		if (key_sha256_hex(field[1], flen[1], key) != 0)

@@ -80,6 +80,43 @@ starts_with_nocase(const char *s, size_t len, const char *w)
 	return 1;
 }
 
+size_t
+simcsv_chomp(const char *line, size_t len)
+{
+	if (line == NULL)
+		return 0;
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	return len;
+}
+
+enum simcsv_reason
+simcsv_split(const char *line, size_t len, const char **field, size_t *flen, size_t max,
+    size_t *nfields)
+{
+	size_t n = 0, i, start = 0;
+
+	for (i = 0; i <= len; i++) {
+		if (i < len && line[i] != ',')
+			continue;
+		if (n == max)
+			return SIMCSV_TOO_MANY_FIELDS;
+		field[n] = line + start;
+		flen[n] = i - start;
+		n++;
+		start = i + 1;
+	}
+	if (n < 2)
+		return SIMCSV_ONE_FIELD;
+	for (i = 0; i < n; i++)
+		if (flen[i] > 0 && (is_blank(field[i][0]) || is_blank(field[i][flen[i] - 1])))
+			return SIMCSV_SPACE;
+	*nfields = n;
+	return SIMCSV_OK;
+}
+
 /* The PSK field's verdict: SIMCSV_OK or why it is not 16..64 bytes of hex. */
 static enum simcsv_reason
 check_psk(const char *s, size_t len)
@@ -104,16 +141,11 @@ simcsv_parse(const char *line, size_t len, int first_line, struct simcsv_row *ro
 {
 	const char *field[SIMCSV_FIELDS_MAX];
 	size_t flen[SIMCSV_FIELDS_MAX];
-	size_t nfields = 0, i, start;
+	size_t nfields = 0, i;
 	enum simcsv_reason r;
 
-	if (line == NULL)
-		len = 0;
 	/* the line end, if the caller left it in */
-	if (len > 0 && line[len - 1] == '\n')
-		len--;
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
+	len = simcsv_chomp(line, len);
 	if (len > SIMCSV_LINE_MAX) {
 		r = SIMCSV_TOO_LONG;
 		goto refuse;
@@ -136,29 +168,10 @@ simcsv_parse(const char *line, size_t len, int first_line, struct simcsv_row *ro
 		goto refuse;
 	}
 
-	/* split at the commas: at most 3 fields, checked before any is used */
-	start = 0;
-	for (i = 0; i <= len; i++) {
-		if (i < len && line[i] != ',')
-			continue;
-		if (nfields == SIMCSV_FIELDS_MAX) {
-			r = SIMCSV_TOO_MANY_FIELDS;
-			goto refuse;
-		}
-		field[nfields] = line + start;
-		flen[nfields] = i - start;
-		nfields++;
-		start = i + 1;
-	}
-	if (nfields < 2) {
-		r = SIMCSV_ONE_FIELD;
+	/* at most 3 fields, checked before any is used */
+	r = simcsv_split(line, len, field, flen, SIMCSV_FIELDS_MAX, &nfields);
+	if (r != SIMCSV_OK)
 		goto refuse;
-	}
-	for (i = 0; i < nfields; i++)
-		if (flen[i] > 0 && (is_blank(field[i][0]) || is_blank(field[i][flen[i] - 1]))) {
-			r = SIMCSV_SPACE;
-			goto refuse;
-		}
 	if (!iccid_valid(field[0], flen[0])) {
 		r = SIMCSV_BAD_ICCID;
 		goto refuse;

@@ -73,4 +73,23 @@ const char *simcsv_reason(enum simcsv_reason why);
 /* 1 if s[0..len) is a group name: 1 to 63 of [A-Za-z0-9_.-], else 0. */
 int simcsv_group_valid(const char *s, size_t len);
 
+/*
+ * The length of line[0..len) without its line end: one trailing "\n", then
+ * one trailing "\r", if there. 0 when line is NULL.
+ */
+size_t simcsv_chomp(const char *line, size_t len);
+
+/*
+ * Split line[0..len) at its commas (no quoting): field[i], flen[i] get the
+ * i-th field, pointing into line, and *nfields their number. Checked in
+ * this order, before any field is used: at most max fields, at least 2,
+ * and no space or tab at either end of a field. The shared splitter of
+ * simcsv_parse and allowcsv_parse; field and flen hold max entries.
+ *
+ * Returns SIMCSV_OK, SIMCSV_TOO_MANY_FIELDS, SIMCSV_ONE_FIELD or
+ * SIMCSV_SPACE; *nfields and the fields are meaningful only for SIMCSV_OK.
+ */
+enum simcsv_reason simcsv_split(const char *line, size_t len, const char **field, size_t *flen,
+    size_t max, size_t *nfields);
+
 #endif
