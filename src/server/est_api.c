@@ -780,6 +780,20 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 	int status, rc;
 
 	if ((status = authorise(w, c, r, &en, why, sizeof(why))) != 0) {
+		if (c->est_peer == EST_PEER_NONE && !r->has_basic && status != 503) {
+			/*
+			 * A client that proved nothing learns nothing: whether its
+			 * UDID is allowlisted, with which key, or blocked, is in the
+			 * event only.
+			 */
+			events_record(w->store, EV_ENROL_REFUSED, NULL, c->peer, "%s: %s",
+			    r->csr.udid, why);
+			evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+			    "Basic realm=\"ztp\"");
+			reply_text(req, 401, "not authorised: no credentials, and the UDID is not"
+					     " allowlisted with this key");
+			return;
+		}
 		refuse(w, c, req, status, r->csr.udid, why);
 		return;
 	}

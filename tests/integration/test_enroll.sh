@@ -97,7 +97,7 @@ export ADMIN_TOKEN
 # ---- no credentials, not allowlisted: refused, but the key and the CA certificates are kept ----
 S1=$T/s1
 expect 4 $(srv) --store "$S1" --id dev-0001
-err_has 'refused by the server: HTTP 401: .*not on the allowlist'
+err_has 'refused by the server: HTTP 401: .*not authorised'
 [ -f "$S1/slot-00" ] && [ -f "$S1/slot-11" ] && [ ! -e "$S1/slot-10" ] || fail "s1: slots after a refusal"
 eq "$(openssl x509 -in "$S1/slot-11" -noout -fingerprint -sha256)" \
 	"$(openssl x509 -in "$DATA/ca.pem" -noout -fingerprint -sha256)" "slot 11 vs ca.pem"
@@ -155,7 +155,7 @@ check_store "$S2" dev-0002
 eq "$(db "SELECT method FROM certs WHERE serial='$(est_serial "$S2/slot-10")'")" allowlist "method"
 # another key claiming the allowlisted UDID
 expect 4 $(srv) --store "$T/s2b" --id dev-0002
-err_has 'HTTP 403: .*not the key allowlisted'
+err_has 'HTTP 401: .*not authorised'
 ok "enrolled with an allowlisted key (exit 0); another key refused (exit 4)"
 
 # ---- the password from the environment and from the command line ----

@@ -111,17 +111,23 @@ n=$(certs)
 e=$(ev_count enrol_refused)
 newkey other
 csr dev1other /CN=dev-0001 other
-refused "$(enroll simpleenroll dev1other)" 403 "$n" "$e" "CSR with another key than the allowlisted one"
+refused "$(enroll simpleenroll dev1other)" 401 "$n" "$e" "CSR with another key than the allowlisted one"
+cp "$T/body" "$T/body.otherkey"
 
 e=$(ev_count enrol_refused)
 csr notlisted /CN=dev-9999 dev1
 refused "$(enroll simpleenroll notlisted)" 401 "$n" "$e" "CSR for a UDID not on the allowlist"
 grep -qi '^WWW-Authenticate: Basic' "$T/hdr" || fail "401 without WWW-Authenticate"
+# a client that proved nothing cannot tell an allowlisted UDID from another
+cmp -s "$T/body" "$T/body.otherkey" || fail "the answers tell allowlisted UDIDs apart"
+[ "$(db "SELECT count(*) FROM events WHERE kind='enrol_refused' AND detail LIKE '%not the key allowlisted%'")" -ge 1 ] ||
+	fail "the event does not keep the reason"
+ok "an unauthenticated refusal says the same whatever the reason (the event keeps it)"
 
 e=$(ev_count enrol_refused)
 csr otherudid /CN=dev-0002 dev1
 [ "$(allow dev-0002 other | tail -1)" = 201 ] || fail "allowlist add dev-0002"
-refused "$(enroll simpleenroll otherudid)" 403 "$n" "$e" "CSR for another allowlisted UDID (with dev-0001's key)"
+refused "$(enroll simpleenroll otherudid)" 401 "$n" "$e" "CSR for another allowlisted UDID (with dev-0001's key)"
 
 e=$(ev_count enrol_refused)
 cp "$T/dev1.der" "$T/bad.der"
@@ -131,7 +137,7 @@ openssl base64 -in "$T/bad.der" -out "$T/bad.b64"
 refused "$(enroll simpleenroll bad)" 400 "$n" "$e" "CSR with a bad signature"
 
 e=$(ev_count enrol_refused)
-refused "$(enroll simplereenroll dev1)" 403 "$n" "$e" "simplereenroll without a client certificate"
+refused "$(enroll simplereenroll dev1)" 401 "$n" "$e" "simplereenroll without a client certificate"
 
 # re-enrolment for another UDID with dev1's certificate
 e=$(ev_count enrol_refused)
@@ -226,7 +232,7 @@ newkey g1
 csr g1 /CN=dev-g1
 allow dev-g1 g1 '{group: "pwonly"}' >/dev/null
 e=$(ev_count enrol_refused)
-refused "$(enroll simpleenroll g1)" 403 "$n" "$e" "allowlist enrolment in a password-only group"
+refused "$(enroll simpleenroll g1)" 401 "$n" "$e" "allowlist enrolment in a password-only group"
 
 # ---- serverkeygen ----
 out=$(admin POST /v1/enrolment-passwords '{"udid":"dev-skg","ttl_s":600}')
