@@ -268,9 +268,37 @@ authorize(struct areq *a)
 
 /* ---- SIMs ---- */
 
+/* a page of a list keyed by a string (ICCID, UDID, serial) */
+struct key_page {
+	json_t *arr;
+	char last[STORE_UDID_MAX + 1];
+	int n;
+};
+
+static void
+key_page_add(struct key_page *p, json_t *item, const char *key)
+{
+	json_array_append_new(p->arr, item);
+	snprintf(p->last, sizeof(p->last), "%s", key);
+	p->n++;
+}
+
+/* Send a page as {key: [...], "next": last key if the page is full, else null}. */
+static void
+reply_page(struct areq *a, const char *key, struct key_page *p, int rc, uint64_t limit)
+{
+	if (rc != 0) {
+		json_decref(p->arr);
+		reply_rc(a, rc, "store failure");
+		return;
+	}
+	http_reply_json(a->req, 200, json_pack("{s:o, s:o}", key, p->arr, "next",
+	    p->n == (int)limit ? json_string(p->last) : json_null()));
+}
+
+/* a page of a list keyed by a number (telemetry, events) */
 struct list_ctx {
 	json_t *arr;
-	char last[ICCID_STR_SIZE];
 	int64_t last_id;
 	int n;
 };
@@ -278,18 +306,14 @@ struct list_ctx {
 static int
 sim_list_cb(const struct store_sim *s, void *arg)
 {
-	struct list_ctx *l = arg;
-
-	json_array_append_new(l->arr, sim_json(s));
-	snprintf(l->last, sizeof(l->last), "%s", s->iccid);
-	l->n++;
+	key_page_add(arg, sim_json(s), s->iccid);
 	return 0;
 }
 
 static void
 route_sims(struct areq *a)
 {
-	struct list_ctx l = { 0 };
+	struct key_page p = { 0 };
 	struct store_import_row row;
 	struct store_sim sim;
 	char why[160];
@@ -305,15 +329,9 @@ route_sims(struct areq *a)
 		}
 		if (query_num(a, "limit", 1, PAGE_MAX, PAGE_DEFAULT, &limit) != 0)
 			return;
-		l.arr = json_array();
-		rc = store_sim_list(a->w->store, after ? after : "", (int)limit, sim_list_cb, &l);
-		if (rc != 0) {
-			json_decref(l.arr);
-			reply_rc(a, rc, "store failure");
-			return;
-		}
-		http_reply_json(a->req, 200, json_pack("{s:o, s:o}", "sims", l.arr, "next",
-		    l.n == (int)limit ? json_string(l.last) : json_null()));
+		p.arr = json_array();
+		rc = store_sim_list(a->w->store, after ? after : "", (int)limit, sim_list_cb, &p);
+		reply_page(a, "sims", &p, rc, limit);
 		return;
 	}
 	if (a->method != EVHTTP_REQ_POST) {
@@ -395,32 +413,37 @@ route_sim(struct areq *a, const char *iccid)
 	http_reply_json(a->req, 200, sim_json(&sim));
 }
 
-/* POST /v1/sims/import: one batch, one transaction */
+/*
+ * POST /v1/sims/import (sims non-zero) and POST /v1/allowlist/import: one
+ * batch, one transaction. A SIM batch holds PSKs: its rows are wiped before
+ * they are freed.
+ */
 static void
-route_import(struct areq *a)
+route_batch_import(struct areq *a, int sims)
 {
-	struct store_import_row *rows = NULL;
+	size_t size = sims ? sizeof(struct store_import_row) : sizeof(struct store_allow_row);
 	struct store_import_result *res = NULL;
 	char why[160], detail[96];
+	void *rows = NULL;
 	json_t *refused;
 	size_t n = 0, i;
 	int rc;
 
-	if (a->method != EVHTTP_REQ_POST) {
-		http_reply_error(a->req, 405, "method_not_allowed", "use POST");
-		return;
-	}
-	rows = calloc(STORE_IMPORT_BATCH_MAX, sizeof(*rows));
+	rows = calloc(STORE_IMPORT_BATCH_MAX, size);
 	res = calloc(1, sizeof(*res));
 	if (rows == NULL || res == NULL) {
 		http_reply_error(a->req, 503, "unavailable", "out of memory");
 		goto out;
 	}
-	if ((rc = adminreq_import(a->body, a->bodylen, rows, &n, why, sizeof(why))) != 0) {
+	rc = sims ? adminreq_import(a->body, a->bodylen, rows, &n, why, sizeof(why)) :
+		    adminreq_allow_import(a->body, a->bodylen, rows, &n, why, sizeof(why));
+	if (rc != 0) {
 		reply_rc(a, rc, why);
 		goto out;
 	}
-	if ((rc = store_sim_import(a->w->store, rows, n, res)) != 0) {
+	rc = sims ? store_sim_import(a->w->store, rows, n, res) :
+		    store_allow_import(a->w->store, rows, n, res);
+	if (rc != 0) {
 		reply_rc(a, rc, "store failure");
 		goto out;
 	}
@@ -431,15 +454,26 @@ route_import(struct areq *a)
 	if (res->added > 0) {
 		snprintf(detail, sizeof(detail), "%zu added, %zu unchanged, %zu refused", res->added,
 		    res->unchanged, res->nrefused);
-		changed(a, NULL, "SIM import:", detail);
+		changed(a, NULL, sims ? "SIM import:" : "allowlist import:", detail);
 	}
 	http_reply_json(a->req, 200, json_pack("{s:I, s:I, s:o}", "added", (json_int_t)res->added,
 	    "unchanged", (json_int_t)res->unchanged, "refused", refused));
 out:
-	if (rows != NULL)
-		OPENSSL_cleanse(rows, STORE_IMPORT_BATCH_MAX * sizeof(*rows));
+	if (rows != NULL && sims)
+		OPENSSL_cleanse(rows, STORE_IMPORT_BATCH_MAX * size);
 	free(rows);
 	free(res);
+}
+
+/* POST /v1/sims/import */
+static void
+route_import(struct areq *a)
+{
+	if (a->method != EVHTTP_REQ_POST) {
+		http_reply_error(a->req, 405, "method_not_allowed", "use POST");
+		return;
+	}
+	route_batch_import(a, 1);
 }
 
 /* ---- groups ---- */
@@ -873,21 +907,6 @@ crl_update(struct areq *a)
 		    ztp_strerror(rc));
 }
 
-/* a page of a list keyed by a string (UDID, serial) */
-struct key_page {
-	json_t *arr;
-	char last[STORE_UDID_MAX + 1];
-	int n;
-};
-
-static void
-key_page_add(struct key_page *p, json_t *item, const char *key)
-{
-	json_array_append_new(p->arr, item);
-	snprintf(p->last, sizeof(p->last), "%s", key);
-	p->n++;
-}
-
 static int
 allow_list_cb(const struct store_allow *e, void *arg)
 {
@@ -909,19 +928,6 @@ thing_list_cb(const struct store_thing *t, void *arg)
 	return 0;
 }
 
-/* Send a page as {key: [...], "next": last key if the page is full, else null}. */
-static void
-reply_page(struct areq *a, const char *key, struct key_page *p, int rc, uint64_t limit)
-{
-	if (rc != 0) {
-		json_decref(p->arr);
-		reply_rc(a, rc, "store failure");
-		return;
-	}
-	http_reply_json(a->req, 200, json_pack("{s:o, s:o}", key, p->arr, "next",
-	    p->n == (int)limit ? json_string(p->last) : json_null()));
-}
-
 /* The after= of a list keyed by UDID ("" if absent); else a 400 is sent and -1 returned. */
 static int
 query_after_udid(struct areq *a, const char **after)
@@ -934,47 +940,6 @@ query_after_udid(struct areq *a, const char **after)
 	if (*after == NULL)
 		*after = "";
 	return 0;
-}
-
-/* POST /v1/allowlist/import: one batch, one transaction */
-static void
-route_allow_import(struct areq *a)
-{
-	struct store_allow_row *rows = NULL;
-	struct store_import_result *res = NULL;
-	char why[160], detail[96];
-	json_t *refused;
-	size_t n = 0, i;
-	int rc;
-
-	rows = calloc(STORE_IMPORT_BATCH_MAX, sizeof(*rows));
-	res = calloc(1, sizeof(*res));
-	if (rows == NULL || res == NULL) {
-		http_reply_error(a->req, 503, "unavailable", "out of memory");
-		goto out;
-	}
-	if ((rc = adminreq_allow_import(a->body, a->bodylen, rows, &n, why, sizeof(why))) != 0) {
-		reply_rc(a, rc, why);
-		goto out;
-	}
-	if ((rc = store_allow_import(a->w->store, rows, n, res)) != 0) {
-		reply_rc(a, rc, "store failure");
-		goto out;
-	}
-	refused = json_array();
-	for (i = 0; i < res->nrefused && i < STORE_IMPORT_REFUSED_MAX; i++)
-		json_array_append_new(refused, json_pack("{s:I, s:s}", "index",
-		    (json_int_t)res->refused[i].index, "error", res->refused[i].why));
-	if (res->added > 0) {
-		snprintf(detail, sizeof(detail), "%zu added, %zu unchanged, %zu refused", res->added,
-		    res->unchanged, res->nrefused);
-		changed(a, NULL, "allowlist import:", detail);
-	}
-	http_reply_json(a->req, 200, json_pack("{s:I, s:I, s:o}", "added", (json_int_t)res->added,
-	    "unchanged", (json_int_t)res->unchanged, "refused", refused));
-out:
-	free(rows);
-	free(res);
 }
 
 /* POST /v1/allowlist: 201 added, 200 if the same entry is there, 409 if another one is */
@@ -1038,7 +1003,7 @@ route_allowlist(struct areq *a)
 	}
 	/* "import" is a UDID too: POST is the import, GET and DELETE the entry */
 	if (a->nseg == 3 && !strcmp(a->seg[2], "import") && a->method == EVHTTP_REQ_POST) {
-		route_allow_import(a);
+		route_batch_import(a, 0);
 		return;
 	}
 	if (a->nseg != 3) {
