@@ -1085,6 +1085,130 @@ print_object(const json_t *o)
 	}
 }
 
+/* how a list prints as a table: head, and cells from the members cols or from cell */
+struct table_spec {
+	const char *const *head;
+	const char *const *cols;
+	size_t ncols;
+	void (*cell)(const json_t *item, size_t col, char *out, size_t cap);
+};
+
+/*
+ * Print a list the server sent back: with --json the whole answer res,
+ * else the array under key as a table. An answer without it is an error.
+ */
+static int
+print_list(struct ctl *c, const json_t *res, const char *key, const struct table_spec *t)
+{
+	const json_t *arr;
+
+	if (c->json)
+		return print_json(res);
+	arr = json_object_get(res, key);
+	if (!json_is_array(arr)) {
+		errorf("the server's answer has no \"%s\" array", key);
+		return ZTP_EMALFORMED;
+	}
+	return print_table(arr, t->head, t->cols, t->ncols, t->cell);
+}
+
+/* GET a list that comes in one answer (path) and print it (print_list). */
+static int
+get_list(struct ctl *c, const char *path, const char *key, const struct table_spec *t)
+{
+	json_t *res = NULL;
+	int rc;
+
+	rc = api_call(c, "GET", path, NULL, &res);
+	if (rc == 0)
+		rc = print_list(c, res, key, t);
+	json_decref(res);
+	return rc;
+}
+
+/* Print an object the server sent back: its JSON, or "key: value" lines. */
+static int
+show_object(struct ctl *c, const json_t *o)
+{
+	if (o == NULL) {
+		errorf("the server's answer is empty");
+		return ZTP_EMALFORMED;
+	}
+	if (c->json)
+		return print_json(o);
+	print_object(o);
+	return 0;
+}
+
+/*
+ * One request about one thing named by a checked path segment: what is
+ * printed on success is done (NULL: the object the server sent back).
+ */
+static int
+one_request(struct ctl *c, const char *method, const char *path, const json_t *body,
+    const char *done)
+{
+	json_t *res = NULL;
+	int rc;
+
+	rc = api_call(c, method, path, body, &res);
+	if (rc == 0 && done == NULL)
+		rc = show_object(c, res);
+	else if (rc == 0 && c->json && res != NULL)
+		rc = print_json(res);
+	else if (rc == 0 && !c->json)
+		printf("%s\n", done);
+	json_decref(res);
+	return rc;
+}
+
+/*
+ * One request about the thing that a->pos[0] names, checked by check:
+ * method on base/<name><suffix>. On success "<what> <name> <done>" is
+ * printed, or with done NULL the object that came back (one_request).
+ */
+static int
+thing_request(struct ctl *c, const struct args *a, int (*check)(const char *),
+    const char *method, const char *base, const char *suffix, const char *what,
+    const char *done)
+{
+	char path[128], line[128];
+	int rc;
+
+	if ((rc = check(a->pos[0])) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s%s", base, a->pos[0], suffix);
+	if (done != NULL)
+		snprintf(line, sizeof(line), "%s %s %s", what, a->pos[0], done);
+	return one_request(c, method, path, NULL, done != NULL ? line : NULL);
+}
+
+/*
+ * GET one object and show it (show_object); without --json, its member
+ * tail is taken out of the "key: value" lines first and left in *tail for
+ * the caller to print after them (NULL otherwise; the caller json_decrefs it).
+ */
+static int
+show_object_tail(struct ctl *c, const char *path, const char *tail, json_t **out)
+{
+	json_t *res = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = api_call(c, "GET", path, NULL, &res);
+	if (rc != 0 || c->json || res == NULL) {
+		if (rc == 0)
+			rc = show_object(c, res);
+		goto out;
+	}
+	*out = json_incref(json_object_get(res, tail));
+	json_object_del(res, tail);
+	print_object(res);
+out:
+	json_decref(res);
+	return rc;
+}
+
 /* ---- argument checks ---- */
 
 static int
@@ -1220,6 +1344,37 @@ out:
 	return rc;
 }
 
+/* --limit N, or --all (0: every item), into *max; untouched without either */
+static int
+list_max(const struct args *a, uint64_t *max)
+{
+	int rc;
+
+	if ((rc = check_limit(a->limit, max)) != 0)
+		return rc;
+	if (a->all)
+		*max = 0;
+	return 0;
+}
+
+/*
+ * GET the pages of a list (api_list: at most max items, 0 for all) and
+ * print it (print_list).
+ */
+static int
+list_pages(struct ctl *c, const char *path, const char *query, const char *key,
+    const char *cursor, uint64_t max, const struct table_spec *t)
+{
+	json_t *res = NULL;
+	int rc;
+
+	rc = api_list(c, path, query, key, cursor, max, &res);
+	if (rc == 0)
+		rc = print_list(c, res, key, t);
+	json_decref(res);
+	return rc;
+}
+
 /* ---- commands ---- */
 
 static int
@@ -1278,28 +1433,17 @@ static const char *const sim_head[] = { "ICCID", "BLOCKED", "DEVICE ID", "GEN", 
 static const char *const sim_cols[] = { "iccid", "blocked", "device_id", "psk_generation",
 	"config_version", "updated_at" };
 
+static const struct table_spec sim_table = { sim_head, sim_cols, 6, NULL };
+
 static int
 cmd_sim_list(struct ctl *c, const struct args *a)
 {
-	json_t *res = NULL;
 	uint64_t max = 0;
 	int rc;
 
-	rc = check_limit(a->limit, &max);
-	if (rc != 0)
+	if ((rc = list_max(a, &max)) != 0)
 		return rc;
-	if (a->all)
-		max = 0;
-	rc = api_list(c, "/v1/sims", "", "sims", "after", max, &res);
-	if (rc != 0)
-		goto out;
-	if (c->json)
-		rc = print_json(res);
-	else
-		rc = print_table(json_object_get(res, "sims"), sim_head, sim_cols, 6, NULL);
-out:
-	json_decref(res);
-	return rc;
+	return list_pages(c, "/v1/sims", "", "sims", "after", max, &sim_table);
 }
 
 /*
@@ -1335,17 +1479,10 @@ sim_action(struct ctl *c, const struct args *a, size_t action)
 	rc = api_call(c, sim_actions[action].method, path, NULL, &sim);
 	if (rc != 0)
 		goto out;
-	if (sim_actions[action].done != NULL) {
+	if (sim_actions[action].done != NULL)
 		rc = finish_sim_change(c, sim, iccid, sim_actions[action].done);
-	} else if (sim == NULL) {
-		errorf("the server's answer is empty");
-		rc = ZTP_EMALFORMED;
-	} else if (c->json) {
-		rc = print_json(sim);
-	} else {
-		print_object(sim);
-		rc = 0;
-	}
+	else
+		rc = show_object(c, sim);
 out:
 	json_decref(sim);
 	return rc;
@@ -1521,8 +1658,8 @@ history_cell(const json_t *item, size_t col, char *out, size_t cap)
 static int
 cmd_config_history(struct ctl *c, const struct args *a)
 {
+	static const struct table_spec t = { history_head, NULL, 6, history_cell };
 	const char *iccid = a->pos[0];
-	json_t *res = NULL, *versions;
 	char path[128];
 	int rc;
 
@@ -1530,23 +1667,7 @@ cmd_config_history(struct ctl *c, const struct args *a)
 	if (rc != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/sims/%s/config/history", iccid);
-	rc = api_call(c, "GET", path, NULL, &res);
-	if (rc != 0)
-		goto out;
-	if (c->json) {
-		rc = print_json(res);
-		goto out;
-	}
-	versions = json_object_get(res, "versions");
-	if (!json_is_array(versions)) {
-		errorf("the server's answer has no \"versions\" array");
-		rc = ZTP_EMALFORMED;
-		goto out;
-	}
-	rc = print_table(versions, history_head, NULL, 6, history_cell);
-out:
-	json_decref(res);
-	return rc;
+	return get_list(c, path, "versions", &t);
 }
 
 static int
@@ -1606,9 +1727,9 @@ telemetry_cell(const json_t *item, size_t col, char *out, size_t cap)
 static int
 cmd_telemetry(struct ctl *c, const struct args *a)
 {
+	static const struct table_spec t = { telemetry_head, NULL, 5, telemetry_cell };
 	const char *iccid = a->pos[0];
 	uint64_t max = TELEMETRY_DEFAULT;
-	json_t *res = NULL;
 	char path[128];
 	int rc;
 
@@ -1618,17 +1739,7 @@ cmd_telemetry(struct ctl *c, const struct args *a)
 	if (rc != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/sims/%s/telemetry", iccid);
-	rc = api_list(c, path, "", "telemetry", "before", max, &res);
-	if (rc != 0)
-		goto out;
-	if (c->json)
-		rc = print_json(res);
-	else
-		rc = print_table(json_object_get(res, "telemetry"), telemetry_head, NULL, 5,
-		    telemetry_cell);
-out:
-	json_decref(res);
-	return rc;
+	return list_pages(c, path, "", "telemetry", "before", max, &t);
 }
 
 static const char *const event_head[] = { "TIME", "KIND", "ICCID", "PEER", "DETAIL" };
@@ -1638,8 +1749,8 @@ static const char *const event_cols[] = { "time", "kind", "iccid", "peer", "deta
 static int
 cmd_events(struct ctl *c, const struct args *a)
 {
+	static const struct table_spec t = { event_head, event_cols, 5, NULL };
 	char query[256], ssince[64];
-	json_t *res = NULL;
 	uint64_t max = 0;
 	int64_t ms;
 	char *e;
@@ -1663,16 +1774,7 @@ cmd_events(struct ctl *c, const struct args *a)
 		snprintf(query, sizeof(query), "since=%s", e);
 		curl_free(e);
 	}
-	rc = api_list(c, "/v1/events", query, "events", "after", max, &res);
-	if (rc != 0)
-		goto out;
-	if (c->json)
-		rc = print_json(res);
-	else
-		rc = print_table(json_object_get(res, "events"), event_head, event_cols, 5, NULL);
-out:
-	json_decref(res);
-	return rc;
+	return list_pages(c, "/v1/events", query, "events", "after", max, &t);
 }
 
 /* ---- sim import, allowlist import ---- */
@@ -2333,20 +2435,6 @@ check_reason(const char *s)
 	    san(s, buf, sizeof(buf)));
 }
 
-/* Print an object the server sent back: its JSON, or "key: value" lines. */
-static int
-show_object(struct ctl *c, const json_t *o)
-{
-	if (o == NULL) {
-		errorf("the server's answer is empty");
-		return ZTP_EMALFORMED;
-	}
-	if (c->json)
-		return print_json(o);
-	print_object(o);
-	return 0;
-}
-
 /*
  * Read a PEM file (at most PEM_FILE_MAX bytes) into *out (the caller frees
  * it). A file that holds a private key is refused, wiped and never sent.
@@ -2464,68 +2552,26 @@ static const char *const allow_cols[] = { "udid", "group", "iccid", "created_at"
 static int
 cmd_allowlist_list(struct ctl *c, const struct args *a)
 {
-	json_t *res = NULL;
+	static const struct table_spec t = { allow_head, allow_cols, 5, NULL };
 	uint64_t max = 0;
 	int rc;
 
-	if ((rc = check_limit(a->limit, &max)) != 0)
+	if ((rc = list_max(a, &max)) != 0)
 		return rc;
-	if (a->all)
-		max = 0;
-	rc = api_list(c, "/v1/allowlist", "", "allowlist", "after", max, &res);
-	if (rc == 0)
-		rc = c->json ? print_json(res) :
-			       print_table(json_object_get(res, "allowlist"), allow_head, allow_cols,
-				   5, NULL);
-	json_decref(res);
-	return rc;
-}
-
-/*
- * One request about one thing named by a checked path segment: what is
- * printed on success is done (NULL: the object the server sent back).
- */
-static int
-one_request(struct ctl *c, const char *method, const char *path, const json_t *body,
-    const char *done)
-{
-	json_t *res = NULL;
-	int rc;
-
-	rc = api_call(c, method, path, body, &res);
-	if (rc == 0 && done == NULL)
-		rc = show_object(c, res);
-	else if (rc == 0 && c->json && res != NULL)
-		rc = print_json(res);
-	else if (rc == 0 && !c->json)
-		printf("%s\n", done);
-	json_decref(res);
-	return rc;
+	return list_pages(c, "/v1/allowlist", "", "allowlist", "after", max, &t);
 }
 
 static int
 cmd_allowlist_show(struct ctl *c, const struct args *a)
 {
-	char path[128];
-	int rc;
-
-	if ((rc = check_udid(a->pos[0])) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/v1/allowlist/%s", a->pos[0]);
-	return one_request(c, "GET", path, NULL, NULL);
+	return thing_request(c, a, check_udid, "GET", "/v1/allowlist", "", NULL, NULL);
 }
 
 static int
 cmd_allowlist_delete(struct ctl *c, const struct args *a)
 {
-	char path[128], done[128];
-	int rc;
-
-	if ((rc = check_udid(a->pos[0])) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/v1/allowlist/%s", a->pos[0]);
-	snprintf(done, sizeof(done), "allowlist entry %s deleted", a->pos[0]);
-	return one_request(c, "DELETE", path, NULL, done);
+	return thing_request(c, a, check_udid, "DELETE", "/v1/allowlist", "", "allowlist entry",
+	    "deleted");
 }
 
 /* 1 if s is what a password from the server may be: 1 to 128 of [A-Za-z0-9_-] */
@@ -2649,33 +2695,16 @@ static const char *const mfr_cols[] = { "name", "group", "not_after", "sha256", 
 static int
 cmd_mfr_ca_list(struct ctl *c, const struct args *a)
 {
-	json_t *res = NULL, *arr;
-	int rc;
+	static const struct table_spec t = { mfr_head, mfr_cols, 5, NULL };
 
-	rc = api_call(c, "GET", "/v1/manufacturer-cas", NULL, &res);
-	if (rc != 0)
-		goto out;
-	if (c->json) {
-		rc = print_json(res);
-		goto out;
-	}
-	arr = json_object_get(res, "manufacturer_cas");
-	if (!json_is_array(arr)) {
-		errorf("the server's answer has no \"manufacturer_cas\" array");
-		rc = ZTP_EMALFORMED;
-		goto out;
-	}
-	rc = print_table(arr, mfr_head, mfr_cols, 5, NULL);
-out:
-	json_decref(res);
-	return rc;
+	return get_list(c, "/v1/manufacturer-cas", "manufacturer_cas", &t);
 }
 
 /* mfr-ca show NAME: its members, then its certificate as PEM */
 static int
 cmd_mfr_ca_show(struct ctl *c, const struct args *a)
 {
-	json_t *res = NULL, *pem;
+	json_t *pem;
 	char path[128];
 	const char *p;
 	int rc;
@@ -2683,37 +2712,21 @@ cmd_mfr_ca_show(struct ctl *c, const struct args *a)
 	if ((rc = check_group(a->pos[0])) != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/manufacturer-cas/%s", a->pos[0]);
-	rc = api_call(c, "GET", path, NULL, &res);
-	if (rc != 0 || c->json || res == NULL) {
-		if (rc == 0)
-			rc = show_object(c, res);
-		goto out;
-	}
-	pem = json_incref(json_object_get(res, "pem"));
-	json_object_del(res, "pem");
-	print_object(res);
+	rc = show_object_tail(c, path, "pem", &pem);
 	/* PEM is base64 and its armour: print it as it is, if it is only that */
 	p = json_string_value(pem);
 	if (p != NULL && strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 				   "0123456789+/=- \n") == strlen(p))
 		fputs(p, stdout);
 	json_decref(pem);
-out:
-	json_decref(res);
 	return rc;
 }
 
 static int
 cmd_mfr_ca_delete(struct ctl *c, const struct args *a)
 {
-	char path[128], done[128];
-	int rc;
-
-	if ((rc = check_group(a->pos[0])) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/v1/manufacturer-cas/%s", a->pos[0]);
-	snprintf(done, sizeof(done), "manufacturer CA %s deleted", a->pos[0]);
-	return one_request(c, "DELETE", path, NULL, done);
+	return thing_request(c, a, check_group, "DELETE", "/v1/manufacturer-cas", "",
+	    "manufacturer CA", "deleted");
 }
 
 static const char *const cert_head[] = { "SERIAL", "UDID", "METHOD", "ISSUED", "NOT AFTER",
@@ -2733,51 +2746,30 @@ cert_cell(const json_t *item, size_t col, char *out, size_t cap)
 		snprintf(out, cap, "no");
 }
 
-static int
-print_certs(const json_t *arr)
-{
-	if (!json_is_array(arr)) {
-		errorf("the server's answer has no certificates array");
-		return ZTP_EMALFORMED;
-	}
-	return print_table(arr, cert_head, NULL, 6, cert_cell);
-}
+static const struct table_spec cert_table = { cert_head, NULL, 6, cert_cell };
 
 /* cert list [--udid U] [--limit N] [--all] */
 static int
 cmd_cert_list(struct ctl *c, const struct args *a)
 {
-	json_t *res = NULL;
 	char query[128] = "";
 	uint64_t max = 0;
 	int rc;
 
-	if ((rc = check_limit(a->limit, &max)) != 0)
+	if ((rc = list_max(a, &max)) != 0)
 		return rc;
-	if (a->all)
-		max = 0;
 	if (a->udid != NULL) {
 		if ((rc = check_udid(a->udid)) != 0)
 			return rc;
 		snprintf(query, sizeof(query), "udid=%s", a->udid); /* no character to escape */
 	}
-	rc = api_list(c, "/v1/certs", query, "certs", "after", max, &res);
-	if (rc == 0)
-		rc = c->json ? print_json(res) : print_certs(json_object_get(res, "certs"));
-	json_decref(res);
-	return rc;
+	return list_pages(c, "/v1/certs", query, "certs", "after", max, &cert_table);
 }
 
 static int
 cmd_cert_show(struct ctl *c, const struct args *a)
 {
-	char path[128];
-	int rc;
-
-	if ((rc = check_serial(a->pos[0])) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/v1/certs/%s", a->pos[0]);
-	return one_request(c, "GET", path, NULL, NULL);
+	return thing_request(c, a, check_serial, "GET", "/v1/certs", "", NULL, NULL);
 }
 
 /* cert revoke SERIAL [--reason R]: R defaults to unspecified */
@@ -2815,50 +2807,32 @@ static const char *const device_cols[] = { "udid", "blocked", "group", "iccid", 
 static int
 cmd_device_list(struct ctl *c, const struct args *a)
 {
-	json_t *res = NULL;
+	static const struct table_spec t = { device_head, device_cols, 6, NULL };
 	uint64_t max = 0;
 	int rc;
 
-	if ((rc = check_limit(a->limit, &max)) != 0)
+	if ((rc = list_max(a, &max)) != 0)
 		return rc;
-	if (a->all)
-		max = 0;
-	rc = api_list(c, "/v1/devices", "", "devices", "after", max, &res);
-	if (rc == 0)
-		rc = c->json ? print_json(res) :
-			       print_table(json_object_get(res, "devices"), device_head, device_cols, 6,
-				   NULL);
-	json_decref(res);
-	return rc;
+	return list_pages(c, "/v1/devices", "", "devices", "after", max, &t);
 }
 
 /* device show UDID: its members, then its certificates as a table */
 static int
 cmd_device_show(struct ctl *c, const struct args *a)
 {
-	json_t *res = NULL, *certs;
+	json_t *certs;
 	char path[128];
 	int rc;
 
 	if ((rc = check_udid(a->pos[0])) != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/devices/%s", a->pos[0]);
-	rc = api_call(c, "GET", path, NULL, &res);
-	if (rc != 0 || c->json || res == NULL) {
-		if (rc == 0)
-			rc = show_object(c, res);
-		goto out;
-	}
-	certs = json_incref(json_object_get(res, "certificates"));
-	json_object_del(res, "certificates");
-	print_object(res);
+	rc = show_object_tail(c, path, "certificates", &certs);
 	if (json_array_size(certs) > 0) {
 		putchar('\n');
-		rc = print_certs(certs);
+		rc = print_table(certs, cert_head, NULL, 6, cert_cell);
 	}
 	json_decref(certs);
-out:
-	json_decref(res);
 	return rc;
 }
 
@@ -2894,14 +2868,8 @@ cmd_device_block(struct ctl *c, const struct args *a)
 static int
 cmd_device_unblock(struct ctl *c, const struct args *a)
 {
-	char path[128], done[128];
-	int rc;
-
-	if ((rc = check_udid(a->pos[0])) != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/v1/devices/%s/unblock", a->pos[0]);
-	snprintf(done, sizeof(done), "device %s unblocked", a->pos[0]);
-	return one_request(c, "POST", path, NULL, done);
+	return thing_request(c, a, check_udid, "POST", "/v1/devices", "/unblock", "device",
+	    "unblocked");
 }
 
 /* ---- groups ---- */
@@ -3201,54 +3169,15 @@ group_cell(const json_t *item, size_t col, char *out, size_t cap)
 static int
 cmd_group_list(struct ctl *c, const struct args *a)
 {
-	json_t *res = NULL, *groups;
-	int rc;
+	static const struct table_spec t = { group_head, NULL, 7, group_cell };
 
-	rc = api_call(c, "GET", "/v1/groups", NULL, &res);
-	if (rc != 0)
-		goto out;
-	if (c->json) {
-		rc = print_json(res);
-		goto out;
-	}
-	groups = json_object_get(res, "groups");
-	if (!json_is_array(groups)) {
-		errorf("the server's answer has no \"groups\" array");
-		rc = ZTP_EMALFORMED;
-		goto out;
-	}
-	rc = print_table(groups, group_head, NULL, 7, group_cell);
-out:
-	json_decref(res);
-	return rc;
+	return get_list(c, "/v1/groups", "groups", &t);
 }
 
 static int
 cmd_group_show(struct ctl *c, const struct args *a)
 {
-	json_t *grp = NULL;
-	char path[128];
-	int rc;
-
-	rc = check_group(a->pos[0]);
-	if (rc != 0)
-		return rc;
-	snprintf(path, sizeof(path), "/v1/groups/%s", a->pos[0]);
-	rc = api_call(c, "GET", path, NULL, &grp);
-	if (rc != 0)
-		goto out;
-	if (grp == NULL) {
-		errorf("the server's answer is empty");
-		rc = ZTP_EMALFORMED;
-	} else if (c->json) {
-		rc = print_json(grp);
-	} else {
-		print_object(grp);
-		rc = 0;
-	}
-out:
-	json_decref(grp);
-	return rc;
+	return thing_request(c, a, check_group, "GET", "/v1/groups", "", NULL, NULL);
 }
 
 static int
