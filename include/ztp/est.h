@@ -17,7 +17,8 @@
  *    certificate and key) are presented when the server asks for one. If a
  *    TLS 1.3 connection with a client certificate ends after the handshake
  *    without an answer (a refusal of the certificate can be lost there),
- *    the request is made once more over TLS 1.2, where it is not.
+ *    it is ZTP_EIO with a reason that says so; the request is not made
+ *    again over TLS 1.2 (the certificate would travel in clear).
  *  - HTTP Basic credentials are sent on enrolment requests if given. The
  *    password is never logged nor copied into a result.
  *
