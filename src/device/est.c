@@ -1410,14 +1410,14 @@ no_answer(struct est_call *k, struct est_result *res)
 
 /*
  * Make one request: method POST with body[blen] (and the Basic credentials
- * if authz), or GET; path under EST_PREFIX; over TLS 1.2 at most if
- * tls12. k holds the answer afterwards (the caller frees k->body). Returns
+ * if authz), or GET; path under EST_PREFIX. k holds the answer afterwards
+ * (the caller frees k->body). Returns
  * 0 if there was an answer (any status), else the ZTP_E... code with
  * res->why.
  */
 static int
 call_run(struct est_client *c, const char *op, int post, const char *body, size_t blen,
-    int authz, int tls12, struct est_call *k, struct est_result *res)
+    int authz, struct est_call *k, struct est_result *res)
 {
 	struct evdns_base *dns = NULL;
 	struct bufferevent *bev = NULL;
@@ -1476,10 +1476,6 @@ call_run(struct est_client *c, const char *op, int post, const char *body, size_
 	}
 	if (c->has_identity)
 		SSL_set_post_handshake_auth(ssl, 1);
-	if (tls12 && !SSL_set_max_proto_version(ssl, TLS1_2_VERSION)) {
-		rc = ztp_errf(res->why, sizeof(res->why), ZTP_ECRYPTO, "%s: no TLS 1.2", op);
-		goto out;
-	}
 	bev = bufferevent_openssl_socket_new(k->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) { /* libevent 2.1 does not free ssl on failure */
@@ -1584,7 +1580,7 @@ static int
 call_do(struct est_client *c, const char *op, int post, const char *body, size_t blen,
     int authz, struct est_call *k, struct est_result *res)
 {
-	int rc = call_run(c, op, post, body, blen, authz, 0, k, res);
+	int rc = call_run(c, op, post, body, blen, authz, k, res);
 
 	if (rc != ZTP_EIO || !c->has_identity || !k->handshake_done || !k->tls13 ||
 	    k->alert >= 0 || k->timed_out || k->too_large)
