@@ -365,10 +365,10 @@ fuzz_group_create(const uint8_t *buf, size_t len)
 		return;
 	FUZZ_CHECK(store_group_name_valid(g.name));
 	FUZZ_CHECK(have == 0 || (have == 1 && g.derive));
-	FUZZ_CHECK(g.est_auth >= 1 && g.est_auth <= STORE_EST_ALL);
+	FUZZ_CHECK(g.est_auth >= 0 && g.est_auth <= STORE_EST_ALL); /* 0: the server's */
 	FUZZ_CHECK(g.cert_days >= 0 && g.cert_days <= ADMINREQ_CERT_DAYS_MAX);
 	FUZZ_CHECK(g.reenroll_grace_s >= -1 && g.reenroll_grace_s <= ADMINREQ_GRACE_MAX);
-	est = json_array();
+	est = g.est_auth == 0 ? json_null() : json_array();
 	if (g.est_auth & STORE_EST_ALLOWLIST)
 		json_array_append_new(est, json_string("allowlist"));
 	if (g.est_auth & STORE_EST_PASSWORD)
