@@ -14,32 +14,9 @@
 
 [ -x "$ZTPCTL" ] || fail "no ztpctl at $ZTPCTL"
 
-# ---- helpers (as in test_ztpctl.sh) ----
+# ---- helpers ----
 
-run() {
-	set +e
-	"$ZTPCTL" "$@" >"$T/out" 2>"$T/err"
-	RC=$?
-	set -e
-	cat "$T/out" "$T/err" >>"$T/all"
-}
-ok_run() {
-	run "$@"
-	[ "$RC" -eq 0 ] || fail "ztpctl $*: exit $RC: $(head -c 500 "$T/err")"
-}
-bad_run() {
-	local want=$1
-	shift
-	run "$@"
-	[ "$RC" -eq "$want" ] || fail "ztpctl $*: exit $RC, expected $want; stderr: $(head -c 500 "$T/err")"
-	[ -s "$T/err" ] || fail "ztpctl $*: exit $RC with nothing on stderr"
-}
-out_has() { grep -qE -- "$1" "$T/out" || fail "${2:-stdout}: no /$1/ in: $(head -c 800 "$T/out")"; }
-err_has() { grep -qE -- "$1" "$T/err" || fail "${2:-stderr}: no /$1/ in: $(head -c 800 "$T/err")"; }
-jq_true() { jq -e "$1" "$T/out" >/dev/null 2>&1 || fail "${2:-json}: $1 is not true for: $(head -c 800 "$T/out")"; }
-eq() { [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"; }
-changes() { db "SELECT count(*) FROM events WHERE kind='admin_change'"; }
-expect_change() { eq "$(changes)" "$(($1 + ${3:-1}))" "admin_change events after $2"; }
+. "$(dirname "$0")/lib_ztpctl.sh"
 no_change() { eq "$(changes)" "$1" "admin_change events after $2"; }
 # the tables a refused request must leave alone
 cert_snapshot() {

@@ -40,64 +40,14 @@ static const uint8_t other_key[CRYPTO_KEY_LEN] = { 0x22, 0x22, 0x22, 0x22, 0x22,
 	0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
 	0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22 };
 
-struct fx {
-	char dir[64];
-	char path[128];
-	struct store *st;
-};
+#include "store_fixture.h"
 
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/ztp-test-store.XXXXXX");
-	if (mkdtemp(fx->dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->path, sizeof(fx->path), "%s/ztp.db", fx->dir);
-	if (store_open(&fx->st, fx->path, data_key) != 0) {
-		rmdir(fx->dir);
-		free(fx);
-		return -1;
-	}
-	*state = fx;
-	return 0;
+	return fixture_setup(state, data_key);
 }
 
-static int
-teardown(void **state)
-{
-	struct fx *fx = *state;
-	struct dirent *de;
-	char path[512];
-	DIR *d;
-
-	store_close(fx->st);
-	if ((d = opendir(fx->dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", fx->dir, de->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(fx->dir);
-	free(fx);
-	return 0;
-}
-
-/* Close the fixture's store (checkpointing the WAL into the file). */
-static void
-close_store(struct fx *fx)
-{
-	store_close(fx->st);
-	fx->st = NULL;
-}
 
 static void
 reopen(struct fx *fx, const uint8_t key[CRYPTO_KEY_LEN])
@@ -112,61 +62,8 @@ add_sim(struct fx *fx, const char *iccid)
 	assert_int_equal(store_sim_create(fx->st, iccid, psk_a, PSK_A_LEN, NULL), 0);
 }
 
-/* Run one statement with an optional text parameter; the first column of its first row. */
-static int64_t
-sql_int(const char *path, const char *sql, const char *param)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int64_t v = -1;
 
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (param != NULL)
-		sqlite3_bind_text(s, 1, param, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
-}
 
-/* 1 if needle occurs in the file at path (0 if the file does not exist). */
-static int
-file_contains(const char *path, const void *needle, size_t len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t cap = 0, n = 0, r;
-	int found;
-
-	if (f == NULL)
-		return 0;
-	for (;;) {
-		if (n == cap) {
-			cap = cap ? 2 * cap : 65536;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
-		}
-		if ((r = fread(buf + n, 1, cap - n, f)) == 0)
-			break;
-		n += r;
-	}
-	fclose(f);
-	found = memmem(buf, n, needle, len) != NULL;
-	free(buf);
-	return found;
-}
-
-/* 1 if needle occurs in the database or its WAL. */
-static int
-db_contains(const struct fx *fx, const void *needle, size_t len)
-{
-	char wal[160];
-
-	snprintf(wal, sizeof(wal), "%s-wal", fx->path);
-	return file_contains(fx->path, needle, len) || file_contains(wal, needle, len);
-}
 
 /* stderr to a file, to read what the store logged */
 struct capture {
@@ -197,13 +94,6 @@ capture_end(struct capture *c)
 	close(c->saved);
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /* ---- opening and the schema ---- */
 
