@@ -42,6 +42,19 @@ crypto_sha256(const void *msg, size_t len, uint8_t out[32])
 }
 
 int
+crypto_pkey_sha256(EVP_PKEY *key, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(key, &der), rc;
+
+	if (n <= 0)
+		return ZTP_ECRYPTO;
+	rc = crypto_sha256(der, (size_t)n, out);
+	OPENSSL_free(der);
+	return rc;
+}
+
+int
 crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aadlen,
     const uint8_t *pt, size_t ptlen, uint8_t *out, size_t cap, size_t *outlen)
 {

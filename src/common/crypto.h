@@ -25,6 +25,13 @@ int crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t m
 int crypto_sha256(const void *msg, size_t len, uint8_t out[32]);
 
 /*
+ * SHA-256 of key's DER SubjectPublicKeyInfo into out[32]: how ztp names a
+ * public key (allowlist, certificate records, the signer's check). Returns
+ * 0 or ZTP_ECRYPTO.
+ */
+int crypto_pkey_sha256(EVP_PKEY *key, uint8_t out[32]);
+
+/*
  * AES-256-GCM with a fresh random nonce: out = nonce || ciphertext || tag,
  * len + CRYPTO_SEAL_OVERHEAD bytes. aad binds the ciphertext to its row.
  */

@@ -37,6 +37,7 @@
 
 #include "ca.h"
 #include "config.h"
+#include "crypto.h"
 #include "est_req.h"
 #include "events.h"
 #include "fault.h"
@@ -750,19 +751,6 @@ keygen_csr(EVP_PKEY **key, uint8_t **der, size_t *len)
 	return ok ? 0 : ZTP_ECRYPTO;
 }
 
-static int
-spki_sha256(EVP_PKEY *key, uint8_t out[32])
-{
-	unsigned char *der = NULL;
-	int n = i2d_PUBKEY(key, &der);
-
-	if (n <= 0)
-		return ZTP_ECRYPTO;
-	SHA256(der, (size_t)n, out);
-	OPENSSL_free(der);
-	return 0;
-}
-
 static void
 enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct est_request *r)
 {
@@ -808,7 +796,7 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 	memcpy(sr.key_sha256, r->csr.key_sha256, 32);
 	if (r->op == EST_SERVERKEYGEN) {
 		if (keygen_csr(&newkey, &kcsr, &kcsr_len) != 0 ||
-		    spki_sha256(newkey, sr.key_sha256) != 0) {
+		    crypto_pkey_sha256(newkey, sr.key_sha256) != 0) {
 			reply_text(req, 500, "cannot generate a key");
 			goto out;
 		}

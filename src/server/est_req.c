@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "b64.h"
+#include "crypto.h"
 #include "est_req.h"
 #include "udid.h"
 #include "ztp/err.h"
@@ -174,20 +175,9 @@ csr_key_type(const EVP_PKEY *pk, struct est_csr *out, char *why, size_t whycap)
 static int
 csr_key_hash(EVP_PKEY *pk, struct est_csr *out, char *why, size_t whycap)
 {
-	unsigned char *spki = NULL;
-	unsigned int mdlen = 0;
-	int n, rc;
-
-	if ((n = i2d_PUBKEY(pk, &spki)) <= 0 ||
-	    EVP_Digest(spki, (size_t)n, out->key_sha256, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen != sizeof(out->key_sha256)) {
-		rc = ztp_errf(why, whycap, 400, "the CSR's public key cannot be encoded");
-		goto out;
-	}
-	rc = 0;
-out:
-	OPENSSL_free(spki);
-	return rc;
+	if (crypto_pkey_sha256(pk, out->key_sha256) != 0)
+		return ztp_errf(why, whycap, 400, "the CSR's public key cannot be encoded");
+	return 0;
 }
 
 /*

@@ -448,7 +448,6 @@ issue(const struct ca *ca, const struct signer_csr_req *r, struct signer_msg *ou
     uint8_t **der, const char **why)
 {
 	const unsigned char *p = r->csr;
-	unsigned char *spki = NULL;
 	uint8_t serial[16], hash[32];
 	X509_REQ *req = NULL;
 	X509_NAME *subject = NULL;
@@ -479,8 +478,7 @@ issue(const struct ca *ca, const struct signer_csr_req *r, struct signer_msg *ou
 		goto out;
 	}
 	if (r->has_key_sha256) {
-		if ((n = i2d_PUBKEY(pub, &spki)) <= 0 ||
-		    crypto_sha256(spki, (size_t)n, hash) != 0) {
+		if (crypto_pkey_sha256(pub, hash) != 0) {
 			rc = ZTP_ECRYPTO;
 			goto out;
 		}
@@ -532,7 +530,6 @@ issue(const struct ca *ca, const struct signer_csr_req *r, struct signer_msg *ou
 	log_issued(r, serial, sizeof(serial), na);
 	rc = 0;
 out:
-	OPENSSL_free(spki);
 	ASN1_TIME_free(t);
 	X509_NAME_free(subject);
 	X509_free(cert);
