@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Thin wrapper over CMake. The two commands of the README:
 #   make demo   the whole chain on a fresh data directory
 #   make test   every test, through CTest

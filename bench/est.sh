@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # EST enrolment rate against its bound, side by side in one run on this
 # machine, with the same client (ztp-bench --ca):
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers of the benchmark drivers (sourced by bench/*.sh).
 #
 # usage of a driver: bash bench/NAME.sh BUILD_DIR

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Registry scale: how fast SIMs go into ztpd's registry, and what a large
 # registry costs the handshake (the PSK lookup) and ztpd's memory.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Fetch throughput of the device endpoint against a baseline, side by side
 # in one run on this machine, with the same PSK, suite, client and body:
 #

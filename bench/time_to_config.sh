@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Time to configuration: from the start of a fresh virtual SIM (ztp-sim on
 # a new SIM file, psk_ke as a SIM does it) to the exit of the alarm
 # application with "configured", through the modem's AT+CSIM, the SAFE2

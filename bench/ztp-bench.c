@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztp-bench: a load client of the device endpoint (and, with --ca, of the
  * EST endpoint and its baseline: see below). Each fetch is what a SIM

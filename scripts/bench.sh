@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # make bench: every benchmark of bench/, one after the other, on this
 # machine (not part of make test). Each starts its own servers on loopback
 # ephemeral ports and stops them, prints its figures last ("name: value

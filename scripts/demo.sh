@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # make demo: the whole chain on one machine, on a fresh data directory: the
 # seed's story in seconds instead of minutes.
 # ztpd starts; ztpctl registers a SIM and the seed's configuration; ztp-sim

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Build the libFuzzer targets and fuzz each one for a while.
 #
 #   scripts/fuzz.sh [SECONDS]      (default 20 seconds per target)

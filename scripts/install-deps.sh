@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages that ztp's build, tests and demo need.
 # Idempotent: installs only what is missing. Needs root (or sudo).
 set -eu

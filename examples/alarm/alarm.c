@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * alarm: the device application of the SAFE2 demo (spec safe2.md).
  *

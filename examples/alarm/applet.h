@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The SAFE2 applet of the SIM, seen through the modem (spec safe2.md
  * sections 3 and 4): a session is a logical channel with the applet

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The AT command layer: one command at a time, the modem's answer read as
  * lines until a final result, APDUs to the SIM through AT+CSIM

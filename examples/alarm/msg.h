@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Output of the alarm example. Progress lines in the style of the original
  * SAFE2 demo go to stdout ("Set Device ID: OK", "receiving state: 1"),

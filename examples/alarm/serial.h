@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The serial device the modem sits on: a real UART, a USB modem's tty or a
  * pseudo-terminal of ztp-sim. Every read and write has a deadline; end of

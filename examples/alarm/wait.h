@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Time and stopping for the alarm example: a monotonic clock, sleeps that
  * a SIGINT or SIGTERM cuts short, and the flag those signals set.

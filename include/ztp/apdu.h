@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Short command APDUs (ISO 7816-4 cases 1 to 4) and status words.
  * Portable C: no allocation, no I/O.

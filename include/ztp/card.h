@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The card: ISO 7816-4 logical channels 0 to 3, MANAGE CHANNEL, SELECT by
  * AID, GET RESPONSE and the T=0 "61xx" mode, in front of the SAFE2 applet

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device's key and its certificate request (PKCS#10, RFC 2986), for
  * enrolment over EST. The key lives in the key store (ztp/keystore.h) and

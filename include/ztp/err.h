@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztp error codes, shared by every part of ztp (device SDK, server, tools).
  * Functions return 0 on success and a negative ZTP_E... code on failure.

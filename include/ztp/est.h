@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device's EST client (RFC 7030, with RFC 8951's clarifications), for
  * Linux gateways: get the CA certificates, enrol, re-enrol. See

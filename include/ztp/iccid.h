@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ICCIDs and PSK identities (spec safe2.md section 5).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device key store: numbered slots holding the device's private key and
  * its certificates, behind an interface that a file, a PKCS#11 token, a TPM

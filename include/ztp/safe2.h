@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The SAFE2 applet (spec safe2.md section 4): holds the server address and
  * the PSK, fetches the configuration and posts telemetry on the device

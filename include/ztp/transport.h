@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The SAFE2 applet's network access on a Linux host (used by ztp-sim):
  * one attempt of an HTTP/1.1 request of spec safe2.md section 5 over

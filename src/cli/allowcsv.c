@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * allowcsv: the line parser of ztpctl allowlist import (see allowcsv.h).
  * The line is a factory's: every read is inside line[0..len), a base64

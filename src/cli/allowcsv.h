@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * allowcsv: one line of a factory's allowlist file, as ztpctl allowlist
  * import reads it (docs/certificates.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simcsv: the line parser of ztpctl sim import (see simcsv.h). The line is
  * a SIM maker's: every read is inside line[0..len), and nothing is written

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simcsv: one line of a SIM maker's batch file, as ztpctl sim import reads
  * it (docs/psk-sources.md).

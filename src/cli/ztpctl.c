@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztpctl: the command-line client of ztpd's admin API (docs/admin-api.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Files replaced whole or not at all: the data goes to a temporary file
  * beside the target (".<name>." and six random characters, created with

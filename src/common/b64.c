@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Base64 (b64.h): the server's EST bodies and answers, the EST client's
  * answers, ztpctl's allowlist keys. The characters are checked here, the

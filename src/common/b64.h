@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef ZTP_B64_H
 #define ZTP_B64_H
 #include <stddef.h>

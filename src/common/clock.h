@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef ZTP_CLOCK_H
 #define ZTP_CLOCK_H
 #include <stddef.h>

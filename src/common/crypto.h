@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Small wrappers over OpenSSL for what every ztp binary needs.
  */

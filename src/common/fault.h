@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fault points for crash tests: with ZTP_FAULT_POINTS defined at build
  * time (the default, see CMakeLists.txt), fault_point("name") kills the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef ZTP_HEX_H
 #define ZTP_HEX_H
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Logging: one line per message on stderr, as text or as one JSON object.
  * Thread-safe. Never pass a key, a PSK, a secret or a token.

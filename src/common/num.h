@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef ZTP_NUM_H
 #define ZTP_NUM_H
 #include <stddef.h>

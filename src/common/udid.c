@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The UDID rule (udid.h): libc only, for every binary. */
 #include "udid.h"
 

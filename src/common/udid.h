@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef ZTP_UDID_H
 #define ZTP_UDID_H
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The card in front of the applet: channel management, selection, T=0.
  * Every (command, state) pair has an answer; nothing is undefined.

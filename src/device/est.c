@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device's EST client (ztp/est.h): one HTTPS request per call, on a
  * libevent event_base of its own (evhttp over an OpenSSL bufferevent, as

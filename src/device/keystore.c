@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device key store (ztp/keystore.h): the interface's checks, and the
  * file backend, a directory with one file per slot.

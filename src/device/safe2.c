@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The SAFE2 applet: commands of spec safe2.md section 4, the request state
  * machine, retries with exponential back-off and jitter.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The host side of the SAFE2 applet's network access: one attempt of an
  * HTTP/1.1 request over TLS 1.3 with an external PSK, on libevent

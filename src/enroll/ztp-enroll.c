@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztp-enroll: a Linux gateway gets and renews its device certificate over
  * EST (RFC 7030) with the libztp EST client (ztp/est.h), its key in a file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The admin API (docs/admin-api.md): bearer tokens from API keys, SIMs,
  * configurations, telemetry, events, and the certificates side (allowlist,

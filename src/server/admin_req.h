@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Parsers of the admin API's JSON request bodies. Each takes the raw bytes
  * (at most ADMINREQ_BODY_MAX), requires a JSON object with exactly the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The CRL: signed by the signer process from the store's revocations and
  * published in the store, so that every worker and every ztpd sharing the

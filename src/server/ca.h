@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The serving process's use of the CA: everything here goes through the
  * signer process (signer.h); nothing here loads the CA key.

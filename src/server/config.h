@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztpd's configuration: defaults, then a config file (key = value, the
  * long option names), then the command line, which wins.

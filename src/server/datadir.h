@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The data directory: everything ztpd needs is created at first start and
  * reused afterwards.

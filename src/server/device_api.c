@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device endpoint's HTTP routes (spec safe2.md section 5), served over
  * TLS 1.3 PSK: the connection's PSK identity names the SIM.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The request target of the device endpoint (spec safe2.md section 5):
  *   /v1/config/<DeviceID hex>?iccid=<EF_ICCID hex>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The EST endpoint (RFC 7030): authorisation, signing through the CA
  * process, recording, answers. Parsing of what the client sends is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * EST request parsing and response encoding (est_req.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * EST (RFC 7030, RFC 8951) request parsing and response encoding: the
  * untrusted-bytes half of the EST endpoint, with no I/O and no store, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Security events: one row in the store's events table and one log line.
  * kind is one of the documented kinds (docs/admin-api.md); iccid and peer

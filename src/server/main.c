@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztpd: parse the configuration, prepare the data directory, bind the
  * listening sockets (one per worker and listener, SO_REUSEPORT), start the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The CA process and its client (see signer.h). The first half is the
  * child: it loads the CA and serves requests until its socket closes. The

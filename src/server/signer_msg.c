@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The signer's request/response codec (format in signer_msg.h).
  */

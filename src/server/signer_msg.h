@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The signer's messages: the typed requests that ztpd sends to the CA
  * process (signer.c) and its answers. Both sides link this codec; the

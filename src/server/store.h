@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store: SIMs, configurations, telemetry, device records, events and
  * admin API keys. One interface; store_sqlite.c is the embedded default.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store's certificate tables (schema 4): allowlist, one-time enrolment
  * passwords, manufacturer CAs, devices ("things"), issued certificates

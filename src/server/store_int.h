@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Inside the SQLite store: the connection and the helpers that
  * store_sqlite.c and store_est.c (the certificate tables) share. Not for

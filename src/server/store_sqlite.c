@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store on SQLite: one database file in WAL mode, one connection per
  * struct store, prepared statements cached per connection, schema brought

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The identities of a ClientHello's pre_shared_key extension (RFC 8446
  * 4.2.11), which OpenSSL hands over raw to the client hello callback:

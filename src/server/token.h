@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Admin bearer tokens: "ztp1.<key id>.<expiry, Unix seconds>.<HMAC hex>",
  * the HMAC-SHA256 under a key derived from the data directory's key of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Worker threads: each runs its own event_base with its own store
  * connection, evhttp servers and SO_REUSEPORT listening sockets.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The AT interpreter: command lines in, V.250 verbose responses out.
  * Every line has exactly one outcome: an answer ending in OK or ERROR, or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The AT interpreter of ztp-sim's virtual modem (spec safe2.md section 2).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztp-sim: a virtual modem on a pseudo-terminal, holding a virtual SIM
  * that runs the SAFE2 applet (spec safe2.md sections 2 to 4).

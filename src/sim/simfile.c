@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The SIM state file: strict JSON in, atomic durable JSON out.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The SIM state file of ztp-sim: the applet's persistent state
  * (struct safe2_persist) as one JSON object.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Helpers shared by the libFuzzer targets. A broken invariant prints what
  * broke and aborts, so that libFuzzer saves the input as a crash.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: a factory's allowlist file (src/cli/allowcsv.h).
  *

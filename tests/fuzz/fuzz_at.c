@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The AT interpreter of ztp-sim with a real card and SAFE2 applet behind
  * it: the input is what a device application types on the modem's serial

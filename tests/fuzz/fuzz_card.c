@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A scripted target for the card and the SAFE2 applet (curl-fuzzer's TLV
  * idea): the input is a sequence of operations, each one byte of opcode

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: what the EST client (ztp/est.h) parses of the server's
  * bytes. The first byte picks the parser, the rest is its input:

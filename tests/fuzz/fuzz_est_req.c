@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the EST request parser (src/server/est_req.h), which
  * reads every request of the EST endpoint before it is authenticated.

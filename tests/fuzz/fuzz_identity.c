@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: PSK identities and EF_ICCID in hex (include/ztp/iccid.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the signer's message decoder (src/server/signer_msg.h),
  * which reads every request the CA process receives.

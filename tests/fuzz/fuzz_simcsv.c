@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: one line of a SIM maker's batch file (src/cli/simcsv.h).
  *

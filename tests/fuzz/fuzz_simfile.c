@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The SIM state file of ztp-sim (JSON). Invariant: what parses, dumps to a
  * text that parses again to the same persistent state.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The identities of a ClientHello's pre_shared_key extension, raw from the
  * network. Invariant: every identity found lies inside the input and is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers of the integration tests (sourced by tests/integration/test_*.sh).
 # Real binaries, ephemeral loopback ports, a temporary data directory.
 set -euo pipefail

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the EST integration tests (sourced after lib.sh): ztpd with
 # an EST listener, possibly under a wrapper (faketime, strace, env), an
 # `est` request wrapper, device keys and CSRs made with openssl, PKCS#7

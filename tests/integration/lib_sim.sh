@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the ztp-sim integration tests (sourced after lib.sh): start
 # and stop ztp-sim on a SIM file, talk AT to its pty, poll the applet.
 SIM=$BUILD/ztp-sim

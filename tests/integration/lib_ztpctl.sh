@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the tests that drive ztpctl (sourced after lib.sh; needs $ZTPCTL).
 
 # run ARGS...: runs ztpctl; stdout in $T/out, stderr in $T/err, status in RC.

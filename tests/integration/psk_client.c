@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * psk_client: a small TLS 1.3 PSK client of the integration tests, the way
  * a SIM connects: the identity as the 10 EF_ICCID bytes (or any string),

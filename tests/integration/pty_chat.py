@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pty_chat: a device application's side of a modem, for the tests.
 
 usage: pty_chat.py PTY LINE...

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The admin API over HTTPS with curl: tokens (missing, expired, forged,
 # wrong secret), every SIM and configuration call, paging, errors, and
 # refused requests that change nothing. Also first start and restart of

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The device endpoint with real TLS 1.3 PSK clients we did not write
 # (openssl s_client, gnutls-cli) and with our own SIM-like client (10-byte
 # BCD identity, TLS_AES_128_CCM_SHA256, psk_ke); the routes of spec

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The SAFE2 demo end to end with the real processes (what make demo shows,
 # as checks): ztpd; the operator's ztpctl (sim add, config set, sim block,
 # telemetry); ztp-sim holding the seed's SIM behind its pty; and the device

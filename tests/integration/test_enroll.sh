@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ztp-enroll end to end against a real ztpd with its EST listener
 # (docs/enroll.md): enrolment with a one-time password (file, environment,
 # command line) and with an allowlisted key, "nothing to do", renewal with

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # EST (RFC 7030) end to end with nothing of ztp on the client side: curl and
 # openssl enrol, re-enrol and use the certificates; every refusal gets its
 # status, an event and no certificate. A TLS 1.2 + HTTP Basic request in the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The CA behind the EST endpoint, with the real parts (ztpd, its signer
 # process, openssl, curl, strace, faketime):
 #   1. the serving process never opens ca.key: only the signer does;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # EST policy: the findings of the EST review, each as a check of the fixed
 # behaviour, with ztpd, ztpctl, curl, openssl and python3's ssl as clients:
 #   S1 a certificate revoked while its owner holds a keep-alive connection

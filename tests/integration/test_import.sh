@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # PSK sources end to end (docs/psk-sources.md): ztpctl sim import of a SIM
 # maker's batch file (header, CRLF, blank lines, every kind of malformed
 # line, idempotence, conflicts, --json, stdin, a 20,000-row file, a server

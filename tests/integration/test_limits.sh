@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Connections per worker are bounded: at the limit the worker stops
 # accepting until a connection ends; the others wait in the backlog.
 . "$(dirname "$0")/lib.sh"

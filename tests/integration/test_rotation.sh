@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # PSK rotation over the air (spec safe2.md section 6) with the real parts:
 # ztpd, ztpctl's admin API and ztp-sim through its pty. A rotation asked
 # for by the operator is offered in ZTP-PSK-Rotate, derived on both sides

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # ztp-sim's card and applet through its pty, the way the public device
 # library for SAFE2 drives them (spec safe2.md sections 1, 3, 4 and 6):
 # ate0 first, channels closed with 0N 70 80 0N 00 as well as 00 70 80 0N 00,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Power cuts of ztp-sim (spec safe2.md sections 4 and 6: the Device ID is
 # persistent, and no power cut may leave the SIM unable to connect). The
 # SIM file is saved through a temporary file, fsync and rename

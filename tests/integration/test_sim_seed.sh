@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # ztp-sim against a real ztpd, through its pty: the seed's exchange of spec
 # safe2.md section 1 replayed line by line, every response byte for byte
 # (descriptor, polling, the configuration body), then a configuration

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # ztp-sim's applet states (spec safe2.md section 4) through its pty, each
 # read with CC 02 00 (configuration) or CC 01 00 (telemetry) and checked
 # exactly: a server that is down and comes up (0001 with the count of failed

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The SAFE2 host transport (src/device/transport.c), through its driver
 # transport_client, against the real ztpd: the seed's configuration byte for
 # byte with the BCD identity and CCM, psk_ke where the server allows it,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ztpctl end to end against a real ztpd (docs/admin-api.md): every command,
 # its table and --json output, the store after each change, the errors and
 # their exit status, events --since, config rollback, and how the admin

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ztpctl's certificate commands end to end against a real ztpd
 # (docs/admin-api.md, docs/certificates.md): the allowlist (add with a PEM
 # key, a certificate, a CSR or a SHA-256; the same entry again; another

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * transport_client: drives the SAFE2 host transport (src/device/transport.c)
  * for the integration tests: one attempt on an event_base, or a few.

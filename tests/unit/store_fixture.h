@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The fixture of the store's unit tests: a real SQLite file in a fresh
  * temporary directory per test, and helpers that look at the file behind

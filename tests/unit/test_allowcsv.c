@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The line parser of factories' allowlist files (src/cli/allowcsv.h).
  *

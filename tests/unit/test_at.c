@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The AT interpreter of ztp-sim (src/sim/at.c, spec safe2.md section 2):
  * bytes in, bytes out, the SIM behind a counting hook.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The codecs in src/common that the server, ztpctl and the device share:
  * base64 (b64.h: RFC 8951's whitespace, padding, the output bound, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device core: APDU parsing, the card (channels, selection, T=0) and
  * the SAFE2 applet's commands, states and errors (spec safe2.md 3 and 4),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztpd's certificate options (src/server/config.c): --est-listen,
  * --est-auth, --cert-days, --reenroll-grace, --crl-validity, and

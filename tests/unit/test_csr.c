@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device key and its certificate request (include/ztp/csr.h), on a
  * file key store in a mkdtemp directory, and on test backends that can

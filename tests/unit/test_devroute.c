@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device endpoint's request target (src/server/devroute.h, spec
  * safe2.md section 5).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The EST client (include/ztp/est.h): the parsers of the server's answers,
  * the renewal dates, the checks of an issued certificate and what is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * EST request parsing and response encoding (src/server/est_req.h): every
  * route and status of est_req_parse, the CSR checks, Authorization: Basic,

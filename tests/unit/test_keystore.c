@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The device key store (include/ztp/keystore.h) with its file backend, on
  * real files in a mkdtemp directory: slots, modes, atomic writes (a process

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The CA process (src/server/signer.h), end to end: a data directory made
  * by datadir_open(), a real signer child, CSRs and CRLs checked with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The line parser of SIM makers' batch files (src/cli/simcsv.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztp-sim's SIM state file (src/sim/simfile.c): strict load, atomic and
  * durable save, mode 0600, unknown fields kept, the PSK never in a message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The SQLite store (src/server/store.h), on a real database file in a
  * fresh temporary directory per test.

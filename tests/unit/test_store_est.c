@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store's certificate tables (schema 4), on a real SQLite file in a
  * fresh temporary directory per test: allowlist and its import, one-time

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store's SIM groups and batch import (schema 2), on a real SQLite
  * file: derived groups keep their master key sealed, the longest prefix

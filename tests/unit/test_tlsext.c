@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The pre_shared_key extension's identities, as the ClientHello callback reads them. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Small helpers: hex (src/common/hex.h), numbers (num.h), time (clock.h),
  * and ztpd's configuration (src/server/config.h).
