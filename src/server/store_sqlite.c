@@ -139,6 +139,12 @@ static const char *const migrations[] = {
 	" next_update INTEGER NOT NULL,"
 	" revocations INTEGER NOT NULL,"
 	" der BLOB NOT NULL);",
+	/* 5: proxy mode: a group's device requests forwarded to the customer's own server
+	 * (NULL: the server's default; 'off': answered from this store) */
+	"ALTER TABLE groups ADD COLUMN upstream TEXT;"
+	"ALTER TABLE groups ADD COLUMN upstream_ca TEXT;"
+	"ALTER TABLE groups ADD COLUMN upstream_cert TEXT;"
+	"ALTER TABLE groups ADD COLUMN upstream_key TEXT;",
 };
 
 enum stmt_id {
