@@ -38,6 +38,23 @@ clock_format(int64_t ms, char *out, size_t cap)
 	    (int)(ms % 1000));
 }
 
+const char *
+clock_iso8601(int64_t secs, char buf[static 21])
+{
+	time_t t;
+	struct tm tm;
+
+	if (secs < CLOCK_ISO8601_MIN)
+		secs = CLOCK_ISO8601_MIN;
+	if (secs > CLOCK_ISO8601_MAX)
+		secs = CLOCK_ISO8601_MAX;
+	t = (time_t)secs;
+	gmtime_r(&t, &tm);
+	snprintf(buf, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return buf;
+}
+
 static int
 field(const char *s, size_t len, int min, int max, int *out)
 {

@@ -37,6 +37,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca.h"
+#include "clock.h"
 #include "config.h"
 #include "crypto.h"
 #include "est_req.h"
@@ -764,7 +765,7 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 	uint8_t *kcsr = NULL;
 	const uint8_t *q;
 	X509 *cert = NULL;
-	char why[192];
+	char why[192], until[21];
 	size_t kcsr_len;
 	int status, rc;
 
@@ -859,8 +860,8 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 	}
 	fault_point("est_after_record");
 	events_record(w->store, EV_CERT_ISSUED, NULL, c->peer,
-	    "certificate %s for %s (%s%s%s), until %lld", rec.serial, en.udid, rec.method,
-	    en.group[0] ? ", group " : "", en.group, (long long)rec.not_after);
+	    "certificate %s for %s (%s%s%s), until %s", rec.serial, en.udid, rec.method,
+	    en.group[0] ? ", group " : "", en.group, clock_iso8601(rec.not_after, until));
 	if (r->op == EST_SERVERKEYGEN)
 		reply_keygen(req, cert, newkey);
 	else

@@ -513,6 +513,63 @@ test_clock_format_then_parse_round_trip(void **state)
 }
 
 static void
+test_clock_iso8601_epoch_and_a_known_time(void **state)
+{
+	char buf[21];
+
+	assert_string_equal(clock_iso8601(0, buf), "1970-01-01T00:00:00Z");
+	assert_string_equal(clock_iso8601(1620218096, buf), "2021-05-05T12:34:56Z");
+	/* the example of issue 9 */
+	assert_string_equal(clock_iso8601(1828149254, buf), "2027-12-07T03:14:14Z");
+}
+
+static void
+test_clock_iso8601_returns_its_buffer(void **state)
+{
+	char buf[21];
+
+	assert_ptr_equal(clock_iso8601(0, buf), buf);
+}
+
+static void
+test_clock_iso8601_fills_20_characters_and_a_nul(void **state)
+{
+	char buf[22];
+
+	memset(buf, 'x', sizeof(buf));
+	clock_iso8601(CLOCK_ISO8601_MAX, buf);
+	assert_string_equal(buf, "9999-12-31T23:59:59Z");
+	assert_int_equal(buf[20], '\0');
+	assert_int_equal(buf[21], 'x');
+}
+
+static void
+test_clock_iso8601_clamps_to_the_range_clock_parse_reads(void **state)
+{
+	char buf[21];
+
+	assert_string_equal(clock_iso8601(-1, buf), "1970-01-01T00:00:00Z");
+	assert_string_equal(clock_iso8601(INT64_MIN, buf), "1970-01-01T00:00:00Z");
+	assert_string_equal(clock_iso8601(CLOCK_ISO8601_MAX + 1, buf), "9999-12-31T23:59:59Z");
+	assert_string_equal(clock_iso8601(INT64_MAX, buf), "9999-12-31T23:59:59Z");
+}
+
+static void
+test_clock_iso8601_then_parse_round_trip(void **state)
+{
+	static const int64_t values[] = { 0, 1, 59, 951782400 /* 2000-02-29 */, 1620218096,
+		4107542399 /* 2100-02-28T23:59:59 */, CLOCK_ISO8601_MAX };
+	char buf[21];
+	size_t i;
+	int64_t ms;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		assert_int_equal(clock_parse(clock_iso8601(values[i], buf), &ms), 0);
+		assert_int_equal(ms, values[i] * 1000);
+	}
+}
+
+static void
 test_clock_now_is_after_2021(void **state)
 {
 	assert_true(clock_now_ms() > 1620218096000LL);
@@ -1058,6 +1115,11 @@ main(void)
 		cmocka_unit_test(test_clock_format_with_millis),
 		cmocka_unit_test(test_clock_format_fits_25_bytes),
 		cmocka_unit_test(test_clock_format_then_parse_round_trip),
+		cmocka_unit_test(test_clock_iso8601_epoch_and_a_known_time),
+		cmocka_unit_test(test_clock_iso8601_returns_its_buffer),
+		cmocka_unit_test(test_clock_iso8601_fills_20_characters_and_a_nul),
+		cmocka_unit_test(test_clock_iso8601_clamps_to_the_range_clock_parse_reads),
+		cmocka_unit_test(test_clock_iso8601_then_parse_round_trip),
 		cmocka_unit_test(test_clock_now_is_after_2021),
 		cmocka_unit_test(test_addr_ipv4),
 		cmocka_unit_test(test_addr_ipv4_any),
