@@ -517,6 +517,17 @@ on_headers(struct evhttp_request *req, void *arg)
 		    job_name(a->job));
 		return -1;
 	}
+	/*
+	 * ztpd in proxy mode refused an upstream's body over the limit: the
+	 * same failure as a body announced too large (FF02), not a 5xx to retry
+	 */
+	if (status == 502 && (v = evhttp_find_header(h, "ZTP-Error")) != NULL &&
+	    strcmp(v, "body-too-large") == 0) {
+		tlog(a->t, TRANSPORT_LOG_INFO, "%s: the server's upstream answered a body over %d bytes",
+		    job_name(a->job), SAFE2_BODY_MAX);
+		a->too_large = 1;
+		return -1;
+	}
 	/* a body is announced too large: refuse before reading it */
 	if (status >= 200 && status != 204 && status != 304 &&
 	    (v = evhttp_find_header(h, "Content-Length")) != NULL) {

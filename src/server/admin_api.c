@@ -30,6 +30,7 @@
 #include "hex.h"
 #include "http_util.h"
 #include "log.h"
+#include "proxy.h"
 #include "num.h"
 #include "server.h"
 #include "signer_msg.h"
@@ -96,13 +97,25 @@ est_auth_json(int set)
 }
 
 static json_t *
+text_or_null_str(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+static json_t *
 group_json(const struct store_group *g)
 {
-	return json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:o, s:o, s:i, s:I}", "name", g->name,
+	json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:o, s:o, s:i, s:I}", "name", g->name,
 	    "iccid_prefix", g->iccid_prefix, "derive", g->derive, "allow_psk_ke", g->allow_psk_ke,
 	    "rotation_period_s", (json_int_t)g->rotation_period_s, "sims", (json_int_t)g->sims,
 	    "created_at", time_json(g->created_at), "est_auth", est_auth_json(g->est_auth),
 	    "cert_days", g->cert_days, "reenroll_grace_s", (json_int_t)g->reenroll_grace_s);
+
+	json_object_set_new(o, "upstream", text_or_null_str(g->upstream.url));
+	json_object_set_new(o, "upstream_ca", text_or_null_str(g->upstream.ca));
+	json_object_set_new(o, "upstream_cert", text_or_null_str(g->upstream.cert));
+	json_object_set_new(o, "upstream_key", text_or_null_str(g->upstream.key));
+	return o;
 }
 
 static json_t *
@@ -486,6 +499,41 @@ group_list_cb(const struct store_group *g, void *arg)
 	return 0;
 }
 
+/* PUT /v1/groups/NAME/upstream: where the group's device requests go (docs/proxy.md). */
+static void
+route_group_upstream(struct areq *a)
+{
+	struct store_upstream u;
+	struct store_group g;
+	char why[256];
+	int rc;
+
+	if (strcmp(a->seg[3], "upstream") != 0) {
+		http_reply_error(a->req, 404, "not_found", "no such path");
+		return;
+	}
+	if (a->method != EVHTTP_REQ_PUT) {
+		http_reply_error(a->req, 405, "method_not_allowed", "use PUT");
+		return;
+	}
+	if (!store_group_name_valid(a->seg[2])) {
+		http_reply_error(a->req, 400, "bad_request", "not a group name");
+		return;
+	}
+	if ((rc = adminreq_group_upstream(a->body, a->bodylen, &u, why, sizeof(why))) != 0 ||
+	    (rc = proxy_upstream_try(&u, why, sizeof(why))) != 0) {
+		http_reply_error(a->req, 400, "bad_request", why);
+		return;
+	}
+	if ((rc = store_group_set_upstream(a->w->store, a->seg[2], &u)) != 0 ||
+	    (rc = store_group_get(a->w->store, a->seg[2], &g)) != 0) {
+		reply_rc(a, rc, rc == ZTP_ENOENT ? "no such group" : "store failure");
+		return;
+	}
+	changed(a, NULL, "group upstream set:", g.name);
+	http_reply_json(a->req, 200, group_json(&g));
+}
+
 static void
 route_groups(struct areq *a)
 {
@@ -495,6 +543,10 @@ route_groups(struct areq *a)
 	json_t *arr, *obj;
 	int have_master, rc;
 
+	if (a->nseg == 4) {
+		route_group_upstream(a);
+		return;
+	}
 	if (a->nseg == 3) {
 		if (a->method != EVHTTP_REQ_GET) {
 			http_reply_error(a->req, 405, "method_not_allowed", "use GET");
@@ -525,6 +577,8 @@ route_groups(struct areq *a)
 		return;
 	}
 	rc = adminreq_group_create(a->body, a->bodylen, &g, master, &have_master, why, sizeof(why));
+	if (rc == 0 && proxy_upstream_try(&g.upstream, why, sizeof(why)) != 0)
+		rc = ZTP_EMALFORMED;
 	if (rc == 0 && g.derive && !have_master)
 		rc = crypto_random(master, sizeof(master));
 	if (rc == 0) {
@@ -1398,7 +1452,7 @@ route(struct areq *a)
 		route_events(a);
 		return;
 	}
-	if (!strcmp(a->seg[1], "groups") && a->nseg <= 3) {
+	if (!strcmp(a->seg[1], "groups") && a->nseg <= 4) {
 		route_groups(a);
 		return;
 	}

@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "admin_req.h"
+#include "proxy_req.h"
 #include "hex.h"
 #include "signer_msg.h"
 #include "ztp/err.h"
@@ -341,13 +342,71 @@ get_est_auth(json_t *obj, int *out, char *why, size_t cap)
 	return 0;
 }
 
+/* An optional string member (null or absent: "") into out (cap bytes, NUL included). */
+static int
+get_opt_text(json_t *obj, const char *name, char *out, size_t outcap, char *why, size_t cap)
+{
+	const char *str;
+	size_t slen;
+	int rc;
+
+	out[0] = '\0';
+	if (json_object_get(obj, name) == NULL || json_is_null(json_object_get(obj, name)))
+		return 0;
+	if ((rc = get_string(obj, name, &str, &slen, why, cap)) != 0)
+		return rc;
+	if (slen >= outcap)
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"%s\" is longer than %zu bytes", name,
+		    outcap - 1);
+	memcpy(out, str, slen + 1);
+	return 0;
+}
+
+/*
+ * The proxy members of a group, "upstream" (a URL, "off", or null for the
+ * server's default), "upstream_ca", "upstream_cert", "upstream_key" (absolute
+ * paths on the server), checked as proxy_upstream_check does.
+ */
+static int
+get_upstream(json_t *obj, struct store_upstream *u, char *why, size_t cap)
+{
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	if ((rc = get_opt_text(obj, "upstream", u->url, sizeof(u->url), why, cap)) != 0 ||
+	    (rc = get_opt_text(obj, "upstream_ca", u->ca, sizeof(u->ca), why, cap)) != 0 ||
+	    (rc = get_opt_text(obj, "upstream_cert", u->cert, sizeof(u->cert), why, cap)) != 0 ||
+	    (rc = get_opt_text(obj, "upstream_key", u->key, sizeof(u->key), why, cap)) != 0)
+		return rc;
+	if (proxy_upstream_check(u, why, cap) != 0)
+		return ZTP_EMALFORMED;
+	return 0;
+}
+
+int
+adminreq_group_upstream(const uint8_t *buf, size_t len, struct store_upstream *u, char *why,
+    size_t cap)
+{
+	static const char *const req[] = { "upstream", NULL };
+	static const char *const opt[] = { "upstream_ca", "upstream_cert", "upstream_key", NULL };
+	json_t *obj;
+	int rc;
+
+	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+		return rc;
+	rc = get_upstream(obj, u, why, cap);
+	json_decref(obj);
+	return rc;
+}
+
 int
 adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
     uint8_t master[STORE_MASTER_LEN], int *have_master, char *why, size_t cap)
 {
 	static const char *const req[] = { "name", NULL };
 	static const char *const opt[] = { "iccid_prefix", "derive", "master_key", "allow_psk_ke",
-		"rotation_period_s", "est_auth", "cert_days", "reenroll_grace_s", NULL };
+		"rotation_period_s", "est_auth", "cert_days", "reenroll_grace_s", "upstream",
+		"upstream_ca", "upstream_cert", "upstream_key", NULL };
 	int64_t num;
 	struct store_group r;
 	const char *str;
@@ -392,7 +451,8 @@ adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
 		goto out;
 	r.cert_days = (int)num;
 	if ((rc = get_int(obj, "reenroll_grace_s", -1, ADMINREQ_GRACE_MAX, -1, &r.reenroll_grace_s,
-		 why, cap)) != 0)
+		 why, cap)) != 0 ||
+	    (rc = get_upstream(obj, &r.upstream, why, cap)) != 0)
 		goto out;
 	if (json_object_get(obj, "master_key") != NULL) {
 		if (!r.derive) {

@@ -46,6 +46,14 @@ int adminreq_import(const uint8_t *buf, size_t len, struct store_import_row *row
 int adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
     uint8_t master[STORE_MASTER_LEN], int *have_master, char *why, size_t cap);
 
+/*
+ * PUT /v1/groups/NAME/upstream: {"upstream": URL | "off" | null,
+ * "upstream_ca", "upstream_cert", "upstream_key": absolute paths or null}
+ * (docs/proxy.md). Also members of a group's creation.
+ */
+int adminreq_group_upstream(const uint8_t *buf, size_t len, struct store_upstream *u,
+    char *why, size_t cap);
+
 /* {"body": "text"}: ZTP_ETOOBIG if over STORE_CONFIG_MAX bytes. */
 int adminreq_config_set(const uint8_t *buf, size_t len, uint8_t body[STORE_CONFIG_MAX],
     size_t *bodylen, char *why, size_t cap);

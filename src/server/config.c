@@ -35,6 +35,8 @@ config_defaults(struct config *cfg)
 	cfg->cert_days = 365;
 	cfg->reenroll_grace = 30 * 86400;
 	cfg->crl_validity = 7 * 86400;
+	cfg->upstream_timeout = 5;
+	cfg->upstream_connections = 8;
 }
 
 /* "allowlist,password,manufacturer" (any non-empty subset) into STORE_EST_* bits */
@@ -194,6 +196,20 @@ config_set(struct config *cfg, const char *key, const char *value, char *errbuf,
 		return set_int(&cfg->reenroll_grace, value, 0, 5 * 366 * 86400, key, errbuf, errcap);
 	if (!strcmp(key, "crl-validity"))
 		return set_int(&cfg->crl_validity, value, 3600, 366 * 86400, key, errbuf, errcap);
+	if (!strcmp(key, "upstream"))
+		return set_str(cfg->upstream.url, sizeof(cfg->upstream.url), value, key, errbuf, errcap);
+	if (!strcmp(key, "upstream-ca"))
+		return set_str(cfg->upstream.ca, sizeof(cfg->upstream.ca), value, key, errbuf, errcap);
+	if (!strcmp(key, "upstream-cert"))
+		return set_str(cfg->upstream.cert, sizeof(cfg->upstream.cert), value, key, errbuf,
+		    errcap);
+	if (!strcmp(key, "upstream-key"))
+		return set_str(cfg->upstream.key, sizeof(cfg->upstream.key), value, key, errbuf,
+		    errcap);
+	if (!strcmp(key, "upstream-timeout"))
+		return set_int(&cfg->upstream_timeout, value, 1, 300, key, errbuf, errcap);
+	if (!strcmp(key, "upstream-connections"))
+		return set_int(&cfg->upstream_connections, value, 1, 1024, key, errbuf, errcap);
 	snprintf(errbuf, errcap, "unknown key %s", key);
 	return ZTP_EINVAL;
 }
@@ -294,6 +310,16 @@ usage(FILE *f)
 	    "                           (default 2592000, 30 days)\n"
 	    "  --crl-validity SECONDS   from one CRL to its nextUpdate (default 604800);\n"
 	    "                           re-signed at half of it and on every revocation\n"
+	    "\n"
+	    "Proxy mode (device requests forwarded to the customer's server; docs/proxy.md):\n"
+	    "  --upstream URL           default upstream (http:// or https://) of SIMs whose\n"
+	    "                           group sets none (default: none, answer from the store)\n"
+	    "  --upstream-ca FILE       CA certificates of an https upstream (default: the\n"
+	    "                           system's)\n"
+	    "  --upstream-cert FILE, --upstream-key FILE  client certificate for the upstream\n"
+	    "  --upstream-timeout SECONDS  connect to complete answer (default 5)\n"
+	    "  --upstream-connections N  connections per upstream and worker (default 8)\n"
+	    "\n"
 	    "  --import-ca CERT KEY     import a CA (root or intermediate; CERT may hold\n"
 	    "                           its chain, KEY an unencrypted PEM key) into the\n"
 	    "                           data directory, which must not have one yet, and\n"
@@ -325,6 +351,12 @@ config_parse_args(struct config *cfg, int argc, char **argv)
 		{ "cert-days", required_argument, NULL, 0 },
 		{ "reenroll-grace", required_argument, NULL, 0 },
 		{ "crl-validity", required_argument, NULL, 0 },
+		{ "upstream", required_argument, NULL, 0 },
+		{ "upstream-ca", required_argument, NULL, 0 },
+		{ "upstream-cert", required_argument, NULL, 0 },
+		{ "upstream-key", required_argument, NULL, 0 },
+		{ "upstream-timeout", required_argument, NULL, 0 },
+		{ "upstream-connections", required_argument, NULL, 0 },
 		{ "import-ca", required_argument, NULL, 0 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "store.h"
 
 struct config {
 	char data[PATH_MAX];
@@ -29,6 +30,10 @@ struct config {
 	int cert_days;         /* validity of device certificates */
 	int reenroll_grace;    /* s after expiry during which simplereenroll is allowed */
 	int crl_validity;      /* s from one CRL to its nextUpdate */
+	/* proxy mode (docs/proxy.md): the default upstream of SIMs whose group has none */
+	struct store_upstream upstream; /* url "": none, answer from the store */
+	int upstream_timeout;           /* s: connect to complete answer */
+	int upstream_connections;       /* per upstream and worker */
 	/* ztpd --import-ca CERT KEY: import the CA into the data directory and exit */
 	char import_ca_cert[PATH_MAX];
 	char import_ca_key[PATH_MAX];

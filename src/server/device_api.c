@@ -22,6 +22,7 @@
 #include "events.h"
 #include "http_util.h"
 #include "log.h"
+#include "proxy.h"
 #include "server.h"
 #include "store.h"
 #include "ztp/err.h"
@@ -154,9 +155,39 @@ maybe_rotate(struct evhttp_request *req, struct worker *w, struct conn *c,
 	OPENSSL_cleanse(key, sizeof(key));
 }
 
-static void
+/*
+ * Proxy mode: the upstream of the SIM's group, else the server's default;
+ * 0 and *out set when the request goes there, ZTP_ENOENT when it is
+ * answered from the store.
+ */
+static int
+upstream_for(struct worker *w, const struct store_sim *sim, struct store_upstream *out)
+{
+	const struct store_upstream *def = &w->srv->cfg->upstream;
+	struct store_group g;
+	int rc;
+
+	if (sim->group[0] != '\0') {
+		if ((rc = store_group_get(w->store, sim->group, &g)) != 0)
+			return rc;
+		if (strcmp(g.upstream.url, "off") == 0)
+			return ZTP_ENOENT;
+		if (g.upstream.url[0] != '\0') {
+			*out = g.upstream;
+			return 0;
+		}
+	}
+	if (def->url[0] == '\0' || strcmp(def->url, "off") == 0)
+		return ZTP_ENOENT;
+	*out = *def;
+	return 0;
+}
+
+/* Returns 1 when the answer comes later (forwarded upstream), 0 when it was sent. */
+static int
 handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 {
+	struct store_upstream up;
 	const struct config *cfg = w->srv->cfg;
 	const char *uri = evhttp_request_get_uri(req), *why;
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
@@ -170,22 +201,22 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 
 	if (c == NULL || !c->have_id) {
 		http_reply_error(req, 403, "forbidden", "no PSK identity");
-		return;
+		return 0;
 	}
 	if (http_header_bytes(req) > (size_t)cfg->max_header_size) {
 		events_record(w->store, EV_REQUEST_REFUSED, c->id.iccid, c->peer,
 		    "request headers over %d bytes", cfg->max_header_size);
 		http_reply_error(req, 431, "headers_too_large", "request headers too large");
-		return;
+		return 0;
 	}
 	rc = devroute_parse(uri, strlen(uri), &r, &why);
 	if (rc == ZTP_ENOENT) {
 		http_reply_error(req, 404, "not_found", "no such path");
-		return;
+		return 0;
 	}
 	if (rc != 0) {
 		http_reply_error(req, 400, "bad_request", why);
-		return;
+		return 0;
 	}
 	if ((r.kind == DEVROUTE_CONFIG && method != EVHTTP_REQ_GET) ||
 	    (r.kind != DEVROUTE_CONFIG && method != EVHTTP_REQ_POST)) {
@@ -193,38 +224,38 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 		    r.kind == DEVROUTE_CONFIG ? "GET" : "POST");
 		snprintf(shown, sizeof(shown), "%s is not allowed here", method_name(method));
 		http_reply_error(req, 405, "method_not_allowed", shown);
-		return;
+		return 0;
 	}
 	if (strcmp(r.iccid, c->id.iccid) != 0) {
 		events_record(w->store, EV_ICCID_MISMATCH, c->id.iccid, c->peer,
 		    "query iccid %s is not the PSK identity's", r.iccid);
 		http_reply_error(req, 403, "forbidden", "iccid is not the PSK identity's");
-		return;
+		return 0;
 	}
 	if ((rc = store_sim_get(w->store, r.iccid, &sim)) != 0) {
 		http_reply_error(req, rc == ZTP_ENOENT ? 403 : 500,
 		    rc == ZTP_ENOENT ? "forbidden" : "internal",
 		    rc == ZTP_ENOENT ? "unknown SIM" : "store failure");
-		return;
+		return 0;
 	}
 	if (sim.blocked) {
 		events_record(w->store, EV_BLOCKED_SIM, r.iccid, c->peer, "blocked SIM used (%s %s)",
 		    method_name(method), r.kind == DEVROUTE_CONFIG ? "config" :
 		    r.kind == DEVROUTE_DATA ? "data" : "dev");
 		http_reply_error(req, 403, "forbidden", "SIM blocked");
-		return;
+		return 0;
 	}
 	if (r.kind == DEVROUTE_DATA) {
 		if ((n = http_body(req, body, sizeof(body))) < 0) {
 			events_record(w->store, EV_REQUEST_REFUSED, r.iccid, c->peer,
 			    "telemetry of %zu bytes, over %d", http_body_len(req), STORE_TELEMETRY_MAX);
 			http_reply_error(req, 413, "too_large", "telemetry over 255 bytes");
-			return;
+			return 0;
 		}
 		bodylen = (size_t)n;
 	} else if (http_body_len(req) > 0) {
 		http_reply_error(req, 400, "bad_request", "this request takes no body");
-		return;
+		return 0;
 	}
 	/* the common case, already bound to this Device ID, needs no write */
 	if (sim.device_id[0] != '\0' && strcmp(sim.device_id, r.device_id) == 0)
@@ -235,13 +266,19 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 		events_record(w->store, EV_REBIND_REFUSED, r.iccid, c->peer,
 		    "Device ID %s refused: the SIM is bound to %s", r.device_id, bound);
 		http_reply_error(req, 409, "conflict", "SIM bound to another Device ID");
-		return;
+		return 0;
 	}
 	if (rc != 0) {
 		http_reply_error(req, 500, "internal", "store failure");
-		return;
+		return 0;
 	}
 	maybe_rotate(req, w, c, &sim);
+	if ((rc = upstream_for(w, &sim, &up)) == 0)
+		return proxy_forward(w, c, req, &up, &sim, r.device_id, body, bodylen) == 0;
+	if (rc != ZTP_ENOENT) {
+		http_reply_error(req, 500, "internal", "store failure");
+		return 0;
+	}
 	switch (r.kind) {
 	case DEVROUTE_CONFIG:
 		serve_config(req, w, &r, sim.config_version);
@@ -253,6 +290,7 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 		serve_dev(req, w, &r);
 		break;
 	}
+	return 0;
 }
 
 void
@@ -261,16 +299,21 @@ device_api_handle(struct evhttp_request *req, void *arg)
 	struct worker *w = arg;
 	struct conn *c = conn_of(req);
 
-	handle(req, w, c);
-	if (c != NULL) {
-		/*
-		 * evhttp queued the head and the body as two pieces, and the TLS
-		 * bufferevent writes one record per piece: join them, so that a
-		 * SIM gets (and decrypts) one record per response.
-		 */
-		struct evbuffer *out = bufferevent_get_output(c->bev);
-		if (evbuffer_get_length(out) <= DEVICE_RESPONSE_JOIN_MAX)
-			evbuffer_pullup(out, -1);
-		conn_request_done(c, req);
-	}
+	if (handle(req, w, c) == 0 && c != NULL)
+		device_api_finish(c, req);
+}
+
+void
+device_api_finish(struct conn *c, struct evhttp_request *req)
+{
+	/*
+	 * evhttp queued the head and the body as two pieces, and the TLS
+	 * bufferevent writes one record per piece: join them, so that a SIM
+	 * gets (and decrypts) one record per response.
+	 */
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_get_length(out) <= DEVICE_RESPONSE_JOIN_MAX)
+		evbuffer_pullup(out, -1);
+	conn_request_done(c, req);
 }

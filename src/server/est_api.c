@@ -653,10 +653,15 @@ check_password(struct worker *w, const char *udid, const char *pass, struct stor
  * status with its reason in why. A device the store knows stays in its
  * group, whose policy applies, whoever asks: a manufacturer CA of another
  * group, or a password made for another group, cannot move it.
+ *
+ * *bare is set to 1 for a request that presented no credential at all: no
+ * client certificate, no HTTP Basic, and a UDID that the allowlist does not
+ * let in by its key (not on it, or its group does not allow allowlist
+ * enrolment), so that the CSR's key proves nothing either. Else 0.
  */
 static int
 authorise(struct worker *w, struct conn *c, const struct est_request *r, struct enrol *en,
-    char *why, size_t cap)
+    int *bare, char *why, size_t cap)
 {
 	const char *udid = r->csr.udid;
 	struct store_password pw;
@@ -665,9 +670,15 @@ authorise(struct worker *w, struct conn *c, const struct est_request *r, struct 
 	int status;
 
 	memset(en, 0, sizeof(*en));
+	*bare = 0;
 	en->udid = udid;
 	if (known_of(w, udid, &k) != 0)
 		return snprintf(why, cap, "the store cannot be read"), 503;
+	if (c->est_peer == EST_PEER_NONE && !r->has_basic) {
+		if (k.allowed && policy_for(w, k.group, &p) != 0)
+			return snprintf(why, cap, "the store cannot be read"), 503;
+		*bare = !k.allowed || (p.auth & STORE_EST_ALLOWLIST) == 0;
+	}
 	if (k.recorded && k.thing.blocked)
 		return snprintf(why, cap, "device %s is blocked", udid), 403;
 	snprintf(en->group, sizeof(en->group), "%s", k.group);
@@ -767,17 +778,27 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 	X509 *cert = NULL;
 	char why[192], until[21];
 	size_t kcsr_len;
-	int status, rc;
+	int status, rc, bare;
 
-	if ((status = authorise(w, c, r, &en, why, sizeof(why))) != 0) {
+	if ((status = authorise(w, c, r, &en, &bare, why, sizeof(why))) != 0) {
 		if (c->est_peer == EST_PEER_NONE && !r->has_basic && status != 503) {
 			/*
 			 * A client that proved nothing learns nothing: whether its
 			 * UDID is allowlisted, with which key, or blocked, is in the
-			 * event only.
+			 * event only. A bare request (no credential at all) is not
+			 * refused but asked for credentials: libest, like many
+			 * clients, sends every request without them first and
+			 * retries after the 401, so an event here would stand beside
+			 * every password enrolment. A debug line; what the retry
+			 * presents, right or wrong, has its event. A wrong key for an
+			 * allowlisted UDID is a wrong credential: an event.
 			 */
-			events_record(w->store, EV_ENROL_REFUSED, NULL, c->peer, "%s: %s",
-			    r->csr.udid, why);
+			if (bare)
+				log_debug("EST: %s: %s asked without credentials (%s): 401 with a"
+					  " challenge", c->peer, r->csr.udid, why);
+			else
+				events_record(w->store, EV_ENROL_REFUSED, NULL, c->peer, "%s: %s",
+				    r->csr.udid, why);
 			evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 			    "Basic realm=\"ztp\"");
 			reply_text(req, 401, "not authorised: no credentials, and the UDID is not"

@@ -24,6 +24,7 @@ struct store;
 #define EV_CERT_ISSUED "cert_issued"       /* EST: a certificate was issued and recorded */
 #define EV_ENROL_REFUSED "enrol_refused"   /* EST: an enrolment or re-enrolment was refused */
 #define EV_CERT_REVOKED "cert_revoked"     /* a certificate was revoked (admin or device block) */
+#define EV_UPSTREAM_ERROR "upstream_error" /* proxy mode: the customer's server failed */
 #define EV_CLIENT_CERT_REFUSED "client_cert_refused" /* EST: a TLS client certificate was refused */
 
 void events_record(struct store *st, const char *kind, const char *iccid, const char *peer,

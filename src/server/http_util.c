@@ -26,8 +26,11 @@ http_reason(int status)
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
 	case 431: return "Request Header Fields Too Large";
+	case 414: return "URI Too Long";
 	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
 	default: return "Unknown";
 	}
 }

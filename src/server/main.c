@@ -24,6 +24,7 @@
 #include "config.h"
 #include "datadir.h"
 #include "log.h"
+#include "proxy.h"
 #include "server.h"
 #include "signer.h"
 #include "store.h"
@@ -115,7 +116,7 @@ main(int argc, char **argv)
 	struct server srv;
 	struct store *st = NULL;
 	char dbpath[PATH_MAX], runpath[PATH_MAX], dev_bound[80], adm_bound[80], est_bound[80];
-	char url[128];
+	char url[128], errbuf[256];
 	struct timespec tick = { 60, 0 };
 	sigset_t set;
 	int i, k, sig, rc;
@@ -137,6 +138,11 @@ main(int argc, char **argv)
 
 	if (tls_init() != 0)
 		fatalx("cannot initialise TLS");
+	if (cfg.upstream.url[0] != '\0' &&
+	    proxy_upstream_try(&cfg.upstream, errbuf, sizeof(errbuf)) != 0) {
+		fprintf(stderr, "ztpd: --upstream: %s\n", errbuf);
+		return 2;
+	}
 	if (cfg.import_ca_cert[0] != '\0') {
 		if (datadir_import_ca(cfg.data, cfg.import_ca_cert, cfg.import_ca_key) != 0)
 			fatalx("the CA was not imported");

@@ -53,6 +53,7 @@ struct worker {
 	struct event *ctl_ev, *drain_ev;
 	struct est_worker *est; /* est_api.c: this worker's trust stores and answers */
 	int nlinger;            /* refused sockets kept a moment to be read (worker.c) */
+	struct proxy_worker *proxy; /* proxy.c: this worker's upstream pools, made on first use */
 	TAILQ_HEAD(, lingering) lingering;
 };
 
@@ -85,6 +86,7 @@ struct conn {
 	char est_udid[65];    /* the certificate's subject (CN, else serialNumber) */
 	char est_serial[41];  /* ours: upper-case hex, as in the store */
 	char est_group[64];   /* manufacturer: the group of its CA */
+	struct proxy_job *proxy; /* proxy.c: the request being forwarded upstream, if any */
 	int linger_fd;        /* a dup (+ 1) of the socket of a connection refused in the
 				 handshake, kept a moment after it is closed (worker.c); 0: none */
 };
@@ -112,6 +114,10 @@ void worker_stop(struct worker *w);
 void worker_join(struct worker *w);
 /* Restart a connection's deadline after a request was answered. */
 void conn_request_done(struct conn *c, struct evhttp_request *req);
+/* Be told when req's connection closes (proxy.c: a request answered later). */
+void conn_watch_close(struct conn *c, struct evhttp_request *req);
+/* Give the connection at least seconds more before its deadline. */
+void conn_extend_deadline(struct conn *c, int seconds);
 
 /* device_api.c, admin_api.c: the evhttp handlers, arg is the worker */
 void device_api_handle(struct evhttp_request *req, void *arg);

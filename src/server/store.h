@@ -47,6 +47,22 @@ struct store_sim {
 	int64_t rotated_at; /* ms of the last commit, 0 if never */
 };
 
+/*
+ * Proxy mode: where a group's device requests go. url "" is the server's
+ * default (--upstream), "off" answers from this store even when a default
+ * is set; otherwise an http:// or https:// base URL. ca, cert and key are
+ * absolute paths on the ztpd host ("" for none: the system's CAs, no client
+ * certificate).
+ */
+#define STORE_UPSTREAM_URL_MAX 512
+#define STORE_UPSTREAM_PATH_MAX 256
+struct store_upstream {
+	char url[STORE_UPSTREAM_URL_MAX];
+	char ca[STORE_UPSTREAM_PATH_MAX];
+	char cert[STORE_UPSTREAM_PATH_MAX];
+	char key[STORE_UPSTREAM_PATH_MAX];
+};
+
 struct store_group {
 	char name[STORE_GROUP_SIZE];
 	char iccid_prefix[ICCID_STR_SIZE]; /* "" matches every ICCID */
@@ -59,6 +75,7 @@ struct store_group {
 	int est_auth;              /* set of STORE_EST_*; 0: the server's --est-auth */
 	int cert_days;             /* validity of issued certificates; 0: the server's default */
 	int64_t reenroll_grace_s;  /* re-enrolment after expiry; -1: the server's default */
+	struct store_upstream upstream; /* proxy mode (docs/proxy.md) */
 };
 
 struct store_import_row {
@@ -208,11 +225,25 @@ int store_group_create(struct store *st, const struct store_group *g, const uint
 int store_group_get(struct store *st, const char *name, struct store_group *out);
 typedef int (*store_group_cb)(const struct store_group *g, void *arg);
 int store_group_list(struct store *st, store_group_cb cb, void *arg);
+/* Set a group's upstream (proxy mode); ZTP_ENOENT if there is no such group. */
+int store_group_set_upstream(struct store *st, const char *name, const struct store_upstream *u);
 /* The derived group with the longest prefix of iccid, and its master key. ZTP_ENOENT if none. */
 int store_group_derived_for(struct store *st, const char *iccid, char group[STORE_GROUP_SIZE],
     uint8_t master[STORE_MASTER_LEN]);
 /* Register a SIM of a derived group after its first successful handshake. */
 int store_sim_register_derived(struct store *st, const char *iccid, const char *group);
+/*
+ * Pre-register a SIM of a derived group before its first handshake, so that
+ * it can be blocked, bound or configured: in one transaction its row goes
+ * into the derived group whose prefix is the longest one of iccid (the one
+ * the handshake derives its key from), with no stored PSK (its key stays
+ * derived, generation 0, until its first rotation), bound to device_id if
+ * that is neither NULL nor "" (upper-case hex, 1..STORE_DEVID_MAX bytes).
+ * group (may be NULL) gets the group's name. ZTP_ENOENT if no derived
+ * group's prefix matches, ZTP_EEXIST if the SIM exists, ZTP_EINVAL.
+ */
+int store_sim_create_derived(struct store *st, const char *iccid, const char *device_id,
+    char group[STORE_GROUP_SIZE]);
 
 /*
  * Import up to STORE_IMPORT_BATCH_MAX SIMs in one transaction. A row whose

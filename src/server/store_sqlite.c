@@ -175,6 +175,7 @@ enum stmt_id {
 	S_GROUP_INSERT,
 	S_GROUP_GET,
 	S_GROUP_LIST,
+	S_GROUP_UPSTREAM,
 	S_GROUP_DERIVED,
 	S_SIM_INSERT_GROUP,
 	S_SIM_IMPORT_GET,
@@ -224,14 +225,19 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_KEY_GET] = "SELECT salt, hash FROM api_keys WHERE key_id = ?1",
 	[S_KEY_COUNT] = "SELECT count(*) FROM api_keys",
 	[S_GROUP_INSERT] = "INSERT INTO groups(name, iccid_prefix, derive, master_key, allow_psk_ke,"
-			   " rotation_period_s, created_at, est_auth, cert_days, reenroll_grace_s)"
-			   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			   " rotation_period_s, created_at, est_auth, cert_days, reenroll_grace_s,"
+			   " upstream, upstream_ca, upstream_cert, upstream_key)"
+			   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[S_GROUP_GET] = "SELECT name, iccid_prefix, derive, allow_psk_ke, rotation_period_s, created_at,"
 			" (SELECT count(*) FROM sims WHERE group_name = ?1), est_auth, cert_days,"
-			" reenroll_grace_s FROM groups WHERE name = ?1",
+			" reenroll_grace_s, upstream, upstream_ca, upstream_cert, upstream_key"
+			" FROM groups WHERE name = ?1",
 	[S_GROUP_LIST] = "SELECT name, iccid_prefix, derive, allow_psk_ke, rotation_period_s, created_at,"
 			 " (SELECT count(*) FROM sims WHERE group_name = groups.name), est_auth,"
-			 " cert_days, reenroll_grace_s FROM groups ORDER BY name",
+			 " cert_days, reenroll_grace_s, upstream, upstream_ca, upstream_cert,"
+			 " upstream_key FROM groups ORDER BY name",
+	[S_GROUP_UPSTREAM] = "UPDATE groups SET upstream = ?2, upstream_ca = ?3, upstream_cert = ?4,"
+			     " upstream_key = ?5 WHERE name = ?1",
 	/* the derived group whose prefix is the longest one the ICCID starts with */
 	[S_GROUP_DERIVED] = "SELECT name, master_key FROM groups WHERE derive = 1"
 			    " AND substr(?1, 1, length(iccid_prefix)) = iccid_prefix"
@@ -1074,6 +1080,46 @@ store_apikey_count(struct store *st, int *count)
 
 /* ---- groups ---- */
 
+/* The four upstream columns from parameter i on; "" is NULL. */
+static void
+bind_upstream(sqlite3_stmt *s, int i, const struct store_upstream *u)
+{
+	const char *v[4] = { u->url, u->ca, u->cert, u->key };
+	int k;
+
+	for (k = 0; k < 4; k++)
+		if (v[k][0] != '\0')
+			sqlite3_bind_text(s, i + k, v[k], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, i + k);
+}
+
+static int
+upstream_valid(const struct store_upstream *u)
+{
+	return memchr(u->url, '\0', sizeof(u->url)) != NULL &&
+	    memchr(u->ca, '\0', sizeof(u->ca)) != NULL &&
+	    memchr(u->cert, '\0', sizeof(u->cert)) != NULL &&
+	    memchr(u->key, '\0', sizeof(u->key)) != NULL;
+}
+
+int
+store_group_set_upstream(struct store *st, const char *name, const struct store_upstream *u)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!store_group_name_valid(name) || !upstream_valid(u))
+		return ZTP_EINVAL;
+	if ((s = prep(st, S_GROUP_UPSTREAM)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	bind_upstream(s, 2, u);
+	if ((rc = exec_stmt(st, s)) == 0 && sqlite3_changes(st->db) == 0)
+		rc = ZTP_ENOENT;
+	return rc;
+}
+
 int
 store_group_create(struct store *st, const struct store_group *g, const uint8_t *master)
 {
@@ -1085,7 +1131,8 @@ store_group_create(struct store *st, const struct store_group *g, const uint8_t 
 
 	if (!store_group_name_valid(g->name) || strlen(g->iccid_prefix) > ICCID_MAX_DIGITS ||
 	    (g->derive && master == NULL) || (g->est_auth & ~STORE_EST_ALL) != 0 ||
-	    g->cert_days < 0 || g->cert_days > 7300 || g->reenroll_grace_s < -1)
+	    g->cert_days < 0 || g->cert_days > 7300 || g->reenroll_grace_s < -1 ||
+	    !upstream_valid(&g->upstream))
 		return ZTP_EINVAL;
 	for (const char *p = g->iccid_prefix; *p; p++)
 		if (*p < '0' || *p > '9')
@@ -1109,6 +1156,7 @@ store_group_create(struct store *st, const struct store_group *g, const uint8_t 
 	sqlite3_bind_int(s, 8, g->est_auth);
 	sqlite3_bind_int(s, 9, g->cert_days);
 	sqlite3_bind_int64(s, 10, g->reenroll_grace_s);
+	bind_upstream(s, 11, &g->upstream);
 	return exec_stmt(st, s);
 }
 
@@ -1126,6 +1174,10 @@ row_group(sqlite3_stmt *s, struct store_group *g)
 	g->est_auth = sqlite3_column_int(s, 7);
 	g->cert_days = sqlite3_column_int(s, 8);
 	g->reenroll_grace_s = sqlite3_column_int64(s, 9);
+	col_text(s, 10, g->upstream.url, sizeof(g->upstream.url));
+	col_text(s, 11, g->upstream.ca, sizeof(g->upstream.ca));
+	col_text(s, 12, g->upstream.cert, sizeof(g->upstream.cert));
+	col_text(s, 13, g->upstream.key, sizeof(g->upstream.key));
 }
 
 int

@@ -28,6 +28,7 @@
 #include "est_req.h"
 #include "events.h"
 #include "log.h"
+#include "proxy.h"
 #include "server.h"
 #include "store.h"
 #include "ztp/err.h"
@@ -71,15 +72,45 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		shutdown(s, SHUT_RDWR);
 }
 
-/* evhttp is closing a connection that served requests: say close_notify */
+/*
+ * evhttp is closing a connection that served requests, or has one forwarded
+ * upstream: say close_notify; a request being forwarded goes with it.
+ */
 static void
 close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct conn *c = arg;
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 
+	proxy_conn_closing(c);
 	if (ssl != NULL && c->handshake_done && !c->timed_out)
 		SSL_shutdown(ssl);
+}
+
+void
+conn_watch_close(struct conn *c, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+	if (evcon != NULL)
+		evhttp_connection_set_closecb(evcon, close_cb, c);
+}
+
+void
+conn_extend_deadline(struct conn *c, int seconds)
+{
+	struct timeval left, tv = { seconds, 0 };
+
+	if (evtimer_pending(c->deadline, &left)) {
+		struct timeval now;
+		evutil_gettimeofday(&now, NULL);
+		if (evutil_timercmp(&left, &now, >)) {
+			evutil_timersub(&left, &now, &left);
+			if (evutil_timercmp(&left, &tv, >=))
+				return;
+		}
+	}
+	event_add(c->deadline, &tv);
 }
 
 void
@@ -190,6 +221,8 @@ conn_free(struct conn *c)
 			log_info("%s: handshake not completed within %d s, closed",
 			    c->peer[0] ? c->peer : "peer", w->srv->cfg->request_timeout);
 	}
+	if (c->proxy != NULL)
+		proxy_conn_gone(c);
 	if (c->linger_fd > 0)
 		linger_start(w, c->linger_fd - 1);
 	event_free(c->deadline);
@@ -343,6 +376,7 @@ worker_main(void *arg)
 	event_free(w->ctl_ev);
 	event_free(w->drain_ev);
 	est_api_worker_free(w);
+	proxy_worker_free(w);
 	store_close(w->store);
 	w->store = NULL;
 	event_base_free(w->base);

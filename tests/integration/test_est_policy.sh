@@ -12,7 +12,8 @@
 #   C3 over 1000 revoked unexpired certificates: the revocation stands, the
 #      log says the CRL cannot hold them, ztpd keeps serving;
 #   C4 a CSR's challengePassword is not taken as the one-time password
-#      (the review asked for it; b0ea738 decided against it);
+#      (the review asked for it; b0ea738 decided against it): the request
+#      has no credentials;
 #   R2 an oversized body: 413 and an enrol_refused event.
 # Each finding runs in its own subshell, so that one failing does not hide
 # the others; the script fails if any did.
@@ -50,6 +51,15 @@ refused_no_cert() {
 	[ "$(est_ncerts "$3")" = "$4" ] || fail "$6: a certificate for $3 was recorded"
 	[ "$(ev_count enrol_refused)" -gt "$5" ] || fail "$6: no enrol_refused event"
 	ok "$6: $2, enrol_refused event, no certificate"
+}
+
+# challenged_no_cert CODE UDID CERTS_BEFORE EVENTS_BEFORE WHAT: a request with
+# no credential is asked for one (401), not refused: no event, no certificate
+challenged_no_cert() {
+	[ "$1" = 401 ] || fail "$5: status $1, want 401 ($(head -c 200 "$EST_OUT"))"
+	[ "$(est_ncerts "$2")" = "$3" ] || fail "$5: a certificate for $2 was recorded"
+	[ "$(ev_count enrol_refused)" = "$4" ] || fail "$5: an enrol_refused event for a bare request"
+	ok "$5: 401, no event (a challenge, not a refusal), no certificate"
 }
 
 # ---- S1: revocation seen by a keep-alive connection ----
@@ -240,8 +250,10 @@ c2() {
 # The review asked for the one-time password to be taken from the CSR's
 # challengePassword; b0ea738 decided against it (RFC 7030 section 3.5: it
 # carries tls-unique, as libest's client sends it). What is checked: such a
-# CSR without HTTP Basic is refused (401, event, nothing issued) and does
-# not use the password up: HTTP Basic with it enrols afterwards.
+# CSR without HTTP Basic is a request without credentials, answered 401
+# (no event: libest's first, bare request has a challengePassword too;
+# nothing issued), and does not use the password up: HTTP Basic with it
+# enrols afterwards.
 c4() {
 	local u=c4-dev pw n e code
 	pw=$(est_password $u)
@@ -262,7 +274,7 @@ CNF
 	n=$(est_ncerts $u)
 	e=$(ev_count enrol_refused)
 	code=$(est_enroll simpleenroll "$D/$u.csr" "$D/$u.pem")
-	refused_no_cert "$code" 401 $u "$n" "$e" "C4: the one-time password as challengePassword, no HTTP Basic"
+	challenged_no_cert "$code" $u "$n" "$e" "C4: the one-time password as challengePassword, no HTTP Basic"
 	code=$(est_enroll simpleenroll "$D/$u.csr" "$D/$u.pem" -u "$u:$pw")
 	[ "$code" = 200 ] || fail "C4: HTTP Basic with the password after the refused challengePassword: $code, want 200 ($(cat "$EST_OUT"))"
 	[ "$(est_ncerts $u)" = $((n + 1)) ] || fail "C4: the certificate is not on record"
