@@ -31,9 +31,10 @@
 
 /*
  * States reported by CC 02 00 / CC 01 00 (state, result), as the seed's log
- * has them: IN_PROGRESS with the number of failed attempts so far (0 during
- * the first), DATA with 0 (the body's length comes with the reads), DONE
- * with 0, FAILED with an error code.
+ * has them: IN_PROGRESS with 0 (during an attempt and while waiting to
+ * retry; the count is in struct safe2_request's attempts), DATA with 0 (the
+ * body's length comes with the reads), DONE with 0, FAILED with an error
+ * code.
  */
 #define SAFE2_IDLE 0x0000
 #define SAFE2_IN_PROGRESS 0x0001
@@ -128,7 +129,7 @@ struct safe2_platform {
 struct safe2_request {
 	uint16_t state;
 	uint16_t result;
-	uint32_t attempts;
+	uint32_t attempts; /* the attempt in flight or due next, from 1; CC reports result 0 */
 	int in_flight;
 	int waiting;       /* a retry is due at retry_at */
 	uint64_t retry_at; /* ms */

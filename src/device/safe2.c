@@ -3,8 +3,9 @@
  * The SAFE2 applet: commands of spec safe2.md section 4, the request state
  * machine, retries with exponential back-off and jitter.
  *
- * States per job: IDLE -> IN_PROGRESS (result: the attempts that failed so
- * far, 0 during the first one, as the seed's log shows; waiting to retry)
+ * States per job: IDLE -> IN_PROGRESS (result 0 throughout, during an
+ * attempt and while waiting to retry, as the seed's log shows 0001/0000;
+ * the attempt count stays in struct safe2_request for the host)
  * -> DONE | DATA | FAILED; a new start leaves any final state. Persistent
  * changes are handed to the platform before the APDU is answered; if that
  * fails, the change is undone and the answer is 6581.
@@ -149,7 +150,7 @@ begin(struct safe2 *s, enum safe2_job job)
 
 	r->state = SAFE2_IN_PROGRESS;
 	r->attempts = 1;
-	r->result = 0; /* failed attempts so far: the seed's log shows 0001/0000 */
+	r->result = 0; /* and so while it retries: the seed's log shows 0001/0000 */
 	r->read_off = 0;
 	start_attempt(s, job);
 }
@@ -191,8 +192,7 @@ retry_later(struct safe2 *s, enum safe2_job job)
 	}
 	r->retry_at = now_ms(s) + backoff(s, r->attempts);
 	r->waiting = 1;
-	r->result = (uint16_t)(r->attempts > 0xFFFF ? 0xFFFF : r->attempts);
-	r->attempts++;
+	r->attempts++; /* the result stays 0: retrying is still 0001/0000 */
 }
 
 /* Hand the persistent state to the platform; 0 if it is durable. */

@@ -10,8 +10,9 @@
  *   0x03                 card reset (power cycle)
  *   0x04                 switch T=0 mode and reset
  * Invariants: every answer is 2..258 bytes ending in a status word; states
- * are among the documented ones; the Device ID is at most 16 bytes; a
- * body read never exceeds what was received.
+ * are among the documented ones, and in progress always reads result 0;
+ * the Device ID is at most 16 bytes; a body read never exceeds what was
+ * received.
  */
 #include <string.h>
 
@@ -72,6 +73,7 @@ check_states(const struct safe2 *s)
 		    st == SAFE2_DATA || st == SAFE2_FAILED);
 		FUZZ_CHECK(s->req[j].read_off <= s->req[j].body_len);
 		FUZZ_CHECK(s->req[j].body_len <= SAFE2_BODY_MAX);
+		FUZZ_CHECK(st != SAFE2_IN_PROGRESS || s->req[j].result == 0);
 	}
 	FUZZ_CHECK(s->p.device_id_len <= SAFE2_DEVID_MAX);
 }

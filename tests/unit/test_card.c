@@ -460,7 +460,7 @@ test_transient_failures_retry_with_backoff_then_give_up(void **state)
 	apdu("01DA02C001AA");
 	apdu("01CA000000");
 	safe2_complete(&S, SAFE2_JOB_CONFIG, &t);
-	assert_string_equal(apdu("01CC020000"), "000100019000"); /* 1 failed, waiting */
+	assert_string_equal(apdu("01CC020000"), "000100009000"); /* 1 failed, waiting */
 	assert_int_equal(F.starts, 1);
 	assert_true(safe2_tick(&S) > 0);
 	F.now += 100; /* base 100 ms, jitter 0: first retry after 50 ms */
@@ -472,6 +472,40 @@ test_transient_failures_retry_with_backoff_then_give_up(void **state)
 	assert_int_equal(F.starts, 3);
 	safe2_complete(&S, SAFE2_JOB_CONFIG, &t);
 	assert_string_equal(apdu("01CC020000"), "000FFF039000"); /* 3 attempts: gave up */
+}
+
+/*
+ * Spec section 4: in progress reads 0001/0000 while the applet retries, as
+ * during the first attempt (the seed's log); the count is kept inside.
+ */
+static void
+test_retrying_request_reads_0001_0000(void **state)
+{
+	struct safe2_http_resp t = { SAFE2_OUT_TRANSIENT, 0, 0, NULL, 0, NULL, 0, NULL, 0 };
+	int i;
+
+	S.p.max_attempts = 0; /* never give up */
+	open_select();
+	apdu("01DA02C001AA");
+	apdu("01CA000000");
+	assert_string_equal(apdu("01CC020000"), "000100009000"); /* the first attempt */
+	for (i = 0; i < 6; i++) {
+		if (i % 2)
+			complete_http(SAFE2_JOB_CONFIG, 500 + i, NULL, NULL);
+		else
+			safe2_complete(&S, SAFE2_JOB_CONFIG, &t);
+		assert_string_equal(apdu("01CC020000"), "000100009000"); /* waiting */
+		F.now += 10000;
+		assert_string_equal(apdu("01CC020000"), "000100009000"); /* the next one runs */
+		assert_int_equal(F.starts, i + 2);
+		assert_int_equal(S.req[SAFE2_JOB_CONFIG].attempts, (uint32_t)i + 2);
+	}
+	/* telemetry retries the same way */
+	apdu("01DA02C10161");
+	safe2_complete(&S, SAFE2_JOB_TELEMETRY, &t);
+	assert_string_equal(apdu("01CC010000"), "000100009000");
+	complete_http(SAFE2_JOB_CONFIG, 200, "ok", NULL);
+	assert_string_equal(apdu("01CC020000"), "000700009000");
 }
 
 static void
@@ -666,6 +700,7 @@ main(void)
 		cmocka_unit_test_setup(test_http_errors_fail_with_the_status, setup),
 		cmocka_unit_test_setup(test_alert_and_too_large, setup),
 		cmocka_unit_test_setup(test_transient_failures_retry_with_backoff_then_give_up, setup),
+		cmocka_unit_test_setup(test_retrying_request_reads_0001_0000, setup),
 		cmocka_unit_test_setup(test_transient_then_success, setup),
 		cmocka_unit_test_setup(test_telemetry_post, setup),
 		cmocka_unit_test_setup(test_personalisation_before_lock, setup),
