@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Helpers of the ztp-sim integration tests (sourced after lib.sh): start
-# and stop ztp-sim on a SIM file, talk AT to its pty, poll the applet.
+# and stop ztp-sim on a SIM file, talk AT to its pty, poll the applet, read
+# JSON files strictly.
 SIM=$BUILD/ztp-sim
 [ -x "$SIM" ] || fail "no ztp-sim at $SIM"
 SIM_PID=""
@@ -42,6 +43,37 @@ csim() { at "at+csim=${#1},\"$1\""; }
 # expect_csim APDU RESPONSE: +CSIM: <n>,"RESPONSE", an empty line, OK
 expect_csim() { expect_at "at+csim=${#1},\"$1\"" "\\r\\n+CSIM: ${#2},\"$2\"\\r\\n\\r\\nOK\\r\\n"; }
 hexof() { printf '%s' "$1" | xxd -p -u | tr -d '\n'; }
+
+# json_true FILE FILTER [jq options...]: FILE ("-": stdin) holds exactly one
+# JSON value and FILTER (with the jq options, --arg and such) is true of
+# it. A missing, empty or unparsable file is false (jq 1.6's -e alone
+# exits 0 on empty input).
+json_true() {
+	local file=$1 filter=$2
+	shift 2
+	if [ "$file" = - ]; then
+		jq -n -e "$@" "[inputs] | length == 1 and (.[0] | $filter)" >/dev/null 2>&1
+	else
+		[ -f "$file" ] && jq -n -e "$@" "[inputs] | length == 1 and (.[0] | $filter)" "$file" >/dev/null 2>&1
+	fi
+}
+# json_get FILE FILTER: jq -r FILTER of the one JSON value in FILE; the test
+# fails (nothing is printed) if FILE is missing, empty or not one JSON value
+json_get() {
+	local out
+	[ -f "$1" ] || fail "$1: no such file (reading $2)"
+	out=$(jq -n -r "[inputs] | if length == 1 then .[0] | $2 else error(\"not one JSON value\") end" "$1" 2>&1) ||
+		fail "$1: not one JSON value ('$(head -c 200 "$1" | tr '\n' ' ')'), reading $2: $out"
+	printf '%s\n' "$out"
+}
+# sim_get FILTER: json_get of the SIM file
+sim_get() { json_get "$T/sim.json" "$1"; }
+# sim_true FILTER [jq options...]: json_true of the SIM file
+sim_true() {
+	local filter=$1
+	shift
+	json_true "$T/sim.json" "$filter" "$@"
+}
 
 write_sim_file() {
 	jq -n --arg iccid "$ICCID" --argjson port "$DEVICE_PORT" --arg psk "$PSK" \

@@ -79,7 +79,9 @@ dev() {
 }
 c1=$(dev)
 c2=$(dev)
-echo "$c1" | jq -e '.cli and .usr and (.pwd | length >= 32)' >/dev/null || fail "credentials: $c1"
+# one JSON object (jq 1.6's -e alone passes an empty answer)
+jq -n -e '[inputs] | length == 1 and (.[0] | .cli and .usr and (.pwd | length >= 32))' <<<"$c1" >/dev/null 2>&1 ||
+	fail "credentials: '$c1'"
 [ "$c1" = "$c2" ] || fail "the same call returned other credentials"
 pwd=$(echo "$c1" | jq -r .pwd)
 sqlite3 "$DATA/ztp.db" .dump | grep -q "$pwd" && fail "the device password is stored in clear"

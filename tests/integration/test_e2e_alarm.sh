@@ -74,7 +74,7 @@ start_ztpd --allow-psk-ke
 ctl sim add "$ICCID" --psk "$PSK"
 ctl config set "$ICCID" --body "$SEED_CONFIG"
 ctl --json config get "$ICCID"
-jq -e --arg b "$SEED_CONFIG" '.body == $b and .version == 1' "$T/ctl.out" >/dev/null ||
+json_true "$T/ctl.out" '.body == $b and .version == 1' --arg b "$SEED_CONFIG" ||
 	fail "ztpctl config get: not the seed's configuration: $(cat "$T/ctl.out")"
 write_sim_file
 start_sim
@@ -85,9 +85,9 @@ alarm_run --device "$T/modem"
 expect_config 2021-05-05 ON 90
 expect_led 1
 ctl --json sim show "$ICCID"
-jq -e --arg d "$DEVID" '.device_id == $d and .blocked == false and .config_version == 1' "$T/ctl.out" >/dev/null ||
+json_true "$T/ctl.out" '.device_id == $d and .blocked == false and .config_version == 1' --arg d "$DEVID" ||
 	fail "ztpctl sim show after the first round: $(cat "$T/ctl.out")"
-[ "$(jq -r .device_id "$T/sim.json")" = "$DEVID" ] || fail "the Device ID did not reach the SIM file"
+[ "$(sim_get .device_id)" = "$DEVID" ] || fail "the Device ID did not reach the SIM file"
 grep -q '> AT+CSIM=42,"01DA02C010'"$DEVID"'"' "$T/trace" || fail "the trace lacks alarm's DA 02 C0"
 ok "alarm --once through the --link path: exit 0, the seed's log (Set Device ID: OK, receiving state, received:90), version 2021-05-05, ON, LED 1; the server bound $DEVID"
 
@@ -98,7 +98,7 @@ alarm_run --device "$PTY"
 expect_config 2021-05-06 OFF ${#OFF}
 expect_led 0
 ctl --json sim show "$ICCID"
-jq -e '.config_version == 2' "$T/ctl.out" >/dev/null || fail "ztpctl sim show: $(cat "$T/ctl.out")"
+json_true "$T/ctl.out" '.config_version == 2' || fail "ztpctl sim show: $(cat "$T/ctl.out")"
 alarm_run --device "$PTY"
 expect_config 2021-05-06 OFF ${#OFF}
 expect_led 0
@@ -114,16 +114,16 @@ alarm_run --device "$T/modem" --telemetry "$TELE"
 	'iot:Alarm configured as OFF' 'Send telemetry: OK' 'sending state: 3' 'telemetry delivered')" ] ||
 	fail "alarm --telemetry: $(alarm_said)"
 ctl --json telemetry "$ICCID"
-jq -e --arg t "$TELE" --arg d "$DEVID" '(.telemetry | length) == 1 and .telemetry[0].body == $t
-	and .telemetry[0].device_id == $d and .telemetry[0].size == ($t | length)' "$T/ctl.out" >/dev/null ||
+json_true "$T/ctl.out" '(.telemetry | length) == 1 and .telemetry[0].body == $t
+	and .telemetry[0].device_id == $d and .telemetry[0].size == ($t | length)' --arg t "$TELE" --arg d "$DEVID" ||
 	fail "ztpctl telemetry does not hold '$TELE': $(cat "$T/ctl.out")"
 T255=$(printf '%0255d' 0 | tr 0 Z)
 alarm_run --device "$T/modem" --telemetry "$T255"
 [ "$ALARM_RC" = 0 ] && grep -qx 'telemetry delivered' "$T/alarm.out" ||
 	fail "alarm --telemetry (255 bytes): exit $ALARM_RC; $(alarm_said)"
 ctl --json telemetry "$ICCID"
-jq -e --arg t "$T255" '(.telemetry | length) == 2 and ([.telemetry[] | select(.body == $t and .size == 255)] | length) == 1' \
-	"$T/ctl.out" >/dev/null || fail "ztpctl telemetry lacks the 255-byte record: $(head -c 600 "$T/ctl.out")"
+json_true "$T/ctl.out" '(.telemetry | length) == 2 and ([.telemetry[] | select(.body == $t and .size == 255)] | length) == 1' \
+	--arg t "$T255" || fail "ztpctl telemetry lacks the 255-byte record: $(head -c 600 "$T/ctl.out")"
 ok "--telemetry: delivered (sending state 3), ztpctl telemetry holds it byte for byte, with the Device ID; 255 bytes too"
 
 # ---- T=0: data through 61xx and GET RESPONSE
@@ -162,7 +162,7 @@ grep -q 'configuration request failed: error 0199 (HTTP status 409' "$T/alarm.er
 expect_led 1
 expect_new_event rebind_refused "$nrebind"
 ctl --json sim show "$ICCID"
-jq -e --arg d "$DEVID" '.device_id == $d' "$T/ctl.out" >/dev/null || fail "the binding changed: $(cat "$T/ctl.out")"
+json_true "$T/ctl.out" '.device_id == $d' --arg d "$DEVID" || fail "the binding changed: $(cat "$T/ctl.out")"
 alarm_run --device "$T/modem"
 expect_config 2021-05-05 ON 90
 ok "another Device ID on the bound SIM: exit 1 with 'error 0199 (HTTP status 409 ...)', a rebind_refused event, binding kept; the right one works again"
@@ -170,6 +170,7 @@ ok "another Device ID on the bound SIM: exit 1 with 'error 0199 (HTTP status 409
 # ztpd down: the applet gives up after max_attempts (2) attempts
 stop_sim
 [ "$SIM_RC" = 0 ] || fail "ztp-sim exited with status $SIM_RC on SIGTERM"
+sim_true 'type == "object"' || fail "the SIM file is not one JSON object: $(head -c 200 "$T/sim.json")"
 jq '.max_attempts = 2' "$T/sim.json" >"$T/sim.new" && mv "$T/sim.new" "$T/sim.json"
 chmod 600 "$T/sim.json"
 start_sim

@@ -235,12 +235,12 @@ steps=(
 	01DA02DF0101:6700
 )
 expect_csims "${steps[@]}"
-jq -e --arg psk "$PSK" --arg id "$(hexof "$ICCID")" --argjson port "$DEVICE_PORT" \
-	'.locked == false and .host == "127.0.0.1" and .port == $port and .path == "/v1/config" and
-	 (.identity | ascii_upcase) == $id and (.psk | ascii_upcase) == $psk' "$T/sim.json" >/dev/null ||
+sim_true '.locked == false and .host == "127.0.0.1" and .port == $port and .path == "/v1/config" and
+	 (.identity | ascii_upcase) == $id and (.psk | ascii_upcase) == $psk' \
+	--arg psk "$PSK" --arg id "$(hexof "$ICCID")" --argjson port "$DEVICE_PORT" ||
 	fail "personalisation not saved: $(jq -c 'del(.psk)' "$T/sim.json")"
 expect_csim 01DA02DF00 9000
-jq -e '.locked == true' "$T/sim.json" >/dev/null || fail "the lock was not saved: $(jq -c 'del(.psk)' "$T/sim.json")"
+sim_true '.locked == true' || fail "the lock was not saved: $(jq -c 'del(.psk)' "$T/sim.json")"
 [ "$(stat -c %a "$T/sim.json")" = 600 ] || fail "SIM file mode is $(stat -c %a "$T/sim.json")"
 expect_csims "01DA02D109$(hexof 127.0.0.2):6982" "01DA02D520$PSK:6982" 01DA02DF00:6982
 grep -q "$PSK" "$T/trace" "$T/sim.log" && fail "the PSK appears in ztp-sim's trace or log"

@@ -44,8 +44,7 @@ expect_csim 01A4040C0CF0706F646773616665320101 9000
 expect_csim 01CA000000 6985 # no Device ID yet
 expect_csim "01DA02C010$DEVID" 9000
 expect_csim 0070800100 9000
-jq -e --arg d "$DEVID" '.device_id == $d' "$T/sim.json" >/dev/null ||
-	fail "the Device ID did not reach the SIM file"
+sim_true '.device_id == $d' --arg d "$DEVID" || fail "the Device ID did not reach the SIM file"
 [ "$(stat -c %a "$T/sim.json")" = 600 ] || fail "SIM file mode is $(stat -c %a "$T/sim.json")"
 ok "open, select, PUT DATA 02C0 (Device ID saved, file mode 0600), close"
 
