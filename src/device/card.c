@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The card in front of the applet: channel management, selection, T=0.
- * Every (command, state) pair has an answer; nothing is undefined.
+ * The card in front of the applet: channel management, selection, T=0
+ * (the rules are in include/ztp/card.h). Every (command, state) pair has
+ * an answer; nothing is undefined.
  */
 #include <string.h>
 
@@ -95,7 +96,10 @@ select_aid(struct card *c, int ch, const struct apdu *a)
 	return SW_OK;
 }
 
-/* GET RESPONSE: hand out what a T=0 command left waiting. */
+/*
+ * GET RESPONSE: hand out what a T=0 command left waiting on channel ch.
+ * Nothing waiting (and always in the default mode): 6985.
+ */
 static size_t
 get_response(struct card *c, int ch, const struct apdu *a, uint8_t *resp)
 {
@@ -157,7 +161,12 @@ card_process(struct card *c, const uint8_t *cmd, size_t len, uint8_t *resp, size
 	else
 		sw = safe2_process(c->applet, &a, data, sizeof(data), &dlen);
 
-	if (dlen > 0 && c->t0) {
+	/*
+	 * T=0: the data travels with the command only when the command asked
+	 * for exactly that many bytes (case 2, Le = the length; Le 00 is 256).
+	 * Otherwise 61xx tells the length, and GET RESPONSE fetches it.
+	 */
+	if (dlen > 0 && c->t0 && !(a.apdu_case == 2 && a.le == dlen)) {
 		memcpy(c->pending, data, dlen);
 		c->pending_len = dlen;
 		c->pending_sw = sw;

@@ -12,7 +12,8 @@
  * Invariants: every answer is 2..258 bytes ending in a status word; states
  * are among the documented ones, and in progress always reads result 0;
  * the Device ID is at most 16 bytes; a body read never exceeds what was
- * received.
+ * received. T=0: data comes at once only to GET RESPONSE or to a case 2
+ * command whose Le is its length; the default mode never answers 61xx.
  */
 #include <string.h>
 
@@ -78,6 +79,22 @@ check_states(const struct safe2 *s)
 	FUZZ_CHECK(s->p.device_id_len <= SAFE2_DEVID_MAX);
 }
 
+/* The T=0 rule of include/ztp/card.h, seen from outside the card. */
+static void
+check_t0(const uint8_t *cmd, size_t len, const uint8_t *resp, size_t n, int t0)
+{
+	struct apdu a;
+
+	if (!t0) {
+		FUZZ_CHECK(resp[n - 2] != 0x61);
+		return;
+	}
+	if (n == 2)
+		return;
+	FUZZ_CHECK(apdu_parse(cmd, len, &a) == 0);
+	FUZZ_CHECK(a.ins == 0xC0 || (a.apdu_case == 2 && a.le == n - 2));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -111,6 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				len = size - i;
 			n = card_process(&c, data + i, len, resp, sizeof(resp));
 			FUZZ_CHECK(n >= 2 && n <= APDU_MAX_RESP);
+			check_t0(data + i, len, resp, n, t0);
 			i += len;
 			break;
 		case 1: {

@@ -1,10 +1,22 @@
 # SPDX-License-Identifier: Apache-2.0
 # Helpers of the ztp-sim integration tests (sourced after lib.sh): start
-# and stop ztp-sim on a SIM file, talk AT to its pty, poll the applet, read
-# JSON files strictly.
+# and stop ztp-sim on a SIM file, talk AT to its pty, exchange APDUs as a
+# device application does in either card mode, poll the applet, read JSON
+# files strictly.
+#
+# SIM_MODE (environment): "default", or "t0" for a T=0 card: start_sim
+# then runs ztp-sim with --t0, and card/expect_card fetch the data that a
+# 61xx answer announces with GET RESPONSE, as the public SAFE2 device
+# library does. A script written with card/expect_card runs unchanged in
+# both modes (test_sim_*_t0.sh run their twin with SIM_MODE=t0).
 SIM=$BUILD/ztp-sim
 [ -x "$SIM" ] || fail "no ztp-sim at $SIM"
 SIM_PID=""
+SIM_MODE=${SIM_MODE:-default}
+case $SIM_MODE in
+default | t0) ;;
+*) fail "SIM_MODE: default or t0, not '$SIM_MODE'" ;;
+esac
 # on exit: stop ztp-sim, show its log if the test failed, then lib.sh's cleanup
 sim_cleanup() {
 	local rc=$?
@@ -43,6 +55,56 @@ csim() { at "at+csim=${#1},\"$1\""; }
 # expect_csim APDU RESPONSE: +CSIM: <n>,"RESPONSE", an empty line, OK
 expect_csim() { expect_at "at+csim=${#1},\"$1\"" "\\r\\n+CSIM: ${#2},\"$2\"\\r\\n\\r\\nOK\\r\\n"; }
 hexof() { printf '%s' "$1" | xxd -p -u | tr -d '\n'; }
+# csim_hex: the hex of the escaped +CSIM answer on stdin, status word
+# included ("" if there is none, or if its length is not the count of hex
+# characters that follow)
+csim_hex() {
+	local line
+	IFS= read -r line || true
+	[[ "$line" =~ ^\\r\\n\+CSIM:\ ([0-9]+),\"([0-9A-F]*)\"\\r\\n\\r\\nOK\\r\\n$ ]] || return 0
+	[ "${BASH_REMATCH[1]}" = "${#BASH_REMATCH[2]}" ] || return 0
+	echo "${BASH_REMATCH[2]}"
+}
+
+# card APDU: the card's answer to APDU (hex: data and status word), as the
+# device application ends up with it. Default mode: the +CSIM answer, which
+# must not be 61xx. T=0 mode: a 61xx answer is followed by GET RESPONSE
+# (CLA of the command, C0 00 00 xx), whose answer is returned; checked on
+# the way, as ISO/IEC 7816-3 T=0 has it: GET RESPONSE returns exactly the
+# xx bytes announced (00: 256), and data comes at once only to a case 2
+# command whose Le (00: 256) is the data's length, through 61xx otherwise.
+card() {
+	local apdu=$1 raw r xx n le=""
+	raw=$(csim "$apdu")
+	r=$(csim_hex <<<"$raw")
+	[ -n "$r" ] || fail "$apdu: no well-formed +CSIM answer: '$raw'"
+	# the Le of a case 2 command (header and Le: 5 bytes)
+	if [ ${#apdu} = 10 ]; then
+		le=$((16#${apdu:8:2}))
+		[ "$le" != 0 ] || le=256
+	fi
+	if [[ "$r" =~ ^61([0-9A-F]{2})$ ]]; then
+		[ "$SIM_MODE" = t0 ] || fail "$apdu: 61xx ($r) from a card not in T=0 mode"
+		xx=${BASH_REMATCH[1]}
+		n=$((16#$xx))
+		[ "$n" != 0 ] || n=256
+		[ "$le" != "$n" ] || fail "$apdu: 61$xx, but Le is the length of the data: it should come at once"
+		raw=$(csim "${apdu:0:2}C00000$xx")
+		r=$(csim_hex <<<"$raw")
+		[ ${#r} -ge 4 ] && [ $((${#r} / 2 - 2)) = "$n" ] ||
+			fail "$apdu: 61$xx, then GET RESPONSE ${apdu:0:2}C00000$xx answers not $n bytes of data: '$raw'"
+	elif [ ${#r} -gt 4 ] && [ "$SIM_MODE" = t0 ]; then
+		[ "$le" = $((${#r} / 2 - 2)) ] ||
+			fail "$apdu: $((${#r} / 2 - 2)) bytes at once from a T=0 card, to a command with ${le:+Le $le}${le:-no Le}: '$r'"
+	fi
+	echo "$r"
+}
+# expect_card APDU RESPONSE: card APDU answers RESPONSE (data and status word)
+expect_card() {
+	local got
+	got=$(card "$1")
+	[ "$got" = "$2" ] || fail "$1: expected '$2' ($SIM_MODE mode), got '$got'"
+}
 
 # json_true FILE FILTER [jq options...]: FILE ("-": stdin) holds exactly one
 # JSON value and FILTER (with the jq options, --arg and such) is true of
@@ -82,10 +144,13 @@ write_sim_file() {
 	chmod 600 "$T/sim.json"
 }
 
-# start_sim [options]: ztp-sim on $T/sim.json with --link and --trace; sets PTY
+# start_sim [options]: ztp-sim on $T/sim.json with --link and --trace (and
+# --t0 in SIM_MODE t0); sets PTY
 start_sim() {
+	local mode=()
+	[ "$SIM_MODE" = default ] || mode=(--t0)
 	: >"$T/sim.out"
-	"$SIM" --sim "$T/sim.json" --link "$T/modem" --trace "$T/trace" --verbose "$@" \
+	"$SIM" --sim "$T/sim.json" --link "$T/modem" --trace "$T/trace" --verbose "${mode[@]}" "$@" \
 		>"$T/sim.out" 2>>"$T/sim.log" &
 	SIM_PID=$!
 	for _ in $(seq 1 100); do
@@ -110,15 +175,15 @@ stop_sim() {
 	SIM_PID=""
 }
 
-# poll_config: CC 02 00 on channel 1 until data is available; every answer
-# must be one of the seed's two
+# poll_config: CC 02 00 on channel 1 (card: with GET RESPONSE in T=0 mode)
+# until data is available; every answer must be one of the seed's two
 poll_config() {
 	local r
 	for _ in $(seq 1 100); do
-		r=$(csim 01CC020000)
+		r=$(card 01CC020000)
 		case "$r" in
-		'\r\n+CSIM: 12,"000700009000"\r\n\r\nOK\r\n') return 0 ;;
-		'\r\n+CSIM: 12,"000100009000"\r\n\r\nOK\r\n') sleep 0.1 ;;
+		000700009000) return 0 ;;
+		000100009000) sleep 0.1 ;;
 		*) fail "poll: expected the seed's 000100009000 or 000700009000, got '$r'" ;;
 		esac
 	done

@@ -12,7 +12,9 @@
 #   - the operator switches to Off: the next run says OFF, the LED holds 0
 #   - --telemetry: delivered, and ztpctl telemetry shows it byte for byte
 #     (also one of the maximum 255 bytes)
-#   - ztp-sim --t0: alarm reads the data with GET RESPONSE
+#   - ztp-sim --t0: alarm takes the data a T=0 card answers at once (the
+#     channel, the descriptor) and follows 61xx with GET RESPONSE (the
+#     status, the body)
 #   - refusals: a blocked SIM (0193), another Device ID (0199), ztpd down
 #     (FF03 after max_attempts 2): exit 1 with the error shown, LED untouched
 #
@@ -126,18 +128,33 @@ json_true "$T/ctl.out" '(.telemetry | length) == 2 and ([.telemetry[] | select(.
 	--arg t "$T255" || fail "ztpctl telemetry lacks the 255-byte record: $(head -c 600 "$T/ctl.out")"
 ok "--telemetry: delivered (sending state 3), ztpctl telemetry holds it byte for byte, with the Device ID; 255 bytes too"
 
-# ---- T=0: data through 61xx and GET RESPONSE
+# ---- T=0: a T=0 card answers at once when Le is the data's length (the
+# channel number, the 256-byte descriptor) and 61xx otherwise (the status,
+# the body); alarm takes the data either way, with GET RESPONSE after 61xx
 stop_sim
 [ "$SIM_RC" = 0 ] || fail "ztp-sim exited with status $SIM_RC on SIGTERM"
 start_sim --t0
 ctl config set "$ICCID" --body "$SEED_CONFIG"
-n61=$(grep -c '< +CSIM: 4,"61' "$T/trace" || true)
+from=$(wc -l <"$T/trace")
 alarm_run --device "$T/modem"
 expect_config 2021-05-05 ON 90
 expect_led 1
-[ "$(grep -c '< +CSIM: 4,"61' "$T/trace")" -gt "$n61" ] || fail "--t0: no 61xx answer in the trace"
-grep -q '> AT+CSIM=10,"01C00000' "$T/trace" || fail "--t0: alarm sent no GET RESPONSE"
-ok "ztp-sim --t0: alarm follows 61xx with GET RESPONSE; ON again (configuration set back to the seed's), LED 1"
+# the run's exchanges from the trace, "APDU ANSWER" a line
+pairs=$(tail -n +$((from + 1)) "$T/trace" | awk '
+	/ > AT\+CSIM=/ { match($0, /"[0-9A-F]*"/); a = substr($0, RSTART + 1, RLENGTH - 2) }
+	/ < \+CSIM: / { match($0, /"[0-9A-F]*"/); print a, substr($0, RSTART + 1, RLENGTH - 2) }')
+desc=$(hexof "127.0.0.1:$DEVICE_PORT/v1/config/$DEVID?iccid=$ICCID_EF")
+while [ ${#desc} -lt 512 ]; do desc=${desc}00; done
+for want in '0070000001 019000' "01CA000000 ${desc}9000" '01CC020000 6104' '01CA010000 615A' \
+	"01C000005A $(hexof "$SEED_CONFIG")9000"; do
+	grep -qx "$want" <<<"$pairs" || fail "--t0: no exchange '${want:0:40}...' in alarm's run: $(cut -c1-40 <<<"$pairs" | tr '\n' '|')"
+done
+grep -Eqx '01C0000004 000[17]00009000' <<<"$pairs" || fail "--t0: no GET RESPONSE of a state: $(cut -c1-40 <<<"$pairs" | tr '\n' '|')"
+# GET RESPONSE right after each 61xx, with its Le, and at no other time
+awk '{ if ($1 ~ /^0[0-3]C0/) { if (prev !~ /^61/ || substr($1, 9, 2) != substr(prev, 3, 2)) bad = 1 }
+	else if (prev ~ /^61/) bad = 1; prev = $2 } END { exit bad }' <<<"$pairs" ||
+	fail "--t0: GET RESPONSE not exactly after each 61xx: $(cut -c1-40 <<<"$pairs" | tr '\n' '|')"
+ok "ztp-sim --t0: alarm takes 019000 and the descriptor at once, follows 6104 and 615A with GET RESPONSE; ON again (configuration set back to the seed's), LED 1"
 
 # ---- refusals: the error is shown, exit 1, the LED stays as it was
 ctl sim block "$ICCID"

@@ -3,8 +3,11 @@
 # ztp-sim's card and applet through its pty, the way the public device
 # library for SAFE2 drives them (spec safe2.md sections 1, 3, 4 and 6):
 # ate0 first, channels closed with 0N 70 80 0N 00 as well as 00 70 80 0N 00,
-# T=0 with 61xx and GET RESPONSE (the 256-byte descriptor as 6100, the body,
-# a short Le), the body read in chunks until the status word is not 9000,
+# T=0 as ISO/IEC 7816-3 has it (data at once to a case 2 command whose Le
+# is its length: the channel number, the 256-byte descriptor, chunks of a
+# full Le; 61xx and GET RESPONSE otherwise: the status with Le 00, the body,
+# case 1, a short or a long Le, 6985 when nothing waits), the body read in
+# chunks until the status word is not 9000,
 # telemetry with DA 02 C1 and CC 01 00; every status word of the spec for an
 # APDU that is wrong or comes at the wrong time; personalisation of an
 # unlocked SIM (DA 02 D1..D5, DA 02 DF 00), saved to the SIM file, then
@@ -18,8 +21,6 @@ SEED_HEX=$(hexof "$SEED_CONFIG")
 
 # lc_hex HEX: the length in bytes of HEX, as two hex digits
 lc_hex() { printf '%02X' $((${#1} / 2)); }
-# csim_hex: the hex of the escaped +CSIM answer on stdin, status word included ("" if none)
-csim_hex() { sed -n 's/^\\r\\n+CSIM: [0-9]*,"\([0-9A-F]*\)"\\r\\n\\r\\nOK\\r\\n$/\1/p'; }
 # descriptor_hex: the 256-byte descriptor of the seed's request on DEVICE_PORT
 descriptor_hex() {
 	local hex
@@ -164,49 +165,64 @@ expect_csim 0170800100 9000
 expect_csim 0070800100 6881
 ok "telemetry DA 02 C1: 9000, CC 01 00 to 0003/0000, stored; channel 1 closed with 01 70 80 01 00"
 
-# ---- T=0: 61xx and GET RESPONSE
+# ---- T=0: at once when Le is the data's length, else 61xx and GET RESPONSE
 stop_sim
 [ "$SIM_RC" = 0 ] || fail "ztp-sim exited with status $SIM_RC on SIGTERM"
 start_sim --t0
 expect_at ate0 'ate0\r\r\nOK\r\n'
 steps=(
-	0070000001:6101
-	00C0000002:6C01 # Le too long: the right one, the data kept
-	00C0000001:019000
-	00C0000001:6985 # nothing left
+	0070000001:019000 # Le 01 for one byte: at once, as a real T=0 card
+	00C0000001:6985 # nothing waits
 	"$SELECT:9000"
-	01CA000000:6100 # 256 bytes
-	00C0000000:6985 # waiting on channel 1, not 0
-	"01C0000000:$(descriptor_hex)9000"
+	"01CA000000:$(descriptor_hex)9000" # Le 00 (256) for 256 bytes: at once
+	01C0000000:6985
+	01CC010000:6104 # Le 00 for 4 bytes (the telemetry's state: idle)
+	01C0000008:6C04 # Le too long: the right one, the data kept
+	00C0000004:6985 # waiting on channel 1, not 0
+	01C0000002:00006102 # a shorter Le: the rest waits
+	01C0000002:00009000
+	01C0000002:6985 # nothing left
+	01CC010004:000000009000 # Le 04: at once
+	01CC0100:6104 # case 1, no Le: 61xx
+	01CC010004:000000009000 # another command drops what waited
+	01C0000004:6985
+	01CC010008:6104 # Le 08 for 4 bytes
+	01C0000004:000000009000
 )
 expect_csims "${steps[@]}"
 s=$(wait_state 02 t0)
 [ "$s" = 00070000 ] || fail "T=0 configuration: expected 0007/0000, got $s"
 steps=(
-	01CA010000:615A # 90 bytes
+	01CA010000:615A # 90 bytes, Le 00
 	"01C0000020:${SEED_HEX:0:64}613A" # 32 bytes, 58 left
 	"01C000003A:${SEED_HEX:64}9000"
 	01CA010000:6A88 # no data: the status word at once
 )
 expect_csims "${steps[@]}"
-# the public library's loop: CA 01 00 with a small Le, 61xx, GET RESPONSE, until not 9000
-expect_csims 01CA000000:6100 "01C0000000:$(descriptor_hex)9000"
+# chunks of Le 32 until the status word is not 9000: a full chunk comes at
+# once, the last one (26 bytes) through 611A and GET RESPONSE
+expect_csims "01CA000000:$(descriptor_hex)9000"
 s=$(wait_state 02 t0)
 [ "$s" = 00070000 ] || fail "T=0, second request: expected 0007/0000, got $s"
-body="" chunks=0
+body="" how=""
 while :; do
 	r=$(csim 01CA010020 | csim_hex)
-	[[ "$r" =~ ^61([0-9A-F]{2})$ ]] || break
-	r=$(csim "01C00000${BASH_REMATCH[1]}" | csim_hex)
-	[ "${r: -4}" = 9000 ] || fail "GET RESPONSE: $r"
+	if [[ "$r" =~ ^61([0-9A-F]{2})$ ]]; then
+		how="$how ${r}+C0"
+		r=$(csim "01C00000${BASH_REMATCH[1]}" | csim_hex)
+		[ "${r: -4}" = 9000 ] || fail "GET RESPONSE: $r"
+	else
+		how="$how $((${#r} / 2 - 2))"
+	fi
+	[ "${r: -4}" = 9000 ] || break
 	body=$body${r:0:${#r}-4}
-	chunks=$((chunks + 1))
-	[ $chunks -le 20 ] || fail "more than 20 chunks"
+	[ ${#how} -le 200 ] || fail "more than 20 chunks:$how"
 done
 [ "$r" = 6A88 ] || fail "T=0 chunks: expected 6A88 at the end, got $r"
 [ "$body" = "$SEED_HEX" ] || fail "T=0: the body read in chunks differs: $body"
+[ "$how" = " 32 32 611A+C0 0" ] || fail "T=0 chunks of Le 32: expected 32 and 32 bytes at once, then 611A and GET RESPONSE, then 6A88; got:$how"
 expect_csim 0170800100 9000
-ok "--t0: 6101/GET RESPONSE for the channel, 6100 and GET RESPONSE Le 00 for the descriptor, 615A for the body (a short Le leaves 61xx), 6C01, chunks of 32"
+ok "--t0: 019000 for the channel and the descriptor (Le 00) at once; 6104 for the state (Le 00, 08, none), 6C04 for a long GET RESPONSE, 6102 for a short one, 6985 when nothing waits; 615A for the body; chunks of Le 32:$how"
 
 # ---- personalisation of an unlocked SIM, then lock
 stop_sim

@@ -11,6 +11,9 @@
 # CA 01 00 answers 6985), a body over 255 bytes from openssl s_server
 # (000F/FF02), and a 304 served from the kept body with fewer bytes on the
 # wire than the 200 (ztp-sim's debug log).
+#
+# SIM_MODE=t0 (test_sim_states_t0.sh) runs all of it on a T=0 card: the
+# APDUs go through card/expect_card (lib_sim.sh), GET RESPONSE after 61xx.
 . "$(dirname "$0")/lib.sh"
 
 . "$(dirname "$0")/lib_sim.sh"
@@ -66,15 +69,14 @@ new_sim() {
 	sim_file "$spec"
 	start_sim "$@"
 	expect_at ATE0 'ATE0\r\r\nOK\r\n'
-	expect_csim 0070000001 019000
-	expect_csim $SELECT 9000
+	expect_card 0070000001 019000
+	expect_card $SELECT 9000
 }
 # status P1: state and result (8 hex digits) that CC P1 00 answers on channel 1
 status() {
 	local r
-	r=$(csim "01CC${1}0000")
-	[[ "$r" =~ ^\\r\\n\+CSIM:\ 12,\"([0-9A-F]{8})9000\"\\r\\n\\r\\nOK\\r\\n$ ]] ||
-		fail "CC $1 00: not a state, a result and 9000: '$r'"
+	r=$(card "01CC${1}0000")
+	[[ "$r" =~ ^([0-9A-F]{8})9000$ ]] || fail "CC $1 00: not a state, a result and 9000: '$r'"
 	echo "${BASH_REMATCH[1]}"
 }
 # settle P1 [SECONDS]: polls CC P1 00 every 0.1 s while the state is 0001;
@@ -103,7 +105,7 @@ start_config() {
 	desc="127.0.0.1:${1:-$DEVICE_PORT}/v1/config/${2:-$DEVID}?iccid=${3:-$ICCID_EF}"
 	hex=$(hexof "$desc")
 	while [ ${#hex} -lt 512 ]; do hex=${hex}00; done
-	expect_csim 01CA000000 "${hex}9000"
+	expect_card 01CA000000 "${hex}9000"
 }
 # telemetry TEXT: the APDU DA 02 C1 queueing TEXT, on channel 1
 telemetry() { printf '01DA02C1%02X%s' ${#1} "$(hexof "$1")"; }
@@ -139,10 +141,10 @@ ok "max_attempts 2, nothing listening: 000F/FF03 after 2 attempts, each 0 bytes 
 new_sim '{max_attempts: 0}'
 before=$(attempts)
 start_config
-expect_csim "$(telemetry temp=21.5)" 9000
+expect_card "$(telemetry temp=21.5)" 9000
 s=$(status 01)
 [ "$s" = 00010000 ] || fail "telemetry with the server down: expected 0001/0000, got $s"
-expect_csim "$(telemetry door=open)" 6985 # a POST is in progress
+expect_card "$(telemetry door=open)" 6985 # a POST is in progress
 polls=0
 end=$((SECONDS + 30))
 while [ $(($(attempts) - before)) -lt 3 ] || [ $polls -lt 3 ]; do
@@ -164,8 +166,8 @@ start_ztpd --device-listen "127.0.0.1:$DOWN_PORT"
 [ "$DEVICE_PORT" = "$DOWN_PORT" ] || fail "ztpd listens on $DEVICE_PORT, not $DOWN_PORT"
 export ADMIN_TOKEN; ADMIN_TOKEN=$(admin_token) # after the restart
 expect_final 02 00070000 "server back"
-expect_csim 01CA010000 "${SEED_HEX}9000"
-expect_csim 01CA010000 6A88
+expect_card 01CA010000 "${SEED_HEX}9000"
+expect_card 01CA010000 6A88
 expect_final 01 00030000 "telemetry, server back"
 [ "$(db "SELECT count(*) || ':' || body FROM telemetry WHERE iccid='$ICCID'")" = "1:temp=21.5" ] ||
 	fail "telemetry: expected the one POST temp=21.5 stored: $(db "SELECT body FROM telemetry")"
@@ -175,11 +177,11 @@ ok "ztpd comes up on that port: 0007 and the seed's body, then 6A88; telemetry 0
 new_sim '{}'
 start_config
 expect_final 02 00070000 "first fetch"
-expect_csim 01CA010000 "${SEED_HEX}9000"
+expect_card 01CA010000 "${SEED_HEX}9000"
 start_config
 expect_final 02 00070000 "second fetch"
-expect_csim 01CA010000 "${SEED_HEX}9000"
-expect_csim 01CA010000 6A88
+expect_card 01CA010000 "${SEED_HEX}9000"
+expect_card 01CA010000 6A88
 re='configuration attempt: .*, status ([0-9]+), ([0-9]+) bytes in, ([0-9]+) bytes out$'
 l200=$(grep 'configuration attempt: ' "$T/sim.log" | tail -2 | head -1)
 l304=$(grep 'configuration attempt: ' "$T/sim.log" | tail -1)
@@ -198,7 +200,7 @@ ok "200, then 304 served from the kept body byte for byte: $in200 then $in304 by
 n=$(ev_count blocked_sim)
 start_config
 expect_final 02 000F0193 "blocked SIM"
-expect_csim 01CA010000 6985
+expect_card 01CA010000 6985
 expect_new_event blocked_sim "$n"
 [ "$(admin POST "/v1/sims/$ICCID/unblock" | tail -1)" = 200 ] || fail "cannot unblock the SIM"
 ok "a blocked SIM: 000F/0193, no data (6985), blocked_sim recorded"
@@ -226,7 +228,7 @@ ok "wrong PSK: $wrong; unknown ICCID: $FINAL"
 new_sim "{iccid: \"$ICCID2\", psk: \"$PSK2\"}"
 start_config "$DEVICE_PORT" "$DEVID" "$(ef_of $ICCID2)"
 expect_final 02 00030000 "no configuration"
-expect_csim 01CA010000 6985
+expect_card 01CA010000 6985
 ok "no configuration: 0003/0000, CA 01 00 6985"
 
 # ---- a body over 255 bytes, from openssl s_server (the ASCII identity)
@@ -242,7 +244,7 @@ wait_listen "$CANNED_PORT"
 new_sim "{port: $CANNED_PORT, identity: \"$(hexof "$ICCID")\", max_attempts: 1}"
 start_config "$CANNED_PORT"
 expect_final 02 000FFF02 "a 300-byte body"
-expect_csim 01CA010000 6985
+expect_card 01CA010000 6985
 grep -q "^GET /v1/config/$DEVID?iccid=$ICCID_EF HTTP/1.1" "$T/s_server.out" ||
 	fail "s_server did not get the request: $(head -c 300 "$T/s_server.out")"
 ok "a 300-byte body from s_server: 000F/FF02, CA 01 00 6985"

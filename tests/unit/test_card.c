@@ -277,19 +277,123 @@ test_wrong_length_is_6700(void **state)
 	assert_string_equal(sw("01DA02C00201"), "6700");    /* Lc 2, 1 byte */
 }
 
+/*
+ * T=0 (ISO/IEC 7816-3): data comes at once only for a case 2 command whose
+ * Le is the data's length; otherwise 61xx and GET RESPONSE.
+ */
 static void
-test_t0_answers_61xx_and_get_response(void **state)
+open_select_t0(void)
 {
 	card_init(&C, &S, 1);
-	assert_string_equal(apdu("0070000001"), "6101");
-	assert_string_equal(apdu("00C0000001"), "019000");
+	assert_string_equal(apdu("0070000001"), "019000");
 	assert_string_equal(apdu("01A4040C0CF0706F646773616665320101"), "9000");
+}
+
+static void
+test_t0_case1_with_data_answers_61xx(void **state)
+{
+	open_select_t0();
+	assert_string_equal(apdu("01CC0200"), "6104"); /* no Le at all */
+	assert_string_equal(apdu("01C0000004"), "000000009000");
+	assert_string_equal(apdu("00708001"), "9000"); /* case 1, no data: at once */
+}
+
+static void
+test_t0_case2_exact_le_answers_at_once(void **state)
+{
+	const char *r;
+
+	card_init(&C, &S, 1);
+	/* a real T=0 card: 01 9000, not 6101 (the public library expects it) */
+	assert_string_equal(apdu("0070000001"), "019000");
+	assert_string_equal(apdu("01C0000001"), "6985"); /* nothing was left waiting */
+	assert_string_equal(apdu("0070000001"), "029000");
+	assert_string_equal(apdu("01A4040C0CF0706F646773616665320101"), "9000");
+	assert_string_equal(apdu("01CC020004"), "000000009000");
+	assert_string_equal(apdu("01DA02C001AA"), "9000");
+	/* Le 00 is 256: the 256-byte descriptor comes at once */
+	r = apdu("01CA000000");
+	assert_int_equal(strlen(r), 516);
+	assert_string_equal(r + 512, "9000");
+	complete_http(SAFE2_JOB_CONFIG, 200, "abcdefghij", NULL);
+	assert_string_equal(apdu("01CA010004"), "616263649000");
+	assert_string_equal(apdu("01CA010006"), "65666768696A9000");
+}
+
+static void
+test_t0_case2_le00_on_a_4_byte_answer_is_6104(void **state)
+{
+	open_select_t0();
 	assert_string_equal(apdu("01CC020000"), "6104");
-	assert_string_equal(apdu("01C0000002"), "00006102");   /* shorter Le: the rest waits */
-	assert_string_equal(apdu("01C0000002"), "00009000");
-	assert_string_equal(apdu("01C0000002"), "6985");       /* nothing left */
+	assert_string_equal(apdu("01C0000004"), "000000009000");
+	assert_string_equal(apdu("01CC020002"), "6104"); /* a shorter Le: 61xx as well */
+	assert_string_equal(apdu("01C0000004"), "000000009000");
+	assert_string_equal(apdu("01CC020008"), "6104"); /* a longer one too */
+	assert_string_equal(apdu("01C0000004"), "000000009000");
+	/* the body as the public library reads it: CA 01 00 00, 61xx, GET RESPONSE */
+	apdu("01DA02C001AA");
+	apdu("01CA000000");
+	complete_http(SAFE2_JOB_CONFIG, 200, "abcdefghij", NULL);
+	assert_string_equal(apdu("01CA010000"), "610A");
+	assert_string_equal(apdu("01C000000A"), "6162636465666768696A9000");
+	assert_string_equal(apdu("01CA010000"), "6A88"); /* no data: the status word at once */
+}
+
+/*
+ * Case 4: ISO/IEC 7816-3 sends it without Le and the data comes with 61xx.
+ * None of this applet's commands has data for a case 4 APDU (those that
+ * answer data are case 1 or 2; a case 4 form is 6700), so what is left to
+ * see is that a case 4 command answers its status word at once, with
+ * nothing waiting afterwards.
+ */
+static void
+test_t0_case4_without_data_answers_at_once(void **state)
+{
+	card_init(&C, &S, 1);
+	assert_string_equal(apdu("0070000001"), "019000");
+	/* SELECT with P2 00 and Le: no response data here */
+	assert_string_equal(apdu("01A404000CF0706F64677361666532010100"), "9000");
+	assert_string_equal(apdu("01C0000001"), "6985");
+	assert_string_equal(apdu("01CC020002123404"), "6700");
+	assert_string_equal(apdu("01DA02C001AA10"), "6700");
+	assert_string_equal(apdu("01C0000001"), "6985");
+}
+
+static void
+test_t0_get_response_short_le_keeps_the_rest(void **state)
+{
+	open_select_t0();
+	apdu("01DA02C001AA");
+	apdu("01CA000000");
+	complete_http(SAFE2_JOB_CONFIG, 200, "abcdefghij", NULL);
+	assert_string_equal(apdu("01CA010000"), "610A");
+	assert_string_equal(apdu("01C0000004"), "616263646106");  /* 6 left */
+	assert_string_equal(apdu("01C0000004"), "656667686102");  /* 2 left */
+	assert_string_equal(apdu("01C0000008"), "6C02");          /* Le too long: kept */
+	assert_string_equal(apdu("01C0000002"), "696A9000");
+	assert_string_equal(apdu("01C0000002"), "6985");          /* nothing left */
 	apdu("01CC020000");
-	assert_string_equal(apdu("01C0000008"), "6C04");       /* Le too long */
+	assert_string_equal(apdu("01C0000002"), "00076102");
+	assert_string_equal(apdu("01C0000002"), "00009000");
+}
+
+static void
+test_get_response_with_nothing_pending_is_6985(void **state)
+{
+	/* the default mode: data always comes at once, GET RESPONSE has none */
+	open_select();
+	assert_string_equal(apdu("01CC020000"), "000000009000");
+	assert_string_equal(apdu("01C0000004"), "6985");
+	assert_string_equal(apdu("00C0000001"), "6985");
+	/* T=0: after data that came at once, on another channel, or dropped */
+	open_select_t0();
+	assert_string_equal(apdu("01C0000001"), "6985");
+	assert_string_equal(apdu("01CC020000"), "6104");
+	assert_string_equal(apdu("00C0000004"), "6985");          /* it waits on channel 1 */
+	assert_string_equal(apdu("01CC010004"), "000000009000"); /* any command drops it */
+	assert_string_equal(apdu("01C0000004"), "6985");
+	assert_string_equal(apdu("01C00000"), "6700");           /* GET RESPONSE is case 2 */
+	assert_string_equal(apdu("01C0010004"), "6A86");
 }
 
 /* ---- applet ---- */
@@ -687,7 +791,12 @@ main(void)
 		cmocka_unit_test_setup(test_select_unknown_aid_is_6A82, setup),
 		cmocka_unit_test_setup(test_unknown_cla_ins_p1p2, setup),
 		cmocka_unit_test_setup(test_wrong_length_is_6700, setup),
-		cmocka_unit_test_setup(test_t0_answers_61xx_and_get_response, setup),
+		cmocka_unit_test_setup(test_t0_case1_with_data_answers_61xx, setup),
+		cmocka_unit_test_setup(test_t0_case2_exact_le_answers_at_once, setup),
+		cmocka_unit_test_setup(test_t0_case2_le00_on_a_4_byte_answer_is_6104, setup),
+		cmocka_unit_test_setup(test_t0_case4_without_data_answers_at_once, setup),
+		cmocka_unit_test_setup(test_t0_get_response_short_le_keeps_the_rest, setup),
+		cmocka_unit_test_setup(test_get_response_with_nothing_pending_is_6985, setup),
 		cmocka_unit_test_setup(test_seed_exchange, setup),
 		cmocka_unit_test_setup(test_descriptor_is_the_request_line_padded, setup),
 		cmocka_unit_test_setup(test_start_without_device_id_is_6985, setup),
