@@ -7,8 +7,9 @@
  * answers out), the applet's retry timer, the network transport, and the
  * signals that end it. The SIM's persistent state lives in the SIM file
  * and is rewritten, atomically and durably, whenever the applet changes
- * it. A restart is a card reset: requests are gone, the Device ID and the
- * keys stay.
+ * it; it is locked (FILE.lock) for the process's life, so a second ztp-sim
+ * on the same file exits at start. A restart is a card reset: requests are
+ * gone, the Device ID and the keys stay.
  *
  * The slave side of the pty stays open in this process as well, so a
  * device application may close and reopen it at will: the master never
@@ -65,6 +66,7 @@ struct sim {
 	struct safe2 applet;
 	struct safe2_platform plat;
 	struct simfile sf;
+	int lock_fd; /* simfile_lock(): held while we run */
 	struct transport *tr;
 	/* the rotation state last saved, to name the step a save is (fault points) */
 	uint32_t saved_generation;
@@ -448,7 +450,8 @@ usage(FILE *f)
 	    "(AT, ATE0/ATE1, ATI, AT+CGSN, AT+CCID, AT+ICCID, AT+CREG?, AT+CSIM).\n"
 	    "\n"
 	    "  --sim FILE            the SIM state file (JSON; rewritten when the applet\n"
-	    "                        changes its persistent state, mode 0600)\n"
+	    "                        changes its persistent state, mode 0600); locked\n"
+	    "                        through FILE.lock: one ztp-sim per SIM file\n"
 	    "  --link PATH           also make PATH a symlink to the pty (removed on exit)\n"
 	    "  --t0                  T=0 card: response data with 61xx and GET RESPONSE\n"
 	    "  --creg-delay SECONDS  report 'searching' this long after start (default 0)\n"
@@ -482,7 +485,7 @@ main(int argc, char **argv)
 	int t0 = 0, psk_ke = 0, verbose = 0, c, rc = 1;
 
 	memset(&sim, 0, sizeof(sim));
-	sim.master = sim.slave = -1;
+	sim.master = sim.slave = sim.lock_fd = -1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -529,6 +532,14 @@ main(int argc, char **argv)
 	sim.creg_delay_ms = delay * 1000;
 	sim.start_ms = (uint64_t)clock_mono_ms();
 
+	/*
+	 * One ztp-sim per SIM file: two would overwrite each other's saves,
+	 * and the second's load would remove the first's temporary files.
+	 */
+	if ((sim.lock_fd = simfile_lock(simpath, err, sizeof(err))) < 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
 	if (simfile_load(&sim.sf, simpath, &persist, err, sizeof(err)) != 0) {
 		log_warnx("%s", err);
 		goto out;
@@ -629,5 +640,7 @@ out:
 		fclose(sim.trace);
 	simfile_free(&sim.sf);
 	OPENSSL_cleanse(&sim.applet.p, sizeof(sim.applet.p));
+	if (sim.lock_fd >= 0)
+		close(sim.lock_fd); /* the lock goes last: nothing of ours writes the file now */
 	return rc;
 }

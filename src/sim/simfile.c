@@ -7,9 +7,11 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include "atomicfile.h"
 #include "hex.h"
 #include "log.h"
+#include "num.h"
 #include "simfile.h"
 #include "ztp/err.h"
 
@@ -415,6 +418,61 @@ simfile_save(const struct simfile *sf, const struct safe2_persist *p, char *err,
 	OPENSSL_cleanse(text, tlen);
 	free(text);
 	return rc;
+}
+
+/*
+ * Why a lock file rather than the SIM file itself: every save replaces the
+ * SIM file by rename(2), so a lock on its inode would guard a file that is
+ * no longer the one at path, and a second process opening path after a
+ * save would lock the new inode unhindered. "<path>.lock" is never
+ * replaced, and never removed either: unlinking it at exit would let a
+ * third process create and lock a new one while a second still holds the
+ * old. flock(2) locks go with the open file, so a process that dies, even
+ * by SIGKILL, releases its lock; a stale pid in the file means nothing.
+ * (Another name for the same file, through a symlink as the last path
+ * component, is another lock: name the SIM file one way.)
+ */
+int
+simfile_lock(const char *path, char *err, size_t errcap)
+{
+	char lockpath[PATH_MAX], buf[32];
+	uint64_t pid;
+	ssize_t n;
+	size_t len;
+	int fd, e;
+
+	if ((size_t)snprintf(lockpath, sizeof(lockpath), "%s.lock", path) >= sizeof(lockpath))
+		return ztp_errf(err, errcap, ZTP_EIO, "%s: path too long", path);
+	if ((fd = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return ztp_errf(err, errcap, ZTP_EIO, "%s: %s", lockpath, strerror(errno));
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		e = errno;
+		if (e == EINTR)
+			continue;
+		if (e != EWOULDBLOCK) {
+			close(fd);
+			return ztp_errf(err, errcap, ZTP_EIO, "%s: cannot lock: %s", lockpath,
+			    strerror(e));
+		}
+		/* the holder's pid, if it wrote one: "<digits>\n" */
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		close(fd);
+		len = n > 0 ? (size_t)n : 0;
+		if (len > 0 && buf[len - 1] == '\n')
+			len--;
+		if (len > 0 && num_parse_u64(buf, len, 1, INT32_MAX, &pid) == 0)
+			return ztp_errf(err, errcap, ZTP_EBUSY,
+			    "%s is in use by another ztp-sim (pid %llu holds %s); "
+			    "one modem per SIM file", path, (unsigned long long)pid, lockpath);
+		return ztp_errf(err, errcap, ZTP_EBUSY,
+		    "%s is in use by another process (it holds %s); one modem per SIM file", path,
+		    lockpath);
+	}
+	/* ours: our pid, for the message of whoever comes next */
+	len = (size_t)snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, len, 0) != (ssize_t)len)
+		log_warn("%s: cannot write our pid", lockpath);
+	return fd;
 }
 
 void

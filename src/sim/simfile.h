@@ -66,6 +66,20 @@ char *simfile_dump(const struct safe2_persist *p, const json_t *extra);
 int simfile_save(const struct simfile *sf, const struct safe2_persist *p, char *err,
     size_t errcap);
 
+/*
+ * Take the SIM file's lock, so that one ztp-sim at a time runs on it: an
+ * exclusive, non-blocking flock(2) on "<path>.lock", created beside the
+ * file (mode 0600, not followed if a symlink) and never removed; our pid
+ * is written in it for another instance's message. Call it before
+ * simfile_load(), which removes the temporary files of a save.
+ *
+ * Returns the lock's descriptor (the caller keeps it open for as long as
+ * it uses the file; closing it, or exiting, releases the lock), ZTP_EBUSY
+ * if another process holds the lock (err names the file and that
+ * process's pid when it wrote one), or ZTP_EIO.
+ */
+int simfile_lock(const char *path, char *err, size_t errcap);
+
 /* Release what sf owns; sf may be zeroed or NULL. */
 void simfile_free(struct simfile *sf);
 

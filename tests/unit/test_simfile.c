@@ -462,6 +462,69 @@ test_load_errors_name_the_file(void **state)
 	assert_int_equal(simfile_load(&sf, dir, &p, err, sizeof(err)), ZTP_EIO);
 }
 
+/*
+ * One ztp-sim per SIM file: the lock is exclusive (flock locks of two
+ * opens conflict even within one process), the refusal names the file and
+ * the holder's pid, closing releases it, and the lock file stays.
+ */
+static void
+test_lock_is_exclusive_and_names_the_holder(void **state)
+{
+	char err[512], lockpath[160], pid[32], buf[32];
+	struct stat st;
+	int a, b, fd;
+	ssize_t n;
+
+	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
+	snprintf(pid, sizeof(pid), "pid %ld ", (long)getpid());
+	a = simfile_lock(path, err, sizeof(err));
+	assert_true(a >= 0);
+	assert_int_equal(stat(lockpath, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	fd = open(lockpath, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_int_equal(atol(buf), (long)getpid());
+
+	err[0] = '\0';
+	assert_int_equal(simfile_lock(path, err, sizeof(err)), ZTP_EBUSY);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, pid));
+
+	/* another SIM file in the same folder has its own lock */
+	{
+		char other[160];
+		snprintf(other, sizeof(other), "%s/other.json", dir);
+		b = simfile_lock(other, err, sizeof(err));
+		assert_true(b >= 0);
+		close(b);
+	}
+
+	close(a);
+	b = simfile_lock(path, err, sizeof(err));
+	assert_true(b >= 0);
+	close(b);
+	assert_int_equal(stat(lockpath, &st), 0); /* never removed */
+}
+
+static void
+test_lock_refuses_a_symlink_and_reports_errors(void **state)
+{
+	char err[512], lockpath[160], target[160];
+
+	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	assert_int_equal(symlink(target, lockpath), 0);
+	assert_int_equal(simfile_lock(path, err, sizeof(err)), ZTP_EIO);
+	assert_non_null(strstr(err, lockpath));
+	assert_int_equal(access(target, F_OK), -1); /* not created through the link */
+	assert_int_equal(simfile_lock("/nonexistent-dir/sim.json", err, sizeof(err)), ZTP_EIO);
+	assert_non_null(strstr(err, "/nonexistent-dir/sim.json.lock"));
+}
+
 int
 main(void)
 {
@@ -483,6 +546,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_json_syntax_error_does_not_quote_the_psk, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_load_errors_name_the_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_is_exclusive_and_names_the_holder, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_lock_refuses_a_symlink_and_reports_errors, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
