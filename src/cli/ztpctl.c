@@ -53,6 +53,7 @@
 #define LIST_MAX 1000000000ULL
 #define PSK_MIN_BYTES 16
 #define PSK_MAX_BYTES 64
+#define DEVID_MAX_BYTES 16 /* a Device ID, in hex on the command line */
 #define CONNECT_TIMEOUT_S 10L
 #define REQUEST_TIMEOUT_S 60L
 #define CELL_MAX 256
@@ -120,6 +121,8 @@ enum {
 	OPT_EST_AUTH = 1 << 18,
 	OPT_CERT_DAYS = 1 << 19,
 	OPT_GRACE = 1 << 20,
+	OPT_DERIVED = 1 << 21,
+	OPT_DEVICE_ID = 1 << 22,
 };
 
 static const struct {
@@ -148,6 +151,8 @@ static const struct {
 	{ "--est-auth", OPT_EST_AUTH, 1 },
 	{ "--cert-days", OPT_CERT_DAYS, 1 },
 	{ "--reenroll-grace", OPT_GRACE, 1 },
+	{ "--derived", OPT_DERIVED, 0 },
+	{ "--device-id", OPT_DEVICE_ID, 1 },
 };
 
 #define ARGS_MAX_POS 2
@@ -174,9 +179,11 @@ struct args {
 	const char *est_auth;
 	const char *cert_days;
 	const char *grace;
+	const char *device_id;
 	int all;
 	int derive;
 	int psk_ke;
+	int derived;
 };
 
 struct command {
@@ -252,6 +259,12 @@ usage(FILE *f)
 	    "SIMs:\n"
 	    "  sim add ICCID --psk HEX [--group NAME]\n"
 	    "                                 register a SIM and its PSK (16..64 bytes in hex)\n"
+	    "  sim add ICCID --derived [--device-id HEX]\n"
+	    "                                 pre-register a SIM of the derived group whose\n"
+	    "                                 prefix its ICCID has: no PSK is stored (its key\n"
+	    "                                 stays derived), and it can be blocked, bound\n"
+	    "                                 (--device-id: 1..16 bytes in hex) or configured\n"
+	    "                                 before its first handshake\n"
 	    "  sim import FILE                import a SIM maker's batch file ('-' is stdin):\n"
 	    "                                 lines iccid,psk_hex[,group], header optional;\n"
 	    "                                 idempotent; prints added, unchanged and every\n"
@@ -1387,6 +1400,52 @@ finish_sim_change(struct ctl *c, const json_t *sim, const char *iccid, const cha
 	return 0;
 }
 
+/*
+ * sim add ICCID --derived [--device-id HEX]: a SIM of a derived group,
+ * pre-registered with no PSK; the server finds its group (the derived one
+ * whose prefix the ICCID has) or refuses it.
+ */
+static int
+sim_add_derived(struct ctl *c, const struct args *a)
+{
+	const char *iccid = a->pos[0], *group;
+	json_t *req = NULL, *sim = NULL;
+	size_t dlen;
+	char buf[80];
+	int rc;
+
+	if (a->psk != NULL || a->group != NULL)
+		return usage_error("sim add: --derived takes neither --psk nor --group (the key and "
+				   "the group are those of the derived group its ICCID falls under)");
+	if (a->device_id != NULL) {
+		dlen = strlen(a->device_id);
+		if (!hex_valid(a->device_id, dlen) || dlen > 2 * DEVID_MAX_BYTES)
+			return usage_error("invalid --device-id '%s': expected 1 to %d bytes in hex",
+			    san(a->device_id, buf, sizeof(buf)), DEVID_MAX_BYTES);
+	}
+	req = json_pack("{s:s, s:b}", "iccid", iccid, "derived", 1);
+	if (req == NULL || (a->device_id != NULL &&
+	    json_object_set_new(req, "device_id", json_string(a->device_id)) != 0)) {
+		rc = ZTP_ENOMEM;
+		errorf("%s", ztp_strerror(rc));
+		goto out;
+	}
+	rc = api_call(c, "POST", "/v1/sims", req, &sim);
+	if (rc != 0)
+		goto out;
+	if (c->json) {
+		rc = sim != NULL ? print_json(sim) : 0;
+		goto out;
+	}
+	group = json_string_value(json_object_get(sim, "group"));
+	printf("SIM %s pre-registered in derived group %s (no PSK stored: its key is derived)\n",
+	    iccid, san(group ? group : "?", buf, sizeof(buf)));
+out:
+	json_decref(req);
+	json_decref(sim);
+	return rc;
+}
+
 static int
 cmd_sim_add(struct ctl *c, const struct args *a)
 {
@@ -1399,8 +1458,12 @@ cmd_sim_add(struct ctl *c, const struct args *a)
 	rc = check_iccid(iccid);
 	if (rc != 0)
 		return rc;
+	if (a->derived)
+		return sim_add_derived(c, a);
+	if (a->device_id != NULL)
+		return usage_error("sim add: --device-id goes with --derived");
 	if (a->psk == NULL)
-		return usage_error("sim add: --psk HEX is required");
+		return usage_error("sim add: --psk HEX (or --derived) is required");
 	plen = strlen(a->psk);
 	if (!hex_valid(a->psk, plen) || plen / 2 < PSK_MIN_BYTES || plen / 2 > PSK_MAX_BYTES)
 		return usage_error("invalid --psk: expected %d to %d bytes in hex "
@@ -1434,7 +1497,16 @@ static const char *const sim_head[] = { "ICCID", "BLOCKED", "DEVICE ID", "GEN", 
 static const char *const sim_cols[] = { "iccid", "blocked", "device_id", "psk_generation",
 	"config_version", "updated_at" };
 
-static const struct table_spec sim_table = { sim_head, sim_cols, 6, NULL };
+/* the cells of a SIM: a key derived from its group's master key shows in GEN */
+static void
+sim_cell(const json_t *item, size_t col, char *out, size_t cap)
+{
+	fmt_value(json_object_get(item, sim_cols[col]), out, cap);
+	if (col == 3 && json_is_true(json_object_get(item, "derived")))
+		snprintf(out + strlen(out), cap - strlen(out), " (derived)");
+}
+
+static const struct table_spec sim_table = { sim_head, sim_cols, 6, sim_cell };
 
 static int
 cmd_sim_list(struct ctl *c, const struct args *a)
@@ -3189,8 +3261,8 @@ cmd_help(struct ctl *c, const struct args *a)
 }
 
 static const struct command commands[] = {
-	{ "sim", "add", OPT_PSK | OPT_GROUP, 1, "sim add ICCID --psk HEX [--group NAME]",
-	    cmd_sim_add },
+	{ "sim", "add", OPT_PSK | OPT_GROUP | OPT_DERIVED | OPT_DEVICE_ID, 1,
+	    "sim add ICCID (--psk HEX [--group NAME] | --derived [--device-id HEX])", cmd_sim_add },
 	{ "sim", "import", 0, 1, "sim import FILE", cmd_sim_import },
 	{ "sim", "list", OPT_LIMIT | OPT_ALL, 0, "sim list [--limit N] [--all]", cmd_sim_list },
 	{ "sim", "show", 0, 1, "sim show ICCID", cmd_sim_show },
@@ -3366,6 +3438,12 @@ parse_args(const struct command *cmd, int argc, char **argv, struct args *out)
 			break;
 		case OPT_GRACE:
 			out->grace = val;
+			break;
+		case OPT_DERIVED:
+			out->derived = 1;
+			break;
+		case OPT_DEVICE_ID:
+			out->device_id = val;
 			break;
 		default:
 			return usage_error("internal: unhandled option");

@@ -328,9 +328,9 @@ static void
 route_sims(struct areq *a)
 {
 	struct key_page p = { 0 };
-	struct store_import_row row;
+	struct adminreq_sim req;
 	struct store_sim sim;
-	char why[160];
+	char why[160], group[STORE_GROUP_SIZE], detail[160];
 	const char *after;
 	uint64_t limit;
 	int rc;
@@ -352,22 +352,38 @@ route_sims(struct areq *a)
 		http_reply_error(a->req, 405, "method_not_allowed", "use GET or POST");
 		return;
 	}
-	rc = adminreq_sim_create(a->body, a->bodylen, &row, why, sizeof(why));
-	if (rc == 0) {
-		rc = store_sim_create(a->w->store, row.iccid, row.psk, row.psk_len, row.group);
+	rc = adminreq_sim_create(a->body, a->bodylen, &req, why, sizeof(why));
+	if (rc == 0 && req.derived) {
+		/* pre-registered: no PSK stored, the key stays derived from the group's */
+		rc = store_sim_create_derived(a->w->store, req.row.iccid, req.device_id, group);
+		if (rc == ZTP_ENOENT) {
+			rc = ZTP_EINVAL; /* a bad value in the request, not a missing resource */
+			snprintf(why, sizeof(why), "no derived group's ICCID prefix matches %s",
+			    req.row.iccid);
+		} else {
+			snprintf(why, sizeof(why), "SIM %s exists", req.row.iccid);
+		}
+	} else if (rc == 0) {
+		rc = store_sim_create(a->w->store, req.row.iccid, req.row.psk, req.row.psk_len,
+		    req.row.group);
 		if (rc == ZTP_ENOENT)
-			snprintf(why, sizeof(why), "no group %s", row.group);
+			snprintf(why, sizeof(why), "no group %s", req.row.group);
 		else
-			snprintf(why, sizeof(why), "SIM %s exists", row.iccid);
+			snprintf(why, sizeof(why), "SIM %s exists", req.row.iccid);
 	}
-	OPENSSL_cleanse(row.psk, sizeof(row.psk));
+	OPENSSL_cleanse(req.row.psk, sizeof(req.row.psk));
 	if (rc == 0)
-		rc = store_sim_get(a->w->store, row.iccid, &sim);
+		rc = store_sim_get(a->w->store, req.row.iccid, &sim);
 	if (rc != 0) {
 		reply_rc(a, rc, why);
 		return;
 	}
-	changed(a, row.iccid, "SIM created:", row.iccid);
+	if (req.derived) {
+		snprintf(detail, sizeof(detail), "%s in derived group %s", req.row.iccid, group);
+		changed(a, req.row.iccid, "derived SIM pre-registered:", detail);
+	} else {
+		changed(a, req.row.iccid, "SIM created:", req.row.iccid);
+	}
 	http_reply_json(a->req, 201, sim_json(&sim));
 }
 

@@ -236,22 +236,72 @@ sim_row(json_t *obj, struct store_import_row *row, char *why, size_t cap)
 	return 0;
 }
 
+/*
+ * The members of a SIM of a derived group, pre-registered: iccid and
+ * device_id (optional, kept in upper case); psk and group are refused.
+ */
+static int
+sim_derived(json_t *obj, struct adminreq_sim *sim, char *why, size_t cap)
+{
+	const char *id = NULL, *dev = NULL;
+	size_t idlen = 0, devlen = 0, i;
+	json_t *g = json_object_get(obj, "group");
+	int rc;
+
+	if (json_object_get(obj, "psk") != NULL)
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"psk\" is not given with \"derived\": "
+		    "the key of a derived SIM comes from its group's master key");
+	if (g != NULL && !json_is_null(g))
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"group\" is not given with "
+		    "\"derived\": a derived SIM is in the derived group its ICCID falls under");
+	if ((rc = get_string(obj, "iccid", &id, &idlen, why, cap)) != 0)
+		return rc;
+	if (!iccid_valid(id, idlen))
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"iccid\" must be %d to %d digits",
+		    ICCID_MIN_DIGITS, ICCID_MAX_DIGITS);
+	if (json_object_get(obj, "device_id") != NULL) {
+		if ((rc = get_string(obj, "device_id", &dev, &devlen, why, cap)) != 0)
+			return rc;
+		if (devlen > 2 * STORE_DEVID_MAX || !hex_valid(dev, devlen))
+			return ztp_errf(why, cap, ZTP_EMALFORMED,
+			    "\"device_id\" must be 1 to %d bytes in hex", STORE_DEVID_MAX);
+	}
+	memcpy(sim->row.iccid, id, idlen + 1);
+	for (i = 0; i < devlen; i++)
+		sim->device_id[i] = (dev[i] >= 'a' && dev[i] <= 'f') ? (char)(dev[i] - 'a' + 'A') :
+									 dev[i];
+	sim->device_id[devlen] = '\0';
+	sim->derived = 1;
+	return 0;
+}
+
 int
-adminreq_sim_create(const uint8_t *buf, size_t len, struct store_import_row *out, char *why,
+adminreq_sim_create(const uint8_t *buf, size_t len, struct adminreq_sim *out, char *why,
     size_t cap)
 {
-	static const char *const req[] = { "iccid", "psk", NULL };
-	static const char *const opt[] = { "group", NULL };
-	struct store_import_row row;
+	static const char *const req[] = { "iccid", NULL };
+	static const char *const opt[] = { "psk", "group", "derived", "device_id", NULL };
+	struct adminreq_sim sim;
 	json_t *obj;
-	int rc;
+	int rc, derived;
 
 	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
-	memset(&row, 0, sizeof(row));
-	if ((rc = sim_row(obj, &row, why, cap)) == 0)
-		*out = row;
-	OPENSSL_cleanse(&row, sizeof(row));
+	memset(&sim, 0, sizeof(sim));
+	if ((rc = get_bool(obj, "derived", 0, &derived, why, cap)) != 0)
+		goto out;
+	if (derived)
+		rc = sim_derived(obj, &sim, why, cap);
+	else if (json_object_get(obj, "psk") == NULL)
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "missing member \"psk\" in the body");
+	else if (json_object_get(obj, "device_id") != NULL)
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"device_id\" goes with \"derived\": true");
+	else
+		rc = sim_row(obj, &sim.row, why, cap);
+	if (rc == 0)
+		*out = sim;
+out:
+	OPENSSL_cleanse(&sim, sizeof(sim));
 	json_decref(obj);
 	return rc;
 }

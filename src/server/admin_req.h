@@ -22,8 +22,20 @@
 int adminreq_token(const uint8_t *buf, size_t len, char key_id[TOKEN_KEYID_MAX + 1],
     char secret[ADMINREQ_SECRET_MAX + 1], char *why, size_t cap);
 
-/* {"iccid": "digits", "psk": "hex, 16..64 bytes", "group": "name" (optional)} */
-int adminreq_sim_create(const uint8_t *buf, size_t len, struct store_import_row *out, char *why,
+/* A SIM to create: with its PSK, or a SIM of a derived group pre-registered. */
+struct adminreq_sim {
+	struct store_import_row row; /* row.psk_len is 0 and row.group "" when derived */
+	int derived;
+	char device_id[STORE_DEVID_HEX]; /* derived only: upper case, "" if absent */
+};
+
+/*
+ * {"iccid": "digits", "psk": "hex, 16..64 bytes", "group": "name" (optional)},
+ * or {"iccid": "digits", "derived": true, "device_id": "hex, 1..16 bytes"
+ * (optional)}: with "derived" true neither "psk" nor "group" (the group is
+ * the derived one the ICCID falls under); "device_id" only with it.
+ */
+int adminreq_sim_create(const uint8_t *buf, size_t len, struct adminreq_sim *out, char *why,
     size_t cap);
 
 /*

@@ -1283,6 +1283,68 @@ store_sim_register_derived(struct store *st, const char *iccid, const char *grou
 	return rc;
 }
 
+/* 1 if s is a Device ID as stored: 1..STORE_DEVID_MAX bytes in upper-case hex. */
+static int
+devid_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n > 2 * STORE_DEVID_MAX || !hex_valid(s, n))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] >= 'a' && s[i] <= 'f')
+			return 0;
+	return 1;
+}
+
+int
+store_sim_create_derived(struct store *st, const char *iccid, const char *device_id,
+    char group[STORE_GROUP_SIZE])
+{
+	char name[STORE_GROUP_SIZE];
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!iccid_valid(iccid, strlen(iccid)) ||
+	    (device_id != NULL && device_id[0] != '\0' && !devid_valid(device_id)))
+		return ZTP_EINVAL;
+	if ((rc = tx_begin(st)) != 0)
+		return rc;
+	/* the very query the handshake derives with, so both pick the same group; the
+	 * sealed master key is not opened */
+	if ((s = prep(st, S_GROUP_DERIVED)) == NULL) {
+		rc = ZTP_ESTORE;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		col_text(s, 0, name, sizeof(name));
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? ZTP_ENOENT : db_err(st, "group derived");
+		goto out;
+	}
+	if ((rc = store_sim_register_derived(st, iccid, name)) != 0)
+		goto out;
+	if (device_id != NULL && device_id[0] != '\0') {
+		if ((s = prep(st, S_SIM_BIND)) == NULL) {
+			rc = ZTP_ESTORE;
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, clock_now_ms());
+		if ((rc = sim_update(st, s)) != 0)
+			goto out;
+	}
+	if (group != NULL)
+		snprintf(group, STORE_GROUP_SIZE, "%s", name);
+	rc = 0;
+out:
+	return tx_end(st, rc);
+}
+
 /* One import row inside the batch's transaction. */
 static int
 import_row(struct store *st, const struct store_import_row *row, char *why, size_t cap)

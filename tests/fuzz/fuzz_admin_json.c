@@ -96,38 +96,59 @@ fuzz_token(const uint8_t *buf, size_t len)
 static void
 fuzz_sim_create(const uint8_t *buf, size_t len)
 {
-	struct store_import_row row, row2;
+	struct adminreq_sim sim, sim2;
+	const struct store_import_row *row = &sim.row, *row2 = &sim2.row;
 	char hex[2 * STORE_PSK_MAX + 1];
 	size_t n, i;
 	struct why w;
 	char *again;
 	int rc;
 
-	memset(&row, CANARY, sizeof(row));
+	memset(&sim, CANARY, sizeof(sim));
 	why_init(&w);
-	rc = adminreq_sim_create(buf, len, &row, w.buf, WHY_CAP);
+	rc = adminreq_sim_create(buf, len, &sim, w.buf, WHY_CAP);
 	why_check(&w, rc);
 	if (rc != 0) {
-		const uint8_t *p = (const uint8_t *)&row;
-		for (i = 0; i < sizeof(row); i++)
+		const uint8_t *p = (const uint8_t *)&sim;
+		for (i = 0; i < sizeof(sim); i++)
 			FUZZ_CHECK(p[i] == CANARY);
 		return;
 	}
-	n = strnlen(row.iccid, sizeof(row.iccid));
+	n = strnlen(row->iccid, sizeof(row->iccid));
 	FUZZ_CHECK(n >= ICCID_MIN_DIGITS && n <= ICCID_MAX_DIGITS);
-	FUZZ_CHECK(fuzz_all_digits(row.iccid, n));
-	FUZZ_CHECK(row.psk_len >= STORE_PSK_MIN && row.psk_len <= STORE_PSK_MAX);
-	FUZZ_CHECK(row.group[0] == '\0' || store_group_name_valid(row.group));
+	FUZZ_CHECK(fuzz_all_digits(row->iccid, n));
+	if (sim.derived) {
+		/* pre-registered: no PSK, no group; a Device ID in upper-case hex, or none */
+		n = strnlen(sim.device_id, sizeof(sim.device_id));
+		FUZZ_CHECK(sim.derived == 1 && row->psk_len == 0 && row->group[0] == '\0');
+		FUZZ_CHECK(n < sizeof(sim.device_id) && n % 2 == 0);
+		for (i = 0; i < n; i++)
+			FUZZ_CHECK((sim.device_id[i] >= '0' && sim.device_id[i] <= '9') ||
+			    (sim.device_id[i] >= 'A' && sim.device_id[i] <= 'F'));
+		again = dump(n > 0 ? json_pack("{s:s, s:b, s:s}", "iccid", row->iccid, "derived", 1,
+					 "device_id", sim.device_id) :
+				     json_pack("{s:s, s:b}", "iccid", row->iccid, "derived", 1));
+		FUZZ_CHECK(adminreq_sim_create((const uint8_t *)again, strlen(again), &sim2, w.buf,
+			       WHY_CAP) == 0);
+		FUZZ_CHECK(sim2.derived && strcmp(row->iccid, row2->iccid) == 0 &&
+		    strcmp(sim.device_id, sim2.device_id) == 0 && row2->psk_len == 0);
+		free(again);
+		return;
+	}
+	FUZZ_CHECK(sim.device_id[0] == '\0');
+	FUZZ_CHECK(row->psk_len >= STORE_PSK_MIN && row->psk_len <= STORE_PSK_MAX);
+	FUZZ_CHECK(row->group[0] == '\0' || store_group_name_valid(row->group));
 
-	for (i = 0; i < row.psk_len; i++)
-		snprintf(hex + 2 * i, 3, "%02x", row.psk[i]);
-	again = dump(row.group[0] ? json_pack("{s:s, s:s, s:s}", "iccid", row.iccid, "psk", hex,
-					"group", row.group) :
-				    json_pack("{s:s, s:s}", "iccid", row.iccid, "psk", hex));
-	FUZZ_CHECK(adminreq_sim_create((const uint8_t *)again, strlen(again), &row2, w.buf,
+	for (i = 0; i < row->psk_len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", row->psk[i]);
+	again = dump(row->group[0] ? json_pack("{s:s, s:s, s:s}", "iccid", row->iccid, "psk", hex,
+					 "group", row->group) :
+				     json_pack("{s:s, s:s}", "iccid", row->iccid, "psk", hex));
+	FUZZ_CHECK(adminreq_sim_create((const uint8_t *)again, strlen(again), &sim2, w.buf,
 		       WHY_CAP) == 0);
-	FUZZ_CHECK(strcmp(row.iccid, row2.iccid) == 0 && strcmp(row.group, row2.group) == 0);
-	FUZZ_CHECK(row2.psk_len == row.psk_len && memcmp(row.psk, row2.psk, row.psk_len) == 0);
+	FUZZ_CHECK(!sim2.derived);
+	FUZZ_CHECK(strcmp(row->iccid, row2->iccid) == 0 && strcmp(row->group, row2->group) == 0);
+	FUZZ_CHECK(row2->psk_len == row->psk_len && memcmp(row->psk, row2->psk, row->psk_len) == 0);
 	free(again);
 }
 

@@ -36,6 +36,8 @@ struct sim_out {
 	char iccid[ICCID_STR_SIZE];
 	uint8_t psk[STORE_PSK_MAX];
 	size_t psklen;
+	int derived;
+	char device_id[STORE_DEVID_HEX];
 };
 
 struct cfg_out {
@@ -57,16 +59,18 @@ token_req(const char *json, struct token_out *o)
 static int
 sim_req_n(const char *json, size_t len, struct sim_out *o)
 {
-	struct store_import_row row;
+	struct adminreq_sim sim;
 	int rc;
 
 	memset(o, 0xA5, sizeof(*o));
 	why[0] = '\0';
-	rc = adminreq_sim_create((const uint8_t *)json, len, &row, why, sizeof(why));
+	rc = adminreq_sim_create((const uint8_t *)json, len, &sim, why, sizeof(why));
 	if (rc == 0) {
-		memcpy(o->iccid, row.iccid, sizeof(o->iccid));
-		memcpy(o->psk, row.psk, row.psk_len);
-		o->psklen = row.psk_len;
+		memcpy(o->iccid, sim.row.iccid, sizeof(o->iccid));
+		memcpy(o->psk, sim.row.psk, sim.row.psk_len);
+		o->psklen = sim.row.psk_len;
+		o->derived = sim.derived;
+		memcpy(o->device_id, sim.device_id, sizeof(o->device_id));
 	}
 	return rc;
 }
@@ -492,6 +496,96 @@ test_sim_iccid_with_nul_is_rejected(void **state)
 {
 	sim_fails("{\"iccid\":\"894450250918638963\\u00005\",\"psk\":\"" PSK32 "\"}",
 	    ZTP_EMALFORMED);
+}
+
+/* ---- adminreq_sim_create: a SIM of a derived group, pre-registered ---- */
+
+static void
+test_sim_with_psk_is_not_derived(void **state)
+{
+	struct sim_out o;
+
+	assert_int_equal(sim_req("{\"iccid\":\"" ICCID "\",\"psk\":\"" PSK32 "\",\"derived\":false}",
+			     &o),
+	    0);
+	assert_false(o.derived);
+	assert_int_equal(o.psklen, 32);
+	assert_string_equal(o.device_id, "");
+}
+
+static void
+test_sim_derived_without_psk(void **state)
+{
+	struct sim_out o;
+
+	assert_int_equal(sim_req("{\"iccid\":\"" ICCID "\",\"derived\":true}", &o), 0);
+	assert_true(o.derived);
+	assert_string_equal(o.iccid, ICCID);
+	assert_int_equal(o.psklen, 0);
+	assert_string_equal(o.device_id, "");
+	/* "group": null is no group */
+	assert_int_equal(sim_req("{\"iccid\":\"" ICCID "\",\"derived\":true,\"group\":null}", &o),
+	    0);
+	assert_true(o.derived);
+}
+
+static void
+test_sim_derived_device_id_in_upper_case(void **state)
+{
+	struct sim_out o;
+
+	assert_int_equal(sim_req("{\"iccid\":\"" ICCID "\",\"derived\":true,"
+				 "\"device_id\":\"b58d51c5504d5257352e3120ff0d1338\"}",
+			     &o),
+	    0);
+	assert_true(o.derived);
+	assert_string_equal(o.device_id, "B58D51C5504D5257352E3120FF0D1338");
+	assert_int_equal(sim_req("{\"iccid\":\"" ICCID "\",\"derived\":true,\"device_id\":\"0a\"}",
+			     &o),
+	    0);
+	assert_string_equal(o.device_id, "0A");
+}
+
+static void
+test_sim_derived_refuses_psk_and_group(void **state)
+{
+	sim_fails("{\"iccid\":\"" ICCID "\",\"derived\":true,\"psk\":\"" PSK32 "\"}",
+	    ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "\"psk\" is not given with \"derived\""));
+	sim_fails("{\"iccid\":\"" ICCID "\",\"derived\":true,\"group\":\"fleet-a\"}",
+	    ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "\"group\" is not given with \"derived\""));
+}
+
+static void
+test_sim_derived_bad_values(void **state)
+{
+	sim_fails("{\"iccid\":\"" ICCID "\",\"derived\":\"yes\"}", ZTP_EMALFORMED);
+	sim_fails("{\"iccid\":\"" ICCID "\",\"derived\":1}", ZTP_EMALFORMED);
+	sim_fails("{\"iccid\":\"89445025091863896\",\"derived\":true}", ZTP_EMALFORMED);
+	sim_fails("{\"derived\":true}", ZTP_EMALFORMED);
+	/* Device ID: 1 to 16 bytes in hex */
+	sim_fails("{\"iccid\":\"" ICCID "\",\"derived\":true,\"device_id\":\"\"}", ZTP_EMALFORMED);
+	sim_fails("{\"iccid\":\"" ICCID "\",\"derived\":true,\"device_id\":\"ABC\"}",
+	    ZTP_EMALFORMED);
+	sim_fails("{\"iccid\":\"" ICCID "\",\"derived\":true,\"device_id\":\"XY\"}", ZTP_EMALFORMED);
+	sim_fails("{\"iccid\":\"" ICCID "\",\"derived\":true,"
+		  "\"device_id\":\"B58D51C5504D5257352E3120FF0D133800\"}",
+	    ZTP_EMALFORMED);
+	sim_fails("{\"iccid\":\"" ICCID "\",\"derived\":true,\"device_id\":1234}", ZTP_EMALFORMED);
+	sim_fails("{\"iccid\":\"" ICCID "\",\"derived\":true,\"device_id\":\"0A\\u0000\"}",
+	    ZTP_EMALFORMED);
+}
+
+static void
+test_sim_device_id_goes_with_derived(void **state)
+{
+	sim_fails("{\"iccid\":\"" ICCID "\",\"psk\":\"" PSK32 "\",\"device_id\":\"0A\"}",
+	    ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "\"device_id\" goes with \"derived\""));
+	/* not derived: the PSK is required */
+	sim_fails("{\"iccid\":\"" ICCID "\",\"derived\":false}", ZTP_EMALFORMED);
+	assert_non_null(strstr(why, "psk"));
 }
 
 /* ---- adminreq_config_set ---- */
@@ -1600,6 +1694,12 @@ main(void)
 		cmocka_unit_test(test_sim_psk_not_hex),
 		cmocka_unit_test(test_sim_bad_iccid),
 		cmocka_unit_test(test_sim_iccid_with_nul_is_rejected),
+		cmocka_unit_test(test_sim_with_psk_is_not_derived),
+		cmocka_unit_test(test_sim_derived_without_psk),
+		cmocka_unit_test(test_sim_derived_device_id_in_upper_case),
+		cmocka_unit_test(test_sim_derived_refuses_psk_and_group),
+		cmocka_unit_test(test_sim_derived_bad_values),
+		cmocka_unit_test(test_sim_device_id_goes_with_derived),
 		cmocka_unit_test(test_config_valid_body),
 		cmocka_unit_test(test_config_empty_body_string),
 		cmocka_unit_test(test_config_escapes_are_decoded),

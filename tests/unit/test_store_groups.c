@@ -198,6 +198,141 @@ test_create_with_unknown_group_is_enoent(void **state)
 	assert_int_equal(store_sim_create(fx->st, "8944502509186389635", psk, 16, ""), 0);
 }
 
+static void
+test_derived_sim_preregisters_in_its_derived_group(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t m1[STORE_MASTER_LEN] = { 1 }, m2[STORE_MASTER_LEN] = { 2 }, psk[STORE_PSK_MAX];
+	struct store_group a = group("short", "8944", 1), b = group("long", "894450", 1);
+	struct store_group plain = group("plain", "89445025", 0);
+	char name[STORE_GROUP_SIZE] = "";
+	struct store_config cfg;
+	struct store_sim sim;
+	size_t len;
+
+	assert_int_equal(store_group_create(fx->st, &a, m1), 0);
+	assert_int_equal(store_group_create(fx->st, &b, m2), 0);
+	assert_int_equal(store_group_create(fx->st, &plain, NULL), 0); /* longer, but not derived */
+	assert_int_equal(store_sim_create_derived(fx->st, "8944502509186389635",
+			     "B58D51C5504D5257352E3120FF0D1338", name),
+	    0);
+	assert_string_equal(name, "long");
+	assert_int_equal(store_sim_get(fx->st, "8944502509186389635", &sim), 0);
+	assert_true(sim.derived);
+	assert_string_equal(sim.group, "long");
+	assert_int_equal(sim.psk_generation, 0);
+	assert_string_equal(sim.device_id, "B58D51C5504D5257352E3120FF0D1338");
+	assert_false(sim.blocked);
+	/* no stored key: the empty PSK is not a key of any generation */
+	assert_int_equal(store_sim_psk(fx->st, "8944502509186389635", 0, psk, &len), ZTP_ENOENT);
+	assert_int_equal(store_sim_pending_psk(fx->st, "8944502509186389635", 1, psk, &len),
+	    ZTP_ENOENT);
+	/* once only, and not over a SIM that has a stored PSK */
+	assert_int_equal(store_sim_create_derived(fx->st, "8944502509186389635", NULL, NULL),
+	    ZTP_EEXIST);
+	memset(psk, 0x11, 16);
+	assert_int_equal(store_sim_create(fx->st, "8944502509186389643", psk, 16, NULL), 0);
+	assert_int_equal(store_sim_create_derived(fx->st, "8944502509186389643", NULL, NULL),
+	    ZTP_EEXIST);
+	assert_int_equal(store_sim_get(fx->st, "8944502509186389643", &sim), 0);
+	assert_false(sim.derived);
+	/* unbound, in the shorter prefix's group */
+	assert_int_equal(store_sim_create_derived(fx->st, "8944992509186389635", "", name), 0);
+	assert_string_equal(name, "short");
+	assert_int_equal(store_sim_get(fx->st, "8944992509186389635", &sim), 0);
+	assert_string_equal(sim.device_id, "");
+	assert_true(sim.derived);
+	/* blocked, configured before its first handshake */
+	assert_int_equal(store_sim_set_blocked(fx->st, "8944992509186389635", 1), 0);
+	assert_int_equal(store_config_set(fx->st, "8944992509186389635", (const uint8_t *)"{}", 2,
+			     &cfg),
+	    0);
+	assert_int_equal(store_sim_get(fx->st, "8944992509186389635", &sim), 0);
+	assert_true(sim.blocked);
+	assert_int_equal(sim.config_version, 1);
+	assert_true(sim.derived);
+	assert_int_equal(store_group_get(fx->st, "long", &b), 0);
+	assert_int_equal(b.sims, 1);
+	assert_int_equal(store_group_get(fx->st, "short", &a), 0);
+	assert_int_equal(a.sims, 1);
+}
+
+static void
+test_preregister_outside_derived_groups_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t m[STORE_MASTER_LEN] = { 1 };
+	struct store_group d = group("d", "894450", 1), plain = group("plain", "89", 0);
+	char name[STORE_GROUP_SIZE] = "untouched";
+	struct store_sim sim;
+
+	/* no derived group at all */
+	assert_int_equal(store_sim_create_derived(fx->st, "8944502509186389635", NULL, name),
+	    ZTP_ENOENT);
+	assert_int_equal(store_group_create(fx->st, &d, m), 0);
+	assert_int_equal(store_group_create(fx->st, &plain, NULL), 0);
+	/* a plain group's prefix matches, no derived one does */
+	assert_int_equal(store_sim_create_derived(fx->st, "8912345678901234567", NULL, name),
+	    ZTP_ENOENT);
+	assert_string_equal(name, "untouched");
+	assert_int_equal(store_sim_get(fx->st, "8912345678901234567", &sim), ZTP_ENOENT);
+	/* bad values */
+	assert_int_equal(store_sim_create_derived(fx->st, "89445025091863896", NULL, name),
+	    ZTP_EINVAL);
+	assert_int_equal(store_sim_create_derived(fx->st, "8944502509186389635", "b58d", name),
+	    ZTP_EINVAL);
+	assert_int_equal(store_sim_create_derived(fx->st, "8944502509186389635", "ABC", name),
+	    ZTP_EINVAL);
+	assert_int_equal(store_sim_create_derived(fx->st, "8944502509186389635",
+			     "B58D51C5504D5257352E3120FF0D133800", name),
+	    ZTP_EINVAL);
+	assert_int_equal(store_sim_get(fx->st, "8944502509186389635", &sim), ZTP_ENOENT);
+	assert_int_equal(store_group_get(fx->st, "d", &d), 0);
+	assert_int_equal(d.sims, 0);
+}
+
+static void
+test_preregistered_sim_is_not_imported_over_and_rotates(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t m[STORE_MASTER_LEN] = { 1 }, psk[STORE_PSK_MAX], next[32];
+	struct store_import_result *res = calloc(1, sizeof(*res));
+	struct store_group d = group("d", "894450", 1);
+	struct store_import_row row;
+	struct store_sim sim;
+	size_t len;
+
+	assert_non_null(res);
+	assert_int_equal(store_group_create(fx->st, &d, m), 0);
+	assert_int_equal(store_sim_create_derived(fx->st, "8944502509186389635", NULL, NULL), 0);
+	/* an import never gives a pre-registered SIM a stored PSK */
+	memset(&row, 0, sizeof(row));
+	snprintf(row.iccid, sizeof(row.iccid), "8944502509186389635");
+	memset(row.psk, 0xA1, 16);
+	row.psk_len = 16;
+	snprintf(row.group, sizeof(row.group), "d");
+	assert_int_equal(store_sim_import(fx->st, &row, 1, res), 0);
+	assert_int_equal(res->added, 0);
+	assert_int_equal(res->unchanged, 0);
+	assert_int_equal(res->nrefused, 1);
+	assert_int_equal(store_sim_get(fx->st, "8944502509186389635", &sim), 0);
+	assert_true(sim.derived);
+	assert_int_equal(store_sim_psk(fx->st, "8944502509186389635", 0, psk, &len), ZTP_ENOENT);
+	/* its first rotation stores a key of generation 1: no longer derived */
+	memset(next, 0x5C, sizeof(next));
+	assert_int_equal(store_sim_pending_set(fx->st, "8944502509186389635", 0, next,
+			     sizeof(next)),
+	    0);
+	assert_int_equal(store_sim_commit(fx->st, "8944502509186389635", 1), 0);
+	assert_int_equal(store_sim_get(fx->st, "8944502509186389635", &sim), 0);
+	assert_false(sim.derived);
+	assert_int_equal(sim.psk_generation, 1);
+	assert_int_equal(store_sim_psk(fx->st, "8944502509186389635", 1, psk, &len), 0);
+	assert_int_equal(len, sizeof(next));
+	assert_memory_equal(psk, next, sizeof(next));
+	free(res);
+}
+
 int
 main(void)
 {
@@ -211,6 +346,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_import_adds_keeps_and_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_with_unknown_group_is_enoent, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_derived_sim_preregisters_in_its_derived_group,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_preregister_outside_derived_groups_changes_nothing,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_preregistered_sim_is_not_imported_over_and_rotates,
+		    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
