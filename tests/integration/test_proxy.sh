@@ -156,6 +156,22 @@ out=$(dev GET "$(config_path)")
 expect_new_event upstream_error "$ev"
 ok "upstream 503 and 302: 502; a body of 256 bytes: 502 + ZTP-Error (255 passes); slow: 504; each an event"
 
+# ---- the device hangs up while its request is upstream: ztpd drops the answer and goes on
+answer a '{"status": 200, "body": "too late", "delay": 1.2}'
+request GET "$(config_path)" >"$T/req"
+for _ in 1 2 3; do
+	timeout 0.4 "$PSK_CLIENT" --port "$DEVICE_PORT" --identity "$ICCID" --psk "$PSK" --suite ccm \
+		--request-file "$T/req" >/dev/null 2>&1 && fail "psk_client was not cut off"
+done
+answer a '{"status": 200, "body": "still here", "delay": 3}'
+timeout 0.4 "$PSK_CLIENT" --port "$DEVICE_PORT" --identity "$ICCID" --psk "$PSK" --suite ccm \
+	--request-file "$T/req" >/dev/null 2>&1 && fail "psk_client was not cut off"
+sleep 3.5 # past the upstream's answers and the 2 s deadline of the last one
+answer a '{"status": 200, "body": "still here"}'
+[ "$(dev GET "$(config_path)" | body_of)" = "still here" ] || fail "ztpd after devices hung up"
+kill -0 "$ZTPD_PID" || fail "ztpd died"
+ok "devices that hang up while the upstream answers (and past the deadline): ztpd goes on"
+
 # ---- ztp-sim's applet through the proxy: the body, and FF02 for a body too large
 answer a "$(jq -nc --arg b "$BODY" '{status: 200, body: $b, headers: {ETag: "\"u2\""}}')"
 write_sim_file
