@@ -123,6 +123,10 @@ enum {
 	OPT_GRACE = 1 << 20,
 	OPT_DERIVED = 1 << 21,
 	OPT_DEVICE_ID = 1 << 22,
+	OPT_UPSTREAM = 1 << 23,
+	OPT_UPSTREAM_CA = 1 << 24,
+	OPT_UPSTREAM_CERT = 1 << 25,
+	OPT_UPSTREAM_KEY = 1 << 26,
 };
 
 static const struct {
@@ -153,6 +157,10 @@ static const struct {
 	{ "--reenroll-grace", OPT_GRACE, 1 },
 	{ "--derived", OPT_DERIVED, 0 },
 	{ "--device-id", OPT_DEVICE_ID, 1 },
+	{ "--upstream", OPT_UPSTREAM, 1 },
+	{ "--upstream-ca", OPT_UPSTREAM_CA, 1 },
+	{ "--upstream-cert", OPT_UPSTREAM_CERT, 1 },
+	{ "--upstream-key", OPT_UPSTREAM_KEY, 1 },
 };
 
 #define ARGS_MAX_POS 2
@@ -180,6 +188,7 @@ struct args {
 	const char *cert_days;
 	const char *grace;
 	const char *device_id;
+	const char *upstream, *upstream_ca, *upstream_cert, *upstream_key;
 	int all;
 	int derive;
 	int psk_ke;
@@ -284,6 +293,8 @@ usage(FILE *f)
 	    "  group create NAME [--iccid-prefix DIGITS] [--allow-psk-ke]\n"
 	    "               [--derive [--master-key-file FILE]] [--rotation-period SECONDS]\n"
 	    "               [--est-auth LIST] [--cert-days N] [--reenroll-grace SECONDS]\n"
+	    "               [--upstream URL [--upstream-ca FILE] [--upstream-cert FILE\n"
+	    "               --upstream-key FILE]]\n"
 	    "                                 create a SIM group; --derive: its SIMs' keys are\n"
 	    "                                 HMAC-SHA256(master key, PSK identity), for the\n"
 	    "                                 ICCIDs with the prefix. The master key is read\n"
@@ -296,7 +307,17 @@ usage(FILE *f)
 	    "                                 all); --cert-days: their validity (1..7300, 0:\n"
 	    "                                 the server's); --reenroll-grace: how long\n"
 	    "                                 after expiry a device may still re-enrol\n"
-	    "                                 (-1: the server's)\n"
+	    "                                 (-1: the server's). --upstream URL: proxy mode\n"
+	    "                                 (docs/proxy.md), as group upstream\n"
+	    "  group upstream NAME (URL | off | default) [--upstream-ca FILE]\n"
+	    "               [--upstream-cert FILE --upstream-key FILE]\n"
+	    "                                 forward the group's device requests to the\n"
+	    "                                 customer's server at URL (http:// or https://;\n"
+	    "                                 --upstream-ca: its CAs, default the system's;\n"
+	    "                                 --upstream-cert/-key: ztpd's client\n"
+	    "                                 certificate; files on the ztpd host), answer\n"
+	    "                                 them from ztpd's store (off), or follow the\n"
+	    "                                 server's --upstream (default)\n"
 	    "  group list                     list the groups\n"
 	    "  group show NAME                show one group\n"
 	    "\n"
@@ -3081,6 +3102,45 @@ parse_est_auth(const char *list, json_t **out)
 	return 0;
 }
 
+/*
+ * The proxy members of a group request: "upstream" (url; NULL: not set
+ * here) and the paths of --upstream-ca/-cert/-key, made absolute when they
+ * name a file here (they are read by ztpd, on its host).
+ */
+static int
+upstream_members(json_t *req, const char *url, const struct args *a)
+{
+	const char *names[3] = { "upstream_ca", "upstream_cert", "upstream_key" };
+	const char *vals[3] = { a->upstream_ca, a->upstream_cert, a->upstream_key };
+	char abs[PATH_MAX], sarg[64];
+	size_t i;
+
+	if (url == NULL && (vals[0] || vals[1] || vals[2]) && a->pos[1] == NULL)
+		return usage_error("--upstream-ca, --upstream-cert and --upstream-key go with --upstream");
+	if ((vals[1] != NULL) != (vals[2] != NULL))
+		return usage_error("--upstream-cert and --upstream-key go together");
+	if (url != NULL && json_object_set_new(req, "upstream", json_string(url)) != 0)
+		return nomem();
+	for (i = 0; i < 3; i++) {
+		if (vals[i] == NULL)
+			continue;
+		if (vals[i][0] != '/' && realpath(vals[i], abs) == NULL)
+			return usage_error("%s: %s", san(vals[i], sarg, sizeof(sarg)), strerror(errno));
+		if (json_object_set_new(req, names[i], json_string(vals[i][0] == '/' ? vals[i] : abs)) != 0)
+			return nomem();
+	}
+	return 0;
+}
+
+static int
+group_put_upstream(struct ctl *c, const char *name, const json_t *req, json_t **out)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/v1/groups/%s/upstream", name);
+	return api_call(c, "PUT", path, req, out);
+}
+
 static int
 cmd_group_create(struct ctl *c, const struct args *a)
 {
@@ -3145,6 +3205,8 @@ cmd_group_create(struct ctl *c, const struct args *a)
 		errorf("%s", ztp_strerror(rc));
 		goto out;
 	}
+	if ((rc = upstream_members(req, a->upstream, a)) != 0)
+		goto out;
 	rc = api_call(c, "POST", "/v1/groups", req, &grp);
 	if (rc != 0)
 		goto out;
@@ -3223,6 +3285,55 @@ out:
 	return rc;
 }
 
+/*
+ * group upstream NAME (URL | off | default) [--upstream-ca F] [--upstream-cert F
+ * --upstream-key F]: where the group's device requests go (docs/proxy.md).
+ */
+static int
+cmd_group_upstream(struct ctl *c, const struct args *a)
+{
+	const char *name = a->pos[0], *url = a->pos[1];
+	json_t *req = json_object(), *grp = NULL;
+	char sname[80], surl[128];
+	int rc;
+
+	if ((rc = check_group(name)) != 0)
+		goto out;
+	if (a->upstream != NULL) {
+		rc = usage_error("group upstream takes the URL as its second argument, not --upstream");
+		goto out;
+	}
+	if (req == NULL) {
+		rc = ZTP_ENOMEM;
+		errorf("%s", ztp_strerror(rc));
+		goto out;
+	}
+	if ((rc = upstream_members(req, strcmp(url, "default") == 0 ? NULL : url, a)) != 0)
+		goto out;
+	if (strcmp(url, "default") == 0 && json_object_set_new(req, "upstream", json_null()) != 0) {
+		rc = ZTP_ENOMEM;
+		goto out;
+	}
+	snprintf(sname, sizeof(sname), "%s", name);
+	if ((rc = group_put_upstream(c, sname, req, &grp)) != 0)
+		goto out;
+	if (c->json) {
+		rc = print_json(grp);
+		goto out;
+	}
+	san(url, surl, sizeof(surl));
+	if (strcmp(url, "default") == 0)
+		printf("group %s: device requests follow the server's default upstream\n", name);
+	else if (strcmp(url, "off") == 0)
+		printf("group %s: device requests answered from this server's store\n", name);
+	else
+		printf("group %s: device requests forwarded to %s\n", name, surl);
+out:
+	json_decref(req);
+	json_decref(grp);
+	return rc;
+}
+
 static const char *const group_head[] = { "NAME", "ICCID PREFIX", "DERIVE", "PSK_KE",
 	"ROTATION", "SIMS", "CREATED" };
 
@@ -3272,11 +3383,17 @@ static const struct command commands[] = {
 	{ "sim", "delete", 0, 1, "sim delete ICCID", cmd_sim_delete },
 	{ "sim", "rotate", 0, 1, "sim rotate ICCID", cmd_sim_rotate },
 	{ "group", "create", OPT_PREFIX | OPT_DERIVE | OPT_KEY_FILE | OPT_PSK_KE | OPT_ROTATION |
-		OPT_EST_AUTH | OPT_CERT_DAYS | OPT_GRACE, 1,
+		OPT_EST_AUTH | OPT_CERT_DAYS | OPT_GRACE | OPT_UPSTREAM | OPT_UPSTREAM_CA |
+		OPT_UPSTREAM_CERT | OPT_UPSTREAM_KEY, 1,
 	    "group create NAME [--iccid-prefix DIGITS] [--derive [--master-key-file FILE]] "
 	    "[--allow-psk-ke] [--rotation-period SECONDS] [--est-auth LIST] [--cert-days N] "
-	    "[--reenroll-grace SECONDS]",
+	    "[--reenroll-grace SECONDS] [--upstream URL [--upstream-ca FILE] "
+	    "[--upstream-cert FILE --upstream-key FILE]]",
 	    cmd_group_create },
+	{ "group", "upstream", OPT_UPSTREAM_CA | OPT_UPSTREAM_CERT | OPT_UPSTREAM_KEY, 2,
+	    "group upstream NAME (URL | off | default) [--upstream-ca FILE] "
+	    "[--upstream-cert FILE --upstream-key FILE]",
+	    cmd_group_upstream },
 	{ "group", "list", 0, 0, "group list", cmd_group_list },
 	{ "group", "show", 0, 1, "group show NAME", cmd_group_show },
 	{ "config", "set", OPT_BODY | OPT_FILE, 1,
@@ -3444,6 +3561,18 @@ parse_args(const struct command *cmd, int argc, char **argv, struct args *out)
 			break;
 		case OPT_DEVICE_ID:
 			out->device_id = val;
+			break;
+		case OPT_UPSTREAM:
+			out->upstream = val;
+			break;
+		case OPT_UPSTREAM_CA:
+			out->upstream_ca = val;
+			break;
+		case OPT_UPSTREAM_CERT:
+			out->upstream_cert = val;
+			break;
+		case OPT_UPSTREAM_KEY:
+			out->upstream_key = val;
 			break;
 		default:
 			return usage_error("internal: unhandled option");

@@ -248,6 +248,9 @@ done
 [ "$(admin POST /v1/groups '{"name":"g2","upstream":"gopher://x/"}' | tail -1)" = 400 ] || fail "create: bad upstream"
 [ "$(admin GET /v1/groups/g2 | tail -1)" = 404 ] || fail "a refused group was created"
 ztpctl group upstream fleet ftp://x/ >/dev/null 2>&1 && fail "ztpctl took ftp://"
+ztpctl group upstream fleet https://x/ --upstream-cert /x.pem >/dev/null 2>&1 && fail "ztpctl: a certificate without its key"
+ztpctl group create g3 --upstream "http://127.0.0.1:$UP_PORT/g3" >/dev/null || fail "ztpctl group create --upstream"
+[ "$(ztpctl --json group show g3 | jq -r .upstream)" = "http://127.0.0.1:$UP_PORT/g3" ] || fail "group g3: upstream not set"
 "$ZTPD" --data "$T/d2" --upstream ftp://x/ >/dev/null 2>&1 && fail "ztpd started with --upstream ftp://"
 ok "refused with 400 and nothing changed: other schemes, empty port, user, query, CA without https, cert without key, relative and missing files, unknown members; ztpd --upstream ftp:// refuses to start"
 
