@@ -439,12 +439,14 @@ adminreq_group_upstream(const uint8_t *buf, size_t len, struct store_upstream *u
 {
 	static const char *const req[] = { "upstream", NULL };
 	static const char *const opt[] = { "upstream_ca", "upstream_cert", "upstream_key", NULL };
+	struct store_upstream r;
 	json_t *obj;
 	int rc;
 
 	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
-	rc = get_upstream(obj, u, why, cap);
+	if ((rc = get_upstream(obj, &r, why, cap)) == 0)
+		*u = r; /* a refusal leaves *u as it was */
 	json_decref(obj);
 	return rc;
 }

@@ -5,7 +5,8 @@
  * The first byte picks the parser: '0' token, '1' SIM create, '2' config
  * set, '3' rollback, '4' allowlist entry, '5' allowlist import, '6'
  * enrolment password, '7' manufacturer CA, '8' revocation reason, '9'
- * group create (another byte: its value modulo 10); the rest is the
+ * group create and the group's upstream (PUT /v1/groups/NAME/upstream) on
+ * the same bytes (another byte: its value modulo 10); the rest is the
  * request body, passed as it is. On success the
  * outputs are checked against their limits, written back as the canonical
  * JSON body and parsed again, which must give the same values. On failure
@@ -18,6 +19,7 @@
 
 #include "admin_req.h"
 #include "fuzz.h"
+#include "proxy_req.h"
 #include "ztp/err.h"
 
 #define WHY_CAP 128
@@ -368,6 +370,60 @@ fuzz_reason(const uint8_t *buf, size_t len)
 	free(again);
 }
 
+/* the proxy members of u into obj: only those set, as the API takes them */
+static void
+upstream_members(json_t *obj, const struct store_upstream *u)
+{
+	if (u->url[0])
+		json_object_set_new(obj, "upstream", json_string(u->url));
+	if (u->ca[0])
+		json_object_set_new(obj, "upstream_ca", json_string(u->ca));
+	if (u->cert[0])
+		json_object_set_new(obj, "upstream_cert", json_string(u->cert));
+	if (u->key[0])
+		json_object_set_new(obj, "upstream_key", json_string(u->key));
+}
+
+static int
+upstream_equal(const struct store_upstream *a, const struct store_upstream *b)
+{
+	return !strcmp(a->url, b->url) && !strcmp(a->ca, b->ca) && !strcmp(a->cert, b->cert) &&
+	    !strcmp(a->key, b->key);
+}
+
+/* PUT /v1/groups/NAME/upstream: the same bytes as the group creation */
+static void
+fuzz_group_upstream(const uint8_t *buf, size_t len)
+{
+	struct store_upstream u, u2, poisoned;
+	struct why w;
+	json_t *obj;
+	char *again;
+	int rc;
+
+	memset(&u, CANARY, sizeof(u));
+	memcpy(&poisoned, &u, sizeof(u));
+	why_init(&w);
+	rc = adminreq_group_upstream(buf, len, &u, w.buf, WHY_CAP);
+	why_check(&w, rc);
+	if (rc != 0) {
+		FUZZ_CHECK(memcmp(&u, &poisoned, sizeof(u)) == 0);
+		return;
+	}
+	FUZZ_CHECK(memchr(u.url, '\0', sizeof(u.url)) && memchr(u.ca, '\0', sizeof(u.ca)) &&
+	    memchr(u.cert, '\0', sizeof(u.cert)) && memchr(u.key, '\0', sizeof(u.key)));
+	FUZZ_CHECK(proxy_upstream_check(&u, w.buf, WHY_CAP) == 0);
+	obj = json_object();
+	upstream_members(obj, &u);
+	if (u.url[0] == '\0')
+		json_object_set_new(obj, "upstream", json_null());
+	again = dump(obj);
+	FUZZ_CHECK(adminreq_group_upstream((const uint8_t *)again, strlen(again), &u2, w.buf,
+		       WHY_CAP) == 0);
+	FUZZ_CHECK(upstream_equal(&u, &u2));
+	free(again);
+}
+
 static void
 fuzz_group_create(const uint8_t *buf, size_t len)
 {
@@ -375,11 +431,12 @@ fuzz_group_create(const uint8_t *buf, size_t len)
 	struct store_group g, g2;
 	int have = -1;
 	struct why w;
-	json_t *est;
+	json_t *est, *obj;
 	char *again;
 	int rc;
 
 	memset(&g, CANARY, sizeof(g));
+	fuzz_group_upstream(buf, len);
 	why_init(&w);
 	rc = adminreq_group_create(buf, len, &g, master, &have, w.buf, WHY_CAP);
 	why_check(&w, rc);
@@ -397,16 +454,20 @@ fuzz_group_create(const uint8_t *buf, size_t len)
 		json_array_append_new(est, json_string("password"));
 	if (g.est_auth & STORE_EST_MANUFACTURER)
 		json_array_append_new(est, json_string("manufacturer"));
-	again = dump(json_pack("{s:s, s:s, s:b, s:b, s:I, s:o, s:i, s:I}", "name", g.name,
+	obj = json_pack("{s:s, s:s, s:b, s:b, s:I, s:o, s:i, s:I}", "name", g.name,
 	    "iccid_prefix", g.iccid_prefix, "derive", g.derive, "allow_psk_ke", g.allow_psk_ke,
 	    "rotation_period_s", (json_int_t)g.rotation_period_s, "est_auth", est, "cert_days",
-	    g.cert_days, "reenroll_grace_s", (json_int_t)g.reenroll_grace_s));
+	    g.cert_days, "reenroll_grace_s", (json_int_t)g.reenroll_grace_s);
+	FUZZ_CHECK(obj != NULL);
+	upstream_members(obj, &g.upstream);
+	again = dump(obj);
 	FUZZ_CHECK(adminreq_group_create((const uint8_t *)again, strlen(again), &g2, master, &have,
 		       w.buf, WHY_CAP) == 0);
 	FUZZ_CHECK(strcmp(g.name, g2.name) == 0 && strcmp(g.iccid_prefix, g2.iccid_prefix) == 0 &&
 	    g.derive == g2.derive && g.allow_psk_ke == g2.allow_psk_ke &&
 	    g.rotation_period_s == g2.rotation_period_s && g.est_auth == g2.est_auth &&
-	    g.cert_days == g2.cert_days && g.reenroll_grace_s == g2.reenroll_grace_s);
+	    g.cert_days == g2.cert_days && g.reenroll_grace_s == g2.reenroll_grace_s &&
+	    upstream_equal(&g.upstream, &g2.upstream));
 	free(again);
 }
 

@@ -1659,6 +1659,85 @@ test_group_est_bad_members(void **state)
 	group_fails("{\"name\":\"g\",\"est\":[\"allowlist\"]}");
 }
 
+/* ---- the proxy members: group create and PUT /v1/groups/NAME/upstream ---- */
+
+static int
+upstream_req(const char *json, struct store_upstream *u)
+{
+	memset(u, 0xA5, sizeof(*u));
+	why[0] = '\0';
+	return adminreq_group_upstream((const uint8_t *)json, strlen(json), u, why, sizeof(why));
+}
+
+static void
+upstream_fails(const char *json, const char *reason_part)
+{
+	struct store_upstream u;
+
+	assert_int_equal(upstream_req(json, &u), ZTP_EMALFORMED);
+	assert_non_null(strstr(why, reason_part));
+	assert_true(untouched(&u, sizeof(u)));
+}
+
+static void
+test_group_upstream_members(void **state)
+{
+	struct store_upstream u;
+	struct store_group g;
+
+	assert_int_equal(upstream_req("{\"upstream\":\"https://b.example/z\","
+				      "\"upstream_ca\":\"/etc/ca.pem\",\"upstream_cert\":\"/c.pem\","
+				      "\"upstream_key\":\"/c.key\"}", &u), 0);
+	assert_string_equal(u.url, "https://b.example/z");
+	assert_string_equal(u.ca, "/etc/ca.pem");
+	assert_string_equal(u.cert, "/c.pem");
+	assert_string_equal(u.key, "/c.key");
+	assert_int_equal(upstream_req("{\"upstream\":\"off\"}", &u), 0);
+	assert_string_equal(u.url, "off");
+	assert_string_equal(u.ca, "");
+	/* null: the server's default; null files too */
+	assert_int_equal(upstream_req("{\"upstream\":null,\"upstream_ca\":null}", &u), 0);
+	assert_string_equal(u.url, "");
+	assert_string_equal(u.ca, "");
+	/* a group: no upstream members is the server's default */
+	assert_int_equal(group_req("{\"name\":\"g\"}", &g), 0);
+	assert_string_equal(g.upstream.url, "");
+	assert_int_equal(group_req("{\"name\":\"g\",\"upstream\":\"http://10.0.0.1:8080\"}", &g), 0);
+	assert_string_equal(g.upstream.url, "http://10.0.0.1:8080");
+	group_fails("{\"name\":\"g\",\"upstream\":\"ftp://x/\"}");
+	group_fails("{\"name\":\"g\",\"upstream\":\"http://x/\",\"upstream_ca\":\"/ca.pem\"}");
+}
+
+static void
+test_group_upstream_bad_members(void **state)
+{
+	char json[STORE_UPSTREAM_URL_MAX + 64];
+	char url[STORE_UPSTREAM_URL_MAX + 1];
+
+	upstream_fails("{}", "upstream");
+	upstream_fails("{\"upstream\":1}", "must be a string");
+	upstream_fails("{\"upstream\":\"http://x/\",\"other\":1}", "unknown member");
+	upstream_fails("{\"upstream\":\"gopher://x/\"}", "http:// or https://");
+	upstream_fails("{\"upstream\":\"http://x:/\"}", "empty port");
+	upstream_fails("{\"upstream\":\"https://x/\",\"upstream_ca\":\"ca.pem\"}", "absolute");
+	upstream_fails("{\"upstream\":\"https://x/\",\"upstream_cert\":\"/c.pem\"}", "its key");
+	upstream_fails("{\"upstream\":\"off\",\"upstream_ca\":\"/ca.pem\"}", "https");
+	upstream_fails("{\"upstream\":\"https://x/\",\"upstream_ca\":\"/a\\u0000b\"}", "NUL");
+	/* the URL's limit: 511 bytes */
+	memset(url, 'a', sizeof(url) - 1);
+	memcpy(url, "http://x/", 9);
+	url[STORE_UPSTREAM_URL_MAX] = '\0';
+	snprintf(json, sizeof(json), "{\"upstream\":\"%s\"}", url);
+	upstream_fails(json, "longer than 511");
+	url[STORE_UPSTREAM_URL_MAX - 1] = '\0';
+	snprintf(json, sizeof(json), "{\"upstream\":\"%s\"}", url);
+	{
+		struct store_upstream u;
+		assert_int_equal(upstream_req(json, &u), 0);
+		assert_int_equal(strlen(u.url), STORE_UPSTREAM_URL_MAX - 1);
+	}
+}
+
 int
 main(void)
 {
@@ -1753,6 +1832,8 @@ main(void)
 		cmocka_unit_test(test_group_est_defaults),
 		cmocka_unit_test(test_group_est_members),
 		cmocka_unit_test(test_group_est_bad_members),
+		cmocka_unit_test(test_group_upstream_members),
+		cmocka_unit_test(test_group_upstream_bad_members),
 	};
 	int failed;
 
