@@ -64,7 +64,8 @@ header_of() { tr -d '\r' | sed -n "s/^$1: //Ip" | head -1; }
 
 start_upstream a
 UP_A=$UP_PORT
-start_ztpd --allow-psk-ke --upstream-timeout 2
+# one worker: its pool of upstream connections is the one every request uses
+start_ztpd --allow-psk-ke --upstream-timeout 2 --workers 1
 ADMIN_TOKEN=$(admin_token)
 export ADMIN_TOKEN
 
@@ -205,16 +206,35 @@ out=$(dev GET "$(config_path)")
 expect_new_event upstream_error "$ev"
 db "SELECT detail FROM events WHERE kind='upstream_error' ORDER BY id DESC LIMIT 1" | grep -q 'cannot connect' ||
 	fail "event detail: $(db "SELECT detail FROM events ORDER BY id DESC LIMIT 1")"
-start_upstream b --idle 0.3
+start_upstream b --idle 1.5
 r=$(admin PUT /v1/groups/fleet/upstream "{\"upstream\":\"http://127.0.0.1:$UP_PORT\"}")
 [ "$(tail -1 <<<"$r")" = 200 ] || fail "cannot change the group's upstream: $r"
 answer b '{"status": 200, "body": "b"}'
 for i in 1 2 3; do
 	[ "$(dev GET "$(config_path)" | body_of)" = b ] || fail "GET $i after the upstream closed an idle connection"
-	sleep 0.6
+	sleep 1.8
 done
 [ "$(last_req b .path)" = "$(config_path)" ] || fail "an upstream without a path gets the device's path: $(last_req b .path)"
 ok "upstream down: 502 + event (cannot connect); a new upstream; GETs after it closed idle connections"
+
+# a kept-alive connection that the upstream closes as a request arrives: the GET
+# is sent again on a new connection, a POST is not (it may have been received)
+answer b '{"status": 200, "body": "b"}'
+[ "$(dev GET "$(config_path)" | body_of)" = b ] || fail "GET before the drop test"
+answer b '{"status": 200, "body": "b2", "drop_reused": true}'
+n=$(nreq b)
+[ "$(dev GET "$(config_path)" | body_of)" = b2 ] || fail "GET on a connection the upstream dropped: not tried again"
+[ "$(tail -n +$((n + 1)) "$T/b/requests.jsonl" | jq -s 'map(select(.dropped)) | length')" = 1 ] ||
+	fail "the GET was not dropped once then sent again: $(tail -n +$((n + 1)) "$T/b/requests.jsonl")"
+answer b '{"status": 200, "body": "b"}'
+[ "$(dev GET "$(config_path)" | body_of)" = b ] || fail "GET before the POST drop test"
+answer b '{"status": 204, "drop_reused": true}'
+n=$(nreq b)
+[ "$(dev POST "/v1/data/$DEVID?iccid=$ICCID_EF" "" "t=1" | status_of)" = 502 ] ||
+	fail "POST on a connection the upstream dropped: expected 502"
+[ "$(nreq b)" = $((n + 1)) ] || fail "a POST was sent to the upstream more than once"
+answer b '{"status": 200, "body": "b"}'
+ok "a GET the upstream dropped on a kept-alive connection is sent again (200); a POST is not (502, received once)"
 
 # ---- "off", the server's default, and ztpctl
 ztpctl group upstream fleet off >/dev/null || fail "ztpctl group upstream fleet off"

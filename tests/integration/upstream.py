@@ -9,7 +9,10 @@ stdout. Each request is appended to DIR/requests.jsonl as one JSON object
 (method, path, headers as a list of [name, value], body in hex). The answer
 is read from DIR/answer.json at each request:
   {"status": 200, "body": "text" | "body_len": N, "headers": {...},
-   "delay": seconds, "close": true}
+   "delay": seconds, "close": true, "drop_reused": true}
+"drop_reused": a request on a kept-alive connection (not its first) is
+logged with "dropped": true and the connection closed without an answer,
+as when a server closes an idle connection just as a request arrives.
 With --tls, HTTPS with CERT and KEY; with --client-ca, a client certificate
 signed by CA is required. --idle: seconds before an idle kept-alive
 connection is closed (default 30).
@@ -39,14 +42,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rec = {"method": self.command, "path": self.path,
                "headers": [[k, v] for k, v in self.headers.items()],
                "body": body.hex()}
+        reused = getattr(self, "served", 0) > 0
+        self.served = getattr(self, "served", 0) + 1
         with LOCK:
-            with open(os.path.join(ARGS.dir, "requests.jsonl"), "a") as f:
-                f.write(json.dumps(rec) + "\n")
             try:
                 with open(os.path.join(ARGS.dir, "answer.json")) as f:
                     ans = json.load(f)
             except (OSError, ValueError):
                 ans = {"status": 200, "body": ""}
+            if ans.get("drop_reused") and reused:
+                rec["dropped"] = True
+            with open(os.path.join(ARGS.dir, "requests.jsonl"), "a") as f:
+                f.write(json.dumps(rec) + "\n")
+        if rec.get("dropped"):
+            self.close_connection = True
+            return
         time.sleep(float(ans.get("delay", 0)))
         if "body_len" in ans:
             out = b"x" * int(ans["body_len"])
