@@ -7,7 +7,9 @@
 # alarm application drives it with AT+CSIM and switches its output ON; the
 # operator changes the configuration to OFF and the alarm follows. Then a
 # gateway gets its certificate over EST: allowlisted, enrolled with
-# ztp-enroll, renewed over mutual TLS, revoked and refused.
+# ztp-enroll, renewed over mutual TLS, revoked and refused. Last, proxy mode:
+# a SIM of a group whose configuration comes from the device maker's own
+# server, through ztpd.
 set -euo pipefail
 BUILD=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,9 +20,10 @@ DATA=$demo/ztp-data
 ZTPD_PID=""
 SIM_PID=""
 ALARM_PID=""
+UP_PID=""
 
 cleanup() {
-	for pid in $ALARM_PID $SIM_PID $ZTPD_PID; do
+	for pid in $ALARM_PID $SIM_PID $UP_PID $ZTPD_PID; do
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
@@ -130,6 +133,27 @@ SERIAL=$("$BIN/ztpctl" --json device show "$GW" | jq -r .newest_serial)
 run "$BIN/ztpctl" cert revoke "$SERIAL" --reason keyCompromise
 enroll --force || echo "(exit $?: refused, the certificate is revoked)"
 run "$BIN/ztpctl" cert list --udid "$GW"
+
+step "proxy mode: a device maker's own server answers its SIMs, through ztpd"
+mkdir -p "$demo/up"
+printf '%s\n' '{"status": 200, "body": "{\"configuration\":{\"version\":\"from-the-maker\"}}"}' >"$demo/up/answer.json"
+python3 "$root/tests/integration/upstream.py" --dir "$demo/up" >"$demo/up/port" 2>/dev/null &
+UP_PID=$!
+for _ in $(seq 1 100); do [ -s "$demo/up/port" ] && break; sleep 0.05; done
+UP=http://127.0.0.1:$(head -1 "$demo/up/port")/maker
+ICCID2=8944502509186389643
+PSK2=$(openssl rand -hex 32)
+run "$BIN/ztpctl" group create maker --upstream "$UP"
+echo "\$ ztpctl sim add $ICCID2 --psk <its PSK> --group maker"
+"$BIN/ztpctl" sim add "$ICCID2" --psk "$PSK2" --group maker
+echo "\$ openssl s_client -psk_identity $ICCID2 ...   # any TLS 1.3 PSK client, as a SIM"
+printf 'GET /v1/config/%s?iccid=%s HTTP/1.1\r\nHost: x\r\nZTP-ICCID: 1234\r\nConnection: close\r\n\r\n' "$DEVID" \
+	"$(printf '%sF' "$ICCID2" | sed 's/\(.\)\(.\)/\2\1/g')" |
+	openssl s_client -tls1_3 -psk "$PSK2" -psk_identity "$ICCID2" -connect "$DEVICE" -quiet -ign_eof 2>/dev/null |
+	tr -d '\r' | sed -n '$p'
+echo
+echo ">>> the maker's server got: $(jq -r '.path + "  " + ([.headers[] | select(.[0] | startswith("ZTP-")) | join(": ")] | join(", "))' "$demo/up/requests.jsonl")"
+echo "    (the SIM's own ZTP-ICCID header was dropped; ztpd set these after checking its PSK)"
 
 step "a clone with the wrong key is refused, and that is an event"
 printf 'GET /v1/config/%s?iccid=%s HTTP/1.1\r\n\r\n' "$DEVID" "$ICCID_EF" |
