@@ -17,20 +17,34 @@
  * server's --est-auth). Whatever the method, a UDID on the allowlist must
  * use its allowlisted key. simplereenroll needs a certificate of ours for
  * the same UDID, which may have expired within the group's grace period.
- * A certificate is returned only after its record is committed.
+ * A certificate is returned only after its record is committed, and
+ * recorded only once its answer is built.
+ *
+ * serverkeygen makes a key of the CSR's kind (est_keygen_choose()) on a
+ * thread of its own and answers when it is made (see KEYGEN_MAX): the
+ * worker's loop serves its other connections meanwhile.
  */
+#define _GNU_SOURCE /* pipe2 */
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
@@ -59,7 +73,9 @@ struct mfr_entry {
 	char group[STORE_GROUP_SIZE];
 };
 
-/* Per worker: trust stores for client certificates and the fixed answers. */
+struct keygen_job;
+
+/* Per worker: trust stores for client certificates, the fixed answers, keys being made. */
 struct est_worker {
 	X509_STORE *ours;
 	X509_STORE *mfr;
@@ -68,9 +84,13 @@ struct est_worker {
 	size_t n_mfr;
 	char *cacerts; /* base64 PKCS#7 of ca.pem's certificates */
 	size_t cacerts_len;
+	LIST_HEAD(, keygen_job) jobs; /* serverkeygen: keys being made */
+	int njobs;
 };
 
 /* ---- per-worker state ---- */
+
+static void keygen_worker_exit(struct est_worker *e);
 
 static struct est_worker *
 est_state(struct worker *w)
@@ -87,6 +107,7 @@ est_state(struct worker *w)
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
 	e->mfr_gen = -1;
+	LIST_INIT(&e->jobs);
 	if ((certs = calloc((size_t)n, sizeof(*certs))) == NULL)
 		goto fail;
 	for (i = 0; i < n; i++)
@@ -116,6 +137,7 @@ est_api_worker_free(struct worker *w)
 
 	if (e == NULL)
 		return;
+	keygen_worker_exit(e);
 	X509_STORE_free(e->ours);
 	X509_STORE_free(e->mfr);
 	free(e->mfr_map);
@@ -529,63 +551,74 @@ refuse(struct worker *w, struct conn *c, struct evhttp_request *req, int status,
 	reply_text(req, status, why);
 }
 
-static void
-reply_certs(struct evhttp_request *req, X509 *cert)
+/*
+ * The answer to simpleenroll and simplereenroll: cert as a base64
+ * certs-only PKCS#7, malloc'd into *body (*len bytes; the caller frees
+ * it). 0 or a code.
+ */
+static int
+certs_body(X509 *cert, char **body, size_t *len)
 {
 	uint8_t *der = NULL;
-	char *b64 = NULL;
-	size_t len, blen;
+	size_t dlen;
+	int rc;
 
-	if (est_pkcs7_certs(&cert, 1, &der, &len) != 0 ||
-	    est_base64_encode(der, len, &b64, &blen) != 0) {
-		reply_text(req, 500, "cannot encode the certificate");
-	} else {
-		reply(req, 200, "application/pkcs7-mime; smime-type=certs-only", b64, blen,
-		    "base64");
-	}
+	*body = NULL;
+	*len = 0;
+	if ((rc = est_pkcs7_certs(&cert, 1, &der, &dlen)) == 0)
+		rc = est_base64_encode(der, dlen, body, len);
 	free(der);
-	free(b64);
+	return rc;
 }
 
-/* serverkeygen: the key (PKCS#8) and the certificate, multipart/mixed (RFC 7030 §4.4.2). */
-static void
-reply_keygen(struct evhttp_request *req, X509 *cert, EVP_PKEY *key)
+#define KEYGEN_BOUNDARY "ztp-est-serverkeygen-0b5f2c"
+#define KEYGEN_CTYPE "multipart/mixed; boundary=" KEYGEN_BOUNDARY
+
+/*
+ * The answer to serverkeygen (RFC 7030 §4.4.2), multipart/mixed
+ * (KEYGEN_CTYPE): the key as PKCS#8 and cert as certs-only PKCS#7, both
+ * base64, in one malloc'd buffer *body of *len bytes. It holds the private
+ * key: the caller sends it with reply_secret(), which wipes it once sent,
+ * or wipes it with OPENSSL_clear_free(). Every copy of the key made here
+ * is wiped. 0 or a code.
+ */
+static int
+keygen_body(X509 *cert, EVP_PKEY *key, unsigned char **body, size_t *len)
 {
-	static const char boundary[] = "ztp-est-serverkeygen-0b5f2c";
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	uint8_t *kder = NULL, *cder = NULL;
-	char *kb64 = NULL, *cb64 = NULL, ctype[96];
-	size_t clen, kb64len, cb64len, cap;
+	char *kb64 = NULL, *cb64 = NULL;
+	size_t clen, kb64len = 0, cb64len, cap = 0;
 	unsigned char *buf = NULL;
-	int klen = 0, n;
+	int klen = 0, n, rc = ZTP_ECRYPTO;
 
+	*body = NULL;
+	*len = 0;
 	if ((p8 = EVP_PKEY2PKCS8(key)) == NULL ||
 	    (klen = i2d_PKCS8_PRIV_KEY_INFO(p8, &kder)) <= 0 ||
 	    est_base64_encode(kder, (size_t)klen, &kb64, &kb64len) != 0 ||
 	    est_pkcs7_certs(&cert, 1, &cder, &clen) != 0 ||
-	    est_base64_encode(cder, clen, &cb64, &cb64len) != 0) {
-		reply_text(req, 500, "cannot encode the key and certificate");
+	    est_base64_encode(cder, clen, &cb64, &cb64len) != 0)
 		goto out;
-	}
-	/* built in one buffer that is wiped once sent: it holds the private key */
 	cap = kb64len + cb64len + 512;
 	if ((buf = malloc(cap)) == NULL) {
-		reply_text(req, 500, "out of memory");
+		rc = ZTP_ENOMEM;
 		goto out;
 	}
 	n = snprintf((char *)buf, cap,
 	    "--%s\r\nContent-Type: application/pkcs8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
 	    "%s\r\n--%s\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"
 	    "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--%s--\r\n",
-	    boundary, kb64, boundary, cb64, boundary);
-	if (n < 0 || (size_t)n >= cap) {
-		OPENSSL_clear_free(buf, cap);
-		reply_text(req, 500, "cannot encode the key and certificate");
+	    KEYGEN_BOUNDARY, kb64, KEYGEN_BOUNDARY, cb64, KEYGEN_BOUNDARY);
+	if (n < 0 || (size_t)n >= cap)
 		goto out;
-	}
-	snprintf(ctype, sizeof(ctype), "multipart/mixed; boundary=%s", boundary);
-	reply_secret(req, 200, ctype, buf, (size_t)n);
+	*body = buf;
+	*len = (size_t)n;
+	buf = NULL;
+	rc = 0;
 out:
+	if (buf != NULL)
+		OPENSSL_clear_free(buf, cap);
 	if (kder != NULL)
 		OPENSSL_clear_free(kder, (size_t)klen);
 	if (kb64 != NULL)
@@ -593,12 +626,15 @@ out:
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	free(cder);
 	free(cb64);
+	return rc;
 }
 
 /* ---- enrolment ---- */
 
+/* An authorised enrolment: what issuing needs, kept across a key generation. */
 struct enrol {
-	const char *udid;
+	enum est_op op;
+	char udid[EST_UDID_MAX + 1];
 	char renews[STORE_SERIAL_HEX]; /* re-enrolment: the certificate it renews */
 	char method[16];
 	char group[STORE_GROUP_SIZE];
@@ -671,7 +707,8 @@ authorise(struct worker *w, struct conn *c, const struct est_request *r, struct 
 
 	memset(en, 0, sizeof(*en));
 	*bare = 0;
-	en->udid = udid;
+	en->op = r->op;
+	snprintf(en->udid, sizeof(en->udid), "%s", udid);
 	if (known_of(w, udid, &k) != 0)
 		return snprintf(why, cap, "the store cannot be read"), 503;
 	if (c->est_peer == EST_PEER_NONE && !r->has_basic) {
@@ -748,38 +785,428 @@ authorise(struct worker *w, struct conn *c, const struct est_request *r, struct 
 	return 0;
 }
 
-/* A CSR for a key made here (serverkeygen): the signer wants proof of possession. */
-static int
-keygen_csr(EVP_PKEY **key, uint8_t **der, size_t *len)
-{
-	X509_REQ *req = NULL;
-	int n = 0, ok;
-
-	*der = NULL;
-	ok = (*key = EVP_EC_gen("P-256")) != NULL && (req = X509_REQ_new()) != NULL &&
-	    X509_REQ_set_version(req, 0) && X509_REQ_set_pubkey(req, *key) &&
-	    X509_REQ_sign(req, *key, EVP_sha256()) > 0 && (n = i2d_X509_REQ(req, der)) > 0;
-	X509_REQ_free(req);
-	*len = ok ? (size_t)n : 0;
-	return ok ? 0 : ZTP_ECRYPTO;
-}
-
+/*
+ * Issue the certificate of an authorised enrolment en and answer: the
+ * signer signs csr (DER, its key hashing to key_sha256), the answer is
+ * built, the certificate recorded, then the answer sent. key: the key made
+ * here for serverkeygen, sent with the certificate; NULL for the other
+ * operations. rsa: the certified key is RSA (keyEncipherment too).
+ *
+ * The answer is built before the record: a certificate whose answer cannot
+ * be built is never recorded, and the password it would spend stays
+ * unused. A certificate is sent only once its record is committed.
+ */
 static void
-enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct est_request *r)
+issue(struct worker *w, struct conn *c, struct evhttp_request *req, const struct enrol *en,
+    const uint8_t *csr, size_t csr_len, const uint8_t key_sha256[32], int rsa, EVP_PKEY *key)
 {
 	struct signer_csr_req sr;
 	struct signer_issued issued = { 0 };
 	struct store_cert rec;
-	struct enrol en;
 	struct policy p;
-	EVP_PKEY *newkey = NULL;
-	uint8_t *kcsr = NULL;
 	const uint8_t *q;
 	X509 *cert = NULL;
-	char why[192], until[21];
-	size_t kcsr_len;
-	int status, rc, bare;
+	unsigned char *secret = NULL; /* serverkeygen's answer: it holds the key */
+	char *certs = NULL, why[192], until[21];
+	size_t len = 0;
+	int rc;
 
+	if (policy_for(w, en->group, &p) != 0) {
+		refuse(w, c, req, 503, en->udid, "the store cannot be read");
+		return;
+	}
+	memset(&sr, 0, sizeof(sr));
+	sr.csr = csr;
+	sr.csr_len = csr_len;
+	sr.has_key_sha256 = 1;
+	memcpy(sr.key_sha256, key_sha256, 32);
+	/* the subject is the UDID, whatever else the CSR asked for */
+	snprintf(sr.subject.cn, sizeof(sr.subject.cn), "%s", en->udid);
+	/* serialNumber is a PrintableString: a UDID with '_' goes in the CN only */
+	if (strchr(en->udid, '_') == NULL)
+		snprintf(sr.subject.serial_number, sizeof(sr.subject.serial_number), "%s", en->udid);
+	sr.profile.days = (uint32_t)p.days;
+	sr.profile.ext_key_usage = SIGNER_EKU_CLIENT_AUTH;
+	sr.profile.key_usage = SIGNER_KU_DIGITAL_SIGNATURE;
+	if (rsa)
+		sr.profile.key_usage |= SIGNER_KU_KEY_ENCIPHERMENT;
+	rc = signer_sign_csr(w->srv->signer, &sr, &issued);
+	if (rc == ZTP_EIO) {
+		/* the CA process is down or being restarted: come back (RFC 7030 §4.2.3) */
+		log_warnx("EST: no working signer for %s; answered 202", en->udid);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+		    RETRY_AFTER_S);
+		reply_text(req, 202, "the CA is busy: retry later");
+		goto out;
+	}
+	if (rc != 0) {
+		snprintf(why, sizeof(why), "the CA refused the request: %s", ztp_strerror(rc));
+		refuse(w, c, req, rc == ZTP_EEXPIRED ? 503 : 400, en->udid, why);
+		goto out;
+	}
+	q = issued.der;
+	if ((cert = d2i_X509(NULL, &q, (long)issued.der_len)) == NULL) {
+		reply_text(req, 500, "the CA answered a malformed certificate");
+		goto out;
+	}
+	rc = key != NULL ? keygen_body(cert, key, &secret, &len) : certs_body(cert, &certs, &len);
+	if (rc != 0) {
+		log_warnx("EST: the answer for %s cannot be built (%s): nothing recorded",
+		    en->udid, ztp_strerror(rc));
+		reply_text(req, 500, "cannot encode the answer");
+		goto out;
+	}
+	memset(&rec, 0, sizeof(rec));
+	hex_encode(issued.serial, issued.serial_len, rec.serial, sizeof(rec.serial));
+	snprintf(rec.udid, sizeof(rec.udid), "%s", en->udid);
+	X509_NAME_oneline(X509_get_subject_name(cert), rec.subject, sizeof(rec.subject));
+	memcpy(rec.key_sha256, key_sha256, 32);
+	rec.not_before = issued.not_before;
+	rec.not_after = issued.not_after;
+	snprintf(rec.method, sizeof(rec.method), "%s",
+	    en->op == EST_SERVERKEYGEN ? "serverkeygen" : en->method);
+	snprintf(rec.renews, sizeof(rec.renews), "%s", en->renews);
+	fault_point("est_before_record");
+	rc = store_cert_record(w->store, &rec, en->group, en->password_id);
+	if (rc == ZTP_ECONFLICT || rc == ZTP_EAUTH) {
+		refuse(w, c, req, rc == ZTP_ECONFLICT ? 401 : 403, en->udid,
+		    rc == ZTP_ECONFLICT ? "the enrolment password was used meanwhile" :
+					  "the device was blocked, or its certificate revoked, meanwhile");
+		goto out;
+	}
+	if (rc != 0) {
+		log_warnx("EST: certificate %s for %s not recorded (%s): not returned", rec.serial,
+		    en->udid, ztp_strerror(rc));
+		reply_text(req, 500, "the certificate could not be recorded");
+		goto out;
+	}
+	fault_point("est_after_record");
+	events_record(w->store, EV_CERT_ISSUED, NULL, c->peer,
+	    "certificate %s for %s (%s%s%s), until %s", rec.serial, en->udid, rec.method,
+	    en->group[0] ? ", group " : "", en->group, clock_iso8601(rec.not_after, until));
+	if (key != NULL) {
+		reply_secret(req, 200, KEYGEN_CTYPE, secret, len); /* wiped and freed once sent */
+		secret = NULL;
+	} else {
+		reply(req, 200, "application/pkcs7-mime; smime-type=certs-only", certs, len,
+		    "base64");
+	}
+out:
+	if (secret != NULL)
+		OPENSSL_clear_free(secret, len);
+	free(certs);
+	X509_free(cert);
+	signer_issued_free(&issued);
+}
+
+/* ---- serverkeygen: the key is made on a thread of its own ---- */
+
+/*
+ * Where the key is made. The signer call is synchronous (signer.h): the
+ * worker's event loop waits for it, and so does every other worker's
+ * signing, serialised behind it; a signature takes milliseconds. An RSA
+ * key takes far longer, about a second at 4096 bits and more now and then
+ * (it searches for primes). Made in the signer, it would hold the CA
+ * process, every worker's enrolments and the CRL behind it, for that time,
+ * and the signer has no use for a device's key; made on the worker's
+ * thread, as the P-256 key was, it would stall the worker's other
+ * connections. So each key is made on a thread of its own in this process,
+ * which touches neither libevent nor the store: it makes the key and a CSR
+ * signed with it (the signer's proof of possession), then writes a byte to
+ * a pipe the worker's loop watches. The worker joins it and goes on as for
+ * any enrolment: the signing, the record, the answer. The request stays
+ * with evhttp meanwhile; at most KEYGEN_MAX keys are made at a time per
+ * worker, more are answered 202 with Retry-After, as when the CA is busy.
+ *
+ * The connection may end meanwhile. Its deadline (request-timeout) cuts
+ * it: then nothing is issued, so no password is spent. Should evhttp
+ * detach the request from a failed connection, it is ours: freed unused.
+ * At the worker's exit (worker.c) evhttp_free() frees the requests still
+ * attached with their connections and clears w->http[], then the loop
+ * runs once more: a job that ends then drops its request unanswered
+ * (est_api_worker_free() the ones still running, after stopping them).
+ */
+#define KEYGEN_MAX 2
+
+struct keygen_job {
+	struct worker *w;
+	struct evhttp_request *req;
+	struct enrol en;
+	struct est_keygen spec;
+	pthread_t thread;
+	int started; /* thread runs or ran, to be joined */
+	int fds[2];  /* the pipe: the thread writes a byte to fds[1] when done */
+	struct event *done;
+	atomic_int stop; /* the worker is exiting: give up */
+	/* the thread's results, read once it is joined */
+	int rc;
+	EVP_PKEY *key;
+	uint8_t *csr; /* DER, OPENSSL_free() */
+	size_t csr_len;
+	uint8_t key_sha256[32];
+	LIST_ENTRY(keygen_job) next;
+};
+
+/* RSA prime search progress: 0 stops the generation (the worker exits). */
+static int
+keygen_progress(EVP_PKEY_CTX *ctx)
+{
+	struct keygen_job *j = EVP_PKEY_CTX_get_app_data(ctx);
+
+	return !atomic_load(&j->stop);
+}
+
+/*
+ * Make the key of j->spec and a CSR signed with it into j (key, csr,
+ * csr_len, key_sha256). On the job's thread. 0 or ZTP_ECRYPTO.
+ */
+static int
+keygen_make(struct keygen_job *j)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	X509_REQ *req = NULL;
+	int n = 0, ok;
+
+	ok = (ctx = EVP_PKEY_CTX_new_from_name(NULL, j->spec.type == EST_KEY_RSA ? "RSA" : "EC",
+		  NULL)) != NULL &&
+	    EVP_PKEY_keygen_init(ctx) == 1;
+	if (ok && j->spec.type == EST_KEY_RSA)
+		ok = EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, j->spec.bits) == 1;
+	else if (ok)
+		ok = EVP_PKEY_CTX_set_group_name(ctx,
+			 j->spec.type == EST_KEY_EC_P384 ? "P-384" : "P-256") == 1;
+	if (ok) {
+		EVP_PKEY_CTX_set_app_data(ctx, j);
+		EVP_PKEY_CTX_set_cb(ctx, keygen_progress);
+		ok = EVP_PKEY_generate(ctx, &j->key) == 1 && EVP_PKEY_get_bits(j->key) == j->spec.bits;
+	}
+	ok = ok && (req = X509_REQ_new()) != NULL && X509_REQ_set_version(req, X509_REQ_VERSION_1) &&
+	    X509_REQ_set_pubkey(req, j->key) && X509_REQ_sign(req, j->key, EVP_sha256()) > 0 &&
+	    (n = i2d_X509_REQ(req, &j->csr)) > 0 && crypto_pkey_sha256(j->key, j->key_sha256) == 0;
+	j->csr_len = ok ? (size_t)n : 0;
+	X509_REQ_free(req);
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return ok ? 0 : ZTP_ECRYPTO;
+}
+
+#ifdef ZTP_FAULT_POINTS
+/*
+ * For tests, in builds with fault points (fault.h): with ZTP_FAULT_KEYGEN_GATE
+ * the path of a FIFO, a key once made waits (after a debug line saying so)
+ * until a writer opens the FIFO and closes it; without the FIFO, it does
+ * not wait. A test holds keys being made for as long as it checks what
+ * happens meanwhile, with nothing timed; it must release them (a worker
+ * exits only once its keys are made).
+ */
+static void
+keygen_gate(const struct keygen_job *j)
+{
+	const char *path = getenv("ZTP_FAULT_KEYGEN_GATE");
+	char b[16];
+	int fd;
+
+	if (path == NULL || access(path, F_OK) != 0)
+		return;
+	log_debug("EST: the key for %s is made, held at %s", j->en.udid, path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	while (read(fd, b, sizeof(b)) > 0)
+		;
+	close(fd);
+}
+#else
+#define keygen_gate(j) ((void)0)
+#endif
+
+static void *
+keygen_main(void *arg)
+{
+	struct keygen_job *j = arg;
+	ssize_t n;
+
+	j->rc = keygen_make(j);
+	keygen_gate(j);
+	while ((n = write(j->fds[1], "k", 1)) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* Free a job whose thread is joined (or never started); its request is not touched. */
+static void
+keygen_free(struct keygen_job *j)
+{
+	if (j == NULL)
+		return;
+	if (j->done != NULL)
+		event_free(j->done);
+	if (j->fds[0] >= 0)
+		close(j->fds[0]);
+	if (j->fds[1] >= 0)
+		close(j->fds[1]);
+	EVP_PKEY_free(j->key); /* OpenSSL wipes a private key when it frees it */
+	if (j->csr != NULL)
+		OPENSSL_free(j->csr);
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static void
+keygen_forget(struct est_worker *e, struct keygen_job *j)
+{
+	LIST_REMOVE(j, next);
+	e->njobs--;
+	keygen_free(j);
+}
+
+/*
+ * 1 if the client has closed its end of c (FIN or reset): an HTTP client
+ * waiting for its answer does not.
+ */
+static int
+peer_gone(struct conn *c)
+{
+	struct pollfd p = { bufferevent_getfd(c->bev), POLLRDHUP, 0 };
+
+	return p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* The key is made (or not): issue and answer, if there is still someone to answer. */
+static void
+keygen_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct keygen_job *j = arg;
+	struct worker *w = j->w;
+	struct est_worker *e = w->est;
+	struct evhttp_request *req = j->req;
+	struct conn *c;
+
+	pthread_join(j->thread, NULL);
+	j->started = 0;
+	if (w->http[LISTENER_EST] == NULL) {
+		/* the worker is exiting: evhttp_free() took the request with its connection */
+		keygen_forget(e, j);
+		return;
+	}
+	if ((c = conn_of(req)) == NULL) {
+		/* the connection failed and evhttp left the request to us: nothing issued */
+		log_info("EST: the client of %s went away while its key was made", j->en.udid);
+		evhttp_request_free(req);
+		keygen_forget(e, j);
+		return;
+	}
+	if (c->timed_out || peer_gone(c)) {
+		/*
+		 * its deadline cut the connection, or the client gave up: no
+		 * certificate for anyone, and the password stays unused for
+		 * the client's next try
+		 */
+		log_info("EST: %s: %s while the key of %s was made: nothing issued", c->peer,
+		    c->timed_out ? "timed out" : "the client closed the connection", j->en.udid);
+		reply_text(req, 503, c->timed_out ? "timed out" : "connection closed");
+	} else if (j->rc != 0) {
+		log_warnx("EST: no %s key for %s: %s", j->spec.type == EST_KEY_RSA ? "RSA" : "EC",
+		    j->en.udid, ztp_strerror(j->rc));
+		reply_text(req, 500, "cannot generate a key");
+	} else {
+		issue(w, c, req, &j->en, j->csr, j->csr_len, j->key_sha256,
+		    j->spec.type == EST_KEY_RSA, j->key);
+	}
+	conn_request_done(c, req);
+	keygen_forget(e, j);
+}
+
+/*
+ * Start making the key of spec for the authorised enrolment en, whose
+ * answer then comes from keygen_done(). Returns 1 when started (req is the
+ * job's), or 0 when req was answered (202: KEYGEN_MAX keys are being made;
+ * 503: no thread, pipe or event).
+ */
+static int
+keygen_start(struct worker *w, struct evhttp_request *req, const struct enrol *en,
+    const struct est_keygen *spec)
+{
+	struct est_worker *e = w->est;
+	struct keygen_job *j;
+
+	if (e->njobs >= KEYGEN_MAX) {
+		log_info("EST: %d keys being made by worker %d; %s answered 202", e->njobs, w->id,
+		    en->udid);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+		    RETRY_AFTER_S);
+		reply_text(req, 202, "the server is making other keys: retry later");
+		return 0;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		goto fail;
+	j->fds[0] = j->fds[1] = -1;
+	j->w = w;
+	j->req = req;
+	j->en = *en;
+	j->spec = *spec;
+	atomic_init(&j->stop, 0);
+	if (pipe2(j->fds, O_CLOEXEC | O_NONBLOCK) != 0 ||
+	    (j->done = event_new(w->base, j->fds[0], EV_READ, keygen_done, j)) == NULL ||
+	    event_add(j->done, NULL) != 0)
+		goto fail;
+	LIST_INSERT_HEAD(&e->jobs, j, next);
+	e->njobs++;
+	if (pthread_create(&j->thread, NULL, keygen_main, j) != 0) {
+		LIST_REMOVE(j, next);
+		e->njobs--;
+		goto fail;
+	}
+	j->started = 1;
+	log_debug("EST: making %s %d key for %s", spec->type == EST_KEY_RSA ? "an RSA" : "an EC",
+	    spec->bits, en->udid);
+	return 1;
+fail:
+	log_warn("EST: cannot start making a key for %s", en->udid);
+	keygen_free(j);
+	reply_text(req, 503, "cannot generate a key now");
+	return 0;
+}
+
+/* The worker exits: stop the key generations, wait for their threads, drop their requests. */
+static void
+keygen_worker_exit(struct est_worker *e)
+{
+	struct keygen_job *j;
+
+	LIST_FOREACH(j, &e->jobs, next)
+		atomic_store(&j->stop, 1);
+	while ((j = LIST_FIRST(&e->jobs)) != NULL) {
+		if (j->started)
+			pthread_join(j->thread, NULL);
+		/*
+		 * j->req went with its connection in evhttp_free(), or, if
+		 * evhttp had detached it from a failed connection, is left to
+		 * the process's exit: which of the two cannot be told now.
+		 */
+		keygen_forget(e, j);
+	}
+}
+
+/* ---- the enrolment request ---- */
+
+/*
+ * An enrolment request (simpleenroll, simplereenroll, serverkeygen):
+ * answered, 0, or 1 when the answer comes later (a key being made; the
+ * request is the job's).
+ */
+static int
+enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct est_request *r)
+{
+	struct est_keygen spec;
+	struct enrol en;
+	char why[192];
+	int status, bare;
+
+	/* a kind of key serverkeygen does not make: refused before anything is checked or spent */
+	if (r->op == EST_SERVERKEYGEN && est_keygen_choose(&r->csr, &spec, why, sizeof(why)) != 0) {
+		refuse(w, c, req, 400, r->csr.udid, why);
+		return 0;
+	}
 	if ((status = authorise(w, c, r, &en, &bare, why, sizeof(why))) != 0) {
 		if (c->est_peer == EST_PEER_NONE && !r->has_basic && status != 503) {
 			/*
@@ -803,95 +1230,16 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 			    "Basic realm=\"ztp\"");
 			reply_text(req, 401, "not authorised: no credentials, and the UDID is not"
 					     " allowlisted with this key");
-			return;
+			return 0;
 		}
 		refuse(w, c, req, status, r->csr.udid, why);
-		return;
+		return 0;
 	}
-	if (policy_for(w, en.group, &p) != 0) {
-		refuse(w, c, req, 503, r->csr.udid, "the store cannot be read");
-		goto out;
-	}
-	memset(&sr, 0, sizeof(sr));
-	sr.csr = r->csr.der;
-	sr.csr_len = r->csr.der_len;
-	sr.has_key_sha256 = 1;
-	memcpy(sr.key_sha256, r->csr.key_sha256, 32);
-	if (r->op == EST_SERVERKEYGEN) {
-		if (keygen_csr(&newkey, &kcsr, &kcsr_len) != 0 ||
-		    crypto_pkey_sha256(newkey, sr.key_sha256) != 0) {
-			reply_text(req, 500, "cannot generate a key");
-			goto out;
-		}
-		sr.csr = kcsr;
-		sr.csr_len = kcsr_len;
-	}
-	/* the subject is the UDID, whatever else the CSR asked for */
-	snprintf(sr.subject.cn, sizeof(sr.subject.cn), "%s", en.udid);
-	/* serialNumber is a PrintableString: a UDID with '_' goes in the CN only */
-	if (strchr(en.udid, '_') == NULL)
-		snprintf(sr.subject.serial_number, sizeof(sr.subject.serial_number), "%s", en.udid);
-	sr.profile.days = (uint32_t)p.days;
-	sr.profile.ext_key_usage = SIGNER_EKU_CLIENT_AUTH;
-	sr.profile.key_usage = SIGNER_KU_DIGITAL_SIGNATURE;
-	if (r->op != EST_SERVERKEYGEN && r->csr.key_type == EST_KEY_RSA)
-		sr.profile.key_usage |= SIGNER_KU_KEY_ENCIPHERMENT;
-	rc = signer_sign_csr(w->srv->signer, &sr, &issued);
-	if (rc == ZTP_EIO) {
-		/* the CA process is down or being restarted: come back (RFC 7030 §4.2.3) */
-		log_warnx("EST: no working signer for %s; answered 202", en.udid);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
-		    RETRY_AFTER_S);
-		reply_text(req, 202, "the CA is busy: retry later");
-		goto out;
-	}
-	if (rc != 0) {
-		snprintf(why, sizeof(why), "the CA refused the request: %s", ztp_strerror(rc));
-		refuse(w, c, req, rc == ZTP_EEXPIRED ? 503 : 400, en.udid, why);
-		goto out;
-	}
-	q = issued.der;
-	if ((cert = d2i_X509(NULL, &q, (long)issued.der_len)) == NULL) {
-		reply_text(req, 500, "the CA answered a malformed certificate");
-		goto out;
-	}
-	memset(&rec, 0, sizeof(rec));
-	hex_encode(issued.serial, issued.serial_len, rec.serial, sizeof(rec.serial));
-	snprintf(rec.udid, sizeof(rec.udid), "%s", en.udid);
-	X509_NAME_oneline(X509_get_subject_name(cert), rec.subject, sizeof(rec.subject));
-	memcpy(rec.key_sha256, sr.key_sha256, 32);
-	rec.not_before = issued.not_before;
-	rec.not_after = issued.not_after;
-	snprintf(rec.method, sizeof(rec.method), "%s",
-	    r->op == EST_SERVERKEYGEN ? "serverkeygen" : en.method);
-	snprintf(rec.renews, sizeof(rec.renews), "%s", en.renews);
-	fault_point("est_before_record");
-	rc = store_cert_record(w->store, &rec, en.group, en.password_id);
-	if (rc == ZTP_ECONFLICT || rc == ZTP_EAUTH) {
-		refuse(w, c, req, rc == ZTP_ECONFLICT ? 401 : 403, en.udid,
-		    rc == ZTP_ECONFLICT ? "the enrolment password was used meanwhile" :
-					  "the device was blocked, or its certificate revoked, meanwhile");
-		goto out;
-	}
-	if (rc != 0) {
-		log_warnx("EST: certificate %s for %s not recorded (%s): not returned", rec.serial,
-		    en.udid, ztp_strerror(rc));
-		reply_text(req, 500, "the certificate could not be recorded");
-		goto out;
-	}
-	fault_point("est_after_record");
-	events_record(w->store, EV_CERT_ISSUED, NULL, c->peer,
-	    "certificate %s for %s (%s%s%s), until %s", rec.serial, en.udid, rec.method,
-	    en.group[0] ? ", group " : "", en.group, clock_iso8601(rec.not_after, until));
 	if (r->op == EST_SERVERKEYGEN)
-		reply_keygen(req, cert, newkey);
-	else
-		reply_certs(req, cert);
-out:
-	X509_free(cert);
-	signer_issued_free(&issued);
-	EVP_PKEY_free(newkey);
-	OPENSSL_free(kcsr);
+		return keygen_start(w, req, &en, &spec);
+	issue(w, c, req, &en, r->csr.der, r->csr.der_len, r->csr.key_sha256,
+	    r->csr.key_type == EST_KEY_RSA, NULL);
+	return 0;
 }
 
 /* ---- the handler ---- */
@@ -909,7 +1257,8 @@ method_name(enum evhttp_cmd_type m)
 	}
 }
 
-static void
+/* Answer req, or return 1 when the answer comes later (a key being made). */
+static int
 handle(struct worker *w, struct conn *c, struct evhttp_request *req, struct est_request *r)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
@@ -918,21 +1267,21 @@ handle(struct worker *w, struct conn *c, struct evhttp_request *req, struct est_
 	char why[160], *b64 = NULL;
 	size_t len, blen;
 	long n;
-	int status;
+	int status, later = 0;
 
 	if (e == NULL) {
 		reply_text(req, 503, "out of memory");
-		return;
+		return 0;
 	}
 	if (http_header_bytes(req) > (size_t)w->srv->cfg->max_header_size) {
 		events_record(w->store, EV_REQUEST_REFUSED, NULL, c ? c->peer : NULL,
 		    "EST request headers over %d bytes", w->srv->cfg->max_header_size);
 		reply_text(req, 431, "request headers too large");
-		return;
+		return 0;
 	}
 	if ((n = http_body(req, body, sizeof(body))) < 0) {
 		refuse(w, c, req, 413, NULL, "request body too large");
-		return;
+		return 0;
 	}
 	status = est_req_parse(method_name(evhttp_request_get_command(req)),
 	    evhttp_request_get_uri(req), evhttp_find_header(in, "Content-Type"),
@@ -943,7 +1292,7 @@ handle(struct worker *w, struct conn *c, struct evhttp_request *req, struct est_
 			refuse(w, c, req, status, NULL, why);
 		else
 			reply_text(req, status, why);
-		return;
+		return 0;
 	}
 	switch (r->op) {
 	case EST_CACERTS:
@@ -964,11 +1313,12 @@ handle(struct worker *w, struct conn *c, struct evhttp_request *req, struct est_
 	case EST_SIMPLEENROLL:
 	case EST_SIMPLEREENROLL:
 	case EST_SERVERKEYGEN:
-		enrol(w, c, req, r);
+		later = enrol(w, c, req, r);
 		break;
 	}
 	free(der);
 	free(b64);
+	return later;
 }
 
 void
@@ -977,14 +1327,16 @@ est_api_handle(struct evhttp_request *req, void *arg)
 	struct worker *w = arg;
 	struct conn *c = conn_of(req);
 	struct est_request *r;
+	int later = 0;
 
 	if (c == NULL || (r = calloc(1, sizeof(*r))) == NULL) {
 		reply_text(req, 503, "unavailable");
 	} else {
-		handle(w, c, req, r);
+		later = handle(w, c, req, r);
 		OPENSSL_cleanse(r, sizeof(*r));
 		free(r);
 	}
-	if (c != NULL)
+	/* an answer that comes later is followed by conn_request_done() then */
+	if (c != NULL && !later)
 		conn_request_done(c, req);
 }

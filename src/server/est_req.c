@@ -172,6 +172,44 @@ csr_key_type(const EVP_PKEY *pk, struct est_csr *out, char *why, size_t whycap)
 	    "the CSR's key is not EC P-256 or P-384, RSA 2048 to 4096 bits or Ed25519");
 }
 
+int
+est_keygen_choose(const struct est_csr *csr, struct est_keygen *out, char *why, size_t whycap)
+{
+	if (why != NULL && whycap > 0)
+		why[0] = '\0';
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (csr == NULL || out == NULL)
+		return ZTP_EINVAL;
+	switch (csr->key_type) {
+	case EST_KEY_EC_P256:
+	case EST_KEY_EC_P384:
+		if (csr->key_bits != (csr->key_type == EST_KEY_EC_P256 ? 256 : 384))
+			break;
+		out->type = csr->key_type;
+		out->bits = csr->key_bits;
+		return 0;
+	case EST_KEY_RSA:
+		/* an odd size: OpenSSL makes a modulus of one bit less */
+		if (csr->key_bits < EST_KEYGEN_RSA_MIN || csr->key_bits > EST_KEYGEN_RSA_MAX ||
+		    csr->key_bits % 2 != 0)
+			return ztp_errf(why, whycap, 400,
+			    "serverkeygen makes RSA keys of an even number of bits from %d to %d,"
+			    " as the CSR's: not of %d", EST_KEYGEN_RSA_MIN, EST_KEYGEN_RSA_MAX,
+			    csr->key_bits);
+		out->type = EST_KEY_RSA;
+		out->bits = csr->key_bits;
+		return 0;
+	case EST_KEY_ED25519:
+		return ztp_errf(why, whycap, 400,
+		    "serverkeygen makes the CSR's kind of key, EC P-256 or P-384 or RSA %d to %d"
+		    " bits: not Ed25519", EST_KEYGEN_RSA_MIN, EST_KEYGEN_RSA_MAX);
+	}
+	return ztp_errf(why, whycap, 400,
+	    "serverkeygen makes the CSR's kind of key, EC P-256 or P-384 or RSA %d to %d bits:"
+	    " the CSR's key is neither", EST_KEYGEN_RSA_MIN, EST_KEYGEN_RSA_MAX);
+}
+
 /* SHA-256 of the key's DER SubjectPublicKeyInfo. */
 static int
 csr_key_hash(EVP_PKEY *pk, struct est_csr *out, char *why, size_t whycap)

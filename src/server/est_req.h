@@ -130,6 +130,33 @@ int est_req_parse(const char *method, const char *path, const char *ctype, const
 int est_csr_parse(const uint8_t *der, size_t len, struct est_csr *out, char *why,
     size_t whycap);
 
+/*
+ * The key serverkeygen makes for a CSR. RFC 7030 §4.4 lets the server
+ * choose; ztpd makes the kind the client showed it can use, the CSR's own:
+ * an RSA key of the CSR key's modulus size (an even number of bits from
+ * 2048 to 4096), or an EC key on its curve (P-256, P-384). libest's
+ * client, for one, refuses a key shorter than 256 bytes of DER, which a
+ * P-256 key is.
+ */
+struct est_keygen {
+	enum est_key_type type; /* EST_KEY_EC_P256, EST_KEY_EC_P384 or EST_KEY_RSA */
+	int bits;               /* RSA: the modulus; EC: 256 or 384 */
+};
+
+#define EST_KEYGEN_RSA_MIN 2048
+#define EST_KEYGEN_RSA_MAX 4096
+
+/*
+ * Choose the key to make for csr (as est_csr_parse() filled it): 0 and
+ * *out, or 400 with a one-line reason in why (whycap bytes, no byte of the
+ * request in it) for a key serverkeygen does not make: Ed25519, an RSA
+ * size out of EST_KEYGEN_RSA_MIN..EST_KEYGEN_RSA_MAX or odd (OpenSSL
+ * cannot make it), EC bits that are not the curve's, any other type. On failure *out is zeroed. ZTP_EINVAL if
+ * csr or out is NULL. Pure: no I/O, no allocation.
+ */
+int est_keygen_choose(const struct est_csr *csr, struct est_keygen *out, char *why,
+    size_t whycap);
+
 /* 1 if s[0..len) is a UDID: 1..64 of A-Z a-z 0-9 - . : _ */
 int est_udid_valid(const char *s, size_t len);
 

@@ -15,7 +15,10 @@
  *   anything else is the method of est_req_parse().
  * Checked: a refusal is a documented status with a printable reason and a
  * zeroed output (the password and challengePassword cleansed); an accepted
- * request matches its route and method and keeps every documented bound.
+ * request matches its route and method and keeps every documented bound;
+ * the key serverkeygen would make for an accepted CSR (est_keygen_choose())
+ * is of the CSR key's type and size, or refused with 400 (Ed25519, RSA of
+ * an odd size).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +54,25 @@ check_why(int rc, const char *why, size_t cap)
 	FUZZ_CHECK(n > 0);
 	for (i = 0; i < n; i++)
 		FUZZ_CHECK(why[i] >= 0x20 && why[i] <= 0x7e);
+}
+
+/* serverkeygen's choice for an accepted CSR: the CSR key's kind, Ed25519 refused. */
+static void
+check_keygen(const struct est_csr *c)
+{
+	struct est_keygen kg;
+	char why[160];
+	int rc;
+
+	memset(&kg, 0xa5, sizeof(kg));
+	memset(why, 0xa5, sizeof(why));
+	rc = est_keygen_choose(c, &kg, why, sizeof(why));
+	check_why(rc, why, sizeof(why));
+	if (c->key_type == EST_KEY_ED25519 || (c->key_type == EST_KEY_RSA && c->key_bits % 2 != 0)) {
+		FUZZ_CHECK(rc == 400 && kg.type == 0 && kg.bits == 0);
+		return;
+	}
+	FUZZ_CHECK(rc == 0 && kg.type == c->key_type && kg.bits == c->key_bits);
 }
 
 static void
@@ -89,6 +111,7 @@ check_csr(const struct est_csr *c, const uint8_t *der, size_t len)
 	FUZZ_CHECK(c->has_challenge == 0 || c->has_challenge == 1);
 	FUZZ_CHECK(c->has_challenge == (c->challenge[0] != '\0'));
 	FUZZ_CHECK(!has_ctl(c->challenge, sizeof(c->challenge)));
+	check_keygen(c);
 }
 
 /* The route the path names, as est_req.h lists them; -1 for none. */

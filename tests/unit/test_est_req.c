@@ -1003,6 +1003,156 @@ test_key_secp256k1_is_400(void **state)
 	assert_non_null(strstr(why, "key"));
 }
 
+/* ---- serverkeygen: the key made for a CSR ---- */
+
+/* The choice for the CSR of key, parsed as a serverkeygen request. */
+static int
+keygen_for(EVP_PKEY *key, struct est_keygen *kg)
+{
+	struct csr_spec s = { .key = key, .cn = UDID };
+	char *body = csr_body(&s);
+
+	assert_int_equal(parse("POST", P_KEYGEN, PKCS10, NULL, body), 0);
+	free(body);
+	return est_keygen_choose(&rq.csr, kg, why, sizeof(why));
+}
+
+/* The choice for a CSR key of type and bits, as the parser would fill them. */
+static int
+keygen_of(enum est_key_type type, int bits, struct est_keygen *kg)
+{
+	struct est_csr csr;
+
+	memset(&csr, 0, sizeof(csr));
+	csr.key_type = type;
+	csr.key_bits = bits;
+	return est_keygen_choose(&csr, kg, why, sizeof(why));
+}
+
+static void
+test_keygen_p256_csr_gets_p256(void **state)
+{
+	struct est_keygen kg;
+
+	assert_int_equal(keygen_for(k_p256, &kg), 0);
+	assert_int_equal(kg.type, EST_KEY_EC_P256);
+	assert_int_equal(kg.bits, 256);
+	assert_string_equal(why, "");
+}
+
+static void
+test_keygen_p384_csr_gets_p384(void **state)
+{
+	struct est_keygen kg;
+
+	assert_int_equal(keygen_for(k_p384, &kg), 0);
+	assert_int_equal(kg.type, EST_KEY_EC_P384);
+	assert_int_equal(kg.bits, 384);
+}
+
+static void
+test_keygen_rsa2048_csr_gets_rsa2048(void **state)
+{
+	struct est_keygen kg;
+
+	assert_int_equal(keygen_for(k_rsa2048, &kg), 0);
+	assert_int_equal(kg.type, EST_KEY_RSA);
+	assert_int_equal(kg.bits, 2048);
+}
+
+static void
+test_keygen_rsa_gets_the_csr_keys_size(void **state)
+{
+	static const int sizes[] = { 2048, 2050, 3000, 3072, 4000, 4096 };
+	struct est_keygen kg;
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(keygen_of(EST_KEY_RSA, sizes[i], &kg), 0);
+		assert_int_equal(kg.type, EST_KEY_RSA);
+		assert_int_equal(kg.bits, sizes[i]);
+	}
+}
+
+static void
+test_keygen_ed25519_is_400(void **state)
+{
+	struct est_keygen kg;
+
+	assert_int_equal(keygen_for(k_ed25519, &kg), 400);
+	assert_non_null(strstr(why, "serverkeygen"));
+	assert_non_null(strstr(why, "Ed25519"));
+	assert_int_equal(kg.type, 0);
+	assert_int_equal(kg.bits, 0);
+}
+
+static void
+test_keygen_rsa_out_of_2048_to_4096_is_400(void **state)
+{
+	static const int sizes[] = { 0, 1024, 2046, 4097, 4098, 8192, -1 };
+	struct est_keygen kg;
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(keygen_of(EST_KEY_RSA, sizes[i], &kg), 400);
+		assert_non_null(strstr(why, "2048 to 4096"));
+		assert_int_equal(kg.type, 0);
+	}
+}
+
+/* OpenSSL makes a modulus one bit shorter than an odd size asked for */
+static void
+test_keygen_rsa_of_an_odd_size_is_400(void **state)
+{
+	static const int sizes[] = { 2049, 3071, 4095 };
+	struct est_keygen kg;
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(keygen_of(EST_KEY_RSA, sizes[i], &kg), 400);
+		assert_non_null(strstr(why, "even"));
+		assert_int_equal(kg.type, 0);
+	}
+}
+
+static void
+test_keygen_ec_bits_not_the_curves_is_400(void **state)
+{
+	struct est_keygen kg;
+
+	assert_int_equal(keygen_of(EST_KEY_EC_P256, 384, &kg), 400);
+	assert_int_equal(keygen_of(EST_KEY_EC_P384, 256, &kg), 400);
+	assert_int_equal(keygen_of(EST_KEY_EC_P256, 0, &kg), 400);
+	assert_int_equal(kg.type, 0);
+}
+
+static void
+test_keygen_no_key_type_is_400(void **state)
+{
+	struct est_keygen kg;
+
+	assert_int_equal(keygen_of((enum est_key_type)0, 256, &kg), 400);
+	assert_int_equal(keygen_of((enum est_key_type)99, 2048, &kg), 400);
+	assert_true(strlen(why) > 0);
+}
+
+static void
+test_keygen_null_arguments_are_einval(void **state)
+{
+	struct est_keygen kg;
+	struct est_csr csr;
+
+	memset(&csr, 0, sizeof(csr));
+	csr.key_type = EST_KEY_EC_P256;
+	csr.key_bits = 256;
+	assert_int_equal(est_keygen_choose(NULL, &kg, why, sizeof(why)), ZTP_EINVAL);
+	assert_int_equal(est_keygen_choose(&csr, NULL, why, sizeof(why)), ZTP_EINVAL);
+	/* no room for a reason is not an error */
+	assert_int_equal(est_keygen_choose(&csr, &kg, NULL, 0), 0);
+	csr.key_type = EST_KEY_ED25519;
+	assert_int_equal(est_keygen_choose(&csr, &kg, NULL, 0), 400);
+}
+
 static void
 test_different_keys_hash_differently(void **state)
 {
@@ -1604,6 +1754,16 @@ main(void)
 		cmocka_unit_test(test_key_ed25519),
 		cmocka_unit_test(test_key_rsa1024_is_400),
 		cmocka_unit_test(test_key_secp256k1_is_400),
+		cmocka_unit_test(test_keygen_p256_csr_gets_p256),
+		cmocka_unit_test(test_keygen_p384_csr_gets_p384),
+		cmocka_unit_test(test_keygen_rsa2048_csr_gets_rsa2048),
+		cmocka_unit_test(test_keygen_rsa_gets_the_csr_keys_size),
+		cmocka_unit_test(test_keygen_ed25519_is_400),
+		cmocka_unit_test(test_keygen_rsa_out_of_2048_to_4096_is_400),
+		cmocka_unit_test(test_keygen_rsa_of_an_odd_size_is_400),
+		cmocka_unit_test(test_keygen_ec_bits_not_the_curves_is_400),
+		cmocka_unit_test(test_keygen_no_key_type_is_400),
+		cmocka_unit_test(test_keygen_null_arguments_are_einval),
 		cmocka_unit_test(test_different_keys_hash_differently),
 		cmocka_unit_test(test_challenge_password_extracted),
 		cmocka_unit_test(test_challenge_password_string_types),
