@@ -122,6 +122,28 @@ expect_new_event() {
 	[ "$n" -gt "$2" ] || fail "no new $1 event (had $2, have $n)"
 }
 
+# json_true FILE FILTER [jq options...]: FILE ("-": stdin) holds exactly one
+# JSON value and FILTER (with the jq options, --arg and such) is true of
+# it. A missing, empty or unparsable file is false (jq 1.6's -e alone
+# exits 0 on empty input).
+json_true() {
+	local file=$1 filter=$2
+	shift 2
+	if [ "$file" = - ]; then
+		jq -n -e "$@" "[inputs] | length == 1 and (.[0] | $filter)" >/dev/null 2>&1
+	else
+		[ -f "$file" ] && jq -n -e "$@" "[inputs] | length == 1 and (.[0] | $filter)" "$file" >/dev/null 2>&1
+	fi
+}
+# json_get FILE FILTER: jq -r FILTER of the one JSON value in FILE; the test
+# fails (nothing is printed) if FILE is missing, empty or not one JSON value
+json_get() {
+	local out
+	[ -f "$1" ] || fail "$1: no such file (reading $2)"
+	out=$(jq -n -r "[inputs] | if length == 1 then .[0] | $2 else error(\"not one JSON value\") end" "$1" 2>&1) ||
+		fail "$1: not one JSON value ('$(head -c 200 "$1" | tr '\n' ' ')'), reading $2: $out"
+	printf '%s\n' "$out"
+}
 # body_of: the body of a raw HTTP response on stdin
 body_of() { sed '1,/^\r*$/d'; }
 # status_of: the status code of a raw HTTP response on stdin

@@ -39,7 +39,7 @@ bad_run() { # bad_run STATUS ARGS...
 }
 out_has() { grep -qE -- "$1" "$T/out" || fail "${2:-stdout}: no /$1/ in: $(head -c 800 "$T/out")"; }
 err_has() { grep -qE -- "$1" "$T/err" || fail "${2:-stderr}: no /$1/ in: $(head -c 800 "$T/err")"; }
-jq_true() { jq -e "$1" "$T/out" >/dev/null 2>&1 || fail "${2:-json}: $1 is not true for: $(head -c 800 "$T/out")"; }
+jq_true() { json_true "$T/out" "$1" || fail "${2:-json}: $1 is not true for: $(head -c 800 "$T/out")"; }
 eq() { [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"; }
 nsims() { db "SELECT count(*) FROM sims"; }
 

@@ -101,7 +101,8 @@ stop_sim
 [ "$SIM_RC" = 0 ] || fail "ztp-sim exited with status $SIM_RC on SIGTERM"
 [ ! -e "$T/modem" ] || fail "--link symlink left behind after SIGTERM"
 ok "SIGTERM: clean exit, symlink removed"
-start_sim --psk-ke --creg-delay 2 --roaming
+# registration takes 8 s: long enough to ask before it, on a loaded machine too
+start_sim --psk-ke --creg-delay 8 --roaming
 expect_at ATE0 'ATE0\r\r\nOK\r\n'
 expect_at AT+CREG? '\r\n+CREG: 0,2\r\n\r\nOK\r\n'
 expect_card 01CC020000 6881 # channel 1 is closed after the reset
@@ -120,8 +121,13 @@ grep -q '> at+csim=42,"01DA02D510\.\.$' "$T/trace" || fail "the trace lacks the 
 expect_card 0070800100 9000
 grep -q 'configuration attempt: 127.0.0.1, psk_ke, TLS_AES_128_CCM_SHA256, .*status 200' "$T/sim.log" ||
 	fail "--psk-ke: no psk_ke handshake in the log"
-sleep 2
-expect_at AT+CREG? '\r\n+CREG: 0,5\r\n\r\nOK\r\n'
+for _ in $(seq 1 40); do
+	r=$(at AT+CREG?)
+	[ "$r" = '\r\n+CREG: 0,5\r\n\r\nOK\r\n' ] && break
+	[ "$r" = '\r\n+CREG: 0,2\r\n\r\nOK\r\n' ] || fail "AT+CREG? while registering: $r"
+	sleep 0.5
+done
+[ "$r" = '\r\n+CREG: 0,5\r\n\r\nOK\r\n' ] || fail "AT+CREG?: not registered (roaming) 20 s after the delay began"
 ok "restart: channels and requests gone, Device ID kept; psk_ke fetch; locked (6982), key redacted in the trace; +CREG 2 then 5 (--roaming)"
 
 # ---- the seed's session on a T=0 card, answer by answer (spec section 3):

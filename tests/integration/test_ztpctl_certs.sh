@@ -533,8 +533,8 @@ ok_run events --json --since "$T_START"
 for what in "enrolment password created for dev-q" "manufacturer CA added: maker" \
 	"manufacturer CA deleted: maker" "device blocked: dev-s" "device unblocked: dev-s" \
 	"certificate revoked: $SE" "allowlist entry deleted: dev-3"; do
-	jq -e --arg w "$what" '[.events[] | select(.kind == "admin_change") | .detail | startswith($w)] | any' \
-		"$T/out" >/dev/null || fail "no admin_change event '$what'"
+	json_true "$T/out" '[.events[] | select(.kind == "admin_change") | .detail | startswith($w)] | any' \
+		--arg w "$what" || fail "no admin_change event '$what'"
 done
 grep -qF "$SECRET" "$T/all" && fail "ztpctl printed the admin secret"
 eq "$(grep -cF "$PW" "$T/all")" 1 "the password was printed once"
