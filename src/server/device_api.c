@@ -274,7 +274,7 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	}
 	maybe_rotate(req, w, c, &sim);
 	if ((rc = upstream_for(w, &sim, &up)) == 0)
-		return proxy_forward(w, c, req, &up, &sim, r.device_id, body, bodylen) == 0;
+		return proxy_forward(w, c, req, &up, &sim, &r, body, bodylen) == 0;
 	if (rc != ZTP_ENOENT) {
 		http_reply_error(req, 500, "internal", "store failure");
 		return 0;

@@ -138,8 +138,7 @@ main(int argc, char **argv)
 
 	if (tls_init() != 0)
 		fatalx("cannot initialise TLS");
-	if (cfg.upstream.url[0] != '\0' &&
-	    proxy_upstream_try(&cfg.upstream, errbuf, sizeof(errbuf)) != 0) {
+	if (proxy_upstream_try(&cfg.upstream, errbuf, sizeof(errbuf)) != 0) {
 		fprintf(stderr, "ztpd: --upstream: %s\n", errbuf);
 		return 2;
 	}

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -48,6 +49,8 @@
 #define PROXY_HEADERS_MAX 16384
 #define PROXY_CTYPE_MAX 128
 #define PROXY_TRIES 2
+/* bytes of an answer read at most: more than a SIM takes, to tell "too large" for certain */
+#define PROXY_READ_MAX 4096
 
 struct proxy_target;
 struct proxy_job;
@@ -61,9 +64,19 @@ struct proxy_conn {
 	LIST_ENTRY(proxy_conn) next;
 };
 
+/* what a file was when it was read: a changed file makes a new target */
+struct file_sig {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
 struct proxy_target {
 	struct proxy_worker *pw;
 	struct store_upstream spec;
+	struct file_sig sig[3]; /* ca, cert, key as they were read */
+	int stale;              /* a file changed: no new request uses it */
 	struct proxy_url url;
 	SSL_CTX *ctx; /* https only */
 	LIST_HEAD(, proxy_conn) conns;
@@ -96,6 +109,8 @@ struct proxy_job {
 	int queued;
 	int failed;                  /* err was reported by evhttp */
 	enum evhttp_request_error err;
+	int sock_err;                /* the socket's error when evhttp reported one */
+	int fresh;                   /* a retry: on a new connection */
 	char announced[24];          /* the answer's Content-Length, "" if none */
 	TAILQ_ENTRY(proxy_job) qnext;
 	LIST_ENTRY(proxy_job) next;
@@ -119,6 +134,12 @@ static void job_start(struct proxy_job *j);
  * The TLS client context of an https upstream: TLS 1.2 or later, the peer
  * verified against ca (or the system's CAs), a client certificate if set.
  */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	return 0;
+}
+
 static SSL_CTX *
 upstream_ctx(const struct store_upstream *u, char *why, size_t cap)
 {
@@ -130,6 +151,8 @@ upstream_ctx(const struct store_upstream *u, char *why, size_t cap)
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* an encrypted key fails to load: no pass phrase prompt on a terminal */
+	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
 	if (u->ca[0] != '\0' ? SSL_CTX_load_verify_locations(ctx, u->ca, NULL) != 1 :
 			       SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		ztp_errf(why, cap, ZTP_EINVAL, "cannot load the upstream CA %s",
@@ -141,8 +164,8 @@ upstream_ctx(const struct store_upstream *u, char *why, size_t cap)
 		SSL_CTX_use_PrivateKey_file(ctx, u->key, SSL_FILETYPE_PEM) != 1 ||
 		SSL_CTX_check_private_key(ctx) != 1)) {
 		ztp_errf(why, cap, ZTP_EINVAL,
-		    "cannot load the upstream client certificate %s with its key %s", u->cert,
-		    u->key);
+		    "cannot load the upstream client certificate %s with its key %s (an "
+		    "unencrypted PEM key that matches the certificate)", u->cert, u->key);
 		goto fail;
 	}
 	ERR_clear_error();
@@ -259,39 +282,85 @@ spec_equal(const struct store_upstream *a, const struct store_upstream *b)
 	    !strcmp(a->key, b->key);
 }
 
+/* The signatures of u's files ("" or missing: zeros). */
+static void
+spec_sigs(const struct store_upstream *u, struct file_sig sig[3])
+{
+	const char *paths[3] = { u->ca, u->cert, u->key };
+	struct stat st;
+	int i;
+
+	memset(sig, 0, 3 * sizeof(*sig));
+	for (i = 0; i < 3; i++) {
+		if (paths[i][0] == '\0' || stat(paths[i], &st) != 0)
+			continue;
+		sig[i].dev = st.st_dev;
+		sig[i].ino = st.st_ino;
+		sig[i].size = st.st_size;
+		sig[i].mtime = st.st_mtim;
+		sig[i].ctime = st.st_ctim;
+	}
+}
+
+static int
+target_busy(const struct proxy_target *t)
+{
+	const struct proxy_conn *pc;
+
+	if (t->nwaiting > 0)
+		return 1;
+	LIST_FOREACH(pc, &t->conns, next)
+		if (pc->job != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+target_drop(struct proxy_worker *pw, struct proxy_target *t)
+{
+	TAILQ_REMOVE(&pw->targets, t, next);
+	pw->ntargets--;
+	target_free(t);
+}
+
 /*
- * The worker's target for upstream u, made on first use (its files are read
- * then; a changed file is read again when the group names it anew or ztpd
- * restarts). At most PROXY_TARGETS_MAX: the least recently used idle one
- * makes room.
+ * The worker's target for upstream u, made on first use. Its files are
+ * read then, and again when one of them changes (checked at each request:
+ * a renewed client certificate or CA is used from the next request on; the
+ * old target serves what it has in flight and goes once idle). At most
+ * PROXY_TARGETS_MAX: the least recently used idle one makes room.
  */
 static struct proxy_target *
 target_get(struct proxy_worker *pw, const struct store_upstream *u, char *why, size_t cap)
 {
-	struct proxy_target *t, *victim = NULL;
+	struct proxy_target *t, *tmp, *victim = NULL;
+	struct file_sig sig[3];
 
-	TAILQ_FOREACH(t, &pw->targets, next) {
-		if (spec_equal(&t->spec, u)) {
-			t->used_at = clock_now_ms();
-			return t;
+	spec_sigs(u, sig);
+	for (t = TAILQ_FIRST(&pw->targets); t != NULL; t = tmp) {
+		tmp = TAILQ_NEXT(t, next);
+		if (!t->stale && spec_equal(&t->spec, u)) {
+			if (memcmp(t->sig, sig, sizeof(sig)) == 0) {
+				t->used_at = clock_now_ms();
+				return t;
+			}
+			log_info("upstream %s: a CA or client certificate file changed; reading it again",
+			    u->url);
+			t->stale = 1;
 		}
-		if (t->nwaiting == 0 && (victim == NULL || t->used_at < victim->used_at)) {
-			struct proxy_conn *pc;
-			int busy = 0;
-			LIST_FOREACH(pc, &t->conns, next)
-				busy |= pc->job != NULL;
-			if (!busy)
-				victim = t;
+		if (t->stale && !target_busy(t)) {
+			target_drop(pw, t);
+			continue;
 		}
+		if (!target_busy(t) && (victim == NULL || t->used_at < victim->used_at))
+			victim = t;
 	}
 	if (pw->ntargets >= PROXY_TARGETS_MAX) {
 		if (victim == NULL) {
 			ztp_errf(why, cap, ZTP_EBUSY, "too many upstreams in use");
 			return NULL;
 		}
-		TAILQ_REMOVE(&pw->targets, victim, next);
-		pw->ntargets--;
-		target_free(victim);
+		target_drop(pw, victim);
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		ztp_errf(why, cap, ZTP_ENOMEM, "out of memory");
@@ -299,6 +368,7 @@ target_get(struct proxy_worker *pw, const struct store_upstream *u, char *why, s
 	}
 	t->pw = pw;
 	t->spec = *u;
+	memcpy(t->sig, sig, sizeof(sig));
 	LIST_INIT(&t->conns);
 	TAILQ_INIT(&t->waiting);
 	if (proxy_url_parse(u->url, &t->url, why, cap) != 0 ||
@@ -306,9 +376,15 @@ target_get(struct proxy_worker *pw, const struct store_upstream *u, char *why, s
 		free(t);
 		return NULL;
 	}
-	if (!t->url.host_is_ip && pw->dns == NULL)
-		pw->dns = evdns_base_new(pw->w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-		    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	/* a host name is looked up without blocking the worker, or not at all */
+	if (!t->url.host_is_ip && pw->dns == NULL &&
+	    (pw->dns = evdns_base_new(pw->w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+		 EVDNS_BASE_DISABLE_WHEN_INACTIVE)) == NULL) {
+		ztp_errf(why, cap, ZTP_EIO, "no DNS resolver (resolv.conf) for %s", t->url.host);
+		SSL_CTX_free(t->ctx);
+		free(t);
+		return NULL;
+	}
 	t->used_at = clock_now_ms();
 	TAILQ_INSERT_HEAD(&pw->targets, t, next);
 	pw->ntargets++;
@@ -340,7 +416,6 @@ conn_new(struct proxy_target *t)
 		if (bev == NULL)
 			goto fail;
 		ssl = NULL; /* the bufferevent's now */
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	} else if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		goto fail;
 	}
@@ -352,7 +427,7 @@ conn_new(struct proxy_target *t)
 	pc->t = t;
 	evhttp_connection_set_timeout(pc->evcon, cfg->upstream_timeout);
 	evhttp_connection_set_retries(pc->evcon, 0);
-	evhttp_connection_set_max_body_size(pc->evcon, PROXY_BODY_MAX);
+	evhttp_connection_set_max_body_size(pc->evcon, PROXY_READ_MAX);
 	evhttp_connection_set_max_headers_size(pc->evcon, PROXY_HEADERS_MAX);
 	evhttp_connection_set_closecb(pc->evcon, conn_closed_cb, pc);
 	LIST_INSERT_HEAD(&t->conns, pc, next);
@@ -447,6 +522,7 @@ upstream_error_cb(enum evhttp_request_error err, void *arg)
 
 	j->failed = 1;
 	j->err = err;
+	j->sock_err = EVUTIL_SOCKET_ERROR(); /* libevent restores it for this callback */
 }
 
 static int
@@ -500,6 +576,47 @@ pass_answer(struct proxy_job *j, struct evhttp_request *ureq, int status)
 	job_reply(j, status, NULL, NULL, status == 204 || status == 304 ? NULL : body);
 }
 
+/* The answer's body is over what a SIM takes: 502 with ZTP-Error, which the applet reports as FF02. */
+static void
+fail_too_large(struct proxy_job *j, const char *size)
+{
+	char what[160];
+
+	snprintf(what, sizeof(what), "answer body of %s bytes, over %d: not passed on", size,
+	    PROXY_BODY_MAX);
+	if (j->dreq != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(j->dreq), "ZTP-Error",
+		    PROXY_ERROR_TOO_LARGE);
+	job_fail(j, 502, what);
+}
+
+/* Why a request got no answer, for the event: TLS, DNS, the socket's error, or evhttp's. */
+static void
+failure_text(struct proxy_job *j, struct proxy_conn *pc, char *what, size_t cap)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(pc->evcon);
+	unsigned long e = 0;
+	int dns;
+
+	if (pc->t->url.https && bev != NULL)
+		e = bufferevent_get_openssl_error(bev);
+	if (e != 0) {
+		snprintf(what, cap, "TLS: %s",
+		    ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "error");
+	} else if (bev != NULL && (dns = bufferevent_socket_get_dns_error(bev)) != 0) {
+		snprintf(what, cap, "cannot resolve %s: %s", pc->t->url.host, evutil_gai_strerror(dns));
+	} else if (!j->failed) {
+		/* evhttp reports a connect refused at once without an error */
+		snprintf(what, cap, "cannot connect");
+	} else if (j->err == EVREQ_HTTP_EOF && j->sock_err != 0) {
+		/* and a failed connect, or a reset, as an EOF with the socket's error */
+		snprintf(what, cap, "%s: %s", pc->used ? "connection failed" : "cannot connect",
+		    evutil_socket_error_to_string(j->sock_err));
+	} else {
+		snprintf(what, cap, "%s", error_text(j->err));
+	}
+}
+
 /* evhttp is done with the upstream request: an answer, or NULL on failure. */
 static void
 upstream_done_cb(struct evhttp_request *ureq, void *arg)
@@ -508,8 +625,7 @@ upstream_done_cb(struct evhttp_request *ureq, void *arg)
 	struct proxy_conn *pc = j->pc;
 	int status = ureq != NULL ? evhttp_request_get_response_code(ureq) : 0;
 	int kept = pc->used;
-	struct bufferevent *bev;
-	unsigned long e;
+	size_t len;
 	char what[160];
 
 	j->ureq = NULL;
@@ -517,35 +633,39 @@ upstream_done_cb(struct evhttp_request *ureq, void *arg)
 	if (status <= 0) {
 		/* evhttp reset the connection; never reuse it */
 		conn_retire(pc);
-		conn_release(pc);
+		if (j->failed && j->err == EVREQ_HTTP_DATA_TOO_LONG && j->announced[0] != '\0' &&
+		    (strlen(j->announced) > 3 || atoi(j->announced) > PROXY_BODY_MAX)) {
+			/* certain: announced (an unannounced one is read up to PROXY_READ_MAX) */
+			conn_release(pc);
+			fail_too_large(j, j->announced);
+			return;
+		}
 		if (j->failed && j->err == EVREQ_HTTP_DATA_TOO_LONG) {
-			snprintf(what, sizeof(what), "answer body %s%s over %d bytes, not passed on",
-			    j->announced[0] ? "of " : "", j->announced, PROXY_BODY_MAX);
-			/* the SIM's applet fails with FF02 (body too large) on it */
-			if (j->dreq != NULL)
-				evhttp_add_header(evhttp_request_get_output_headers(j->dreq),
-				    "ZTP-Error", PROXY_ERROR_TOO_LARGE);
+			/* evhttp says so of a malformed chunked answer too: a failure to retry */
+			conn_release(pc);
+			snprintf(what, sizeof(what), "malformed answer, or a body over %d bytes",
+			    PROXY_READ_MAX);
 			job_fail(j, 502, what);
 			return;
 		}
 		if (j->failed && j->err == EVREQ_HTTP_TIMEOUT) {
+			conn_release(pc);
 			job_fail(j, 504, error_text(j->err));
 			return;
 		}
-		/* a kept-alive connection the upstream had closed: a GET may try again */
+		/*
+		 * A kept-alive connection the upstream had closed: a GET goes again,
+		 * on a new connection (the slot this one frees), before the queue.
+		 */
 		if (kept && j->method == EVHTTP_REQ_GET && j->tries < PROXY_TRIES) {
 			j->failed = 0;
+			j->fresh = 1;
 			job_start(j);
+			conn_release(pc);
 			return;
 		}
-		/* a TLS failure says why; evhttp reports a failed connect without an error */
-		bev = evhttp_connection_get_bufferevent(pc->evcon);
-		if (pc->t->url.https && bev != NULL && (e = bufferevent_get_openssl_error(bev)) != 0)
-			snprintf(what, sizeof(what), "TLS: %s",
-			    ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "error");
-		else
-			snprintf(what, sizeof(what), "%s",
-			    j->failed ? error_text(j->err) : "cannot connect");
+		conn_release(pc);
+		failure_text(j, pc, what, sizeof(what));
 		job_fail(j, 502, what);
 		return;
 	}
@@ -553,6 +673,11 @@ upstream_done_cb(struct evhttp_request *ureq, void *arg)
 	if (proxy_map_status(status) != PROXY_PASS) {
 		snprintf(what, sizeof(what), "upstream answered %d", status);
 		job_fail(j, 502, what);
+		return;
+	}
+	if ((len = evbuffer_get_length(evhttp_request_get_input_buffer(ureq))) > PROXY_BODY_MAX) {
+		snprintf(what, sizeof(what), "%zu", len);
+		fail_too_large(j, what);
 		return;
 	}
 	pass_answer(j, ureq, status);
@@ -585,9 +710,11 @@ job_start(struct proxy_job *j)
 	struct evkeyvalq *h;
 	char uri[PROXY_URI_MAX];
 
-	LIST_FOREACH(pc, &t->conns, next)
-		if (pc->job == NULL)
-			break;
+	pc = NULL;
+	if (!j->fresh)
+		LIST_FOREACH(pc, &t->conns, next)
+			if (pc->job == NULL)
+				break;
 	if (pc == NULL && t->nconns < cfg->upstream_connections && (pc = conn_new(t)) == NULL) {
 		job_fail(j, 502, "cannot open a connection");
 		return;
@@ -597,7 +724,10 @@ job_start(struct proxy_job *j)
 			job_fail(j, 503, "every upstream connection busy and the queue full");
 			return;
 		}
-		TAILQ_INSERT_TAIL(&t->waiting, j, qnext);
+		if (j->fresh) /* a retry was already waiting its turn */
+			TAILQ_INSERT_HEAD(&t->waiting, j, qnext);
+		else
+			TAILQ_INSERT_TAIL(&t->waiting, j, qnext);
 		t->nwaiting++;
 		j->queued = 1;
 		return;
@@ -625,7 +755,11 @@ job_start(struct proxy_job *j)
 		evbuffer_add(evhttp_request_get_output_buffer(j->ureq), j->body, j->bodylen);
 	}
 	if (evhttp_make_request(pc->evcon, j->ureq, j->method, uri) != 0) {
-		/* evhttp freed the request */
+		/*
+		 * evhttp frees the request when it cannot copy the URI, not when
+		 * the connect fails at once (a file descriptor limit): it may leak
+		 * then, as freeing it here could free it twice.
+		 */
 		j->ureq = NULL;
 		j->pc = NULL;
 		conn_retire(pc);
@@ -636,7 +770,7 @@ job_start(struct proxy_job *j)
 
 int
 proxy_forward(struct worker *w, struct conn *c, struct evhttp_request *req,
-    const struct store_upstream *u, const struct store_sim *sim, const char *device_id,
+    const struct store_upstream *u, const struct store_sim *sim, const struct devroute *r,
     const uint8_t *body, size_t bodylen)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
@@ -644,7 +778,7 @@ proxy_forward(struct worker *w, struct conn *c, struct evhttp_request *req,
 	struct proxy_worker *pw;
 	struct proxy_target *t;
 	struct proxy_job *j;
-	const char *v, *uri = evhttp_request_get_uri(req);
+	const char *v;
 	char why[160];
 
 	if ((pw = worker_state(w)) == NULL || (j = calloc(1, sizeof(*j))) == NULL) {
@@ -664,7 +798,7 @@ proxy_forward(struct worker *w, struct conn *c, struct evhttp_request *req,
 	j->dreq = req;
 	j->method = evhttp_request_get_command(req);
 	snprintf(j->iccid, sizeof(j->iccid), "%s", sim->iccid);
-	snprintf(j->device_id, sizeof(j->device_id), "%s", device_id);
+	snprintf(j->device_id, sizeof(j->device_id), "%s", r->device_id);
 	snprintf(j->generation, sizeof(j->generation), "%u", sim->psk_generation);
 	snprintf(j->peer, sizeof(j->peer), "%s", c->peer);
 	/* the SIM's own headers, checked; anything named ZTP-* is never passed on */
@@ -673,12 +807,12 @@ proxy_forward(struct worker *w, struct conn *c, struct evhttp_request *req,
 		snprintf(j->inm, sizeof(j->inm), "%s", v);
 	if ((v = evhttp_find_header(in, "Content-Type")) != NULL && proxy_header_ok(v, PROXY_CTYPE_MAX))
 		snprintf(j->ctype, sizeof(j->ctype), "%s", v);
-	if (strlen(uri) >= sizeof(j->path) || bodylen > sizeof(j->body)) {
+	/* the path as ztpd rebuilds it from the route: no byte of the SIM's own */
+	if (proxy_device_path(r, j->path, sizeof(j->path)) != 0 || bodylen > sizeof(j->body)) {
 		free(j);
-		http_reply_error(req, 414, "too_long", "request too long to forward");
+		http_reply_error(req, 400, "bad_request", "request cannot be forwarded");
 		return ZTP_EINVAL;
 	}
-	memcpy(j->path, uri, strlen(uri) + 1);
 	if (bodylen > 0)
 		memcpy(j->body, body, bodylen);
 	j->bodylen = bodylen;
@@ -695,6 +829,12 @@ proxy_forward(struct worker *w, struct conn *c, struct evhttp_request *req,
 	evtimer_add(j->timer, &tv);
 	job_start(j);
 	return 0;
+}
+
+int
+proxy_pending(struct worker *w)
+{
+	return w->proxy != NULL && !LIST_EMPTY(&w->proxy->jobs);
 }
 
 void

@@ -31,17 +31,21 @@ int proxy_upstream_try(const struct store_upstream *u, char *why, size_t cap);
 
 /*
  * Forward the device request req (already authenticated and checked) to
- * upstream u. device_id: the Device ID of the request (bound to the SIM);
- * body: the request body (POST), copied. Returns 0 when the
+ * upstream u. r: the request's route (its Device ID bound to the SIM; the
+ * upstream gets the path rebuilt from it); body: the request body (POST),
+ * copied. Returns 0 when the
  * answer will come later (proxy.c replies and calls device_api_finish), or
  * a negative code when req was answered at once (an error).
  */
 int proxy_forward(struct worker *w, struct conn *c, struct evhttp_request *req,
-    const struct store_upstream *u, const struct store_sim *sim, const char *device_id,
+    const struct store_upstream *u, const struct store_sim *sim, const struct devroute *r,
     const uint8_t *body, size_t bodylen);
 
 /* The device connection c is closing: its pending request, if any, is gone with it. */
 void proxy_conn_closing(struct conn *c);
+
+/* 1 if requests of the worker are being forwarded (its drain waits for them). */
+int proxy_pending(struct worker *w);
 
 /* The device connection c is freed. */
 void proxy_conn_gone(struct conn *c);

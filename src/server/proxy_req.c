@@ -136,12 +136,45 @@ proxy_upstream_check(const struct store_upstream *u, char *why, size_t cap)
 }
 
 int
+proxy_device_path(const struct devroute *r, char *out, size_t cap)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	char ef[2 * ICCID_EF_LEN + 1];
+	uint8_t bytes[ICCID_EF_LEN];
+	const char *prefix;
+	size_t i;
+	int n;
+
+	switch (r->kind) {
+	case DEVROUTE_CONFIG: prefix = "/v1/config/"; break;
+	case DEVROUTE_DATA: prefix = "/v1/data/"; break;
+	case DEVROUTE_DEV: prefix = "/v1/dev/"; break;
+	default: return ZTP_EINVAL;
+	}
+	if (strnlen(r->device_id, sizeof(r->device_id)) >= sizeof(r->device_id) ||
+	    strspn(r->device_id, "0123456789ABCDEF") != strlen(r->device_id) ||
+	    r->device_id[0] == '\0' || iccid_to_ef(r->iccid, bytes) != 0)
+		return ZTP_EINVAL;
+	for (i = 0; i < ICCID_EF_LEN; i++) {
+		ef[2 * i] = digits[bytes[i] >> 4];
+		ef[2 * i + 1] = digits[bytes[i] & 0x0f];
+	}
+	ef[2 * ICCID_EF_LEN] = '\0';
+	n = snprintf(out, cap, "%s%s?iccid=%s", prefix, r->device_id, ef);
+	return n < 0 || (size_t)n >= cap ? ZTP_EINVAL : 0;
+}
+
+int
 proxy_uri_join(const struct proxy_url *u, const char *path, char *out, size_t cap)
 {
+	const char *p;
 	int n;
 
 	if (path == NULL || path[0] != '/')
 		return ZTP_EINVAL;
+	for (p = path; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return ZTP_EINVAL;
 	n = snprintf(out, cap, "%s%s", u->base, path);
 	return n < 0 || (size_t)n >= cap ? ZTP_EINVAL : 0;
 }

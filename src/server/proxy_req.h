@@ -9,6 +9,7 @@
 #define ZTP_PROXY_REQ_H
 #include <stddef.h>
 
+#include "devroute.h"
 #include "store.h"
 
 #define PROXY_HOST_MAX 256
@@ -41,8 +42,17 @@ int proxy_url_parse(const char *url, struct proxy_url *out, char *why, size_t ca
 int proxy_upstream_check(const struct store_upstream *u, char *why, size_t cap);
 
 /*
- * The upstream request's URI: base + the device's path and query (which
- * starts with '/'). Returns 0, or ZTP_EINVAL if it does not fit out (cap).
+ * The device request's path and query as ztpd forwards it, rebuilt from
+ * the parsed route (never the bytes the SIM sent): /v1/config/, /v1/data/
+ * or /v1/dev/, the Device ID in upper-case hex, ?iccid= and the 10
+ * EF_ICCID bytes in upper-case hex. Returns 0, or ZTP_EINVAL.
+ */
+int proxy_device_path(const struct devroute *r, char *out, size_t cap);
+
+/*
+ * The upstream request's URI: base + path (which starts with '/'), printable
+ * ASCII without spaces only. Returns 0, or ZTP_EINVAL if it does not fit
+ * out (cap) or holds another byte.
  */
 int proxy_uri_join(const struct proxy_url *u, const char *path, char *out, size_t cap);
 

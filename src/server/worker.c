@@ -286,7 +286,13 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if ((w->nconns <= 0 && w->nlinger <= 0) || clock_now_ms() >= w->drain_deadline)
+	int64_t now = clock_now_ms();
+
+	/* requests forwarded upstream get their own deadline's time to be answered */
+	if ((w->nconns <= 0 && w->nlinger <= 0) ||
+	    (now >= w->drain_deadline &&
+		(!proxy_pending(w) ||
+		    now >= w->drain_deadline + (w->srv->cfg->upstream_timeout + 1) * 1000LL)))
 		event_base_loopbreak(w->base);
 }
 

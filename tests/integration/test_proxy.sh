@@ -145,17 +145,38 @@ answer a '{"status": 200, "body_len": 256}'
 out=$(dev GET "$(config_path)")
 [ "$(status_of <<<"$out")" = 502 ] || fail "256-byte body: expected 502: $out"
 [ "$(header_of ZTP-Error <<<"$out")" = body-too-large ] || fail "no ZTP-Error: body-too-large: $out"
-db "SELECT detail FROM events WHERE kind='upstream_error' ORDER BY id DESC LIMIT 1" | grep -q '256 over 255' ||
+db "SELECT detail FROM events WHERE kind='upstream_error' ORDER BY id DESC LIMIT 1" | grep -q 'of 256 bytes, over 255' ||
 	fail "event detail: $(db "SELECT detail FROM events ORDER BY id DESC LIMIT 1")"
 answer a '{"status": 200, "body_len": 255}'
 out=$(dev GET "$(config_path)")
 [ "$(printf '%s' "$out" | body_of | wc -c)" = 255 ] || fail "a 255-byte body was not passed on"
+answer a '{"status": 200, "body_len": 300, "chunked": true}'
+out=$(dev GET "$(config_path)")
+[ "$(header_of ZTP-Error <<<"$out")" = body-too-large ] || fail "a chunked body of 300 bytes: $out"
+answer a '{"status": 200, "body_len": 250, "chunked": true}'
+[ "$(dev GET "$(config_path)" | body_of | wc -c)" = 250 ] || fail "a chunked body of 250 bytes was not passed on"
+answer a '{"raw": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"}'
+out=$(dev GET "$(config_path)")
+[ "$(status_of <<<"$out")" = 502 ] && [ -z "$(header_of ZTP-Error <<<"$out")" ] ||
+	fail "a malformed chunked answer: expected a plain 502 (the SIM retries), got $out"
 answer a '{"status": 200, "body": "late", "delay": 4}'
 ev=$(ev_count upstream_error)
 out=$(dev GET "$(config_path)")
 [ "$(status_of <<<"$out")" = 504 ] || fail "slow upstream: expected 504: $out"
 expect_new_event upstream_error "$ev"
-ok "upstream 503 and 302: 502; a body of 256 bytes: 502 + ZTP-Error (255 passes); slow: 504; each an event"
+ok "upstream 503 and 302: 502; a body of 256 bytes (or chunked 300): 502 + ZTP-Error (255 passes); a malformed chunked answer: plain 502; slow: 504; each an event"
+
+# ---- the path the upstream gets is rebuilt by ztpd: nothing of the SIM's own bytes
+answer a '{"status": 200, "body": "canonical"}'
+lower=$(tr 'A-F' 'a-f' <<<"$DEVID")
+printf 'GET /v1/config/%s?iccid=%s&x=1 HTTP/1.1\rZTP-ICCID: 8944502509186389999\rX: y HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n' \
+	"$lower" "$(tr 'A-F' 'a-f' <<<"$ICCID_EF")" >"$T/req"
+"$PSK_CLIENT" --port "$DEVICE_PORT" --identity "$ICCID" --psk "$PSK" --suite ccm --request-file "$T/req" \
+	>"$T/out" 2>/dev/null || fail "psk_client"
+[ "$(body_of <"$T/out")" = canonical ] || fail "a request line with bare CRs: $(cat "$T/out")"
+[ "$(last_req a .path)" = "/base$(config_path)" ] || fail "the upstream got the SIM's bytes: $(last_req a .path)"
+grep -q 8944502509186389999 "$T/a/requests.jsonl" && fail "a ZTP-ICCID hidden in the request line reached the upstream"
+ok "a request line with bare CRs, extra parameters and lower-case hex: the upstream gets /base/v1/config/<DEVID>?iccid=<EF> only"
 
 # ---- the device hangs up while its request is upstream: ztpd drops the answer and goes on
 answer a '{"status": 200, "body": "too late", "delay": 1.2}'
@@ -207,6 +228,7 @@ expect_new_event upstream_error "$ev"
 db "SELECT detail FROM events WHERE kind='upstream_error' ORDER BY id DESC LIMIT 1" | grep -q 'cannot connect' ||
 	fail "event detail: $(db "SELECT detail FROM events ORDER BY id DESC LIMIT 1")"
 start_upstream b --idle 1.5
+UP_B=$UP_PORT
 r=$(admin PUT /v1/groups/fleet/upstream "{\"upstream\":\"http://127.0.0.1:$UP_PORT\"}")
 [ "$(tail -1 <<<"$r")" = 200 ] || fail "cannot change the group's upstream: $r"
 answer b '{"status": 200, "body": "b"}'
@@ -246,8 +268,7 @@ n=$(nreq b)
 ztpctl group upstream fleet default >/dev/null || fail "ztpctl group upstream fleet default"
 [ "$(ztpctl --json group show fleet | jq -r .upstream)" = null ] || fail "default: upstream not null"
 [ "$(dev GET "$(config_path)" | body_of)" = "$SEED_CONFIG" ] || fail "no default upstream: not from the store"
-stop_ztpd
-start_ztpd --allow-psk-ke --upstream "http://127.0.0.1:$UP_PORT/dflt"
+start_ztpd --allow-psk-ke --upstream "http://127.0.0.1:$UP_PORT/dflt" --workers 1
 ADMIN_TOKEN=$(admin_token)
 [ "$(dev GET "$(config_path)" | body_of)" = b ] || fail "the server's --upstream was not used"
 [ "$(last_req b .path)" = "/dflt$(config_path)" ] || fail "default upstream path: $(last_req b .path)"
@@ -310,3 +331,38 @@ ztpctl group upstream fleet "https://127.0.0.1:$UP_PORT/s" --upstream-ca "$P/ca.
 [ "$(dev GET "$(config_path)" | status_of)" = 502 ] || fail "the upstream required a client certificate"
 [ "$(nreq s)" = "$n" ] || fail "a request reached the upstream over a refused TLS connection"
 ok "https: the upstream verified against --upstream-ca, ztpd's client certificate; another CA or no client certificate: 502 + event"
+
+# a CA file replaced in place is read again at the next request, with no API call
+cp "$P/other.pem" "$P/ca-live.pem"
+ztpctl group upstream fleet "https://127.0.0.1:$UP_PORT/s" --upstream-ca "$P/ca-live.pem" \
+	--upstream-cert "$P/cli.pem" --upstream-key "$P/cli.key" >/dev/null || fail "ztpctl: ca-live"
+[ "$(dev GET "$(config_path)" | status_of)" = 502 ] || fail "the wrong CA in ca-live.pem was accepted"
+cp "$P/ca.pem" "$P/ca-live.pem.new"
+mv "$P/ca-live.pem.new" "$P/ca-live.pem"
+[ "$(dev GET "$(config_path)" | body_of)" = "over https" ] || fail "the replaced CA file was not read again"
+grep -q 'file changed; reading it again' "$T/ztpd.log" || fail "no log line for the changed file"
+openssl pkey -in "$P/cli.key" -aes256 -passout pass:secret -out "$P/enc.key" 2>/dev/null
+chmod 600 "$P/enc.key"
+r=$(admin PUT /v1/groups/fleet/upstream "$(jq -nc --arg u "https://127.0.0.1:$UP_PORT/s" --arg ca "$P/ca.pem" \
+	--arg c "$P/cli.pem" --arg k "$P/enc.key" '{upstream:$u, upstream_ca:$ca, upstream_cert:$c, upstream_key:$k}')")
+[ "$(tail -1 <<<"$r")" = 400 ] || fail "an encrypted client key: expected 400, got $r"
+grep -q 'unencrypted' <<<"$r" || fail "the refusal does not say the key must be unencrypted: $r"
+ok "a CA file replaced in place is used from the next request on; an encrypted client key is refused (400, no prompt)"
+
+# ---- SIGTERM while a POST is upstream: the drain waits for its answer (3.5 s: beyond
+# its usual 2 s, within --upstream-timeout, 5 s here)
+ztpctl group upstream fleet "http://127.0.0.1:$UP_B" >/dev/null || fail "ztpctl group upstream"
+answer b '{"status": 204, "delay": 3.5}'
+request POST "/v1/data/$DEVID?iccid=$ICCID_EF" "" "t=2" >"$T/req"
+"$PSK_CLIENT" --port "$DEVICE_PORT" --identity "$ICCID" --psk "$PSK" --suite ccm --request-file "$T/req" \
+	>"$T/drain.out" 2>/dev/null &
+drain_pid=$!
+sleep 0.5
+kill -TERM "$ZTPD_PID"
+wait "$drain_pid" || fail "psk_client during the drain"
+[ "$(status_of <"$T/drain.out")" = 204 ] || fail "SIGTERM with a POST upstream: the device got no answer: $(cat "$T/drain.out")"
+for _ in $(seq 1 100); do kill -0 "$ZTPD_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$ZTPD_PID" 2>/dev/null && fail "ztpd did not stop after the drain"
+ZTPD_PID=""
+answer b '{"status": 200, "body": "b"}'
+ok "SIGTERM while a POST is upstream: the device gets its 204, then ztpd stops"

@@ -10,6 +10,8 @@ stdout. Each request is appended to DIR/requests.jsonl as one JSON object
 is read from DIR/answer.json at each request:
   {"status": 200, "body": "text" | "body_len": N, "headers": {...},
    "delay": seconds, "close": true, "drop_reused": true}
+"raw": the whole answer as these bytes (latin-1), written as they are, then
+the connection closed; "chunked": true sends the body in chunks of 100.
 "drop_reused": a request on a kept-alive connection (not its first) is
 logged with "dropped": true and the connection closed without an answer,
 as when a server closes an idle connection just as a request arrives.
@@ -57,6 +59,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if rec.get("dropped"):
             self.close_connection = True
             return
+        if "raw" in ans:
+            self.wfile.write(ans["raw"].encode("latin-1"))
+            self.wfile.flush()
+            self.close_connection = True
+            return
         time.sleep(float(ans.get("delay", 0)))
         if "body_len" in ans:
             out = b"x" * int(ans["body_len"])
@@ -66,13 +73,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in ans.get("headers", {}).items():
             self.send_header(k, v)
-        if status not in (204, 304):
+        chunked = bool(ans.get("chunked"))
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif status not in (204, 304):
             self.send_header("Content-Length", str(len(out)))
         if ans.get("close"):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        if status not in (204, 304):
+        if chunked:
+            for i in range(0, len(out), 100):
+                part = out[i:i + 100]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+        elif status not in (204, 304):
             self.wfile.write(out)
 
     do_GET = _serve

@@ -146,6 +146,44 @@ test_uri_join(void **state)
 	u = parse_ok("http://b");
 	assert_int_equal(proxy_uri_join(&u, "/v1/dev/AA?iccid=98", out, sizeof(out)), 0);
 	assert_string_equal(out, "/v1/dev/AA?iccid=98");
+	/* no space, control byte or non-ASCII byte reaches a request line */
+	assert_int_equal(proxy_uri_join(&u, "/a b", out, sizeof(out)), ZTP_EINVAL);
+	assert_int_equal(proxy_uri_join(&u, "/a\rZTP-ICCID: 1", out, sizeof(out)), ZTP_EINVAL);
+	assert_int_equal(proxy_uri_join(&u, "/a\tb", out, sizeof(out)), ZTP_EINVAL);
+	assert_int_equal(proxy_uri_join(&u, "/a\x7f", out, sizeof(out)), ZTP_EINVAL);
+	assert_int_equal(proxy_uri_join(&u, "/caf\xc3\xa9", out, sizeof(out)), ZTP_EINVAL);
+}
+
+static void
+test_device_path(void **state)
+{
+	struct devroute r;
+	char out[PROXY_URI_MAX];
+
+	memset(&r, 0, sizeof(r));
+	r.kind = DEVROUTE_CONFIG;
+	snprintf(r.device_id, sizeof(r.device_id), "B58D51C5504D5257352E3120FF0D1338");
+	snprintf(r.iccid, sizeof(r.iccid), "8944502509186389635");
+	assert_int_equal(proxy_device_path(&r, out, sizeof(out)), 0);
+	assert_string_equal(out,
+	    "/v1/config/B58D51C5504D5257352E3120FF0D1338?iccid=984405529081369836F5");
+	r.kind = DEVROUTE_DATA;
+	assert_int_equal(proxy_device_path(&r, out, sizeof(out)), 0);
+	assert_string_equal(out, "/v1/data/B58D51C5504D5257352E3120FF0D1338?iccid=984405529081369836F5");
+	r.kind = DEVROUTE_DEV;
+	snprintf(r.device_id, sizeof(r.device_id), "AA");
+	snprintf(r.iccid, sizeof(r.iccid), "89445025091863896431");
+	assert_int_equal(proxy_device_path(&r, out, sizeof(out)), 0);
+	assert_string_equal(out, "/v1/dev/AA?iccid=98440552908136984613");
+	/* too small a buffer, and routes that cannot come from the parser */
+	assert_int_equal(proxy_device_path(&r, out, 20), ZTP_EINVAL);
+	snprintf(r.device_id, sizeof(r.device_id), "aa");
+	assert_int_equal(proxy_device_path(&r, out, sizeof(out)), ZTP_EINVAL);
+	snprintf(r.device_id, sizeof(r.device_id), "%s", "");
+	assert_int_equal(proxy_device_path(&r, out, sizeof(out)), ZTP_EINVAL);
+	snprintf(r.device_id, sizeof(r.device_id), "AA");
+	snprintf(r.iccid, sizeof(r.iccid), "12AB");
+	assert_int_equal(proxy_device_path(&r, out, sizeof(out)), ZTP_EINVAL);
 }
 
 static void
@@ -184,6 +222,7 @@ main(void)
 		cmocka_unit_test(test_url_refused),
 		cmocka_unit_test(test_upstream_settings),
 		cmocka_unit_test(test_uri_join),
+		cmocka_unit_test(test_device_path),
 		cmocka_unit_test(test_map_status),
 		cmocka_unit_test(test_header_values),
 	};
