@@ -319,6 +319,11 @@ for m in "${MODES[@]:1}"; do
 	fig "${m}_upstream_busy_max" "$(ratio "$(cat "$T/upbusy")" "$UP_THREADS" 2)" "of its threads"
 done
 fig client_cpu_per_fetch "$(round "$(median_of client_cpu_per_fetch "${runs[@]}")")" "us"
+# the client does the same work in every run: the spread of its CPU per fetch
+# shows the machine slowing down (a neighbour on the host), which other_cpu
+# does not see
+fig client_cpu_per_fetch_spread "$(ratio "$(jq -s '[.[].client_cpu_per_fetch] | max' "${runs[@]}")" \
+	"$(jq -s '[.[].client_cpu_per_fetch] | min' "${runs[@]}")" 2)" "x (max/min)"
 # what other tenants of the machine took during the runs: the noise
 fig other_cpu_median "$(round "$(median_of other_cpu "${runs[@]}")" 2)" "cores"
 fig upstream_requests "$(($(upstream_requests http) - up0_http + $(upstream_requests https) - up0_https))" \
