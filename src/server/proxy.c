@@ -19,6 +19,8 @@
  * connection's close callback (proxy_conn_closing) tells which.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,7 @@ struct proxy_conn {
 	struct proxy_job *job; /* the request in flight, NULL when idle */
 	int used;              /* answered a request: a kept-alive connection */
 	int retired;           /* closed or failed: in the graveyard */
+	int nodelay;           /* TCP_NODELAY set on its socket */
 	LIST_ENTRY(proxy_conn) next;
 };
 
@@ -515,6 +518,25 @@ conn_release(struct proxy_conn *pc)
 	}
 }
 
+/*
+ * No Nagle delay on an upstream socket: a POST's headers and body can leave
+ * as two TLS records, and the second would wait for the upstream's delayed
+ * ACK (40 ms). The socket exists once the connect started: at once for an
+ * IP address, after the lookup for a name (then from the first answer on).
+ */
+static void
+conn_nodelay(struct proxy_conn *pc)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(pc->evcon);
+	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+	int one = 1;
+
+	if (pc->nodelay || fd < 0)
+		return;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0)
+		pc->nodelay = 1;
+}
+
 static void
 upstream_error_cb(enum evhttp_request_error err, void *arg)
 {
@@ -534,6 +556,8 @@ upstream_headers_cb(struct evhttp_request *req, void *arg)
 
 	if (v != NULL && strspn(v, "0123456789") == strlen(v) && strlen(v) < sizeof(j->announced))
 		snprintf(j->announced, sizeof(j->announced), "%s", v);
+	if (j->pc != NULL)
+		conn_nodelay(j->pc);
 	return 0;
 }
 
@@ -708,6 +732,7 @@ job_start(struct proxy_job *j)
 	const struct config *cfg = j->pw->w->srv->cfg;
 	struct proxy_conn *pc;
 	struct evkeyvalq *h;
+	struct evbuffer *out;
 	char uri[PROXY_URI_MAX];
 
 	pc = NULL;
@@ -765,7 +790,13 @@ job_start(struct proxy_job *j)
 		conn_retire(pc);
 		conn_release(pc);
 		job_fail(j, 502, "the upstream request cannot be sent");
+		return;
 	}
+	conn_nodelay(pc);
+	/* on a kept-alive connection the request is queued now: one TLS record for head and body */
+	out = bufferevent_get_output(evhttp_connection_get_bufferevent(pc->evcon));
+	if (evbuffer_get_length(out) <= PROXY_READ_MAX)
+		evbuffer_pullup(out, -1);
 }
 
 int
