@@ -17,6 +17,7 @@ SIM_MODE=default
 UP_PIDS=()
 up_cleanup() {
 	local rc=$? p
+	set +e # (exit $rc) below must not end the trap before sim_cleanup
 	for p in "${UP_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 	(exit $rc)
 	sim_cleanup
