@@ -15,6 +15,7 @@ TC=${TRANSPORT_CLIENT:-$BUILD/tests/transport_client}
 HELPERS=()
 stop_helpers() {
 	local rc=$? p
+	set +e # (exit $rc) below must not end the trap before cleanup
 	for p in "${HELPERS[@]}"; do kill "$p" 2>/dev/null || true; done
 	(exit $rc)
 	cleanup
