@@ -269,6 +269,7 @@ n=$(nreq b)
 ztpctl group upstream fleet default >/dev/null || fail "ztpctl group upstream fleet default"
 [ "$(ztpctl --json group show fleet | jq -r .upstream)" = null ] || fail "default: upstream not null"
 [ "$(dev GET "$(config_path)" | body_of)" = "$SEED_CONFIG" ] || fail "no default upstream: not from the store"
+stop_ztpd
 start_ztpd --allow-psk-ke --upstream "http://127.0.0.1:$UP_PORT/dflt" --workers 1
 ADMIN_TOKEN=$(admin_token)
 [ "$(dev GET "$(config_path)" | body_of)" = b ] || fail "the server's --upstream was not used"
@@ -367,3 +368,5 @@ kill -0 "$ZTPD_PID" 2>/dev/null && fail "ztpd did not stop after the drain"
 ZTPD_PID=""
 answer b '{"status": 200, "body": "b"}'
 ok "SIGTERM while a POST is upstream: the device gets its 204, then ztpd stops"
+pgrep -f -- "--data $DATA" >/dev/null && fail "a ztpd of this test is still running: $(pgrep -af -- "--data $DATA")"
+ok "no ztpd of this test left running"
