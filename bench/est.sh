@@ -158,13 +158,7 @@ printf 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConn
 	-CAfile "$pki/ca.pem" -Verify 1 -verify_return_error -HTTP >"$T/s_server.out" 2>"$T/s_server.log") &
 pid=$!
 PIDS+=("$pid")
-for _ in $(seq 1 100); do
-	grep -q '^ACCEPT ' "$T/s_server.out" 2>/dev/null && break
-	kill -0 "$pid" 2>/dev/null || die "openssl s_server exited at start"
-	sleep 0.1
-done
-SRV_PORT[s_server_mtls]=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p' "$T/s_server.out")
-[ -n "${SRV_PORT[s_server_mtls]}" ] || die "openssl s_server did not say its port"
+SRV_PORT[s_server_mtls]=$(port_of "$pid" "$T/s_server.out" "$S_SERVER_PORT" "openssl s_server")
 SRV_PIDS[s_server_mtls]="--server-pid $pid"
 
 client() { # client SERVER ARGS...: ztp-bench against SERVER, as that server wants

@@ -95,6 +95,22 @@ declare -A ZTPD_PID ZTPD_PORT ZTPD_ADMIN ZTPD_DATA
 
 # start_ztpd NAME [ztpd options...]: ztpd on a fresh data directory with
 # ephemeral loopback ports; waits (30 s at most) for its run.json
+# port_of PID FILE SED_SCRIPT WHAT: waits (10 s at most) until FILE, the output of
+# the server PID, has the line SED_SCRIPT (sed -n) prints the port from; prints it
+port_of() {
+	local pid=$1 file=$2 script=$3 what=$4 port=""
+	for _ in $(seq 1 100); do
+		port=$(sed -n "$script" "$file" 2>/dev/null | head -1)
+		[ -n "$port" ] && break
+		kill -0 "$pid" 2>/dev/null || die "$what exited at start"
+		sleep 0.1
+	done
+	[ -n "$port" ] || die "$what did not say its port"
+	echo "$port"
+}
+# the port line of openssl s_server: "ACCEPT host:port"
+S_SERVER_PORT='s/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p'
+
 start_ztpd() {
 	local name=$1 data=$T/$1 pid
 	shift

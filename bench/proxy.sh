@@ -130,13 +130,8 @@ start_upstream() {
 		"$@" >"$T/upstream-$name.out" 2>"$T/upstream-$name.log" &
 	pid=$!
 	PIDS+=("$pid")
-	for _ in $(seq 1 100); do
-		grep -q '^port: ' "$T/upstream-$name.out" 2>/dev/null && break
-		kill -0 "$pid" 2>/dev/null || die "bench-upstream $name exited at start"
-		sleep 0.1
-	done
-	UP_PORT[$name]=$(sed -n 's/^port: \([0-9][0-9]*\)$/\1/p' "$T/upstream-$name.out")
-	[ -n "${UP_PORT[$name]}" ] || die "bench-upstream $name did not say its port"
+	UP_PORT[$name]=$(port_of "$pid" "$T/upstream-$name.out" 's/^port: \([0-9][0-9]*\)$/\1/p' \
+		"bench-upstream $name")
 	UP_PID[$name]=$pid
 }
 start_upstream http

@@ -64,13 +64,7 @@ cp "$T/response" "$T/www/v1/config/$DEVID?iccid=$ICCID_EF"
 SRV_PID[s_server]=$!
 PIDS+=("${SRV_PID[s_server]}")
 SRV_THREADS[s_server]=1
-for _ in $(seq 1 100); do
-	grep -q '^ACCEPT ' "$T/s_server.out" 2>/dev/null && break
-	kill -0 "${SRV_PID[s_server]}" 2>/dev/null || die "openssl s_server exited at start"
-	sleep 0.1
-done
-SRV_PORT[s_server]=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p' "$T/s_server.out")
-[ -n "${SRV_PORT[s_server]}" ] || die "openssl s_server did not say its port"
+SRV_PORT[s_server]=$(port_of "${SRV_PID[s_server]}" "$T/s_server.out" "$S_SERVER_PORT" "openssl s_server")
 
 client() { # client SERVER KEX ARGS...: ztp-bench against SERVER
 	local s=$1 kex=$2

@@ -104,20 +104,18 @@ serve_dev(struct evhttp_request *req, struct worker *w, const struct devroute *r
 	memset(&d, 0, sizeof(d));
 }
 
-/* A rotation is due: asked for, or the group's rotation period has passed. */
+/* A rotation is due: asked for, or the group's (g: NULL if none) rotation period has passed. */
 static int
-rotation_due(struct worker *w, const struct store_sim *sim)
+rotation_due(const struct store_sim *sim, const struct store_group *g)
 {
-	struct store_group g;
 	int64_t since;
 
 	if (sim->rotate)
 		return 1;
-	if (sim->group[0] == '\0' || store_group_get(w->store, sim->group, &g) != 0 ||
-	    g.rotation_period_s <= 0)
+	if (g == NULL || g->rotation_period_s <= 0)
 		return 0;
 	since = sim->rotated_at ? sim->rotated_at : sim->created_at;
-	return clock_now_ms() - since >= g.rotation_period_s * 1000;
+	return clock_now_ms() - since >= g->rotation_period_s * 1000;
 }
 
 /*
@@ -128,7 +126,7 @@ rotation_due(struct worker *w, const struct store_sim *sim)
  */
 static void
 maybe_rotate(struct evhttp_request *req, struct worker *w, struct conn *c,
-    const struct store_sim *sim)
+    const struct store_sim *sim, const struct store_group *g)
 {
 	static const char label[] = "EXPORTER-ztp-psk-rotate";
 	uint8_t key[ROTATE_KEY_LEN];
@@ -136,7 +134,7 @@ maybe_rotate(struct evhttp_request *req, struct worker *w, struct conn *c,
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	int n;
 
-	if (c->pending || c->id.generation != sim->psk_generation || !rotation_due(w, sim) ||
+	if (c->pending || c->id.generation != sim->psk_generation || !rotation_due(sim, g) ||
 	    sim->psk_generation == UINT32_MAX || ssl == NULL)
 		return;
 	n = snprintf(gen, sizeof(gen), "%u", sim->psk_generation + 1);
@@ -156,38 +154,30 @@ maybe_rotate(struct evhttp_request *req, struct worker *w, struct conn *c,
 }
 
 /*
- * Proxy mode: the upstream of the SIM's group, else the server's default;
- * 0 and *out set when the request goes there, ZTP_ENOENT when it is
- * answered from the store.
+ * Proxy mode: the upstream of the SIM's group (g: NULL if none), else the
+ * server's default; NULL when the request is answered from the store.
  */
-static int
-upstream_for(struct worker *w, const struct store_sim *sim, struct store_upstream *out)
+static const struct store_upstream *
+upstream_for(struct worker *w, const struct store_group *g)
 {
 	const struct store_upstream *def = &w->srv->cfg->upstream;
-	struct store_group g;
-	int rc;
 
-	if (sim->group[0] != '\0') {
-		if ((rc = store_group_get(w->store, sim->group, &g)) != 0)
-			return rc;
-		if (strcmp(g.upstream.url, "off") == 0)
-			return ZTP_ENOENT;
-		if (g.upstream.url[0] != '\0') {
-			*out = g.upstream;
-			return 0;
-		}
-	}
+	if (g != NULL && strcmp(g->upstream.url, "off") == 0)
+		return NULL;
+	if (g != NULL && g->upstream.url[0] != '\0')
+		return &g->upstream;
 	if (def->url[0] == '\0' || strcmp(def->url, "off") == 0)
-		return ZTP_ENOENT;
-	*out = *def;
-	return 0;
+		return NULL;
+	return def;
 }
 
 /* Returns 1 when the answer comes later (forwarded upstream), 0 when it was sent. */
 static int
 handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 {
-	struct store_upstream up;
+	const struct store_upstream *up;
+	const struct store_group *g = NULL;
+	struct store_group group;
 	const struct config *cfg = w->srv->cfg;
 	const char *uri = evhttp_request_get_uri(req), *why;
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
@@ -272,13 +262,18 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 		http_reply_error(req, 500, "internal", "store failure");
 		return 0;
 	}
-	maybe_rotate(req, w, c, &sim);
-	if ((rc = upstream_for(w, &sim, &up)) == 0)
-		return proxy_forward(w, c, req, &up, &sim, &r, body, bodylen) == 0;
-	if (rc != ZTP_ENOENT) {
-		http_reply_error(req, 500, "internal", "store failure");
-		return 0;
+	/* the SIM's group, read once: its rotation period and its upstream */
+	if (sim.group[0] != '\0') {
+		rc = store_group_get(w->store, sim.group, &group);
+		if (rc != 0 && rc != ZTP_ENOENT) {
+			http_reply_error(req, 500, "internal", "store failure");
+			return 0;
+		}
+		g = rc == 0 ? &group : NULL;
 	}
+	maybe_rotate(req, w, c, &sim, g);
+	if ((up = upstream_for(w, g)) != NULL)
+		return proxy_forward(w, c, req, up, &sim, &r, body, bodylen) == 0;
 	switch (r.kind) {
 	case DEVROUTE_CONFIG:
 		serve_config(req, w, &r, sim.config_version);

@@ -41,6 +41,7 @@
 #include "events.h"
 #include "http_util.h"
 #include "log.h"
+#include "num.h"
 #include "proxy.h"
 #include "proxy_req.h"
 #include "server.h"
@@ -114,7 +115,7 @@ struct proxy_job {
 	enum evhttp_request_error err;
 	int sock_err;                /* the socket's error when evhttp reported one */
 	int fresh;                   /* a retry: on a new connection */
-	char announced[24];          /* the answer's Content-Length, "" if none */
+	uint64_t announced;          /* the answer's Content-Length; 0 if none */
 	TAILQ_ENTRY(proxy_job) qnext;
 	LIST_ENTRY(proxy_job) next;
 };
@@ -465,7 +466,7 @@ job_free(struct proxy_job *j)
 
 /*
  * The answer to the device: status with body (NULL for none), then the job
- * is gone. error: an error code for a JSON error answer ("" when passing
+ * is gone. error: an error code for a JSON error answer (NULL when passing
  * the upstream's answer on).
  */
 static void
@@ -554,8 +555,8 @@ upstream_headers_cb(struct evhttp_request *req, void *arg)
 	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Content-Length");
 
-	if (v != NULL && strspn(v, "0123456789") == strlen(v) && strlen(v) < sizeof(j->announced))
-		snprintf(j->announced, sizeof(j->announced), "%s", v);
+	if (v == NULL || num_parse_u64z(v, 0, UINT64_MAX, &j->announced) != 0)
+		j->announced = 0; /* evhttp refuses a malformed one itself */
 	if (j->pc != NULL)
 		conn_nodelay(j->pc);
 	return 0;
@@ -602,12 +603,12 @@ pass_answer(struct proxy_job *j, struct evhttp_request *ureq, int status)
 
 /* The answer's body is over what a SIM takes: 502 with ZTP-Error, which the applet reports as FF02. */
 static void
-fail_too_large(struct proxy_job *j, const char *size)
+fail_too_large(struct proxy_job *j, uint64_t size)
 {
 	char what[160];
 
-	snprintf(what, sizeof(what), "answer body of %s bytes, over %d: not passed on", size,
-	    PROXY_BODY_MAX);
+	snprintf(what, sizeof(what), "answer body of %llu bytes, over %d: not passed on",
+	    (unsigned long long)size, PROXY_BODY_MAX);
 	if (j->dreq != NULL)
 		evhttp_add_header(evhttp_request_get_output_headers(j->dreq), "ZTP-Error",
 		    PROXY_ERROR_TOO_LARGE);
@@ -657,8 +658,7 @@ upstream_done_cb(struct evhttp_request *ureq, void *arg)
 	if (status <= 0) {
 		/* evhttp reset the connection; never reuse it */
 		conn_retire(pc);
-		if (j->failed && j->err == EVREQ_HTTP_DATA_TOO_LONG && j->announced[0] != '\0' &&
-		    (strlen(j->announced) > 3 || atoi(j->announced) > PROXY_BODY_MAX)) {
+		if (j->failed && j->err == EVREQ_HTTP_DATA_TOO_LONG && j->announced > PROXY_BODY_MAX) {
 			/* certain: announced (an unannounced one is read up to PROXY_READ_MAX) */
 			conn_release(pc);
 			fail_too_large(j, j->announced);
@@ -700,8 +700,7 @@ upstream_done_cb(struct evhttp_request *ureq, void *arg)
 		return;
 	}
 	if ((len = evbuffer_get_length(evhttp_request_get_input_buffer(ureq))) > PROXY_BODY_MAX) {
-		snprintf(what, sizeof(what), "%zu", len);
-		fail_too_large(j, what);
+		fail_too_large(j, len);
 		return;
 	}
 	pass_answer(j, ureq, status);

@@ -8,7 +8,7 @@
 # then runs ztp-sim with --t0, and card/expect_card fetch the data that a
 # 61xx answer announces with GET RESPONSE, as the public SAFE2 device
 # library does. A script written with card/expect_card runs unchanged in
-# both modes (test_sim_*_t0.sh run their twin with SIM_MODE=t0).
+# both modes (the CTest entries integration.test_sim_seed_t0 and _states_t0 set SIM_MODE=t0).
 SIM=$BUILD/ztp-sim
 [ -x "$SIM" ] || fail "no ztp-sim at $SIM"
 SIM_PID=""

@@ -9,7 +9,7 @@
 # the --link symlink and the --trace file; last, the seed's session on a
 # T=0 card, answer by answer.
 #
-# SIM_MODE=t0 (test_sim_seed_t0.sh) runs all of it on a T=0 card: every
+# SIM_MODE=t0 (CTest: integration.test_sim_seed_t0) runs all of it on a T=0 card: every
 # APDU goes through card/expect_card, which follow a 61xx answer with GET
 # RESPONSE as the public device library does and check both answers.
 . "$(dirname "$0")/lib.sh"

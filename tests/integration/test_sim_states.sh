@@ -12,7 +12,7 @@
 # (000F/FF02), and a 304 served from the kept body with fewer bytes on the
 # wire than the 200 (ztp-sim's debug log).
 #
-# SIM_MODE=t0 (test_sim_states_t0.sh) runs all of it on a T=0 card: the
+# SIM_MODE=t0 (CTest: integration.test_sim_states_t0) runs all of it on a T=0 card: the
 # APDUs go through card/expect_card (lib_sim.sh), GET RESPONSE after 61xx.
 . "$(dirname "$0")/lib.sh"
 
