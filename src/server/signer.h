@@ -126,6 +126,12 @@ pid_t signer_pid(struct signer *s);
  * returns 0 or ZTP_EIO (signer gone: killed as by any failed call).
  */
 int signer_key_loads(void);
+
+/*
+ * The signer process itself (signer.c): load the CA of dir with datakey,
+ * serve requests on sock until it closes, and _exit(). Never returns.
+ */
+void signer_child_main(int sock, const char *dir, uint8_t *datakey) __attribute__((noreturn));
 int signer_exchange_raw(struct signer *s, const uint8_t *req, size_t len, uint8_t *resp,
     size_t cap, size_t *resp_len);
 

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The signer's client, in the front (see signer.h): it sends requests on
+ * the socket to the signer process and reads the answers.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "log.h"
+#include "signer.h"
+#include "ztp/err.h"
+
+#define SOCKBUF (2 * SIGNER_MSG_MAX + 4096)
+
+struct signer {
+	pthread_mutex_t mu;
+	int fd;             /* -1: no signer */
+	pid_t pid;          /* 0: no signer */
+	int64_t last_start; /* monotonic ms of the last start, 0: never */
+	struct signer_opts opts;
+	char dir[PATH_MAX];
+	uint8_t datakey[CRYPTO_KEY_LEN];
+	uint8_t buf[SIGNER_MSG_MAX]; /* request, then answer; under mu */
+};
+
+static void
+describe_status(int status, char *out, size_t cap)
+{
+	if (WIFEXITED(status))
+		snprintf(out, cap, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(out, cap, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(out, cap, "ended");
+}
+
+/* Close the socket, end the child (SIGKILL unless it already ended) and reap it. */
+static void
+stop_child(struct signer *s)
+{
+	char how[64];
+	pid_t r;
+	int status;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->pid <= 0)
+		return;
+	while ((r = waitpid(s->pid, &status, WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (r == 0) {
+		kill(s->pid, SIGKILL);
+		while ((r = waitpid(s->pid, &status, 0)) < 0 && errno == EINTR)
+			;
+	}
+	if (r == s->pid) {
+		describe_status(status, how, sizeof(how));
+		log_info("signer %d %s", (int)s->pid, how);
+	} else {
+		/* reaped elsewhere (SIGCHLD ignored?): its pid may be another's by now */
+		log_warn("signer %d: waitpid", (int)s->pid);
+	}
+	s->pid = 0;
+}
+
+/* Wait until fd is ready for events or the deadline. 0 ready, 1 time-out, -1 error. */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p;
+	int64_t left;
+	int n;
+
+	for (;;) {
+		if ((left = deadline - clock_mono_ms()) <= 0)
+			return 1;
+		p.fd = fd;
+		p.events = events;
+		p.revents = 0;
+		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			return 0; /* POLLHUP and POLLERR too: the next call says what */
+		if (n == 0)
+			return 1;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * Send req[0..len) and receive one answer into resp (cap bytes) within
+ * timeout_ms. Returns 0 or ZTP_EIO, after which the child is gone.
+ */
+static int
+transact(struct signer *s, const uint8_t *req, size_t len, uint8_t *resp, size_t cap,
+    size_t *rlen, int timeout_ms)
+{
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	struct iovec iov;
+	struct msghdr mh;
+	ssize_t n;
+	int w = 0;
+
+	for (;;) {
+		if ((n = send(s->fd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT)) == (ssize_t)len)
+			break;
+		if (n >= 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			log_warn("signer %d: send", (int)s->pid);
+			goto fail;
+		}
+		if (errno != EINTR && (w = wait_fd(s->fd, POLLOUT, deadline)) != 0)
+			goto wait_failed;
+	}
+	for (;;) {
+		iov.iov_base = resp;
+		iov.iov_len = cap;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if ((n = recvmsg(s->fd, &mh, MSG_DONTWAIT)) > 0) {
+			if (mh.msg_flags & MSG_TRUNC) {
+				log_warnx("signer %d: answer over %zu bytes", (int)s->pid, cap);
+				goto fail;
+			}
+			*rlen = (size_t)n;
+			return 0;
+		}
+		if (n == 0) {
+			log_warnx("signer %d: connection closed", (int)s->pid);
+			goto fail;
+		}
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+			log_warn("signer %d: recv", (int)s->pid);
+			goto fail;
+		}
+		if (errno != EINTR && (w = wait_fd(s->fd, POLLIN, deadline)) != 0)
+			goto wait_failed;
+	}
+wait_failed:
+	if (w > 0)
+		log_warnx("signer %d: no answer within %d ms", (int)s->pid, timeout_ms);
+	else
+		log_warn("signer %d: poll", (int)s->pid);
+fail:
+	stop_child(s);
+	return ZTP_EIO;
+}
+
+/* Fork a new signer and wait for its PONG. Returns 0 or ZTP_EIO. */
+static int
+start_child(struct signer *s)
+{
+	struct signer_msg ping = { .type = SIGNER_MSG_PING }, pong;
+	uint8_t req[SIGNER_MSG_HDR_LEN], resp[512];
+	size_t len, rlen;
+	int sv[2], size = SOCKBUF;
+	pid_t pid;
+
+	s->last_start = clock_mono_ms();
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		log_warn("signer: socketpair");
+		return ZTP_EIO;
+	}
+	/* room for a largest message whatever the system's default */
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if ((pid = fork()) < 0) {
+		log_warn("signer: fork");
+		close(sv[0]);
+		close(sv[1]);
+		return ZTP_EIO;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		signer_child_main(sv[1], s->dir, s->datakey);
+	}
+	close(sv[1]);
+	s->fd = sv[0];
+	s->pid = pid;
+	if (signer_msg_encode(&ping, req, sizeof(req), &len) != 0 ||
+	    transact(s, req, len, resp, sizeof(resp), &rlen, s->opts.start_timeout_ms) != 0)
+		goto fail;
+	if (signer_msg_decode(resp, rlen, &pong) != 0 || pong.type != SIGNER_MSG_PONG) {
+		log_warnx("signer %d: no PONG to the first PING", (int)pid);
+		goto fail;
+	}
+	log_info("signer %d: started, CA %s/ca.pem", (int)pid, s->dir);
+	return 0;
+fail:
+	stop_child(s);
+	log_warnx("signer: cannot start (see above)");
+	return ZTP_EIO;
+}
+
+/* A signer to talk to: the running one, or a new one if it is time to try. */
+static int
+ensure_running(struct signer *s)
+{
+	if (s->fd >= 0)
+		return 0;
+	if (s->last_start != 0 && clock_mono_ms() - s->last_start < s->opts.restart_interval_ms)
+		return ZTP_EIO;
+	return start_child(s);
+}
+
+/*
+ * Send req and decode the answer into *resp (pointing into s->buf). With
+ * mu held. Returns 0 for an answer of type want, the signer's code for an
+ * ERROR, ZTP_EIO if there is no working signer, or the encoder's code.
+ */
+static int
+call(struct signer *s, const struct signer_msg *req, uint16_t want, struct signer_msg *resp)
+{
+	size_t len, rlen;
+	int rc;
+
+	if ((rc = signer_msg_encode(req, s->buf, sizeof(s->buf), &len)) != 0)
+		return rc;
+	if ((rc = ensure_running(s)) != 0)
+		return rc;
+	if ((rc = transact(s, s->buf, len, s->buf, sizeof(s->buf), &rlen, s->opts.timeout_ms)) != 0)
+		return rc;
+	if ((rc = signer_msg_decode(s->buf, rlen, resp)) != 0 ||
+	    (resp->type != want && resp->type != SIGNER_MSG_ERROR)) {
+		log_warnx("signer %d: unexpected answer (%s)", (int)s->pid,
+		    rc != 0 ? ztp_strerror(rc) : "wrong type");
+		stop_child(s);
+		return ZTP_EIO;
+	}
+	if (resp->type == SIGNER_MSG_ERROR) {
+		log_debug("signer %d: refused: %s (%s)", (int)s->pid, resp->u.error.text,
+		    ztp_strerror(resp->u.error.code));
+		return resp->u.error.code == ZTP_EIO ? ZTP_EINTERNAL : resp->u.error.code;
+	}
+	return 0;
+}
+
+int
+signer_start(struct signer **out, const char *datadir, const uint8_t datakey[32],
+    const struct signer_opts *opts)
+{
+	static const struct signer_opts defaults = { 5000, 10000, 1000 };
+	struct signer *s;
+
+	*out = NULL;
+	if (datadir == NULL || datakey == NULL)
+		return ZTP_EINVAL;
+	if (opts == NULL)
+		opts = &defaults;
+	if (opts->timeout_ms <= 0 || opts->start_timeout_ms <= 0 || opts->restart_interval_ms < 0)
+		return ZTP_EINVAL;
+	if (strlen(datadir) >= sizeof(s->dir) - 16)
+		return ZTP_ERANGE;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return ZTP_ENOMEM;
+	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+		free(s);
+		return ZTP_ENOMEM;
+	}
+	s->fd = -1;
+	s->opts = *opts;
+	snprintf(s->dir, sizeof(s->dir), "%s", datadir);
+	memcpy(s->datakey, datakey, CRYPTO_KEY_LEN);
+	if (start_child(s) != 0) {
+		signer_free(s);
+		return ZTP_EIO;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+signer_free(struct signer *s)
+{
+	int64_t until;
+	int status;
+
+	if (s == NULL)
+		return;
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	/* the signer exits on end of file; give it a second */
+	for (until = clock_mono_ms() + 1000; s->pid > 0 && clock_mono_ms() < until;) {
+		pid_t r = waitpid(s->pid, &status, WNOHANG);
+		if (r == s->pid || (r < 0 && errno != EINTR))
+			s->pid = 0;
+		else if (r == 0)
+			usleep(5000);
+	}
+	stop_child(s);
+	OPENSSL_cleanse(s->datakey, sizeof(s->datakey));
+	OPENSSL_cleanse(s->buf, sizeof(s->buf));
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+int
+signer_restart(struct signer *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	stop_child(s);
+	rc = start_child(s);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+signer_ping(struct signer *s)
+{
+	struct signer_msg req = { .type = SIGNER_MSG_PING }, resp;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = call(s, &req, SIGNER_MSG_PONG, &resp);
+	pthread_mutex_unlock(&s->mu);
+	return rc == 0 ? 0 : ZTP_EIO;
+}
+
+void
+signer_issued_free(struct signer_issued *c)
+{
+	if (c == NULL)
+		return;
+	free(c->der);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+signer_sign_csr(struct signer *s, const struct signer_csr_req *req, struct signer_issued *out)
+{
+	static const struct signer_msg zero;
+	struct signer_msg m = zero, resp;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	m.type = SIGNER_MSG_SIGN_CSR;
+	m.u.csr = *req;
+	pthread_mutex_lock(&s->mu);
+	if ((rc = call(s, &m, SIGNER_MSG_CERT, &resp)) != 0)
+		goto out;
+	if ((out->der = malloc(resp.u.cert.cert_len)) == NULL) {
+		rc = ZTP_ENOMEM;
+		goto out;
+	}
+	memcpy(out->der, resp.u.cert.cert, resp.u.cert.cert_len);
+	out->der_len = resp.u.cert.cert_len;
+	memcpy(out->serial, resp.u.cert.serial, resp.u.cert.serial_len);
+	out->serial_len = resp.u.cert.serial_len;
+	out->not_before = resp.u.cert.not_before;
+	out->not_after = resp.u.cert.not_after;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int
+revoked_cmp(const void *a, const void *b)
+{
+	const struct signer_revoked *x = a, *y = b;
+
+	return signer_msg_serial_cmp(x->serial, x->serial_len, y->serial, y->serial_len);
+}
+
+int
+signer_sign_crl(struct signer *s, uint64_t crl_number, uint32_t next_update,
+    const struct signer_revoked *revoked, size_t n, uint8_t **der, size_t *der_len)
+{
+	static const struct signer_msg zero;
+	struct signer_msg m = zero, resp;
+	struct signer_revoked *sorted = NULL;
+	size_t i;
+	int rc;
+
+	*der = NULL;
+	*der_len = 0;
+	if (n > SIGNER_REVOKED_MAX)
+		return ZTP_ERANGE;
+	if (n > 0 && revoked == NULL)
+		return ZTP_EINVAL;
+	if (n > 0) {
+		if ((sorted = malloc(n * sizeof(*sorted))) == NULL)
+			return ZTP_ENOMEM;
+		memcpy(sorted, revoked, n * sizeof(*sorted));
+		for (i = 0; i < n; i++)
+			if (sorted[i].serial_len > SIGNER_SERIAL_MAX) {
+				free(sorted);
+				return ZTP_ERANGE;
+			}
+		qsort(sorted, n, sizeof(*sorted), revoked_cmp);
+	}
+	m.type = SIGNER_MSG_SIGN_CRL;
+	m.u.crl.crl_number = crl_number;
+	m.u.crl.next_update = next_update;
+	m.u.crl.n_revoked = n;
+	m.u.crl.revoked = sorted;
+	pthread_mutex_lock(&s->mu);
+	if ((rc = call(s, &m, SIGNER_MSG_CRL, &resp)) != 0)
+		goto out;
+	if ((*der = malloc(resp.u.crl_der.crl_len)) == NULL) {
+		rc = ZTP_ENOMEM;
+		goto out;
+	}
+	memcpy(*der, resp.u.crl_der.crl, resp.u.crl_der.crl_len);
+	*der_len = resp.u.crl_der.crl_len;
+out:
+	pthread_mutex_unlock(&s->mu);
+	free(sorted);
+	return rc;
+}
+
+pid_t
+signer_pid(struct signer *s)
+{
+	pid_t pid;
+
+	pthread_mutex_lock(&s->mu);
+	pid = s->pid;
+	pthread_mutex_unlock(&s->mu);
+	return pid;
+}
+
+int
+signer_exchange_raw(struct signer *s, const uint8_t *req, size_t len, uint8_t *resp, size_t cap,
+    size_t *resp_len)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	if ((rc = ensure_running(s)) == 0)
+		rc = transact(s, req, len, resp, cap, resp_len, s->opts.timeout_ms);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
