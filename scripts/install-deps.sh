@@ -6,8 +6,19 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libssl-dev openssl libevent-dev libjansson-dev libsqlite3-dev sqlite3
-libcurl4-openssl-dev curl libcmocka-dev gnutls-bin jq xxd procps bc python3 strace iproute2
+libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev gnutls-bin jq xxd procps bc python3 strace iproute2
 faketime"
+
+# the unprivileged user ztpd's front and signer run as when it starts as root
+if ! id ztp >/dev/null 2>&1; then
+	if [ "$(id -u)" -eq 0 ]; then
+		useradd --system --user-group --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin ztp
+		echo "install-deps: created the system user ztp" >&2
+	else
+		echo "install-deps: no user ztp (run as root to create it; ztpd started as root needs it)" >&2
+	fi
+fi
 
 missing=""
 for p in $PKGS; do

@@ -17,4 +17,12 @@ fault_point(const char *name)
 		raise(SIGKILL);
 	}
 }
+
+int
+fault_active(const char *name)
+{
+	const char *want = getenv("ZTP_FAULT");
+
+	return want != NULL && strcmp(want, name) == 0;
+}
 #endif

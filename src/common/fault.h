@@ -10,8 +10,11 @@
 
 #ifdef ZTP_FAULT_POINTS
 void fault_point(const char *name);
+/* 1 if ZTP_FAULT is name: for fault points that need set-up of their own. */
+int fault_active(const char *name);
 #else
 #define fault_point(name) ((void)0)
+#define fault_active(name) 0
 #endif
 
 #endif

@@ -23,6 +23,12 @@ log_init(const char *prog, enum log_format fmt, enum log_level min)
 }
 
 void
+log_set_level(enum log_level min)
+{
+	log_min = min;
+}
+
+void
 log_sanitize(const void *s, size_t len, char *out, size_t cap)
 {
 	const unsigned char *p = s;

@@ -11,6 +11,8 @@ enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN };
 
 void log_init(const char *prog, enum log_format fmt, enum log_level min);
+/* Change the least level logged (a configuration reload). */
+void log_set_level(enum log_level min);
 
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);

@@ -20,6 +20,7 @@ config_defaults(struct config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->data, sizeof(cfg->data), "ztp-data");
+	snprintf(cfg->user, sizeof(cfg->user), "ztp");
 	snprintf(cfg->device_listen, sizeof(cfg->device_listen), "0.0.0.0:11111");
 	snprintf(cfg->admin_listen, sizeof(cfg->admin_listen), "127.0.0.1:11443");
 	cfg->workers = n > 0 && n <= 64 ? (int)n : 1;
@@ -133,6 +134,8 @@ set_listen(char *dst, size_t cap, const char *value, const char *key, char *errb
 int
 config_set(struct config *cfg, const char *key, const char *value, char *errbuf, size_t errcap)
 {
+	if (!strcmp(key, "user"))
+		return set_str(cfg->user, sizeof(cfg->user), value, key, errbuf, errcap);
 	if (!strcmp(key, "data"))
 		return set_str(cfg->data, sizeof(cfg->data), value, key, errbuf, errcap);
 	if (!strcmp(key, "device-listen"))
@@ -358,6 +361,8 @@ config_parse_args(struct config *cfg, int argc, char **argv)
 		{ "upstream-timeout", required_argument, NULL, 0 },
 		{ "upstream-connections", required_argument, NULL, 0 },
 		{ "import-ca", required_argument, NULL, 0 },
+		{ "user", required_argument, NULL, 0 },
+		{ "child", required_argument, NULL, 0 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -395,6 +400,14 @@ config_parse_args(struct config *cfg, int argc, char **argv)
 			}
 			if (!strcmp(opts[idx].name, "config"))
 				continue;
+			if (!strcmp(opts[idx].name, "child")) {
+				if (strcmp(optarg, "front") != 0 && strcmp(optarg, "signer") != 0) {
+					fprintf(stderr, "ztpd: --child front|signer\n");
+					return ZTP_EINVAL;
+				}
+				snprintf(cfg->child, sizeof(cfg->child), "%s", optarg);
+				continue;
+			}
 			if (!strcmp(opts[idx].name, "import-ca")) {
 				if (strlen(optarg) >= sizeof(cfg->import_ca_cert)) {
 					fprintf(stderr, "ztpd: --import-ca: path too long\n");

@@ -37,6 +37,9 @@ struct config {
 	/* ztpd --import-ca CERT KEY: import the CA into the data directory and exit */
 	char import_ca_cert[PATH_MAX];
 	char import_ca_key[PATH_MAX];
+	/* privilege separation (parent.c) */
+	char user[64];  /* started as root, the children run as this user */
+	char child[16]; /* internal: "front" or "signer" in a child process */
 };
 
 void config_defaults(struct config *cfg);

@@ -23,14 +23,16 @@
 #include "store.h"
 #include "ztp/err.h"
 
-#define CA_DAYS 3650
 #define SERVER_DAYS 397
 #define SERVER_RENEW_DAYS 30
 
 void
 datadir_path(const struct datadir *dd, const char *name, char *out)
 {
-	snprintf(out, PATH_MAX, "%s/%s", dd->dir, name);
+	if (dd->here)
+		snprintf(out, PATH_MAX, "%s", name);
+	else
+		snprintf(out, PATH_MAX, "%s/%s", dd->dir, name);
 }
 
 int
@@ -165,118 +167,8 @@ read_cert(const struct datadir *dd, const char *name)
 	return cert;
 }
 
-static int
-add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	int ok;
-
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
-		return 0;
-	ok = X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok;
-}
-
-/*
- * A certificate for key, signed by signkey; issuer NULL: self-signed.
- * exts: NID/value pairs ending with 0. Caller frees the result.
- */
-static X509 *
-make_cert(EVP_PKEY *key, EVP_PKEY *signkey, X509 *issuer, const char *cn, int days,
-    const int *nids, const char *const *values)
-{
-	X509 *cert = NULL;
-	X509_NAME *name;
-	BIGNUM *bn = NULL;
-	uint8_t serial[16];
-	int i, ok = 0;
-
-	if ((cert = X509_new()) == NULL || crypto_random(serial, sizeof(serial)) != 0)
-		goto out;
-	serial[0] &= 0x7f;
-	serial[0] |= 0x01;
-	if ((bn = BN_bin2bn(serial, sizeof(serial), NULL)) == NULL ||
-	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) == NULL)
-		goto out;
-	if (!X509_set_version(cert, 2) || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
-	    !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
-	    !X509_set_pubkey(cert, key))
-		goto out;
-	name = X509_get_subject_name(cert);
-	if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"ztp", -1,
-		-1, 0) ||
-	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
-		-1, 0))
-		goto out;
-	if (!X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name))
-		goto out;
-	for (i = 0; nids[i] != 0; i++)
-		if (!add_ext(cert, issuer ? issuer : cert, nids[i], values[i]))
-			goto out;
-	if (X509_sign(cert, signkey, EVP_sha256()) <= 0)
-		goto out;
-	ok = 1;
-out:
-	BN_free(bn);
-	if (!ok) {
-		X509_free(cert);
-		cert = NULL;
-		log_warnx("cannot create the certificate %s", cn);
-	}
-	return cert;
-}
-
-/*
- * Create the CA (ca.key, then ca.pem) in a child process, so that the
- * serving process never holds the CA key: only the signer process loads it.
- */
-static int
-create_ca(struct datadir *dd)
-{
-	static const int nids[] = { NID_basic_constraints, NID_key_usage,
-		NID_subject_key_identifier, 0 };
-	static const char *const values[] = { "critical,CA:TRUE", "critical,keyCertSign,cRLSign",
-		"hash" };
-	char cn[128], host[64];
-	pid_t pid;
-	int status;
-
-	if ((pid = fork()) < 0) {
-		log_warn("fork");
-		return ZTP_EIO;
-	}
-	if (pid == 0) {
-		EVP_PKEY *key;
-		X509 *cert = NULL;
-		int ok;
-
-		if (gethostname(host, sizeof(host)) != 0)
-			snprintf(host, sizeof(host), "localhost");
-		host[sizeof(host) - 1] = '\0';
-		snprintf(cn, sizeof(cn), "ztp CA %s", host);
-		ok = (key = EVP_EC_gen("P-256")) != NULL &&
-		    (cert = make_cert(key, key, NULL, cn, CA_DAYS, nids, values)) != NULL &&
-		    write_key(dd, "ca.key", key) == 0 && write_cert(dd, "ca.pem", cert) == 0;
-		_exit(ok ? 0 : 1);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return ZTP_EIO;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		log_warnx("cannot create the CA in %s", dd->dir);
-		return ZTP_EIO;
-	}
-	log_info("created the CA %s/ca.pem", dd->dir);
-	return 0;
-}
-
-/* Every certificate of the PEM file path, in order; NULL if none or unreadable. */
-static STACK_OF(X509) *
-read_certs(const char *path)
+STACK_OF(X509) *
+datadir_read_certs(const char *path)
 {
 	STACK_OF(X509) *sk;
 	X509 *cert;
@@ -302,22 +194,14 @@ read_certs(const char *path)
 	return sk;
 }
 
-/* The CA certificate and its chain from ca.pem; the CA is created if there is none. */
+/* The CA certificate and its chain from ca.pem (the signer creates the CA). */
 static int
 load_ca(struct datadir *dd)
 {
-	char path[PATH_MAX], keypath[PATH_MAX];
-	int rc;
+	char path[PATH_MAX];
 
 	datadir_path(dd, "ca.pem", path);
-	datadir_path(dd, "ca.key", keypath);
-	if (access(path, F_OK) != 0 && (rc = create_ca(dd)) != 0)
-		return rc;
-	if (access(keypath, F_OK) != 0) {
-		log_warnx("%s is missing: the CA cannot sign (restore it or import a CA)", keypath);
-		return ZTP_EIO;
-	}
-	if ((dd->ca_chain = read_certs(path)) == NULL) {
+	if ((dd->ca_chain = datadir_read_certs(path)) == NULL) {
 		log_warnx("%s: no certificate", path);
 		return ZTP_EIO;
 	}
@@ -461,7 +345,7 @@ prepare(struct datadir *dd, const char *dir)
 		return ZTP_EIO;
 	}
 	/* temporary files of writes a crash cut short: some would hold keys */
-	for (const char *const *n = (const char *const[]){ "secret.key", "ca.key", "ca.pem",
+	for (const char *const *n = (const char *const[]){ "secret.key",
 		 "server.key", "server.pem", "admin.json", "run.json", NULL };
 	     *n != NULL; n++) {
 		char path[PATH_MAX];
@@ -479,88 +363,6 @@ datadir_open(struct datadir *dd, const char *dir)
 	if ((rc = prepare(dd, dir)) != 0)
 		return rc;
 	return load_ca(dd);
-}
-
-/* 1 if cert can be a CA that signs certificates and CRLs. */
-static int
-is_ca(X509 *cert)
-{
-	uint32_t ku = X509_get_key_usage(cert);
-
-	return X509_check_ca(cert) == 1 && (ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)) ==
-	    (KU_KEY_CERT_SIGN | KU_CRL_SIGN);
-}
-
-int
-datadir_import_ca(const char *dir, const char *certfile, const char *keyfile)
-{
-	struct datadir dd;
-	STACK_OF(X509) *chain = NULL;
-	EVP_PKEY *key = NULL;
-	char path[PATH_MAX], *data;
-	X509 *ca;
-	BIO *bio = NULL;
-	FILE *f;
-	long len;
-	int i, rc;
-
-	if ((rc = prepare(&dd, dir)) != 0)
-		return rc;
-	rc = ZTP_EINVAL;
-	datadir_path(&dd, "ca.key", path);
-	if (access(path, F_OK) == 0) {
-		log_warnx("%s has a CA already: import into a new data directory", dd.dir);
-		goto out;
-	}
-	if ((chain = read_certs(certfile)) == NULL) {
-		log_warnx("%s: no PEM certificate", certfile);
-		goto out;
-	}
-	ca = sk_X509_value(chain, 0);
-	if ((f = fopen(keyfile, "r")) == NULL) {
-		log_warn("%s", keyfile);
-		goto out;
-	}
-	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (key == NULL) {
-		log_warnx("%s: not a PEM private key (or a wrong passphrase)", keyfile);
-		goto out;
-	}
-	if (X509_check_private_key(ca, key) != 1) {
-		log_warnx("%s does not match the first certificate of %s", keyfile, certfile);
-		goto out;
-	}
-	if (!is_ca(ca)) {
-		log_warnx("%s: not a CA certificate (basicConstraints CA:TRUE and key usage"
-			  " keyCertSign, cRLSign are needed)", certfile);
-		goto out;
-	}
-	if (X509_cmp_time(X509_get0_notAfter(ca), NULL) <= 0) {
-		log_warnx("%s: the CA certificate has expired", certfile);
-		goto out;
-	}
-	/* the chain as given, the CA first: what EST /cacerts answers */
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		goto out;
-	for (i = 0; i < sk_X509_num(chain); i++)
-		if (PEM_write_bio_X509(bio, sk_X509_value(chain, i)) != 1)
-			goto out;
-	len = BIO_get_mem_data(bio, &data);
-	if ((rc = write_key(&dd, "ca.key", key)) != 0 ||
-	    (rc = datadir_write_file(&dd, "ca.pem", data, (size_t)len, 0644)) != 0)
-		goto out;
-	/* the server certificate is issued again, by this CA, at the next start */
-	datadir_path(&dd, "server.pem", path);
-	unlink(path);
-	log_info("imported the CA %s into %s", certfile, dd.dir);
-	rc = 0;
-out:
-	BIO_free(bio);
-	EVP_PKEY_free(key);
-	sk_X509_pop_free(chain, X509_free);
-	datadir_close(&dd);
-	return rc;
 }
 
 void
@@ -599,7 +401,7 @@ datadir_admin_key(struct datadir *dd, struct store *st, const char *url)
 	int count, rc;
 
 	datadir_path(dd, "admin.json", path);
-	datadir_path(dd, "ca.pem", capath);
+	snprintf(capath, sizeof(capath), "%s/ca.pem", dd->dir); /* for ztpctl: absolute */
 	if ((rc = store_apikey_count(st, &count)) != 0)
 		return rc;
 	if (count > 0) {

@@ -4,11 +4,8 @@
  * reused afterwards.
  *
  *   secret.key   32 random bytes that seal secrets at rest (mode 0600)
- *   ca.key       CA private key, ECDSA P-256, PEM encrypted (mode 0600); read
- *                only by the signer process (signer.h), created by a child
- *                process at first start or imported (ztpd --import-ca)
- *   ca.pem       CA certificate (then its chain, if imported), what clients
- *                verify the server against
+ *   ca.pass, ca.key, ca.pem   the CA: see cakey.h; ca.pass and ca.key are
+ *                read only by the signer process
  *   server.key   server private key, PEM encrypted (mode 0600)
  *   server.pem   server certificate issued through the signer (SAN localhost,
  *                127.0.0.1, ::1, the host name), re-issued before expiry
@@ -31,6 +28,8 @@ struct signer;
 
 struct datadir {
 	char dir[PATH_MAX];
+	int here; /* the working directory is dir: file names are relative (the front,
+		     once unprivileged, may not be allowed to walk to dir) */
 	uint8_t key[CRYPTO_KEY_LEN];       /* seals secrets in the store */
 	uint8_t token_key[CRYPTO_KEY_LEN]; /* signs admin tokens */
 	EVP_PKEY *server_key;
@@ -40,23 +39,18 @@ struct datadir {
 };
 
 /*
- * Create what is missing in dir (the data key; the CA, in a child process)
- * and load the data key and the CA certificates. Never loads the CA key.
+ * Create what is missing in dir (the data key) and load the data key and
+ * the CA certificates (ca.pem: the signer creates the CA, cakey.h). Never
+ * loads the CA key.
  */
 int datadir_open(struct datadir *dd, const char *dir);
 /* Load server.key and server.pem, or have the signer issue new ones (missing, not
  * issued by the CA, or expiring within 30 days). */
 int datadir_server_cert(struct datadir *dd, struct signer *sg);
-/*
- * ztpd --import-ca: write keyfile's private key (PEM, unencrypted or asking
- * for its passphrase) as dir/ca.key and certfile's certificates (the CA's,
- * then its chain) as dir/ca.pem, after checking that the key is the first
- * certificate's, that it is a CA (basicConstraints CA:TRUE, keyCertSign,
- * cRLSign) and has not expired. dir must not have a CA yet.
- */
-int datadir_import_ca(const char *dir, const char *certfile, const char *keyfile);
+/* Every certificate of the PEM file path, in order; NULL if none or unreadable. */
+STACK_OF(X509) *datadir_read_certs(const char *path);
 void datadir_close(struct datadir *dd);
-/* dir/name into out (PATH_MAX). */
+/* dir/name into out (PATH_MAX); name alone if dd->here. */
 void datadir_path(const struct datadir *dd, const char *name, char *out);
 
 /*

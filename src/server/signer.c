@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -35,11 +36,15 @@
 #include "crypto.h"
 #include "hex.h"
 #include "log.h"
-#include "datadir.h"
+#include "cakey.h"
+#include "fault.h"
+#include "ipc.h"
+#include "privsep.h"
+#include "sandbox.h"
 #include "signer.h"
 #include "ztp/err.h"
 
-#define SIGNER_FD 3            /* the child's end of the socket */
+#define SIGNER_FD 3            /* the child's end of the socket (signer_start()) */
 #define BACKDATE_SECS 3600     /* notBefore this far back, for clocks behind ours */
 #define REVOKED_SKEW_SECS 300  /* a revocation date may be this far ahead */
 
@@ -94,27 +99,14 @@ asn1_time_unix(const ASN1_TIME *t, int64_t *out)
 
 /* Load DIR/ca.key and DIR/ca.pem into *ca. Returns 0 or -1 (logged). */
 static int
-load_ca(const char *dir, const uint8_t datakey[CRYPTO_KEY_LEN], struct ca *ca)
+load_ca(const char *dir, const uint8_t *datakey, struct ca *ca)
 {
-	char path[PATH_MAX], pass[65];
+	char path[PATH_MAX];
 	BIO *bio = NULL;
 	int bits, rc = -1;
 
-	if (datadir_pem_pass(datakey, pass) != 0) {
-		log_warnx("signer: cannot derive the key passphrase");
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/ca.key", dir);
-	if ((bio = BIO_new_file(path, "r")) == NULL) {
-		ssl_warn(path);
+	if (cakey_load(dir, datakey, &ca->key) != 0)
 		goto out;
-	}
-	ca->key = PEM_read_bio_PrivateKey(bio, NULL, NULL, pass);
-	BIO_free(bio);
-	if (ca->key == NULL) {
-		ssl_warn("cannot read ca.key (does secret.key belong to it?)");
-		goto out;
-	}
 	key_loads++;
 	snprintf(path, sizeof(path), "%s/ca.pem", dir);
 	if ((bio = BIO_new_file(path, "r")) == NULL) {
@@ -150,7 +142,6 @@ load_ca(const char *dir, const uint8_t datakey[CRYPTO_KEY_LEN], struct ca *ca)
 	}
 	rc = 0;
 out:
-	OPENSSL_cleanse(pass, sizeof(pass));
 	return rc;
 }
 
@@ -708,8 +699,22 @@ peer_closed(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
 }
 
+/* ZTP_FAULT=signer_syscall (tests): SIGUSR1 makes the signer call socket(). */
+static volatile sig_atomic_t fault_syscall;
+
 static void
-serve(int fd, const struct ca *ca)
+on_usr1(int sig)
+{
+	(void)sig;
+	fault_syscall = 1;
+}
+
+/*
+ * One request on fd and its answer. Returns 0, or -1 when fd is closed or
+ * broken (the caller drops it).
+ */
+static int
+serve_one(int fd, const struct ca *ca)
 {
 	static uint8_t req[SIGNER_MSG_MAX], resp[SIGNER_MSG_MAX];
 	struct iovec iov;
@@ -717,39 +722,108 @@ serve(int fd, const struct ca *ca)
 	size_t rlen;
 	ssize_t n;
 
+	iov.iov_base = req;
+	iov.iov_len = sizeof(req);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	while ((n = recvmsg(fd, &mh, MSG_DONTWAIT)) < 0 && errno == EINTR)
+		;
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		log_warn("signer: recv");
+		return -1;
+	}
+	if (n == 0 && peer_closed(fd))
+		return -1;
+	rlen = handle(ca, req, (size_t)n, (mh.msg_flags & MSG_TRUNC) != 0, resp);
+	while ((n = send(fd, resp, rlen, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)rlen) {
+		log_warn("signer: send");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Serve the front's sockets: clients[0..n) to begin with, and each one a
+ * PASS_FD brings on ctl (the parent's control socket, -1 for none). With a
+ * control socket, return when it closes (the parent is gone); without,
+ * when the last client has closed.
+ */
+static void
+serve(int ctl, int *clients, int n, const struct ca *ca)
+{
+	struct pollfd p[SIGNER_CLIENTS_MAX + 1];
+	uint8_t buf[SIGNER_MSG_HDR_LEN + 64];
+	struct signer_msg m;
+	int i, k, fd, rc;
+
 	for (;;) {
-		iov.iov_base = req;
-		iov.iov_len = sizeof(req);
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		if ((n = recvmsg(fd, &mh, 0)) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_warn("signer: recv");
+		if (ctl < 0 && n == 0)
 			return;
+		k = 0;
+		if (ctl >= 0)
+			p[k++] = (struct pollfd){ ctl, POLLIN, 0 };
+		for (i = 0; i < n; i++)
+			p[k++] = (struct pollfd){ clients[i], POLLIN, 0 };
+		if (poll(p, (nfds_t)k, -1) < 0) {
+			if (errno != EINTR)
+				log_warn("signer: poll");
+			if (fault_syscall) {
+				log_warnx("fault point signer_syscall: calling socket()");
+				socket(AF_INET, SOCK_STREAM, 0);
+			}
+			continue;
 		}
-		if (n == 0 && peer_closed(fd))
-			return;
-		rlen = handle(ca, req, (size_t)n, (mh.msg_flags & MSG_TRUNC) != 0, resp);
-		while ((n = send(fd, resp, rlen, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-			;
-		if (n != (ssize_t)rlen) {
-			log_warn("signer: send");
-			return;
+		k = 0;
+		if (ctl >= 0 && p[k++].revents != 0) {
+			rc = ipc_recv(ctl, buf, sizeof(buf), &m, &fd);
+			if (rc == ZTP_ENOENT || rc == ZTP_EIO)
+				return;
+			if (rc == 0 && m.type == SIGNER_MSG_PASS_FD) {
+				if (n < SIGNER_CLIENTS_MAX)
+					clients[n++] = fd;
+				else {
+					log_warnx("signer: more than %d fronts; refusing one",
+					    SIGNER_CLIENTS_MAX);
+					close(fd);
+				}
+			} else if (rc != ZTP_EBUSY) {
+				log_warnx("signer: unexpected control message (%s)",
+				    rc != 0 ? ztp_strerror(rc) : "type");
+				if (fd >= 0)
+					close(fd);
+			}
+		}
+		for (i = 0; i < n; k++) {
+			if (p[k].revents != 0 && serve_one(clients[i], ca) != 0) {
+				close(clients[i]);
+				clients[i] = clients[--n];
+				/* the moved one is served on the next round */
+				continue;
+			}
+			i++;
 		}
 	}
 }
 
-/*
- * The child after fork(): only sock, stderr and the CA key. datakey is
- * wiped once the key is loaded. Never returns.
- */
+static void
+free_ca(struct ca *ca)
+{
+	EVP_PKEY_free(ca->key);
+	X509_free(ca->cert);
+	ca->key = NULL;
+	ca->cert = NULL;
+}
+
 void
 signer_child_main(int sock, const char *dir, uint8_t *datakey)
 {
 	struct ca ca = { NULL, NULL, NULL, 0, 0 };
-	int status = 1;
+	int status = 1, clients[1];
 
 	child_signals();
 #ifdef __linux__
@@ -762,12 +836,108 @@ signer_child_main(int sock, const char *dir, uint8_t *datakey)
 	}
 	if (load_ca(dir, datakey, &ca) == 0) {
 		OPENSSL_cleanse(datakey, CRYPTO_KEY_LEN);
-		serve(SIGNER_FD, &ca);
+		clients[0] = SIGNER_FD;
+		serve(-1, clients, 1, &ca);
 		status = 0;
 	}
 	OPENSSL_cleanse(datakey, CRYPTO_KEY_LEN);
-	EVP_PKEY_free(ca.key);
-	X509_free(ca.cert);
+	free_ca(&ca);
 	_exit(status);
 }
 
+/*
+ * secret.key of an earlier data directory, only to open its ca.key once
+ * (cakey_load() then gives it a ca.pass). 1 if read into key, 0 if not.
+ */
+static int
+legacy_key(const char *dir, uint8_t key[CRYPTO_KEY_LEN])
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ca.pass", dir);
+	if (access(path, F_OK) == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/secret.key", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	n = read(fd, key, CRYPTO_KEY_LEN);
+	close(fd);
+	return n == CRYPTO_KEY_LEN;
+}
+
+/*
+ * What OpenSSL initialises on first use (providers, the EC group, the
+ * random generator) may open files: use it all once before the filter.
+ */
+static int
+warm_up(const struct ca *ca)
+{
+	static const uint8_t nothing[32];
+	uint8_t sig[1024];
+	size_t len = sizeof(sig);
+	EVP_MD_CTX *md;
+	X509_CRL *crl;
+	int ok;
+
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestSignInit(md, NULL, ca->md, NULL, ca->key) == 1 &&
+	    EVP_DigestSign(md, sig, &len, nothing, sizeof(nothing)) == 1;
+	EVP_MD_CTX_free(md);
+	if ((crl = X509_CRL_new()) != NULL)
+		X509_CRL_free(crl);
+	ERR_clear_error();
+	tzset();
+	return ok ? 0 : -1;
+}
+
+void
+signer_proc_main(const char *dir, const struct privsep_user *u)
+{
+	struct ca ca = { NULL, NULL, NULL, 0, 0 };
+	struct signer_msg ready = { .type = SIGNER_MSG_READY };
+	uint8_t key[CRYPTO_KEY_LEN];
+	int have_legacy, rc = 1;
+
+	child_signals();
+	prctl(PR_SET_NAME, "ztpd-signer", 0, 0, 0);
+	/* the same as after the drop, so that a failure here leaves no core */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (fault_active("signer_syscall")) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_usr1;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
+	if (cakey_create(dir) != 0)
+		goto out;
+	have_legacy = legacy_key(dir, key);
+	rc = load_ca(dir, have_legacy ? key : NULL, &ca);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rc != 0 || warm_up(&ca) != 0) {
+		rc = 1;
+		goto out;
+	}
+	rc = 1;
+	if (privsep_drop(u) != 0)
+		goto out;
+	if (sandbox_signer() != 0)
+		goto out;
+	if (ipc_send(SIGNER_CTL_FD, &ready, -1) != 0) {
+		log_warnx("signer: the parent is gone");
+		goto out;
+	}
+	log_info("signer %d: holds the CA %s/ca.pem, as user %s, system calls filtered",
+	    (int)getpid(), dir, u->name);
+	{
+		int clients[SIGNER_CLIENTS_MAX];
+		serve(SIGNER_CTL_FD, clients, 0, &ca);
+	}
+	rc = 0;
+out:
+	free_ca(&ca);
+	/* _exit: no atexit handlers, which may need calls the filter forbids */
+	_exit(rc);
+}

@@ -75,6 +75,18 @@ int signer_start(struct signer **out, const char *datadir, const uint8_t datakey
     const struct signer_opts *opts);
 
 /*
+ * The front's client of a signer it did not start: requests go on fd (a
+ * SOCK_SEQPACKET socket to the signer process, which the parent started
+ * and supervises). When a call fails the socket is closed, and calls fail
+ * with ZTP_EIO at once until signer_set_fd() gives a new one: this client
+ * never starts a process. opts may be NULL. Returns 0, ZTP_EINVAL or
+ * ZTP_ENOMEM.
+ */
+int signer_open_fd(struct signer **out, int fd, const struct signer_opts *opts);
+/* Replace the socket (closing the old one, if any) with fd; thread-safe. */
+void signer_set_fd(struct signer *s, int fd);
+
+/*
  * Close the socket, which ends the signer, and reap it (SIGKILL if it has
  * not exited after a second). No call may be running. s may be NULL.
  */
@@ -132,6 +144,19 @@ int signer_key_loads(void);
  * serve requests on sock until it closes, and _exit(). Never returns.
  */
 void signer_child_main(int sock, const char *dir, uint8_t *datakey) __attribute__((noreturn));
+
+/*
+ * ztpd --child signer, exec'd by the parent (parent.c) with its control
+ * socket as SIGNER_CTL_FD: create the CA in dir if there is none, load it
+ * (ca.pass; an earlier data directory's key is given a ca.pass once),
+ * become user u, install the system-call filter (sandbox.h), send READY,
+ * then serve every front socket the parent passes (PASS_FD) until the
+ * control socket closes. Never returns.
+ */
+struct privsep_user;
+#define SIGNER_CTL_FD 3
+#define SIGNER_CLIENTS_MAX 8
+void signer_proc_main(const char *dir, const struct privsep_user *u) __attribute__((noreturn));
 int signer_exchange_raw(struct signer *s, const uint8_t *req, size_t len, uint8_t *resp,
     size_t cap, size_t *resp_len);
 

@@ -214,6 +214,8 @@ ensure_running(struct signer *s)
 {
 	if (s->fd >= 0)
 		return 0;
+	if (s->dir[0] == '\0')
+		return ZTP_EIO; /* signer_open_fd(): the parent restarts the signer */
 	if (s->last_start != 0 && clock_mono_ms() - s->last_start < s->opts.restart_interval_ms)
 		return ZTP_EIO;
 	return start_child(s);
@@ -283,6 +285,45 @@ signer_start(struct signer **out, const char *datadir, const uint8_t datakey[32]
 	}
 	*out = s;
 	return 0;
+}
+
+int
+signer_open_fd(struct signer **out, int fd, const struct signer_opts *opts)
+{
+	static const struct signer_opts defaults = { 5000, 10000, 1000 };
+	struct signer *s;
+	int size = SOCKBUF;
+
+	*out = NULL;
+	if (opts == NULL)
+		opts = &defaults;
+	if (fd < 0 || opts->timeout_ms <= 0)
+		return ZTP_EINVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return ZTP_ENOMEM;
+	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+		free(s);
+		return ZTP_ENOMEM;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	s->fd = fd;
+	s->opts = *opts;
+	*out = s;
+	return 0;
+}
+
+void
+signer_set_fd(struct signer *s, int fd)
+{
+	int size = SOCKBUF;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	pthread_mutex_lock(&s->mu);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = fd;
+	pthread_mutex_unlock(&s->mu);
+	log_info("signer: connected to a new signer process");
 }
 
 void

@@ -40,6 +40,9 @@ static const struct type_rule rules[] = {
 	    BIT(SIGNER_TAG_CRL_NUMBER) | BIT(SIGNER_TAG_NEXT_UPDATE) },
 	{ SIGNER_MSG_CRL, BIT(SIGNER_TAG_CRL), BIT(SIGNER_TAG_CRL) },
 	{ SIGNER_MSG_ERROR, BIT(SIGNER_TAG_CODE) | BIT(SIGNER_TAG_TEXT), BIT(SIGNER_TAG_CODE) },
+	{ SIGNER_MSG_READY,
+	    BIT(SIGNER_TAG_DEVICE_ADDR) | BIT(SIGNER_TAG_ADMIN_ADDR) | BIT(SIGNER_TAG_EST_ADDR), 0 },
+	{ SIGNER_MSG_PASS_FD, 0, 0 },
 };
 
 static const struct type_rule *
@@ -380,6 +383,16 @@ decode_field(struct signer_msg *m, struct decode_state *ds, uint16_t tag, const 
 			return rc;
 		copy_text(m->u.error.text, v, len);
 		return 0;
+	case SIGNER_TAG_DEVICE_ADDR:
+	case SIGNER_TAG_ADMIN_ADDR:
+	case SIGNER_TAG_EST_ADDR:
+		if ((rc = check_ascii(v, len, SIGNER_ADDR_MAX)) != 0)
+			return rc;
+		copy_text(tag == SIGNER_TAG_DEVICE_ADDR	   ? m->u.ready.device :
+			tag == SIGNER_TAG_ADMIN_ADDR ? m->u.ready.admin :
+							     m->u.ready.est,
+		    v, len);
+		return 0;
 	}
 	return ZTP_EMALFORMED; /* not reached: the type rule allows known tags only */
 }
@@ -659,6 +672,13 @@ signer_msg_encode(const struct signer_msg *m, uint8_t *buf, size_t cap, size_t *
 	case SIGNER_MSG_ERROR:
 		put_u32_field(&w, SIGNER_TAG_CODE, (uint32_t)m->u.error.code);
 		rc = put_text(&w, SIGNER_TAG_TEXT, m->u.error.text, sizeof(m->u.error.text));
+		break;
+	case SIGNER_MSG_READY:
+		if ((rc = put_text(&w, SIGNER_TAG_DEVICE_ADDR, m->u.ready.device,
+			 sizeof(m->u.ready.device))) == 0 &&
+		    (rc = put_text(&w, SIGNER_TAG_ADMIN_ADDR, m->u.ready.admin,
+			 sizeof(m->u.ready.admin))) == 0)
+			rc = put_text(&w, SIGNER_TAG_EST_ADDR, m->u.ready.est, sizeof(m->u.ready.est));
 		break;
 	}
 	if (rc != 0)

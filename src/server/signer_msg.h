@@ -74,6 +74,20 @@
  *   0x8003 CRL           the signed CRL
  *     0x24 CRL           R   DER, 1..65526 bytes
  *
+ *   Between the parent and its children (control socket; parent.c):
+ *
+ *   0x0101 READY         a child has started: the signer once it holds the
+ *                        CA; the front once it listens, with the addresses
+ *                        it bound (empty fields: listener off)
+ *     0x38 DEVICE_ADDR   O   "ADDR:PORT" or "[ADDR6]:PORT", printable ASCII,
+ *                            1..79 bytes
+ *     0x39 ADMIN_ADDR    O   as DEVICE_ADDR
+ *     0x3A EST_ADDR      O   as DEVICE_ADDR
+ *   0x0102 PASS_FD       no fields; the datagram carries exactly one file
+ *                        descriptor (SCM_RIGHTS): a new socket between the
+ *                        front and the signer, to the front or to the
+ *                        signer (ipc.h)
+ *
  *   0x80FF ERROR         the request was refused
  *     0x30 CODE          R   s32 (two's complement), a ZTP_E... code
  *     0x31 TEXT          O   printable ASCII, 1..200 bytes, for the log
@@ -97,6 +111,8 @@
 #define SIGNER_MSG_CERT 0x8002
 #define SIGNER_MSG_CRL 0x8003
 #define SIGNER_MSG_ERROR 0x80FF
+#define SIGNER_MSG_READY 0x0101
+#define SIGNER_MSG_PASS_FD 0x0102
 
 #define SIGNER_TAG_CSR 0x01
 #define SIGNER_TAG_CN 0x02
@@ -119,6 +135,9 @@
 #define SIGNER_TAG_CRL 0x24
 #define SIGNER_TAG_CODE 0x30
 #define SIGNER_TAG_TEXT 0x31
+#define SIGNER_TAG_DEVICE_ADDR 0x38
+#define SIGNER_TAG_ADMIN_ADDR 0x39
+#define SIGNER_TAG_EST_ADDR 0x3A
 
 /* bounds */
 #define SIGNER_CSR_MAX 8192
@@ -134,6 +153,7 @@
 #define SIGNER_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 #define SIGNER_CRL_MAX (SIGNER_MSG_MAX - SIGNER_MSG_HDR_LEN - SIGNER_FIELD_HDR_LEN)
 #define SIGNER_TEXT_MAX 200
+#define SIGNER_ADDR_MAX 79
 
 /* KEY_USAGE bits (end-entity uses only: no keyCertSign, no cRLSign) */
 #define SIGNER_KU_DIGITAL_SIGNATURE 0x0001
@@ -230,6 +250,13 @@ struct signer_error {
 	char text[SIGNER_TEXT_MAX + 1]; /* "" if absent */
 };
 
+/* READY. Strings are NUL-terminated; "" means absent. */
+struct signer_ready {
+	char device[SIGNER_ADDR_MAX + 1];
+	char admin[SIGNER_ADDR_MAX + 1];
+	char est[SIGNER_ADDR_MAX + 1];
+};
+
 struct signer_msg {
 	uint16_t type; /* SIGNER_MSG_* */
 	union {
@@ -238,6 +265,7 @@ struct signer_msg {
 		struct signer_cert_resp cert;   /* CERT */
 		struct signer_crl_resp crl_der; /* CRL */
 		struct signer_error error;      /* ERROR */
+		struct signer_ready ready;      /* READY */
 	} u;
 };
 

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -33,6 +34,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto.h"
+#include "cakey.h"
 #include "datadir.h"
 #include "hex.h"
 #include "signer.h"
@@ -73,7 +75,7 @@ group_setup(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/ztp-test-signer.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
-	if (datadir_open(&dd, dir) != 0)
+	if (cakey_create(dir) != 0 || datadir_open(&dd, dir) != 0)
 		return -1;
 	memcpy(datakey, dd.key, sizeof(datakey));
 	ca_cert = X509_dup(dd.ca_cert);
@@ -245,16 +247,27 @@ test_start_answers_ping_and_this_process_loads_no_key(void **state)
 	assert_int_equal(signer_key_loads(), 0);
 }
 
+/* The CA key opens with ca.pass only: a data key is no longer what unlocks it. */
 static void
-test_wrong_data_key_fails_to_start(void **state)
+test_wrong_ca_pass_fails_to_start(void **state)
 {
 	struct signer *s = (struct signer *)0x1;
-	uint8_t wrong[CRYPTO_KEY_LEN];
+	char path[PATH_MAX], saved[PATH_MAX];
+	FILE *f;
 
-	memcpy(wrong, datakey, sizeof(wrong));
-	wrong[0] ^= 1;
-	assert_int_equal(signer_start(&s, dir, wrong, &fast), ZTP_EIO);
+	snprintf(path, sizeof(path), "%s/ca.pass", dir);
+	snprintf(saved, sizeof(saved), "%s/ca.pass.saved", dir);
+	assert_int_equal(rename(path, saved), 0);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", f);
+	fclose(f);
+	assert_int_equal(signer_start(&s, dir, datakey, &fast), ZTP_EIO);
 	assert_null(s);
+	/* no ca.pass at all: the data key does not open it either */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(signer_start(&s, dir, datakey, &fast), ZTP_EIO);
+	assert_null(s);
+	assert_int_equal(rename(saved, path), 0);
 	assert_int_equal(signer_start(&s, "/nonexistent/ztp", datakey, &fast), ZTP_EIO);
 	assert_null(s);
 }
@@ -1065,6 +1078,28 @@ test_imported_p384_ca_signs_with_sha384_and_refuses_its_own_key(void **state)
 	OPENSSL_free(csr);
 
 	signer_free(s);
+
+	/*
+	 * That ca.key came from an earlier version (encrypted with the data
+	 * key's derivation): the signer gave it a ca.pass of its own, and the
+	 * data key no longer opens it.
+	 */
+	{
+		struct stat st;
+		EVP_PKEY *k2;
+		snprintf(path, sizeof(path), "%s/ca.pass", other);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		snprintf(path, sizeof(path), "%s/ca.key", other);
+		assert_non_null(f = fopen(path, "r"));
+		k2 = PEM_read_PrivateKey(f, NULL, NULL, pass);
+		fclose(f);
+		assert_null(k2);
+		ERR_clear_error();
+		assert_int_equal(cakey_load(other, NULL, &k2), 0);
+		assert_int_equal(EVP_PKEY_eq(k2, cakey), 1);
+		EVP_PKEY_free(k2);
+	}
 	X509_free(ca);
 	EVP_PKEY_free(cakey);
 	rm_dir(other);
@@ -1076,7 +1111,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_start_answers_ping_and_this_process_loads_no_key, setup, teardown),
-		cmocka_unit_test(test_wrong_data_key_fails_to_start),
+		cmocka_unit_test(test_wrong_ca_pass_fails_to_start),
 		cmocka_unit_test(test_free_ends_the_signer),
 		cmocka_unit_test_setup_teardown(
 		    test_certificate_verifies_with_the_requested_subject_and_profile, setup,

@@ -504,7 +504,7 @@ static void
 test_unknown_types_are_refused(void **state)
 {
 	static const uint16_t types[] = { 0x0000, 0x0004, 0x00ff, 0x8000, 0x8004, 0x80fe, 0xffff,
-		0x0101 };
+		0x0103, 0x0100 };
 	struct mb m;
 	size_t i;
 
