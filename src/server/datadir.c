@@ -29,10 +29,7 @@
 void
 datadir_path(const struct datadir *dd, const char *name, char *out)
 {
-	if (dd->here)
-		snprintf(out, PATH_MAX, "%s", name);
-	else
-		snprintf(out, PATH_MAX, "%s/%s", dd->dir, name);
+	snprintf(out, PATH_MAX, "%s/%s", dd->dir, name);
 }
 
 int
@@ -401,7 +398,7 @@ datadir_admin_key(struct datadir *dd, struct store *st, const char *url)
 	int count, rc;
 
 	datadir_path(dd, "admin.json", path);
-	snprintf(capath, sizeof(capath), "%s/ca.pem", dd->dir); /* for ztpctl: absolute */
+	datadir_path(dd, "ca.pem", capath);
 	if ((rc = store_apikey_count(st, &count)) != 0)
 		return rc;
 	if (count > 0) {

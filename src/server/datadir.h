@@ -28,8 +28,6 @@ struct signer;
 
 struct datadir {
 	char dir[PATH_MAX];
-	int here; /* the working directory is dir: file names are relative (the front,
-		     once unprivileged, may not be allowed to walk to dir) */
 	uint8_t key[CRYPTO_KEY_LEN];       /* seals secrets in the store */
 	uint8_t token_key[CRYPTO_KEY_LEN]; /* signs admin tokens */
 	EVP_PKEY *server_key;
@@ -50,7 +48,7 @@ int datadir_server_cert(struct datadir *dd, struct signer *sg);
 /* Every certificate of the PEM file path, in order; NULL if none or unreadable. */
 STACK_OF(X509) *datadir_read_certs(const char *path);
 void datadir_close(struct datadir *dd);
-/* dir/name into out (PATH_MAX); name alone if dd->here. */
+/* dir/name into out (PATH_MAX). */
 void datadir_path(const struct datadir *dd, const char *name, char *out);
 
 /*

@@ -8,8 +8,7 @@
  * through the socket the parent gave (FRONT_SIGNER_FD).
  *
  * Start-up, as root when ztpd was started as root: read secret.key and
- * ca.pem, make the data directory the working directory, bind the
- * listeners (ports below 1024 need root), then become the unprivileged
+ * ca.pem, bind the listeners (ports below 1024 need root), then become the unprivileged
  * user (privsep.h) before anything reads a byte from the network. Then:
  * the server certificate, the store, the workers, READY to the parent.
  * SIGTERM or SIGINT (forwarded by the parent) drains and exits; the
@@ -191,6 +190,7 @@ front_main(struct config *cfg, const struct privsep_user *u)
 	struct server srv;
 	struct store *st = NULL;
 	char dev_bound[80], adm_bound[80], est_bound[80], url[128], errbuf[256];
+	char dbpath[PATH_MAX];
 	sigset_t set;
 	int i, k, sigfd;
 
@@ -211,9 +211,6 @@ front_main(struct config *cfg, const struct privsep_user *u)
 		fatalx("--upstream: %s", errbuf);
 	if (datadir_open(&dd, cfg->data) != 0)
 		fatalx("cannot prepare the data directory %s", cfg->data);
-	if (chdir(dd.dir) != 0)
-		fatalx("chdir %s: %s", dd.dir, strerror(errno));
-	dd.here = 1;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
@@ -229,12 +226,16 @@ front_main(struct config *cfg, const struct privsep_user *u)
 	/* nothing above read from the network; from here on, no root */
 	if (privsep_drop(u) != 0)
 		fatalx("cannot drop privileges");
+	if (access(dd.dir, R_OK | W_OK | X_OK) != 0)
+		fatalx("user %s cannot use the data directory %s (%s): every directory above it must"
+		       " let %s search it (x)", u->name, dd.dir, strerror(errno), u->name);
 
 	if (signer_open_fd(&srv.signer, FRONT_SIGNER_FD, NULL) != 0)
 		fatalx("no socket to the signer");
 	if (datadir_server_cert(&dd, srv.signer) != 0)
 		fatalx("cannot get a server certificate");
-	if (store_open(&st, "ztp.db", dd.key) != 0)
+	datadir_path(&dd, "ztp.db", dbpath);
+	if (store_open(&st, dbpath, dd.key) != 0)
 		fatalx("cannot open the store %s/ztp.db", dd.dir);
 	if ((srv.ctx[LISTENER_DEVICE] = tls_device_ctx(&srv)) == NULL ||
 	    (srv.ctx[LISTENER_ADMIN] = tls_admin_ctx(&srv)) == NULL ||

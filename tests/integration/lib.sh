@@ -8,6 +8,9 @@ SRC=${ZTP_SRC:?set ZTP_SRC to the source directory}
 ZTPD=$BUILD/ztpd
 ZTPCTL=$BUILD/ztpctl
 T=$(mktemp -d /tmp/ztp-it.XXXXXX)
+# started as root, ztpd's front and signer run as the user ztp: it must reach
+# the data directory below (search only; nothing here is listed to others)
+chmod 711 "$T"
 DATA=$T/data
 ZTPD_PID=""
 NFAIL=0
@@ -22,13 +25,45 @@ SEED_CONFIG='{"configuration":{"version":"2021-05-05","config":[{"action":"iot:A
 fail() { echo "FAIL: $*" >&2; NFAIL=$((NFAIL + 1)); exit 1; }
 ok() { echo "ok: $*"; }
 
+# ztpd is three processes (docs/architecture.md): ZTPD_PID is the parent,
+# FRONT_PID and SIGNER_PID its children, as run.json names them.
+ztpd_children() {
+	FRONT_PID=$(jq -r '.front_pid // empty' "$DATA/run.json" 2>/dev/null || true)
+	SIGNER_PID=$(jq -r '.signer_pid // empty' "$DATA/run.json" 2>/dev/null || true)
+}
+
+# wait_front_change OLD: until run.json names a front other than OLD (the
+# parent started a new one); fails after 10 s
+wait_front_change() {
+	for _ in $(seq 1 200); do
+		ztpd_children
+		[ -n "$FRONT_PID" ] && [ "$FRONT_PID" != "$1" ] && return 0
+		sleep 0.05
+	done
+	fail "no new front after $1"
+}
+
+# kill_ztpd_hard: a power cut: the parent and both children killed at once
+kill_ztpd_hard() {
+	ztpd_children
+	kill -KILL "$ZTPD_PID" ${FRONT_PID:+"$FRONT_PID"} ${SIGNER_PID:+"$SIGNER_PID"} 2>/dev/null || true
+}
+
 stop_ztpd() {
+	local kids=""
 	if [ -n "$ZTPD_PID" ] && kill -0 "$ZTPD_PID" 2>/dev/null; then
+		ztpd_children
+		kids="${FRONT_PID:-} ${SIGNER_PID:-}"
 		kill -TERM "$ZTPD_PID" 2>/dev/null || true
 		for _ in $(seq 1 100); do kill -0 "$ZTPD_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$ZTPD_PID" 2>/dev/null || true
 		wait "$ZTPD_PID" 2>/dev/null || true
 	fi
+	# children outlive a parent killed with -9 only until they notice
+	for p in $kids; do
+		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
 	ZTPD_PID=""
 }
 
@@ -61,6 +96,7 @@ start_ztpd() {
 	[ -s "$DATA/run.json" ] || fail "ztpd did not write run.json"
 	DEVICE_PORT=$(jq -r .device "$DATA/run.json" | sed 's/.*://')
 	ADMIN_PORT=$(jq -r .admin "$DATA/run.json" | sed 's/.*://')
+	ztpd_children
 	export ZTP_ADMIN=$DATA/admin.json
 }
 

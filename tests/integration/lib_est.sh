@@ -52,6 +52,7 @@ est_start_under() {
 	DEVICE_PORT=$(jq -r .device "$DATA/run.json" | sed 's/.*://')
 	ADMIN_PORT=$(jq -r .admin "$DATA/run.json" | sed 's/.*://')
 	EST_PORT=$(jq -r .est "$DATA/run.json" | sed 's/.*://')
+	ztpd_children
 	[ -n "$EST_PORT" ] && [ "$EST_PORT" != null ] || fail "run.json has no EST address"
 	export ZTP_ADMIN=$DATA/admin.json
 	unset ADMIN_TOKEN
@@ -70,13 +71,15 @@ est_stop() {
 	fi
 }
 
-# est_wait_dead: after ztpd killed itself or was killed: wait until it is gone
+# est_wait_dead: after the front killed itself (a fault point) or ztpd was
+# killed: wait until that front is gone, then stop what is left
 est_wait_dead() {
+	local front=$FRONT_PID
 	for _ in $(seq 1 100); do
-		kill -0 "$ZTPD_PID" 2>/dev/null || break
+		kill -0 "$front" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill -0 "$ZTPD_PID" 2>/dev/null && fail "ztpd $ZTPD_PID is still running"
+	kill -0 "$front" 2>/dev/null && fail "the front $front is still running"
 	est_stop
 }
 
@@ -160,8 +163,8 @@ est_device() {
 	est_allow "$1" "$2/$1.key"
 }
 
-# est_signer_pid: the pid of ztpd's CA signer process (its only child)
-est_signer_pid() { pgrep -P "$ZTPD_PID" || true; }
+# est_signer_pid: the pid of ztpd's CA signer process (run.json)
+est_signer_pid() { ztpd_children; echo "$SIGNER_PID"; }
 
 # est_crl_number DER: the CRL number of a DER CRL, in decimal
 est_crl_number() {

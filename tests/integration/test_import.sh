@@ -417,7 +417,7 @@ wait_sims() {
 slow_import "$T/go1" --json
 wait_sims '89447%' 5000
 # the server dies (SIGTERM would let it serve the open connection while it drains)
-kill -KILL "$ZTPD_PID"
+kill_ztpd_hard
 wait "$ZTPD_PID" 2>/dev/null || true
 ZTPD_PID=""
 touch "$T/go1"
