@@ -201,10 +201,6 @@ store_config_rollback(struct store *st, const char *iccid, uint32_t version,
 int
 store_config_purge(struct store *st, const char *iccid)
 {
-	sqlite3_stmt *s;
-
-	if ((s = prep(st, S_CFG_DELETE)) == NULL)
-		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	return store_exec(st, s);
+	return store_exec_text(st, STORE_M_CONFIG, S_CFG_DELETE, config_sql[S_CFG_DELETE],
+	    iccid);
 }

@@ -128,10 +128,6 @@ out:
 int
 store_device_purge(struct store *st, const char *iccid)
 {
-	sqlite3_stmt *s;
-
-	if ((s = prep(st, S_DEV_DELETE)) == NULL)
-		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	return store_exec(st, s);
+	return store_exec_text(st, STORE_M_DEVICE, S_DEV_DELETE, device_sql[S_DEV_DELETE],
+	    iccid);
 }

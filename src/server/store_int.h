@@ -57,6 +57,9 @@ sqlite3_stmt *store_prep(struct store *st, enum store_module m, int idx, const c
 int store_exec(struct store *st, sqlite3_stmt *s);
 /* store_exec for an UPDATE or DELETE of one row: ZTP_ENOENT if it changed none. */
 int store_exec_row(struct store *st, sqlite3_stmt *s);
+/* Run module m's statement idx (sql) with ?1 bound to text, as store_exec. */
+int store_exec_text(struct store *st, enum store_module m, int idx, const char *sql,
+    const char *text);
 /* A single-row lookup: 0 on a row (reset s after reading it), ZTP_ENOENT, ZTP_ESTORE. */
 int store_step_row(struct store *st, sqlite3_stmt *s, const char *what);
 /*

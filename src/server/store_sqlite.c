@@ -212,6 +212,18 @@ store_exec_row(struct store *st, sqlite3_stmt *s)
 }
 
 int
+store_exec_text(struct store *st, enum store_module m, int idx, const char *sql,
+    const char *text)
+{
+	sqlite3_stmt *s = store_prep(st, m, idx, sql);
+
+	if (s == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+	return store_exec(st, s);
+}
+
+int
 store_step_row(struct store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
@@ -278,24 +290,31 @@ secret_aad(char *buf, size_t cap, const char *what, const char *row, const char 
 	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-int
-store_seal(struct store *st, const char *what, const char *row, const char *extra,
-    const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *outlen)
+/* Seal (open 0) or open (open 1) in with the AAD of its row and purpose. */
+static int
+seal_or_open(struct store *st, int open, const char *what, const char *row, const char *extra,
+    const uint8_t *in, size_t len, uint8_t *out, size_t cap, size_t *outlen)
 {
 	char aad[96];
 	size_t aadlen = secret_aad(aad, sizeof(aad), what, row, extra);
 
-	return crypto_seal(st->key, aad, aadlen, plain, len, out, cap, outlen);
+	if (open)
+		return crypto_open(st->key, aad, aadlen, in, len, out, cap, outlen);
+	return crypto_seal(st->key, aad, aadlen, in, len, out, cap, outlen);
+}
+
+int
+store_seal(struct store *st, const char *what, const char *row, const char *extra,
+    const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *outlen)
+{
+	return seal_or_open(st, 0, what, row, extra, plain, len, out, cap, outlen);
 }
 
 int
 store_unseal(struct store *st, const char *what, const char *row, const char *extra,
     const void *sealed, size_t len, uint8_t *out, size_t cap, size_t *outlen)
 {
-	char aad[96];
-	size_t aadlen = secret_aad(aad, sizeof(aad), what, row, extra);
-
-	return crypto_open(st->key, aad, aadlen, sealed, len, out, cap, outlen);
+	return seal_or_open(st, 1, what, row, extra, sealed, len, out, cap, outlen);
 }
 
 /* ---- the connection ---- */

@@ -98,10 +98,6 @@ store_telemetry_list(struct store *st, const char *iccid, int64_t before, int li
 int
 store_telemetry_purge(struct store *st, const char *iccid)
 {
-	sqlite3_stmt *s;
-
-	if ((s = prep(st, S_TEL_DELETE)) == NULL)
-		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	return store_exec(st, s);
+	return store_exec_text(st, STORE_M_TELEMETRY, S_TEL_DELETE, telemetry_sql[S_TEL_DELETE],
+	    iccid);
 }
