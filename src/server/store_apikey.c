@@ -8,7 +8,6 @@
 #include <sqlite3.h>
 
 #include "clock.h"
-#include "crypto.h"
 #include "store.h"
 #include "store_int.h"
 #include "ztp/err.h"
@@ -37,12 +36,11 @@ prep(struct store *st, enum apikey_stmt id)
 int
 store_apikey_create(struct store *st, const char *key_id, const char *secret)
 {
-	uint8_t salt[16], hash[32];
+	uint8_t salt[STORE_SALT_LEN], hash[STORE_HASH_LEN];
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = crypto_random(salt, sizeof(salt))) != 0 ||
-	    (rc = crypto_hmac_sha256(salt, sizeof(salt), secret, strlen(secret), hash)) != 0)
+	if ((rc = store_secret_hash(secret, salt, hash)) != 0)
 		return rc;
 	if ((s = prep(st, S_KEY_INSERT)) == NULL)
 		return ZTP_ESTORE;
@@ -51,18 +49,6 @@ store_apikey_create(struct store *st, const char *key_id, const char *secret)
 	sqlite3_bind_blob(s, 3, hash, sizeof(hash), SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, clock_now_ms());
 	return store_exec(st, s);
-}
-
-/* 1 if secret's HMAC under salt is hash (of hashlen bytes), in constant time. */
-static int
-apikey_matches(const void *salt, size_t saltlen, const void *hash, size_t hashlen,
-    const char *secret)
-{
-	uint8_t h[32];
-
-	return hashlen == sizeof(h) &&
-	    crypto_hmac_sha256(salt, saltlen, secret, strlen(secret), h) == 0 &&
-	    crypto_equal(h, hash, sizeof(h));
 }
 
 int
@@ -76,7 +62,7 @@ store_apikey_verify(struct store *st, const char *key_id, const char *secret)
 	sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW &&
-	    apikey_matches(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
+	    store_secret_matches(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
 		sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), secret))
 		rc = 0;
 	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)

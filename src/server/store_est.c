@@ -10,10 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
+#include <sqlite3.h>
 
 #include "clock.h"
-#include "crypto.h"
 #include "store.h"
 #include "store_int.h"
 #include "udid.h"
@@ -379,7 +378,7 @@ int
 store_password_create(struct store *st, const char *udid, const char *group,
     const char *password, int64_t expires_at, struct store_password *out)
 {
-	uint8_t salt[16], hash[32];
+	uint8_t salt[STORE_SALT_LEN], hash[STORE_HASH_LEN];
 	sqlite3_stmt *s;
 	int64_t now = clock_now_ms();
 	int rc;
@@ -389,8 +388,7 @@ store_password_create(struct store *st, const char *udid, const char *group,
 		return ZTP_EINVAL;
 	if ((rc = group_check(st, group)) != 0)
 		return rc;
-	if ((rc = crypto_random(salt, sizeof(salt))) != 0 ||
-	    (rc = crypto_hmac_sha256(salt, sizeof(salt), password, strlen(password), hash)) != 0)
+	if ((rc = store_secret_hash(password, salt, hash)) != 0)
 		return rc;
 	if ((s = xprep(st, X_PW_INSERT)) == NULL)
 		return ZTP_ESTORE;
@@ -413,14 +411,30 @@ store_password_create(struct store *st, const char *udid, const char *group,
 	return 0;
 }
 
+/*
+ * The one-time password rules for a candidate that matches, newest first:
+ * 0 if it may be used now; else what the check answers if no older one
+ * may: a used one (ZTP_ECONFLICT) outweighs an expired one (ZTP_EEXPIRED).
+ * A used password does not end the search: a newer identical one could
+ * still be unused.
+ */
+static int
+password_rule(int found, int64_t used_at, int64_t expires_at, int64_t now)
+{
+	if (used_at != 0)
+		return ZTP_ECONFLICT;
+	if (expires_at <= now)
+		return found == ZTP_EAUTH ? ZTP_EEXPIRED : found;
+	return 0;
+}
+
 int
 store_password_check(struct store *st, const char *udid, const char *password,
     struct store_password *out)
 {
-	uint8_t hash[32];
 	sqlite3_stmt *s;
 	int64_t now = clock_now_ms();
-	int rc, found = ZTP_EAUTH;
+	int rc, r, found = ZTP_EAUTH;
 
 	if (!store_udid_valid(udid) || password == NULL || strlen(password) > STORE_PASSWORD_MAX)
 		return ZTP_EAUTH;
@@ -429,18 +443,12 @@ store_password_check(struct store *st, const char *udid, const char *password,
 	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, PASSWORD_CANDIDATES);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (sqlite3_column_bytes(s, 2) != (int)sizeof(hash) ||
-		    crypto_hmac_sha256(sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
-			password, strlen(password), hash) != 0 ||
-		    !crypto_equal(hash, sqlite3_column_blob(s, 2), sizeof(hash)))
+		if (!store_secret_matches(sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
+			sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2), password))
 			continue;
-		if (sqlite3_column_int64(s, 6) != 0) {
-			found = ZTP_ECONFLICT;
-			continue; /* a newer identical password could still be unused */
-		}
-		if (sqlite3_column_int64(s, 5) <= now) {
-			if (found == ZTP_EAUTH)
-				found = ZTP_EEXPIRED;
+		if ((r = password_rule(found, sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 5),
+			 now)) != 0) {
+			found = r;
 			continue;
 		}
 		if (out != NULL) {
@@ -457,7 +465,6 @@ store_password_check(struct store *st, const char *udid, const char *password,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		found = store_db_err(st, "password check");
 	sqlite3_reset(s);
-	OPENSSL_cleanse(hash, sizeof(hash));
 	return found;
 }
 

@@ -90,6 +90,17 @@ int store_seal(struct store *st, const char *what, const char *row, const char *
 int store_unseal(struct store *st, const char *what, const char *row, const char *extra,
     const void *sealed, size_t len, uint8_t *out, size_t cap, size_t *outlen);
 
+/* ---- secrets kept as salted HMACs: API keys, enrolment passwords (store_sqlite.c) ---- */
+
+#define STORE_SALT_LEN 16
+#define STORE_HASH_LEN 32
+/* A fresh random salt and the HMAC-SHA256 of secret under it. */
+int store_secret_hash(const char *secret, uint8_t salt[STORE_SALT_LEN],
+    uint8_t hash[STORE_HASH_LEN]);
+/* 1 if secret's HMAC under salt is hash (of hashlen bytes), compared in constant time. */
+int store_secret_matches(const void *salt, size_t saltlen, const void *hash, size_t hashlen,
+    const char *secret);
+
 /* ---- one domain's tables as another needs them ---- */
 
 /* store_sim.c: record that iccid's current configuration is version (ZTP_ENOENT: no SIM). */

@@ -317,6 +317,30 @@ store_unseal(struct store *st, const char *what, const char *row, const char *ex
 	return seal_or_open(st, 1, what, row, extra, sealed, len, out, cap, outlen);
 }
 
+int
+store_secret_hash(const char *secret, uint8_t salt[STORE_SALT_LEN], uint8_t hash[STORE_HASH_LEN])
+{
+	int rc;
+
+	if ((rc = crypto_random(salt, STORE_SALT_LEN)) != 0)
+		return rc;
+	return crypto_hmac_sha256(salt, STORE_SALT_LEN, secret, strlen(secret), hash);
+}
+
+int
+store_secret_matches(const void *salt, size_t saltlen, const void *hash, size_t hashlen,
+    const char *secret)
+{
+	uint8_t h[STORE_HASH_LEN];
+	int ok;
+
+	ok = hashlen == sizeof(h) &&
+	    crypto_hmac_sha256(salt, saltlen, secret, strlen(secret), h) == 0 &&
+	    crypto_equal(h, hash, sizeof(h));
+	OPENSSL_cleanse(h, sizeof(h));
+	return ok;
+}
+
 /* ---- the connection ---- */
 
 /* Apply the migrations the database has not seen, each in its own transaction. */
