@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The store: SIMs, configurations, telemetry, device records, events and
- * admin API keys. One interface; store_sqlite.c is the embedded default.
+ * The store: SIMs, configurations, telemetry, device records, events,
+ * admin API keys, SIM groups and certificates. One interface, in sections
+ * by domain; the embedded default is SQLite: store_sqlite.c (the
+ * connection, migrations, sealing) and one file per section named after it
+ * (store_sim.c, ..., store_est.c for the certificates).
  *
  * A struct store is one connection: use it from one thread. Every change is
  * one transaction; a refused change leaves the store as it was. Secrets (PSKs,
- * device passwords) are sealed with the data directory's key before they
- * reach the database; API secrets are stored as salted HMACs.
+ * device passwords, group master keys) are sealed with the data directory's
+ * key, their row as associated data, before they reach the database; API
+ * secrets and enrolment passwords are stored as salted HMACs.
  */
 #ifndef ZTP_STORE_H
 #define ZTP_STORE_H
@@ -129,6 +133,8 @@ struct store_event {
 	char detail[STORE_DETAIL_MAX];
 };
 
+/* ---- the connection (store_sqlite.c) ---- */
+
 /*
  * Open (creating if needed) the database at path, in WAL mode, and bring
  * its schema to STORE_SCHEMA_VERSION. key seals secrets; it is copied.
@@ -138,6 +144,8 @@ int store_open(struct store **out, const char *path, const uint8_t key[CRYPTO_KE
 void store_close(struct store *st);
 /* The schema version the database is at. */
 int store_schema_version(struct store *st);
+
+/* ---- SIMs and their PSKs (store_sim.c) ---- */
 
 /* SIMs. ZTP_EEXIST, ZTP_ENOENT as the names say. group: NULL or "" for none. */
 int store_sim_create(struct store *st, const char *iccid, const uint8_t *psk, size_t psklen,
@@ -160,76 +168,6 @@ int store_sim_bind(struct store *st, const char *iccid, const char *device_id,
 /* Delete the SIM with its configurations, telemetry and device record. */
 int store_sim_delete(struct store *st, const char *iccid);
 
-/* Configurations: each set or rollback is a new version. */
-int store_config_set(struct store *st, const char *iccid, const uint8_t *body, size_t len,
-    struct store_config *out);
-/* version 0: the current one. ZTP_ENOENT if there is none. */
-int store_config_get(struct store *st, const char *iccid, uint32_t version,
-    struct store_config *out);
-typedef int (*store_config_cb)(const struct store_config *cfg, void *arg);
-/* Newest first. */
-int store_config_history(struct store *st, const char *iccid, store_config_cb cb, void *arg);
-int store_config_rollback(struct store *st, const char *iccid, uint32_t version,
-    struct store_config *out);
-/* The ETag of a body and version: "\"<version>-<8 hex of SHA-256>\"". */
-void store_config_etag(uint32_t version, const uint8_t *body, size_t len,
-    char out[STORE_ETAG_SIZE]);
-
-/* Telemetry. */
-int store_telemetry_add(struct store *st, const char *iccid, const char *device_id,
-    const uint8_t *body, size_t len, int64_t *id);
-typedef int (*store_telemetry_cb)(const struct store_telemetry *t, void *arg);
-/* Newest first, ids below before (0: from the newest). */
-int store_telemetry_list(struct store *st, const char *iccid, int64_t before, int limit,
-    store_telemetry_cb cb, void *arg);
-
-/* Device records: created once with fresh credentials, then returned as they are. */
-int store_device_get_or_create(struct store *st, const char *iccid, const char *device_id,
-    struct store_device *out);
-
-/* Events: iccid and peer may be NULL. */
-int store_event_add(struct store *st, const char *kind, const char *iccid, const char *peer,
-    const char *detail);
-typedef int (*store_event_cb)(const struct store_event *ev, void *arg);
-/* Oldest first: time >= since (ms) and id > after. */
-int store_event_list(struct store *st, int64_t since, int64_t after, int limit,
-    store_event_cb cb, void *arg);
-
-/* Admin API keys. */
-int store_apikey_create(struct store *st, const char *key_id, const char *secret);
-/* 0 if key_id exists and secret is its secret, else ZTP_EAUTH. */
-int store_apikey_verify(struct store *st, const char *key_id, const char *secret);
-int store_apikey_exists(struct store *st, const char *key_id);
-int store_apikey_count(struct store *st, int *count);
-
-/*
- * PSK rotation over the air. The pending key has generation current + 1
- * and is sealed as such; the commit makes it the current key (the old
- * one is gone) and ends the rotation. All ZTP_ENOENT when the SIM or the
- * expected generation is not there.
- */
-int store_sim_pending_psk(struct store *st, const char *iccid, uint32_t gen, uint8_t *psk,
-    size_t *psklen);
-int store_sim_pending_set(struct store *st, const char *iccid, uint32_t current, const uint8_t *psk,
-    size_t psklen);
-int store_sim_commit(struct store *st, const char *iccid, uint32_t gen);
-int store_sim_set_rotate(struct store *st, const char *iccid, int rotate);
-
-/*
- * SIM groups. A derived group holds a master key (STORE_MASTER_LEN bytes,
- * sealed; never returned but to derive): a SIM whose ICCID starts with the
- * group's prefix needs no stored PSK.
- */
-int store_group_name_valid(const char *name);
-int store_group_create(struct store *st, const struct store_group *g, const uint8_t *master);
-int store_group_get(struct store *st, const char *name, struct store_group *out);
-typedef int (*store_group_cb)(const struct store_group *g, void *arg);
-int store_group_list(struct store *st, store_group_cb cb, void *arg);
-/* Set a group's upstream (proxy mode); ZTP_ENOENT if there is no such group. */
-int store_group_set_upstream(struct store *st, const char *name, const struct store_upstream *u);
-/* The derived group with the longest prefix of iccid, and its master key. ZTP_ENOENT if none. */
-int store_group_derived_for(struct store *st, const char *iccid, char group[STORE_GROUP_SIZE],
-    uint8_t master[STORE_MASTER_LEN]);
 /* Register a SIM of a derived group after its first successful handshake. */
 int store_sim_register_derived(struct store *st, const char *iccid, const char *group);
 /*
@@ -254,7 +192,89 @@ int store_sim_create_derived(struct store *st, const char *iccid, const char *de
 int store_sim_import(struct store *st, const struct store_import_row *rows, size_t n,
     struct store_import_result *res);
 
-/* ---- certificates: allowlist, enrolment passwords, manufacturer CAs, devices, certificates ---- */
+/*
+ * PSK rotation over the air. The pending key has generation current + 1
+ * and is sealed as such; the commit makes it the current key (the old
+ * one is gone) and ends the rotation. All ZTP_ENOENT when the SIM or the
+ * expected generation is not there.
+ */
+int store_sim_pending_psk(struct store *st, const char *iccid, uint32_t gen, uint8_t *psk,
+    size_t *psklen);
+int store_sim_pending_set(struct store *st, const char *iccid, uint32_t current, const uint8_t *psk,
+    size_t psklen);
+int store_sim_commit(struct store *st, const char *iccid, uint32_t gen);
+int store_sim_set_rotate(struct store *st, const char *iccid, int rotate);
+
+/* ---- configurations (store_config.c) ---- */
+
+/* Configurations: each set or rollback is a new version. */
+int store_config_set(struct store *st, const char *iccid, const uint8_t *body, size_t len,
+    struct store_config *out);
+/* version 0: the current one. ZTP_ENOENT if there is none. */
+int store_config_get(struct store *st, const char *iccid, uint32_t version,
+    struct store_config *out);
+typedef int (*store_config_cb)(const struct store_config *cfg, void *arg);
+/* Newest first. */
+int store_config_history(struct store *st, const char *iccid, store_config_cb cb, void *arg);
+int store_config_rollback(struct store *st, const char *iccid, uint32_t version,
+    struct store_config *out);
+/* The ETag of a body and version: "\"<version>-<8 hex of SHA-256>\"". */
+void store_config_etag(uint32_t version, const uint8_t *body, size_t len,
+    char out[STORE_ETAG_SIZE]);
+
+/* ---- telemetry (store_telemetry.c) ---- */
+
+int store_telemetry_add(struct store *st, const char *iccid, const char *device_id,
+    const uint8_t *body, size_t len, int64_t *id);
+typedef int (*store_telemetry_cb)(const struct store_telemetry *t, void *arg);
+/* Newest first, ids below before (0: from the newest). */
+int store_telemetry_list(struct store *st, const char *iccid, int64_t before, int limit,
+    store_telemetry_cb cb, void *arg);
+
+/* ---- device records (store_device.c) ---- */
+
+/* Device records: created once with fresh credentials, then returned as they are. */
+int store_device_get_or_create(struct store *st, const char *iccid, const char *device_id,
+    struct store_device *out);
+
+/* ---- events (store_event.c) ---- */
+
+/* Events: iccid and peer may be NULL. */
+int store_event_add(struct store *st, const char *kind, const char *iccid, const char *peer,
+    const char *detail);
+typedef int (*store_event_cb)(const struct store_event *ev, void *arg);
+/* Oldest first: time >= since (ms) and id > after. */
+int store_event_list(struct store *st, int64_t since, int64_t after, int limit,
+    store_event_cb cb, void *arg);
+
+/* ---- admin API keys (store_apikey.c) ---- */
+
+int store_apikey_create(struct store *st, const char *key_id, const char *secret);
+/* 0 if key_id exists and secret is its secret, else ZTP_EAUTH. */
+int store_apikey_verify(struct store *st, const char *key_id, const char *secret);
+int store_apikey_exists(struct store *st, const char *key_id);
+int store_apikey_count(struct store *st, int *count);
+
+/* ---- SIM groups (store_group.c) ---- */
+
+/*
+ * SIM groups. A derived group holds a master key (STORE_MASTER_LEN bytes,
+ * sealed; never returned but to derive): a SIM whose ICCID starts with the
+ * group's prefix needs no stored PSK.
+ */
+int store_group_name_valid(const char *name);
+int store_group_create(struct store *st, const struct store_group *g, const uint8_t *master);
+int store_group_get(struct store *st, const char *name, struct store_group *out);
+typedef int (*store_group_cb)(const struct store_group *g, void *arg);
+int store_group_list(struct store *st, store_group_cb cb, void *arg);
+/* Set a group's upstream (proxy mode); ZTP_ENOENT if there is no such group. */
+int store_group_set_upstream(struct store *st, const char *name, const struct store_upstream *u);
+/* The derived group with the longest prefix of iccid, and its master key. ZTP_ENOENT if none. */
+int store_group_derived_for(struct store *st, const char *iccid, char group[STORE_GROUP_SIZE],
+    uint8_t master[STORE_MASTER_LEN]);
+
+/* ---- certificates: allowlist, enrolment passwords, manufacturer CAs, devices, certificates
+ * (store_est.c) ---- */
 
 #define STORE_UDID_MAX 64                      /* characters */
 #define STORE_SERIAL_HEX (2 * 20 + 1)          /* upper-case hex of the bytes, as openssl prints */

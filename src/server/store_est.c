@@ -3,17 +3,16 @@
  * The store's certificate tables (schema 4): allowlist, one-time enrolment
  * passwords, manufacturer CAs, devices ("things"), issued certificates
  * with their revocations, and the published CRL. Same connection and
- * helpers as store_sqlite.c (store_int.h); every change is one
+ * helpers as the other domains (store_int.h); every change is one
  * transaction.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
+#include <sqlite3.h>
 
 #include "clock.h"
-#include "crypto.h"
 #include "store.h"
 #include "store_int.h"
 #include "udid.h"
@@ -55,7 +54,7 @@ enum xstmt_id {
 	X__COUNT
 };
 
-_Static_assert(X__COUNT <= STORE_XSTMT_MAX, "raise STORE_XSTMT_MAX");
+_Static_assert(X__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX");
 
 static const char *const xsql[X__COUNT] = {
 	[X_ALLOW_INSERT] = "INSERT INTO allowlist(udid, key_sha256, group_name, iccid, created_at)"
@@ -129,28 +128,7 @@ static const char *const xsql[X__COUNT] = {
 static sqlite3_stmt *
 xprep(struct store *st, enum xstmt_id id)
 {
-	return store_xprep(st, (int)id, xsql[id]);
-}
-
-static void
-bind_opt_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v != NULL && v[0] != '\0')
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, i);
-}
-
-/* A single-row lookup: SQLITE_ROW stays with the caller; 0 rows is ZTP_ENOENT. */
-static int
-step_row(struct store *st, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-
-	if (rc == SQLITE_ROW)
-		return 0;
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? ZTP_ENOENT : store_db_err(st, what);
+	return store_prep(st, STORE_M_EST, (int)id, xsql[id]);
 }
 
 static int
@@ -178,7 +156,7 @@ group_check(struct store *st, const char *group)
 	if ((s = xprep(st, X_GROUP_EXISTS)) == NULL)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
-	if (step_row(st, s, "group exists") != 0)
+	if (store_step_row(st, s, "group exists") != 0)
 		return ZTP_ENOENT;
 	sqlite3_reset(s);
 	return 0;
@@ -204,7 +182,7 @@ counter_get(struct store *st, const char *name, int64_t *value)
 	if (s == NULL)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	if ((rc = step_row(st, s, "counter")) != 0)
+	if ((rc = store_step_row(st, s, "counter")) != 0)
 		return rc == ZTP_ENOENT ? ZTP_ESTORE : rc;
 	*value = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
@@ -276,8 +254,8 @@ allow_add(struct store *st, const struct store_allow *a, int *added)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, a->udid, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 2, a->key_sha256, 32, SQLITE_STATIC);
-	bind_opt_text(s, 3, a->group);
-	bind_opt_text(s, 4, a->iccid);
+	store_bind_opt_text(s, 3, a->group);
+	store_bind_opt_text(s, 4, a->iccid);
 	sqlite3_bind_int64(s, 5, clock_now_ms());
 	if ((rc = store_exec(st, s)) == 0)
 		*added = 1;
@@ -301,7 +279,7 @@ store_allow_get(struct store *st, const char *udid, struct store_allow *out)
 	if ((s = xprep(st, X_ALLOW_GET)) == NULL)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
-	if ((rc = step_row(st, s, "allowlist get")) != 0)
+	if ((rc = store_step_row(st, s, "allowlist get")) != 0)
 		return rc;
 	row_allow(s, out);
 	sqlite3_reset(s);
@@ -400,7 +378,7 @@ int
 store_password_create(struct store *st, const char *udid, const char *group,
     const char *password, int64_t expires_at, struct store_password *out)
 {
-	uint8_t salt[16], hash[32];
+	uint8_t salt[STORE_SALT_LEN], hash[STORE_HASH_LEN];
 	sqlite3_stmt *s;
 	int64_t now = clock_now_ms();
 	int rc;
@@ -410,15 +388,14 @@ store_password_create(struct store *st, const char *udid, const char *group,
 		return ZTP_EINVAL;
 	if ((rc = group_check(st, group)) != 0)
 		return rc;
-	if ((rc = crypto_random(salt, sizeof(salt))) != 0 ||
-	    (rc = crypto_hmac_sha256(salt, sizeof(salt), password, strlen(password), hash)) != 0)
+	if ((rc = store_secret_hash(password, salt, hash)) != 0)
 		return rc;
 	if ((s = xprep(st, X_PW_INSERT)) == NULL)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 2, salt, sizeof(salt), SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, hash, sizeof(hash), SQLITE_STATIC);
-	bind_opt_text(s, 4, group);
+	store_bind_opt_text(s, 4, group);
 	sqlite3_bind_int64(s, 5, now);
 	sqlite3_bind_int64(s, 6, expires_at);
 	if ((rc = store_exec(st, s)) != 0)
@@ -434,14 +411,30 @@ store_password_create(struct store *st, const char *udid, const char *group,
 	return 0;
 }
 
+/*
+ * The one-time password rules for a candidate that matches, newest first:
+ * 0 if it may be used now; else what the check answers if no older one
+ * may: a used one (ZTP_ECONFLICT) outweighs an expired one (ZTP_EEXPIRED).
+ * A used password does not end the search: a newer identical one could
+ * still be unused.
+ */
+static int
+password_rule(int found, int64_t used_at, int64_t expires_at, int64_t now)
+{
+	if (used_at != 0)
+		return ZTP_ECONFLICT;
+	if (expires_at <= now)
+		return found == ZTP_EAUTH ? ZTP_EEXPIRED : found;
+	return 0;
+}
+
 int
 store_password_check(struct store *st, const char *udid, const char *password,
     struct store_password *out)
 {
-	uint8_t hash[32];
 	sqlite3_stmt *s;
 	int64_t now = clock_now_ms();
-	int rc, found = ZTP_EAUTH;
+	int rc, r, found = ZTP_EAUTH;
 
 	if (!store_udid_valid(udid) || password == NULL || strlen(password) > STORE_PASSWORD_MAX)
 		return ZTP_EAUTH;
@@ -450,18 +443,12 @@ store_password_check(struct store *st, const char *udid, const char *password,
 	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, PASSWORD_CANDIDATES);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (sqlite3_column_bytes(s, 2) != (int)sizeof(hash) ||
-		    crypto_hmac_sha256(sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
-			password, strlen(password), hash) != 0 ||
-		    !crypto_equal(hash, sqlite3_column_blob(s, 2), sizeof(hash)))
+		if (!store_secret_matches(sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
+			sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2), password))
 			continue;
-		if (sqlite3_column_int64(s, 6) != 0) {
-			found = ZTP_ECONFLICT;
-			continue; /* a newer identical password could still be unused */
-		}
-		if (sqlite3_column_int64(s, 5) <= now) {
-			if (found == ZTP_EAUTH)
-				found = ZTP_EEXPIRED;
+		if ((r = password_rule(found, sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 5),
+			 now)) != 0) {
+			found = r;
 			continue;
 		}
 		if (out != NULL) {
@@ -478,7 +465,6 @@ store_password_check(struct store *st, const char *udid, const char *password,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		found = store_db_err(st, "password check");
 	sqlite3_reset(s);
-	OPENSSL_cleanse(hash, sizeof(hash));
 	return found;
 }
 
@@ -503,7 +489,7 @@ store_mfr_ca_add(struct store *st, const struct store_mfr_ca *ca)
 		sqlite3_bind_text(s, 1, ca->name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, ca->pem, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(s, 3, ca->sha256, 32, SQLITE_STATIC);
-		bind_opt_text(s, 4, ca->group);
+		store_bind_opt_text(s, 4, ca->group);
 		sqlite3_bind_int64(s, 5, clock_now_ms());
 		rc = store_exec(st, s);
 	}
@@ -592,7 +578,7 @@ store_thing_get(struct store *st, const char *udid, struct store_thing *out)
 	if ((s = xprep(st, X_THING_GET)) == NULL)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
-	if ((rc = step_row(st, s, "device get")) != 0)
+	if ((rc = store_step_row(st, s, "device get")) != 0)
 		return rc;
 	row_thing(s, out);
 	sqlite3_reset(s);
@@ -732,7 +718,7 @@ cert_record(struct store *st, const struct store_cert *c, const char *group, int
 	if ((s = xprep(st, X_THING_BLOCKED)) == NULL)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, c->udid, -1, SQLITE_STATIC);
-	rc = step_row(st, s, "device blocked");
+	rc = store_step_row(st, s, "device blocked");
 	if (rc == 0) {
 		int blocked = sqlite3_column_int(s, 0);
 		sqlite3_reset(s);
@@ -745,14 +731,14 @@ cert_record(struct store *st, const struct store_cert *c, const char *group, int
 		if ((s = xprep(st, X_CERT_RENEWABLE)) == NULL)
 			return ZTP_ESTORE;
 		sqlite3_bind_text(s, 1, c->renews, -1, SQLITE_STATIC);
-		if ((rc = step_row(st, s, "cert renewable")) != 0)
+		if ((rc = store_step_row(st, s, "cert renewable")) != 0)
 			return rc == ZTP_ENOENT ? ZTP_EAUTH : rc;
 		sqlite3_reset(s);
 	}
 	if ((s = xprep(st, X_THING_UPSERT)) == NULL)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, c->udid, -1, SQLITE_STATIC);
-	bind_opt_text(s, 2, group);
+	store_bind_opt_text(s, 2, group);
 	sqlite3_bind_int64(s, 3, now);
 	if ((rc = store_exec(st, s)) != 0)
 		return rc;
@@ -791,7 +777,7 @@ store_cert_get(struct store *st, const char *serial, struct store_cert *out)
 	if ((s = xprep(st, X_CERT_GET)) == NULL)
 		return ZTP_ESTORE;
 	sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
-	if ((rc = step_row(st, s, "cert get")) != 0)
+	if ((rc = store_step_row(st, s, "cert get")) != 0)
 		return rc;
 	row_cert(s, out);
 	sqlite3_reset(s);
@@ -891,7 +877,7 @@ store_crl_get(struct store *st, struct store_crl *out)
 	memset(out, 0, sizeof(*out));
 	if ((s = xprep(st, X_CRL_GET)) == NULL)
 		return ZTP_ESTORE;
-	if ((rc = step_row(st, s, "crl get")) != 0)
+	if ((rc = store_step_row(st, s, "crl get")) != 0)
 		return rc;
 	out->number = (uint64_t)sqlite3_column_int64(s, 0);
 	out->this_update = sqlite3_column_int64(s, 1);

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The store's telemetry: what devices report, kept per SIM, newest first
+ * when listed.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "clock.h"
+#include "store.h"
+#include "store_int.h"
+#include "ztp/err.h"
+
+enum telemetry_stmt {
+	S_TEL_DELETE,
+	S_TEL_INSERT,
+	S_TEL_LIST,
+	S__COUNT
+};
+
+_Static_assert(S__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX");
+
+static const char *const telemetry_sql[S__COUNT] = {
+	[S_TEL_DELETE] = "DELETE FROM telemetry WHERE iccid = ?1",
+	[S_TEL_INSERT] = "INSERT INTO telemetry(iccid, device_id, body, received_at) VALUES(?1, ?2, ?3, ?4)",
+	[S_TEL_LIST] = "SELECT id, iccid, device_id, body, received_at FROM telemetry"
+		       " WHERE iccid = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+};
+
+static sqlite3_stmt *
+prep(struct store *st, enum telemetry_stmt id)
+{
+	return store_prep(st, STORE_M_TELEMETRY, (int)id, telemetry_sql[id]);
+}
+
+int
+store_telemetry_add(struct store *st, const char *iccid, const char *device_id,
+    const uint8_t *body, size_t len, int64_t *id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (len > STORE_TELEMETRY_MAX)
+		return ZTP_ETOOBIG;
+	if ((s = prep(st, S_TEL_INSERT)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, len ? (const void *)body : "", (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, clock_now_ms());
+	if ((rc = store_exec(st, s)) != 0)
+		return rc;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+static void
+row_telemetry(sqlite3_stmt *s, struct store_telemetry *t)
+{
+	int n = sqlite3_column_bytes(s, 3);
+
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(s, 0);
+	store_col_text(s, 1, t->iccid, sizeof(t->iccid));
+	store_col_text(s, 2, t->device_id, sizeof(t->device_id));
+	t->len = n > STORE_TELEMETRY_MAX ? STORE_TELEMETRY_MAX : (size_t)n;
+	if (t->len > 0)
+		memcpy(t->body, sqlite3_column_blob(s, 3), t->len);
+	t->received_at = sqlite3_column_int64(s, 4);
+}
+
+int
+store_telemetry_list(struct store *st, const char *iccid, int64_t before, int limit,
+    store_telemetry_cb cb, void *arg)
+{
+	struct store_telemetry t;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = prep(st, S_TEL_LIST)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, before > 0 ? before : INT64_MAX);
+	sqlite3_bind_int(s, 3, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row_telemetry(s, &t);
+		if ((rc = cb(&t, arg)) != 0)
+			break;
+	}
+	rc = store_rows_end(st, rc, "telemetry list");
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+store_telemetry_purge(struct store *st, const char *iccid)
+{
+	return store_exec_text(st, STORE_M_TELEMETRY, S_TEL_DELETE, telemetry_sql[S_TEL_DELETE],
+	    iccid);
+}
