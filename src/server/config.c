@@ -60,7 +60,6 @@ static const struct config_name children[] = {
 #define S_CERTS "Certificates (EST, RFC 7030; see docs/certificates.md):"
 #define S_PROXY "Proxy mode (device requests forwarded to the customer's server; docs/proxy.md):"
 
-/* clang-format off */
 const struct config_opt config_opts[] = {
 	/* name, type, field, min, max, default, names, flags, arg, help, section */
 	{ "data", CONFIG_STRING, FIELD(data), 0, 0, "ztp-data", NULL, CONFIG_EARLY, "DIR",
@@ -134,7 +133,6 @@ const struct config_opt config_opts[] = {
 	{ "version", CONFIG_VERSION, NO_FIELD, 0, 0, NULL, NULL, CONFIG_CLI_ONLY, NULL,
 	    "print the version and exit", NULL },
 };
-/* clang-format on */
 
 #define NOPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 const size_t config_nopts = NOPTS;
