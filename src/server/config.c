@@ -1,99 +1,223 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ztpd's options as one table, config_opts[]: each entry names the long
+ * option (and config-file key), how its value is read, the field of
+ * struct config it goes to, its bounds, default and help. The getopt
+ * table, the config-file parser, config_defaults(), the bound checks with
+ * their messages and --help are all derived from it, so a new option is
+ * one line of the table.
+ */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "num.h"
 #include "store.h"
 #include "ztp/err.h"
 
 #define ZTPD_VERSION "0.1.0"
 
-void
-config_defaults(struct config *cfg)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+/* int-valued types store through an int; the enum fields must be one */
+_Static_assert(sizeof(enum log_format) == sizeof(int), "log_format is stored as an int");
+_Static_assert(sizeof(enum log_level) == sizeof(int), "log_level is stored as an int");
 
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->data, sizeof(cfg->data), "ztp-data");
-	snprintf(cfg->user, sizeof(cfg->user), "ztp");
-	snprintf(cfg->device_listen, sizeof(cfg->device_listen), "0.0.0.0:11111");
-	snprintf(cfg->admin_listen, sizeof(cfg->admin_listen), "127.0.0.1:11443");
-	cfg->workers = n > 0 && n <= 64 ? (int)n : 1;
-	cfg->log_format = LOG_FORMAT_TEXT;
-	cfg->log_level = LOG_LEVEL_INFO;
-	cfg->token_ttl = 3600;
-	cfg->request_timeout = 10;
-	cfg->idle_timeout = 30;
-	cfg->max_connections = 1024;
-	cfg->max_header_size = 8192;
-	snprintf(cfg->est_listen, sizeof(cfg->est_listen), "off");
-	cfg->est_auth = STORE_EST_ALL;
-	cfg->cert_days = 365;
-	cfg->reenroll_grace = 30 * 86400;
-	cfg->crl_validity = 7 * 86400;
-	cfg->upstream_timeout = 5;
-	cfg->upstream_connections = 8;
+/* offset and size of a field of struct config */
+#define FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define NO_FIELD 0, 0
+
+static const struct config_name log_formats[] = {
+	{ "text", LOG_FORMAT_TEXT },
+	{ "json", LOG_FORMAT_JSON },
+	{ NULL, 0 },
+};
+
+static const struct config_name log_levels[] = {
+	{ "debug", LOG_LEVEL_DEBUG },
+	{ "info", LOG_LEVEL_INFO },
+	{ "warn", LOG_LEVEL_WARN },
+	{ NULL, 0 },
+};
+
+static const struct config_name est_auths[] = {
+	{ "allowlist", STORE_EST_ALLOWLIST },
+	{ "password", STORE_EST_PASSWORD },
+	{ "manufacturer", STORE_EST_MANUFACTURER },
+	{ NULL, 0 },
+};
+
+static const struct config_name children[] = {
+	{ "front", 0 },
+	{ "signer", 0 },
+	{ NULL, 0 },
+};
+
+#define S_CERTS "Certificates (EST, RFC 7030; see docs/certificates.md):"
+#define S_PROXY "Proxy mode (device requests forwarded to the customer's server; docs/proxy.md):"
+
+const struct config_opt config_opts[] = {
+	/* name, type, field, min, max, default, names, flags, arg, help, section */
+	{ "data", CONFIG_STRING, FIELD(data), 0, 0, "ztp-data", NULL, CONFIG_EARLY, "DIR",
+	    "data directory (default ztp-data); created with the database, CA, server "
+	    "certificate, data key and DIR/admin.json at first start", NULL },
+	{ "config", CONFIG_FILE, NO_FIELD, 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "FILE",
+	    "read options from FILE (key = value, the long option names without --); "
+	    "DIR/ztpd.conf is read if it exists; the command line wins", NULL },
+	{ "device-listen", CONFIG_LISTEN, FIELD(device_listen), 0, 0, "0.0.0.0:11111", NULL, 0,
+	    "ADDR:PORT", "device endpoint, TLS 1.3 PSK (default 0.0.0.0:11111; 'off' disables; "
+	    "port 0: any)", NULL },
+	{ "admin-listen", CONFIG_LISTEN, FIELD(admin_listen), 0, 0, "127.0.0.1:11443", NULL, 0,
+	    "ADDR:PORT", "admin API, HTTPS (default 127.0.0.1:11443)", NULL },
+	{ "workers", CONFIG_INT, FIELD(workers), 1, 64, NULL, NULL, CONFIG_DEF_CORES, "N",
+	    "worker threads (default: number of cores)", NULL },
+	{ "log-format", CONFIG_ENUM, FIELD(log_format), 0, 0, "text", log_formats, 0, NULL,
+	    "log line format (default text)", NULL },
+	{ "log-level", CONFIG_ENUM, FIELD(log_level), 0, 0, "info", log_levels, 0, NULL,
+	    "lowest level logged (default info)", NULL },
+	{ "allow-psk-ke", CONFIG_BOOL, FIELD(allow_psk_ke), 0, 1, NULL, NULL, 0, NULL,
+	    "also accept psk_ke (PSK without (EC)DHE), as SIMs need; psk_dhe_ke is always "
+	    "accepted", NULL },
+	{ "token-ttl", CONFIG_INT, FIELD(token_ttl), 1, 86400 * 30, "3600", NULL, 0, "SECONDS",
+	    "admin token lifetime (default 3600)", NULL },
+	{ "request-timeout", CONFIG_INT, FIELD(request_timeout), 1, 3600, "10", NULL, 0, "SECONDS",
+	    "time for the handshake and each complete request (default 10)", NULL },
+	{ "idle-timeout", CONFIG_INT, FIELD(idle_timeout), 1, 3600, "30", NULL, 0, "SECONDS",
+	    "read/write inactivity limit (default 30)", NULL },
+	{ "max-connections", CONFIG_INT, FIELD(max_connections), 1, 1000000, "1024", NULL, 0, "N",
+	    "open connections per worker (default 1024)", NULL },
+	{ "max-header-size", CONFIG_INT, FIELD(max_header_size), 1024, 65536, "8192", NULL, 0,
+	    "BYTES", "request line and headers (default 8192)", NULL },
+	{ "user", CONFIG_STRING, FIELD(user), 0, 0, "ztp", NULL, 0, "NAME",
+	    "started as root, run the front and the signer as this user (default ztp); "
+	    "'root' keeps root, explicitly", NULL },
+	{ "child", CONFIG_WORD, FIELD(child), 0, 0, NULL, children, CONFIG_CLI_ONLY | CONFIG_HIDDEN,
+	    NULL, "internal: the parent execs its children with it", NULL },
+	{ "est-listen", CONFIG_LISTEN, FIELD(est_listen), 0, 0, "off", NULL, 0, "ADDR:PORT",
+	    "EST endpoint, TLS 1.2/1.3 with the server certificate, optional client "
+	    "certificates (default off)", S_CERTS },
+	{ "est-auth", CONFIG_SET, FIELD(est_auth), 0, 0, "allowlist,password,manufacturer",
+	    est_auths, 0, "LIST", "how devices of no group with its own policy may enrol, any of "
+	    "allowlist,password,manufacturer (default allowlist,password,manufacturer)", NULL },
+	{ "cert-days", CONFIG_INT, FIELD(cert_days), 1, 7300, "365", NULL, 0, "N",
+	    "validity of device certificates (default 365)", NULL },
+	{ "reenroll-grace", CONFIG_INT, FIELD(reenroll_grace), 0, 5 * 366 * 86400, "2592000", NULL,
+	    0, "SECONDS", "re-enrolment allowed this long after expiry (default 2592000, 30 days)",
+	    NULL },
+	{ "crl-validity", CONFIG_INT, FIELD(crl_validity), 3600, 366 * 86400, "604800", NULL, 0,
+	    "SECONDS", "from one CRL to its nextUpdate (default 604800); re-signed at half of it "
+	    "and on every revocation", NULL },
+	{ "upstream", CONFIG_STRING, FIELD(upstream.url), 0, 0, NULL, NULL, 0, "URL",
+	    "default upstream (http:// or https://) of SIMs whose group sets none (default: none, "
+	    "answer from the store)", S_PROXY },
+	{ "upstream-ca", CONFIG_STRING, FIELD(upstream.ca), 0, 0, NULL, NULL, 0, "FILE",
+	    "CA certificates of an https upstream (default: the system's)", NULL },
+	{ "upstream-cert", CONFIG_STRING, FIELD(upstream.cert), 0, 0, NULL, NULL, 0, "FILE",
+	    "client certificate for the upstream, with --upstream-key", NULL },
+	{ "upstream-key", CONFIG_STRING, FIELD(upstream.key), 0, 0, NULL, NULL, 0, "FILE",
+	    "the key of --upstream-cert", NULL },
+	{ "upstream-timeout", CONFIG_INT, FIELD(upstream_timeout), 1, 300, "5", NULL, 0, "SECONDS",
+	    "connect to complete answer (default 5)", NULL },
+	{ "upstream-connections", CONFIG_INT, FIELD(upstream_connections), 1, 1024, "8", NULL, 0,
+	    "N", "connections per upstream and worker (default 8)", NULL },
+	{ "import-ca", CONFIG_STRING, FIELD(import_ca_cert), 0, 0, NULL, NULL, CONFIG_CLI_ONLY,
+	    "CERT KEY", "import a CA (root or intermediate; CERT may hold its chain, KEY an "
+	    "unencrypted PEM key) into the data directory, which must not have one yet, and exit",
+	    "" },
+	{ "help", CONFIG_HELP, NO_FIELD, 0, 0, NULL, NULL, CONFIG_CLI_ONLY, NULL,
+	    "print this help (also -h) and exit", NULL },
+	{ "version", CONFIG_VERSION, NO_FIELD, 0, 0, NULL, NULL, CONFIG_CLI_ONLY, NULL,
+	    "print the version and exit", NULL },
+};
+
+#define NOPTS (sizeof(config_opts) / sizeof(config_opts[0]))
+const size_t config_nopts = NOPTS;
+
+const struct config_opt *
+config_opt_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (strcmp(config_opts[i].name, name) == 0)
+			return &config_opts[i];
+	return NULL;
+}
+
+/*
+ * The names of list joined into buf (cap bytes, truncated if it must be):
+ * sep between them, sep_last before the last, as "a, b or c".
+ */
+static void
+names_join(const struct config_name *list, const char *sep, const char *sep_last, char *buf,
+    size_t cap)
+{
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; list[i].name != NULL; i++) {
+		const char *s = i == 0 ? "" : list[i + 1].name == NULL ? sep_last : sep;
+		if (n < cap)
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s", s, list[i].name);
+	}
+}
+
+/* The value of the entry of list named name: 0, or ZTP_EINVAL if there is none. */
+static int
+names_find(const struct config_name *list, const char *name, int *value)
+{
+	size_t i;
+
+	if (name == NULL)
+		return ZTP_EINVAL;
+	for (i = 0; list[i].name != NULL; i++) {
+		if (strcmp(list[i].name, name) == 0) {
+			*value = list[i].value;
+			return 0;
+		}
+	}
+	return ZTP_EINVAL;
+}
+
+/*
+ * A comma-separated subset of list (empty items skipped, at least one
+ * given, text under 128 bytes) into the OR of its values. *out is written
+ * only on success.
+ */
+static int
+names_set(const struct config_name *list, const char *value, int *out)
+{
+	char buf[128], *tok, *save = NULL;
+	int set = 0, v, rc = ZTP_EINVAL;
+
+	if (value == NULL || value[0] == '\0' || strlen(value) >= sizeof(buf))
+		goto out;
+	memcpy(buf, value, strlen(value) + 1);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (names_find(list, tok, &v) != 0)
+			goto out;
+		set |= v;
+	}
+	if (set == 0)
+		goto out;
+	*out = set;
+	rc = 0;
+out:
+	return rc;
 }
 
 /* "allowlist,password,manufacturer" (any non-empty subset) into STORE_EST_* bits */
 int
 config_parse_est_auth(const char *value, int *out)
 {
-	char buf[128], *tok, *save = NULL;
-	int set = 0;
-
-	if (value == NULL || value[0] == '\0' || strlen(value) >= sizeof(buf))
-		return ZTP_EINVAL;
-	memcpy(buf, value, strlen(value) + 1);
-	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "allowlist"))
-			set |= STORE_EST_ALLOWLIST;
-		else if (!strcmp(tok, "password"))
-			set |= STORE_EST_PASSWORD;
-		else if (!strcmp(tok, "manufacturer"))
-			set |= STORE_EST_MANUFACTURER;
-		else
-			return ZTP_EINVAL;
-	}
-	if (set == 0)
-		return ZTP_EINVAL;
-	*out = set;
-	return 0;
+	return names_set(est_auths, value, out);
 }
 
-static int
-set_int(int *dst, const char *value, int min, int max, const char *key, char *errbuf,
-    size_t errcap)
-{
-	uint64_t v;
-
-	if (num_parse_u64z(value, (uint64_t)min, (uint64_t)max, &v) != 0) {
-		snprintf(errbuf, errcap, "%s must be a number from %d to %d", key, min, max);
-		return ZTP_EINVAL;
-	}
-	*dst = (int)v;
-	return 0;
-}
-
-static int
-set_bool(int *dst, const char *value, const char *key, char *errbuf, size_t errcap)
-{
-	if (value == NULL || !strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1"))
-		*dst = 1;
-	else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
-		*dst = 0;
-	else {
-		snprintf(errbuf, errcap, "%s must be true or false", key);
-		return ZTP_EINVAL;
-	}
-	return 0;
-}
-
+/* Copy value into the char[cap] field dst; refused if NULL or too long. */
 static int
 set_str(char *dst, size_t cap, const char *value, const char *key, char *errbuf, size_t errcap)
 {
@@ -105,116 +229,131 @@ set_str(char *dst, size_t cap, const char *value, const char *key, char *errbuf,
 	return 0;
 }
 
+/*
+ * Read value as option o wants it and store it in cfg; o->name is in every
+ * error written to errbuf. Nothing is stored on failure (ZTP_EINVAL). A
+ * NULL value is a flag given without one: only CONFIG_BOOL takes it.
+ */
 static int
-check_listen(const char *value, const char *key, char *errbuf, size_t errcap)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-
-	if (value[0] == '\0' || strcmp(value, "off") == 0)
-		return 0;
-	if (config_parse_addr(value, &ss, &len) != 0) {
-		snprintf(errbuf, errcap, "%s: expected ADDR:PORT or [ADDR]:PORT or off", key);
-		return ZTP_EINVAL;
-	}
-	return 0;
-}
-
-static int
-set_listen(char *dst, size_t cap, const char *value, const char *key, char *errbuf,
+opt_set(struct config *cfg, const struct config_opt *o, const char *value, char *errbuf,
     size_t errcap)
 {
-	int rc;
+	char *field = (char *)cfg + o->offset, list[128];
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	uint64_t u;
+	int v = 0, rc = ZTP_EINVAL;
 
-	if (value != NULL && (rc = check_listen(value, key, errbuf, errcap)) != 0)
-		return rc;
-	return set_str(dst, cap, value, key, errbuf, errcap);
+	switch (o->type) {
+	case CONFIG_STRING:
+		rc = set_str(field, o->size, value, o->name, errbuf, errcap);
+		break;
+	case CONFIG_LISTEN:
+		if (value != NULL && value[0] != '\0' && strcmp(value, "off") != 0 &&
+		    config_parse_addr(value, &ss, &sslen) != 0) {
+			snprintf(errbuf, errcap, "%s: expected ADDR:PORT or [ADDR]:PORT or off",
+			    o->name);
+			break;
+		}
+		rc = set_str(field, o->size, value, o->name, errbuf, errcap);
+		break;
+	case CONFIG_INT:
+		if (num_parse_u64z(value, (uint64_t)o->min, (uint64_t)o->max, &u) != 0) {
+			snprintf(errbuf, errcap, "%s must be a number from %lld to %lld", o->name,
+			    o->min, o->max);
+			break;
+		}
+		v = (int)u;
+		memcpy(field, &v, sizeof(v));
+		rc = 0;
+		break;
+	case CONFIG_BOOL:
+		if (value == NULL || !strcmp(value, "true") || !strcmp(value, "yes") ||
+		    !strcmp(value, "1"))
+			v = 1;
+		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
+			v = 0;
+		else {
+			snprintf(errbuf, errcap, "%s must be true or false", o->name);
+			break;
+		}
+		memcpy(field, &v, sizeof(v));
+		rc = 0;
+		break;
+	case CONFIG_ENUM:
+	case CONFIG_WORD:
+		if (names_find(o->names, value, &v) != 0) {
+			names_join(o->names, ", ", " or ", list, sizeof(list));
+			snprintf(errbuf, errcap, "%s must be %s", o->name, list);
+			break;
+		}
+		if (o->type == CONFIG_ENUM) {
+			memcpy(field, &v, sizeof(v));
+			rc = 0;
+		} else
+			rc = set_str(field, o->size, value, o->name, errbuf, errcap);
+		break;
+	case CONFIG_SET:
+		if (names_set(o->names, value, &v) != 0) {
+			names_join(o->names, ", ", ", ", list, sizeof(list));
+			snprintf(errbuf, errcap, "%s: a comma-separated list of %s", o->name, list);
+			break;
+		}
+		memcpy(field, &v, sizeof(v));
+		rc = 0;
+		break;
+	case CONFIG_FILE:
+	case CONFIG_HELP:
+	case CONFIG_VERSION:
+		snprintf(errbuf, errcap, "%s takes no value to store", o->name);
+		break;
+	}
+	return rc;
+}
+
+/*
+ * Memset cfg, then read every entry's default as a value. A default that
+ * its own entry refuses is a broken table: fatal.
+ */
+void
+config_defaults(struct config *cfg)
+{
+	const struct config_opt *o;
+	char err[256], cores[24];
+	long n;
+	size_t i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < NOPTS; i++) {
+		const char *def;
+
+		o = &config_opts[i];
+		def = o->def;
+		if (o->flags & CONFIG_DEF_CORES) {
+			n = sysconf(_SC_NPROCESSORS_ONLN);
+			snprintf(cores, sizeof(cores), "%lld",
+			    n >= o->min && n <= o->max ? (long long)n : o->min);
+			def = cores;
+		}
+		if (def != NULL && opt_set(cfg, o, def, err, sizeof(err)) != 0)
+			fatalx("config: the default of %s is refused: %s", o->name, err);
+	}
 }
 
 int
 config_set(struct config *cfg, const char *key, const char *value, char *errbuf, size_t errcap)
 {
-	if (!strcmp(key, "user"))
-		return set_str(cfg->user, sizeof(cfg->user), value, key, errbuf, errcap);
-	if (!strcmp(key, "data"))
-		return set_str(cfg->data, sizeof(cfg->data), value, key, errbuf, errcap);
-	if (!strcmp(key, "device-listen"))
-		return set_listen(cfg->device_listen, sizeof(cfg->device_listen), value, key,
-		    errbuf, errcap);
-	if (!strcmp(key, "admin-listen"))
-		return set_listen(cfg->admin_listen, sizeof(cfg->admin_listen), value, key, errbuf,
-		    errcap);
-	if (!strcmp(key, "workers"))
-		return set_int(&cfg->workers, value, 1, 64, key, errbuf, errcap);
-	if (!strcmp(key, "log-format")) {
-		if (value && !strcmp(value, "text"))
-			cfg->log_format = LOG_FORMAT_TEXT;
-		else if (value && !strcmp(value, "json"))
-			cfg->log_format = LOG_FORMAT_JSON;
-		else {
-			snprintf(errbuf, errcap, "log-format must be text or json");
-			return ZTP_EINVAL;
-		}
-		return 0;
+	const struct config_opt *o;
+
+	if ((o = config_opt_find(key)) == NULL) {
+		snprintf(errbuf, errcap, "unknown key %s", key);
+		return ZTP_EINVAL;
 	}
-	if (!strcmp(key, "log-level")) {
-		if (value && !strcmp(value, "debug"))
-			cfg->log_level = LOG_LEVEL_DEBUG;
-		else if (value && !strcmp(value, "info"))
-			cfg->log_level = LOG_LEVEL_INFO;
-		else if (value && !strcmp(value, "warn"))
-			cfg->log_level = LOG_LEVEL_WARN;
-		else {
-			snprintf(errbuf, errcap, "log-level must be debug, info or warn");
-			return ZTP_EINVAL;
-		}
-		return 0;
+	if (o->flags & CONFIG_CLI_ONLY) {
+		snprintf(errbuf, errcap, "%s cannot be set in a file", key);
+		return ZTP_EINVAL;
 	}
-	if (!strcmp(key, "allow-psk-ke"))
-		return set_bool(&cfg->allow_psk_ke, value, key, errbuf, errcap);
-	if (!strcmp(key, "token-ttl"))
-		return set_int(&cfg->token_ttl, value, 1, 86400 * 30, key, errbuf, errcap);
-	if (!strcmp(key, "request-timeout"))
-		return set_int(&cfg->request_timeout, value, 1, 3600, key, errbuf, errcap);
-	if (!strcmp(key, "idle-timeout"))
-		return set_int(&cfg->idle_timeout, value, 1, 3600, key, errbuf, errcap);
-	if (!strcmp(key, "max-connections"))
-		return set_int(&cfg->max_connections, value, 1, 1000000, key, errbuf, errcap);
-	if (!strcmp(key, "max-header-size"))
-		return set_int(&cfg->max_header_size, value, 1024, 65536, key, errbuf, errcap);
-	if (!strcmp(key, "est-listen"))
-		return set_listen(cfg->est_listen, sizeof(cfg->est_listen), value, key, errbuf,
-		    errcap);
-	if (!strcmp(key, "est-auth")) {
-		if (config_parse_est_auth(value, &cfg->est_auth) != 0) {
-			snprintf(errbuf, errcap,
-			    "est-auth: a comma-separated list of allowlist, password, manufacturer");
-			return ZTP_EINVAL;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "cert-days"))
-		return set_int(&cfg->cert_days, value, 1, 7300, key, errbuf, errcap);
-	if (!strcmp(key, "reenroll-grace"))
-		return set_int(&cfg->reenroll_grace, value, 0, 5 * 366 * 86400, key, errbuf, errcap);
-	if (!strcmp(key, "crl-validity"))
-		return set_int(&cfg->crl_validity, value, 3600, 366 * 86400, key, errbuf, errcap);
-	if (!strcmp(key, "upstream"))
-		return set_str(cfg->upstream.url, sizeof(cfg->upstream.url), value, key, errbuf, errcap);
-	if (!strcmp(key, "upstream-ca"))
-		return set_str(cfg->upstream.ca, sizeof(cfg->upstream.ca), value, key, errbuf, errcap);
-	if (!strcmp(key, "upstream-cert"))
-		return set_str(cfg->upstream.cert, sizeof(cfg->upstream.cert), value, key, errbuf,
-		    errcap);
-	if (!strcmp(key, "upstream-key"))
-		return set_str(cfg->upstream.key, sizeof(cfg->upstream.key), value, key, errbuf,
-		    errcap);
-	if (!strcmp(key, "upstream-timeout"))
-		return set_int(&cfg->upstream_timeout, value, 1, 300, key, errbuf, errcap);
-	if (!strcmp(key, "upstream-connections"))
-		return set_int(&cfg->upstream_connections, value, 1, 1024, key, errbuf, errcap);
-	snprintf(errbuf, errcap, "unknown key %s", key);
-	return ZTP_EINVAL;
+	return opt_set(cfg, o, value, errbuf, errcap);
 }
 
 static char *
@@ -230,6 +369,11 @@ trim(char *s)
 	return s;
 }
 
+/*
+ * Read path's "key = value" lines (blank lines and '#' comments skipped,
+ * lines under 1024 bytes) through config_set. Stops at the first error:
+ * ZTP_EIO if the file cannot be opened, ZTP_EINVAL with "path:line: why".
+ */
 int
 config_load_file(struct config *cfg, const char *path, char *errbuf, size_t errcap)
 {
@@ -260,10 +404,8 @@ config_load_file(struct config *cfg, const char *path, char *errbuf, size_t errc
 		*eq = '\0';
 		key = trim(p);
 		value = trim(eq + 1);
-		if (!strcmp(key, "config") ||
-		    (rc = config_set(cfg, key, value, err, sizeof(err))) != 0) {
-			snprintf(errbuf, errcap, "%s:%d: %s", path, lineno,
-			    !strcmp(key, "config") ? "config cannot be set in a file" : err);
+		if ((rc = config_set(cfg, key, value, err, sizeof(err))) != 0) {
+			snprintf(errbuf, errcap, "%s:%d: %s", path, lineno, err);
 			rc = ZTP_EINVAL;
 			break;
 		}
@@ -272,170 +414,154 @@ config_load_file(struct config *cfg, const char *path, char *errbuf, size_t errc
 	return rc;
 }
 
+#define HELP_INDENT 27 /* column of the help text */
+#define HELP_WIDTH 79
+
+/*
+ * One option of --help: "  --name ARG" then its help, word-wrapped at
+ * HELP_WIDTH with continuation lines at HELP_INDENT.
+ */
 static void
-usage(FILE *f)
+usage_opt(FILE *f, const struct config_opt *o)
 {
+	char names[128];
+	const char *arg = o->arg, *w, *end;
+	int col, first = 1;
+	size_t len;
+
+	if (arg == NULL && (o->type == CONFIG_ENUM || o->type == CONFIG_WORD)) {
+		names_join(o->names, "|", "|", names, sizeof(names));
+		arg = names;
+	}
+	col = fprintf(f, "  --%s%s%s", o->name, arg ? " " : "", arg ? arg : "");
+	if (col <= HELP_INDENT - 2)
+		col += fprintf(f, "%*s", HELP_INDENT - col, "");
+	else
+		col += fprintf(f, "  ");
+	for (w = o->help; *w != '\0'; w = *end ? end + 1 : end) {
+		end = strchr(w, ' ');
+		if (end == NULL)
+			end = w + strlen(w);
+		len = (size_t)(end - w);
+		if (!first && (size_t)col + 1 + len > HELP_WIDTH)
+			col = fprintf(f, "\n%*s", HELP_INDENT, "") - 1;
+		else if (!first)
+			col += fprintf(f, " ");
+		col += fprintf(f, "%.*s", (int)len, w);
+		first = 0;
+	}
+	fprintf(f, "\n");
+}
+
+void
+config_usage(FILE *f)
+{
+	size_t i;
+
 	fprintf(f,
 	    "usage: ztpd [options]\n"
 	    "\n"
 	    "The ztp provisioning server: a TLS 1.3 PSK endpoint that SIMs fetch their\n"
 	    "configuration from and post telemetry to, and an HTTPS admin API.\n"
-	    "\n"
-	    "  --data DIR               data directory (default ./ztp-data); created with\n"
-	    "                           the database, CA, server certificate, data key\n"
-	    "                           and DIR/admin.json at first start\n"
-	    "  --config FILE            read options from FILE (key = value, the long\n"
-	    "                           option names without --); DIR/ztpd.conf is read\n"
-	    "                           if it exists; the command line wins\n"
-	    "  --device-listen ADDR:PORT  device endpoint, TLS 1.3 PSK (default\n"
-	    "                           0.0.0.0:11111; 'off' disables; port 0: any)\n"
-	    "  --admin-listen ADDR:PORT   admin API, HTTPS (default 127.0.0.1:11443)\n"
-	    "  --workers N              worker threads (default: number of cores)\n"
-	    "  --log-format text|json   log line format (default text)\n"
-	    "  --log-level debug|info|warn  (default info)\n"
-	    "  --allow-psk-ke           also accept psk_ke (PSK without (EC)DHE), as SIMs\n"
-	    "                           need; psk_dhe_ke is always accepted\n"
-	    "  --token-ttl SECONDS      admin token lifetime (default 3600)\n"
-	    "  --request-timeout SECONDS  time for the handshake and each complete\n"
-	    "                           request (default 10)\n"
-	    "  --idle-timeout SECONDS   read/write inactivity limit (default 30)\n"
-	    "  --max-connections N      open connections per worker (default 1024)\n"
-	    "  --max-header-size BYTES  request line and headers (default 8192)\n"
-	    "\n"
-	    "Certificates (EST, RFC 7030; see docs/certificates.md):\n"
-	    "  --est-listen ADDR:PORT   EST endpoint, TLS 1.2/1.3 with the server\n"
-	    "                           certificate, optional client certificates\n"
-	    "                           (default off)\n"
-	    "  --est-auth LIST          how devices of no group with its own policy may\n"
-	    "                           enrol: allowlist,password,manufacturer (default all)\n"
-	    "  --cert-days N            validity of device certificates (default 365)\n"
-	    "  --reenroll-grace SECONDS  re-enrolment allowed this long after expiry\n"
-	    "                           (default 2592000, 30 days)\n"
-	    "  --crl-validity SECONDS   from one CRL to its nextUpdate (default 604800);\n"
-	    "                           re-signed at half of it and on every revocation\n"
-	    "\n"
-	    "Proxy mode (device requests forwarded to the customer's server; docs/proxy.md):\n"
-	    "  --upstream URL           default upstream (http:// or https://) of SIMs whose\n"
-	    "                           group sets none (default: none, answer from the store)\n"
-	    "  --upstream-ca FILE       CA certificates of an https upstream (default: the\n"
-	    "                           system's)\n"
-	    "  --upstream-cert FILE, --upstream-key FILE  client certificate for the upstream\n"
-	    "  --upstream-timeout SECONDS  connect to complete answer (default 5)\n"
-	    "  --upstream-connections N  connections per upstream and worker (default 8)\n"
-	    "\n"
-	    "  --import-ca CERT KEY     import a CA (root or intermediate; CERT may hold\n"
-	    "                           its chain, KEY an unencrypted PEM key) into the\n"
-	    "                           data directory, which must not have one yet, and\n"
-	    "                           exit\n"
-	    "  --help, --version\n"
-	    "\n"
-	    "SIGTERM or SIGINT: stop accepting, finish requests in flight, exit.\n");
+	    "\n");
+	for (i = 0; i < NOPTS; i++) {
+		if (config_opts[i].flags & CONFIG_HIDDEN)
+			continue;
+		if (config_opts[i].section != NULL)
+			fprintf(f, "\n%s%s", config_opts[i].section,
+			    config_opts[i].section[0] ? "\n" : "");
+		usage_opt(f, &config_opts[i]);
+	}
+	fprintf(f, "\nSIGTERM or SIGINT: stop accepting, finish requests in flight, exit.\n");
 }
 
+/*
+ * Two passes over argv. Pass 0 finds --help and --version (printed at
+ * once, return 1), refuses unknown options (usage on stderr), and notes
+ * --config and the CONFIG_EARLY options (--data); those are applied, then
+ * the config file (--config, or DATA/ztpd.conf if it exists) is read.
+ * Pass 1 applies every other option over the file: the command line wins
+ * whatever its order. Errors go to stderr as "ztpd: --why".
+ */
 int
 config_parse_args(struct config *cfg, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "data", required_argument, NULL, 0 },
-		{ "config", required_argument, NULL, 0 },
-		{ "device-listen", required_argument, NULL, 0 },
-		{ "admin-listen", required_argument, NULL, 0 },
-		{ "workers", required_argument, NULL, 0 },
-		{ "log-format", required_argument, NULL, 0 },
-		{ "log-level", required_argument, NULL, 0 },
-		{ "allow-psk-ke", no_argument, NULL, 0 },
-		{ "token-ttl", required_argument, NULL, 0 },
-		{ "request-timeout", required_argument, NULL, 0 },
-		{ "idle-timeout", required_argument, NULL, 0 },
-		{ "max-connections", required_argument, NULL, 0 },
-		{ "max-header-size", required_argument, NULL, 0 },
-		{ "est-listen", required_argument, NULL, 0 },
-		{ "est-auth", required_argument, NULL, 0 },
-		{ "cert-days", required_argument, NULL, 0 },
-		{ "reenroll-grace", required_argument, NULL, 0 },
-		{ "crl-validity", required_argument, NULL, 0 },
-		{ "upstream", required_argument, NULL, 0 },
-		{ "upstream-ca", required_argument, NULL, 0 },
-		{ "upstream-cert", required_argument, NULL, 0 },
-		{ "upstream-key", required_argument, NULL, 0 },
-		{ "upstream-timeout", required_argument, NULL, 0 },
-		{ "upstream-connections", required_argument, NULL, 0 },
-		{ "import-ca", required_argument, NULL, 0 },
-		{ "user", required_argument, NULL, 0 },
-		{ "child", required_argument, NULL, 0 },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *file = NULL, *data = NULL;
+	struct option longopts[NOPTS + 1];
+	const char *early[NOPTS] = { NULL };
+	const char *file = NULL;
+	const struct config_opt *o;
 	char err[256], path[PATH_MAX + 16];
-	int pass, c, idx, rc;
+	int pass, c, idx, rc = 0;
+	size_t i;
 
-	/* pass 0 finds --config, --data and --help; pass 1 applies the rest */
+	for (i = 0; i < NOPTS; i++) {
+		o = &config_opts[i];
+		longopts[i].name = o->name;
+		longopts[i].has_arg = o->type == CONFIG_BOOL || o->type == CONFIG_HELP ||
+			o->type == CONFIG_VERSION ? no_argument : required_argument;
+		longopts[i].flag = NULL;
+		longopts[i].val = 0;
+	}
+	memset(&longopts[NOPTS], 0, sizeof(longopts[NOPTS]));
+
 	for (pass = 0; pass < 2; pass++) {
 		optind = 0;
 		opterr = pass == 0;
-		while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
-			if (c == 'h') {
-				usage(stdout);
-				return 1;
+		while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+			o = c == 0 ? &config_opts[idx] : NULL;
+			if (c == 'h' || (o != NULL && o->type == CONFIG_HELP)) {
+				config_usage(stdout);
+				rc = 1;
+				goto out;
 			}
-			if (c == 'V') {
+			if (o != NULL && o->type == CONFIG_VERSION) {
 				printf("ztpd %s\n", ZTPD_VERSION);
-				return 1;
+				rc = 1;
+				goto out;
 			}
-			if (c != 0) {
+			if (o == NULL) {
 				if (pass == 0) {
-					usage(stderr);
-					return ZTP_EINVAL;
+					config_usage(stderr);
+					rc = ZTP_EINVAL;
+					goto out;
 				}
 				continue;
 			}
 			if (pass == 0) {
-				if (!strcmp(opts[idx].name, "config"))
+				if (o->type == CONFIG_FILE)
 					file = optarg;
-				else if (!strcmp(opts[idx].name, "data"))
-					data = optarg;
+				else if (o->flags & CONFIG_EARLY)
+					early[idx] = optarg;
 				continue;
 			}
-			if (!strcmp(opts[idx].name, "config"))
+			if (o->type == CONFIG_FILE)
 				continue;
-			if (!strcmp(opts[idx].name, "child")) {
-				if (strcmp(optarg, "front") != 0 && strcmp(optarg, "signer") != 0) {
-					fprintf(stderr, "ztpd: --child front|signer\n");
-					return ZTP_EINVAL;
-				}
-				snprintf(cfg->child, sizeof(cfg->child), "%s", optarg);
-				continue;
-			}
-			if (!strcmp(opts[idx].name, "import-ca")) {
-				if (strlen(optarg) >= sizeof(cfg->import_ca_cert)) {
-					fprintf(stderr, "ztpd: --import-ca: path too long\n");
-					return ZTP_EINVAL;
-				}
-				memcpy(cfg->import_ca_cert, optarg, strlen(optarg) + 1);
-				continue;
-			}
-			if ((rc = config_set(cfg, opts[idx].name, optarg, err, sizeof(err))) != 0) {
+			if ((rc = opt_set(cfg, o, optarg, err, sizeof(err))) != 0) {
 				fprintf(stderr, "ztpd: --%s\n", err);
-				return rc;
+				goto out;
 			}
 		}
 		if (pass == 1 && cfg->import_ca_cert[0] != '\0') {
 			/* --import-ca CERT KEY: the key is the one argument left */
 			if (optind != argc - 1 || strlen(argv[optind]) >= sizeof(cfg->import_ca_key)) {
 				fprintf(stderr, "ztpd: --import-ca CERT KEY\n");
-				return ZTP_EINVAL;
+				rc = ZTP_EINVAL;
+				goto out;
 			}
 			memcpy(cfg->import_ca_key, argv[optind], strlen(argv[optind]) + 1);
 		} else if (pass == 1 && optind < argc) {
 			fprintf(stderr, "ztpd: unexpected argument %s\n", argv[optind]);
-			return ZTP_EINVAL;
+			rc = ZTP_EINVAL;
+			goto out;
 		}
 		if (pass == 0) {
-			if (data != NULL && config_set(cfg, "data", data, err, sizeof(err)) != 0) {
-				fprintf(stderr, "ztpd: --%s\n", err);
-				return ZTP_EINVAL;
+			for (i = 0; i < NOPTS; i++) {
+				if (early[i] != NULL &&
+				    opt_set(cfg, &config_opts[i], early[i], err, sizeof(err)) != 0) {
+					fprintf(stderr, "ztpd: --%s\n", err);
+					rc = ZTP_EINVAL;
+					goto out;
+				}
 			}
 			if (file == NULL) {
 				snprintf(path, sizeof(path), "%s/ztpd.conf", cfg->data);
@@ -445,11 +571,13 @@ config_parse_args(struct config *cfg, int argc, char **argv)
 			if (file != NULL &&
 			    (rc = config_load_file(cfg, file, err, sizeof(err))) != 0) {
 				fprintf(stderr, "ztpd: %s\n", err);
-				return rc;
+				goto out;
 			}
 		}
 	}
-	return 0;
+	rc = 0;
+out:
+	return rc;
 }
 
 int

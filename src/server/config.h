@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztpd's configuration: defaults, then a config file (key = value, the
- * long option names), then the command line, which wins.
+ * long option names), then the command line, which wins. Every option is
+ * one entry of config_opts[] (config.c), from which come the getopt table,
+ * the config-file keys, the defaults, the bound checks and --help.
  */
 #ifndef ZTP_CONFIG_H
 #define ZTP_CONFIG_H
 #include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "log.h"
@@ -37,13 +41,63 @@ struct config {
 	/* ztpd --import-ca CERT KEY: import the CA into the data directory and exit */
 	char import_ca_cert[PATH_MAX];
 	char import_ca_key[PATH_MAX];
-	/* privilege separation (parent.c) */
-	char user[64];  /* started as root, the children run as this user */
-	char child[16]; /* internal: "front" or "signer" in a child process */
+	/* privilege separation */
+	char user[64];  /* started as root: the front and the signer run as this user */
+	char child[16]; /* --child front|signer (internal, set by the parent's exec); "" */
 };
 
+/* How an option's value is read and where it is stored. */
+enum config_type {
+	CONFIG_STRING,  /* char[size]: any text shorter than size */
+	CONFIG_LISTEN,  /* char[size]: ADDR:PORT, [ADDR6]:PORT (numeric), "off" or "" */
+	CONFIG_INT,     /* int: a decimal number in [min, max] */
+	CONFIG_BOOL,    /* int 0/1: a flag on the command line; true|yes|1|false|no|0 in a file */
+	CONFIG_ENUM,    /* int: one of names, stored as its value */
+	CONFIG_WORD,    /* char[size]: one of names, stored as the text */
+	CONFIG_SET,     /* int: a comma-separated non-empty subset of names, values OR'ed */
+	CONFIG_FILE,    /* --config FILE: read before the rest of the command line */
+	CONFIG_HELP,    /* --help: print the usage, exit 0 */
+	CONFIG_VERSION, /* --version */
+};
+
+#define CONFIG_CLI_ONLY 0x1  /* refused in a config file */
+#define CONFIG_HIDDEN 0x2    /* left out of --help: internal */
+#define CONFIG_EARLY 0x4     /* also applied before the config file, which it locates */
+#define CONFIG_DEF_CORES 0x8 /* default: the number of online cores, min if out of bounds */
+
+struct config_name {
+	const char *name;
+	int value;
+};
+
+struct config_opt {
+	const char *name;  /* the long option and the config-file key */
+	enum config_type type;
+	size_t offset;     /* of the field in struct config */
+	size_t size;       /* of the field */
+	long long min, max;                /* CONFIG_INT */
+	const char *def;                   /* default, read as a value; NULL: zero */
+	const struct config_name *names;   /* ENUM, WORD, SET; ends with a NULL name */
+	int flags;                         /* CONFIG_CLI_ONLY, ... */
+	const char *arg;                   /* --help's placeholder; NULL: the names */
+	const char *help;
+	const char *section;               /* --help heading before this option ("": blank line) */
+};
+
+/* Every option, in --help order. */
+extern const struct config_opt config_opts[];
+extern const size_t config_nopts;
+
+/* The option named name (no leading --), or NULL. */
+const struct config_opt *config_opt_find(const char *name);
+
+/* Every option's default (zero where the table gives none). */
 void config_defaults(struct config *cfg);
-/* Set one key; errbuf gets the reason on failure (ZTP_EINVAL). */
+/*
+ * Set one key as a config-file line does: options only the command line
+ * takes are refused. On failure (ZTP_EINVAL) cfg is unchanged and errbuf
+ * gets the reason, which names the key.
+ */
 int config_set(struct config *cfg, const char *key, const char *value, char *errbuf,
     size_t errcap);
 /* Read a key = value file ('#' comments). */
@@ -53,6 +107,8 @@ int config_load_file(struct config *cfg, const char *path, char *errbuf, size_t 
  * options). Returns 0, 1 if --help or --version was printed, or ZTP_EINVAL.
  */
 int config_parse_args(struct config *cfg, int argc, char **argv);
+/* Print --help: every option of the table but the hidden ones. */
+void config_usage(FILE *f);
 
 /* "allowlist,password,manufacturer" into STORE_EST_* bits: 0 or ZTP_EINVAL. */
 int config_parse_est_auth(const char *value, int *out);
