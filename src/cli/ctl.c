@@ -36,16 +36,25 @@ ctl_progress_end(void)
 	}
 }
 
+static void message(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* "ztpctl: <message>" on stderr, without its line end */
+static void
+message(const char *fmt, va_list ap)
+{
+	ctl_progress_end();
+	fputs("ztpctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
 /* "ztpctl: <message>" on stderr */
 void
 ctl_errorf(const char *fmt, ...)
 {
 	va_list ap;
 
-	ctl_progress_end();
-	fputs("ztpctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	message(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -56,10 +65,8 @@ ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	ctl_progress_end();
-	fputs("ztpctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	message(fmt, ap);
 	va_end(ap);
 	fputs("\nTry 'ztpctl --help' for more information.\n", stderr);
 	return ZTP_EINVAL;

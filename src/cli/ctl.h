@@ -28,6 +28,8 @@
 #define BODY_CELL_MAX 52 /* a configuration's or telemetry record's body in a table */
 #define UDID_MAX ALLOWCSV_UDID_MAX /* characters */
 
+#define CTL_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 /* the admin file's contents; every string is owned and freed by ctl_admin_free */
 struct ctl_admin {
 	char *url; /* without a trailing '/' */
@@ -228,11 +230,8 @@ struct ctl_import_kind {
 int ctl_import_run(struct ctl *c, const char *path, const struct ctl_import_kind *kind);
 int ctl_import_rows_seen(const struct ctl_import *im);
 void ctl_import_row_start(struct ctl_import *im);
-void ctl_import_put(struct ctl_import *im, const char *s, size_t n);
+void ctl_import_field(struct ctl_import *im, const char *name, const char *val, size_t len);
 void ctl_import_row_end(struct ctl_import *im, uint64_t line);
-
-/* a string literal into the batch */
-#define CTL_IMPORT_PUT(im, lit) ctl_import_put((im), (lit), sizeof(lit) - 1)
 
 /* ---- shared between nouns ---- */
 

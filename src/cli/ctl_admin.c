@@ -114,8 +114,7 @@ ctl_admin_load(struct ctl *c)
 		size_t need = dirlen + 1 + strlen(ca) + 1;
 		c->admin.ca = malloc(need);
 		if (c->admin.ca == NULL) {
-			rc = ZTP_ENOMEM;
-			ctl_errorf("%s", ztp_strerror(rc));
+			rc = ctl_nomem();
 			goto out;
 		}
 		snprintf(c->admin.ca, need, "%.*s/%s", (int)dirlen, path, ca);

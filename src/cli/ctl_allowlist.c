@@ -125,19 +125,12 @@ static void
 allowlist_import_row(struct ctl_import *im, const struct allowcsv_row *row, uint64_t line)
 {
 	ctl_import_row_start(im);
-	CTL_IMPORT_PUT(im, "{\"udid\":\"");
-	ctl_import_put(im, row->udid, strlen(row->udid));
-	CTL_IMPORT_PUT(im, "\",\"key_sha256\":\"");
-	ctl_import_put(im, row->key, strlen(row->key));
-	if (row->group[0] != '\0') {
-		CTL_IMPORT_PUT(im, "\",\"group\":\"");
-		ctl_import_put(im, row->group, strlen(row->group));
-	}
-	if (row->iccid[0] != '\0') {
-		CTL_IMPORT_PUT(im, "\",\"iccid\":\"");
-		ctl_import_put(im, row->iccid, strlen(row->iccid));
-	}
-	CTL_IMPORT_PUT(im, "\"}");
+	ctl_import_field(im, "udid", row->udid, strlen(row->udid));
+	ctl_import_field(im, "key_sha256", row->key, strlen(row->key));
+	if (row->group[0] != '\0')
+		ctl_import_field(im, "group", row->group, strlen(row->group));
+	if (row->iccid[0] != '\0')
+		ctl_import_field(im, "iccid", row->iccid, strlen(row->iccid));
 	ctl_import_row_end(im, line);
 }
 
@@ -186,20 +179,20 @@ static const struct ctl_cmd allowlist_cmds[] = {
 /* the noun allowlist: its commands, its lines of ztpctl --help */
 const struct ctl_noun ctl_allowlist = {
 	allowlist_cmds,
-	sizeof(allowlist_cmds) / sizeof(allowlist_cmds[0]),
-	    "  allowlist add UDID (--pubkey FILE | --key-sha256 HEX) [--group NAME]\n"
-	    "                [--iccid ICCID]  allow a device to enrol with that key: FILE is\n"
-	    "                                 a PEM public key, certificate or CSR; HEX the\n"
-	    "                                 SHA-256 of the DER SubjectPublicKeyInfo; ICCID\n"
-	    "                                 its SIM (blocked with the device)\n"
-	    "  allowlist import FILE          import lines udid,key[,group[,iccid]] ('-' is\n"
-	    "                                 stdin): key is 64 hex digits (SHA-256 of the\n"
-	    "                                 DER SubjectPublicKeyInfo) or that DER in\n"
-	    "                                 base64; '#' comments and a header 'udid,...'\n"
-	    "                                 are skipped; idempotent; prints added,\n"
-	    "                                 unchanged and every refused line\n"
-	    "  allowlist list [--limit N] [--all]\n"
-	    "                                 list the allowlist\n"
-	    "  allowlist show UDID            show one entry\n"
-	    "  allowlist delete UDID          delete one entry\n"
+	CTL_NELEM(allowlist_cmds),
+	"  allowlist add UDID (--pubkey FILE | --key-sha256 HEX) [--group NAME]\n"
+	"                [--iccid ICCID]  allow a device to enrol with that key: FILE is\n"
+	"                                 a PEM public key, certificate or CSR; HEX the\n"
+	"                                 SHA-256 of the DER SubjectPublicKeyInfo; ICCID\n"
+	"                                 its SIM (blocked with the device)\n"
+	"  allowlist import FILE          import lines udid,key[,group[,iccid]] ('-' is\n"
+	"                                 stdin): key is 64 hex digits (SHA-256 of the\n"
+	"                                 DER SubjectPublicKeyInfo) or that DER in\n"
+	"                                 base64; '#' comments and a header 'udid,...'\n"
+	"                                 are skipped; idempotent; prints added,\n"
+	"                                 unchanged and every refused line\n"
+	"  allowlist list [--limit N] [--all]\n"
+	"                                 list the allowlist\n"
+	"  allowlist show UDID            show one entry\n"
+	"  allowlist delete UDID          delete one entry\n"
 };

@@ -109,14 +109,14 @@ static const struct ctl_cmd cert_cmds[] = {
 /* the noun cert: its commands, its lines of ztpctl --help */
 const struct ctl_noun ctl_cert = {
 	cert_cmds,
-	sizeof(cert_cmds) / sizeof(cert_cmds[0]),
-	    "  cert list [--udid UDID] [--limit N] [--all]\n"
-	    "                                 list the issued certificates\n"
-	    "  cert show SERIAL               show one (SERIAL in hex)\n"
-	    "  cert revoke SERIAL [--reason REASON]\n"
-	    "                                 revoke it and re-sign the CRL; REASON:\n"
-	    "                                 unspecified (default), keyCompromise,\n"
-	    "                                 caCompromise, affiliationChanged, superseded,\n"
-	    "                                 cessationOfOperation, certificateHold,\n"
-	    "                                 privilegeWithdrawn, aACompromise\n"
+	CTL_NELEM(cert_cmds),
+	"  cert list [--udid UDID] [--limit N] [--all]\n"
+	"                                 list the issued certificates\n"
+	"  cert show SERIAL               show one (SERIAL in hex)\n"
+	"  cert revoke SERIAL [--reason REASON]\n"
+	"                                 revoke it and re-sign the CRL; REASON:\n"
+	"                                 unspecified (default), keyCompromise,\n"
+	"                                 caCompromise, affiliationChanged, superseded,\n"
+	"                                 cessationOfOperation, certificateHold,\n"
+	"                                 privilegeWithdrawn, aACompromise\n"
 };

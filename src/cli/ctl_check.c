@@ -61,7 +61,7 @@ ctl_check_reason(const char *s)
 	char buf[64];
 	size_t i;
 
-	for (i = 0; i < sizeof(reason_names) / sizeof(reason_names[0]); i++)
+	for (i = 0; i < CTL_NELEM(reason_names); i++)
 		if (strcmp(s, reason_names[i]) == 0)
 			return 0;
 	return ctl_usage_error("invalid --reason '%s': expected one of unspecified, keyCompromise, "

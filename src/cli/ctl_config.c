@@ -82,8 +82,7 @@ config_set(struct ctl *c, const struct ctl_args *a)
 	}
 	req = json_pack("{s:o}", "body", s);
 	if (req == NULL) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/v1/sims/%s/config", iccid);
@@ -183,8 +182,7 @@ config_rollback(struct ctl *c, const struct ctl_args *a)
 		    ctl_san(a->pos[1], sv, sizeof(sv)));
 	req = json_pack("{s:I}", "version", (json_int_t)v);
 	if (req == NULL) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/v1/sims/%s/config/rollback", iccid);
@@ -210,10 +208,10 @@ static const struct ctl_cmd config_cmds[] = {
 /* the noun config: its commands, its lines of ztpctl --help */
 const struct ctl_noun ctl_config = {
 	config_cmds,
-	sizeof(config_cmds) / sizeof(config_cmds[0]),
-	    "  config set ICCID --body TEXT   store a new configuration version (the server\n"
-	    "  config set ICCID --file FILE   takes at most 255 bytes); FILE '-' is stdin\n"
-	    "  config get ICCID               print the current configuration's body\n"
-	    "  config history ICCID           list the configuration versions, newest first\n"
-	    "  config rollback ICCID VERSION  store a new version with VERSION's body\n"
+	CTL_NELEM(config_cmds),
+	"  config set ICCID --body TEXT   store a new configuration version (the server\n"
+	"  config set ICCID --file FILE   takes at most 255 bytes); FILE '-' is stdin\n"
+	"  config get ICCID               print the current configuration's body\n"
+	"  config history ICCID           list the configuration versions, newest first\n"
+	"  config rollback ICCID VERSION  store a new version with VERSION's body\n"
 };

@@ -96,12 +96,12 @@ static const struct ctl_cmd device_cmds[] = {
 /* the noun device: its commands, its lines of ztpctl --help */
 const struct ctl_noun ctl_device = {
 	device_cmds,
-	sizeof(device_cmds) / sizeof(device_cmds[0]),
-	    "  device list [--limit N] [--all]\n"
-	    "                                 list the devices that hold or held certificates\n"
-	    "  device show UDID               show one, with its certificates\n"
-	    "  device block UDID [--reason REASON]\n"
-	    "                                 refuse its enrolments, revoke its certificates\n"
-	    "                                 (privilegeWithdrawn by default), block its SIM\n"
-	    "  device unblock UDID            lift the block (revoked certificates stay so)\n"
+	CTL_NELEM(device_cmds),
+	"  device list [--limit N] [--all]\n"
+	"                                 list the devices that hold or held certificates\n"
+	"  device show UDID               show one, with its certificates\n"
+	"  device block UDID [--reason REASON]\n"
+	"                                 refuse its enrolments, revoke its certificates\n"
+	"                                 (privilegeWithdrawn by default), block its SIM\n"
+	"  device unblock UDID            lift the block (revoked certificates stay so)\n"
 };

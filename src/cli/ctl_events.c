@@ -38,8 +38,7 @@ events_list(struct ctl *c, const struct ctl_args *a)
 		/* curl_easy_escape needs no handle */
 		e = curl_easy_escape(NULL, a->since, 0);
 		if (e == NULL) {
-			ctl_errorf("%s", ztp_strerror(ZTP_ENOMEM));
-			return ZTP_ENOMEM;
+			return ctl_nomem();
 		}
 		snprintf(query, sizeof(query), "since=%s", e);
 		curl_free(e);
@@ -55,8 +54,8 @@ static const struct ctl_cmd events_cmds[] = {
 /* the noun events: its commands, its lines of ztpctl --help */
 const struct ctl_noun ctl_events = {
 	events_cmds,
-	sizeof(events_cmds) / sizeof(events_cmds[0]),
-	    "  events [--since T] [--limit N] the events, oldest first, from time T on\n"
-	    "                                 (RFC 3339 such as 2026-11-21T23:00:00Z, or\n"
-	    "                                 Unix seconds); the first N only with --limit\n"
+	CTL_NELEM(events_cmds),
+	"  events [--since T] [--limit N] the events, oldest first, from time T on\n"
+	"                                 (RFC 3339 such as 2026-11-21T23:00:00Z, or\n"
+	"                                 Unix seconds); the first N only with --limit\n"
 };

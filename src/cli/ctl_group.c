@@ -263,8 +263,7 @@ group_create(struct ctl *c, const struct ctl_args *a)
 	    (a->grace != NULL && json_object_set_new(req, "reenroll_grace_s",
 				     json_integer(strcmp(a->grace, "-1") == 0 ? -1 :
 										(json_int_t)grace)) != 0)) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	if ((rc = upstream_members(req, a->upstream, a)) != 0)
@@ -298,8 +297,7 @@ group_create(struct ctl *c, const struct ctl_args *a)
 	if (c->json) {
 		if (a->key_file != NULL && json_object_set_new(grp, "master_key_file",
 						json_string(a->key_file)) != 0) {
-			rc = ZTP_ENOMEM;
-			ctl_errorf("%s", ztp_strerror(rc));
+			rc = ctl_nomem();
 			goto out;
 		}
 		if (a->key_file != NULL && mk != NULL) {
@@ -366,8 +364,7 @@ group_upstream(struct ctl *c, const struct ctl_args *a)
 		goto out;
 	}
 	if (req == NULL) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	if ((rc = upstream_members(req, strcmp(url, "default") == 0 ? NULL : url, a)) != 0)
@@ -446,35 +443,35 @@ static const struct ctl_cmd group_cmds[] = {
 /* the noun group: its commands, its lines of ztpctl --help */
 const struct ctl_noun ctl_group = {
 	group_cmds,
-	sizeof(group_cmds) / sizeof(group_cmds[0]),
-	    "  group create NAME [--iccid-prefix DIGITS] [--allow-psk-ke]\n"
-	    "               [--derive [--master-key-file FILE]] [--rotation-period SECONDS]\n"
-	    "               [--est-auth LIST] [--cert-days N] [--reenroll-grace SECONDS]\n"
-	    "               [--upstream URL [--upstream-ca FILE] [--upstream-cert FILE\n"
-	    "               --upstream-key FILE]]\n"
-	    "                                 create a SIM group; --derive: its SIMs' keys are\n"
-	    "                                 HMAC-SHA256(master key, PSK identity), for the\n"
-	    "                                 ICCIDs with the prefix. The master key is read\n"
-	    "                                 from FILE if it exists (64 hex digits or 32\n"
-	    "                                 bytes), else generated and written to FILE\n"
-	    "                                 (mode 0600), or printed once without FILE.\n"
-	    "                                 Its devices' certificates (EST): --est-auth:\n"
-	    "                                 how one may get its first, comma-separated of\n"
-	    "                                 allowlist, password, manufacturer (default:\n"
-	    "                                 all); --cert-days: their validity (1..7300, 0:\n"
-	    "                                 the server's); --reenroll-grace: how long\n"
-	    "                                 after expiry a device may still re-enrol\n"
-	    "                                 (-1: the server's). --upstream URL: proxy mode\n"
-	    "                                 (docs/proxy.md), as group upstream\n"
-	    "  group upstream NAME (URL | off | default) [--upstream-ca FILE]\n"
-	    "               [--upstream-cert FILE --upstream-key FILE]\n"
-	    "                                 forward the group's device requests to the\n"
-	    "                                 customer's server at URL (http:// or https://;\n"
-	    "                                 --upstream-ca: its CAs, default the system's;\n"
-	    "                                 --upstream-cert/-key: ztpd's client\n"
-	    "                                 certificate; files on the ztpd host), answer\n"
-	    "                                 them from ztpd's store (off), or follow the\n"
-	    "                                 server's --upstream (default)\n"
-	    "  group list                     list the groups\n"
-	    "  group show NAME                show one group\n"
+	CTL_NELEM(group_cmds),
+	"  group create NAME [--iccid-prefix DIGITS] [--allow-psk-ke]\n"
+	"               [--derive [--master-key-file FILE]] [--rotation-period SECONDS]\n"
+	"               [--est-auth LIST] [--cert-days N] [--reenroll-grace SECONDS]\n"
+	"               [--upstream URL [--upstream-ca FILE] [--upstream-cert FILE\n"
+	"               --upstream-key FILE]]\n"
+	"                                 create a SIM group; --derive: its SIMs' keys are\n"
+	"                                 HMAC-SHA256(master key, PSK identity), for the\n"
+	"                                 ICCIDs with the prefix. The master key is read\n"
+	"                                 from FILE if it exists (64 hex digits or 32\n"
+	"                                 bytes), else generated and written to FILE\n"
+	"                                 (mode 0600), or printed once without FILE.\n"
+	"                                 Its devices' certificates (EST): --est-auth:\n"
+	"                                 how one may get its first, comma-separated of\n"
+	"                                 allowlist, password, manufacturer (default:\n"
+	"                                 all); --cert-days: their validity (1..7300, 0:\n"
+	"                                 the server's); --reenroll-grace: how long\n"
+	"                                 after expiry a device may still re-enrol\n"
+	"                                 (-1: the server's). --upstream URL: proxy mode\n"
+	"                                 (docs/proxy.md), as group upstream\n"
+	"  group upstream NAME (URL | off | default) [--upstream-ca FILE]\n"
+	"               [--upstream-cert FILE --upstream-key FILE]\n"
+	"                                 forward the group's device requests to the\n"
+	"                                 customer's server at URL (http:// or https://;\n"
+	"                                 --upstream-ca: its CAs, default the system's;\n"
+	"                                 --upstream-cert/-key: ztpd's client\n"
+	"                                 certificate; files on the ztpd host), answer\n"
+	"                                 them from ztpd's store (off), or follow the\n"
+	"                                 server's --upstream (default)\n"
+	"  group list                     list the groups\n"
+	"  group show NAME                show one group\n"
 };

@@ -192,8 +192,7 @@ http_do(struct ctl *c, const char *method, const char *path, const char *body,
 	rc = 0;
 	goto out;
 nomem:
-	rc = ZTP_ENOMEM;
-	ctl_errorf("%s", ztp_strerror(rc));
+	rc = ctl_nomem();
 out:
 	headers_free(hdrs);
 	if (auth != NULL) {
@@ -254,8 +253,7 @@ api_send(struct ctl *c, const char *method, const char *path, const json_t *body
 	if (body != NULL) {
 		text = json_dumps(body, JSON_COMPACT);
 		if (text == NULL) {
-			rc = ZTP_ENOMEM;
-			ctl_errorf("%s", ztp_strerror(rc));
+			rc = ctl_nomem();
 			goto out;
 		}
 		textlen = strlen(text);
@@ -325,8 +323,7 @@ ctl_http_auth(struct ctl *c)
 	}
 	req = json_pack("{s:s, s:s}", "key_id", c->admin.key_id, "secret", c->admin.secret);
 	if (req == NULL) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	rc = api_send(c, "POST", "/v1/auth/token", req, &resp, NULL);
@@ -340,8 +337,7 @@ ctl_http_auth(struct ctl *c)
 	}
 	c->token = strdup(tok);
 	if (c->token == NULL) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	rc = 0;
@@ -393,8 +389,7 @@ ctl_http_list(struct ctl *c, const char *path, const char *query, const char *ke
 	*out = NULL;
 	all = json_array();
 	if (all == NULL) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	for (;;) {
@@ -421,8 +416,7 @@ ctl_http_list(struct ctl *c, const char *path, const char *query, const char *ke
 		}
 		for (i = 0; i < json_array_size(items) && (max == 0 || got < max); i++, got++)
 			if (json_array_append(all, json_array_get(items, i)) != 0) {
-				rc = ZTP_ENOMEM;
-				ctl_errorf("%s", ztp_strerror(rc));
+				rc = ctl_nomem();
 				goto out;
 			}
 		if (next == NULL || json_is_null(next) || (max != 0 && got >= max))
@@ -435,8 +429,7 @@ ctl_http_list(struct ctl *c, const char *path, const char *query, const char *ke
 			char *e = curl_easy_escape(c->curl, json_string_value(next),
 			    (int)json_string_length(next));
 			if (e == NULL) {
-				rc = ZTP_ENOMEM;
-				ctl_errorf("%s", ztp_strerror(rc));
+				rc = ctl_nomem();
 				goto out;
 			}
 			snprintf(curbuf, sizeof(curbuf), "%s", e);
@@ -457,8 +450,7 @@ ctl_http_list(struct ctl *c, const char *path, const char *query, const char *ke
 	merged = json_pack("{s:O, s:O}", key, all, "next",
 	    next != NULL && max != 0 && got >= max ? next : json_null());
 	if (merged == NULL) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	*out = merged;

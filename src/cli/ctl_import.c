@@ -185,8 +185,7 @@ import_refuse(struct ctl_import *im, uint64_t line, const char *why)
 	im->nrefused++;
 	return 0;
 nomem:
-	ctl_errorf("%s", ztp_strerror(ZTP_ENOMEM));
-	return ZTP_ENOMEM;
+	return ctl_nomem();
 }
 
 /* 1 once a line of the file was not skipped (a kind's header is its first row only) */
@@ -200,8 +199,8 @@ ctl_import_rows_seen(const struct ctl_import *im)
  * Append n bytes to the batch. The kind's row_max leaves room for a full
  * batch of its longest rows: running out of room is a broken invariant.
  */
-void
-ctl_import_put(struct ctl_import *im, const char *s, size_t n)
+static void
+import_put(struct ctl_import *im, const char *s, size_t n)
 {
 	if (n > im->cap - im->len)
 		abort();
@@ -209,22 +208,43 @@ ctl_import_put(struct ctl_import *im, const char *s, size_t n)
 	im->len += n;
 }
 
-/* Start the batch, or the next row of it. */
+/* a string literal into the batch */
+#define IMPORT_PUT(im, lit) import_put((im), (lit), sizeof(lit) - 1)
+
+/* Start the batch, or the next row of it: a row is a JSON object. */
 void
 ctl_import_row_start(struct ctl_import *im)
 {
 	if (im->nrows == 0) {
 		im->len = 0;
-		ctl_import_put(im, im->kind->head, strlen(im->kind->head));
+		import_put(im, im->kind->head, strlen(im->kind->head));
 	} else {
-		CTL_IMPORT_PUT(im, ",");
+		IMPORT_PUT(im, ",");
 	}
+	IMPORT_PUT(im, "{");
 }
 
-/* End the row that line of the file gave (after ctl_import_row_start and its members). */
+/*
+ * Append the member "name":"val" (len bytes) to the row. val is put as it
+ * is: the kinds' parsers let through no character that JSON escapes.
+ */
+void
+ctl_import_field(struct ctl_import *im, const char *name, const char *val, size_t len)
+{
+	if (im->body[im->len - 1] != '{')
+		IMPORT_PUT(im, ",");
+	IMPORT_PUT(im, "\"");
+	import_put(im, name, strlen(name));
+	IMPORT_PUT(im, "\":\"");
+	import_put(im, val, len);
+	IMPORT_PUT(im, "\"");
+}
+
+/* End the row (ctl_import_row_start, its members) that line of the file gave. */
 void
 ctl_import_row_end(struct ctl_import *im, uint64_t line)
 {
+	IMPORT_PUT(im, "}");
 	im->line_of[im->nrows] = line;
 	im->nrows++;
 }
@@ -290,7 +310,7 @@ import_flush(struct ctl_import *im)
 	json_t *root = NULL;
 	int rc;
 
-	CTL_IMPORT_PUT(im, "]}");
+	IMPORT_PUT(im, "]}");
 	rc = ctl_http_post_batch(im->c, im->kind->endpoint, im->body, im->len, &root);
 	if (rc == 0)
 		rc = import_answer(im, root);
@@ -354,8 +374,7 @@ import_print(struct ctl *c, struct ctl_import *im, uint64_t lines, uint64_t stop
 	return rc;
 nomem:
 	json_decref(root);
-	ctl_errorf("%s", ztp_strerror(ZTP_ENOMEM));
-	return ZTP_ENOMEM;
+	return ctl_nomem();
 }
 
 static void
@@ -408,8 +427,7 @@ ctl_import_run(struct ctl *c, const char *path, const struct ctl_import_kind *ki
 	if (im != NULL) /* the head, a full batch of the longest rows, "]}" */
 		im->cap = strlen(kind->head) + CTL_IMPORT_BATCH * kind->row_max + 2;
 	if (rd == NULL || im == NULL || (im->body = malloc(im->cap)) == NULL) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	rd->fd = fd;

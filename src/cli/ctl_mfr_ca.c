@@ -109,11 +109,11 @@ static const struct ctl_cmd mfr_ca_cmds[] = {
 /* the noun mfr-ca: its commands, its lines of ztpctl --help */
 const struct ctl_noun ctl_mfr_ca = {
 	mfr_ca_cmds,
-	sizeof(mfr_ca_cmds) / sizeof(mfr_ca_cmds[0]),
-	    "  mfr-ca add NAME FILE [--group NAME]\n"
-	    "                                 trust a manufacturer CA (a PEM CA certificate)\n"
-	    "                                 for enrolment with the devices' IDevIDs\n"
-	    "  mfr-ca list                    list the manufacturer CAs\n"
-	    "  mfr-ca show NAME               show one, with its certificate\n"
-	    "  mfr-ca delete NAME             stop trusting it\n"
+	CTL_NELEM(mfr_ca_cmds),
+	"  mfr-ca add NAME FILE [--group NAME]\n"
+	"                                 trust a manufacturer CA (a PEM CA certificate)\n"
+	"                                 for enrolment with the devices' IDevIDs\n"
+	"  mfr-ca list                    list the manufacturer CAs\n"
+	"  mfr-ca show NAME               show one, with its certificate\n"
+	"  mfr-ca delete NAME             stop trusting it\n"
 };

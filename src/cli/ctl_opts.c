@@ -20,7 +20,7 @@ static const struct {
 	unsigned bit;
 	int has_arg;
 	size_t offset;
-} opts[] = {
+} cmd_opts[] = {
 	{ "--psk", OPT_PSK, 1, offsetof(struct ctl_args, psk) },
 	{ "--limit", OPT_LIMIT, 1, offsetof(struct ctl_args, limit) },
 	{ "--all", OPT_ALL, 0, offsetof(struct ctl_args, all) },
@@ -50,7 +50,7 @@ static const struct {
 	{ "--upstream-key", OPT_UPSTREAM_KEY, 1, offsetof(struct ctl_args, upstream_key) },
 };
 
-#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+#define NOPTS CTL_NELEM(cmd_opts)
 
 /*
  * 1 if arg is a command option that takes a value as the next argument:
@@ -62,7 +62,7 @@ ctl_opts_takes_value(const char *arg)
 	size_t i;
 
 	for (i = 0; i < NOPTS; i++)
-		if (opts[i].has_arg && strcmp(arg, opts[i].name) == 0)
+		if (cmd_opts[i].has_arg && strcmp(arg, cmd_opts[i].name) == 0)
 			return 1;
 	return 0;
 }
@@ -96,28 +96,28 @@ opts_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_args *ou
 		}
 		namelen = strcspn(arg, "=");
 		for (k = 0; k < NOPTS; k++)
-			if (strlen(opts[k].name) == namelen &&
-			    strncmp(arg, opts[k].name, namelen) == 0)
+			if (strlen(cmd_opts[k].name) == namelen &&
+			    strncmp(arg, cmd_opts[k].name, namelen) == 0)
 				break;
-		if (k == NOPTS || !(cmd->opts & opts[k].bit))
+		if (k == NOPTS || !(cmd->opts & cmd_opts[k].bit))
 			return ctl_usage_error("%s: unknown option '%s'", cmd->synopsis,
 			    ctl_san(arg, sarg, sizeof(sarg)));
 		val = NULL;
 		if (arg[namelen] == '=') {
-			if (!opts[k].has_arg)
-				return ctl_usage_error("%s takes no value", opts[k].name);
+			if (!cmd_opts[k].has_arg)
+				return ctl_usage_error("%s takes no value", cmd_opts[k].name);
 			val = arg + namelen + 1;
-		} else if (opts[k].has_arg) {
+		} else if (cmd_opts[k].has_arg) {
 			if (i + 1 >= argc)
-				return ctl_usage_error("%s needs a value", opts[k].name);
+				return ctl_usage_error("%s needs a value", cmd_opts[k].name);
 			val = argv[++i];
 		}
-		if (opts[k].has_arg)
-			*(const char **)((char *)out + opts[k].offset) = val;
+		if (cmd_opts[k].has_arg)
+			*(const char **)((char *)out + cmd_opts[k].offset) = val;
 		else
-			*(int *)((char *)out + opts[k].offset) = 1;
+			*(int *)((char *)out + cmd_opts[k].offset) = 1;
 		/* the later of --limit and --all wins */
-		if (opts[k].bit == OPT_LIMIT)
+		if (cmd_opts[k].bit == OPT_LIMIT)
 			out->all = 0;
 	}
 	if (out->npos != cmd->npos)

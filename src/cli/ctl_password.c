@@ -92,9 +92,9 @@ static const struct ctl_cmd password_cmds[] = {
 /* the noun password: its commands, its lines of ztpctl --help */
 const struct ctl_noun ctl_password = {
 	password_cmds,
-	sizeof(password_cmds) / sizeof(password_cmds[0]),
-	    "  password create UDID [--ttl SECONDS] [--group NAME]\n"
-	    "                                 make a one-time enrolment password (valid 60 s\n"
-	    "                                 to 30 days, default 1 day): printed once, only\n"
-	    "                                 its hash is kept\n"
+	CTL_NELEM(password_cmds),
+	"  password create UDID [--ttl SECONDS] [--group NAME]\n"
+	"                                 make a one-time enrolment password (valid 60 s\n"
+	"                                 to 30 days, default 1 day): printed once, only\n"
+	"                                 its hash is kept\n"
 };

@@ -63,8 +63,7 @@ sim_add_derived(struct ctl *c, const struct ctl_args *a)
 	req = json_pack("{s:s, s:b}", "iccid", iccid, "derived", 1);
 	if (req == NULL || (a->device_id != NULL &&
 	    json_object_set_new(req, "device_id", json_string(a->device_id)) != 0)) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	rc = ctl_http_call(c, "POST", "/v1/sims", req, &sim);
@@ -118,8 +117,7 @@ sim_add(struct ctl *c, const struct ctl_args *a)
 	req = json_pack("{s:s, s:s}", "iccid", iccid, "psk", a->psk);
 	if (req == NULL || (a->group != NULL &&
 	    json_object_set_new(req, "group", json_string(a->group)) != 0)) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/v1/sims");
@@ -248,15 +246,10 @@ static void
 sim_import_row(struct ctl_import *im, const struct simcsv_row *row, uint64_t line)
 {
 	ctl_import_row_start(im);
-	CTL_IMPORT_PUT(im, "{\"iccid\":\"");
-	ctl_import_put(im, row->iccid, strlen(row->iccid));
-	CTL_IMPORT_PUT(im, "\",\"psk\":\"");
-	ctl_import_put(im, row->psk_hex, 2 * row->psk_len);
-	if (row->group[0] != '\0') {
-		CTL_IMPORT_PUT(im, "\",\"group\":\"");
-		ctl_import_put(im, row->group, strlen(row->group));
-	}
-	CTL_IMPORT_PUT(im, "\"}");
+	ctl_import_field(im, "iccid", row->iccid, strlen(row->iccid));
+	ctl_import_field(im, "psk", row->psk_hex, 2 * row->psk_len);
+	if (row->group[0] != '\0')
+		ctl_import_field(im, "group", row->group, strlen(row->group));
 	ctl_import_row_end(im, line);
 }
 
@@ -308,27 +301,27 @@ static const struct ctl_cmd sim_cmds[] = {
 /* the noun sim: its commands, its lines of ztpctl --help */
 const struct ctl_noun ctl_sim = {
 	sim_cmds,
-	sizeof(sim_cmds) / sizeof(sim_cmds[0]),
-	    "  sim add ICCID --psk HEX [--group NAME]\n"
-	    "                                 register a SIM and its PSK (16..64 bytes in hex)\n"
-	    "  sim add ICCID --derived [--device-id HEX]\n"
-	    "                                 pre-register a SIM of the derived group whose\n"
-	    "                                 prefix its ICCID has: no PSK is stored (its key\n"
-	    "                                 stays derived), and it can be blocked, bound\n"
-	    "                                 (--device-id: 1..16 bytes in hex) or configured\n"
-	    "                                 before its first handshake\n"
-	    "  sim import FILE                import a SIM maker's batch file ('-' is stdin):\n"
-	    "                                 lines iccid,psk_hex[,group], header optional;\n"
-	    "                                 idempotent; prints added, unchanged and every\n"
-	    "                                 refused line with its number and reason\n"
-	    "  sim list [--limit N] [--all]   list the SIMs (all of them, or the first N)\n"
-	    "  sim show ICCID                 show one SIM\n"
-	    "  sim block ICCID                refuse the SIM's requests\n"
-	    "  sim unblock ICCID              accept the SIM's requests again\n"
-	    "  sim rebind ICCID               forget the bound Device ID: the next one seen\n"
-	    "                                 is bound\n"
-	    "  sim delete ICCID               delete the SIM with its configurations,\n"
-	    "                                 telemetry and device record\n"
-	    "  sim rotate ICCID               offer the SIM its next key on its next request\n"
-	    "                                 (docs/psk-rotation.md)\n"
+	CTL_NELEM(sim_cmds),
+	"  sim add ICCID --psk HEX [--group NAME]\n"
+	"                                 register a SIM and its PSK (16..64 bytes in hex)\n"
+	"  sim add ICCID --derived [--device-id HEX]\n"
+	"                                 pre-register a SIM of the derived group whose\n"
+	"                                 prefix its ICCID has: no PSK is stored (its key\n"
+	"                                 stays derived), and it can be blocked, bound\n"
+	"                                 (--device-id: 1..16 bytes in hex) or configured\n"
+	"                                 before its first handshake\n"
+	"  sim import FILE                import a SIM maker's batch file ('-' is stdin):\n"
+	"                                 lines iccid,psk_hex[,group], header optional;\n"
+	"                                 idempotent; prints added, unchanged and every\n"
+	"                                 refused line with its number and reason\n"
+	"  sim list [--limit N] [--all]   list the SIMs (all of them, or the first N)\n"
+	"  sim show ICCID                 show one SIM\n"
+	"  sim block ICCID                refuse the SIM's requests\n"
+	"  sim unblock ICCID              accept the SIM's requests again\n"
+	"  sim rebind ICCID               forget the bound Device ID: the next one seen\n"
+	"                                 is bound\n"
+	"  sim delete ICCID               delete the SIM with its configurations,\n"
+	"                                 telemetry and device record\n"
+	"  sim rotate ICCID               offer the SIM its next key on its next request\n"
+	"                                 (docs/psk-rotation.md)\n"
 };

@@ -60,6 +60,6 @@ static const struct ctl_cmd telemetry_cmds[] = {
 /* the noun telemetry: its commands, its lines of ztpctl --help */
 const struct ctl_noun ctl_telemetry = {
 	telemetry_cmds,
-	sizeof(telemetry_cmds) / sizeof(telemetry_cmds[0]),
-	    "  telemetry ICCID [--limit N]    the newest N telemetry records (default 100)\n"
+	CTL_NELEM(telemetry_cmds),
+	"  telemetry ICCID [--limit N]    the newest N telemetry records (default 100)\n"
 };

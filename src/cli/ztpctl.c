@@ -71,7 +71,7 @@ static const struct ctl_cmd help_cmds[] = {
 /* help: a noun of ztpctl itself, the last in the table and in --help */
 static const struct ctl_noun help_noun = {
 	help_cmds,
-	sizeof(help_cmds) / sizeof(help_cmds[0]),
+	CTL_NELEM(help_cmds),
 	"  help                           print this help\n",
 };
 
@@ -86,7 +86,7 @@ static const struct {
 	{ "help", &help_noun, "" },
 };
 
-#define NNOUNS (sizeof(nouns) / sizeof(nouns[0]))
+#define NNOUNS CTL_NELEM(nouns)
 
 /* --help: the global options, then each noun's lines in sections */
 static void
@@ -138,8 +138,7 @@ main(int argc, char **argv)
 	}
 	rest = calloc((size_t)argc + 1, sizeof(*rest));
 	if (rest == NULL) {
-		rc = ZTP_ENOMEM;
-		ctl_errorf("%s", ztp_strerror(rc));
+		rc = ctl_nomem();
 		goto out;
 	}
 	/* the global options, anywhere before "--"; the rest is the command's */
