@@ -39,6 +39,7 @@ ctl_check_group(const char *s)
 	return 0;
 }
 
+/* a UDID: 1 to UDID_MAX of [A-Za-z0-9-.:_] */
 int
 ctl_check_udid(const char *s)
 {

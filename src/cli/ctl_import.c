@@ -377,6 +377,7 @@ nomem:
 	return ctl_nomem();
 }
 
+/* Free a run of an import, its batch wiped first; NULL is fine. */
 static void
 import_free(struct ctl_import *im)
 {

@@ -10,13 +10,13 @@
  *
  * Exit status: 0 success, 1 an error from the server, the connection or a
  * local file, or a line that sim import or allowlist import refused, 2 a
- * usage error (ZTP_EINVAL inside this file means exactly that). The secret,
+ * usage error (ZTP_EINVAL inside ztpctl means exactly that). The secret,
  * the token, PSKs and master keys are never printed, but for a generated
  * master key or enrolment password that has nowhere else to go.
- */
-/*
- * This file is main: the global options and the table of nouns. The core
- * is ctl.h's; each noun (sim, group, ...) is a file of its own.
+ *
+ * This file is main, its global options and the table of nouns; the core
+ * that the nouns use is declared in ctl.h, and each noun (sim, group, ...)
+ * is a file of its own, ctl_<noun>.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -57,6 +57,7 @@ NOUNS(NOUN_DECLARE)
 
 static void usage(FILE *f);
 
+/* ztpctl help: the same as --help */
 static int
 help_run(struct ctl *c, const struct ctl_args *a)
 {
@@ -78,7 +79,7 @@ static const struct ctl_noun help_noun = {
 static const struct {
 	const char *word; /* on the command line */
 	const struct ctl_noun *noun;
-	const char *heading; /* NULL or a line, its '\n' included */
+	const char *heading; /* after a blank line, its '\n' included; NULL: none */
 } nouns[] = {
 #define NOUN_ROW(word, noun, heading) { word, &noun, heading },
 	NOUNS(NOUN_ROW)
