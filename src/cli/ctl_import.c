@@ -25,7 +25,6 @@
 #define IMPORT_INTERN_MAX 256   /* distinct reasons of the server looked up */
 #define PROGRESS_INTERVAL_MS 100 /* at most 10 updates a second */
 
-
 /*
  * A line reader with a bounded buffer: it never holds more than
  * IMPORT_READ_SIZE bytes of the file and one line of CTL_IMPORT_LINE_MAX + 2
@@ -104,9 +103,9 @@ struct ctl_import {
 	int rows_seen; /* a line was not skipped: no header after it */
 	char *body; /* the batch as JSON: it holds PSKs, wiped after each request */
 	size_t len;
-	size_t cap;                      /* a full batch of the kind's longest rows */
-	size_t nrows;                    /* rows in the batch */
-	uint64_t line_of[CTL_IMPORT_BATCH];  /* each row's line in the file */
+	size_t cap;   /* a full batch of the kind's longest rows */
+	size_t nrows; /* rows in the batch */
+	uint64_t line_of[CTL_IMPORT_BATCH];   /* each row's line in the file */
 	unsigned char seen[CTL_IMPORT_BATCH]; /* rows the server's answer accounted for */
 	uint64_t added, unchanged, done; /* done: rows answered and lines refused here */
 	struct refusal *refused;
