@@ -34,6 +34,7 @@ done
 RESULTS=$SRC/bench/results
 mkdir -p "$RESULTS"
 T=$(mktemp -d /tmp/ztp-bench.XXXXXX)
+chmod 711 "$T" # started as root, ztpd runs as ztp: it must reach its data directory
 NCPU=$(nproc 2>/dev/null || echo 1)
 
 # the seed's SIM and configuration (spec safe2.md section 1); a fresh PSK per run

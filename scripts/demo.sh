@@ -16,6 +16,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$root/$BUILD
 [ -x "$BUILD/ztpd" ] && BIN=$(cd "$BUILD" && pwd)
 demo=$(mktemp -d /tmp/ztp-demo.XXXXXX)
+# started as root, ztpd runs its front and signer as the user ztp: let it reach DATA
+chmod 711 "$demo"
 DATA=$demo/ztp-data
 ZTPD_PID=""
 SIM_PID=""

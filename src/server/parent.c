@@ -406,8 +406,8 @@ start_signer(struct parent *p)
 		if (ipc_send(p->front.ctl, &m, fd) != 0)
 			log_warnx("cannot pass the new signer's socket to the front");
 		close(fd);
+		write_run(p); /* only once a front is ready: then the addresses are known */
 	}
-	write_run(p);
 	return 0;
 }
 
