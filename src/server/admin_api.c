@@ -49,7 +49,7 @@ const struct adminroute admin_api_routes[] = {
 	{ ADMINROUTE_POST, "/v1/sims/{iccid}/unblock", admin_sim_unblock, 0 },
 	{ ADMINROUTE_POST, "/v1/sims/{iccid}/rebind", admin_sim_rebind, 0 },
 	{ ADMINROUTE_POST, "/v1/sims/{iccid}/rotate", admin_sim_rotate, 0 },
-	{ ADMINROUTE_POST, "/v1/sims/{iccid}/{action}", admin_no_path, 0 },
+	{ ADMINROUTE_POST, "/v1/sims/{iccid}/*", admin_no_path, 0 },
 	{ ADMINROUTE_ANY, "/v1/sims/{iccid}/**", admin_no_path, 0 },
 	{ ADMINROUTE_GET, "/v1/sims/{iccid}/config", admin_config_get, 0 },
 	{ ADMINROUTE_PUT, "/v1/sims/{iccid}/config", admin_config_set, 0 },

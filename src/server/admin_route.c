@@ -32,7 +32,6 @@ static const struct {
 	{ "ca", PARAM_CA },
 	/* left to the handler: a group's name is checked after the method (405 before 400) */
 	{ "group", PARAM_RAW },
-	{ "action", PARAM_RAW },
 };
 
 int
@@ -71,18 +70,25 @@ pattern_next(const char **pat, const char **s, size_t *len)
 	return 1;
 }
 
-/* The kind of a pattern segment, and its parameter's kind if it is one. */
+/*
+ * The kind of a pattern segment, and its parameter's kind if it is one
+ * (PARAM_NONE for "*", a segment that is not kept).
+ */
 static enum seg_kind
 seg_kind(const char *s, size_t len, enum param_kind *pk)
 {
 	size_t i;
 
+	*pk = PARAM_NONE;
 	if (len == 0)
 		return SEG_BAD;
 	if (len == 2 && !memcmp(s, "**", 2))
 		return SEG_TAIL;
+	if (len == 1 && s[0] == '*')
+		return SEG_PARAM;
 	if (s[0] != '{')
-		return memchr(s, '{', len) || memchr(s, '}', len) ? SEG_BAD : SEG_LITERAL;
+		return memchr(s, '{', len) || memchr(s, '}', len) || memchr(s, '*', len) ?
+		    SEG_BAD : SEG_LITERAL;
 	for (i = 0; i < sizeof(param_kinds) / sizeof(param_kinds[0]); i++)
 		if (len == strlen(param_kinds[i].name) + 2 && s[len - 1] == '}' &&
 		    !memcmp(s + 1, param_kinds[i].name, len - 2)) {
@@ -113,11 +119,11 @@ pattern_fit(const char *pattern, const struct adminroute_path *p, size_t *pidx,
 		if (i == ADMINROUTE_SEG_MAX || i == p->nseg)
 			return -1;
 		sk = seg_kind(s, len, &kind);
-		if (sk == SEG_BAD || (sk == SEG_PARAM && *pk != PARAM_NONE))
+		if (sk == SEG_BAD || (kind != PARAM_NONE && *pk != PARAM_NONE))
 			return -1;
 		if (sk == SEG_LITERAL && (strlen(p->seg[i]) != len || memcmp(p->seg[i], s, len)))
 			return -1;
-		if (sk == SEG_PARAM) {
+		if (kind != PARAM_NONE) {
 			*pidx = i;
 			*pk = kind;
 		}
@@ -280,7 +286,7 @@ pattern_valid(const char *pat)
 		if (sk == SEG_TAIL || nseg++ == ADMINROUTE_SEG_MAX)
 			return 0;
 		sk = seg_kind(s, len, &pk);
-		if (sk == SEG_BAD || (sk == SEG_PARAM && nparam++ > 0))
+		if (sk == SEG_BAD || (pk != PARAM_NONE && nparam++ > 0))
 			return 0;
 	}
 	return 1;

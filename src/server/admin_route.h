@@ -6,11 +6,12 @@
  * A pattern is "/"-separated segments: a literal ("sims"), a parameter of
  * a kind that the matcher checks ("{iccid}", "{udid}" percent-decoded,
  * "{serial}" normalised, "{ca}" a manufacturer CA's name), a parameter it
- * leaves to the handler ("{group}", "{action}"), or a last "**" that takes
- * one or more segments. At most one parameter, ADMINROUTE_SEG_MAX segments.
+ * leaves to the handler ("{group}"), "*" for any one segment (not kept), or
+ * a last "**" for one or more. At most one parameter, ADMINROUTE_SEG_MAX
+ * segments.
  *
  * Of the patterns a path fits, the most specific wins: at the first segment
- * where two differ, a literal beats a parameter, and a parameter beats
+ * where two differ, a literal beats a parameter or "*", and those beat
  * "**". The rows of that pattern decide: a checked parameter that fails is
  * 400, then a method none of them has is 405 (with the methods they have),
  * else the first row with the method is the route. No pattern: 404.
