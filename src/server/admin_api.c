@@ -208,15 +208,22 @@ admin_page_add(struct admin_page *p, json_t *item, const char *key)
 }
 
 void
-admin_reply_page(struct areq *a, const char *key, struct admin_page *p, int rc, uint64_t limit)
+admin_reply_list(struct areq *a, const char *key, json_t *arr, int rc, json_t *next)
 {
 	if (rc != 0) {
-		json_decref(p->arr);
+		json_decref(arr);
+		json_decref(next);
 		admin_reply_rc(a, rc, "store failure");
 		return;
 	}
-	http_reply_json(a->req, 200, json_pack("{s:o, s:o}", key, p->arr, "next",
-	    p->n == (int)limit ? json_string(p->last) : json_null()));
+	http_reply_json(a->req, 200, json_pack("{s:o, s:o}", key, arr, "next", next));
+}
+
+void
+admin_reply_page(struct areq *a, const char *key, struct admin_page *p, int rc, uint64_t limit)
+{
+	admin_reply_list(a, key, p->arr, rc,
+	    p->n == (int)limit ? json_string(p->last) : json_null());
 }
 
 /* A SIM batch holds PSKs: its rows are wiped before they are freed. */

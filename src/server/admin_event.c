@@ -33,17 +33,12 @@ text_or_null(const uint8_t *b, size_t len)
 	return s ? s : json_null();
 }
 
-/* Send a page as {key: [...], "next": the last id if the page is full, else null}. */
+/* A page of a list keyed by id, as admin_reply_list sends it. */
 static void
 reply_id_page(struct areq *a, const char *key, struct id_page *l, int rc, uint64_t limit)
 {
-	if (rc != 0) {
-		json_decref(l->arr);
-		admin_reply_rc(a, rc, "store failure");
-		return;
-	}
-	http_reply_json(a->req, 200, json_pack("{s:o, s:o}", key, l->arr, "next",
-	    l->n == (int)limit ? json_integer(l->last_id) : json_null()));
+	admin_reply_list(a, key, l->arr, rc,
+	    l->n == (int)limit ? json_integer(l->last_id) : json_null());
 }
 
 static int

@@ -76,9 +76,11 @@ struct admin_page {
 
 void admin_page_add(struct admin_page *p, json_t *item, const char *key);
 /*
- * Send a page as {key: [...], "next": last key if the page is full, else
- * null}, or the error of rc (the page is freed).
+ * Send {key: arr, "next": next} (both stolen), or the error of rc (both
+ * freed). next says where the following page starts, null on the last.
  */
+void admin_reply_list(struct areq *a, const char *key, json_t *arr, int rc, json_t *next);
+/* admin_reply_list of a page: "next" is its last key if it is full (there may be more). */
 void admin_reply_page(struct areq *a, const char *key, struct admin_page *p, int rc,
     uint64_t limit);
 
