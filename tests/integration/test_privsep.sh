@@ -9,9 +9,11 @@
 #   3. the signer runs under a system-call filter: a forbidden call kills
 #      it (SIGSYS), the parent starts a new one, certificates are issued
 #      again;
-#   4. a second ztpd on the same data directory exits at once, naming the
+#   4. SIGHUP reads the configuration again: a new front with it, on the
+#      same ports, the old one drained; an invalid file changes nothing;
+#   5. a second ztpd on the same data directory exits at once, naming the
 #      pid that holds it, and changes nothing;
-#   5. --user root is the only way to keep root; a missing user is refused.
+#   6. --user root is the only way to keep root; a missing user is refused.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_est.sh"
@@ -135,7 +137,34 @@ est_device dev2 "$T"
 [ "$(est_enroll simpleenroll "$T/dev2.csr" "$T/dev2.pem")" = 200 ] || fail "enrolment after the restart: $(cat "$EST_OUT")"
 ok "a forbidden system call killed the signer $s1 (SIGSYS); the parent started $SIGNER_PID, which issues certificates"
 
-# ---- 4. one ztpd per data directory
+# ---- 4. SIGHUP: the configuration read again, a new front on the same ports
+crl_span() { # the CRL's nextUpdate - lastUpdate, in seconds
+	[ "$(EST_OUT=$T/crl.der est /crl)" = 200 ] || fail "GET /crl"
+	echo $(($(date -d "$(openssl crl -inform DER -in "$T/crl.der" -noout -nextupdate | cut -d= -f2)" +%s) -
+		$(date -d "$(openssl crl -inform DER -in "$T/crl.der" -noout -lastupdate | cut -d= -f2)" +%s)))
+}
+f1=$FRONT_PID
+ports=$(jq -c '[.device, .admin, .est]' "$DATA/run.json")
+echo "crl-validity = nonsense" >"$DATA/ztpd.conf"
+kill -HUP "$ZTPD_PID"
+for _ in $(seq 1 100); do grep -q "SIGHUP: the configuration is not valid" "$T/ztpd.log" && break; sleep 0.05; done
+grep -q "SIGHUP: the configuration is not valid" "$T/ztpd.log" || fail "an invalid configuration on SIGHUP was not reported"
+ztpd_children
+[ "$FRONT_PID" = "$f1" ] || fail "an invalid configuration replaced the front"
+echo "crl-validity = 7200" >"$DATA/ztpd.conf"
+kill -HUP "$ZTPD_PID"
+wait_front_change "$f1"
+for _ in $(seq 1 100); do [ -d "/proc/$f1" ] || break; sleep 0.1; done
+[ -d "/proc/$f1" ] && fail "the old front $f1 did not drain and exit"
+[ "$(jq -c '[.device, .admin, .est]' "$DATA/run.json")" = "$ports" ] || fail "the ports changed: $ports, now $(jq -c '[.device, .admin, .est]' "$DATA/run.json")"
+[ "$(user_of "$FRONT_PID")" = ztp ] || fail "the new front runs as $(user_of "$FRONT_PID")"
+unset ADMIN_TOKEN
+est_revoke "$(est_serial "$T/dev1.pem")"
+[ "$(crl_span)" = 7200 ] || fail "the new front does not use crl-validity 7200: $(crl_span)"
+rm -f "$DATA/ztpd.conf"
+ok "SIGHUP: an invalid file is reported and changes nothing; a valid one starts front $FRONT_PID on the same ports ($ports) with it, the old front $f1 drained"
+
+# ---- 5. one ztpd per data directory
 before=$(cat "$DATA/run.json")
 set +e
 "$ZTPD" --data "$DATA" --device-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 >"$T/second.out" 2>&1
@@ -152,7 +181,7 @@ est_stop
 [ -z "$(pgrep -f -- "--data $DATA " || true)" ] || fail "processes left: $(pgrep -a -f -- "--data $DATA ")"
 ok "SIGTERM: the parent, the front and the signer are gone, run.json removed"
 
-# ---- 5. users
+# ---- 6. users
 set +e
 "$ZTPD" --data "$DATA" --user ztp-no-such-user --admin-listen 127.0.0.1:0 >"$T/nouser.out" 2>&1
 rc=$?
