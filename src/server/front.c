@@ -284,5 +284,6 @@ front_main(struct config *cfg, const struct privsep_user *u)
 	datadir_close(&dd);
 	close(sigfd);
 	log_info("front stopped");
+	privsep_before_exit();
 	return 0;
 }

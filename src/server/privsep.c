@@ -9,6 +9,14 @@
 #include <unistd.h>
 
 #include "log.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ZTP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZTP_ASAN 1
+#endif
+#endif
 #include "privsep.h"
 #include "ztp/err.h"
 
@@ -65,4 +73,12 @@ privsep_drop(const struct privsep_user *u)
 		return ZTP_EIO;
 	}
 	return 0;
+}
+
+void
+privsep_before_exit(void)
+{
+#ifdef ZTP_ASAN
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
 }

@@ -31,4 +31,11 @@ int privsep_lookup(const char *name, struct privsep_user *out);
  */
 int privsep_drop(const struct privsep_user *u);
 
+/*
+ * Before a dropped process returns from main(): in sanitizer builds, make
+ * it dumpable again so that LeakSanitizer (which inspects the process from
+ * a helper task with ptrace) can run. Nothing in other builds.
+ */
+void privsep_before_exit(void);
+
 #endif
