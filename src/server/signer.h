@@ -20,7 +20,8 @@
  * synchronous and serialised by a mutex: the signer is one single-threaded
  * process, so a connection per worker would only queue there instead. A
  * call waits at most opts.timeout_ms for its own answer, plus the time of
- * the calls ahead of it.
+ * the calls ahead of it; signer_sign_crl() is a sequence of messages, each
+ * with its own time-out, that holds the mutex from first to last.
  *
  * Failure: if the signer dies, does not answer within the time-out or
  * answers something malformed, the call returns ZTP_EIO and the child is
