@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ca.h"
+#include "clock.h"
 #include "hex.h"
 #include "log.h"
 #include "server.h"
@@ -17,22 +18,39 @@
 #include "store.h"
 #include "ztp/err.h"
 
+/* The unexpired revoked certificates, grown as the store's rows come. */
 struct revoked_list {
 	struct signer_revoked *e;
-	size_t n;
-	int overflow;
+	size_t n, cap;
+	int err; /* ZTP_ERANGE: over SIGNER_CRL_TOTAL_MAX; ZTP_ENOMEM */
 };
 
+/*
+ * One revoked certificate into the list (a store_cert_cb): the array
+ * doubles as needed, up to SIGNER_CRL_TOTAL_MAX entries; past that, or
+ * without memory, it stops the listing with l->err set.
+ */
 static int
 collect(const struct store_cert *c, void *arg)
 {
 	struct revoked_list *l = arg;
 	struct signer_revoked *e;
-	size_t len;
+	size_t len, cap;
 
-	if (l->n >= SIGNER_REVOKED_MAX) {
-		l->overflow = 1;
-		return 1;
+	if (l->n == l->cap) {
+		if (l->cap == SIGNER_CRL_TOTAL_MAX) {
+			l->err = ZTP_ERANGE;
+			return 1;
+		}
+		cap = l->cap == 0 ? 1024 : 2 * l->cap;
+		if (cap > SIGNER_CRL_TOTAL_MAX)
+			cap = SIGNER_CRL_TOTAL_MAX;
+		if ((e = realloc(l->e, cap * sizeof(*e))) == NULL) {
+			l->err = ZTP_ENOMEM;
+			return 1;
+		}
+		l->e = e;
+		l->cap = cap;
 	}
 	e = &l->e[l->n];
 	memset(e, 0, sizeof(*e));
@@ -72,7 +90,7 @@ crl_update(struct server *srv, struct store *st, int force)
 {
 	struct store_crl cur, crl;
 	struct revoked_list l = { 0 };
-	int64_t revs, now = (int64_t)time(NULL);
+	int64_t revs, t0, now = (int64_t)time(NULL);
 	int rc, have;
 
 	rc = store_crl_get(st, &cur);
@@ -85,19 +103,17 @@ crl_update(struct server *srv, struct store *st, int force)
 	if (have && !force && cur.revocations >= revs &&
 	    cur.next_update - now > srv->cfg->crl_validity / 2)
 		return 0;
-	if ((l.e = calloc(SIGNER_REVOKED_MAX, sizeof(*l.e))) == NULL)
-		return ZTP_ENOMEM;
 	if ((rc = store_cert_revoked_list(st, now, collect, &l)) < 0)
 		goto out;
-	if (l.overflow) {
+	if (l.err == ZTP_ERANGE)
 		log_warnx("CRL: more than %d revoked certificates that have not expired;"
-			  " the CRL cannot hold them", SIGNER_REVOKED_MAX);
-		rc = ZTP_ERANGE;
+			  " the CRL cannot hold them", SIGNER_CRL_TOTAL_MAX);
+	if ((rc = l.err) != 0)
 		goto out;
-	}
 	memset(&crl, 0, sizeof(crl));
 	if ((rc = store_crl_next_number(st, &crl.number)) != 0)
 		goto out;
+	t0 = clock_mono_ms();
 	rc = signer_sign_crl(srv->signer, crl.number, (uint32_t)srv->cfg->crl_validity, l.e, l.n,
 	    &crl.der, &crl.der_len);
 	if (rc != 0) {
@@ -110,8 +126,10 @@ crl_update(struct server *srv, struct store *st, int force)
 	rc = store_crl_put(st, &crl);
 	free(crl.der);
 	if (rc == 0)
-		log_info("CRL %llu signed: %zu revoked certificates, next update in %d s",
-		    (unsigned long long)crl.number, l.n, srv->cfg->crl_validity);
+		log_info("CRL %llu signed: %zu revoked certificates, %zu bytes, in %lld ms,"
+			 " next update in %d s",
+		    (unsigned long long)crl.number, l.n, crl.der_len,
+		    (long long)(clock_mono_ms() - t0), srv->cfg->crl_validity);
 out:
 	free(l.e);
 	return rc;

@@ -21,14 +21,15 @@
  * What serving needs: the sockets it holds (a PASS_FD brings a new one by
  * recvmsg), poll, memory, time, randomness for serials and signatures, the
  * log on stderr, signals' return path, and exit. fstat: stdio's first
- * write to stderr.
+ * write to stderr. sysinfo: glibc's qsort asks how much memory there is
+ * before sorting a large array (a CRL's entries).
  */
 static const int allowed[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(close),
 	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
 	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
-	SCMP_SYS(mprotect), SCMP_SYS(futex), SCMP_SYS(getrandom),
+	SCMP_SYS(mprotect), SCMP_SYS(futex), SCMP_SYS(getrandom), SCMP_SYS(sysinfo),
 	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(getpid),
 	SCMP_SYS(gettid), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(exit),
 	SCMP_SYS(exit_group),

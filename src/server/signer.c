@@ -548,6 +548,7 @@ add_revoked(X509_CRL *crl, const struct signer_revoked *e)
 	    ((reason = ASN1_ENUMERATED_new()) == NULL || !ASN1_ENUMERATED_set(reason, e->reason) ||
 		X509_REVOKED_add1_ext_i2d(rv, NID_crl_reason, reason, 0, 0) != 1))
 		goto out;
+	/* a push: entries come in ascending order, X509_CRL_sort() runs once */
 	if (X509_CRL_add0_revoked(crl, rv) != 1)
 		goto out;
 	rv = NULL;
@@ -561,66 +562,277 @@ out:
 	return ok;
 }
 
-/* SIGN_CRL: as issue(), for a v2 CRL with CRL number and AKI. */
+/*
+ * A CRL being built, from CRL_BEGIN (or SIGN_CRL) to its signing, and then
+ * its DER until the last part has been read:
+ *
+ *   CRL_IDLE     nothing held
+ *   CRL_ENTRIES  crl holds the entries so far (received of total); last is
+ *                the highest serial, the next must be above it
+ *   CRL_SIGNED   der (OpenSSL's) holds the signed CRL, sent bytes of it
+ *                have gone out; the X509_CRL is freed
+ *
+ * The signer holds one (crl_cur): a second CRL_BEGIN before the end is
+ * refused. Any refusal of a CRL_* request drops it (crl_reset()), so the
+ * next CRL_BEGIN starts clean and no memory stays held.
+ */
+enum crl_state { CRL_IDLE, CRL_ENTRIES, CRL_SIGNED };
+
+struct crl_build {
+	enum crl_state state;
+	X509_CRL *crl;
+	uint64_t number;
+	uint32_t next_update;
+	uint32_t total, received;
+	uint8_t last[SIGNER_SERIAL_MAX];
+	size_t last_len;
+	uint8_t *der;
+	size_t der_len, sent;
+};
+
+static struct crl_build crl_cur;
+
+static void
+crl_reset(struct crl_build *b)
+{
+	static const struct crl_build idle;
+
+	X509_CRL_free(b->crl);
+	OPENSSL_free(b->der);
+	*b = idle;
+}
+
+/*
+ * Start b (idle) for a CRL numbered number of total entries, valid
+ * next_update seconds from its signing: the fields known now, the times
+ * at signing. Returns 0 or ZTP_ECRYPTO (b reset).
+ */
 static int
-make_crl(const struct ca *ca, const struct signer_crl_req *r, struct signer_msg *out,
-    uint8_t **der, const char **why)
+crl_start(const struct ca *ca, struct crl_build *b, uint64_t number, uint32_t next_update,
+    uint32_t total)
+{
+	ASN1_INTEGER *num = NULL;
+	AUTHORITY_KEYID *akid = NULL;
+	int rc = ZTP_ECRYPTO;
+
+	if ((b->crl = X509_CRL_new()) == NULL || (num = ASN1_INTEGER_new()) == NULL ||
+	    (akid = ca_akid(ca)) == NULL)
+		goto out;
+	if (!X509_CRL_set_version(b->crl, X509_CRL_VERSION_2) ||
+	    !X509_CRL_set_issuer_name(b->crl, X509_get_subject_name(ca->cert)) ||
+	    !ASN1_INTEGER_set_uint64(num, number) ||
+	    X509_CRL_add1_ext_i2d(b->crl, NID_crl_number, num, 0, 0) != 1 ||
+	    X509_CRL_add1_ext_i2d(b->crl, NID_authority_key_identifier, akid, 0, 0) != 1)
+		goto out;
+	b->state = CRL_ENTRIES;
+	b->number = number;
+	b->next_update = next_update;
+	b->total = total;
+	rc = 0;
+out:
+	if (rc != 0)
+		crl_reset(b);
+	ASN1_INTEGER_free(num);
+	AUTHORITY_KEYID_free(akid);
+	ERR_clear_error();
+	return rc;
+}
+
+/*
+ * The entries of r into b: no more than announced, each above the
+ * previous one (within r the codec has checked it, across messages this
+ * does), none revoked in the future. Returns 0 or a code with *why; the
+ * caller resets b on failure.
+ */
+static int
+crl_add(struct crl_build *b, const struct signer_crl_req *r, const char **why)
 {
 	struct signer_revoked e;
-	X509_CRL *crl = NULL;
-	ASN1_TIME *t = NULL;
-	ASN1_INTEGER *number = NULL;
-	AUTHORITY_KEYID *akid = NULL;
 	int64_t now = (int64_t)time(NULL);
 	size_t pos = 0;
-	int n, rc = ZTP_ECRYPTO;
 
-	*why = "cannot build the CRL";
+	if (r->n_revoked > b->total - b->received) {
+		*why = "more entries than CRL_BEGIN announced";
+		return ZTP_ERANGE;
+	}
 	while (signer_msg_revoked_next(r, &pos, &e)) {
+		if (b->last_len > 0 &&
+		    signer_msg_serial_cmp(b->last, b->last_len, e.serial, e.serial_len) >= 0) {
+			*why = "a serial not above the previous message's";
+			return ZTP_EMALFORMED;
+		}
 		if (e.revoked_at > now + REVOKED_SKEW_SECS) {
 			*why = "a revocation date is in the future";
 			return ZTP_ERANGE;
 		}
+		if (!add_revoked(b->crl, &e)) {
+			*why = "cannot build the CRL";
+			ERR_clear_error();
+			return ZTP_ECRYPTO;
+		}
+		memcpy(b->last, e.serial, e.serial_len);
+		b->last_len = e.serial_len;
+		b->received++;
 	}
-	if ((crl = X509_CRL_new()) == NULL || (t = ASN1_TIME_new()) == NULL ||
-	    (number = ASN1_INTEGER_new()) == NULL || (akid = ca_akid(ca)) == NULL)
+	return 0;
+}
+
+/*
+ * Sign b (all entries in): times from now, one sort, the signature, the
+ * DER into b->der; the X509_CRL is freed at once, only the DER stays.
+ * Returns 0 or a code with *why; the caller resets b on failure.
+ */
+static int
+crl_sign(const struct ca *ca, struct crl_build *b, const char **why)
+{
+	int64_t now = (int64_t)time(NULL), t0 = clock_mono_ms();
+	ASN1_TIME *t = NULL;
+	int n, rc = ZTP_ECRYPTO;
+
+	*why = "cannot build the CRL";
+	if ((t = ASN1_TIME_new()) == NULL || ASN1_TIME_set(t, (time_t)now) == NULL ||
+	    !X509_CRL_set1_lastUpdate(b->crl, t) ||
+	    ASN1_TIME_set(t, (time_t)(now + b->next_update)) == NULL ||
+	    !X509_CRL_set1_nextUpdate(b->crl, t))
 		goto out;
-	if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
-	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) ||
-	    ASN1_TIME_set(t, (time_t)now) == NULL || !X509_CRL_set1_lastUpdate(crl, t) ||
-	    ASN1_TIME_set(t, (time_t)(now + r->next_update)) == NULL ||
-	    !X509_CRL_set1_nextUpdate(crl, t) || !ASN1_INTEGER_set_uint64(number, r->crl_number) ||
-	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, 0) != 1 ||
-	    X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, akid, 0, 0) != 1)
-		goto out;
-	pos = 0;
-	while (signer_msg_revoked_next(r, &pos, &e))
-		if (!add_revoked(crl, &e))
-			goto out;
-	if (!X509_CRL_sort(crl) || X509_CRL_sign(crl, ca->key, ca->md) <= 0) {
+	/* the order is the codec's (length, then bytes): already sorted */
+	if (!X509_CRL_sort(b->crl) || X509_CRL_sign(b->crl, ca->key, ca->md) <= 0) {
 		ssl_warn("X509_CRL_sign");
 		goto out;
 	}
-	if ((n = i2d_X509_CRL(crl, der)) <= 0)
+	if ((n = i2d_X509_CRL(b->crl, &b->der)) <= 0)
 		goto out;
-	if (n > SIGNER_CRL_MAX) {
+	if ((uint64_t)n > SIGNER_CRL_DER_MAX) {
 		*why = "the CRL is too large";
 		rc = ZTP_ETOOBIG;
 		goto out;
 	}
-	out->type = SIGNER_MSG_CRL;
-	out->u.crl_der.crl = *der;
-	out->u.crl_der.crl_len = (size_t)n;
-	log_info("signer: signed CRL number %llu, %zu entries", (unsigned long long)r->crl_number,
-	    r->n_revoked);
+	b->der_len = (size_t)n;
+	b->sent = 0;
+	b->state = CRL_SIGNED;
+	X509_CRL_free(b->crl);
+	b->crl = NULL;
+	log_info("signer: signed CRL number %llu, %u entries, %d bytes, in %lld ms",
+	    (unsigned long long)b->number, b->received, n, (long long)(clock_mono_ms() - t0));
 	rc = 0;
 out:
-	X509_CRL_free(crl);
 	ASN1_TIME_free(t);
-	ASN1_INTEGER_free(number);
-	AUTHORITY_KEYID_free(akid);
 	ERR_clear_error();
 	return rc;
+}
+
+/* SIGN_CRL: a CRL that fits one message, built as a sequence would build it. */
+static int
+make_crl(const struct ca *ca, const struct signer_crl_req *r, struct signer_msg *out,
+    uint8_t **der, const char **why)
+{
+	struct crl_build b = { CRL_IDLE };
+	int rc;
+
+	*why = "cannot build the CRL";
+	if ((rc = crl_start(ca, &b, r->crl_number, r->next_update, (uint32_t)r->n_revoked)) != 0 ||
+	    (rc = crl_add(&b, r, why)) != 0 || (rc = crl_sign(ca, &b, why)) != 0)
+		goto out;
+	if (b.der_len > SIGNER_CRL_MAX) {
+		*why = "the CRL is too large";
+		rc = ZTP_ETOOBIG;
+		goto out;
+	}
+	*der = b.der;
+	b.der = NULL;
+	out->type = SIGNER_MSG_CRL;
+	out->u.crl_der.crl = *der;
+	out->u.crl_der.crl_len = b.der_len;
+out:
+	crl_reset(&b);
+	return rc;
+}
+
+/* The next part of the signed CRL of b, from b->sent, into out. */
+static void
+crl_part(struct crl_build *b, struct signer_msg *out)
+{
+	size_t n = b->der_len - b->sent;
+
+	if (n > SIGNER_CRL_PART_MAX)
+		n = SIGNER_CRL_PART_MAX;
+	out->type = SIGNER_MSG_CRL_PART;
+	out->u.crl_der.crl = b->der + b->sent;
+	out->u.crl_der.crl_len = n;
+	out->u.crl_der.size = (uint32_t)b->der_len;
+	out->u.crl_der.offset = (uint32_t)b->sent;
+	b->sent += n;
+}
+
+/*
+ * One request of the CRL sequence (signer_msg.h) against crl_cur: its
+ * answer into out (which may point into crl_cur's DER until crl_settle()).
+ * Returns 0 or a code with *why; on failure crl_settle() drops the CRL.
+ */
+static int
+crl_step(const struct ca *ca, const struct signer_msg *m, struct signer_msg *out,
+    const char **why)
+{
+	struct crl_build *b = &crl_cur;
+	int rc;
+
+	switch (b->state) {
+	case CRL_IDLE:
+		if (m->type != SIGNER_MSG_CRL_BEGIN)
+			break;
+		if ((rc = crl_start(ca, b, m->u.crl.crl_number, m->u.crl.next_update,
+			 m->u.crl.total)) != 0) {
+			*why = "cannot build the CRL";
+			return rc;
+		}
+		out->type = SIGNER_MSG_CRL_ACK;
+		out->u.crl_ack.received = 0;
+		return 0;
+	case CRL_ENTRIES:
+		if (m->type == SIGNER_MSG_CRL_ENTRIES) {
+			if ((rc = crl_add(b, &m->u.crl, why)) != 0)
+				return rc;
+			out->type = SIGNER_MSG_CRL_ACK;
+			out->u.crl_ack.received = b->received;
+			return 0;
+		}
+		if (m->type != SIGNER_MSG_CRL_END)
+			break;
+		if (m->u.crl.total != b->total || b->received != b->total) {
+			*why = "CRL_END before the announced number of entries";
+			return ZTP_EMALFORMED;
+		}
+		if ((rc = crl_sign(ca, b, why)) != 0)
+			return rc;
+		crl_part(b, out);
+		return 0;
+	case CRL_SIGNED:
+		if (m->type != SIGNER_MSG_CRL_READ || m->u.crl_read.offset != b->sent)
+			break;
+		crl_part(b, out);
+		return 0;
+	}
+	*why = "CRL request out of sequence";
+	return ZTP_ECONFLICT;
+}
+
+/*
+ * After the answer to a CRL_* request is encoded: drop the CRL on a
+ * refusal, and once its last byte is out.
+ */
+static void
+crl_settle(int rc)
+{
+	if (rc != 0 || (crl_cur.state == CRL_SIGNED && crl_cur.sent == crl_cur.der_len))
+		crl_reset(&crl_cur);
+}
+
+/* 1 for the types of the CRL sequence. */
+static int
+crl_seq_type(unsigned type)
+{
+	return type == SIGNER_MSG_CRL_BEGIN || type == SIGNER_MSG_CRL_ENTRIES ||
+	    type == SIGNER_MSG_CRL_END || type == SIGNER_MSG_CRL_READ;
 }
 
 static const char *
@@ -635,6 +847,14 @@ type_name(const uint8_t *req, size_t len)
 		return "SIGN_CSR";
 	case SIGNER_MSG_SIGN_CRL:
 		return "SIGN_CRL";
+	case SIGNER_MSG_CRL_BEGIN:
+		return "CRL_BEGIN";
+	case SIGNER_MSG_CRL_ENTRIES:
+		return "CRL_ENTRIES";
+	case SIGNER_MSG_CRL_END:
+		return "CRL_END";
+	case SIGNER_MSG_CRL_READ:
+		return "CRL_READ";
 	}
 	return "unknown type";
 }
@@ -667,6 +887,12 @@ handle(const struct ca *ca, const uint8_t *req, size_t len, int truncated, uint8
 		case SIGNER_MSG_SIGN_CRL:
 			rc = make_crl(ca, &m.u.crl, &out, &der, &why);
 			break;
+		case SIGNER_MSG_CRL_BEGIN:
+		case SIGNER_MSG_CRL_ENTRIES:
+		case SIGNER_MSG_CRL_END:
+		case SIGNER_MSG_CRL_READ:
+			rc = crl_step(ca, &m, &out, &why);
+			break;
 		default:
 			rc = ZTP_EMALFORMED;
 			why = "not a request";
@@ -674,6 +900,9 @@ handle(const struct ca *ca, const uint8_t *req, size_t len, int truncated, uint8
 		if (rc == 0 && (rc = signer_msg_encode(&out, resp, SIGNER_MSG_MAX, &rlen)) != 0)
 			why = "cannot encode the answer";
 	}
+	/* a refused CRL_* request, even one that did not decode, ends the CRL */
+	if (len >= 2 && crl_seq_type((unsigned)((req[0] << 8) | req[1])))
+		crl_settle(rc);
 	OPENSSL_free(der);
 	if (rc == 0)
 		return rlen;

@@ -20,7 +20,8 @@
  * synchronous and serialised by a mutex: the signer is one single-threaded
  * process, so a connection per worker would only queue there instead. A
  * call waits at most opts.timeout_ms for its own answer, plus the time of
- * the calls ahead of it.
+ * the calls ahead of it; signer_sign_crl() is a sequence of messages, each
+ * with its own time-out, that holds the mutex from first to last.
  *
  * Failure: if the signer dies, does not answer within the time-out or
  * answers something malformed, the call returns ZTP_EIO and the child is
@@ -119,12 +120,17 @@ void signer_issued_free(struct signer_issued *c);
 /*
  * Have the signer sign a CRL numbered crl_number, valid next_update
  * seconds (60 s .. 366 days), listing the n entries of revoked in any
- * order (sorted here; a serial twice is ZTP_EMALFORMED; at most
- * SIGNER_REVOKED_MAX). On success *der (malloc'd, the caller frees it) and
- * *der_len; ZTP_EIO: no working signer; other codes as signer_sign_csr().
+ * order (sorted here, in place; a serial twice is ZTP_EMALFORMED; at most
+ * SIGNER_CRL_TOTAL_MAX, else ZTP_ERANGE). Every entry is checked before
+ * anything is sent; the entries then go in messages of up to
+ * SIGNER_REVOKED_MAX and the signed CRL comes back in parts (the CRL
+ * sequence of signer_msg.h), all under the mutex: other calls wait. Each
+ * message waits opts.timeout_ms, the signing one longer by 50 us an
+ * entry. On success *der (malloc'd, the caller frees it) and *der_len;
+ * ZTP_EIO: no working signer; other codes as signer_sign_csr().
  */
 int signer_sign_crl(struct signer *s, uint64_t crl_number, uint32_t next_update,
-    const struct signer_revoked *revoked, size_t n, uint8_t **der, size_t *der_len);
+    struct signer_revoked *revoked, size_t n, uint8_t **der, size_t *der_len);
 
 /* The signer's pid, 0 while there is none (for logs and tests). */
 pid_t signer_pid(struct signer *s);

@@ -39,6 +39,16 @@ static const struct type_rule rules[] = {
 	    BIT(SIGNER_TAG_CRL_NUMBER) | BIT(SIGNER_TAG_NEXT_UPDATE) | BIT(SIGNER_TAG_REVOKED),
 	    BIT(SIGNER_TAG_CRL_NUMBER) | BIT(SIGNER_TAG_NEXT_UPDATE) },
 	{ SIGNER_MSG_CRL, BIT(SIGNER_TAG_CRL), BIT(SIGNER_TAG_CRL) },
+	{ SIGNER_MSG_CRL_BEGIN,
+	    BIT(SIGNER_TAG_CRL_NUMBER) | BIT(SIGNER_TAG_NEXT_UPDATE) | BIT(SIGNER_TAG_CRL_TOTAL),
+	    BIT(SIGNER_TAG_CRL_NUMBER) | BIT(SIGNER_TAG_NEXT_UPDATE) | BIT(SIGNER_TAG_CRL_TOTAL) },
+	{ SIGNER_MSG_CRL_ENTRIES, BIT(SIGNER_TAG_REVOKED), BIT(SIGNER_TAG_REVOKED) },
+	{ SIGNER_MSG_CRL_END, BIT(SIGNER_TAG_CRL_TOTAL), BIT(SIGNER_TAG_CRL_TOTAL) },
+	{ SIGNER_MSG_CRL_READ, BIT(SIGNER_TAG_READ_OFFSET), BIT(SIGNER_TAG_READ_OFFSET) },
+	{ SIGNER_MSG_CRL_ACK, BIT(SIGNER_TAG_RECEIVED), BIT(SIGNER_TAG_RECEIVED) },
+	{ SIGNER_MSG_CRL_PART,
+	    BIT(SIGNER_TAG_CRL) | BIT(SIGNER_TAG_CRL_SIZE) | BIT(SIGNER_TAG_PART_OFFSET),
+	    BIT(SIGNER_TAG_CRL) | BIT(SIGNER_TAG_CRL_SIZE) | BIT(SIGNER_TAG_PART_OFFSET) },
 	{ SIGNER_MSG_ERROR, BIT(SIGNER_TAG_CODE) | BIT(SIGNER_TAG_TEXT), BIT(SIGNER_TAG_CODE) },
 	{ SIGNER_MSG_READY,
 	    BIT(SIGNER_TAG_DEVICE_ADDR) | BIT(SIGNER_TAG_ADMIN_ADDR) | BIT(SIGNER_TAG_EST_ADDR), 0 },
@@ -179,6 +189,21 @@ static int
 check_reason(uint8_t r)
 {
 	return (r <= 6 || r == 9 || r == 10) ? 0 : ZTP_ERANGE;
+}
+
+/* A u32 value of lo..hi into *out. */
+static int
+check_u32(const uint8_t *v, size_t len, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	uint32_t u;
+
+	if (len != 4)
+		return ZTP_EMALFORMED;
+	u = rd32(v);
+	if (u < lo || u > hi)
+		return ZTP_ERANGE;
+	*out = u;
+	return 0;
 }
 
 static int
@@ -330,6 +355,17 @@ decode_field(struct signer_msg *m, struct decode_state *ds, uint16_t tag, const 
 			return ZTP_ERANGE;
 		m->u.crl.next_update = (uint32_t)u;
 		return 0;
+	case SIGNER_TAG_CRL_TOTAL:
+		return check_u32(v, len, 0, SIGNER_CRL_TOTAL_MAX, &m->u.crl.total);
+	case SIGNER_TAG_READ_OFFSET:
+		/* offset 0 comes with CRL_END's answer */
+		return check_u32(v, len, 1, SIGNER_CRL_DER_MAX - 1, &m->u.crl_read.offset);
+	case SIGNER_TAG_RECEIVED:
+		return check_u32(v, len, 0, SIGNER_CRL_TOTAL_MAX, &m->u.crl_ack.received);
+	case SIGNER_TAG_CRL_SIZE:
+		return check_u32(v, len, 1, SIGNER_CRL_DER_MAX, &m->u.crl_der.size);
+	case SIGNER_TAG_PART_OFFSET:
+		return check_u32(v, len, 0, SIGNER_CRL_DER_MAX - 1, &m->u.crl_der.offset);
 	case SIGNER_TAG_REVOKED:
 		if (m->u.crl.n_revoked == SIGNER_REVOKED_MAX)
 			return ZTP_ERANGE;
@@ -363,7 +399,8 @@ decode_field(struct signer_msg *m, struct decode_state *ds, uint16_t tag, const 
 			m->u.cert.not_after = (int64_t)u;
 		return 0;
 	case SIGNER_TAG_CRL:
-		/* a field cannot be longer than SIGNER_CRL_MAX */
+		/* a field cannot be longer than SIGNER_CRL_MAX, nor, next to CRL_PART's
+		 * two other fields, than SIGNER_CRL_PART_MAX */
 		m->u.crl_der.crl = v;
 		m->u.crl_der.crl_len = len;
 		return 0;
@@ -408,6 +445,12 @@ decode_finish(const struct signer_msg *m)
 		return 0;
 	case SIGNER_MSG_CERT:
 		return m->u.cert.not_after > m->u.cert.not_before ? 0 : ZTP_ERANGE;
+	case SIGNER_MSG_CRL_PART:
+		/* the part lies within the whole */
+		if (m->u.crl_der.offset >= m->u.crl_der.size ||
+		    m->u.crl_der.crl_len > m->u.crl_der.size - m->u.crl_der.offset)
+			return ZTP_ERANGE;
+		return 0;
 	}
 	return 0;
 }
@@ -454,6 +497,21 @@ signer_msg_decode(const uint8_t *buf, size_t len, struct signer_msg *out)
 	if ((rc = decode_finish(&m)) != 0)
 		return rc;
 	*out = m;
+	return 0;
+}
+
+int
+signer_msg_revoked_check(const struct signer_revoked *e)
+{
+	int rc;
+
+	if (e->serial_len > SIGNER_SERIAL_MAX)
+		return ZTP_ERANGE;
+	if ((rc = check_serial(e->serial, e->serial_len)) != 0 ||
+	    (rc = check_reason(e->reason)) != 0)
+		return rc;
+	if (e->revoked_at < 1 || e->revoked_at > SIGNER_TIME_MAX)
+		return ZTP_ERANGE;
 	return 0;
 }
 
@@ -608,19 +666,24 @@ encode_csr(struct wbuf *w, const struct signer_csr_req *r)
 	return 0;
 }
 
+/* SIGN_CRL, CRL_BEGIN, CRL_ENTRIES, CRL_END: the fields of their type. */
 static int
-encode_crl(struct wbuf *w, const struct signer_crl_req *r)
+encode_crl(struct wbuf *w, uint16_t type, const struct signer_crl_req *r)
 {
 	const struct signer_revoked *e;
-	size_t i;
+	size_t i, n = 0;
 
-	if (r->n_revoked > 0 && r->revoked == NULL)
+	if (type == SIGNER_MSG_SIGN_CRL || type == SIGNER_MSG_CRL_ENTRIES)
+		n = r->n_revoked;
+	if (n > 0 && r->revoked == NULL)
 		return ZTP_EINVAL;
-	if (r->n_revoked > SIGNER_REVOKED_MAX)
+	if (n > SIGNER_REVOKED_MAX)
 		return ZTP_ERANGE;
-	put_u64_field(w, SIGNER_TAG_CRL_NUMBER, r->crl_number);
-	put_u32_field(w, SIGNER_TAG_NEXT_UPDATE, r->next_update);
-	for (i = 0; i < r->n_revoked; i++) {
+	if (type == SIGNER_MSG_SIGN_CRL || type == SIGNER_MSG_CRL_BEGIN) {
+		put_u64_field(w, SIGNER_TAG_CRL_NUMBER, r->crl_number);
+		put_u32_field(w, SIGNER_TAG_NEXT_UPDATE, r->next_update);
+	}
+	for (i = 0; i < n; i++) {
 		e = &r->revoked[i];
 		if (e->serial_len > SIGNER_SERIAL_MAX)
 			return ZTP_ERANGE;
@@ -630,6 +693,8 @@ encode_crl(struct wbuf *w, const struct signer_crl_req *r)
 		put(w, &e->reason, 1);
 		put64(w, (uint64_t)e->revoked_at);
 	}
+	if (type == SIGNER_MSG_CRL_BEGIN || type == SIGNER_MSG_CRL_END)
+		put_u32_field(w, SIGNER_TAG_CRL_TOTAL, r->total);
 	return 0;
 }
 
@@ -649,7 +714,16 @@ signer_msg_encode(const struct signer_msg *m, uint8_t *buf, size_t cap, size_t *
 		rc = encode_csr(&w, &m->u.csr);
 		break;
 	case SIGNER_MSG_SIGN_CRL:
-		rc = encode_crl(&w, &m->u.crl);
+	case SIGNER_MSG_CRL_BEGIN:
+	case SIGNER_MSG_CRL_ENTRIES:
+	case SIGNER_MSG_CRL_END:
+		rc = encode_crl(&w, m->type, &m->u.crl);
+		break;
+	case SIGNER_MSG_CRL_READ:
+		put_u32_field(&w, SIGNER_TAG_READ_OFFSET, m->u.crl_read.offset);
+		break;
+	case SIGNER_MSG_CRL_ACK:
+		put_u32_field(&w, SIGNER_TAG_RECEIVED, m->u.crl_ack.received);
 		break;
 	case SIGNER_MSG_CERT:
 		if (m->u.cert.cert == NULL && m->u.cert.cert_len > 0)
@@ -664,10 +738,15 @@ signer_msg_encode(const struct signer_msg *m, uint8_t *buf, size_t cap, size_t *
 		put_u64_field(&w, SIGNER_TAG_NOT_AFTER, (uint64_t)m->u.cert.not_after);
 		break;
 	case SIGNER_MSG_CRL:
+	case SIGNER_MSG_CRL_PART:
 		if (m->u.crl_der.crl == NULL && m->u.crl_der.crl_len > 0)
 			return ZTP_EINVAL;
 		if (m->u.crl_der.crl_len > 0)
 			put_field(&w, SIGNER_TAG_CRL, m->u.crl_der.crl, m->u.crl_der.crl_len);
+		if (m->type == SIGNER_MSG_CRL_PART) {
+			put_u32_field(&w, SIGNER_TAG_CRL_SIZE, m->u.crl_der.size);
+			put_u32_field(&w, SIGNER_TAG_PART_OFFSET, m->u.crl_der.offset);
+		}
 		break;
 	case SIGNER_MSG_ERROR:
 		put_u32_field(&w, SIGNER_TAG_CODE, (uint32_t)m->u.error.code);

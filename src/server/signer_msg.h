@@ -88,6 +88,32 @@
  *                        front and the signer, to the front or to the
  *                        signer (ipc.h)
  *
+ * A CRL of any size (ztpd's own path; SIGN_CRL is for one that fits one
+ * message) is a sequence of requests, each answered by one message:
+ *
+ *   0x0004 CRL_BEGIN     start building a CRL; answered CRL_ACK
+ *     0x10 CRL_NUMBER    R   as SIGN_CRL
+ *     0x11 NEXT_UPDATE   R   as SIGN_CRL
+ *     0x13 CRL_TOTAL     R   u32 entries that will follow, 0..1000000
+ *   0x0005 CRL_ENTRIES   the next entries; answered CRL_ACK
+ *     0x12 REVOKED       R*  as SIGN_CRL: 1..1000 per message, ascending
+ *   0x0006 CRL_END       sign it; answered with the first CRL_PART
+ *     0x13 CRL_TOTAL     R   the same total again
+ *   0x0007 CRL_READ      the next part of the signed CRL; answered CRL_PART
+ *     0x14 READ_OFFSET   R   u32 where the part starts, 1..SIGNER_CRL_DER_MAX-1
+ *
+ *   0x8004 CRL_ACK       entries so far
+ *     0x25 RECEIVED      R   u32, 0..1000000
+ *   0x8005 CRL_PART      a part of the signed CRL (DER)
+ *     0x24 CRL           R   1..SIGNER_CRL_PART_MAX bytes
+ *     0x26 CRL_SIZE      R   u32 size of the whole DER, 1..SIGNER_CRL_DER_MAX
+ *     0x27 PART_OFFSET   R   u32 where this part starts; it ends within CRL_SIZE
+ *
+ * The codec checks each message alone; the signer checks the sequence
+ * (signer.c): BEGIN, ENTRIES until TOTAL entries have come, END, then
+ * READ at each next offset until the last byte; serials ascend across
+ * messages too. Anything else is refused and drops the CRL being built.
+ *
  *   0x80FF ERROR         the request was refused
  *     0x30 CODE          R   s32 (two's complement), a ZTP_E... code
  *     0x31 TEXT          O   printable ASCII, 1..200 bytes, for the log
@@ -107,9 +133,15 @@
 #define SIGNER_MSG_PING 0x0001
 #define SIGNER_MSG_SIGN_CSR 0x0002
 #define SIGNER_MSG_SIGN_CRL 0x0003
+#define SIGNER_MSG_CRL_BEGIN 0x0004
+#define SIGNER_MSG_CRL_ENTRIES 0x0005
+#define SIGNER_MSG_CRL_END 0x0006
+#define SIGNER_MSG_CRL_READ 0x0007
 #define SIGNER_MSG_PONG 0x8001
 #define SIGNER_MSG_CERT 0x8002
 #define SIGNER_MSG_CRL 0x8003
+#define SIGNER_MSG_CRL_ACK 0x8004
+#define SIGNER_MSG_CRL_PART 0x8005
 #define SIGNER_MSG_ERROR 0x80FF
 #define SIGNER_MSG_READY 0x0101
 #define SIGNER_MSG_PASS_FD 0x0102
@@ -128,11 +160,16 @@
 #define SIGNER_TAG_CRL_NUMBER 0x10
 #define SIGNER_TAG_NEXT_UPDATE 0x11
 #define SIGNER_TAG_REVOKED 0x12
+#define SIGNER_TAG_CRL_TOTAL 0x13
+#define SIGNER_TAG_READ_OFFSET 0x14
 #define SIGNER_TAG_CERT 0x20
 #define SIGNER_TAG_SERIAL 0x21
 #define SIGNER_TAG_NOT_BEFORE 0x22
 #define SIGNER_TAG_NOT_AFTER 0x23
 #define SIGNER_TAG_CRL 0x24
+#define SIGNER_TAG_RECEIVED 0x25
+#define SIGNER_TAG_CRL_SIZE 0x26
+#define SIGNER_TAG_PART_OFFSET 0x27
 #define SIGNER_TAG_CODE 0x30
 #define SIGNER_TAG_TEXT 0x31
 #define SIGNER_TAG_DEVICE_ADDR 0x38
@@ -154,6 +191,20 @@
 #define SIGNER_CRL_MAX (SIGNER_MSG_MAX - SIGNER_MSG_HDR_LEN - SIGNER_FIELD_HDR_LEN)
 #define SIGNER_TEXT_MAX 200
 #define SIGNER_ADDR_MAX 79
+/*
+ * A CRL built in parts: at most SIGNER_CRL_TOTAL_MAX entries. The signer
+ * holds them all as OpenSSL objects before it signs, about 330 bytes an
+ * entry: measured, a million entries peak at 330 MB in the signer and
+ * sign in 6 s (44 MB of DER); ten million would need over 3 GB. Its DER
+ * is at most SIGNER_CRL_ENTRY_DER_MAX bytes an entry (the largest serial,
+ * a GeneralizedTime, a reason: 56) plus room for the rest.
+ */
+#define SIGNER_CRL_TOTAL_MAX 1000000
+#define SIGNER_CRL_ENTRY_DER_MAX 64
+#define SIGNER_CRL_DER_MAX \
+	((uint32_t)SIGNER_CRL_TOTAL_MAX * SIGNER_CRL_ENTRY_DER_MAX + (uint32_t)SIGNER_MSG_MAX)
+#define SIGNER_CRL_PART_MAX \
+	(SIGNER_MSG_MAX - SIGNER_MSG_HDR_LEN - 3 * SIGNER_FIELD_HDR_LEN - 8)
 
 /* KEY_USAGE bits (end-entity uses only: no keyCertSign, no cRLSign) */
 #define SIGNER_KU_DIGITAL_SIGNATURE 0x0001
@@ -215,7 +266,8 @@ struct signer_revoked {
 };
 
 /*
- * SIGN_CRL. To encode: revoked points to n_revoked entries, serials
+ * SIGN_CRL, CRL_BEGIN (crl_number, next_update, total), CRL_ENTRIES
+ * (n_revoked: 1..SIGNER_REVOKED_MAX), CRL_END (total). To encode: revoked points to n_revoked entries, serials
  * strictly ascending (signer_sign_crl() sorts them). Decoded: revoked is
  * NULL and the entries are read with signer_msg_revoked_next() from the
  * REVOKED fields, which stay in the message buffer.
@@ -223,6 +275,7 @@ struct signer_revoked {
 struct signer_crl_req {
 	uint64_t crl_number;
 	uint32_t next_update; /* seconds after signing */
+	uint32_t total;       /* CRL_BEGIN, CRL_END: CRL_TOTAL */
 	size_t n_revoked;
 	const struct signer_revoked *revoked;
 	const uint8_t *revoked_fields; /* decoded: the REVOKED fields, back to back */
@@ -239,10 +292,25 @@ struct signer_cert_resp {
 	int64_t not_after;
 };
 
-/* CRL. Decoded: crl points into the message buffer. */
+/*
+ * CRL, and CRL_PART (with size and offset, both 0 in a CRL). Decoded: crl
+ * points into the message buffer.
+ */
 struct signer_crl_resp {
 	const uint8_t *crl;
 	size_t crl_len;
+	uint32_t size;   /* of the whole DER */
+	uint32_t offset; /* of this part in it */
+};
+
+/* CRL_READ */
+struct signer_crl_read {
+	uint32_t offset;
+};
+
+/* CRL_ACK */
+struct signer_crl_ack {
+	uint32_t received;
 };
 
 struct signer_error {
@@ -261,9 +329,11 @@ struct signer_msg {
 	uint16_t type; /* SIGNER_MSG_* */
 	union {
 		struct signer_csr_req csr;      /* SIGN_CSR */
-		struct signer_crl_req crl;      /* SIGN_CRL */
+		struct signer_crl_req crl;      /* SIGN_CRL, CRL_BEGIN, CRL_ENTRIES, CRL_END */
+		struct signer_crl_read crl_read; /* CRL_READ */
 		struct signer_cert_resp cert;   /* CERT */
-		struct signer_crl_resp crl_der; /* CRL */
+		struct signer_crl_resp crl_der; /* CRL, CRL_PART */
+		struct signer_crl_ack crl_ack;  /* CRL_ACK */
 		struct signer_error error;      /* ERROR */
 		struct signer_ready ready;      /* READY */
 	} u;
@@ -292,6 +362,12 @@ int signer_msg_encode(const struct signer_msg *m, uint8_t *buf, size_t cap, size
  */
 int signer_msg_revoked_next(const struct signer_crl_req *req, size_t *pos,
     struct signer_revoked *out);
+
+/*
+ * The checks a REVOKED value gets, on an entry before it is encoded:
+ * 0, ZTP_EMALFORMED or ZTP_ERANGE, as signer_msg_encode() would return.
+ */
+int signer_msg_revoked_check(const struct signer_revoked *e);
 
 /* Compare two serials (no leading zeros) as numbers: <0, 0, >0. */
 int signer_msg_serial_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);

@@ -6,8 +6,10 @@
  * The bytes are one datagram. A refusal must be one of the documented
  * codes and leave the output untouched. An accepted message must keep the
  * documented bounds and be canonical: encoding what was decoded gives back
- * the input byte for byte (a SIGN_CRL's entries are first read back with
- * signer_msg_revoked_next(), which must yield them in ascending order).
+ * the input byte for byte (the entries of a SIGN_CRL or CRL_ENTRIES are
+ * first read back with signer_msg_revoked_next(), which must yield them in
+ * ascending order). The CRL sequence's order is the signer's to check
+ * (tests/unit/test_signer.c), not the codec's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(read_crl(&m.u.crl) == m.u.crl.n_revoked);
 		copy.u.crl.revoked = entries;
 		break;
+	case SIGNER_MSG_CRL_BEGIN:
+		FUZZ_CHECK(m.u.crl.next_update >= SIGNER_NEXT_UPDATE_MIN &&
+		    m.u.crl.next_update <= SIGNER_NEXT_UPDATE_MAX);
+		FUZZ_CHECK(m.u.crl.total <= SIGNER_CRL_TOTAL_MAX);
+		FUZZ_CHECK(m.u.crl.n_revoked == 0 && m.u.crl.revoked_fields == NULL);
+		break;
+	case SIGNER_MSG_CRL_ENTRIES:
+		FUZZ_CHECK(m.u.crl.n_revoked >= 1 && m.u.crl.n_revoked <= SIGNER_REVOKED_MAX);
+		FUZZ_CHECK(m.u.crl.revoked == NULL);
+		FUZZ_CHECK(read_crl(&m.u.crl) == m.u.crl.n_revoked);
+		copy.u.crl.revoked = entries;
+		break;
+	case SIGNER_MSG_CRL_END:
+		FUZZ_CHECK(m.u.crl.total <= SIGNER_CRL_TOTAL_MAX && m.u.crl.n_revoked == 0);
+		break;
+	case SIGNER_MSG_CRL_READ:
+		FUZZ_CHECK(m.u.crl_read.offset >= 1 && m.u.crl_read.offset < SIGNER_CRL_DER_MAX);
+		break;
+	case SIGNER_MSG_CRL_ACK:
+		FUZZ_CHECK(m.u.crl_ack.received <= SIGNER_CRL_TOTAL_MAX);
+		break;
+	case SIGNER_MSG_CRL_PART:
+		FUZZ_CHECK(m.u.crl_der.crl_len >= 1 && m.u.crl_der.crl_len <= SIGNER_CRL_PART_MAX);
+		FUZZ_CHECK(m.u.crl_der.crl >= data &&
+		    m.u.crl_der.crl + m.u.crl_der.crl_len <= data + size);
+		FUZZ_CHECK(m.u.crl_der.size >= 1 && m.u.crl_der.size <= SIGNER_CRL_DER_MAX);
+		FUZZ_CHECK(m.u.crl_der.offset < m.u.crl_der.size &&
+		    m.u.crl_der.crl_len <= m.u.crl_der.size - m.u.crl_der.offset);
+		break;
 	case SIGNER_MSG_CERT:
 		FUZZ_CHECK(m.u.cert.cert_len >= 1 && m.u.cert.cert_len <= SIGNER_CERT_MAX);
 		FUZZ_CHECK(m.u.cert.serial_len >= 1 && m.u.cert.serial_len <= SIGNER_SERIAL_MAX);
@@ -108,6 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case SIGNER_MSG_CRL:
 		FUZZ_CHECK(m.u.crl_der.crl_len >= 1 && m.u.crl_der.crl_len <= SIGNER_CRL_MAX);
+		FUZZ_CHECK(m.u.crl_der.size == 0 && m.u.crl_der.offset == 0);
 		break;
 	case SIGNER_MSG_ERROR:
 		FUZZ_CHECK(m.u.error.code > ZTP_E__FIRST && m.u.error.code < ZTP_E__LAST);

@@ -596,8 +596,7 @@ test_bad_profiles_are_refused_on_both_sides(void **state)
 /* ---- CRLs ---- */
 
 static X509_CRL *
-sign_crl(struct signer *s, uint64_t number, uint32_t next, const struct signer_revoked *r,
-    size_t n)
+sign_crl(struct signer *s, uint64_t number, uint32_t next, struct signer_revoked *r, size_t n)
 {
 	const unsigned char *p;
 	uint8_t *der;
@@ -715,7 +714,8 @@ test_crl_with_bad_entries_is_refused(void **state)
 	assert_int_equal(signer_sign_crl(s, 1, 3600, list, 2, &der, &len), ZTP_ERANGE);
 	/* a next update out of bounds */
 	assert_int_equal(signer_sign_crl(s, 1, 10, list, 1, &der, &len), ZTP_ERANGE);
-	assert_int_equal(signer_sign_crl(s, 1, 3600, list, SIGNER_REVOKED_MAX + 1, &der, &len),
+	/* more than the cap: refused before the list is read */
+	assert_int_equal(signer_sign_crl(s, 1, 3600, list, SIGNER_CRL_TOTAL_MAX + 1, &der, &len),
 	    ZTP_ERANGE);
 	assert_int_equal(signer_ping(s), 0);
 }
@@ -741,6 +741,375 @@ test_largest_crl_fits(void **state)
 	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), SIGNER_REVOKED_MAX);
 	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ca_cert)), 1);
 	X509_CRL_free(crl);
+}
+
+/* ---- CRLs of any size: the sequence of messages ---- */
+
+/* n entries with distinct 16-byte serials, in descending order (the client sorts). */
+static struct signer_revoked *
+make_revoked(size_t n)
+{
+	struct signer_revoked *list = calloc(n > 0 ? n : 1, sizeof(*list));
+	int64_t now = (int64_t)time(NULL);
+	size_t i, k;
+
+	assert_non_null(list);
+	for (i = 0; i < n; i++) {
+		k = n - 1 - i;
+		list[i].serial[0] = 0x40;
+		list[i].serial[12] = (uint8_t)(k >> 24);
+		list[i].serial[13] = (uint8_t)(k >> 16);
+		list[i].serial[14] = (uint8_t)(k >> 8);
+		list[i].serial[15] = (uint8_t)k;
+		list[i].serial_len = 16;
+		list[i].reason = (uint8_t)(k % 7); /* 0..6 */
+		list[i].revoked_at = now - 60 - (int64_t)(k % 1000);
+	}
+	return list;
+}
+
+/* Every entry of list is on crl with its date, and nothing else. */
+static void
+assert_crl_lists(X509_CRL *crl, const struct signer_revoked *list, size_t n)
+{
+	STACK_OF(X509_REVOKED) *rs = X509_CRL_get_REVOKED(crl);
+	X509_REVOKED *rv;
+	ASN1_INTEGER *serial;
+	BIGNUM *bn;
+	size_t i;
+
+	assert_int_equal(rs == NULL ? 0 : sk_X509_REVOKED_num(rs), (int)n);
+	for (i = 0; i < n; i++) {
+		assert_non_null(bn = BN_bin2bn(list[i].serial, (int)list[i].serial_len, NULL));
+		assert_non_null(serial = BN_to_ASN1_INTEGER(bn, NULL));
+		assert_int_equal(X509_CRL_get0_by_serial(crl, &rv, serial), 1);
+		assert_int_equal(unix_time(X509_REVOKED_get0_revocationDate(rv)),
+		    list[i].revoked_at);
+		ASN1_INTEGER_free(serial);
+		BN_free(bn);
+	}
+}
+
+static void
+test_crl_of_any_size_lists_every_serial(void **state)
+{
+	/* none, one, exactly one message, one more, many messages (and a DER of 4 parts) */
+	static const size_t sizes[] = { 0, 1, SIGNER_REVOKED_MAX, SIGNER_REVOKED_MAX + 1,
+		5 * SIGNER_REVOKED_MAX + 7 };
+	struct signer *s = *state;
+	struct signer_revoked *list;
+	ASN1_INTEGER *num;
+	X509_CRL *crl;
+	pid_t pid = signer_pid(s);
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		list = make_revoked(sizes[i]);
+		crl = sign_crl(s, 100 + i, 3600, list, sizes[i]);
+		assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ca_cert)), 1);
+		assert_non_null(num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL));
+		assert_int_equal(ASN1_INTEGER_get(num), (long)(100 + i));
+		ASN1_INTEGER_free(num);
+		assert_int_equal(unix_time(X509_CRL_get0_nextUpdate(crl)) -
+			unix_time(X509_CRL_get0_lastUpdate(crl)),
+		    3600);
+		assert_crl_lists(crl, list, sizes[i]);
+		X509_CRL_free(crl);
+		free(list);
+	}
+	assert_int_equal(signer_pid(s), pid);
+}
+
+/* Send m unchecked and return the answer's type; an ERROR's code in *code. */
+static uint16_t
+raw_msg(struct signer *s, const struct signer_msg *m, int *code)
+{
+	static uint8_t req[SIGNER_MSG_MAX], resp[SIGNER_MSG_MAX];
+	struct signer_msg back;
+	size_t len, rlen;
+
+	assert_int_equal(signer_msg_encode(m, req, sizeof(req), &len), 0);
+	assert_int_equal(signer_exchange_raw(s, req, len, resp, sizeof(resp), &rlen), 0);
+	assert_int_equal(signer_msg_decode(resp, rlen, &back), 0);
+	*code = back.type == SIGNER_MSG_ERROR ? back.u.error.code : 0;
+	return back.type;
+}
+
+static int
+raw_begin(struct signer *s, uint32_t total)
+{
+	struct signer_msg m = { .type = SIGNER_MSG_CRL_BEGIN };
+	int code;
+
+	m.u.crl.crl_number = 5;
+	m.u.crl.next_update = 3600;
+	m.u.crl.total = total;
+	return raw_msg(s, &m, &code) == SIGNER_MSG_CRL_ACK ? 0 : code;
+}
+
+/* CRL_ENTRIES of serials (one byte each, as given) revoked at when. */
+static int
+raw_entries(struct signer *s, const uint8_t *serials, size_t n, int64_t when)
+{
+	struct signer_revoked e[8];
+	struct signer_msg m = { .type = SIGNER_MSG_CRL_ENTRIES };
+	int code;
+	size_t i;
+
+	assert_true(n <= 8);
+	memset(e, 0, sizeof(e));
+	for (i = 0; i < n; i++) {
+		e[i].serial[0] = serials[i];
+		e[i].serial_len = 1;
+		e[i].revoked_at = when;
+	}
+	m.u.crl.revoked = e;
+	m.u.crl.n_revoked = n;
+	return raw_msg(s, &m, &code) == SIGNER_MSG_CRL_ACK ? 0 : code;
+}
+
+static int
+raw_end(struct signer *s, uint32_t total)
+{
+	struct signer_msg m = { .type = SIGNER_MSG_CRL_END };
+	int code;
+
+	m.u.crl.total = total;
+	return raw_msg(s, &m, &code) == SIGNER_MSG_CRL_PART ? 0 : code;
+}
+
+static int
+raw_read(struct signer *s, uint32_t offset)
+{
+	struct signer_msg m = { .type = SIGNER_MSG_CRL_READ };
+	int code;
+
+	m.u.crl_read.offset = offset;
+	return raw_msg(s, &m, &code) == SIGNER_MSG_CRL_PART ? 0 : code;
+}
+
+/* The signer holds no CRL: every step but CRL_BEGIN is out of sequence. */
+static void
+assert_no_crl_held(struct signer *s)
+{
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x01", 1, time(NULL) - 5),
+	    ZTP_ECONFLICT);
+	assert_int_equal(raw_end(s, 0), ZTP_ECONFLICT);
+	assert_int_equal(raw_read(s, 1), ZTP_ECONFLICT);
+}
+
+static void
+test_crl_sequence_out_of_order_is_refused_and_dropped(void **state)
+{
+	struct signer *s = *state;
+	int64_t t = (int64_t)time(NULL) - 5;
+	pid_t pid = signer_pid(s);
+
+	/* a step before CRL_BEGIN */
+	assert_no_crl_held(s);
+	/* CRL_BEGIN twice: refused, and the first is dropped too */
+	assert_int_equal(raw_begin(s, 3), 0);
+	assert_int_equal(raw_begin(s, 3), ZTP_ECONFLICT);
+	assert_no_crl_held(s);
+	/* CRL_READ before CRL_END */
+	assert_int_equal(raw_begin(s, 1), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x05", 1, t), 0);
+	assert_int_equal(raw_read(s, 1), ZTP_ECONFLICT);
+	assert_no_crl_held(s);
+	/* SIGN_CSR and PING in between leave it alone */
+	assert_int_equal(raw_begin(s, 1), 0);
+	assert_int_equal(signer_ping(s), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x05", 1, t), 0);
+	assert_int_equal(raw_end(s, 1), 0); /* one part: done */
+	assert_no_crl_held(s);
+	assert_int_equal(signer_pid(s), pid);
+}
+
+static void
+test_crl_sequence_counts_must_match(void **state)
+{
+	struct signer *s = *state;
+	int64_t t = (int64_t)time(NULL) - 5;
+	pid_t pid = signer_pid(s);
+
+	/* more entries than announced */
+	assert_int_equal(raw_begin(s, 1), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x05\x06", 2, t), ZTP_ERANGE);
+	assert_no_crl_held(s);
+	assert_int_equal(raw_begin(s, 2), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x05", 1, t), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x06\x07", 2, t), ZTP_ERANGE);
+	assert_no_crl_held(s);
+	/* CRL_END before all have come */
+	assert_int_equal(raw_begin(s, 2), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x05", 1, t), 0);
+	assert_int_equal(raw_end(s, 2), ZTP_EMALFORMED);
+	assert_no_crl_held(s);
+	/* CRL_END with another total */
+	assert_int_equal(raw_begin(s, 2), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x05\x06", 2, t), 0);
+	assert_int_equal(raw_end(s, 3), ZTP_EMALFORMED);
+	assert_no_crl_held(s);
+	/* a total over the cap: the codec refuses it */
+	{
+		uint8_t b[] = { 0x00, 0x04, 0x00, 0x00, 0x00, 0x1c,
+			0x00, 0x10, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 0, 1,
+			0x00, 0x11, 0x00, 0x04, 0x00, 0x00, 0x0e, 0x10,
+			0x00, 0x13, 0x00, 0x04, (uint8_t)((SIGNER_CRL_TOTAL_MAX + 1) >> 24),
+			(uint8_t)((SIGNER_CRL_TOTAL_MAX + 1) >> 16),
+			(uint8_t)((SIGNER_CRL_TOTAL_MAX + 1) >> 8), (uint8_t)(SIGNER_CRL_TOTAL_MAX + 1) };
+		assert_int_equal(raw_error(s, b, sizeof(b)), ZTP_ERANGE);
+	}
+	assert_no_crl_held(s);
+	/* the cap itself is accepted */
+	assert_int_equal(raw_begin(s, SIGNER_CRL_TOTAL_MAX), 0);
+	assert_int_equal(raw_end(s, SIGNER_CRL_TOTAL_MAX), ZTP_EMALFORMED);
+	assert_no_crl_held(s);
+	assert_int_equal(signer_pid(s), pid);
+}
+
+static void
+test_crl_sequence_serials_ascend_across_messages(void **state)
+{
+	struct signer *s = *state;
+	struct signer_msg m = { .type = SIGNER_MSG_CRL_ENTRIES };
+	struct signer_revoked e[2];
+	int64_t t = (int64_t)time(NULL) - 5;
+	int code;
+
+	/* the same serial in two messages */
+	assert_int_equal(raw_begin(s, 2), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x05", 1, t), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x05", 1, t), ZTP_EMALFORMED);
+	assert_no_crl_held(s);
+	/* a lower one */
+	assert_int_equal(raw_begin(s, 3), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x05\x09", 2, t), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x07", 1, t), ZTP_EMALFORMED);
+	assert_no_crl_held(s);
+	/* lower as a number though higher as bytes: 0x0100, then 0xff */
+	memset(e, 0, sizeof(e));
+	e[0].serial[0] = 0x01;
+	e[0].serial_len = 2;
+	e[0].revoked_at = t;
+	e[1].serial[0] = 0xff;
+	e[1].serial_len = 1;
+	e[1].revoked_at = t;
+	assert_int_equal(raw_begin(s, 2), 0);
+	m.u.crl.revoked = &e[0];
+	m.u.crl.n_revoked = 1;
+	assert_int_equal(raw_msg(s, &m, &code), SIGNER_MSG_CRL_ACK);
+	m.u.crl.revoked = &e[1];
+	assert_int_equal(raw_msg(s, &m, &code), SIGNER_MSG_ERROR);
+	assert_int_equal(code, ZTP_EMALFORMED);
+	assert_no_crl_held(s);
+	/* a revocation in the future */
+	assert_int_equal(raw_begin(s, 1), 0);
+	assert_int_equal(raw_entries(s, (const uint8_t *)"\x05", 1, time(NULL) + 86400),
+	    ZTP_ERANGE);
+	assert_no_crl_held(s);
+	/* a CRL_ENTRIES that does not even decode (reason 7) drops it as well */
+	assert_int_equal(raw_begin(s, 1), 0);
+	{
+		uint8_t b[] = { 0x00, 0x05, 0x00, 0x00, 0x00, 0x0f, 0x00, 0x12, 0x00, 0x0b, 0x01, 0x05,
+			0x07, 0, 0, 0, 0, 0x65, 0x53, 0xf1, 0x00 };
+		assert_int_equal(raw_error(s, b, sizeof(b)), ZTP_ERANGE);
+	}
+	assert_no_crl_held(s);
+	assert_int_equal(signer_ping(s), 0);
+}
+
+static void
+test_crl_parts_are_read_in_order_once(void **state)
+{
+	struct signer *s = *state;
+	struct signer_revoked *list = make_revoked(3 * SIGNER_REVOKED_MAX);
+	struct signer_msg m = { .type = SIGNER_MSG_CRL_ENTRIES };
+	uint32_t part;
+	size_t i;
+	int code;
+
+	/* sorted as the client sends them */
+	for (i = 0; i < 3 * SIGNER_REVOKED_MAX / 2; i++) {
+		struct signer_revoked x = list[i];
+		list[i] = list[3 * SIGNER_REVOKED_MAX - 1 - i];
+		list[3 * SIGNER_REVOKED_MAX - 1 - i] = x;
+	}
+	assert_int_equal(raw_begin(s, 3 * SIGNER_REVOKED_MAX), 0);
+	for (i = 0; i < 3; i++) {
+		m.u.crl.revoked = list + i * SIGNER_REVOKED_MAX;
+		m.u.crl.n_revoked = SIGNER_REVOKED_MAX;
+		assert_int_equal(raw_msg(s, &m, &code), SIGNER_MSG_CRL_ACK);
+	}
+	/* about 130 kB: three parts */
+	assert_int_equal(raw_end(s, 3 * SIGNER_REVOKED_MAX), 0);
+	part = SIGNER_CRL_PART_MAX;
+	/* not the next offset: refused, and the CRL is gone */
+	assert_int_equal(raw_read(s, part + 1), ZTP_ECONFLICT);
+	assert_int_equal(raw_read(s, part), ZTP_ECONFLICT);
+	assert_no_crl_held(s);
+	/* read to the end, then nothing more */
+	assert_int_equal(raw_begin(s, 3 * SIGNER_REVOKED_MAX), 0);
+	for (i = 0; i < 3; i++) {
+		m.u.crl.revoked = list + i * SIGNER_REVOKED_MAX;
+		assert_int_equal(raw_msg(s, &m, &code), SIGNER_MSG_CRL_ACK);
+	}
+	assert_int_equal(raw_end(s, 3 * SIGNER_REVOKED_MAX), 0);
+	assert_int_equal(raw_read(s, part), 0);
+	assert_int_equal(raw_read(s, 2 * part), 0);
+	assert_int_equal(raw_read(s, 2 * part), ZTP_ECONFLICT);
+	assert_no_crl_held(s);
+	free(list);
+}
+
+static void
+test_crl_client_checks_every_entry_before_sending(void **state)
+{
+	struct signer *s = *state;
+	struct signer_revoked *list = make_revoked(2 * SIGNER_REVOKED_MAX);
+	uint8_t *der;
+	size_t len;
+	pid_t pid = signer_pid(s);
+
+	/* a serial twice, in what would be two messages */
+	list[SIGNER_REVOKED_MAX] = list[SIGNER_REVOKED_MAX - 1];
+	assert_int_equal(signer_sign_crl(s, 1, 3600, list, 2 * SIGNER_REVOKED_MAX, &der, &len),
+	    ZTP_EMALFORMED);
+	assert_null(der);
+	free(list);
+	/* a bad entry far down the list */
+	list = make_revoked(2 * SIGNER_REVOKED_MAX);
+	list[1500].reason = 8;
+	assert_int_equal(signer_sign_crl(s, 1, 3600, list, 2 * SIGNER_REVOKED_MAX, &der, &len),
+	    ZTP_ERANGE);
+	list[1500].reason = 0;
+	list[1700].serial_len = SIGNER_SERIAL_MAX + 1;
+	assert_int_equal(signer_sign_crl(s, 1, 3600, list, 2 * SIGNER_REVOKED_MAX, &der, &len),
+	    ZTP_ERANGE);
+	/* nothing was begun there */
+	assert_no_crl_held(s);
+	assert_int_equal(signer_pid(s), pid);
+	free(list);
+}
+
+static void
+test_crl_signing_may_take_longer_than_one_request(void **state)
+{
+	/* 100 ms a request; 50,000 entries take longer than that to sign here */
+	struct signer_opts quick = { 100, 5000, 0 };
+	struct signer_revoked *list = make_revoked(50000);
+	struct signer *s;
+	X509_CRL *crl;
+	pid_t pid;
+
+	assert_int_equal(signer_start(&s, dir, datakey, &quick), 0);
+	pid = signer_pid(s);
+	crl = sign_crl(s, 7, 3600, list, 50000);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 50000);
+	assert_int_equal(signer_pid(s), pid);
+	X509_CRL_free(crl);
+	free(list);
+	signer_free(s);
 }
 
 /* ---- malformed requests ---- */
@@ -1137,6 +1506,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crl_with_bad_entries_is_refused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_largest_crl_fits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crl_of_any_size_lists_every_serial, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_crl_sequence_out_of_order_is_refused_and_dropped,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crl_sequence_counts_must_match, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crl_sequence_serials_ascend_across_messages,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crl_parts_are_read_in_order_once, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_crl_client_checks_every_entry_before_sending,
+		    setup, teardown),
+		cmocka_unit_test(test_crl_signing_may_take_longer_than_one_request),
 		cmocka_unit_test_setup_teardown(
 		    test_malformed_requests_get_an_error_and_the_signer_stays, setup, teardown),
 		cmocka_unit_test(test_killed_signer_fails_the_next_call_and_restarts),

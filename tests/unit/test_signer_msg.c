@@ -984,6 +984,331 @@ test_crl_holds_at_most_the_maximum_entries(void **state)
 	assert_int_equal(decode(&m), ZTP_ERANGE);
 }
 
+/* ---- the CRL sequence's messages ---- */
+
+static void
+test_crl_sequence_messages_round_trip(void **state)
+{
+	static const struct signer_msg zero;
+	static uint8_t buf[SIGNER_MSG_MAX], der[SIGNER_CRL_PART_MAX];
+	struct signer_revoked list[2];
+	struct signer_msg m = zero, back;
+	struct signer_revoked e;
+	size_t len, pos = 0;
+
+	m.type = SIGNER_MSG_CRL_BEGIN;
+	m.u.crl.crl_number = UINT64_MAX;
+	m.u.crl.next_update = 3600;
+	m.u.crl.total = SIGNER_CRL_TOTAL_MAX;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, SIGNER_MSG_HDR_LEN + 12 + 8 + 4 + 4);
+	assert_int_equal(signer_msg_decode(buf, len, &back), 0);
+	assert_int_equal(back.type, SIGNER_MSG_CRL_BEGIN);
+	assert_true(back.u.crl.crl_number == UINT64_MAX);
+	assert_int_equal(back.u.crl.next_update, 3600);
+	assert_int_equal(back.u.crl.total, SIGNER_CRL_TOTAL_MAX);
+
+	memset(list, 0, sizeof(list));
+	list[0].serial[0] = 0x05;
+	list[0].serial_len = 1;
+	list[0].reason = 1;
+	list[0].revoked_at = 1700000000;
+	list[1] = list[0];
+	list[1].serial[0] = 0x06;
+	m = zero;
+	m.type = SIGNER_MSG_CRL_ENTRIES;
+	m.u.crl.revoked = list;
+	m.u.crl.n_revoked = 2;
+	m.u.crl.crl_number = 9; /* not a field of CRL_ENTRIES: not encoded */
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, SIGNER_MSG_HDR_LEN + 2 * (SIGNER_FIELD_HDR_LEN + 11));
+	assert_int_equal(signer_msg_decode(buf, len, &back), 0);
+	assert_int_equal(back.type, SIGNER_MSG_CRL_ENTRIES);
+	assert_int_equal(back.u.crl.n_revoked, 2);
+	assert_int_equal(signer_msg_revoked_next(&back.u.crl, &pos, &e), 1);
+	assert_int_equal(e.serial[0], 0x05);
+	assert_int_equal(signer_msg_revoked_next(&back.u.crl, &pos, &e), 1);
+	assert_int_equal(e.serial[0], 0x06);
+	assert_int_equal(signer_msg_revoked_next(&back.u.crl, &pos, &e), 0);
+
+	m = zero;
+	m.type = SIGNER_MSG_CRL_END;
+	m.u.crl.total = 0;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	assert_int_equal(signer_msg_decode(buf, len, &back), 0);
+	assert_int_equal(back.type, SIGNER_MSG_CRL_END);
+	assert_int_equal(back.u.crl.total, 0);
+
+	m = zero;
+	m.type = SIGNER_MSG_CRL_READ;
+	m.u.crl_read.offset = SIGNER_CRL_DER_MAX - 1;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	assert_int_equal(signer_msg_decode(buf, len, &back), 0);
+	assert_int_equal(back.u.crl_read.offset, SIGNER_CRL_DER_MAX - 1);
+
+	m = zero;
+	m.type = SIGNER_MSG_CRL_ACK;
+	m.u.crl_ack.received = 1234;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	assert_int_equal(signer_msg_decode(buf, len, &back), 0);
+	assert_int_equal(back.u.crl_ack.received, 1234);
+
+	/* the largest part fills a message exactly */
+	memset(der, 0x30, sizeof(der));
+	m = zero;
+	m.type = SIGNER_MSG_CRL_PART;
+	m.u.crl_der.crl = der;
+	m.u.crl_der.crl_len = sizeof(der);
+	m.u.crl_der.size = SIGNER_CRL_DER_MAX;
+	m.u.crl_der.offset = SIGNER_CRL_DER_MAX - SIGNER_CRL_PART_MAX;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, SIGNER_MSG_MAX);
+	assert_int_equal(signer_msg_decode(buf, len, &back), 0);
+	assert_int_equal(back.type, SIGNER_MSG_CRL_PART);
+	assert_int_equal(back.u.crl_der.crl_len, SIGNER_CRL_PART_MAX);
+	assert_ptr_equal(back.u.crl_der.crl, buf + SIGNER_MSG_HDR_LEN + SIGNER_FIELD_HDR_LEN);
+	assert_int_equal(back.u.crl_der.size, SIGNER_CRL_DER_MAX);
+	assert_int_equal(back.u.crl_der.offset, SIGNER_CRL_DER_MAX - SIGNER_CRL_PART_MAX);
+	/* one byte more does not fit */
+	m.u.crl_der.crl_len = sizeof(der) + 1;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), ZTP_ETOOBIG);
+}
+
+static void
+test_crl_begin_and_end_bounds(void **state)
+{
+	struct mb m;
+
+	/* CRL_TOTAL: 0 and the cap pass, one more is out of range, 3 bytes malformed */
+	mb_start(&m, SIGNER_MSG_CRL_BEGIN);
+	mb_f64(&m, SIGNER_TAG_CRL_NUMBER, 1);
+	mb_f32(&m, SIGNER_TAG_NEXT_UPDATE, 3600);
+	mb_f32(&m, SIGNER_TAG_CRL_TOTAL, SIGNER_CRL_TOTAL_MAX + 1);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_ERANGE);
+	mb_start(&m, SIGNER_MSG_CRL_BEGIN);
+	mb_f64(&m, SIGNER_TAG_CRL_NUMBER, 1);
+	mb_f32(&m, SIGNER_TAG_NEXT_UPDATE, 3600);
+	mb_f32(&m, SIGNER_TAG_CRL_TOTAL, UINT32_MAX);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_ERANGE);
+	mb_start(&m, SIGNER_MSG_CRL_BEGIN);
+	mb_f64(&m, SIGNER_TAG_CRL_NUMBER, 1);
+	mb_f32(&m, SIGNER_TAG_NEXT_UPDATE, 3600);
+	mb_f32(&m, SIGNER_TAG_CRL_TOTAL, SIGNER_CRL_TOTAL_MAX);
+	mb_end(&m);
+	assert_int_equal(decode(&m), 0);
+	mb_start(&m, SIGNER_MSG_CRL_BEGIN);
+	mb_f64(&m, SIGNER_TAG_CRL_NUMBER, 1);
+	mb_f32(&m, SIGNER_TAG_NEXT_UPDATE, 3600);
+	mb_field(&m, SIGNER_TAG_CRL_TOTAL, "\x00\x00\x01", 3);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	/* each field required; its next update bounded as SIGN_CRL's */
+	mb_start(&m, SIGNER_MSG_CRL_BEGIN);
+	mb_f64(&m, SIGNER_TAG_CRL_NUMBER, 1);
+	mb_f32(&m, SIGNER_TAG_NEXT_UPDATE, 3600);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	mb_start(&m, SIGNER_MSG_CRL_BEGIN);
+	mb_f32(&m, SIGNER_TAG_NEXT_UPDATE, 3600);
+	mb_f32(&m, SIGNER_TAG_CRL_TOTAL, 1);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	mb_start(&m, SIGNER_MSG_CRL_BEGIN);
+	mb_f64(&m, SIGNER_TAG_CRL_NUMBER, 1);
+	mb_f32(&m, SIGNER_TAG_NEXT_UPDATE, 59);
+	mb_f32(&m, SIGNER_TAG_CRL_TOTAL, 1);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_ERANGE);
+	/* no entries in CRL_BEGIN */
+	mb_start(&m, SIGNER_MSG_CRL_BEGIN);
+	mb_f64(&m, SIGNER_TAG_CRL_NUMBER, 1);
+	mb_f32(&m, SIGNER_TAG_NEXT_UPDATE, 3600);
+	mb_revoked(&m, (const uint8_t *)"\x01", 1, 0, 1700000000);
+	mb_f32(&m, SIGNER_TAG_CRL_TOTAL, 1);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+
+	/* CRL_END: the total alone */
+	mb_start(&m, SIGNER_MSG_CRL_END);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	mb_start(&m, SIGNER_MSG_CRL_END);
+	mb_f64(&m, SIGNER_TAG_CRL_NUMBER, 1);
+	mb_f32(&m, SIGNER_TAG_CRL_TOTAL, 1);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	mb_start(&m, SIGNER_MSG_CRL_END);
+	mb_f32(&m, SIGNER_TAG_CRL_TOTAL, SIGNER_CRL_TOTAL_MAX + 1);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_ERANGE);
+}
+
+static void
+test_crl_entries_hold_one_to_the_maximum(void **state)
+{
+	static struct mb m;
+	uint8_t serial[2];
+	int i;
+
+	/* none: the REVOKED field is required */
+	mb_start(&m, SIGNER_MSG_CRL_ENTRIES);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	/* nothing but entries */
+	mb_start(&m, SIGNER_MSG_CRL_ENTRIES);
+	mb_f64(&m, SIGNER_TAG_CRL_NUMBER, 1);
+	mb_revoked(&m, (const uint8_t *)"\x01", 1, 0, 1700000000);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	/* the same checks as SIGN_CRL's entries: order, reason */
+	mb_start(&m, SIGNER_MSG_CRL_ENTRIES);
+	mb_revoked(&m, (const uint8_t *)"\x02", 1, 0, 1700000000);
+	mb_revoked(&m, (const uint8_t *)"\x02", 1, 0, 1700000000);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	mb_start(&m, SIGNER_MSG_CRL_ENTRIES);
+	mb_revoked(&m, (const uint8_t *)"\x02", 1, 7, 1700000000);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_ERANGE);
+	/* at most SIGNER_REVOKED_MAX */
+	mb_start(&m, SIGNER_MSG_CRL_ENTRIES);
+	for (i = 1; i <= SIGNER_REVOKED_MAX; i++) {
+		serial[0] = (uint8_t)(i >> 8 | 0x10);
+		serial[1] = (uint8_t)i;
+		mb_revoked(&m, serial, 2, 1, 1700000000);
+	}
+	mb_end(&m);
+	assert_int_equal(decode(&m), 0);
+	serial[0] = 0x7f;
+	mb_revoked(&m, serial, 2, 1, 1700000000);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_ERANGE);
+}
+
+static void
+test_crl_read_ack_and_part_bounds(void **state)
+{
+	static const struct {
+		uint32_t size, offset;
+		size_t len;
+		int rc;
+	} parts[] = {
+		{ 10, 0, 10, 0 },
+		{ 10, 9, 1, 0 },
+		{ 10, 9, 2, ZTP_ERANGE },  /* past the end */
+		{ 10, 10, 1, ZTP_ERANGE }, /* starts at the end */
+		{ 10, 11, 1, ZTP_ERANGE },
+		{ 0, 0, 1, ZTP_ERANGE }, /* no size */
+		{ SIGNER_CRL_DER_MAX, SIGNER_CRL_DER_MAX - 1, 1, 0 },
+		{ SIGNER_CRL_DER_MAX + 1, 0, 1, ZTP_ERANGE },
+		{ UINT32_MAX, UINT32_MAX - 1, 1, ZTP_ERANGE },
+	};
+	static const uint8_t bytes[16];
+	struct mb m;
+	size_t i;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		mb_start(&m, SIGNER_MSG_CRL_PART);
+		mb_field(&m, SIGNER_TAG_CRL, bytes, parts[i].len);
+		mb_f32(&m, SIGNER_TAG_CRL_SIZE, parts[i].size);
+		mb_f32(&m, SIGNER_TAG_PART_OFFSET, parts[i].offset);
+		mb_end(&m);
+		assert_int_equal(decode(&m), parts[i].rc);
+	}
+	/* each of its fields required */
+	mb_start(&m, SIGNER_MSG_CRL_PART);
+	mb_f32(&m, SIGNER_TAG_CRL_SIZE, 10);
+	mb_f32(&m, SIGNER_TAG_PART_OFFSET, 0);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	mb_start(&m, SIGNER_MSG_CRL_PART);
+	mb_field(&m, SIGNER_TAG_CRL, bytes, 1);
+	mb_f32(&m, SIGNER_TAG_PART_OFFSET, 0);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	mb_start(&m, SIGNER_MSG_CRL_PART);
+	mb_field(&m, SIGNER_TAG_CRL, bytes, 1);
+	mb_f32(&m, SIGNER_TAG_CRL_SIZE, 10);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	/* a CRL (one message) has no size or offset */
+	mb_start(&m, SIGNER_MSG_CRL);
+	mb_field(&m, SIGNER_TAG_CRL, bytes, 1);
+	mb_f32(&m, SIGNER_TAG_CRL_SIZE, 1);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+
+	/* CRL_READ: offset 0 comes with CRL_END's answer; the last byte at most */
+	mb_start(&m, SIGNER_MSG_CRL_READ);
+	mb_f32(&m, SIGNER_TAG_READ_OFFSET, 0);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_ERANGE);
+	mb_start(&m, SIGNER_MSG_CRL_READ);
+	mb_f32(&m, SIGNER_TAG_READ_OFFSET, SIGNER_CRL_DER_MAX);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_ERANGE);
+	mb_start(&m, SIGNER_MSG_CRL_READ);
+	mb_f32(&m, SIGNER_TAG_READ_OFFSET, 1);
+	mb_end(&m);
+	assert_int_equal(decode(&m), 0);
+	mb_start(&m, SIGNER_MSG_CRL_READ);
+	mb_f16(&m, SIGNER_TAG_READ_OFFSET, 1);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+	mb_start(&m, SIGNER_MSG_CRL_READ);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+
+	/* CRL_ACK: up to the cap */
+	mb_start(&m, SIGNER_MSG_CRL_ACK);
+	mb_f32(&m, SIGNER_TAG_RECEIVED, SIGNER_CRL_TOTAL_MAX);
+	mb_end(&m);
+	assert_int_equal(decode(&m), 0);
+	mb_start(&m, SIGNER_MSG_CRL_ACK);
+	mb_f32(&m, SIGNER_TAG_RECEIVED, SIGNER_CRL_TOTAL_MAX + 1);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_ERANGE);
+	mb_start(&m, SIGNER_MSG_CRL_ACK);
+	mb_end(&m);
+	assert_int_equal(decode(&m), ZTP_EMALFORMED);
+}
+
+static void
+test_revoked_check_matches_the_encoder(void **state)
+{
+	static const struct signer_msg zero;
+	static uint8_t buf[SIGNER_MSG_MAX];
+	struct signer_revoked e;
+	struct signer_msg m = zero;
+	size_t len;
+	int i;
+
+	m.type = SIGNER_MSG_CRL_ENTRIES;
+	m.u.crl.revoked = &e;
+	m.u.crl.n_revoked = 1;
+	for (i = 0; i < 8; i++) {
+		memset(&e, 0, sizeof(e));
+		e.serial[0] = 0x42;
+		e.serial_len = 1;
+		e.revoked_at = 1700000000;
+		switch (i) {
+		case 1: e.serial[0] = 0; break;                 /* leading zero */
+		case 2: e.serial_len = 0; break;                /* empty */
+		case 3: e.serial_len = SIGNER_SERIAL_MAX + 1; break;
+		case 4: e.reason = 7; break;
+		case 5: e.revoked_at = 0; break;
+		case 6: e.revoked_at = SIGNER_TIME_MAX + 1; break;
+		case 7: e.serial_len = SIGNER_SERIAL_MAX; e.serial[19] = 1; break;
+		}
+		assert_int_equal(signer_msg_revoked_check(&e),
+		    signer_msg_encode(&m, buf, sizeof(buf), &len));
+		assert_int_equal(signer_msg_revoked_check(&e), (i == 0 || i == 7) ? 0 :
+			(i == 1 || i == 2) ? ZTP_EMALFORMED : ZTP_ERANGE);
+	}
+}
+
 static void
 test_next_update_bounds(void **state)
 {
@@ -1191,6 +1516,11 @@ main(void)
 		cmocka_unit_test(test_crl_entries_are_checked),
 		cmocka_unit_test(test_crl_serials_must_ascend_without_duplicates),
 		cmocka_unit_test(test_crl_holds_at_most_the_maximum_entries),
+		cmocka_unit_test(test_crl_sequence_messages_round_trip),
+		cmocka_unit_test(test_crl_begin_and_end_bounds),
+		cmocka_unit_test(test_crl_entries_hold_one_to_the_maximum),
+		cmocka_unit_test(test_crl_read_ack_and_part_bounds),
+		cmocka_unit_test(test_revoked_check_matches_the_encoder),
 		cmocka_unit_test(test_next_update_bounds),
 		cmocka_unit_test(test_response_values_are_checked),
 		cmocka_unit_test(test_encoder_refuses_what_the_decoder_refuses),
