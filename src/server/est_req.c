@@ -659,6 +659,14 @@ der_header(uint8_t *out, uint8_t tag, size_t len)
 	return n;
 }
 
+/* Copy src[0..n) to p (room checked by the caller); returns p + n. */
+static uint8_t *
+put_bytes(uint8_t *p, const void *src, size_t n)
+{
+	memcpy(p, src, n);
+	return p + n;
+}
+
 int
 est_pkcs7_cert_der(const uint8_t *cert, size_t cert_len, uint8_t **der, size_t *len)
 {
@@ -690,14 +698,14 @@ est_pkcs7_cert_der(const uint8_t *cert, size_t cert_len, uint8_t **der, size_t *
 		return ZTP_ENOMEM;
 	*der = p;
 	*len = n_ci + ci_len;
-	memcpy(p, h_ci, n_ci), p += n_ci;
-	memcpy(p, oid_signed, sizeof(oid_signed)), p += sizeof(oid_signed);
-	memcpy(p, h_explicit, n_explicit), p += n_explicit;
-	memcpy(p, h_sd, n_sd), p += n_sd;
-	memcpy(p, head, sizeof(head)), p += sizeof(head);
-	memcpy(p, h_certs, n_certs), p += n_certs;
-	memcpy(p, cert, cert_len), p += cert_len;
-	memcpy(p, signer_infos, sizeof(signer_infos));
+	p = put_bytes(p, h_ci, n_ci);
+	p = put_bytes(p, oid_signed, sizeof(oid_signed));
+	p = put_bytes(p, h_explicit, n_explicit);
+	p = put_bytes(p, h_sd, n_sd);
+	p = put_bytes(p, head, sizeof(head));
+	p = put_bytes(p, h_certs, n_certs);
+	p = put_bytes(p, cert, cert_len);
+	put_bytes(p, signer_infos, sizeof(signer_infos));
 	return 0;
 }
 
