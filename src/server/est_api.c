@@ -552,12 +552,13 @@ refuse(struct worker *w, struct conn *c, struct evhttp_request *req, int status,
 }
 
 /*
- * The answer to simpleenroll and simplereenroll: cert as a base64
- * certs-only PKCS#7, malloc'd into *body (*len bytes; the caller frees
- * it). 0 or a code.
+ * The answer to simpleenroll and simplereenroll: the certificate
+ * cert[0..cert_len) (DER, as the signer made it) as a base64 certs-only
+ * PKCS#7, malloc'd into *body (*len bytes; the caller frees it). 0 or a
+ * code.
  */
 static int
-certs_body(X509 *cert, char **body, size_t *len)
+certs_body(const uint8_t *cert, size_t cert_len, char **body, size_t *len)
 {
 	uint8_t *der = NULL;
 	size_t dlen;
@@ -565,7 +566,7 @@ certs_body(X509 *cert, char **body, size_t *len)
 
 	*body = NULL;
 	*len = 0;
-	if ((rc = est_pkcs7_certs(&cert, 1, &der, &dlen)) == 0)
+	if ((rc = est_pkcs7_cert_der(cert, cert_len, &der, &dlen)) == 0)
 		rc = est_base64_encode(der, dlen, body, len);
 	free(der);
 	return rc;
@@ -576,14 +577,15 @@ certs_body(X509 *cert, char **body, size_t *len)
 
 /*
  * The answer to serverkeygen (RFC 7030 §4.4.2), multipart/mixed
- * (KEYGEN_CTYPE): the key as PKCS#8 and cert as certs-only PKCS#7, both
+ * (KEYGEN_CTYPE): the key as PKCS#8 and cert (DER) as certs-only PKCS#7, both
  * base64, in one malloc'd buffer *body of *len bytes. It holds the private
  * key: the caller sends it with reply_secret(), which wipes it once sent,
  * or wipes it with OPENSSL_clear_free(). Every copy of the key made here
  * is wiped. 0 or a code.
  */
 static int
-keygen_body(X509 *cert, EVP_PKEY *key, unsigned char **body, size_t *len)
+keygen_body(const uint8_t *cert, size_t cert_len, EVP_PKEY *key, unsigned char **body,
+    size_t *len)
 {
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	uint8_t *kder = NULL, *cder = NULL;
@@ -597,7 +599,7 @@ keygen_body(X509 *cert, EVP_PKEY *key, unsigned char **body, size_t *len)
 	if ((p8 = EVP_PKEY2PKCS8(key)) == NULL ||
 	    (klen = i2d_PKCS8_PRIV_KEY_INFO(p8, &kder)) <= 0 ||
 	    est_base64_encode(kder, (size_t)klen, &kb64, &kb64len) != 0 ||
-	    est_pkcs7_certs(&cert, 1, &cder, &clen) != 0 ||
+	    est_pkcs7_cert_der(cert, cert_len, &cder, &clen) != 0 ||
 	    est_base64_encode(cder, clen, &cb64, &cb64len) != 0)
 		goto out;
 	cap = kb64len + cb64len + 512;
@@ -786,11 +788,54 @@ authorise(struct worker *w, struct conn *c, const struct est_request *r, struct 
 }
 
 /*
+ * The key an enrolment certifies: its DER SubjectPublicKeyInfo, its type
+ * and size as the front found them, and the SHA-256 of the SPKI (32 bytes).
+ */
+struct enrol_key {
+	const uint8_t *spki;
+	size_t spki_len;
+	enum est_key_type type;
+	int bits;
+	const uint8_t *sha256;
+};
+
+/*
+ * The subject line recorded with a certificate (X509_NAME_oneline), made
+ * from the subject the signer was asked for: the signer's make_subject()
+ * puts exactly those attributes (O, OU, CN, serialNumber, those present)
+ * in the certificate, so the certificate need not be decoded for it.
+ */
+static void
+subject_line(const struct signer_subject *s, char *out, size_t cap)
+{
+	X509_NAME *name = X509_NAME_new();
+
+	out[0] = '\0';
+	if (name == NULL)
+		return;
+	if ((s->org[0] == '\0' ||
+		X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8,
+		    (const unsigned char *)s->org, -1, -1, 0) == 1) &&
+	    (s->org_unit[0] == '\0' ||
+		X509_NAME_add_entry_by_NID(name, NID_organizationalUnitName, MBSTRING_UTF8,
+		    (const unsigned char *)s->org_unit, -1, -1, 0) == 1) &&
+	    (s->cn[0] == '\0' ||
+		X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+		    (const unsigned char *)s->cn, -1, -1, 0) == 1) &&
+	    (s->serial_number[0] == '\0' ||
+		X509_NAME_add_entry_by_NID(name, NID_serialNumber, MBSTRING_ASC,
+		    (const unsigned char *)s->serial_number, -1, -1, 0) == 1))
+		X509_NAME_oneline(name, out, (int)cap);
+	X509_NAME_free(name);
+}
+
+/*
  * Issue the certificate of an authorised enrolment en and answer: the
- * signer signs csr (DER, its key hashing to key_sha256), the answer is
- * built, the certificate recorded, then the answer sent. key: the key made
- * here for serverkeygen, sent with the certificate; NULL for the other
- * operations. rsa: the certified key is RSA (keyEncipherment too).
+ * signer certifies the key k (SIGN_SPKI: the CSR was decoded and verified
+ * once, here), the answer is built, the certificate recorded, then the
+ * answer sent. key: the key made here for serverkeygen, sent with the
+ * certificate; NULL for the other operations. An RSA key gets
+ * keyEncipherment too.
  *
  * The answer is built before the record: a certificate whose answer cannot
  * be built is never recorded, and the password it would spend stays
@@ -798,14 +843,12 @@ authorise(struct worker *w, struct conn *c, const struct est_request *r, struct 
  */
 static void
 issue(struct worker *w, struct conn *c, struct evhttp_request *req, const struct enrol *en,
-    const uint8_t *csr, size_t csr_len, const uint8_t key_sha256[32], int rsa, EVP_PKEY *key)
+    const struct enrol_key *k, EVP_PKEY *key)
 {
 	struct signer_csr_req sr;
 	struct signer_issued issued = { 0 };
 	struct store_cert rec;
 	struct policy p;
-	const uint8_t *q;
-	X509 *cert = NULL;
 	unsigned char *secret = NULL; /* serverkeygen's answer: it holds the key */
 	char *certs = NULL, why[192], until[21];
 	size_t len = 0;
@@ -816,10 +859,10 @@ issue(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 		return;
 	}
 	memset(&sr, 0, sizeof(sr));
-	sr.csr = csr;
-	sr.csr_len = csr_len;
-	sr.has_key_sha256 = 1;
-	memcpy(sr.key_sha256, key_sha256, 32);
+	sr.spki = k->spki;
+	sr.spki_len = k->spki_len;
+	sr.key_type = (uint8_t)k->type;
+	sr.key_bits = (uint16_t)k->bits;
 	/* the subject is the UDID, whatever else the CSR asked for */
 	snprintf(sr.subject.cn, sizeof(sr.subject.cn), "%s", en->udid);
 	/* serialNumber is a PrintableString: a UDID with '_' goes in the CN only */
@@ -828,9 +871,9 @@ issue(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 	sr.profile.days = (uint32_t)p.days;
 	sr.profile.ext_key_usage = SIGNER_EKU_CLIENT_AUTH;
 	sr.profile.key_usage = SIGNER_KU_DIGITAL_SIGNATURE;
-	if (rsa)
+	if (k->type == EST_KEY_RSA)
 		sr.profile.key_usage |= SIGNER_KU_KEY_ENCIPHERMENT;
-	rc = signer_sign_csr(w->srv->signer, &sr, &issued);
+	rc = signer_sign_spki(w->srv->signer, &sr, &issued);
 	if (rc == ZTP_EIO) {
 		/* the CA process is down or being restarted: come back (RFC 7030 §4.2.3) */
 		log_warnx("EST: no working signer for %s; answered 202", en->udid);
@@ -844,12 +887,9 @@ issue(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 		refuse(w, c, req, rc == ZTP_EEXPIRED ? 503 : 400, en->udid, why);
 		goto out;
 	}
-	q = issued.der;
-	if ((cert = d2i_X509(NULL, &q, (long)issued.der_len)) == NULL) {
-		reply_text(req, 500, "the CA answered a malformed certificate");
-		goto out;
-	}
-	rc = key != NULL ? keygen_body(cert, key, &secret, &len) : certs_body(cert, &certs, &len);
+	/* the signer's DER goes out as it came: decoding it would cost a key decoder */
+	rc = key != NULL ? keygen_body(issued.der, issued.der_len, key, &secret, &len) :
+			   certs_body(issued.der, issued.der_len, &certs, &len);
 	if (rc != 0) {
 		log_warnx("EST: the answer for %s cannot be built (%s): nothing recorded",
 		    en->udid, ztp_strerror(rc));
@@ -859,8 +899,8 @@ issue(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 	memset(&rec, 0, sizeof(rec));
 	hex_encode(issued.serial, issued.serial_len, rec.serial, sizeof(rec.serial));
 	snprintf(rec.udid, sizeof(rec.udid), "%s", en->udid);
-	X509_NAME_oneline(X509_get_subject_name(cert), rec.subject, sizeof(rec.subject));
-	memcpy(rec.key_sha256, key_sha256, 32);
+	subject_line(&sr.subject, rec.subject, sizeof(rec.subject));
+	memcpy(rec.key_sha256, k->sha256, 32);
 	rec.not_before = issued.not_before;
 	rec.not_after = issued.not_after;
 	snprintf(rec.method, sizeof(rec.method), "%s",
@@ -895,7 +935,6 @@ out:
 	if (secret != NULL)
 		OPENSSL_clear_free(secret, len);
 	free(certs);
-	X509_free(cert);
 	signer_issued_free(&issued);
 }
 
@@ -941,8 +980,8 @@ struct keygen_job {
 	/* the thread's results, read once it is joined */
 	int rc;
 	EVP_PKEY *key;
-	uint8_t *csr; /* DER, OPENSSL_free() */
-	size_t csr_len;
+	uint8_t *spki; /* the key's DER SubjectPublicKeyInfo, OPENSSL_free() */
+	size_t spki_len;
 	uint8_t key_sha256[32];
 	LIST_ENTRY(keygen_job) next;
 };
@@ -957,14 +996,14 @@ keygen_progress(EVP_PKEY_CTX *ctx)
 }
 
 /*
- * Make the key of j->spec and a CSR signed with it into j (key, csr,
- * csr_len, key_sha256). On the job's thread. 0 or ZTP_ECRYPTO.
+ * Make the key of j->spec and its SubjectPublicKeyInfo into j (key, spki,
+ * spki_len, key_sha256). On the job's thread. No CSR: the signer takes the
+ * key (SIGN_SPKI), and the key is ours. 0 or ZTP_ECRYPTO.
  */
 static int
 keygen_make(struct keygen_job *j)
 {
 	EVP_PKEY_CTX *ctx = NULL;
-	X509_REQ *req = NULL;
 	int n = 0, ok;
 
 	ok = (ctx = EVP_PKEY_CTX_new_from_name(NULL, j->spec.type == EST_KEY_RSA ? "RSA" : "EC",
@@ -980,11 +1019,9 @@ keygen_make(struct keygen_job *j)
 		EVP_PKEY_CTX_set_cb(ctx, keygen_progress);
 		ok = EVP_PKEY_generate(ctx, &j->key) == 1 && EVP_PKEY_get_bits(j->key) == j->spec.bits;
 	}
-	ok = ok && (req = X509_REQ_new()) != NULL && X509_REQ_set_version(req, X509_REQ_VERSION_1) &&
-	    X509_REQ_set_pubkey(req, j->key) && X509_REQ_sign(req, j->key, EVP_sha256()) > 0 &&
-	    (n = i2d_X509_REQ(req, &j->csr)) > 0 && crypto_pkey_sha256(j->key, j->key_sha256) == 0;
-	j->csr_len = ok ? (size_t)n : 0;
-	X509_REQ_free(req);
+	ok = ok && (n = i2d_PUBKEY(j->key, &j->spki)) > 0 &&
+	    crypto_sha256(j->spki, (size_t)n, j->key_sha256) == 0;
+	j->spki_len = ok ? (size_t)n : 0;
 	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
 	return ok ? 0 : ZTP_ECRYPTO;
@@ -1045,8 +1082,8 @@ keygen_free(struct keygen_job *j)
 	if (j->fds[1] >= 0)
 		close(j->fds[1]);
 	EVP_PKEY_free(j->key); /* OpenSSL wipes a private key when it frees it */
-	if (j->csr != NULL)
-		OPENSSL_free(j->csr);
+	if (j->spki != NULL)
+		OPENSSL_free(j->spki);
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
 }
@@ -1109,8 +1146,9 @@ keygen_done(evutil_socket_t fd, short what, void *arg)
 		    j->en.udid, ztp_strerror(j->rc));
 		reply_text(req, 500, "cannot generate a key");
 	} else {
-		issue(w, c, req, &j->en, j->csr, j->csr_len, j->key_sha256,
-		    j->spec.type == EST_KEY_RSA, j->key);
+		struct enrol_key k = { j->spki, j->spki_len, j->spec.type, j->spec.bits,
+			j->key_sha256 };
+		issue(w, c, req, &j->en, &k, j->key);
 	}
 	conn_request_done(c, req);
 	keygen_forget(e, j);
@@ -1198,6 +1236,7 @@ static int
 enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct est_request *r)
 {
 	struct est_keygen spec;
+	struct enrol_key k;
 	struct enrol en;
 	char why[192];
 	int status, bare;
@@ -1237,8 +1276,12 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 	}
 	if (r->op == EST_SERVERKEYGEN)
 		return keygen_start(w, req, &en, &spec);
-	issue(w, c, req, &en, r->csr.der, r->csr.der_len, r->csr.key_sha256,
-	    r->csr.key_type == EST_KEY_RSA, NULL);
+	k.spki = r->csr.spki;
+	k.spki_len = r->csr.spki_len;
+	k.type = r->csr.key_type;
+	k.bits = r->csr.key_bits;
+	k.sha256 = r->csr.key_sha256;
+	issue(w, c, req, &en, &k, NULL);
 	return 0;
 }
 

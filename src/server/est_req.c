@@ -26,6 +26,7 @@
 #include "b64.h"
 #include "crypto.h"
 #include "est_req.h"
+#include "signer_msg.h"
 #include "udid.h"
 #include "ztp/err.h"
 
@@ -53,6 +54,10 @@ static const struct {
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 _Static_assert(EST_UDID_MAX == UDID_MAX, "est_udid_valid() is udid_valid()");
+_Static_assert(EST_SPKI_MAX == SIGNER_SPKI_MAX, "the CSR's key is what the signer takes");
+_Static_assert(EST_KEY_EC_P256 == SIGNER_KEY_EC_P256 && EST_KEY_EC_P384 == SIGNER_KEY_EC_P384 &&
+	EST_KEY_RSA == SIGNER_KEY_RSA && EST_KEY_ED25519 == SIGNER_KEY_ED25519,
+    "est_key_type is the signer's KEY_TYPE");
 
 /* ---- base64 (b64.c), under the names est_api.c and the tests use ---- */
 
@@ -210,12 +215,37 @@ est_keygen_choose(const struct est_csr *csr, struct est_keygen *out, char *why, 
 	    " the CSR's key is neither", EST_KEYGEN_RSA_MIN, EST_KEYGEN_RSA_MAX);
 }
 
-/* SHA-256 of the key's DER SubjectPublicKeyInfo. */
+/*
+ * The CSR's SubjectPublicKeyInfo into out->spki, as the CSR carries it (it
+ * is DER: csr_decode() checked), and its SHA-256. It is what the signer
+ * gets and certifies, so it must pass the signer's own parser, and be the
+ * key OpenSSL found (out->key_type and key_bits, by csr_key_type()).
+ * Hashing these bytes rather than encoding the EVP_PKEY again gives the
+ * same hash, without OpenSSL 3's encoder set-up.
+ */
 static int
-csr_key_hash(EVP_PKEY *pk, struct est_csr *out, char *why, size_t whycap)
+csr_key_spki(X509_REQ *req, struct est_csr *out, char *why, size_t whycap)
 {
-	if (crypto_pkey_sha256(pk, out->key_sha256) != 0)
+	X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(req);
+	struct signer_spki k;
+	unsigned char *p = out->spki;
+	int n;
+
+	if (xpk == NULL || (n = i2d_X509_PUBKEY(xpk, NULL)) <= 0)
 		return ztp_errf(why, whycap, 400, "the CSR's public key cannot be encoded");
+	if (n > EST_SPKI_MAX)
+		return ztp_errf(why, whycap, 400, "the CSR's public key is over %d bytes",
+		    EST_SPKI_MAX);
+	if (i2d_X509_PUBKEY(xpk, &p) != n)
+		return ztp_errf(why, whycap, 400, "the CSR's public key cannot be encoded");
+	out->spki_len = (size_t)n;
+	if (signer_spki_parse(out->spki, out->spki_len, &k) != 0 ||
+	    k.key_type != (uint8_t)out->key_type || k.key_bits != out->key_bits)
+		return ztp_errf(why, whycap, 400,
+		    "the CSR's public key is not in the form the CA takes (DER, a named curve,"
+		    " no hybrid EC point)");
+	if (crypto_sha256(out->spki, out->spki_len, out->key_sha256) != 0)
+		return ztp_errf(why, whycap, 400, "the CSR's public key cannot be hashed");
 	return 0;
 }
 
@@ -323,7 +353,7 @@ est_csr_parse(const uint8_t *der, size_t len, struct est_csr *out, char *why, si
 		rc = ztp_errf(why, whycap, 400, "the CSR's signature does not verify");
 		goto out;
 	}
-	if ((rc = csr_key_hash(pk, out, why, whycap)) != 0)
+	if ((rc = csr_key_spki(req, out, why, whycap)) != 0)
 		goto out;
 	out->der = der;
 	out->der_len = len;
@@ -608,6 +638,75 @@ out:
 	OPENSSL_free(enc);
 	PKCS7_free(p7);
 	return rc;
+}
+
+/* A DER header (tag, definite length) at out; returns its size (at most 6). */
+static size_t
+der_header(uint8_t *out, uint8_t tag, size_t len)
+{
+	size_t n = 0, k;
+
+	out[n++] = tag;
+	if (len < 0x80) {
+		out[n++] = (uint8_t)len;
+		return n;
+	}
+	for (k = 1; k < sizeof(uint32_t) && (len >> (8 * k)) != 0; k++)
+		;
+	out[n++] = (uint8_t)(0x80 | k);
+	while (k-- > 0)
+		out[n++] = (uint8_t)(len >> (8 * k));
+	return n;
+}
+
+/* Copy src[0..n) to p (room checked by the caller); returns p + n. */
+static uint8_t *
+put_bytes(uint8_t *p, const void *src, size_t n)
+{
+	memcpy(p, src, n);
+	return p + n;
+}
+
+int
+est_pkcs7_cert_der(const uint8_t *cert, size_t cert_len, uint8_t **der, size_t *len)
+{
+	/* contentType signedData; version 1, digestAlgorithms {}, contentInfo id-data */
+	static const uint8_t oid_signed[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x07, 0x02 };
+	static const uint8_t head[] = { 0x02, 0x01, 0x01, 0x31, 0x00, 0x30, 0x0b, 0x06, 0x09,
+		0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01 };
+	static const uint8_t signer_infos[] = { 0x31, 0x00 };
+	uint8_t h_certs[6], h_sd[6], h_explicit[6], h_ci[6], *p;
+	size_t n_certs, n_sd, n_explicit, n_ci, sd_len, explicit_len, ci_len;
+
+	if (der != NULL)
+		*der = NULL;
+	if (len != NULL)
+		*len = 0;
+	/* a certificate is a SEQUENCE; the bound keeps every length in 4 bytes */
+	if (cert == NULL || cert_len < 2 || cert[0] != 0x30 || cert_len > EST_BODY_MAX * 4 ||
+	    der == NULL || len == NULL)
+		return ZTP_EINVAL;
+	n_certs = der_header(h_certs, 0xa0, cert_len); /* certificates [0] IMPLICIT */
+	sd_len = sizeof(head) + n_certs + cert_len + sizeof(signer_infos);
+	n_sd = der_header(h_sd, 0x30, sd_len);
+	explicit_len = n_sd + sd_len;
+	n_explicit = der_header(h_explicit, 0xa0, explicit_len); /* content [0] EXPLICIT */
+	ci_len = sizeof(oid_signed) + n_explicit + explicit_len;
+	n_ci = der_header(h_ci, 0x30, ci_len);
+	if ((p = malloc(n_ci + ci_len)) == NULL)
+		return ZTP_ENOMEM;
+	*der = p;
+	*len = n_ci + ci_len;
+	p = put_bytes(p, h_ci, n_ci);
+	p = put_bytes(p, oid_signed, sizeof(oid_signed));
+	p = put_bytes(p, h_explicit, n_explicit);
+	p = put_bytes(p, h_sd, n_sd);
+	p = put_bytes(p, head, sizeof(head));
+	p = put_bytes(p, h_certs, n_certs);
+	p = put_bytes(p, cert, cert_len);
+	put_bytes(p, signer_infos, sizeof(signer_infos));
+	return 0;
 }
 
 /* Append the OBJECT IDENTIFIER nid to sk. */

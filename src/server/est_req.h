@@ -23,6 +23,7 @@
 
 #define EST_BODY_MAX 16384 /* base64 request body, bytes */
 #define EST_CSR_MAX 8192   /* DER CSR, bytes (= SIGNER_CSR_MAX) */
+#define EST_SPKI_MAX 2048  /* the CSR's DER SubjectPublicKeyInfo (= SIGNER_SPKI_MAX) */
 #define EST_UDID_MAX 64
 #define EST_USER_MAX 64
 #define EST_PASS_MAX 128
@@ -49,7 +50,13 @@ struct est_csr {
 	char cn[EST_UDID_MAX + 1];            /* subject commonName, "" if none */
 	char serial_number[EST_UDID_MAX + 1]; /* subject serialNumber, "" if none */
 	char udid[EST_UDID_MAX + 1];          /* the identity: CN, else serialNumber */
-	uint8_t key_sha256[32];               /* SHA-256 of the DER SubjectPublicKeyInfo */
+	uint8_t key_sha256[32];               /* SHA-256 of spki */
+	/*
+	 * The key's DER SubjectPublicKeyInfo, as the CSR carries it: what the
+	 * signer certifies (SIGN_SPKI), checked by signer_spki_parse() here.
+	 */
+	uint8_t spki[EST_SPKI_MAX];
+	size_t spki_len;
 	enum est_key_type key_type;
 	int key_bits; /* EVP_PKEY_get_bits: 256, 384, the RSA modulus; Ed25519: 256 */
 	int has_challenge;
@@ -96,7 +103,9 @@ struct est_request {
  *       CSR signature invalid, no identity (neither CN nor serialNumber),
  *       CN and serialNumber both present and different, an identity that
  *       is not a UDID (est_udid_valid), a key that is not EC P-256/P-384,
- *       RSA 2048..4096 or Ed25519; a malformed Authorization: Basic
+ *       RSA 2048..4096 or Ed25519, or whose SubjectPublicKeyInfo is not as
+ *       signer_spki_parse() requires (strict DER, a named curve, no hybrid
+ *       EC point); a malformed Authorization: Basic
  *       (bad base64, no ':', user or password too long or with control
  *       characters). Any other Authorization scheme is ignored
  *       (has_basic stays 0).
@@ -182,6 +191,15 @@ int est_base64_encode(const uint8_t *in, size_t len, char **out, size_t *outlen)
  * 0; ZTP_EINVAL if n is 0 or a certificate NULL; ZTP_ECRYPTO; ZTP_ENOMEM.
  */
 int est_pkcs7_certs(X509 *const *certs, size_t n, uint8_t **der, size_t *len);
+
+/*
+ * The same PKCS#7 as est_pkcs7_certs() for one certificate given as DER
+ * cert[0..cert_len), built around those bytes without decoding them (the
+ * signer made them; decoding a certificate costs OpenSSL 3 a key decoder).
+ * cert must start as a SEQUENCE; it is not checked further. *der malloc'd,
+ * the caller frees it with free(). 0, ZTP_EINVAL, ZTP_ENOMEM.
+ */
+int est_pkcs7_cert_der(const uint8_t *cert, size_t cert_len, uint8_t **der, size_t *len);
 
 /*
  * The CSR attributes ztpd asks for (RFC 7030 §4.5.2), DER, malloc'd (the

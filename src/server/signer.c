@@ -25,7 +25,9 @@
 #endif
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -428,72 +430,233 @@ log_issued(const struct signer_csr_req *r, const uint8_t *serial, size_t serial_
 }
 
 /*
- * SIGN_CSR: check the CSR and issue the certificate into *out (pointing to
- * *der, which the caller frees with OPENSSL_free). Returns 0 or a code,
- * with *why set.
+ * The group of an EC key type (SIGNER_KEY_EC_P256/P384), made on first use
+ * and kept for the life of the process: making one costs more than the
+ * rest of a point check. The signer is single-threaded. NULL if it cannot
+ * be made.
+ */
+static const EC_GROUP *
+curve_group(uint8_t key_type)
+{
+	static EC_GROUP *groups[2];
+	int i = key_type == SIGNER_KEY_EC_P384;
+
+	if (groups[i] == NULL)
+		groups[i] = EC_GROUP_new_by_curve_name(i ? NID_secp384r1 : NID_X9_62_prime256v1);
+	return groups[i];
+}
+
+/*
+ * 1 if the key k is the CA's own key, 0 if not, -1 if that cannot be
+ * told. pt: k's point, for an EC key. Compared as keys, not as bytes: a
+ * compressed point is the same key as its uncompressed form. The CA's key
+ * is read through its provider's parameters, which decode nothing.
  */
 static int
-issue(const struct ca *ca, const struct signer_csr_req *r, struct signer_msg *out,
-    uint8_t **der, const char **why)
+is_ca_key(const struct ca *ca, const struct signer_spki *k, const EC_POINT *pt)
 {
-	const unsigned char *p = r->csr;
-	uint8_t serial[16], hash[32];
-	X509_REQ *req = NULL;
-	X509_NAME *subject = NULL;
-	X509 *cert = NULL;
-	EVP_PKEY *pub;
-	ASN1_TIME *t = NULL;
-	int64_t now = (int64_t)time(NULL), nb, na;
-	int n, rc = ZTP_ECRYPTO;
+	uint8_t buf[1 + 2 * 66];
+	char group[64];
+	size_t len = 0;
+	EC_POINT *capt = NULL;
+	BIGNUM *n = NULL, *kn = NULL;
+	int same = -1;
 
-	*why = "cannot build the certificate";
-	req = d2i_X509_REQ(NULL, &p, (long)r->csr_len);
-	if (req == NULL || p != r->csr + r->csr_len) {
-		*why = "the CSR is not one DER PKCS#10 request";
-		rc = ZTP_EMALFORMED;
-		goto out;
+	switch (k->key_type) {
+	case SIGNER_KEY_EC_P256:
+	case SIGNER_KEY_EC_P384:
+		if (EVP_PKEY_get_base_id(ca->key) != EVP_PKEY_EC ||
+		    EVP_PKEY_get_group_name(ca->key, group, sizeof(group), NULL) != 1 ||
+		    strcmp(group, k->key_type == SIGNER_KEY_EC_P256 ? SN_X9_62_prime256v1 :
+								    SN_secp384r1) != 0)
+			return 0;
+		if (EVP_PKEY_get_octet_string_param(ca->key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, buf,
+			sizeof(buf), &len) != 1 ||
+		    (capt = EC_POINT_new(curve_group(k->key_type))) == NULL ||
+		    EC_POINT_oct2point(curve_group(k->key_type), capt, buf, len, NULL) != 1)
+			break;
+		same = EC_POINT_cmp(curve_group(k->key_type), pt, capt, NULL) == 0;
+		break;
+	case SIGNER_KEY_RSA:
+		if (EVP_PKEY_get_base_id(ca->key) != EVP_PKEY_RSA)
+			return 0;
+		if (EVP_PKEY_get_bn_param(ca->key, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+		    (kn = BN_bin2bn(k->modulus, (int)k->modulus_len, NULL)) == NULL)
+			break;
+		same = BN_cmp(n, kn) == 0;
+		break;
+	case SIGNER_KEY_ED25519:
+		if (EVP_PKEY_get_base_id(ca->key) != EVP_PKEY_ED25519)
+			return 0;
+		len = sizeof(buf);
+		if (EVP_PKEY_get_raw_public_key(ca->key, buf, &len) != 1)
+			break;
+		same = len == k->key_len && memcmp(buf, k->key, len) == 0;
+		break;
 	}
-	if (X509_REQ_get_version(req) != X509_REQ_VERSION_1 ||
-	    (pub = X509_REQ_get0_pubkey(req)) == NULL) {
-		*why = "the CSR has a bad version or an unusable key";
-		rc = ZTP_EMALFORMED;
-		goto out;
+	EC_POINT_free(capt);
+	BN_free(n);
+	BN_free(kn);
+	return same;
+}
+
+/*
+ * The key the signer certifies, from its SubjectPublicKeyInfo spki[0..len)
+ * into *k: one DER SPKI (ZTP_EMALFORMED otherwise, an EC point off its
+ * curve too), of the type and size the request says (key_type, key_bits;
+ * 0 for a SIGN_CSR, whose key OpenSSL has decoded), EC P-256/P-384, RSA
+ * 2048-4096 or Ed25519, key usage ku that the type can have, and not the
+ * CA's own key (ZTP_EINVAL). Nothing here decodes the key into an
+ * EVP_PKEY: OpenSSL 3's decoder set-up costs more than signing.
+ */
+static int
+check_spki(const struct ca *ca, const uint8_t *spki, size_t len, uint8_t key_type,
+    uint16_t key_bits, uint16_t ku, struct signer_spki *k, const char **why)
+{
+	EC_POINT *pt = NULL;
+	int rc, same;
+
+	if ((rc = signer_spki_parse(spki, len, k)) != 0) {
+		*why = rc == ZTP_EINVAL ? "key type not allowed" :
+					  "the key is not one DER SubjectPublicKeyInfo";
+		return rc;
 	}
-	if ((rc = check_key(ca, pub, r->profile.key_usage, why)) != 0)
-		goto out;
-	if (X509_REQ_verify(req, pub) != 1) {
-		*why = "the CSR's signature does not verify";
-		rc = ZTP_EAUTH;
-		goto out;
+	if (key_type != 0 && (k->key_type != key_type || k->key_bits != key_bits)) {
+		*why = "the key is not of the type and size the request says";
+		return ZTP_EINVAL;
 	}
-	if (r->has_key_sha256) {
-		if (crypto_pkey_sha256(pub, hash) != 0) {
+	switch (k->key_type) {
+	case SIGNER_KEY_EC_P256:
+	case SIGNER_KEY_EC_P384:
+		if (ku & SIGNER_KU_KEY_ENCIPHERMENT) {
+			*why = "keyEncipherment for an EC key";
+			return ZTP_EINVAL;
+		}
+		if (curve_group(k->key_type) == NULL ||
+		    (pt = EC_POINT_new(curve_group(k->key_type))) == NULL) {
+			*why = "cannot check the EC point";
 			rc = ZTP_ECRYPTO;
 			goto out;
 		}
-		if (!crypto_equal(hash, r->key_sha256, sizeof(hash))) {
-			*why = "the CSR's key is not the expected key";
-			rc = ZTP_EAUTH;
+		/* EC_POINT_oct2point checks that the point is on the curve */
+		if (EC_POINT_oct2point(curve_group(k->key_type), pt, k->key, k->key_len, NULL) != 1) {
+			*why = "the EC point is not on its curve";
+			rc = ZTP_EMALFORMED;
 			goto out;
 		}
+		break;
+	case SIGNER_KEY_RSA:
+		if (k->key_bits < 2048 || k->key_bits > 4096) {
+			*why = "RSA key not of 2048 to 4096 bits";
+			return ZTP_EINVAL;
+		}
+		if (ku & SIGNER_KU_KEY_AGREEMENT) {
+			*why = "keyAgreement for an RSA key";
+			return ZTP_EINVAL;
+		}
+		break;
+	case SIGNER_KEY_ED25519:
+		if (ku != SIGNER_KU_DIGITAL_SIGNATURE) {
+			*why = "key usage other than digitalSignature for an Ed25519 key";
+			return ZTP_EINVAL;
+		}
+		break;
 	}
+	if ((same = is_ca_key(ca, k, pt)) != 0) {
+		*why = same > 0 ? "the request carries the CA's own key" :
+				  "cannot compare the key with the CA's";
+		rc = same > 0 ? ZTP_EINVAL : ZTP_ECRYPTO;
+		goto out;
+	}
+	rc = 0;
+out:
+	EC_POINT_free(pt);
+	ERR_clear_error();
+	return rc;
+}
+
+/*
+ * Put the checked key k in cert as its SubjectPublicKeyInfo, from its
+ * parts: the same DER as the request's, without an EVP_PKEY (which
+ * X509_set_pubkey would encode again). Returns 1 or 0.
+ */
+static int
+set_spki(X509 *cert, const struct signer_spki *k)
+{
+	X509_PUBKEY *xpk = X509_get_X509_PUBKEY(cert);
+	ASN1_OBJECT *alg;
+	void *param = NULL;
+	unsigned char *bits;
+	int ptype;
+
+	switch (k->key_type) {
+	case SIGNER_KEY_EC_P256:
+	case SIGNER_KEY_EC_P384:
+		alg = OBJ_nid2obj(NID_X9_62_id_ecPublicKey);
+		ptype = V_ASN1_OBJECT;
+		param = OBJ_nid2obj(k->key_type == SIGNER_KEY_EC_P256 ? NID_X9_62_prime256v1 :
+									 NID_secp384r1);
+		break;
+	case SIGNER_KEY_RSA:
+		alg = OBJ_nid2obj(NID_rsaEncryption);
+		ptype = V_ASN1_NULL;
+		break;
+	case SIGNER_KEY_ED25519:
+		alg = OBJ_nid2obj(NID_ED25519);
+		ptype = V_ASN1_UNDEF; /* RFC 8410: parameters absent */
+		break;
+	default:
+		return 0;
+	}
+	if (xpk == NULL || alg == NULL || (ptype == V_ASN1_OBJECT && param == NULL) ||
+	    (bits = OPENSSL_memdup(k->key, k->key_len)) == NULL)
+		return 0;
+	/* alg and param are OpenSSL's static objects; bits becomes the BIT STRING's */
+	if (!X509_PUBKEY_set0_param(xpk, alg, ptype, param, bits, (int)k->key_len)) {
+		OPENSSL_free(bits);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Issue the certificate of request r for the key spki[0..spki_len) (a DER
+ * SubjectPublicKeyInfo, checked here with check_spki()) into *out
+ * (pointing to *der, which the caller frees with OPENSSL_free). Returns 0
+ * or a code, with *why set.
+ */
+static int
+issue_spki(const struct ca *ca, const struct signer_csr_req *r, const uint8_t *spki,
+    size_t spki_len, struct signer_msg *out, uint8_t **der, const char **why)
+{
+	struct signer_spki k;
+	uint8_t serial[16];
+	X509_NAME *subject = NULL;
+	X509 *cert = NULL;
+	ASN1_TIME *t = NULL;
+	int64_t now = (int64_t)time(NULL), nb, na;
+	int n, rc;
+
+	if ((rc = check_spki(ca, spki, spki_len, r->key_type, r->key_bits, r->profile.key_usage,
+		 &k, why)) != 0)
+		return rc;
 	if (now < ca->not_before || now >= ca->not_after) {
 		*why = "the CA certificate is not valid now";
-		rc = ZTP_EEXPIRED;
-		goto out;
+		return ZTP_EEXPIRED;
 	}
 	nb = now - BACKDATE_SECS < ca->not_before ? ca->not_before : now - BACKDATE_SECS;
 	na = now + (int64_t)r->profile.days * 86400;
 	if (na > ca->not_after)
 		na = ca->not_after;
 
+	*why = "cannot build the certificate";
 	rc = ZTP_ECRYPTO;
 	if ((cert = X509_new()) == NULL || (subject = make_subject(&r->subject)) == NULL ||
 	    (t = ASN1_TIME_new()) == NULL)
 		goto out;
 	if (!X509_set_version(cert, X509_VERSION_3) || !set_serial(cert, serial) ||
 	    !X509_set_issuer_name(cert, X509_get_subject_name(ca->cert)) ||
-	    !X509_set_subject_name(cert, subject) || !X509_set_pubkey(cert, pub) ||
+	    !X509_set_subject_name(cert, subject) || !set_spki(cert, &k) ||
 	    ASN1_TIME_set(t, (time_t)nb) == NULL || !X509_set1_notBefore(cert, t) ||
 	    ASN1_TIME_set(t, (time_t)na) == NULL || !X509_set1_notAfter(cert, t) ||
 	    !add_cert_exts(ca, cert, r))
@@ -522,6 +685,85 @@ out:
 	ASN1_TIME_free(t);
 	X509_NAME_free(subject);
 	X509_free(cert);
+	ERR_clear_error();
+	return rc;
+}
+
+/*
+ * SIGN_SPKI: the front has decoded the device's CSR and verified its
+ * signature (proof of possession) once, and sends the key it found.
+ * The signer does not verify a CSR again: proof of possession protects
+ * against a device asking for a certificate on someone else's key, which
+ * the front checks; against a compromised front it adds nothing, since
+ * such a front could make a key pair and sign any CSR it likes for it. What
+ * the signer keeps to itself is what only it can enforce: the key is of
+ * an allowed type and size, well formed, not the CA's own, and its key
+ * usage fits, as check_spki() checks.
+ */
+static int
+issue(const struct ca *ca, const struct signer_csr_req *r, struct signer_msg *out,
+    uint8_t **der, const char **why)
+{
+	return issue_spki(ca, r, r->spki, r->spki_len, out, der, why);
+}
+
+/*
+ * SIGN_CSR, for callers that have a CSR and no reason to decode it
+ * themselves (the server certificate at start-up): the CSR is decoded,
+ * its key checked, its signature verified and its key compared with
+ * r->key_sha256 here, then issued as SIGN_SPKI issues. Slower: OpenSSL 3
+ * decodes the key.
+ */
+static int
+issue_csr(const struct ca *ca, const struct signer_csr_req *r, struct signer_msg *out,
+    uint8_t **der, const char **why)
+{
+	const unsigned char *p = r->csr;
+	unsigned char *spki = NULL;
+	uint8_t hash[32];
+	X509_REQ *req = NULL;
+	EVP_PKEY *pub;
+	int n, rc;
+
+	req = d2i_X509_REQ(NULL, &p, (long)r->csr_len);
+	if (req == NULL || p != r->csr + r->csr_len) {
+		*why = "the CSR is not one DER PKCS#10 request";
+		rc = ZTP_EMALFORMED;
+		goto out;
+	}
+	if (X509_REQ_get_version(req) != X509_REQ_VERSION_1 ||
+	    (pub = X509_REQ_get0_pubkey(req)) == NULL) {
+		*why = "the CSR has a bad version or an unusable key";
+		rc = ZTP_EMALFORMED;
+		goto out;
+	}
+	if ((rc = check_key(ca, pub, r->profile.key_usage, why)) != 0)
+		goto out;
+	if (X509_REQ_verify(req, pub) != 1) {
+		*why = "the CSR's signature does not verify";
+		rc = ZTP_EAUTH;
+		goto out;
+	}
+	if (r->has_key_sha256) {
+		if (crypto_pkey_sha256(pub, hash) != 0) {
+			*why = "cannot hash the CSR's key";
+			rc = ZTP_ECRYPTO;
+			goto out;
+		}
+		if (!crypto_equal(hash, r->key_sha256, sizeof(hash))) {
+			*why = "the CSR's key is not the expected key";
+			rc = ZTP_EAUTH;
+			goto out;
+		}
+	}
+	if ((n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &spki)) <= 0) {
+		*why = "cannot encode the CSR's key";
+		rc = ZTP_ECRYPTO;
+		goto out;
+	}
+	rc = issue_spki(ca, r, spki, (size_t)n, out, der, why);
+out:
+	OPENSSL_free(spki);
 	X509_REQ_free(req);
 	ERR_clear_error();
 	return rc;
@@ -845,6 +1087,8 @@ type_name(const uint8_t *req, size_t len)
 		return "PING";
 	case SIGNER_MSG_SIGN_CSR:
 		return "SIGN_CSR";
+	case SIGNER_MSG_SIGN_SPKI:
+		return "SIGN_SPKI";
 	case SIGNER_MSG_SIGN_CRL:
 		return "SIGN_CRL";
 	case SIGNER_MSG_CRL_BEGIN:
@@ -881,8 +1125,11 @@ handle(const struct ca *ca, const uint8_t *req, size_t len, int truncated, uint8
 		case SIGNER_MSG_PING:
 			out.type = SIGNER_MSG_PONG;
 			break;
-		case SIGNER_MSG_SIGN_CSR:
+		case SIGNER_MSG_SIGN_SPKI:
 			rc = issue(ca, &m.u.csr, &out, &der, &why);
+			break;
+		case SIGNER_MSG_SIGN_CSR:
+			rc = issue_csr(ca, &m.u.csr, &out, &der, &why);
 			break;
 		case SIGNER_MSG_SIGN_CRL:
 			rc = make_crl(ca, &m.u.crl, &out, &der, &why);

@@ -11,10 +11,20 @@
  * profile, sign this CRL. The calling process never opens ca.key and holds
  * no CA key object: a worker that is taken over can ask for certificates,
  * which the signer checks again, but cannot take the key. The signer
- * re-validates every request (framing, field bounds, the CSR's signature,
- * the key type, key usage against key type) and answers anything it
- * refuses with an ERROR message and a log line; it exits only when its
- * socket is closed.
+ * re-validates every request (framing, field bounds, the key's encoding,
+ * type and size, that it is not the CA's, key usage against key type) and
+ * answers anything it refuses with an ERROR message and a log line; it
+ * exits only when its socket is closed.
+ *
+ * Proof of possession stays in the front. EST enrolments decode and verify
+ * the device's CSR once, in the front, and send the signer the key
+ * (SIGN_SPKI), not the CSR: a compromised front could make a key pair of
+ * its own and sign any CSR it likes for it, so the signer verifying a CSR
+ * signature again would not protect against the front, and decoding a key
+ * with OpenSSL 3 costs more than the signature. What only the signer can
+ * enforce (which keys get certificates, under which profile) it enforces
+ * on the key itself. SIGN_CSR, which verifies the CSR here, stays for
+ * callers that hold a CSR they never decoded (the server certificate).
  *
  * Threads: one struct signer serves the whole process. Calls are
  * synchronous and serialised by a mutex: the signer is one single-threaded
@@ -114,6 +124,20 @@ int signer_ping(struct signer *s);
  * on failure *out is zeroed.
  */
 int signer_sign_csr(struct signer *s, const struct signer_csr_req *req,
+    struct signer_issued *out);
+
+/*
+ * As signer_sign_csr(), for the key req->spki (a DER SubjectPublicKeyInfo
+ * whose CSR the caller has verified) of req->key_type and req->key_bits
+ * (SIGNER_KEY_*, as the caller found them); req->csr and key_sha256 must
+ * be unset. The certificate carries exactly those SPKI bytes. The signer
+ * refuses with: ZTP_EMALFORMED (not one DER SPKI as signer_spki_parse()
+ * says, an EC point not on its curve), ZTP_EINVAL (a key other than EC
+ * P-256/P-384, RSA 2048-4096 or Ed25519, not of req's type and size, the
+ * CA's own key, or a key usage the key type cannot have), ZTP_EEXPIRED;
+ * ZTP_EIO: no working signer.
+ */
+int signer_sign_spki(struct signer *s, const struct signer_csr_req *req,
     struct signer_issued *out);
 void signer_issued_free(struct signer_issued *c);
 

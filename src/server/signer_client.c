@@ -397,15 +397,17 @@ signer_issued_free(struct signer_issued *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int
-signer_sign_csr(struct signer *s, const struct signer_csr_req *req, struct signer_issued *out)
+/* SIGN_CSR or SIGN_SPKI (type) of req: the issued certificate into *out. */
+static int
+sign_cert(struct signer *s, uint16_t type, const struct signer_csr_req *req,
+    struct signer_issued *out)
 {
 	static const struct signer_msg zero;
 	struct signer_msg m = zero, resp;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	m.type = SIGNER_MSG_SIGN_CSR;
+	m.type = type;
 	m.u.csr = *req;
 	pthread_mutex_lock(&s->mu);
 	if ((rc = call(s, &m, SIGNER_MSG_CERT, &resp)) != 0)
@@ -423,6 +425,18 @@ signer_sign_csr(struct signer *s, const struct signer_csr_req *req, struct signe
 out:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+int
+signer_sign_csr(struct signer *s, const struct signer_csr_req *req, struct signer_issued *out)
+{
+	return sign_cert(s, SIGNER_MSG_SIGN_CSR, req, out);
+}
+
+int
+signer_sign_spki(struct signer *s, const struct signer_csr_req *req, struct signer_issued *out)
+{
+	return sign_cert(s, SIGNER_MSG_SIGN_SPKI, req, out);
 }
 
 static int

@@ -30,6 +30,13 @@ static const struct type_rule rules[] = {
 		BIT(SIGNER_TAG_KEY_SHA256) | BIT(SIGNER_TAG_SAN_DNS) | BIT(SIGNER_TAG_SAN_IP),
 	    BIT(SIGNER_TAG_CSR) | BIT(SIGNER_TAG_DAYS) | BIT(SIGNER_TAG_KEY_USAGE) |
 		BIT(SIGNER_TAG_EXT_KEY_USAGE) },
+	{ SIGNER_MSG_SIGN_SPKI,
+	    BIT(SIGNER_TAG_CN) | BIT(SIGNER_TAG_SERIAL_NUMBER) | BIT(SIGNER_TAG_ORG) |
+		BIT(SIGNER_TAG_ORG_UNIT) | BIT(SIGNER_TAG_DAYS) | BIT(SIGNER_TAG_KEY_USAGE) |
+		BIT(SIGNER_TAG_EXT_KEY_USAGE) | BIT(SIGNER_TAG_SAN_DNS) | BIT(SIGNER_TAG_SAN_IP) |
+		BIT(SIGNER_TAG_SPKI) | BIT(SIGNER_TAG_KEY_TYPE) | BIT(SIGNER_TAG_KEY_BITS),
+	    BIT(SIGNER_TAG_DAYS) | BIT(SIGNER_TAG_KEY_USAGE) | BIT(SIGNER_TAG_EXT_KEY_USAGE) |
+		BIT(SIGNER_TAG_SPKI) | BIT(SIGNER_TAG_KEY_TYPE) | BIT(SIGNER_TAG_KEY_BITS) },
 	{ SIGNER_MSG_CERT,
 	    BIT(SIGNER_TAG_CERT) | BIT(SIGNER_TAG_SERIAL) | BIT(SIGNER_TAG_NOT_BEFORE) |
 		BIT(SIGNER_TAG_NOT_AFTER),
@@ -342,6 +349,27 @@ decode_field(struct signer_msg *m, struct decode_state *ds, uint16_t tag, const 
 		memcpy(csr->ip[csr->n_ip], v, len);
 		csr->ip_len[csr->n_ip++] = (uint8_t)len;
 		return 0;
+	case SIGNER_TAG_SPKI:
+		if (len > SIGNER_SPKI_MAX)
+			return ZTP_ERANGE;
+		csr->spki = v;
+		csr->spki_len = len;
+		return 0;
+	case SIGNER_TAG_KEY_TYPE:
+		if (len != 1)
+			return ZTP_EMALFORMED;
+		if (v[0] < SIGNER_KEY_EC_P256 || v[0] > SIGNER_KEY_ED25519)
+			return ZTP_ERANGE;
+		csr->key_type = v[0];
+		return 0;
+	case SIGNER_TAG_KEY_BITS:
+		if (len != 2)
+			return ZTP_EMALFORMED;
+		u = rd16(v);
+		if (u == 0 || u > SIGNER_KEY_BITS_MAX)
+			return ZTP_ERANGE;
+		csr->key_bits = (uint16_t)u;
+		return 0;
 	case SIGNER_TAG_CRL_NUMBER:
 		if (len != 8)
 			return ZTP_EMALFORMED;
@@ -440,6 +468,7 @@ decode_finish(const struct signer_msg *m)
 {
 	switch (m->type) {
 	case SIGNER_MSG_SIGN_CSR:
+	case SIGNER_MSG_SIGN_SPKI:
 		if (m->u.csr.subject.cn[0] == '\0' && m->u.csr.subject.serial_number[0] == '\0')
 			return ZTP_EMALFORMED;
 		return 0;
@@ -530,6 +559,181 @@ signer_msg_revoked_next(const struct signer_crl_req *req, size_t *pos, struct si
 		return 0; /* not reached for a decoded request */
 	*pos += SIGNER_FIELD_HDR_LEN + flen;
 	return 1;
+}
+
+/* ---- SubjectPublicKeyInfo ---- */
+
+/* OBJECT IDENTIFIER contents (RFC 5480, RFC 8017, RFC 8410) */
+static const uint8_t oid_ec_public_key[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+static const uint8_t oid_prime256v1[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const uint8_t oid_secp384r1[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };
+static const uint8_t oid_rsa_encryption[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
+	0x01 };
+static const uint8_t oid_ed25519[] = { 0x2b, 0x65, 0x70 };
+
+#define DER_INTEGER 0x02
+#define DER_BIT_STRING 0x03
+#define DER_NULL 0x05
+#define DER_OID 0x06
+#define DER_SEQUENCE 0x30
+
+/*
+ * One DER element at *p (before end) of tag want: a definite length in
+ * its shortest form (at most two length bytes: no SPKI needs more). Sets
+ * its contents v[0..*vlen) and moves *p past it. 0 or ZTP_EMALFORMED.
+ */
+static int
+der_get(const uint8_t **p, const uint8_t *end, uint8_t want, const uint8_t **v, size_t *vlen)
+{
+	const uint8_t *q = *p;
+	size_t n, k, i;
+
+	if (end - q < 2 || q[0] != want)
+		return ZTP_EMALFORMED;
+	n = q[1];
+	q += 2;
+	if (n & 0x80) {
+		k = n & 0x7f;
+		/* no indefinite length, no leading zero byte, no long form below 128 */
+		if (k == 0 || k > 2 || (size_t)(end - q) < k || q[0] == 0)
+			return ZTP_EMALFORMED;
+		for (n = 0, i = 0; i < k; i++)
+			n = (n << 8) | q[i];
+		q += k;
+		if (n < 0x80)
+			return ZTP_EMALFORMED;
+	}
+	if (n > (size_t)(end - q))
+		return ZTP_EMALFORMED;
+	*v = q;
+	*vlen = n;
+	*p = q + n;
+	return 0;
+}
+
+/* A positive INTEGER's contents in DER: its magnitude without the sign byte. */
+static int
+der_positive(const uint8_t *v, size_t len, const uint8_t **mag, size_t *mlen)
+{
+	if (len == 0 || (v[0] & 0x80) != 0)
+		return ZTP_EMALFORMED;
+	if (v[0] == 0) {
+		/* zero, or a leading zero byte that is not needed */
+		if (len == 1 || (v[1] & 0x80) == 0)
+			return ZTP_EMALFORMED;
+		v++;
+		len--;
+	}
+	*mag = v;
+	*mlen = len;
+	return 0;
+}
+
+static int
+oid_is(const uint8_t *v, size_t len, const uint8_t *oid, size_t oid_len)
+{
+	return len == oid_len && memcmp(v, oid, len) == 0;
+}
+
+/* The EC part of signer_spki_parse(): params after the algorithm, the point. */
+static int
+spki_ec(const uint8_t *a, const uint8_t *ae, struct signer_spki *out)
+{
+	const uint8_t *curve;
+	size_t clen, size;
+
+	if (a < ae && a[0] == DER_SEQUENCE)
+		return ZTP_EINVAL; /* explicit parameters: RFC 5480 forbids them */
+	if (der_get(&a, ae, DER_OID, &curve, &clen) != 0 || a != ae)
+		return ZTP_EMALFORMED;
+	if (oid_is(curve, clen, oid_prime256v1, sizeof(oid_prime256v1))) {
+		out->key_type = SIGNER_KEY_EC_P256;
+		size = 32;
+	} else if (oid_is(curve, clen, oid_secp384r1, sizeof(oid_secp384r1))) {
+		out->key_type = SIGNER_KEY_EC_P384;
+		size = 48;
+	} else {
+		return ZTP_EINVAL;
+	}
+	out->key_bits = (uint16_t)(size * 8);
+	if (out->key[0] == 0x04 && out->key_len == 1 + 2 * size)
+		return 0;
+	if ((out->key[0] == 0x02 || out->key[0] == 0x03) && out->key_len == 1 + size)
+		return 0;
+	return ZTP_EMALFORMED;
+}
+
+/* The RSA part: NULL parameters, then RSAPublicKey in the BIT STRING. */
+static int
+spki_rsa(const uint8_t *a, const uint8_t *ae, struct signer_spki *out)
+{
+	const uint8_t *r = out->key, *re = out->key + out->key_len, *seq, *s, *se, *n, *e;
+	size_t seqlen, nlen, elen;
+	unsigned top;
+
+	if (ae - a != 2 || a[0] != DER_NULL || a[1] != 0)
+		return ZTP_EMALFORMED;
+	if (der_get(&r, re, DER_SEQUENCE, &seq, &seqlen) != 0 || r != re)
+		return ZTP_EMALFORMED;
+	s = seq;
+	se = seq + seqlen;
+	if (der_get(&s, se, DER_INTEGER, &n, &nlen) != 0 ||
+	    der_get(&s, se, DER_INTEGER, &e, &elen) != 0 || s != se ||
+	    der_positive(n, nlen, &n, &nlen) != 0 || der_positive(e, elen, &e, &elen) != 0)
+		return ZTP_EMALFORMED;
+	/* e odd and above 1 */
+	if ((e[elen - 1] & 1) == 0 || (elen == 1 && e[0] == 1))
+		return ZTP_EMALFORMED;
+	for (top = n[0], out->key_bits = (uint16_t)((nlen - 1) * 8); top != 0; top >>= 1)
+		out->key_bits++;
+	out->key_type = SIGNER_KEY_RSA;
+	out->modulus = n;
+	out->modulus_len = nlen;
+	return 0;
+}
+
+int
+signer_spki_parse(const uint8_t *der, size_t len, struct signer_spki *out)
+{
+	static const struct signer_spki zero;
+	struct signer_spki k = zero;
+	const uint8_t *p = der, *end = der + len, *spki, *alg, *bits, *oid, *q, *qe, *a, *ae;
+	size_t spki_len, alg_len, bits_len, oid_len;
+	int rc;
+
+	if (len > SIGNER_SPKI_MAX)
+		return ZTP_ERANGE;
+	if (der == NULL || der_get(&p, end, DER_SEQUENCE, &spki, &spki_len) != 0 || p != end)
+		return ZTP_EMALFORMED;
+	q = spki;
+	qe = spki + spki_len;
+	if (der_get(&q, qe, DER_SEQUENCE, &alg, &alg_len) != 0 ||
+	    der_get(&q, qe, DER_BIT_STRING, &bits, &bits_len) != 0 || q != qe)
+		return ZTP_EMALFORMED;
+	/* a key is whole bytes: no unused bits, and at least one byte */
+	if (bits_len < 2 || bits[0] != 0)
+		return ZTP_EMALFORMED;
+	k.key = bits + 1;
+	k.key_len = bits_len - 1;
+	a = alg;
+	ae = alg + alg_len;
+	if (der_get(&a, ae, DER_OID, &oid, &oid_len) != 0)
+		return ZTP_EMALFORMED;
+	if (oid_is(oid, oid_len, oid_ec_public_key, sizeof(oid_ec_public_key))) {
+		rc = spki_ec(a, ae, &k);
+	} else if (oid_is(oid, oid_len, oid_rsa_encryption, sizeof(oid_rsa_encryption))) {
+		rc = spki_rsa(a, ae, &k);
+	} else if (oid_is(oid, oid_len, oid_ed25519, sizeof(oid_ed25519))) {
+		rc = (a == ae && k.key_len == 32) ? 0 : ZTP_EMALFORMED;
+		k.key_type = SIGNER_KEY_ED25519;
+		k.key_bits = 256;
+	} else {
+		rc = ZTP_EINVAL;
+	}
+	if (rc != 0)
+		return rc;
+	*out = k;
+	return 0;
 }
 
 /* ---- encoding ---- */
@@ -628,13 +832,17 @@ put_text(struct wbuf *w, uint16_t tag, const char *s, size_t size)
 	return 0;
 }
 
+/*
+ * SIGN_CSR and SIGN_SPKI: the fields set in r, in tag order; a field the
+ * type does not define is written all the same, for the decoder to refuse.
+ */
 static int
 encode_csr(struct wbuf *w, const struct signer_csr_req *r)
 {
 	size_t i;
 	int rc;
 
-	if (r->csr == NULL && r->csr_len > 0)
+	if ((r->csr == NULL && r->csr_len > 0) || (r->spki == NULL && r->spki_len > 0))
 		return ZTP_EINVAL;
 	if (r->n_dns > SIGNER_SAN_MAX || r->n_ip > SIGNER_SAN_MAX)
 		return ZTP_ERANGE;
@@ -663,6 +871,14 @@ encode_csr(struct wbuf *w, const struct signer_csr_req *r)
 			return ZTP_EMALFORMED;
 		put_field(w, SIGNER_TAG_SAN_IP, r->ip[i], r->ip_len[i]);
 	}
+	if (r->spki_len > 0)
+		put_field(w, SIGNER_TAG_SPKI, r->spki, r->spki_len);
+	if (r->key_type != 0) {
+		field_hdr(w, SIGNER_TAG_KEY_TYPE, 1);
+		put(w, &r->key_type, 1);
+	}
+	if (r->key_bits != 0)
+		put_u16_field(w, SIGNER_TAG_KEY_BITS, r->key_bits);
 	return 0;
 }
 
@@ -711,6 +927,7 @@ signer_msg_encode(const struct signer_msg *m, uint8_t *buf, size_t cap, size_t *
 	put32(&w, 0); /* the length, once known */
 	switch (m->type) {
 	case SIGNER_MSG_SIGN_CSR:
+	case SIGNER_MSG_SIGN_SPKI:
 		rc = encode_csr(&w, &m->u.csr);
 		break;
 	case SIGNER_MSG_SIGN_CRL:

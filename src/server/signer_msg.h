@@ -55,6 +55,19 @@
  *     SAN_IP. The subject is the request's, never the CSR's: the caller
  *     decides it (from its allowlist).
  *
+ *   0x0008 SIGN_SPKI     issue a certificate for a public key whose CSR
+ *                        the caller has decoded and verified (signer.h:
+ *                        why the signer need not see the CSR)
+ *     0x02..0x08, 0x0A, 0x0B as SIGN_CSR (CN, SERIAL_NUMBER, ORG, ORG_UNIT,
+ *                            DAYS R, KEY_USAGE R, EXT_KEY_USAGE R, SAN_DNS,
+ *                            SAN_IP), with the same rules
+ *     0x0C SPKI          R   the DER SubjectPublicKeyInfo, 1..2048 bytes;
+ *                            its structure is the signer's to check
+ *                            (signer_spki_parse())
+ *     0x0D KEY_TYPE      R   u8, the key's SIGNER_KEY_* as the caller found it
+ *     0x0E KEY_BITS      R   u16, its size as the caller found it: 1..16384
+ *     No CSR and no KEY_SHA256: the caller hashed the SPKI itself.
+ *
  *   0x8002 CERT          the issued certificate
  *     0x20 CERT          R   X.509 DER, 1..16384 bytes
  *     0x21 SERIAL        R   1..20 bytes, unsigned, no leading zero byte
@@ -137,6 +150,7 @@
 #define SIGNER_MSG_CRL_ENTRIES 0x0005
 #define SIGNER_MSG_CRL_END 0x0006
 #define SIGNER_MSG_CRL_READ 0x0007
+#define SIGNER_MSG_SIGN_SPKI 0x0008
 #define SIGNER_MSG_PONG 0x8001
 #define SIGNER_MSG_CERT 0x8002
 #define SIGNER_MSG_CRL 0x8003
@@ -157,6 +171,9 @@
 #define SIGNER_TAG_KEY_SHA256 0x09
 #define SIGNER_TAG_SAN_DNS 0x0A
 #define SIGNER_TAG_SAN_IP 0x0B
+#define SIGNER_TAG_SPKI 0x0C
+#define SIGNER_TAG_KEY_TYPE 0x0D
+#define SIGNER_TAG_KEY_BITS 0x0E
 #define SIGNER_TAG_CRL_NUMBER 0x10
 #define SIGNER_TAG_NEXT_UPDATE 0x11
 #define SIGNER_TAG_REVOKED 0x12
@@ -178,6 +195,8 @@
 
 /* bounds */
 #define SIGNER_CSR_MAX 8192
+#define SIGNER_SPKI_MAX 2048 /* an RSA 4096 SPKI is 550 bytes */
+#define SIGNER_KEY_BITS_MAX 16384
 #define SIGNER_NAME_MAX 64
 #define SIGNER_DAYS_MAX 7300
 #define SIGNER_SAN_MAX 16
@@ -228,6 +247,12 @@
 #define SIGNER_REASON_PRIVILEGE_WITHDRAWN 9
 #define SIGNER_REASON_AA_COMPROMISE 10
 
+/* KEY_TYPE values (the same numbers as est_req.h's enum est_key_type) */
+#define SIGNER_KEY_EC_P256 1
+#define SIGNER_KEY_EC_P384 2
+#define SIGNER_KEY_RSA 3
+#define SIGNER_KEY_ED25519 4
+
 /* Strings are NUL-terminated; "" means absent. */
 struct signer_subject {
 	char cn[SIGNER_NAME_MAX + 1];
@@ -242,10 +267,19 @@ struct signer_profile {
 	uint16_t ext_key_usage; /* SIGNER_EKU_* */
 };
 
-/* SIGN_CSR. Decoded: csr points into the message buffer. */
+/*
+ * SIGN_CSR and SIGN_SPKI: one struct for both, as they differ only in how
+ * the key comes. SIGN_CSR sets csr (and optionally key_sha256), SIGN_SPKI
+ * sets spki, key_type and key_bits; the encoder refuses a field the type
+ * does not define. Decoded: csr and spki point into the message buffer.
+ */
 struct signer_csr_req {
 	const uint8_t *csr;
 	size_t csr_len;
+	const uint8_t *spki;
+	size_t spki_len;
+	uint8_t key_type;  /* SIGNER_KEY_* */
+	uint16_t key_bits; /* 256, 384, the RSA modulus */
 	struct signer_subject subject;
 	struct signer_profile profile;
 	int has_key_sha256;
@@ -328,7 +362,7 @@ struct signer_ready {
 struct signer_msg {
 	uint16_t type; /* SIGNER_MSG_* */
 	union {
-		struct signer_csr_req csr;      /* SIGN_CSR */
+		struct signer_csr_req csr;      /* SIGN_CSR, SIGN_SPKI */
 		struct signer_crl_req crl;      /* SIGN_CRL, CRL_BEGIN, CRL_ENTRIES, CRL_END */
 		struct signer_crl_read crl_read; /* CRL_READ */
 		struct signer_cert_resp cert;   /* CERT */
@@ -368,6 +402,39 @@ int signer_msg_revoked_next(const struct signer_crl_req *req, size_t *pos,
  * 0, ZTP_EMALFORMED or ZTP_ERANGE, as signer_msg_encode() would return.
  */
 int signer_msg_revoked_check(const struct signer_revoked *e);
+
+/*
+ * A SubjectPublicKeyInfo as signer_spki_parse() found it. Pointers into the
+ * parsed buffer.
+ */
+struct signer_spki {
+	uint8_t key_type;       /* SIGNER_KEY_* */
+	uint16_t key_bits;      /* 256, 384, the RSA modulus's bit length */
+	const uint8_t *key;     /* the subjectPublicKey BIT STRING's bytes */
+	size_t key_len;
+	const uint8_t *modulus; /* RSA: n, big-endian, no leading zero byte */
+	size_t modulus_len;
+};
+
+/*
+ * Parse der[0..len) as one SubjectPublicKeyInfo (RFC 5280 4.1.2.7) in
+ * strict DER: definite minimal lengths, nothing after it, a BIT STRING
+ * with no unused bits. Pure: no allocation, no OpenSSL. Returns 0 and
+ * *out; ZTP_EMALFORMED if it is not that, or if the key of a listed
+ * algorithm is not as said below; ZTP_EINVAL for an algorithm or curve
+ * not listed; ZTP_ERANGE over SIGNER_SPKI_MAX. *out is written only on
+ * success. The keys:
+ *   id-ecPublicKey, parameters the namedCurve prime256v1 or secp384r1 (no
+ *     explicit parameters, RFC 5480 2.1.1), the point uncompressed (04 X Y)
+ *     or compressed (02/03 X), of the curve's size: SIGNER_KEY_EC_P256/384,
+ *     bits 256/384. Whether the point is on the curve is not checked here.
+ *   rsaEncryption, parameters NULL, RSAPublicKey (RFC 8017 A.1.1) in DER
+ *     with n and e positive, e odd and above 1: SIGNER_KEY_RSA, bits the
+ *     bit length of n.
+ *   id-Ed25519, no parameters (RFC 8410), 32 bytes: SIGNER_KEY_ED25519, 256.
+ * Sizes are not judged here (an RSA key of 1024 bits parses).
+ */
+int signer_spki_parse(const uint8_t *der, size_t len, struct signer_spki *out);
 
 /* Compare two serials (no leading zeros) as numbers: <0, 0, >0. */
 int signer_msg_serial_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);

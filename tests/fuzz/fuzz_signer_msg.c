@@ -50,6 +50,33 @@ check_csr(const struct signer_csr_req *r, const uint8_t *data, size_t size)
 		FUZZ_CHECK(r->ip_len[i] == 4 || r->ip_len[i] == 16);
 }
 
+/*
+ * SIGN_SPKI: the fields SIGN_CSR shares, and the SPKI run through the
+ * signer's parser, whose answer must point inside it.
+ */
+static void
+check_spki(const struct signer_csr_req *r, const uint8_t *data, size_t size)
+{
+	struct signer_spki k;
+
+	FUZZ_CHECK(r->csr == NULL && r->csr_len == 0 && !r->has_key_sha256);
+	FUZZ_CHECK(r->spki_len >= 1 && r->spki_len <= SIGNER_SPKI_MAX);
+	FUZZ_CHECK(r->spki >= data && r->spki + r->spki_len <= data + size);
+	FUZZ_CHECK(r->key_type >= SIGNER_KEY_EC_P256 && r->key_type <= SIGNER_KEY_ED25519);
+	FUZZ_CHECK(r->key_bits >= 1 && r->key_bits <= SIGNER_KEY_BITS_MAX);
+	FUZZ_CHECK(r->subject.cn[0] != '\0' || r->subject.serial_number[0] != '\0');
+	FUZZ_CHECK(r->profile.days >= 1 && r->profile.days <= SIGNER_DAYS_MAX);
+	FUZZ_CHECK(r->n_dns <= SIGNER_SAN_MAX && r->n_ip <= SIGNER_SAN_MAX);
+	if (signer_spki_parse(r->spki, r->spki_len, &k) == 0) {
+		FUZZ_CHECK(k.key_type >= SIGNER_KEY_EC_P256 && k.key_type <= SIGNER_KEY_ED25519);
+		FUZZ_CHECK(k.key_len >= 1 && k.key >= r->spki &&
+		    k.key + k.key_len <= r->spki + r->spki_len);
+		FUZZ_CHECK(k.key_type != SIGNER_KEY_RSA ||
+		    (k.modulus >= k.key && k.modulus + k.modulus_len <= k.key + k.key_len &&
+			k.modulus[0] != 0 && k.key_bits > (k.modulus_len - 1) * 8));
+	}
+}
+
 /* Read the CRL entries back into entries[]; returns how many. */
 static size_t
 read_crl(const struct signer_crl_req *r)
@@ -95,6 +122,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case SIGNER_MSG_SIGN_CSR:
 		check_csr(&m.u.csr, data, size);
+		break;
+	case SIGNER_MSG_SIGN_SPKI:
+		check_spki(&m.u.csr, data, size);
 		break;
 	case SIGNER_MSG_SIGN_CRL:
 		FUZZ_CHECK(m.u.crl.next_update >= SIGNER_NEXT_UPDATE_MIN &&

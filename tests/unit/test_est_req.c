@@ -22,6 +22,7 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
+#include "crypto.h"
 #include "est_req.h"
 #include "ztp/err.h"
 
@@ -1706,6 +1707,76 @@ test_csrattrs(void **state)
 	assert_int_equal(est_csrattrs(NULL, &len), ZTP_EINVAL);
 }
 
+
+/* est_pkcs7_cert_der() wraps the DER as est_pkcs7_certs() encodes the certificate. */
+static void
+check_pkcs7_der(X509 *c)
+{
+	uint8_t *want = NULL, *got = NULL, *cder = NULL;
+	size_t wlen, glen;
+	int n;
+
+	assert_int_equal(est_pkcs7_certs(&c, 1, &want, &wlen), 0);
+	assert_true((n = i2d_X509(c, &cder)) > 0);
+	assert_int_equal(est_pkcs7_cert_der(cder, (size_t)n, &got, &glen), 0);
+	assert_int_equal(glen, wlen);
+	assert_memory_equal(got, want, wlen);
+	free(want);
+	free(got);
+	OPENSSL_free(cder);
+}
+
+static void
+test_pkcs7_of_der_is_that_of_the_certificate(void **state)
+{
+	X509 *c = make_cert("ztp root", 1), *big = make_cert("ztp root", 2);
+	uint8_t *der = (uint8_t *)"x";
+	size_t len = 7;
+
+	check_pkcs7_der(c);
+	/* an RSA key: a certificate of more than 256 bytes */
+	assert_int_equal(X509_set_pubkey(big, k_rsa2048), 1);
+	assert_true(X509_sign(big, k_rsa2048, EVP_sha256()) > 0);
+	check_pkcs7_der(big);
+	/* what is not a SEQUENCE, or no output */
+	assert_int_equal(est_pkcs7_cert_der((const uint8_t *)"\x02\x01\x00", 3, &der, &len),
+	    ZTP_EINVAL);
+	assert_null(der);
+	assert_int_equal(len, 0);
+	assert_int_equal(est_pkcs7_cert_der(NULL, 3, &der, &len), ZTP_EINVAL);
+	assert_int_equal(est_pkcs7_cert_der((const uint8_t *)"\x30\x00", 2, NULL, &len),
+	    ZTP_EINVAL);
+	X509_free(c);
+	X509_free(big);
+}
+
+/* The CSR's SPKI is the key's, and key_sha256 its SHA-256 as crypto_pkey_sha256() has it. */
+static void
+test_csr_spki_and_its_hash_are_the_keys(void **state)
+{
+	EVP_PKEY *keys[] = { k_p256, k_p384, k_rsa2048, k_ed25519 };
+	struct est_csr csr;
+	struct csr_spec s = { .cn = UDID };
+	uint8_t *der, *spki, hash[32];
+	size_t len, i;
+	char reason[200];
+	int n;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		s.key = keys[i];
+		make_csr(&s, &der, &len);
+		assert_int_equal(est_csr_parse(der, len, &csr, reason, sizeof(reason)), 0);
+		spki = NULL;
+		assert_true((n = i2d_PUBKEY(keys[i], &spki)) > 0);
+		assert_int_equal(csr.spki_len, (size_t)n);
+		assert_memory_equal(csr.spki, spki, csr.spki_len);
+		assert_int_equal(crypto_pkey_sha256(keys[i], hash), 0);
+		assert_memory_equal(csr.key_sha256, hash, 32);
+		OPENSSL_free(spki);
+		free(der);
+	}
+}
+
 int
 main(void)
 {
@@ -1788,6 +1859,8 @@ main(void)
 		cmocka_unit_test(test_pkcs7_one_cert),
 		cmocka_unit_test(test_pkcs7_two_certs),
 		cmocka_unit_test(test_pkcs7_bad_arguments),
+		cmocka_unit_test(test_pkcs7_of_der_is_that_of_the_certificate),
+		cmocka_unit_test(test_csr_spki_and_its_hash_are_the_keys),
 		cmocka_unit_test(test_csrattrs),
 	};
 

@@ -1474,6 +1474,154 @@ test_imported_p384_ca_signs_with_sha384_and_refuses_its_own_key(void **state)
 	rm_dir(other);
 }
 
+
+/* ---- SIGN_SPKI ---- */
+
+/* key's DER SubjectPublicKeyInfo; the caller frees *der (OPENSSL_free). */
+static size_t
+spki_of(EVP_PKEY *key, uint8_t **der)
+{
+	int n;
+
+	*der = NULL;
+	n = i2d_PUBKEY(key, der);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+/* A SIGN_SPKI request for spki: CN=dev-0001, 30 days, digitalSignature, clientAuth. */
+static void
+spki_req(struct signer_csr_req *r, const uint8_t *spki, size_t len, uint8_t type,
+    uint16_t bits)
+{
+	memset(r, 0, sizeof(*r));
+	r->spki = spki;
+	r->spki_len = len;
+	r->key_type = type;
+	r->key_bits = bits;
+	strcpy(r->subject.cn, "dev-0001");
+	r->profile.days = 30;
+	r->profile.key_usage = SIGNER_KU_DIGITAL_SIGNATURE;
+	r->profile.ext_key_usage = SIGNER_EKU_CLIENT_AUTH;
+}
+
+/* Issue for key (type, bits): the certificate verifies and holds exactly its SPKI. */
+static void
+issue_and_check_spki(struct signer *s, EVP_PKEY *key, uint8_t type, uint16_t bits,
+    uint16_t extra_ku)
+{
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	const uint8_t *p;
+	uint8_t *spki, *got = NULL;
+	size_t len = spki_of(key, &spki);
+	X509 *cert;
+	int n;
+
+	spki_req(&req, spki, len, type, bits);
+	req.profile.key_usage |= extra_ku;
+	assert_int_equal(signer_sign_spki(s, &req, &iss), 0);
+	p = iss.der;
+	assert_non_null(cert = d2i_X509(NULL, &p, (long)iss.der_len));
+	assert_int_equal(X509_verify(cert, X509_get0_pubkey(ca_cert)), 1);
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &got);
+	assert_int_equal(n, (int)len);
+	assert_memory_equal(got, spki, len);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(cert), key), 1);
+	OPENSSL_free(got);
+	X509_free(cert);
+	signer_issued_free(&iss);
+	OPENSSL_free(spki);
+}
+
+static void
+test_spki_issues_a_certificate_for_exactly_that_key(void **state)
+{
+	struct signer *s = *state;
+	EVP_PKEY *p384 = EVP_EC_gen("P-384"), *rsa = EVP_RSA_gen(2048);
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), *comp = EVP_EC_gen("P-256");
+
+	assert_non_null(p384);
+	assert_non_null(rsa);
+	assert_non_null(ed);
+	assert_non_null(comp);
+	issue_and_check_spki(s, dev_key, SIGNER_KEY_EC_P256, 256, SIGNER_KU_KEY_AGREEMENT);
+	issue_and_check_spki(s, p384, SIGNER_KEY_EC_P384, 384, 0);
+	issue_and_check_spki(s, rsa, SIGNER_KEY_RSA, 2048, SIGNER_KU_KEY_ENCIPHERMENT);
+	issue_and_check_spki(s, ed, SIGNER_KEY_ED25519, 256, 0);
+	/* a compressed point is a key too, and stays as it came */
+	assert_int_equal(EVP_PKEY_set_utf8_string_param(comp, "point-format", "compressed"), 1);
+	issue_and_check_spki(s, comp, SIGNER_KEY_EC_P256, 256, 0);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(comp);
+}
+
+static void
+test_spki_outside_the_policy_or_malformed_is_refused(void **state)
+{
+	struct signer *s = *state;
+	struct signer_csr_req req;
+	struct signer_issued iss;
+	EVP_PKEY *rsa1024 = EVP_RSA_gen(1024), *p521 = EVP_EC_gen("P-521");
+	uint8_t *spki, buf[SIGNER_SPKI_MAX];
+	size_t len;
+
+	assert_non_null(rsa1024);
+	assert_non_null(p521);
+	len = spki_of(dev_key, &spki);
+	assert_true(len + 1 <= sizeof(buf));
+
+	/* trailing bytes, a truncation, a point off the curve: not one DER SPKI */
+	memcpy(buf, spki, len);
+	buf[len] = 0;
+	spki_req(&req, buf, len + 1, SIGNER_KEY_EC_P256, 256);
+	assert_int_equal(signer_sign_spki(s, &req, &iss), ZTP_EMALFORMED);
+	spki_req(&req, buf, len - 1, SIGNER_KEY_EC_P256, 256);
+	assert_int_equal(signer_sign_spki(s, &req, &iss), ZTP_EMALFORMED);
+	buf[len - 1] ^= 0x01;
+	spki_req(&req, buf, len, SIGNER_KEY_EC_P256, 256);
+	assert_int_equal(signer_sign_spki(s, &req, &iss), ZTP_EMALFORMED);
+
+	/* not of the type or size the request says */
+	spki_req(&req, spki, len, SIGNER_KEY_EC_P384, 384);
+	assert_int_equal(signer_sign_spki(s, &req, &iss), ZTP_EINVAL);
+	spki_req(&req, spki, len, SIGNER_KEY_EC_P256, 255);
+	assert_int_equal(signer_sign_spki(s, &req, &iss), ZTP_EINVAL);
+	/* keyEncipherment for an EC key */
+	spki_req(&req, spki, len, SIGNER_KEY_EC_P256, 256);
+	req.profile.key_usage |= SIGNER_KU_KEY_ENCIPHERMENT;
+	assert_int_equal(signer_sign_spki(s, &req, &iss), ZTP_EINVAL);
+	OPENSSL_free(spki);
+
+	/* a key type the CA does not certify, an RSA key too small */
+	len = spki_of(p521, &spki);
+	spki_req(&req, spki, len, SIGNER_KEY_EC_P384, 384);
+	assert_int_equal(signer_sign_spki(s, &req, &iss), ZTP_EINVAL);
+	OPENSSL_free(spki);
+	len = spki_of(rsa1024, &spki);
+	spki_req(&req, spki, len, SIGNER_KEY_RSA, 1024);
+	assert_int_equal(signer_sign_spki(s, &req, &iss), ZTP_EINVAL);
+	OPENSSL_free(spki);
+
+	/* the CA's own key */
+	len = spki_of(X509_get0_pubkey(ca_cert), &spki);
+	spki_req(&req, spki, len, SIGNER_KEY_EC_P256, 256);
+	assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(ca_cert)), EVP_PKEY_EC);
+	assert_int_equal(signer_sign_spki(s, &req, &iss), ZTP_EINVAL);
+	OPENSSL_free(spki);
+
+	/* the signer still works */
+	len = spki_of(dev_key, &spki);
+	spki_req(&req, spki, len, SIGNER_KEY_EC_P256, 256);
+	assert_int_equal(signer_sign_spki(s, &req, &iss), 0);
+	signer_issued_free(&iss);
+	OPENSSL_free(spki);
+	EVP_PKEY_free(rsa1024);
+	EVP_PKEY_free(p521);
+}
+
 int
 main(void)
 {
@@ -1496,6 +1644,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_what_is_not_one_csr_is_malformed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_keys_and_usages_outside_the_policy_are_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spki_issues_a_certificate_for_exactly_that_key,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spki_outside_the_policy_or_malformed_is_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_profiles_are_refused_on_both_sides, setup,
 		    teardown),

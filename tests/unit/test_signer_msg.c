@@ -1486,6 +1486,223 @@ test_serial_compare_is_numeric(void **state)
 	    0);
 }
 
+
+/* ---- SIGN_SPKI and signer_spki_parse() ---- */
+
+/* An SPKI of P-256 (the point need not be on the curve for the parser). */
+static size_t
+p256_spki(uint8_t *b, uint8_t form)
+{
+	static const uint8_t head[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
+		0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03,
+		0x42, 0x00, 0x04 };
+	size_t i;
+
+	memcpy(b, head, sizeof(head));
+	for (i = 0; i < 64; i++)
+		b[sizeof(head) + i] = (uint8_t)(i + 1);
+	b[sizeof(head) - 1] = form;
+	return sizeof(head) + 64;
+}
+
+/* A SIGN_SPKI request for spki[0..len), P-256 as its type. */
+static void
+spki_req(struct signer_msg *m, const uint8_t *spki, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = SIGNER_MSG_SIGN_SPKI;
+	strcpy(m->u.csr.subject.cn, "dev-0001");
+	m->u.csr.profile.days = 30;
+	m->u.csr.profile.key_usage = SIGNER_KU_DIGITAL_SIGNATURE;
+	m->u.csr.profile.ext_key_usage = SIGNER_EKU_CLIENT_AUTH;
+	m->u.csr.spki = spki;
+	m->u.csr.spki_len = len;
+	m->u.csr.key_type = SIGNER_KEY_EC_P256;
+	m->u.csr.key_bits = 256;
+}
+
+static void
+test_sign_spki_round_trip_keeps_every_field(void **state)
+{
+	uint8_t spki[128], buf[SIGNER_MSG_MAX];
+	struct signer_msg m, back;
+	size_t len, n = p256_spki(spki, 0x04);
+
+	spki_req(&m, spki, n);
+	strcpy(m.u.csr.dns[0], "a.example");
+	m.u.csr.n_dns = 1;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	assert_int_equal(signer_msg_decode(buf, len, &back), 0);
+	assert_int_equal(back.type, SIGNER_MSG_SIGN_SPKI);
+	assert_int_equal(back.u.csr.spki_len, n);
+	assert_memory_equal(back.u.csr.spki, spki, n);
+	assert_int_equal(back.u.csr.key_type, SIGNER_KEY_EC_P256);
+	assert_int_equal(back.u.csr.key_bits, 256);
+	assert_string_equal(back.u.csr.subject.cn, "dev-0001");
+	assert_string_equal(back.u.csr.dns[0], "a.example");
+	assert_null(back.u.csr.csr);
+	assert_int_equal(back.u.csr.has_key_sha256, 0);
+}
+
+static void
+test_sign_spki_fields_are_checked(void **state)
+{
+	uint8_t spki[SIGNER_SPKI_MAX + 1] = { 0 }, buf[SIGNER_MSG_MAX];
+	struct signer_msg m;
+	size_t len, n = p256_spki(spki, 0x04);
+
+	/* the CSR's fields are not SIGN_SPKI's */
+	spki_req(&m, spki, n);
+	m.u.csr.csr = fake_csr;
+	m.u.csr.csr_len = sizeof(fake_csr);
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), ZTP_EMALFORMED);
+	spki_req(&m, spki, n);
+	m.u.csr.has_key_sha256 = 1;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), ZTP_EMALFORMED);
+	/* SPKI, KEY_TYPE and KEY_BITS are required */
+	spki_req(&m, NULL, 0);
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), ZTP_EMALFORMED);
+	spki_req(&m, spki, n);
+	m.u.csr.key_type = 0;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), ZTP_EMALFORMED);
+	spki_req(&m, spki, n);
+	m.u.csr.key_bits = 0;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), ZTP_EMALFORMED);
+	/* bounds */
+	spki_req(&m, spki, n);
+	m.u.csr.key_type = SIGNER_KEY_ED25519 + 1;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), ZTP_ERANGE);
+	spki_req(&m, spki, n);
+	m.u.csr.key_bits = SIGNER_KEY_BITS_MAX + 1;
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), ZTP_ERANGE);
+	spki_req(&m, spki, SIGNER_SPKI_MAX + 1);
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), ZTP_ERANGE);
+	spki_req(&m, spki, SIGNER_SPKI_MAX);
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	/* a subject is required, as for SIGN_CSR */
+	spki_req(&m, spki, n);
+	m.u.csr.subject.cn[0] = '\0';
+	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), ZTP_EMALFORMED);
+	/* KEY_TYPE is one byte, KEY_BITS two */
+	struct mb raw;
+	mb_start(&raw, SIGNER_MSG_SIGN_SPKI);
+	mb_str(&raw, SIGNER_TAG_CN, "d");
+	mb_f32(&raw, SIGNER_TAG_DAYS, 30);
+	mb_f16(&raw, SIGNER_TAG_KEY_USAGE, SIGNER_KU_DIGITAL_SIGNATURE);
+	mb_f16(&raw, SIGNER_TAG_EXT_KEY_USAGE, SIGNER_EKU_CLIENT_AUTH);
+	mb_field(&raw, SIGNER_TAG_SPKI, spki, n);
+	mb_f16(&raw, SIGNER_TAG_KEY_TYPE, SIGNER_KEY_EC_P256);
+	mb_f16(&raw, SIGNER_TAG_KEY_BITS, 256);
+	mb_end(&raw);
+	assert_int_equal(decode(&raw), ZTP_EMALFORMED);
+}
+
+static void
+test_spki_parser_takes_the_allowed_keys(void **state)
+{
+	static const uint8_t p384_head[] = { 0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48,
+		0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
+		0x04 };
+	static const uint8_t ed_head[] = { 0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70,
+		0x03, 0x21, 0x00 };
+	/* RSA: n of 2048 bits (0x80 then zeros, with its sign byte), e = 65537 */
+	static const uint8_t rsa_head[] = { 0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09, 0x2a,
+		0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x01, 0x0f,
+		0x00, 0x30, 0x82, 0x01, 0x0a, 0x02, 0x82, 0x01, 0x01, 0x00 };
+	static const uint8_t rsa_tail[] = { 0x02, 0x03, 0x01, 0x00, 0x01 };
+	uint8_t b[400] = { 0 };
+	struct signer_spki k;
+	size_t n;
+
+	n = p256_spki(b, 0x04);
+	assert_int_equal(signer_spki_parse(b, n, &k), 0);
+	assert_int_equal(k.key_type, SIGNER_KEY_EC_P256);
+	assert_int_equal(k.key_bits, 256);
+	assert_int_equal(k.key_len, 65);
+	assert_ptr_equal(k.key, b + 26);
+
+	/* compressed: 33 bytes */
+	n = p256_spki(b, 0x02);
+	b[1] = 0x39;
+	b[24] = 0x22;
+	assert_int_equal(signer_spki_parse(b, 26 + 33, &k), 0);
+	assert_int_equal(k.key_len, 33);
+
+	memset(b, 0, sizeof(b));
+	memcpy(b, p384_head, sizeof(p384_head));
+	assert_int_equal(signer_spki_parse(b, sizeof(p384_head) + 96, &k), 0);
+	assert_int_equal(k.key_type, SIGNER_KEY_EC_P384);
+	assert_int_equal(k.key_bits, 384);
+
+	memcpy(b, ed_head, sizeof(ed_head));
+	assert_int_equal(signer_spki_parse(b, sizeof(ed_head) + 32, &k), 0);
+	assert_int_equal(k.key_type, SIGNER_KEY_ED25519);
+	assert_int_equal(k.key_len, 32);
+
+	memset(b, 0, sizeof(b));
+	memcpy(b, rsa_head, sizeof(rsa_head));
+	b[sizeof(rsa_head)] = 0x80;
+	memcpy(b + sizeof(rsa_head) + 256, rsa_tail, sizeof(rsa_tail));
+	n = sizeof(rsa_head) + 256 + sizeof(rsa_tail);
+	assert_int_equal(n, 4 + 0x122);
+	assert_int_equal(signer_spki_parse(b, n, &k), 0);
+	assert_int_equal(k.key_type, SIGNER_KEY_RSA);
+	assert_int_equal(k.key_bits, 2048);
+	assert_int_equal(k.modulus_len, 256);
+	/* e even, or e = 1: not an RSA key */
+	b[n - 1] = 0x02;
+	assert_int_equal(signer_spki_parse(b, n, &k), ZTP_EMALFORMED);
+	b[n - 1] = 0x01;
+	/* a sign byte that is not needed: not DER */
+	b[sizeof(rsa_head)] = 0x01;
+	assert_int_equal(signer_spki_parse(b, n, &k), ZTP_EMALFORMED);
+}
+
+static void
+test_spki_parser_refuses_what_is_not_one_der_spki(void **state)
+{
+	static const uint8_t p521_oid_head[] = { 0x30, 0x18, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86,
+		0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23, 0x03, 0x04,
+		0x00, 0x04, 0x01, 0x02 };
+	static const uint8_t unknown_alg[] = { 0x30, 0x0b, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65,
+		0x71, 0x03, 0x02, 0x00, 0x01 };
+	static const uint8_t explicit_params[] = { 0x30, 0x11, 0x30, 0x0b, 0x06, 0x07, 0x2a,
+		0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x30, 0x00, 0x03, 0x02, 0x00, 0x04 };
+	uint8_t b[200], c[200];
+	struct signer_spki k = { 0 };
+	size_t n = p256_spki(b, 0x04), i;
+
+	/* trailing bytes */
+	b[n] = 0;
+	assert_int_equal(signer_spki_parse(b, n + 1, &k), ZTP_EMALFORMED);
+	/* every truncation */
+	for (i = 0; i < n; i++)
+		assert_int_equal(signer_spki_parse(b, i, &k), ZTP_EMALFORMED);
+	/* a long-form length where the short form fits */
+	c[0] = 0x30;
+	c[1] = 0x81;
+	memcpy(c + 2, b + 1, n - 1);
+	assert_int_equal(signer_spki_parse(c, n + 1, &k), ZTP_EMALFORMED);
+	/* unused bits in the BIT STRING */
+	b[25] = 0x01;
+	assert_int_equal(signer_spki_parse(b, n, &k), ZTP_EMALFORMED);
+	b[25] = 0x00;
+	/* a point of the wrong length, or in hybrid form */
+	p256_spki(b, 0x06);
+	assert_int_equal(signer_spki_parse(b, n, &k), ZTP_EMALFORMED);
+	p256_spki(b, 0x02);
+	assert_int_equal(signer_spki_parse(b, n, &k), ZTP_EMALFORMED);
+	/* another curve, another algorithm, explicit parameters: not a key the CA takes */
+	assert_int_equal(signer_spki_parse(p521_oid_head, sizeof(p521_oid_head), &k), ZTP_EINVAL);
+	assert_int_equal(signer_spki_parse(unknown_alg, sizeof(unknown_alg), &k), ZTP_EINVAL);
+	assert_int_equal(signer_spki_parse(explicit_params, sizeof(explicit_params), &k),
+	    ZTP_EINVAL);
+	/* over the maximum */
+	assert_int_equal(signer_spki_parse(b, SIGNER_SPKI_MAX + 1, &k), ZTP_ERANGE);
+	/* nothing written on failure */
+	assert_null(k.key);
+}
+
 int
 main(void)
 {
@@ -1526,6 +1743,10 @@ main(void)
 		cmocka_unit_test(test_encoder_refuses_what_the_decoder_refuses),
 		cmocka_unit_test(test_decoder_leaves_output_alone_on_error),
 		cmocka_unit_test(test_serial_compare_is_numeric),
+		cmocka_unit_test(test_sign_spki_round_trip_keeps_every_field),
+		cmocka_unit_test(test_sign_spki_fields_are_checked),
+		cmocka_unit_test(test_spki_parser_takes_the_allowed_keys),
+		cmocka_unit_test(test_spki_parser_refuses_what_is_not_one_der_spki),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
