@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -154,4 +157,31 @@ crypto_psk_session(const SSL_CIPHER *cipher, const uint8_t *psk, size_t len)
 		return NULL;
 	}
 	return s;
+}
+
+STACK_OF(X509) *
+crypto_read_certs(const char *path)
+{
+	STACK_OF(X509) *sk;
+	X509 *cert;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if ((sk = sk_X509_new_null()) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	while ((cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_push(sk, cert)) {
+			X509_free(cert);
+			break;
+		}
+	ERR_clear_error(); /* the end of the file */
+	fclose(f);
+	if (sk_X509_num(sk) == 0) {
+		sk_X509_free(sk);
+		return NULL;
+	}
+	return sk;
 }

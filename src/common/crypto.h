@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #define CRYPTO_KEY_LEN 32
 #define CRYPTO_SEAL_OVERHEAD (12 + 16) /* nonce + tag */
@@ -53,5 +54,8 @@ int crypto_derive(const uint8_t key[CRYPTO_KEY_LEN], const char *info, uint8_t *
  * ztp). The caller owns it (SSL_SESSION_free). NULL on failure.
  */
 SSL_SESSION *crypto_psk_session(const SSL_CIPHER *cipher, const uint8_t *psk, size_t len);
+
+/* Every certificate of the PEM file path, in order; NULL if none or unreadable. */
+STACK_OF(X509) *crypto_read_certs(const char *path);
 
 #endif

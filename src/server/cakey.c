@@ -21,7 +21,6 @@
 #include "atomicfile.h"
 #include "cakey.h"
 #include "crypto.h"
-#include "datadir.h"
 #include "hex.h"
 #include "log.h"
 #include "ztp/err.h"
@@ -330,7 +329,7 @@ cakey_import(const char *dir, const char *certfile, const char *keyfile)
 		log_warnx("%s has a CA already: import into a new data directory", dir);
 		goto out;
 	}
-	if ((chain = datadir_read_certs(certfile)) == NULL) {
+	if ((chain = crypto_read_certs(certfile)) == NULL) {
 		log_warnx("%s: no PEM certificate", certfile);
 		goto out;
 	}

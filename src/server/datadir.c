@@ -164,32 +164,6 @@ read_cert(const struct datadir *dd, const char *name)
 	return cert;
 }
 
-STACK_OF(X509) *
-datadir_read_certs(const char *path)
-{
-	STACK_OF(X509) *sk;
-	X509 *cert;
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return NULL;
-	if ((sk = sk_X509_new_null()) == NULL) {
-		fclose(f);
-		return NULL;
-	}
-	while ((cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
-		if (!sk_X509_push(sk, cert)) {
-			X509_free(cert);
-			break;
-		}
-	ERR_clear_error(); /* the end of the file */
-	fclose(f);
-	if (sk_X509_num(sk) == 0) {
-		sk_X509_free(sk);
-		return NULL;
-	}
-	return sk;
-}
 
 /* The CA certificate and its chain from ca.pem (the signer creates the CA). */
 static int
@@ -198,7 +172,7 @@ load_ca(struct datadir *dd)
 	char path[PATH_MAX];
 
 	datadir_path(dd, "ca.pem", path);
-	if ((dd->ca_chain = datadir_read_certs(path)) == NULL) {
+	if ((dd->ca_chain = crypto_read_certs(path)) == NULL) {
 		log_warnx("%s: no certificate", path);
 		return ZTP_EIO;
 	}

@@ -45,8 +45,6 @@ int datadir_open(struct datadir *dd, const char *dir);
 /* Load server.key and server.pem, or have the signer issue new ones (missing, not
  * issued by the CA, or expiring within 30 days). */
 int datadir_server_cert(struct datadir *dd, struct signer *sg);
-/* Every certificate of the PEM file path, in order; NULL if none or unreadable. */
-STACK_OF(X509) *datadir_read_certs(const char *path);
 void datadir_close(struct datadir *dd);
 /* dir/name into out (PATH_MAX). */
 void datadir_path(const struct datadir *dd, const char *name, char *out);
