@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target: the EST request parser (src/server/est_req.h), which
+ * libFuzzer target: the EST request parser (src/server/proto/est_req.h), which
  * reads every request of the EST endpoint before it is authenticated.
  *
  * Input: four lines, then the body:

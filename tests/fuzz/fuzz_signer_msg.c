@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target: the signer's message decoder (src/server/signer_msg.h),
+ * libFuzzer target: the signer's message decoder (src/server/proto/signer_msg.h),
  * which reads every request the CA process receives.
  *
  * The bytes are one datagram. A refusal must be one of the documented

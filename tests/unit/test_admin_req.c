@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The admin API's JSON request bodies (src/server/admin_req.h). The keys and
+ * The admin API's JSON request bodies (src/server/proto/admin_req.h). The keys and
  * certificates of the certificate tests are made at run time.
  */
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The admin API's route matcher (src/server/admin_route.h), on the API's
+ * The admin API's route matcher (src/server/proto/admin_route.h), on the API's
  * own table and on small tables of its own: the statuses that the API has
  * always given (404 unknown path, 405 known path and wrong method, 400 bad
  * parameter, in that order of the API's paths) and the edges of a path.

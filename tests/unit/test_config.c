@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ztpd's option table (src/server/config.c, config_opts[]): every type read
+ * ztpd's option table (src/server/proto/config.c, config_opts[]): every type read
  * from the command line and from a config file, bounds refused with the
  * option's name, unknown options and keys refused, the command line over
  * the file, --help made of the visible entries, the command-line-only

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ztpd's certificate options (src/server/config.c): --est-listen,
+ * ztpd's certificate options (src/server/proto/config.c): --est-listen,
  * --est-auth, --cert-days, --reenroll-grace, --crl-validity, and
  * --import-ca CERT KEY with its one positional argument.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The device endpoint's request target (src/server/devroute.h, spec
+ * The device endpoint's request target (src/server/proto/devroute.h, spec
  * safe2.md section 5).
  */
 #include <setjmp.h>
@@ -147,7 +147,7 @@ test_non_hex_device_id_is_malformed(void **state)
 }
 
 /*
- * BUG (src/server/devroute.c:35): an empty Device ID under one of our
+ * BUG (src/server/proto/devroute.c:35): an empty Device ID under one of our
  * routes is a bad Device ID (400, ZTP_EMALFORMED: "Device ID: 1..16 bytes
  * in hex"), but the prefix match requires a path longer than the prefix,
  * so "/v1/config/?iccid=..." falls through to ZTP_ENOENT (404).

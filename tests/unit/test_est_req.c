@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * EST request parsing and response encoding (src/server/est_req.h): every
+ * EST request parsing and response encoding (src/server/proto/est_req.h): every
  * route and status of est_req_parse, the CSR checks, Authorization: Basic,
  * base64, the certs-only PKCS#7 and the CSR attributes. Keys, requests and
  * certificates are made here with OpenSSL; nothing is read from disk.

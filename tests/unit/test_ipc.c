@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Messages between ztpd's processes (src/server/ipc.h): READY and PASS_FD
+ * Messages between ztpd's processes (src/server/proto/ipc.h): READY and PASS_FD
  * on real SOCK_SEQPACKET socket pairs, and what a receiver refuses.
  */
 #include <errno.h>

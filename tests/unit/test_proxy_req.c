@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Proxy mode's pure part (src/server/proxy_req.h): upstream URLs and
+ * Proxy mode's pure part (src/server/proto/proxy_req.h): upstream URLs and
  * settings, the joined request URI, the answer mapping, header values.
  */
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The CA process (src/server/signer.h), end to end: a data directory made
+ * The CA process (src/server/signer/signer.h), end to end: a data directory made
  * by datadir_open(), a real signer child, CSRs and CRLs checked with
  * OpenSSL against ca.pem.
  */
@@ -38,6 +38,7 @@
 #include "datadir.h"
 #include "hex.h"
 #include "signer.h"
+#include "signer_client.h"
 #include "ztp/err.h"
 
 /* One data directory for the whole run, made as ztpd makes it. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The signer's message codec (src/server/signer_msg.h): round trips, one
+ * The signer's message codec (src/server/proto/signer_msg.h): round trips, one
  * encoding per message, and every malformed form refused.
  */
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The SQLite store (src/server/store.h), on a real database file in a
+ * The SQLite store (src/server/store/store.h), on a real database file in a
  * fresh temporary directory per test.
  */
 #define _GNU_SOURCE /* memmem */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Admin bearer tokens (src/server/token.h).
+ * Admin bearer tokens (src/server/proto/token.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>

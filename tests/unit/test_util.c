@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Small helpers: hex (src/common/hex.h), numbers (num.h), time (clock.h),
- * and ztpd's configuration (src/server/config.h).
+ * and ztpd's configuration (src/server/proto/config.h).
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -843,7 +843,7 @@ test_config_bad_listen_address(void **state)
 }
 
 /*
- * BUG (src/server/config.c:87-92): set_listen() copies the value into the
+ * BUG (src/server/proto/config.c:87-92): set_listen() copies the value into the
  * configuration before check_listen() validates it, so a refused address
  * stays in cfg ("every bad input gets a clear error and changes nothing",
  * DESIGN.md). Every other key keeps its old value on failure.

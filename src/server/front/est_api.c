@@ -61,7 +61,7 @@
 #include "http_util.h"
 #include "log.h"
 #include "server.h"
-#include "signer.h"
+#include "signer_client.h"
 #include "store.h"
 #include "ztp/err.h"
 

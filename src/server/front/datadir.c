@@ -19,7 +19,7 @@
 #include "datadir.h"
 #include "hex.h"
 #include "log.h"
-#include "signer.h"
+#include "signer_client.h"
 #include "store.h"
 #include "ztp/err.h"
 

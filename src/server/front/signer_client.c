@@ -23,6 +23,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "signer.h"
+#include "signer_client.h"
 #include "ztp/err.h"
 
 #define SOCKBUF (2 * SIGNER_MSG_MAX + 4096)

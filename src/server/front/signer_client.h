@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The CA, behind a process boundary.
+ * The front's client of the signer (signer_client.c), the CA behind a
+ * process boundary. In ztpd the signer is the parent's child (parent.c,
+ * signer.c) and the front reaches it through signer_open_fd(): the parent
+ * starts a new signer when one dies and passes the front a new socket
+ * (signer_set_fd()); this client never starts a process then. In unit
+ * tests, signer_start() forks the signer itself, from a single-threaded
+ * process:
  *
  * signer_start() forks the signer: a child process that loads the CA key
- * (DIR/ca.key, PEM decrypted with the passphrase derived from the data
- * key, as datadir.c writes it) and DIR/ca.pem, closes every other file
+ * (DIR/ca.key, PEM decrypted with DIR/ca.pass, cakey.h) and DIR/ca.pem, closes every other file
  * descriptor, makes itself non-dumpable (no core file, no ptrace or
  * /proc/PID/mem by the same user) and then answers typed requests
  * (signer_msg.h) on a SOCK_SEQPACKET socketpair: sign this CSR under this
@@ -40,16 +45,15 @@
  * once); signer_restart() does it now. A refusal by a working signer is
  * not a failure: the call returns the signer's code.
  *
- * Restarts fork from a threaded process: the child has only the calling
- * thread, and a lock that another thread held at fork() (OpenSSL's, the
- * log's) stays held in it. Should the child hang on one, the start-up
- * time-out kills it and a later call tries again.
+ * Restarts by this client (signer_start() only, for tests) fork from the
+ * calling process; ztpd's front never does: its signer comes from the
+ * parent's fork + exec.
  *
  * The process must neither ignore SIGCHLD nor reap children it did not
  * start (waitpid(-1)): the signer is waited for here, and killed by pid.
  */
-#ifndef ZTP_SIGNER_H
-#define ZTP_SIGNER_H
+#ifndef ZTP_SIGNER_CLIENT_H
+#define ZTP_SIGNER_CLIENT_H
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -160,33 +164,11 @@ int signer_sign_crl(struct signer *s, uint64_t crl_number, uint32_t next_update,
 pid_t signer_pid(struct signer *s);
 
 /*
- * For tests. signer_key_loads(): how many times this process loaded a CA
- * key through this module; in the process that called signer_start() it
- * is always 0, the loading happens only in the child.
- * signer_exchange_raw(): send req[0..len) as one datagram, unchecked, and
- * return the signer's raw answer in resp (cap bytes) and *resp_len;
- * returns 0 or ZTP_EIO (signer gone: killed as by any failed call).
+ * For tests: send req[0..len) as one datagram, unchecked, and return the
+ * signer's raw answer in resp (cap bytes) and *resp_len; returns 0 or
+ * ZTP_EIO (signer gone: killed as by any failed call).
  */
-int signer_key_loads(void);
 
-/*
- * The signer process itself (signer.c): load the CA of dir with datakey,
- * serve requests on sock until it closes, and _exit(). Never returns.
- */
-void signer_child_main(int sock, const char *dir, uint8_t *datakey) __attribute__((noreturn));
-
-/*
- * ztpd --child signer, exec'd by the parent (parent.c) with its control
- * socket as SIGNER_CTL_FD: create the CA in dir if there is none, load it
- * (ca.pass; an earlier data directory's key is given a ca.pass once),
- * become user u, install the system-call filter (sandbox.h), send READY,
- * then serve every front socket the parent passes (PASS_FD) until the
- * control socket closes. Never returns.
- */
-struct privsep_user;
-#define SIGNER_CTL_FD 3
-#define SIGNER_CLIENTS_MAX 8
-void signer_proc_main(const char *dir, const struct privsep_user *u) __attribute__((noreturn));
 int signer_exchange_raw(struct signer *s, const uint8_t *req, size_t len, uint8_t *resp,
     size_t cap, size_t *resp_len);
 

@@ -14,7 +14,7 @@
 #include "hex.h"
 #include "log.h"
 #include "server.h"
-#include "signer.h"
+#include "signer_client.h"
 #include "store.h"
 #include "ztp/err.h"
 

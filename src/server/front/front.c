@@ -42,7 +42,7 @@
 #include "privsep.h"
 #include "proxy.h"
 #include "server.h"
-#include "signer.h"
+#include "signer_client.h"
 #include "store.h"
 #include "ztp/err.h"
 
