@@ -10,13 +10,7 @@
 
 #include "log.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ZTP_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ZTP_ASAN 1
-#endif
-#endif
+#include "sanitizer.h"
 #include "privsep.h"
 #include "ztp/err.h"
 

@@ -9,13 +9,7 @@
 #include "sandbox.h"
 #include "ztp/err.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ZTP_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ZTP_ASAN 1
-#endif
-#endif
+#include "sanitizer.h"
 
 /*
  * What serving needs: the sockets it holds (a PASS_FD brings a new one by
