@@ -3,7 +3,9 @@
  * Fault points for crash tests: with ZTP_FAULT_POINTS defined at build
  * time (the default, see CMakeLists.txt), fault_point("name") kills the
  * process with SIGKILL when the environment variable ZTP_FAULT is "name".
- * Without it, fault points compile to nothing.
+ * Without it, fault points compile to nothing. In ztpd a fault point
+ * fires once: when a child dies the parent drops ZTP_FAULT from its
+ * environment, so the child it starts next runs without it (parent.c).
  */
 #ifndef ZTP_FAULT_H
 #define ZTP_FAULT_H
