@@ -208,11 +208,15 @@ ok "usage errors (exit 2), a key store others can read (exit 6)"
 
 # ---- 202: ztpd's CA signer is down; ztp-enroll waits for Retry-After and asks again ----
 # kill_signer: kills ztpd's CA signer process; ztpd answers the next
-# enrolment 202 with Retry-After and starts a new signer at the one after
+# enrolment 202 with Retry-After. ztpd's parent, which starts a new signer
+# within a fraction of a second, is held still for a second meanwhile, so
+# that the next enrolment does meet no signer
 kill_signer() {
 	local s
 	s=$(est_signer_pid | head -1)
 	[ -n "$s" ] || fail "no signer process: $(grep -i signer "$T/ztpd.log" | tail -3)"
+	kill -STOP "$ZTPD_PID"
+	(sleep 1; kill -CONT "$ZTPD_PID" 2>/dev/null) &
 	kill -KILL "$s"
 	for _ in $(seq 1 100); do
 		case "$(ps -o stat= -p "$s" | tr -d ' ')" in "" | Z*) return ;; esac

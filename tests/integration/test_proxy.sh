@@ -314,6 +314,8 @@ openssl x509 -req -in "$P/cli.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -CAcreates
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/other.key" \
 	-out "$P/other.pem" -days 2 -subj /CN=other 2>/dev/null
 chmod 600 "$P"/*.key
+# started as root, ztpd's front runs as ztp and reads the client key when it connects
+if [ "$(id -u)" = 0 ] && id ztp >/dev/null 2>&1; then chown ztp "$P/cli.key"; fi
 start_upstream s --tls "$P/srv.pem" "$P/srv.key" --client-ca "$P/ca.pem"
 answer s '{"status": 200, "body": "over https"}'
 ztpctl group upstream fleet "https://127.0.0.1:$UP_PORT/s" --upstream-ca "$P/ca.pem" \
