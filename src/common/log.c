@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -59,20 +60,63 @@ log_sanitize(const void *s, size_t len, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+/* A log line being built: one write(2) puts it out whole (see emit()). */
+struct line {
+	char buf[8192];
+	size_t len;
+};
+
+static void
+put(struct line *l, const char *s, size_t n)
+{
+	if (n > sizeof(l->buf) - 1 - l->len)
+		n = sizeof(l->buf) - 1 - l->len;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+static void
+puts_(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+/* The line and its newline, in one write(2) (a short one is continued). */
+static void
+write_line(struct line *l)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	l->buf[l->len++] = '\n'; /* put() keeps one byte for it */
+	pthread_mutex_lock(&log_mu);
+	while (off < l->len) {
+		if ((n = write(2, l->buf + off, l->len - off)) > 0)
+			off += (size_t)n;
+		else if (n < 0 && errno != EINTR)
+			break;
+	}
+	pthread_mutex_unlock(&log_mu);
+}
+
 /* JSON string escaping of an already sanitized (printable) message. */
 static void
-json_str(FILE *f, const char *s)
+json_str(struct line *l, const char *s)
 {
-	fputc('"', f);
+	char esc[8];
+
+	put(l, "\"", 1);
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
+			put(l, "\\", 1);
+		if ((unsigned char)*s < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned char)*s);
+			puts_(l, esc);
+		} else {
+			put(l, s, 1);
+		}
 	}
-	fputc('"', f);
+	put(l, "\"", 1);
 }
 
 static void
@@ -88,24 +132,39 @@ stamp(char *buf, size_t cap)
 	    (int)(tv.tv_usec / 1000) % 1000);
 }
 
+/*
+ * One line, one write(2): ztpd's three processes share stderr (O_APPEND
+ * when it is a log file), and a line written in pieces would interleave
+ * with another process's.
+ */
 static void
 emit(const char *level, const char *msg)
 {
+	struct line l;
 	char ts[64];
 
+	l.len = 0;
 	stamp(ts, sizeof(ts));
-	pthread_mutex_lock(&log_mu);
 	if (log_fmt == LOG_FORMAT_JSON) {
-		fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"prog\":", ts, level);
-		json_str(stderr, log_prog);
-		fputs(",\"msg\":", stderr);
-		json_str(stderr, msg);
-		fputs("}\n", stderr);
+		puts_(&l, "{\"time\":\"");
+		puts_(&l, ts);
+		puts_(&l, "\",\"level\":\"");
+		puts_(&l, level);
+		puts_(&l, "\",\"prog\":");
+		json_str(&l, log_prog);
+		puts_(&l, ",\"msg\":");
+		json_str(&l, msg);
+		puts_(&l, "}");
 	} else {
-		fprintf(stderr, "%s %s %s: %s\n", ts, log_prog, level, msg);
+		puts_(&l, ts);
+		puts_(&l, " ");
+		puts_(&l, log_prog);
+		puts_(&l, " ");
+		puts_(&l, level);
+		puts_(&l, ": ");
+		puts_(&l, msg);
 	}
-	fflush(stderr);
-	pthread_mutex_unlock(&log_mu);
+	write_line(&l);
 }
 
 static void vlog(enum log_level lvl, const char *level, int with_errno, const char *fmt,
@@ -156,37 +215,46 @@ fatalx(const char *fmt, ...)
 void
 log_event(const char *kind, ...)
 {
+	struct line l;
 	char ts[64], val[256];
 	const char *k, *v;
 	va_list ap;
 
+	l.len = 0;
 	stamp(ts, sizeof(ts));
-	pthread_mutex_lock(&log_mu);
 	va_start(ap, kind);
 	if (log_fmt == LOG_FORMAT_JSON) {
-		fprintf(stderr, "{\"time\":\"%s\",\"level\":\"event\",\"prog\":", ts);
-		json_str(stderr, log_prog);
-		fputs(",\"event\":", stderr);
-		json_str(stderr, kind);
+		puts_(&l, "{\"time\":\"");
+		puts_(&l, ts);
+		puts_(&l, "\",\"level\":\"event\",\"prog\":");
+		json_str(&l, log_prog);
+		puts_(&l, ",\"event\":");
+		json_str(&l, kind);
 		while ((k = va_arg(ap, const char *)) != NULL) {
 			v = va_arg(ap, const char *);
 			log_sanitize(v ? v : "", v ? strlen(v) : 0, val, 200);
-			fputc(',', stderr);
-			json_str(stderr, k);
-			fputc(':', stderr);
-			json_str(stderr, val);
+			puts_(&l, ",");
+			json_str(&l, k);
+			puts_(&l, ":");
+			json_str(&l, val);
 		}
-		fputs("}\n", stderr);
+		puts_(&l, "}");
 	} else {
-		fprintf(stderr, "%s %s event: %s", ts, log_prog, kind);
+		puts_(&l, ts);
+		puts_(&l, " ");
+		puts_(&l, log_prog);
+		puts_(&l, " event: ");
+		puts_(&l, kind);
 		while ((k = va_arg(ap, const char *)) != NULL) {
 			v = va_arg(ap, const char *);
 			log_sanitize(v ? v : "", v ? strlen(v) : 0, val, 200);
-			fprintf(stderr, " %s=\"%s\"", k, val);
+			puts_(&l, " ");
+			puts_(&l, k);
+			puts_(&l, "=\"");
+			puts_(&l, val);
+			puts_(&l, "\"");
 		}
-		fputc('\n', stderr);
 	}
 	va_end(ap);
-	fflush(stderr);
-	pthread_mutex_unlock(&log_mu);
+	write_line(&l);
 }
