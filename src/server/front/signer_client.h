@@ -9,8 +9,8 @@
  * process:
  *
  * signer_start() forks the signer: a child process that loads the CA key
- * (DIR/ca.key, PEM decrypted with DIR/ca.pass, cakey.h) and DIR/ca.pem, closes every other file
- * descriptor, makes itself non-dumpable (no core file, no ptrace or
+ * (DIR/ca.key, PEM decrypted with DIR/ca.pass, cakey.h) and DIR/ca.pem,
+ * closes every other file descriptor, makes itself non-dumpable (no core file, no ptrace or
  * /proc/PID/mem by the same user) and then answers typed requests
  * (signer_msg.h) on a SOCK_SEQPACKET socketpair: sign this CSR under this
  * profile, sign this CRL. The calling process never opens ca.key and holds
@@ -39,11 +39,13 @@
  * with its own time-out, that holds the mutex from first to last.
  *
  * Failure: if the signer dies, does not answer within the time-out or
- * answers something malformed, the call returns ZTP_EIO and the child is
- * killed and reaped. The next call starts a new signer first (at most once
- * per opts.restart_interval_ms; in between, calls fail with ZTP_EIO at
- * once); signer_restart() does it now. A refusal by a working signer is
- * not a failure: the call returns the signer's code.
+ * answers something malformed, the call returns ZTP_EIO and the socket is
+ * closed. In ztpd (signer_open_fd()) calls then fail with ZTP_EIO at once
+ * until the parent passes a new socket. With signer_start(), the child is
+ * also killed and reaped, and the next call starts a new signer first (at
+ * most once per opts.restart_interval_ms); signer_restart() does it now.
+ * A refusal by a working signer is not a failure: the call returns the
+ * signer's code.
  *
  * Restarts by this client (signer_start() only, for tests) fork from the
  * calling process; ztpd's front never does: its signer comes from the
