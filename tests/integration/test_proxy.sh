@@ -357,11 +357,14 @@ ok "a CA file replaced in place is used from the next request on; an encrypted c
 # its usual 2 s, within --upstream-timeout, 5 s here)
 ztpctl group upstream fleet "http://127.0.0.1:$UP_B" >/dev/null || fail "ztpctl group upstream"
 answer b '{"status": 204, "delay": 3.5}'
+nb=$(nreq b)
 request POST "/v1/data/$DEVID?iccid=$ICCID_EF" "" "t=2" >"$T/req"
 "$PSK_CLIENT" --port "$DEVICE_PORT" --identity "$ICCID" --psk "$PSK" --suite ccm --request-file "$T/req" \
 	>"$T/drain.out" 2>/dev/null &
 drain_pid=$!
-sleep 0.5
+# SIGTERM once the POST is upstream (a fixed sleep lost the race on a loaded machine)
+for _ in $(seq 1 200); do [ "$(nreq b)" -gt "$nb" ] && break; sleep 0.05; done
+[ "$(nreq b)" -gt "$nb" ] || fail "the POST did not reach the upstream"
 kill -TERM "$ZTPD_PID"
 wait "$drain_pid" || fail "psk_client during the drain"
 [ "$(status_of <"$T/drain.out")" = 204 ] || fail "SIGTERM with a POST upstream: the device got no answer: $(cat "$T/drain.out")"
