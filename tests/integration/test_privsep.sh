@@ -91,22 +91,28 @@ found = {k: 0 for k in needles}
 control = 0
 mem = open("/proc/%s/mem" % pid, "rb", 0)
 total = 0
+CHUNK, OVERLAP = 4 << 20, 64
 for line in open("/proc/%s/maps" % pid):
     m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
     lo, hi, perms = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
-    if perms[0] != "r" or "[vvar]" in line or "[vsyscall]" in line:
+    # not readable, the kernel's, or a reservation over 1 GiB (a sanitizer's
+    # shadow memory): not where a key is kept
+    if perms[0] != "r" or "[vvar]" in line or "[vsyscall]" in line or hi - lo > (1 << 30):
         continue
-    try:
-        mem.seek(lo)
-        chunk = mem.read(hi - lo)
-    except OSError:
-        continue
-    total += len(chunk)
-    for k, n in needles.items():
-        if n in chunk:
-            found[k] += 1
-    if datakey in chunk:
-        control += 1
+    pos = lo
+    while pos < hi:
+        try:
+            mem.seek(pos)
+            chunk = mem.read(min(CHUNK + OVERLAP, hi - pos))
+        except OSError:
+            break
+        total += len(chunk)
+        for k, n in needles.items():
+            if n in chunk:
+                found[k] += 1
+        if datakey in chunk:
+            control += 1
+        pos += CHUNK
 print("searched %d MiB of the front's memory" % (total >> 20))
 if control == 0:
     print("the data key was not found: the search does not work")

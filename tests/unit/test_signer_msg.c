@@ -990,7 +990,7 @@ static void
 test_crl_sequence_messages_round_trip(void **state)
 {
 	static const struct signer_msg zero;
-	static uint8_t buf[SIGNER_MSG_MAX], der[SIGNER_CRL_PART_MAX];
+	static uint8_t buf[SIGNER_MSG_MAX], der[SIGNER_CRL_PART_MAX + 1]; /* + 1: the too-long case below */
 	struct signer_revoked list[2];
 	struct signer_msg m = zero, back;
 	struct signer_revoked e;
@@ -1058,7 +1058,7 @@ test_crl_sequence_messages_round_trip(void **state)
 	m = zero;
 	m.type = SIGNER_MSG_CRL_PART;
 	m.u.crl_der.crl = der;
-	m.u.crl_der.crl_len = sizeof(der);
+	m.u.crl_der.crl_len = SIGNER_CRL_PART_MAX;
 	m.u.crl_der.size = SIGNER_CRL_DER_MAX;
 	m.u.crl_der.offset = SIGNER_CRL_DER_MAX - SIGNER_CRL_PART_MAX;
 	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), 0);
@@ -1070,7 +1070,7 @@ test_crl_sequence_messages_round_trip(void **state)
 	assert_int_equal(back.u.crl_der.size, SIGNER_CRL_DER_MAX);
 	assert_int_equal(back.u.crl_der.offset, SIGNER_CRL_DER_MAX - SIGNER_CRL_PART_MAX);
 	/* one byte more does not fit */
-	m.u.crl_der.crl_len = sizeof(der) + 1;
+	m.u.crl_der.crl_len = SIGNER_CRL_PART_MAX + 1;
 	assert_int_equal(signer_msg_encode(&m, buf, sizeof(buf), &len), ZTP_ETOOBIG);
 }
 
