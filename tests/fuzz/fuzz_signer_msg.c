@@ -174,6 +174,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case SIGNER_MSG_ERROR:
 		FUZZ_CHECK(m.u.error.code > ZTP_E__FIRST && m.u.error.code < ZTP_E__LAST);
 		break;
+	case SIGNER_MSG_READY: {
+		const char *a[3] = { m.u.ready.device, m.u.ready.admin, m.u.ready.est };
+		for (int i = 0; i < 3; i++) {
+			FUZZ_CHECK(strlen(a[i]) <= SIGNER_ADDR_MAX);
+			for (const char *c = a[i]; *c; c++)
+				FUZZ_CHECK(*c >= 0x20 && *c <= 0x7e);
+		}
+		break;
+	}
+	case SIGNER_MSG_PASS_FD:
+		break; /* no fields; the descriptor is ipc.c's */
 	default:
 		FUZZ_CHECK(!"decoded an unknown type");
 	}

@@ -968,8 +968,11 @@ static int
 make_crl(const struct ca *ca, const struct signer_crl_req *r, struct signer_msg *out,
     uint8_t **der, const char **why)
 {
-	struct crl_build b = { CRL_IDLE };
+	struct crl_build b;
 	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.state = CRL_IDLE;
 
 	*why = "cannot build the CRL";
 	if ((rc = crl_start(ca, &b, r->crl_number, r->next_update, (uint32_t)r->n_revoked)) != 0 ||

@@ -30,8 +30,8 @@ _Static_assert(S__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX")
 static const char *const device_sql[S__COUNT] = {
 	[S_DEV_DELETE] = "DELETE FROM devices WHERE iccid = ?1",
 	[S_DEV_GET] = "SELECT cli, usr, pwd, created_at FROM devices WHERE iccid = ?1 AND device_id = ?2",
-	[S_DEV_INSERT] = "INSERT INTO devices(iccid, device_id, cli, usr, pwd, created_at)"
-			 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_DEV_INSERT] = ("INSERT INTO devices(iccid, device_id, cli, usr, pwd, created_at)"
+			  " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"),
 };
 
 static sqlite3_stmt *

@@ -25,8 +25,8 @@ _Static_assert(S__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX")
 static const char *const telemetry_sql[S__COUNT] = {
 	[S_TEL_DELETE] = "DELETE FROM telemetry WHERE iccid = ?1",
 	[S_TEL_INSERT] = "INSERT INTO telemetry(iccid, device_id, body, received_at) VALUES(?1, ?2, ?3, ?4)",
-	[S_TEL_LIST] = "SELECT id, iccid, device_id, body, received_at FROM telemetry"
-		       " WHERE iccid = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+	[S_TEL_LIST] = ("SELECT id, iccid, device_id, body, received_at FROM telemetry"
+			" WHERE iccid = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"),
 };
 
 static sqlite3_stmt *
