@@ -30,19 +30,6 @@
 #define ROTATE_KEY_LEN 32
 #define DEVICE_RESPONSE_JOIN_MAX 4096
 
-static const char *
-method_name(enum evhttp_cmd_type m)
-{
-	switch (m) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	default: return "other";
-	}
-}
-
 /* The configuration of version (the SIM's current one, read with the SIM: 0 is none). */
 static void
 serve_config(struct evhttp_request *req, struct worker *w, const struct devroute *r,
@@ -212,7 +199,8 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	    (r.kind != DEVROUTE_CONFIG && method != EVHTTP_REQ_POST)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 		    r.kind == DEVROUTE_CONFIG ? "GET" : "POST");
-		snprintf(shown, sizeof(shown), "%s is not allowed here", method_name(method));
+		snprintf(shown, sizeof(shown), "%s is not allowed here",
+		    http_method_name(req, "other"));
 		http_reply_error(req, 405, "method_not_allowed", shown);
 		return 0;
 	}
@@ -230,7 +218,7 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	}
 	if (sim.blocked) {
 		events_record(w->store, EV_BLOCKED_SIM, r.iccid, c->peer, "blocked SIM used (%s %s)",
-		    method_name(method), r.kind == DEVROUTE_CONFIG ? "config" :
+		    http_method_name(req, "other"), r.kind == DEVROUTE_CONFIG ? "config" :
 		    r.kind == DEVROUTE_DATA ? "data" : "dev");
 		http_reply_error(req, 403, "forbidden", "SIM blocked");
 		return 0;

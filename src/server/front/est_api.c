@@ -1287,19 +1287,6 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 
 /* ---- the handler ---- */
 
-static const char *
-method_name(enum evhttp_cmd_type m)
-{
-	switch (m) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	default: return "OTHER";
-	}
-}
-
 /* Answer req, or return 1 when the answer comes later (a key being made). */
 static int
 handle(struct worker *w, struct conn *c, struct evhttp_request *req, struct est_request *r)
@@ -1326,7 +1313,7 @@ handle(struct worker *w, struct conn *c, struct evhttp_request *req, struct est_
 		refuse(w, c, req, 413, NULL, "request body too large");
 		return 0;
 	}
-	status = est_req_parse(method_name(evhttp_request_get_command(req)),
+	status = est_req_parse(http_method_name(req, "OTHER"),
 	    evhttp_request_get_uri(req), evhttp_find_header(in, "Content-Type"),
 	    evhttp_find_header(in, "Authorization"), body, (size_t)n, r, why, sizeof(why));
 	OPENSSL_cleanse(body, (size_t)n);

@@ -138,7 +138,7 @@ admin_url(const char *bound, char *out, size_t cap)
 static void
 serve_control(struct server *srv, struct store *st, int sigfd)
 {
-	uint8_t buf[SIGNER_MSG_HDR_LEN + 64];
+	uint8_t buf[IPC_CTL_MAX];
 	struct signalfd_siginfo si;
 	struct signer_msg m;
 	struct pollfd p[2];

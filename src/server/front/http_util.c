@@ -100,3 +100,16 @@ http_body(struct evhttp_request *req, uint8_t *buf, size_t cap)
 		return -1;
 	return (long)len;
 }
+
+const char *
+http_method_name(struct evhttp_request *req, const char *other)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	default: return other;
+	}
+}

@@ -25,6 +25,8 @@ size_t http_header_bytes(struct evhttp_request *req);
  * it is larger than cap (nothing copied).
  */
 long http_body(struct evhttp_request *req, uint8_t *buf, size_t cap);
+/* The request's method ("GET", "POST", "PUT", "DELETE", "HEAD"), or other for any other. */
+const char *http_method_name(struct evhttp_request *req, const char *other);
 /* Length of the request body. */
 size_t http_body_len(struct evhttp_request *req);
 

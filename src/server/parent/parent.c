@@ -218,11 +218,17 @@ spawn(struct parent *p, const char *kind, int ctl, int extra, char *const *overr
 	int i, n = 0;
 	pid_t pid;
 
+	for (i = 0; overrides != NULL && overrides[i] != NULL; i++)
+		;
+	if (p->argc + i + 3 > ARGS_MAX) {
+		log_warnx("more than %d arguments: cannot start the %s", ARGS_MAX - 3 - i, kind);
+		return -1;
+	}
 	snprintf(title, sizeof(title), "ztpd: %s", kind);
 	args[n++] = title;
-	for (i = 1; i < p->argc && n < ARGS_MAX - 8; i++)
+	for (i = 1; i < p->argc; i++)
 		args[n++] = p->argv[i];
-	for (i = 0; overrides != NULL && overrides[i] != NULL && n < ARGS_MAX - 3; i++)
+	for (i = 0; overrides != NULL && overrides[i] != NULL; i++)
 		args[n++] = overrides[i];
 	args[n++] = "--child";
 	args[n++] = (char *)kind;
@@ -251,7 +257,7 @@ spawn(struct parent *p, const char *kind, int ctl, int extra, char *const *overr
 static int
 wait_ready(struct child *c)
 {
-	uint8_t buf[SIGNER_MSG_HDR_LEN + 3 * (SIGNER_FIELD_HDR_LEN + SIGNER_ADDR_MAX)];
+	uint8_t buf[IPC_CTL_MAX];
 	int64_t deadline = clock_mono_ms() + READY_TIMEOUT_MS, left;
 	struct signer_msg m;
 	struct pollfd pf;
@@ -479,9 +485,7 @@ static void
 reload(struct parent *p)
 {
 	struct config fresh, old = p->cfg;
-	pid_t previous = p->front.pid;
-	int prev_ctl = p->front.ctl;
-	struct child saved = p->front;
+	struct child previous = p->front;
 
 	config_defaults(&fresh);
 	optind = 1;
@@ -495,7 +499,7 @@ reload(struct parent *p)
 	snprintf(fresh.user, sizeof(fresh.user), "%s", old.user);
 	p->cfg = fresh;
 	log_set_level(p->cfg.log_level);
-	if (previous == 0) {
+	if (previous.pid == 0) {
 		log_info("SIGHUP: configuration read again; no front running");
 		return;
 	}
@@ -503,21 +507,21 @@ reload(struct parent *p)
 	p->front.pid = 0;
 	if (start_front(p, &old) != 0) {
 		log_warnx("SIGHUP: the new front did not start; keeping the running one");
-		p->front = saved;
+		p->front = previous;
 		return;
 	}
 	/* the old front drains; its control socket closes with it */
-	p->old_front = previous;
-	kill(previous, SIGTERM);
-	close(prev_ctl);
-	log_info("SIGHUP: front %d took over from %d", (int)p->front.pid, (int)previous);
+	p->old_front = previous.pid;
+	kill(previous.pid, SIGTERM);
+	close(previous.ctl);
+	log_info("SIGHUP: front %d took over from %d", (int)p->front.pid, (int)previous.pid);
 }
 
 /* Messages a running child sends (none expected): read them, notice an end. */
 static void
 drain_ctl(struct child *c)
 {
-	uint8_t buf[SIGNER_MSG_HDR_LEN + 3 * (SIGNER_FIELD_HDR_LEN + SIGNER_ADDR_MAX)];
+	uint8_t buf[IPC_CTL_MAX];
 	struct signer_msg m;
 	int fd, rc;
 

@@ -13,6 +13,9 @@
 
 #include "signer_msg.h"
 
+/* The largest control message (READY with three addresses): a receive buffer's size. */
+#define IPC_CTL_MAX (SIGNER_MSG_HDR_LEN + 3 * (SIGNER_FIELD_HDR_LEN + SIGNER_ADDR_MAX))
+
 /*
  * Send m on sock, with fd attached if fd >= 0 (only a PASS_FD carries
  * one: anything else is ZTP_EINVAL). Blocks until it is queued. Returns 0,

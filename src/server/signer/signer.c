@@ -1236,7 +1236,7 @@ static void
 serve(int ctl, int *clients, int n, const struct ca *ca)
 {
 	struct pollfd p[SIGNER_CLIENTS_MAX + 1];
-	uint8_t buf[SIGNER_MSG_HDR_LEN + 64];
+	uint8_t buf[IPC_CTL_MAX];
 	struct signer_msg m;
 	int i, k, fd, rc;
 
@@ -1326,17 +1326,19 @@ signer_child_main(int sock, const char *dir, uint8_t *datakey)
 
 /*
  * secret.key of an earlier data directory, only to open its ca.key once
- * (cakey_load() then gives it a ca.pass). 1 if read into key, 0 if not.
+ * (cakey_load() then gives it a ca.pass): read when there is no ca.pass,
+ * or (even_with_pass) when ca.pass did not open ca.key because a crash cut
+ * that migration short. 1 if read into key, 0 if not.
  */
 static int
-legacy_key(const char *dir, uint8_t key[CRYPTO_KEY_LEN])
+legacy_key(const char *dir, int even_with_pass, uint8_t key[CRYPTO_KEY_LEN])
 {
 	char path[PATH_MAX];
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/ca.pass", dir);
-	if (access(path, F_OK) == 0)
+	if (!even_with_pass && access(path, F_OK) == 0)
 		return 0;
 	snprintf(path, sizeof(path), "%s/secret.key", dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
@@ -1392,8 +1394,13 @@ signer_proc_main(const char *dir, const struct privsep_user *u)
 	}
 	if (cakey_create(dir) != 0)
 		goto out;
-	have_legacy = legacy_key(dir, key);
+	have_legacy = legacy_key(dir, 0, key);
 	rc = load_ca(dir, have_legacy ? key : NULL, &ca);
+	if (rc != 0 && !have_legacy && legacy_key(dir, 1, key)) {
+		/* a migration cut short: ca.pass written, ca.key not yet encrypted with it */
+		free_ca(&ca);
+		rc = load_ca(dir, key, &ca);
+	}
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc != 0 || warm_up(&ca) != 0) {
 		rc = 1;
