@@ -30,4 +30,12 @@ struct store;
 void events_record(struct store *st, const char *kind, const char *iccid, const char *peer,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/*
+ * An event an unauthenticated peer can cause: queued in the worker, rate
+ * limited per peer and coalesced, written in the background.
+ */
+struct worker;
+void events_note(struct worker *w, const char *kind, const char *iccid, const char *peer,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 #endif

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -182,6 +183,28 @@ serve_control(struct server *srv, struct store *st, int sigfd)
 	}
 }
 
+/*
+ * Every connection is a descriptor: take all the kernel allows, and say
+ * when that is less than the connection budgets add up to.
+ */
+static void
+raise_nofile(const struct config *cfg)
+{
+	struct rlimit rl;
+	long long want = (long long)cfg->workers * LISTENER__COUNT * cfg->max_connections + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && (long long)rl.rlim_cur < want)
+		log_warnx("open files limited to %llu, the connection budgets want %lld: "
+			  "connections may be refused by the kernel (raise LimitNOFILE or lower "
+			  "--max-connections)", (unsigned long long)rl.rlim_cur, want);
+}
+
 int
 front_main(struct config *cfg, const struct privsep_user *u)
 {
@@ -207,6 +230,7 @@ front_main(struct config *cfg, const struct privsep_user *u)
 
 	if (tls_init() != 0)
 		fatalx("cannot initialise TLS");
+	raise_nofile(cfg);
 	if (proxy_upstream_try(&cfg->upstream, errbuf, sizeof(errbuf)) != 0)
 		fatalx("--upstream: %s", errbuf);
 	if (datadir_open(&dd, cfg->data) != 0)

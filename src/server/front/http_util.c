@@ -36,11 +36,32 @@ http_reason(int status)
 	case 413: return "Payload Too Large";
 	case 431: return "Request Header Fields Too Large";
 	case 414: return "URI Too Long";
+	case 411: return "Length Required";
+	case 505: return "HTTP Version Not Supported";
 	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	default: return "Unknown";
+	}
+}
+
+
+/* The "error" member of our JSON errors for a status the guard answers. */
+const char *
+http_error_code(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 401: return "unauthorized";
+	case 411: return "length_required";
+	case 413: return "too_large";
+	case 431: return "headers_too_large";
+	case 501: return "not_implemented";
+	case 505: return "version_not_supported";
+	case 503: return "unavailable";
+	default: return "internal";
 	}
 }
 

@@ -18,6 +18,7 @@ void http_reply_error(struct evhttp_request *req, int status, const char *code,
     const char *detail);
 /* The reason phrase of a status. */
 const char *http_reason(int status);
+const char *http_error_code(int status);
 /* Bytes of the request line and headers as received (approximately). */
 size_t http_header_bytes(struct evhttp_request *req);
 /*

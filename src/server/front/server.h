@@ -47,6 +47,21 @@ struct worker {
 	struct evhttp *http[LISTENER__COUNT];
 	struct evconnlistener *lev[LISTENER__COUNT];
 	int nconns;
+	/*
+	 * Per listener (worker.c): its open connections, its accept pause,
+	 * the connections not authenticated yet (oldest first: the first to
+	 * close when it is full), and the unfinished handshakes per peer.
+	 */
+	int nconns_kind[LISTENER__COUNT];
+	int paused[LISTENER__COUNT];
+	TAILQ_HEAD(, conn) unauth[LISTENER__COUNT];
+	TAILQ_HEAD(, conn) admitq; /* accepted, to be admitted once evhttp gave them their socket */
+	struct event *admit_ev, *stats_ev;
+	struct peer_table *peers;
+	int ndropping[LISTENER__COUNT];
+	/* counted, logged once a minute (worker.c) */
+	long n_evicted[LISTENER__COUNT], n_peer_refused[LISTENER__COUNT];
+	long n_hs_timeout[LISTENER__COUNT], n_paused[LISTENER__COUNT];
 	int draining;
 	int64_t drain_deadline;
 	int ctl[2]; /* main writes a byte to ctl[1] to stop the worker */
@@ -89,7 +104,34 @@ struct conn {
 	struct proxy_job *proxy; /* proxy.c: the request being forwarded upstream, if any */
 	int linger_fd;        /* a dup (+ 1) of the socket of a connection refused in the
 				 handshake, kept a moment after it is closed (worker.c); 0: none */
+	/* admission (worker.c) */
+	struct evhttp_connection *evcon; /* known once admitted */
+	int admitting;                   /* in w->admitq */
+	int unauth;                      /* in w->unauth[kind] */
+	int hs_counted;                  /* counted in its peer's unfinished handshakes */
+	uint8_t peer_key[16];            /* the peer's address (IPv6 /64), for the peer table */
+	int dropping;                    /* closed to make room, not freed yet */
+	TAILQ_ENTRY(conn) link;          /* in w->unauth[kind] */
+	TAILQ_ENTRY(conn) alink;         /* in w->admitq */
+	/* the request head guard (guard.c) */
+	int g_state;                     /* GUARD_* */
+	uint64_t g_added, g_deleted;     /* bytes ever added to / drained from the input */
+	uint64_t g_pos;                  /* the guard has looked at the input up to here */
+	uint64_t g_body_left;            /* body bytes of the request the guard let through */
+	char *g_head;                    /* the head so far, when it came in pieces */
+	size_t g_head_len;
+	int g_busy;
+	int g_heads;                     /* request heads let through */
+	int peer_eof;                    /* the client said close_notify: answer, then close */
+	void (*held_eventcb)(struct bufferevent *, short, void *);
+	void *held_arg;
+	short held_what;
+	struct event *eof_ev;
 };
+
+#define GUARD_HEAD 0
+#define GUARD_BODY 1
+#define GUARD_REFUSED 2
 
 #define EST_PEER_NONE 0
 #define EST_PEER_OURS 1         /* issued by our CA, recorded, not revoked */
@@ -118,6 +160,21 @@ void conn_request_done(struct conn *c, struct evhttp_request *req);
 void conn_watch_close(struct conn *c, struct evhttp_request *req);
 /* Give the connection at least seconds more before its deadline. */
 void conn_extend_deadline(struct conn *c, int seconds);
+
+/* guard.c: the request head guard on a connection's input (see guard.c) */
+void guard_attach(struct conn *c);
+void guard_detach(struct conn *c);
+/* The client half-closed (close_notify): hold its EOF until the answer is out. */
+void guard_peer_closed(struct conn *c);
+/* A request of c was answered: a half-closed client's connection closes after it. */
+void guard_request_done(struct conn *c, struct evhttp_request *req);
+
+/* worker.c: c is authenticated (PSK handshake, or a request with a valid token) */
+void conn_authenticated(struct conn *c);
+/* c finished its TLS handshake */
+void conn_handshake_done(struct conn *c);
+/* Close c within seconds (0: at the next turn of the loop). */
+void conn_close_soon(struct conn *c, int seconds);
 
 /* device_api.c, admin_api.c: the evhttp handlers, arg is the worker */
 void device_api_handle(struct evhttp_request *req, void *arg);

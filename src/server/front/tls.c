@@ -309,8 +309,11 @@ info_cb(const SSL *cssl, int where, int ret)
 	struct conn *c;
 
 	if ((where & SSL_CB_HANDSHAKE_DONE) && (c = tls_conn(ssl)) != NULL) {
+		if (c->handshake_done)
+			return;
 		c->handshake_done = 1;
 		peer_of(c, ssl);
+		conn_handshake_done(c);
 		OPENSSL_cleanse(c->psk, sizeof(c->psk));
 		if (c->kind == LISTENER_DEVICE && c->pending)
 			commit_pending(c, ssl);
@@ -318,13 +321,27 @@ info_cb(const SSL *cssl, int where, int ret)
 			register_derived(c, ssl);
 		return;
 	}
+	/* the client's close_notify: its request, if one came with it, is answered first */
+	if ((where & SSL_CB_READ_ALERT) && (ret & 0xff) == SSL_AD_CLOSE_NOTIFY &&
+	    (c = tls_conn(ssl)) != NULL) {
+		guard_peer_closed(c);
+		return;
+	}
 	if (!(where & SSL_CB_WRITE_ALERT) || (ret >> 8) != SSL3_AL_FATAL)
 		return;
 	if ((c = tls_conn(ssl)) == NULL || c->event_recorded)
 		return;
 	c->event_recorded = 1;
+	/*
+	 * A refused handshake is one that failed on bytes the client sent:
+	 * not a connection that closed before sending any, nor one that ends
+	 * after its answer.
+	 */
+	if (c->handshake_done || SSL_get_rbio(ssl) == NULL ||
+	    BIO_number_read(SSL_get_rbio(ssl)) == 0)
+		return;
 	if (c->kind == LISTENER_DEVICE)
-		events_record(c->w->store, EV_HANDSHAKE_REFUSED, c->have_id ? c->id.iccid : NULL,
+		events_note(c->w, EV_HANDSHAKE_REFUSED, c->have_id ? c->id.iccid : NULL,
 		    peer_of(c, ssl), "TLS alert %s sent%s", SSL_alert_desc_string_long(ret),
 		    (ret & 0xff) == SSL_AD_DECRYPT_ERROR ? " (wrong PSK?)" : "");
 	else
@@ -346,7 +363,8 @@ tls_device_ctx(struct server *srv)
 		return NULL;
 	}
 	/* psk_ke per SIM group (or for all with --allow-psk-ke): see hello_cb */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_client_hello_cb(ctx, hello_cb, NULL);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -379,7 +397,8 @@ tls_admin_ctx(struct server *srv)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_info_callback(ctx, info_cb);
 	return ctx;
 }
@@ -416,7 +435,7 @@ tls_est_ctx(struct server *srv)
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_cert_verify_callback(ctx, est_api_verify_peer, srv);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-	    SSL_OP_NO_TICKET);
+	    SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_info_callback(ctx, info_cb);

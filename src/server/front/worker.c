@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,26 +39,286 @@
 
 void conn_free(struct conn *c);
 
-static void
-resume_listeners(struct worker *w)
-{
-	int k;
+/* ---- per-listener budgets ---- */
 
-	if (w->draining || w->nconns >= w->srv->cfg->max_connections)
-		return;
-	for (k = 0; k < LISTENER__COUNT; k++)
-		if (w->lev[k] != NULL)
-			evconnlistener_enable(w->lev[k]);
+#define PEER_BUCKETS 1024
+#define STATS_SECONDS 60
+
+struct peer_slot {
+	uint8_t key[16];
+	int kind;
+	int count;
+	struct peer_slot *next;
+};
+
+struct peer_table {
+	struct peer_slot *b[PEER_BUCKETS];
+};
+
+static unsigned
+peer_hash(const uint8_t key[16], int kind)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)kind;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % PEER_BUCKETS;
+}
+
+/* The slot of (key, kind), made if create; NULL if none (or no memory). */
+static struct peer_slot *
+peer_get(struct worker *w, const uint8_t key[16], int kind, int create)
+{
+	unsigned i = peer_hash(key, kind);
+	struct peer_slot *p;
+
+	if (w->peers == NULL)
+		return NULL;
+	for (p = w->peers->b[i]; p != NULL; p = p->next)
+		if (p->kind == kind && memcmp(p->key, key, 16) == 0)
+			return p;
+	if (!create || (p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	memcpy(p->key, key, 16);
+	p->kind = kind;
+	p->next = w->peers->b[i];
+	w->peers->b[i] = p;
+	return p;
 }
 
 static void
-pause_listeners(struct worker *w)
+peer_put(struct worker *w, const uint8_t key[16], int kind)
 {
+	unsigned i = peer_hash(key, kind);
+	struct peer_slot **pp, *p;
+
+	if (w->peers == NULL)
+		return;
+	for (pp = &w->peers->b[i]; (p = *pp) != NULL; pp = &p->next)
+		if (p->kind == kind && memcmp(p->key, key, 16) == 0) {
+			if (--p->count <= 0) {
+				*pp = p->next;
+				free(p);
+			}
+			return;
+		}
+}
+
+static void
+peer_table_free(struct worker *w)
+{
+	struct peer_slot *p, *next;
+	int i;
+
+	if (w->peers == NULL)
+		return;
+	for (i = 0; i < PEER_BUCKETS; i++)
+		for (p = w->peers->b[i]; p != NULL; p = next) {
+			next = p->next;
+			free(p);
+		}
+	free(w->peers);
+	w->peers = NULL;
+}
+
+/* The peer's address as a key: IPv4 mapped into IPv6, IPv6 cut to its /64. */
+static int
+peer_key(int fd, uint8_t key[16])
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(key, 0, 16);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		return 0;
+	}
+	if (ss.ss_family == AF_INET6) {
+		memcpy(key, &((struct sockaddr_in6 *)&ss)->sin6_addr, 8);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * A listener pauses when it is full of connections none of which may be
+ * closed to make room (all authenticated), and accepts again below that.
+ */
+static void
+budget_check(struct worker *w, enum listener_kind kind)
+{
+	int live = w->nconns_kind[kind] - w->ndropping[kind];
+	int full = live >= w->srv->cfg->max_connections && TAILQ_EMPTY(&w->unauth[kind]);
+
+	if (w->lev[kind] == NULL)
+		return;
+	if (full && !w->paused[kind]) {
+		evconnlistener_disable(w->lev[kind]);
+		w->paused[kind] = 1;
+		w->n_paused[kind]++;
+	} else if (!full && w->paused[kind] && !w->draining) {
+		evconnlistener_enable(w->lev[kind]);
+		w->paused[kind] = 0;
+	}
+}
+
+static struct evhttp_connection *
+conn_evcon(struct conn *c)
+{
+	void *arg = NULL;
+
+	if (c->evcon != NULL)
+		return c->evcon;
+	bufferevent_getcb(c->bev, NULL, NULL, NULL, &arg);
+	return arg;
+}
+
+static void
+unauth_remove(struct conn *c)
+{
+	if (c->unauth) {
+		TAILQ_REMOVE(&c->w->unauth[c->kind], c, link);
+		c->unauth = 0;
+	}
+}
+
+/*
+ * Close c now, with no answer: an unauthenticated connection has no
+ * request in flight. evhttp frees it (and c) at the next turn of the loop.
+ */
+static void
+conn_drop(struct conn *c)
+{
+	struct evhttp_connection *evcon = conn_evcon(c);
+
+	unauth_remove(c);
+	if (c->dropping)
+		return;
+	c->dropping = 1;
+	c->event_recorded = 1;
+	c->w->ndropping[c->kind]++;
+	if (evcon != NULL) {
+		evhttp_connection_free(evcon);
+	} else {
+		int fd = bufferevent_getfd(c->bev);
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR);
+	}
+}
+
+/*
+ * A new connection, now that evhttp gave it its socket: at most so many
+ * unfinished handshakes per peer, and room made in a full listener by
+ * closing its oldest unauthenticated connection.
+ */
+static void
+admit(struct conn *c)
+{
+	struct worker *w = c->w;
+	const struct config *cfg = w->srv->cfg;
+	enum listener_kind kind = c->kind;
+	struct peer_slot *slot;
+	struct conn *old;
+	int fd = bufferevent_getfd(c->bev);
+
+	c->evcon = conn_evcon(c);
+	if (fd < 0)
+		return;
+	if (c->peer[0] == '\0')
+		conn_peer(fd, c->peer, sizeof(c->peer));
+	if (!c->handshake_done && peer_key(fd, c->peer_key) == 0 &&
+	    (slot = peer_get(w, c->peer_key, kind, 1)) != NULL) {
+		if (slot->count >= cfg->max_handshakes_per_peer) {
+			if (slot->count == 0)
+				peer_put(w, c->peer_key, kind);
+			w->n_peer_refused[kind]++;
+			conn_drop(c);
+			return;
+		}
+		slot->count++;
+		c->hs_counted = 1;
+	}
+	while (w->nconns_kind[kind] - w->ndropping[kind] > cfg->max_connections &&
+	    (old = TAILQ_FIRST(&w->unauth[kind])) != NULL) {
+		w->n_evicted[kind]++;
+		conn_drop(old);
+		if (old == c)
+			break;
+	}
+	budget_check(w, kind);
+}
+
+static void
+admit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&w->admitq)) != NULL) {
+		TAILQ_REMOVE(&w->admitq, c, alink);
+		c->admitting = 0;
+		admit(c);
+	}
+}
+
+static void
+stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
 	int k;
 
-	for (k = 0; k < LISTENER__COUNT; k++)
-		if (w->lev[k] != NULL)
-			evconnlistener_disable(w->lev[k]);
+	for (k = 0; k < LISTENER__COUNT; k++) {
+		if (w->n_evicted[k] == 0 && w->n_peer_refused[k] == 0 && w->n_hs_timeout[k] == 0 &&
+		    w->n_paused[k] == 0)
+			continue;
+		log_info("worker %d, %s listener, last %d s: %ld unauthenticated connections "
+			 "closed to make room, %ld over the per-peer limit, %ld handshakes not "
+			 "finished in %d s, paused %ld times",
+		    w->id, k == LISTENER_DEVICE ? "device" : k == LISTENER_ADMIN ? "admin" : "EST",
+		    STATS_SECONDS, w->n_evicted[k], w->n_peer_refused[k], w->n_hs_timeout[k],
+		    w->srv->cfg->handshake_timeout, w->n_paused[k]);
+		w->n_evicted[k] = w->n_peer_refused[k] = w->n_hs_timeout[k] = w->n_paused[k] = 0;
+	}
+}
+
+void
+conn_authenticated(struct conn *c)
+{
+	if (!c->unauth)
+		return;
+	unauth_remove(c);
+	budget_check(c->w, c->kind);
+}
+
+void
+conn_handshake_done(struct conn *c)
+{
+	struct timeval tv = { c->w->srv->cfg->request_timeout, 0 };
+
+	if (c->hs_counted) {
+		peer_put(c->w, c->peer_key, c->kind);
+		c->hs_counted = 0;
+	}
+	event_add(c->deadline, &tv);
+	if (c->kind == LISTENER_DEVICE)
+		conn_authenticated(c); /* the PSK is the SIM's credential */
+}
+
+void
+conn_close_soon(struct conn *c, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	c->event_recorded = 1;
+	unauth_remove(c);
+	if (seconds == 0)
+		event_active(c->deadline, EV_TIMEOUT, 1);
+	else
+		event_add(c->deadline, &tv);
 }
 
 /* The deadline passed: shut the socket; evhttp then frees the connection. */
@@ -119,6 +380,7 @@ conn_request_done(struct conn *c, struct evhttp_request *req)
 	struct timeval tv = { c->w->srv->cfg->request_timeout, 0 };
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 
+	guard_request_done(c, req);
 	if (c->nrequests == 0 && evcon != NULL)
 		evhttp_connection_set_closecb(evcon, close_cb, c);
 	c->nrequests++;
@@ -211,33 +473,46 @@ void
 conn_free(struct conn *c)
 {
 	struct worker *w = c->w;
+	enum listener_kind c_kind_saved = c->kind;
 
 	if (c->timed_out && c->nrequests == 0 && !c->event_recorded) {
 		if (c->handshake_done)
-			events_record(w->store, EV_REQUEST_REFUSED, c->have_id ? c->id.iccid : NULL,
+			events_note(w, EV_REQUEST_REFUSED, c->have_id ? c->id.iccid : NULL,
 			    c->peer, "slow client: no complete request within %d s, closed",
 			    w->srv->cfg->request_timeout);
 		else
-			log_info("%s: handshake not completed within %d s, closed",
-			    c->peer[0] ? c->peer : "peer", w->srv->cfg->request_timeout);
+			w->n_hs_timeout[c->kind]++;
 	}
 	if (c->proxy != NULL)
 		proxy_conn_gone(c);
 	if (c->linger_fd > 0)
 		linger_start(w, c->linger_fd - 1);
+	if (c->admitting)
+		TAILQ_REMOVE(&w->admitq, c, alink);
+	unauth_remove(c);
+	if (c->hs_counted)
+		peer_put(w, c->peer_key, c->kind);
+	if (c->dropping)
+		w->ndropping[c->kind]--;
+	w->nconns_kind[c->kind]--;
+	guard_detach(c);
 	event_free(c->deadline);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 	w->nconns--;
-	resume_listeners(w);
+	budget_check(w, c_kind_saved);
 }
 
-/* evhttp asks for each accepted connection's bufferevent: a TLS one. */
+/*
+ * evhttp asks for each accepted connection's bufferevent: a TLS one, with
+ * the request head guard on its input. The connection is admitted at the
+ * next turn of the loop, once evhttp gave it its socket.
+ */
 static struct bufferevent *
 bev_cb(struct event_base *base, void *arg, enum listener_kind kind)
 {
 	struct worker *w = arg;
-	struct timeval tv = { w->srv->cfg->request_timeout, 0 };
+	struct timeval tv = { w->srv->cfg->handshake_timeout, 0 };
 	struct bufferevent *bev = NULL;
 	struct conn *c;
 	SSL *ssl;
@@ -251,14 +526,19 @@ bev_cb(struct event_base *base, void *arg, enum listener_kind kind)
 		fatalx("out of memory for a connection");
 	tls_set_conn(ssl, c);
 	w->nconns++;
-	if (w->nconns >= w->srv->cfg->max_connections)
-		pause_listeners(w);
+	w->nconns_kind[kind]++;
+	TAILQ_INSERT_TAIL(&w->unauth[kind], c, link);
+	c->unauth = 1;
+	TAILQ_INSERT_TAIL(&w->admitq, c, alink);
+	c->admitting = 1;
+	event_active(w->admit_ev, EV_TIMEOUT, 1);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		fatalx("out of memory for a connection");
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	c->bev = bev;
+	guard_attach(c);
 	evtimer_add(c->deadline, &tv);
 	return bev;
 }
@@ -381,6 +661,9 @@ worker_main(void *arg)
 		linger_end(TAILQ_FIRST(&w->lingering));
 	event_free(w->ctl_ev);
 	event_free(w->drain_ev);
+	event_free(w->admit_ev);
+	event_free(w->stats_ev);
+	peer_table_free(w);
 	est_api_worker_free(w);
 	proxy_worker_free(w);
 	store_close(w->store);
@@ -399,8 +682,19 @@ worker_start(struct server *srv, struct worker *w)
 	w->srv = srv;
 	w->ctl[0] = w->ctl[1] = -1;
 	TAILQ_INIT(&w->lingering);
+	TAILQ_INIT(&w->admitq);
+	for (k = 0; k < LISTENER__COUNT; k++)
+		TAILQ_INIT(&w->unauth[k]);
 	if ((w->base = event_base_new()) == NULL)
 		return ZTP_ENOMEM;
+	if ((w->peers = calloc(1, sizeof(*w->peers))) == NULL ||
+	    (w->admit_ev = event_new(w->base, -1, 0, admit_cb, w)) == NULL ||
+	    (w->stats_ev = event_new(w->base, -1, EV_PERSIST, stats_cb, w)) == NULL)
+		return ZTP_ENOMEM;
+	{
+		struct timeval stv = { STATS_SECONDS, 0 };
+		event_add(w->stats_ev, &stv);
+	}
 	datadir_path(srv->dd, "ztp.db", path);
 	if ((rc = store_open(&w->store, path, srv->dd->key)) != 0)
 		return rc;

@@ -89,7 +89,13 @@ const struct config_opt config_opts[] = {
 	{ "idle-timeout", CONFIG_INT, FIELD(idle_timeout), 1, 3600, "30", NULL, 0, "SECONDS",
 	    "read/write inactivity limit (default 30)", NULL },
 	{ "max-connections", CONFIG_INT, FIELD(max_connections), 1, 1000000, "1024", NULL, 0, "N",
-	    "open connections per worker (default 1024)", NULL },
+	    "open connections per listener and worker (default 1024); when a listener is full "
+	    "its oldest unauthenticated connection is closed, or it pauses", NULL },
+	{ "handshake-timeout", CONFIG_INT, FIELD(handshake_timeout), 1, 600, "5", NULL, 0,
+	    "SECONDS", "time from accept to a finished TLS handshake (default 5)", NULL },
+	{ "max-handshakes-per-peer", CONFIG_INT, FIELD(max_handshakes_per_peer), 1, 1000000, "64",
+	    NULL, 0, "N", "unfinished TLS handshakes one address (IPv6: one /64) may hold per "
+	    "listener and worker; more are closed at once (default 64)", NULL },
 	{ "max-header-size", CONFIG_INT, FIELD(max_header_size), 1024, 65536, "8192", NULL, 0,
 	    "BYTES", "request line and headers (default 8192)", NULL },
 	{ "user", CONFIG_STRING, FIELD(user), 0, 0, "ztp", NULL, 0, "NAME",

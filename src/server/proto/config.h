@@ -26,7 +26,9 @@ struct config {
 	int token_ttl;       /* s */
 	int request_timeout; /* s: handshake and one complete request */
 	int idle_timeout;    /* s: between reads/writes */
-	int max_connections; /* per worker */
+	int max_connections; /* per listener and worker */
+	int handshake_timeout;       /* s: accept to finished TLS handshake */
+	int max_handshakes_per_peer; /* unfinished handshakes per address, listener and worker */
 	int max_header_size; /* bytes of request line and headers */
 	/* certificates (EST) */
 	char est_listen[128];  /* "" or "off": no EST listener (the default) */
