@@ -391,7 +391,7 @@ store_open(struct store **out, const char *path, const uint8_t key[CRYPTO_KEY_LE
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
-	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 				 " PRAGMA foreign_keys = ON;", NULL, NULL, NULL) != SQLITE_OK) {
 		store_db_err(st, "pragma");
 		goto out;
