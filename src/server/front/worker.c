@@ -29,6 +29,7 @@
 #include "events.h"
 #include "log.h"
 #include "proxy.h"
+#include "retention.h"
 #include "server.h"
 #include "store.h"
 #include "ztp/err.h"
@@ -214,7 +215,7 @@ conn_free(struct conn *c)
 
 	if (c->timed_out && c->nrequests == 0 && !c->event_recorded) {
 		if (c->handshake_done)
-			events_record(w->store, EV_REQUEST_REFUSED, c->have_id ? c->id.iccid : NULL,
+			events_note(w, EV_REQUEST_REFUSED, c->have_id ? c->id.iccid : NULL,
 			    c->peer, "slow client: no complete request within %d s, closed",
 			    w->srv->cfg->request_timeout);
 		else
@@ -383,6 +384,8 @@ worker_main(void *arg)
 	event_free(w->drain_ev);
 	est_api_worker_free(w);
 	proxy_worker_free(w);
+	retention_end(w);
+	events_worker_end(w); /* the last events noted: written before the store closes */
 	store_close(w->store);
 	w->store = NULL;
 	event_base_free(w->base);
@@ -403,6 +406,8 @@ worker_start(struct server *srv, struct worker *w)
 		return ZTP_ENOMEM;
 	datadir_path(srv->dd, "ztp.db", path);
 	if ((rc = store_open(&w->store, path, srv->dd->key)) != 0)
+		return rc;
+	if ((rc = events_worker_start(w)) != 0 || (rc = retention_start(w)) != 0)
 		return rc;
 	for (k = 0; k < LISTENER__COUNT; k++)
 		if ((rc = setup_http(w, (enum listener_kind)k)) != 0)
