@@ -86,8 +86,8 @@ retention_cb(evutil_socket_t fd, short what, void *arg)
 		    RETENTION_PERIOD_S);
 	if (r->pass.events > 0 || r->pass.telemetry > 0)
 		log_info("retention: pruned %lld events older than %d days, %lld telemetry records "
-		    "older than %d days (%d batches)", r->pass.events, cfg->retain_events,
-		    r->pass.telemetry, cfg->retain_telemetry, r->pass.batches);
+		    "older than %d days (%d batches; 0 days: kept)", r->pass.events,
+		    cfg->retain_events, r->pass.telemetry, cfg->retain_telemetry, r->pass.batches);
 	event_add(r->ev, &later);
 }
 
