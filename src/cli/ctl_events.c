@@ -4,6 +4,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -15,11 +16,28 @@
 static const char *const event_head[] = { "TIME", "KIND", "ICCID", "PEER", "DETAIL" };
 static const char *const event_cols[] = { "time", "kind", "iccid", "peer", "detail" };
 
+/* A row that stands for repeats says how many, and when the last one was. */
+static void
+event_cell(const json_t *item, size_t col, char *out, size_t cap)
+{
+	const json_t *count = json_object_get(item, "count");
+	char last[64];
+	size_t len;
+
+	ctl_out_value(json_object_get(item, event_cols[col]), out, cap);
+	if (col != 4 || !json_is_integer(count) || json_integer_value(count) <= 1)
+		return;
+	ctl_out_value(json_object_get(item, "last_time"), last, sizeof(last));
+	len = strlen(out);
+	snprintf(out + len, cap - len, " (%lld times, last %s)",
+	    (long long)json_integer_value(count), last);
+}
+
 /* events [--since T] [--limit N]: T is checked here and sent as written */
 static int
 events_list(struct ctl *c, const struct ctl_args *a)
 {
-	static const struct ctl_table_spec t = { event_head, event_cols, 5, NULL };
+	static const struct ctl_table_spec t = { event_head, event_cols, 5, event_cell };
 	char query[256], ssince[64];
 	uint64_t max = 0;
 	int64_t ms;

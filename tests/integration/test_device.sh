@@ -103,7 +103,7 @@ out=$(S_ID=8944502509186389999 s_client_get "$(config_path)") || true
 [ -z "$out" ] || fail "unknown identity: got a response"
 expect_new_event unknown_identity "$n"
 out=$(S_ID=not-an-iccid s_client_get "$(config_path)") || true
-[ "$(ev_count unknown_identity)" -ge $((n + 2)) ] || fail "malformed identity: no event"
+wait_ev_count unknown_identity $((n + 2)) || fail "malformed identity: no event"
 out=$(S_ID="$ICCID.1" s_client_get "$(config_path)") || true
 [ -z "$out" ] || fail "an unknown key generation was accepted"
 unchanged "unknown identity"

@@ -84,10 +84,11 @@ event_cb(const struct store_event *ev, void *arg)
 {
 	struct id_page *l = arg;
 
-	json_array_append_new(l->arr, json_pack("{s:I, s:o, s:s, s:o, s:o, s:s}", "id",
+	json_array_append_new(l->arr, json_pack("{s:I, s:o, s:s, s:o, s:o, s:s, s:I, s:o}", "id",
 	    (json_int_t)ev->id, "time", admin_time_json(ev->time), "kind", ev->kind, "iccid",
 	    ev->iccid[0] ? json_string(ev->iccid) : json_null(), "peer",
-	    ev->peer[0] ? json_string(ev->peer) : json_null(), "detail", ev->detail));
+	    ev->peer[0] ? json_string(ev->peer) : json_null(), "detail", ev->detail, "count",
+	    (json_int_t)ev->count, "last_time", admin_time_json(ev->last_time)));
 	l->last_id = ev->id;
 	l->n++;
 	return 0;

@@ -1,14 +1,33 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Security events: one row in the store's events table and one log line.
- * kind is one of the documented kinds (docs/admin-api.md); iccid and peer
- * may be NULL. The detail must never hold a secret; what the peer sent is
+ * Security events: rows in the store's events table and log lines. kind
+ * is one of the documented kinds (docs/admin-api.md); iccid and peer may
+ * be NULL. The detail must never hold a secret; what the peer sent is
  * sanitized by the caller (log_sanitize).
+ *
+ * Two ways in:
+ *   events_record  one row written now, one log line: for what an
+ *                  authenticated caller or the server itself does.
+ *   events_note    what an unauthenticated peer can trigger (a refused
+ *                  handshake, an unknown identity): never a store write on
+ *                  the spot. It goes to the worker's bounded queue
+ *                  (struct evq), which coalesces repeats of one (kind, peer
+ *                  address without the port, ICCID) within --event-window
+ *                  seconds into one row with a count, allows each peer
+ *                  address --event-rate new rows per window (beyond that
+ *                  the events are counted in one events_suppressed row of
+ *                  that address and window), tracks at most EVQ_KEYS_MAX
+ *                  keys (beyond that events are dropped, counted, logged
+ *                  once per window), and is written by a timer about once
+ *                  a second, everything pending in one transaction.
  */
 #ifndef ZTP_EVENTS_H
 #define ZTP_EVENTS_H
+#include <stddef.h>
+#include <stdint.h>
 
 struct store;
+struct worker;
 
 #define EV_HANDSHAKE_REFUSED "handshake_refused"
 #define EV_UNKNOWN_IDENTITY "unknown_identity"
@@ -27,15 +46,66 @@ struct store;
 #define EV_UPSTREAM_ERROR "upstream_error" /* proxy mode: the customer's server failed */
 #define EV_CLIENT_CERT_REFUSED "client_cert_refused" /* EST: a TLS client certificate was refused */
 
+/* the summary row of a peer address over --event-rate: its count is the events dropped */
+#define EV_EVENTS_SUPPRESSED "events_suppressed"
+
+#define EVQ_KEYS_MAX 4096    /* distinct keys (and peer addresses) tracked per worker */
+#define EVQ_FLUSH_MS 1000    /* how often a worker writes its queue */
+
 void events_record(struct store *st, const char *kind, const char *iccid, const char *peer,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /*
- * An event an unauthenticated peer can cause: queued in the worker, rate
- * limited per peer and coalesced, written in the background.
+ * Note an event an unauthenticated peer can trigger, on w's queue (see
+ * above); the first occurrence of a key is logged, its repeats are not.
+ * Without a queue (w->evq NULL) it is recorded as events_record does.
  */
-struct worker;
 void events_note(struct worker *w, const char *kind, const char *iccid, const char *peer,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* worker.c: w->evq with its flush timer on w->base (ZTP_ENOMEM); write what is left and free it. */
+int events_worker_start(struct worker *w);
+void events_worker_end(struct worker *w);
+
+/* ---- the queue itself, apart from a worker (events_note uses it; tests drive it) ---- */
+
+struct evq;
+
+struct evq_stats {
+	size_t keys;         /* keys tracked now */
+	size_t peers;        /* peer addresses tracked now */
+	uint64_t rows;       /* rows created (inserted) so far */
+	uint64_t suppressed; /* events over a peer's rate, counted in events_suppressed rows */
+	uint64_t dropped;    /* events lost because the tables were full */
+	uint64_t flushes;    /* transactions written */
+};
+
+/*
+ * A queue with a window of window_s seconds, rate new rows per peer address
+ * and window, at most max_keys keys and as many peer addresses. NULL if
+ * out of memory. Free with evq_free (NULL is fine), which writes nothing:
+ * flush first.
+ */
+struct evq *evq_new(int window_s, int rate, size_t max_keys);
+void evq_free(struct evq *q);
+/*
+ * One occurrence at now (ms, wall clock) of kind for iccid (NULL: none)
+ * from peer ("ADDR:PORT", "[ADDR6]:PORT" or NULL). detail is copied (cut
+ * to STORE_DETAIL_MAX); it is stored only with a key's first occurrence.
+ */
+void evq_note(struct evq *q, int64_t now, const char *kind, const char *iccid, const char *peer,
+    const char *detail);
+/*
+ * Write every pending row to st in one transaction (store_event_batch):
+ * new keys are inserted, keys seen again since their last write get their
+ * count and last_time updated. Then forget the keys whose window is over
+ * (logging the count of those that repeated) and, when final, all of
+ * them. 0, or the store's error (nothing is lost: the next flush tries
+ * again).
+ */
+int evq_flush(struct evq *q, struct store *st, int64_t now, int final);
+void evq_get_stats(const struct evq *q, struct evq_stats *out);
+/* The address of peer without its port: "127.0.0.1:5555" -> "127.0.0.1", "[::1]:5" -> "::1". */
+void evq_peer_addr(const char *peer, char *out, size_t cap);
 
 #endif

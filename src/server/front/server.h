@@ -70,6 +70,8 @@ struct worker {
 	int nlinger;            /* refused sockets kept a moment to be read (worker.c) */
 	struct proxy_worker *proxy; /* proxy.c: this worker's upstream pools, made on first use */
 	TAILQ_HEAD(, lingering) lingering;
+	struct evq *evq;             /* events.c: events noted, written about once a second */
+	struct retention *retention; /* retention.c: worker 0 prunes old events and telemetry */
 };
 
 /* One accepted connection; lives as long as its SSL object. */

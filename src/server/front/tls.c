@@ -227,20 +227,20 @@ hello_cb(SSL *ssl, int *al, void *arg)
 			struct store_sim sim;
 			if (store_sim_get(c->w->store, id.iccid, &sim) == 0 &&
 			    sim.psk_generation > id.generation)
-				events_record(c->w->store, EV_STALE_KEY, id.iccid, peer_of(c, ssl),
+				events_note(c->w, EV_STALE_KEY, id.iccid, peer_of(c, ssl),
 				    "key generation %u was replaced by %u: a clone or a replay",
 				    id.generation, sim.psk_generation);
 			else if (id.has_generation)
-				events_record(c->w->store, EV_UNKNOWN_IDENTITY, id.iccid,
+				events_note(c->w, EV_UNKNOWN_IDENTITY, id.iccid,
 				    peer_of(c, ssl), "no SIM with this ICCID and key generation %u",
 				    id.generation);
 			else
-				events_record(c->w->store, EV_UNKNOWN_IDENTITY, id.iccid,
+				events_note(c->w, EV_UNKNOWN_IDENTITY, id.iccid,
 				    peer_of(c, ssl), "no SIM with this ICCID");
 		} else {
 			size_t len = ids[0].len;
 			hex_encode(ids[0].id, len > 32 ? 32 : len, shown, sizeof(shown));
-			events_record(c->w->store, EV_UNKNOWN_IDENTITY, NULL, peer_of(c, ssl),
+			events_note(c->w, EV_UNKNOWN_IDENTITY, NULL, peer_of(c, ssl),
 			    "malformed PSK identity (%zu bytes: %s%s)", len, shown,
 			    len > 32 ? "..." : "");
 		}

@@ -30,6 +30,7 @@
 #include "events.h"
 #include "log.h"
 #include "proxy.h"
+#include "retention.h"
 #include "server.h"
 #include "store.h"
 #include "ztp/err.h"
@@ -666,6 +667,8 @@ worker_main(void *arg)
 	peer_table_free(w);
 	est_api_worker_free(w);
 	proxy_worker_free(w);
+	retention_end(w);
+	events_worker_end(w); /* the last events noted: written before the store closes */
 	store_close(w->store);
 	w->store = NULL;
 	event_base_free(w->base);
@@ -697,6 +700,8 @@ worker_start(struct server *srv, struct worker *w)
 	}
 	datadir_path(srv->dd, "ztp.db", path);
 	if ((rc = store_open(&w->store, path, srv->dd->key)) != 0)
+		return rc;
+	if ((rc = events_worker_start(w)) != 0 || (rc = retention_start(w)) != 0)
 		return rc;
 	for (k = 0; k < LISTENER__COUNT; k++)
 		if ((rc = setup_http(w, (enum listener_kind)k)) != 0)

@@ -98,6 +98,16 @@ const struct config_opt config_opts[] = {
 	    "listener and worker; more are closed at once (default 64)", NULL },
 	{ "max-header-size", CONFIG_INT, FIELD(max_header_size), 1024, 65536, "8192", NULL, 0,
 	    "BYTES", "request line and headers (default 8192)", NULL },
+	{ "event-window", CONFIG_INT, FIELD(event_window), 1, 86400, "60", NULL, 0, "SECONDS",
+	    "repeats of one event (kind, peer address, ICCID) within this window are one row "
+	    "with a count (default 60)", NULL },
+	{ "event-rate", CONFIG_INT, FIELD(event_rate), 1, 1000000, "20", NULL, 0, "N",
+	    "new event rows per peer address and window, per worker; beyond it the events are "
+	    "counted in one events_suppressed row (default 20)", NULL },
+	{ "retain-events", CONFIG_INT, FIELD(retain_events), 0, 36500, "90", NULL, 0, "DAYS",
+	    "delete events older than this, in the background (default 90; 0 keeps them)", NULL },
+	{ "retain-telemetry", CONFIG_INT, FIELD(retain_telemetry), 0, 36500, "30", NULL, 0, "DAYS",
+	    "delete telemetry older than this, in the background (default 30; 0 keeps it)", NULL },
 	{ "user", CONFIG_STRING, FIELD(user), 0, 0, "ztp", NULL, 0, "NAME",
 	    "started as root, run the front and the signer as this user (default ztp); "
 	    "'root' keeps root, explicitly", NULL },

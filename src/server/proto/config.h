@@ -43,6 +43,11 @@ struct config {
 	/* ztpd --import-ca CERT KEY: import the CA into the data directory and exit */
 	char import_ca_cert[PATH_MAX];
 	char import_ca_key[PATH_MAX];
+	/* the audit trail (events.c) and retention (retention.c) */
+	int event_window;     /* s: repeats of one event within it are one row */
+	int event_rate;       /* new event rows per peer address and window */
+	int retain_events;    /* days; 0: keep */
+	int retain_telemetry; /* days; 0: keep */
 	/* privilege separation */
 	char user[64];  /* started as root: the front and the signer run as this user */
 	char child[16]; /* --child front|signer (internal, set by the parent's exec); "" */

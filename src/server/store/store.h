@@ -20,7 +20,7 @@
 #include "crypto.h"
 #include "ztp/iccid.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_CONFIG_MAX 255
 #define STORE_TELEMETRY_MAX 255
 #define STORE_PSK_MIN 16
@@ -131,6 +131,20 @@ struct store_event {
 	char iccid[ICCID_STR_SIZE]; /* "" if none */
 	char peer[64];              /* "" if none */
 	char detail[STORE_DETAIL_MAX];
+	int64_t count;     /* occurrences this row stands for (coalesced repeats), >= 1 */
+	int64_t last_time; /* ms of the last of them; time when count is 1 */
+};
+
+/*
+ * One row of store_event_batch: id 0 inserts a new row (time, kind, iccid,
+ * peer, detail, count, last_time) and gets its id back; a non-zero id sets
+ * that row's count and last_time only. The strings are the caller's.
+ */
+struct store_event_row {
+	int64_t id;
+	int64_t time, last_time; /* ms */
+	int64_t count;
+	const char *kind, *iccid, *peer, *detail; /* iccid, peer: NULL or "" for none */
 };
 
 /* ---- the connection (store_sqlite.c) ---- */
@@ -230,6 +244,8 @@ typedef int (*store_telemetry_cb)(const struct store_telemetry *t, void *arg);
 /* Newest first, ids below before (0: from the newest). */
 int store_telemetry_list(struct store *st, const char *iccid, int64_t before, int limit,
     store_telemetry_cb cb, void *arg);
+/* Retention: as store_event_prune, for records whose received_at is older than before. */
+int store_telemetry_prune(struct store *st, int64_t before, int limit, int *deleted);
 
 /* ---- device records (store_device.c) ---- */
 
@@ -246,6 +262,18 @@ typedef int (*store_event_cb)(const struct store_event *ev, void *arg);
 /* Oldest first: time >= since (ms) and id > after. */
 int store_event_list(struct store *st, int64_t since, int64_t after, int limit,
     store_event_cb cb, void *arg);
+/*
+ * Write n rows (inserts and updates, struct store_event_row) in one
+ * transaction: all or none. On success the inserted rows' ids are set; on
+ * failure nothing changed and the ids that were set mean nothing.
+ */
+int store_event_batch(struct store *st, struct store_event_row *rows, size_t n);
+/*
+ * Retention: delete at most limit events whose time is older than before
+ * (ms), oldest first, in one statement; *deleted says how many went (fewer
+ * than limit: none older is left).
+ */
+int store_event_prune(struct store *st, int64_t before, int limit, int *deleted);
 
 /* ---- admin API keys (store_apikey.c) ---- */
 

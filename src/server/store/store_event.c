@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store's events: what happened, when, to which SIM and from which
- * peer, listed oldest first.
+ * peer, listed oldest first. A row may stand for several occurrences of
+ * one event (count, last_time): the front coalesces repeats in memory and
+ * writes them in batches (events.c).
  */
 #include <string.h>
 
@@ -15,6 +17,9 @@
 enum event_stmt {
 	S_EV_INSERT,
 	S_EV_LIST,
+	S_EV_BATCH_INSERT,
+	S_EV_BATCH_UPDATE,
+	S_EV_PRUNE,
 	S__COUNT
 };
 
@@ -22,8 +27,15 @@ _Static_assert(S__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX")
 
 static const char *const event_sql[S__COUNT] = {
 	[S_EV_INSERT] = "INSERT INTO events(time, kind, iccid, peer, detail) VALUES(?1, ?2, ?3, ?4, ?5)",
-	[S_EV_LIST] = "SELECT id, time, kind, iccid, peer, detail FROM events"
+	[S_EV_LIST] = "SELECT id, time, kind, iccid, peer, detail, count,"
+		      " coalesce(last_time, time) FROM events"
 		      " WHERE time >= ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	[S_EV_BATCH_INSERT] = "INSERT INTO events(time, kind, iccid, peer, detail, count, last_time)"
+			      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_EV_BATCH_UPDATE] = "UPDATE events SET count = ?2, last_time = ?3 WHERE id = ?1",
+	/* events_time (time, id) finds the oldest rows without a scan */
+	[S_EV_PRUNE] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time < ?1"
+		       " ORDER BY time LIMIT ?2)",
 };
 
 static sqlite3_stmt *
@@ -48,6 +60,67 @@ store_event_add(struct store *st, const char *kind, const char *iccid, const cha
 	return store_exec(st, s);
 }
 
+/* One row of a batch: its INSERT (setting r->id) or its UPDATE. */
+static int
+batch_row(struct store *st, struct store_event_row *r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (r->id != 0) {
+		if ((s = prep(st, S_EV_BATCH_UPDATE)) == NULL)
+			return ZTP_ESTORE;
+		sqlite3_bind_int64(s, 1, r->id);
+		sqlite3_bind_int64(s, 2, r->count);
+		sqlite3_bind_int64(s, 3, r->last_time);
+		/* a row pruned meanwhile is not an error: the repeats go with it */
+		return store_exec(st, s);
+	}
+	if ((s = prep(st, S_EV_BATCH_INSERT)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_int64(s, 1, r->time);
+	sqlite3_bind_text(s, 2, r->kind, -1, SQLITE_STATIC);
+	store_bind_opt_text(s, 3, r->iccid);
+	store_bind_opt_text(s, 4, r->peer);
+	sqlite3_bind_text(s, 5, r->detail ? r->detail : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, r->count);
+	sqlite3_bind_int64(s, 7, r->last_time);
+	if ((rc = store_exec(st, s)) == 0)
+		r->id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int
+store_event_batch(struct store *st, struct store_event_row *rows, size_t n)
+{
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = batch_row(st, &rows[i]);
+	return store_tx_end(st, rc);
+}
+
+int
+store_event_prune(struct store *st, int64_t before, int limit, int *deleted)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*deleted = 0;
+	if ((s = prep(st, S_EV_PRUNE)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int(s, 2, limit);
+	if ((rc = store_exec(st, s)) == 0)
+		*deleted = sqlite3_changes(st->db);
+	return rc;
+}
+
 static void
 row_event(sqlite3_stmt *s, struct store_event *ev)
 {
@@ -58,6 +131,8 @@ row_event(sqlite3_stmt *s, struct store_event *ev)
 	store_col_text(s, 3, ev->iccid, sizeof(ev->iccid));
 	store_col_text(s, 4, ev->peer, sizeof(ev->peer));
 	store_col_text(s, 5, ev->detail, sizeof(ev->detail));
+	ev->count = sqlite3_column_int64(s, 6);
+	ev->last_time = sqlite3_column_int64(s, 7);
 }
 
 int

@@ -145,6 +145,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE groups ADD COLUMN upstream_ca TEXT;"
 	"ALTER TABLE groups ADD COLUMN upstream_cert TEXT;"
 	"ALTER TABLE groups ADD COLUMN upstream_key TEXT;",
+	/* 6: a bounded audit trail: repeats of one event coalesced into one row with a count
+	 * (last_time: the last repeat, ms; NULL for rows written one by one), and telemetry
+	 * pruned by age */
+	"ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE events ADD COLUMN last_time INTEGER;"
+	"CREATE INDEX telemetry_received ON telemetry(received_at);",
 };
 
 enum core_stmt {

@@ -17,6 +17,7 @@ enum telemetry_stmt {
 	S_TEL_DELETE,
 	S_TEL_INSERT,
 	S_TEL_LIST,
+	S_TEL_PRUNE,
 	S__COUNT
 };
 
@@ -27,6 +28,9 @@ static const char *const telemetry_sql[S__COUNT] = {
 	[S_TEL_INSERT] = "INSERT INTO telemetry(iccid, device_id, body, received_at) VALUES(?1, ?2, ?3, ?4)",
 	[S_TEL_LIST] = ("SELECT id, iccid, device_id, body, received_at FROM telemetry"
 			" WHERE iccid = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"),
+	/* the index telemetry_received finds the oldest rows without a scan */
+	[S_TEL_PRUNE] = ("DELETE FROM telemetry WHERE id IN (SELECT id FROM telemetry"
+			 " WHERE received_at < ?1 ORDER BY received_at LIMIT ?2)"),
 };
 
 static sqlite3_stmt *
@@ -100,4 +104,20 @@ store_telemetry_purge(struct store *st, const char *iccid)
 {
 	return store_exec_text(st, STORE_M_TELEMETRY, S_TEL_DELETE, telemetry_sql[S_TEL_DELETE],
 	    iccid);
+}
+
+int
+store_telemetry_prune(struct store *st, int64_t before, int limit, int *deleted)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*deleted = 0;
+	if ((s = prep(st, S_TEL_PRUNE)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int(s, 2, limit);
+	if ((rc = store_exec(st, s)) == 0)
+		*deleted = sqlite3_changes(st->db);
+	return rc;
 }
