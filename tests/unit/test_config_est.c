@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztpd's certificate options (src/server/proto/config.c): --est-listen,
- * --est-auth, --cert-days, --reenroll-grace, --crl-validity, and
+ * --est-auth, --cert-days, --reenroll-grace, --crl-validity,
+ * --est-certs-per-hour, and
  * --import-ca CERT KEY with its one positional argument.
  */
 #include <setjmp.h>
@@ -43,6 +44,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg.cert_days, 365);
 	assert_int_equal(cfg.reenroll_grace, 30 * 86400);
 	assert_int_equal(cfg.crl_validity, 7 * 86400);
+	assert_int_equal(cfg.est_certs_per_hour, 10);
 	assert_string_equal(cfg.import_ca_cert, "");
 }
 
@@ -89,6 +91,14 @@ test_est_keys_bounds(void **state)
 	assert_int_equal(set(&cfg, "crl-validity", "3599"), ZTP_EINVAL);
 	assert_int_equal(set(&cfg, "crl-validity", "3600"), 0);
 	assert_int_equal(set(&cfg, "crl-validity", "31622401"), ZTP_EINVAL);
+	assert_int_equal(set(&cfg, "est-certs-per-hour", "0"), 0); /* no limit */
+	assert_int_equal(cfg.est_certs_per_hour, 0);
+	assert_int_equal(set(&cfg, "est-certs-per-hour", "3"), 0);
+	assert_int_equal(cfg.est_certs_per_hour, 3);
+	assert_int_equal(set(&cfg, "est-certs-per-hour", "-1"), ZTP_EINVAL);
+	assert_int_equal(set(&cfg, "est-certs-per-hour", "1000001"), ZTP_EINVAL);
+	assert_int_equal(set(&cfg, "est-certs-per-hour", "3x"), ZTP_EINVAL);
+	assert_int_equal(cfg.est_certs_per_hour, 3);
 }
 
 static void

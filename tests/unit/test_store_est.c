@@ -933,6 +933,144 @@ test_cert_record_refuses_bad_input(void **state)
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM things", NULL), 0);
 }
 
+/* ---- the per-device issuance limit ---- */
+
+#define T0 1800000000000LL /* ms: issued_at values set behind the store's back */
+
+/* Set serial's issued_at to ms. */
+static void
+set_issued_at(struct fx *fx, const char *serial, int64_t ms)
+{
+	char sql[160];
+
+	snprintf(sql, sizeof(sql), "UPDATE certs SET issued_at = %lld WHERE serial = '%s'",
+	    (long long)ms, serial);
+	sql_run(fx->path, sql);
+}
+
+static void
+test_cert_count_since_counts_the_udids_certs_after_since(void **state)
+{
+	struct fx *fx = *state;
+	int64_t n = -1, frees = -1;
+
+	record(fx, "01", UDID_1, NULL);
+	record(fx, "02", UDID_1, NULL);
+	record(fx, "03", UDID_1, NULL);
+	record(fx, "04", UDID_2, NULL);
+	set_issued_at(fx, "01", T0 - HOUR_MS); /* out of a window that starts at T0 - HOUR_MS */
+	set_issued_at(fx, "02", T0);
+	set_issued_at(fx, "03", T0 + 1000);
+	set_issued_at(fx, "04", T0);
+	assert_int_equal(store_cert_count_since(fx->st, UDID_1, T0 - HOUR_MS, 0, &n, &frees), 0);
+	assert_int_equal(n, 2); /* issued_at == since is out */
+	assert_int_equal(frees, 0);
+	assert_int_equal(store_cert_count_since(fx->st, UDID_1, T0 - HOUR_MS - 1, 0, &n, &frees), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_cert_count_since(fx->st, UDID_1, T0, 0, &n, &frees), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_cert_count_since(fx->st, UDID_2, T0 - HOUR_MS, 0, &n, &frees), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_cert_count_since(fx->st, "dev-none", 0, 5, &n, &frees), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(frees, 0);
+	/* revoked certificates count: they were issued */
+	assert_int_equal(store_cert_revoke(fx->st, "03", SIGNER_REASON_SUPERSEDED), 0);
+	assert_int_equal(store_cert_count_since(fx->st, UDID_1, T0 - HOUR_MS, 0, &n, &frees), 0);
+	assert_int_equal(n, 2);
+}
+
+static void
+test_cert_count_since_says_which_cert_must_leave_the_window(void **state)
+{
+	struct fx *fx = *state;
+	int64_t n = -1, frees = -1;
+
+	record(fx, "01", UDID_1, NULL);
+	record(fx, "02", UDID_1, NULL);
+	record(fx, "03", UDID_1, NULL);
+	set_issued_at(fx, "01", T0 + 2000);
+	set_issued_at(fx, "02", T0);
+	set_issued_at(fx, "03", T0 + 1000);
+	/* under the limit: nothing to wait for */
+	assert_int_equal(store_cert_count_since(fx->st, UDID_1, T0 - 1, 4, &n, &frees), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(frees, 0);
+	/* at the limit: the oldest */
+	assert_int_equal(store_cert_count_since(fx->st, UDID_1, T0 - 1, 3, &n, &frees), 0);
+	assert_int_equal(frees, T0);
+	/* over it (the limit was lowered): two must leave, the second oldest frees a place */
+	assert_int_equal(store_cert_count_since(fx->st, UDID_1, T0 - 1, 2, &n, &frees), 0);
+	assert_int_equal(frees, T0 + 1000);
+	assert_int_equal(store_cert_count_since(fx->st, UDID_1, T0 - 1, 1, &n, &frees), 0);
+	assert_int_equal(frees, T0 + 2000);
+}
+
+static void
+test_cert_count_since_reads_the_udid_index_only(void **state)
+{
+	struct fx *fx = *state;
+	const char *sql = "EXPLAIN QUERY PLAN SELECT count(*) FROM certs WHERE udid = ?1"
+			  " AND issued_at > ?2";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int found = 0;
+	int64_t n, frees;
+
+	record(fx, "01", UDID_1, NULL);
+	/* the store's own statement, then the plan of the same text */
+	assert_int_equal(store_cert_count_since(fx->st, UDID_1, 0, 1, &n, &frees), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		if (strstr((const char *)sqlite3_column_text(s, 3), "COVERING INDEX certs_udid") != NULL)
+			found = 1;
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	assert_true(found);
+}
+
+static void
+test_cert_count_since_refuses_bad_input(void **state)
+{
+	struct fx *fx = *state;
+	int64_t n = -1, frees = -1;
+
+	assert_int_equal(store_cert_count_since(fx->st, "a b", 0, 1, &n, &frees), ZTP_EINVAL);
+	assert_int_equal(store_cert_count_since(fx->st, "", 0, 1, &n, &frees), ZTP_EINVAL);
+	assert_int_equal(store_cert_count_since(fx->st, UDID_1, 0, -1, &n, &frees), ZTP_EINVAL);
+}
+
+static void
+test_cert_record_over_the_window_max_is_busy_and_keeps_the_password(void **state)
+{
+	struct fx *fx = *state;
+	struct store_cert c = cert("03", UDID_1, 4000000000), out;
+	struct store_password pw;
+
+	record(fx, "01", UDID_1, NULL);
+	record(fx, "02", UDID_1, NULL);
+	record(fx, "09", UDID_2, NULL); /* another device's do not count */
+	assert_int_equal(store_password_create(fx->st, UDID_1, NULL, "open sesame",
+			     clock_now_ms() + HOUR_MS, &pw),
+	    0);
+	c.per_window_max = 2;
+	assert_int_equal(store_cert_record(fx->st, &c, NULL, pw.id), ZTP_EBUSY);
+	assert_int_equal(store_cert_get(fx->st, "03", &out), ZTP_ENOENT);
+	assert_int_equal(password_used_at(fx, pw.id), 0);
+	assert_int_equal(store_password_check(fx->st, UDID_1, "open sesame", NULL), 0);
+	/* one of the two leaves the window (issued an hour ago): room for one */
+	set_issued_at(fx, "01", clock_now_ms() - HOUR_MS);
+	assert_int_equal(store_cert_record(fx->st, &c, NULL, pw.id), 0);
+	assert_true(password_used_at(fx, pw.id) > 0);
+	/* 0: no limit */
+	c = cert("04", UDID_1, 4000000000);
+	c.per_window_max = 0;
+	assert_int_equal(store_cert_record(fx->st, &c, NULL, 0), 0);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM certs WHERE udid = ?1", UDID_1), 4);
+}
+
 /* ---- reading certificates ---- */
 
 static void
@@ -1717,6 +1855,11 @@ main(void)
 		T(test_cert_record_for_a_blocked_thing_is_auth_and_records_nothing),
 		T(test_cert_record_of_a_duplicate_serial_changes_nothing),
 		T(test_cert_record_refuses_bad_input),
+		T(test_cert_count_since_counts_the_udids_certs_after_since),
+		T(test_cert_count_since_says_which_cert_must_leave_the_window),
+		T(test_cert_count_since_reads_the_udid_index_only),
+		T(test_cert_count_since_refuses_bad_input),
+		T(test_cert_record_over_the_window_max_is_busy_and_keeps_the_password),
 		T(test_cert_get_round_trips),
 		T(test_cert_get_of_unknown_serial_is_noent),
 		T(test_cert_list_by_udid_pages_with_after_and_limit),

@@ -17,6 +17,8 @@
  * server's --est-auth). Whatever the method, a UDID on the allowlist must
  * use its allowlisted key. simplereenroll needs a certificate of ours for
  * the same UDID, which may have expired within the group's grace period.
+ * However authorised, a UDID gets at most --est-certs-per-hour certificates
+ * in any hour (over_limit()).
  * A certificate is returned only after its record is committed, and
  * recorded only once its answer is built.
  *
@@ -788,6 +790,56 @@ authorise(struct worker *w, struct conn *c, const struct est_request *r, struct 
 }
 
 /*
+ * The per-device issuance limit (--est-certs-per-hour): at most that many
+ * certificates of one UDID in any hour, whatever the method (simpleenroll,
+ * simplereenroll, serverkeygen). Counted in the store (its index on udid,
+ * issued_at), so that every worker and process agrees. Checked once the
+ * request is authorised, before a key is made or the signer asked and
+ * before a password is spent; checked again in store_cert_record()'s
+ * transaction, which refuses (ZTP_EBUSY) a certificate that concurrent
+ * requests pushed over the limit meanwhile: that one was signed for
+ * nothing, but is never handed out.
+ *
+ * Returns 0 when en may have one more certificate now (always when
+ * raced is 0 and there is no limit); else req is answered, 1: 429 with
+ * Retry-After (the seconds until a certificate leaves the window, at least
+ * 1) and an enrol_refused event with the limit and the count, or 503 if
+ * the store cannot tell. raced: store_cert_record() refused: answer 429
+ * whatever the count is now.
+ */
+static int
+over_limit(struct worker *w, struct conn *c, struct evhttp_request *req, const struct enrol *en,
+    int raced)
+{
+	int max = w->srv->cfg->est_certs_per_hour;
+	int64_t now = clock_now_ms(), count = 0, frees_at = 0, secs;
+	char why[192], ra[24];
+
+	if (max == 0 && !raced)
+		return 0;
+	if (store_cert_count_since(w->store, en->udid, now - STORE_CERT_WINDOW_MS, max, &count,
+		&frees_at) != 0) {
+		refuse(w, c, req, 503, en->udid, "the store cannot be read");
+		return 1;
+	}
+	if (count < max && !raced)
+		return 0;
+	secs = frees_at > 0 ? (frees_at + STORE_CERT_WINDOW_MS - now + 999) / 1000 : 1;
+	if (secs < 1)
+		secs = 1;
+	snprintf(ra, sizeof(ra), "%lld", (long long)secs);
+	snprintf(why, sizeof(why), "%s (%s): %lld certificates issued in the last hour, the limit"
+				   " is %d (--est-certs-per-hour); %s, retry in %lld s",
+	    en->op == EST_SERVERKEYGEN ? "serverkeygen" :
+	    en->op == EST_SIMPLEREENROLL ? "simplereenroll" : "simpleenroll", en->method,
+	    (long long)count, max, raced ? "reached meanwhile: signed, not returned" : "nothing signed",
+	    (long long)secs);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
+	refuse(w, c, req, 429, en->udid, why);
+	return 1;
+}
+
+/*
  * The key an enrolment certifies: its DER SubjectPublicKeyInfo, its type
  * and size as the front found them, and the SHA-256 of the SPKI (32 bytes).
  */
@@ -906,8 +958,15 @@ issue(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 	snprintf(rec.method, sizeof(rec.method), "%s",
 	    en->op == EST_SERVERKEYGEN ? "serverkeygen" : en->method);
 	snprintf(rec.renews, sizeof(rec.renews), "%s", en->renews);
+	rec.per_window_max = w->srv->cfg->est_certs_per_hour;
 	fault_point("est_before_record");
 	rc = store_cert_record(w->store, &rec, en->group, en->password_id);
+	if (rc == ZTP_EBUSY) {
+		log_info("EST: certificate %s for %s signed, but over the limit meanwhile:"
+			 " not recorded, not returned", rec.serial, en->udid);
+		over_limit(w, c, req, en, 1);
+		goto out;
+	}
 	if (rc == ZTP_ECONFLICT || rc == ZTP_EAUTH) {
 		refuse(w, c, req, rc == ZTP_ECONFLICT ? 401 : 403, en->udid,
 		    rc == ZTP_ECONFLICT ? "the enrolment password was used meanwhile" :
@@ -1274,6 +1333,8 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 		refuse(w, c, req, status, r->csr.udid, why);
 		return 0;
 	}
+	if (over_limit(w, c, req, &en, 0))
+		return 0;
 	if (r->op == EST_SERVERKEYGEN)
 		return keygen_start(w, req, &en, &spec);
 	k.spki = r->csr.spki;

@@ -127,6 +127,9 @@ const struct config_opt config_opts[] = {
 	{ "crl-validity", CONFIG_INT, FIELD(crl_validity), 3600, 366 * 86400, "604800", NULL, 0,
 	    "SECONDS", "from one CRL to its nextUpdate (default 604800); re-signed at half of it "
 	    "and on every revocation", NULL },
+	{ "est-certs-per-hour", CONFIG_INT, FIELD(est_certs_per_hour), 0, 1000000, "10", NULL, 0,
+	    "N", "certificates per device (UDID) in any hour, all methods together; beyond it "
+	    "429 with Retry-After (default 10; 0: no limit)", NULL },
 	{ "upstream", CONFIG_STRING, FIELD(upstream.url), 0, 0, NULL, NULL, 0, "URL",
 	    "default upstream (http:// or https://) of SIMs whose group sets none (default: none, "
 	    "answer from the store)", S_PROXY },

@@ -36,6 +36,7 @@ struct config {
 	int cert_days;         /* validity of device certificates */
 	int reenroll_grace;    /* s after expiry during which simplereenroll is allowed */
 	int crl_validity;      /* s from one CRL to its nextUpdate */
+	int est_certs_per_hour; /* certificates per UDID per rolling hour; 0: no limit */
 	/* proxy mode (docs/proxy.md): the default upstream of SIMs whose group has none */
 	struct store_upstream upstream; /* url "": none, answer from the store */
 	int upstream_timeout;           /* s: connect to complete answer */

@@ -421,6 +421,9 @@ struct store_cert {
 	/* store_cert_record: a re-enrolment's current certificate, which must
 	 * still be on record and not revoked when this one is recorded ("": none) */
 	char renews[STORE_SERIAL_HEX];
+	/* store_cert_record: at most this many certificates of udid issued within
+	 * STORE_CERT_WINDOW_MS, this one included (0: no limit) */
+	int per_window_max;
 };
 /*
  * Record an issued certificate, in one transaction with what it consumes:
@@ -428,7 +431,10 @@ struct store_cert {
  * used meanwhile, and nothing is recorded), the device record of c->udid is
  * created or updated (group; iccid from the allowlist entry, if any), and c
  * is inserted. The certificate may be handed out only after this returned 0.
- * ZTP_EAUTH if the device is blocked or c->renews is revoked (or unknown).
+ * ZTP_EAUTH if the device is blocked or c->renews is revoked (or unknown);
+ * ZTP_EBUSY if c->per_window_max certificates of c->udid were issued within
+ * the window already (others recorded meanwhile: the transaction is
+ * IMMEDIATE, so concurrent recorders, in any process, are counted in turn).
  */
 int store_cert_record(struct store *st, const struct store_cert *c, const char *group,
     int64_t password_id);
@@ -437,6 +443,21 @@ typedef int (*store_cert_cb)(const struct store_cert *c, void *arg);
 /* udid NULL or "": all; ordered by serial, after the given one. */
 int store_cert_list(struct store *st, const char *udid, const char *after, int limit,
     store_cert_cb cb, void *arg);
+/*
+ * The per-device issuance limit's window (--est-certs-per-hour): a
+ * certificate counts while its issued_at is less than this old.
+ */
+#define STORE_CERT_WINDOW_MS (3600 * 1000LL)
+/*
+ * How many certificates of udid were issued after since (ms, issued_at >
+ * since): *count. With max > 0 and *count >= max, *frees_at is the
+ * issued_at of the certificate whose leaving the window brings the count
+ * under max (the oldest one when *count == max), else 0: once since
+ * reaches it, one more may be issued. Read from the index certs_udid
+ * (udid, issued_at) only. 0, ZTP_EINVAL or ZTP_ESTORE.
+ */
+int store_cert_count_since(struct store *st, const char *udid, int64_t since, int max,
+    int64_t *count, int64_t *frees_at);
 /* Revoke: ZTP_ENOENT, or ZTP_EEXIST if it was revoked already. */
 int store_cert_revoke(struct store *st, const char *serial, int reason);
 /* 1 if serial is revoked (*reason set), 0 if not or unknown, <0 on error. */

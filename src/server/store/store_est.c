@@ -44,6 +44,8 @@ enum xstmt_id {
 	X_THING_SIMS_UNBLOCK,
 	X_CERT_RENEWABLE,
 	X_CERT_INSERT,
+	X_CERT_COUNT_SINCE,
+	X_CERT_NTH_SINCE,
 	X_CERT_GET,
 	X_CERT_LIST,
 	X_CERT_REVOKE,
@@ -106,6 +108,10 @@ static const char *const xsql[X__COUNT] = {
 	[X_CERT_RENEWABLE] = "SELECT 1 FROM certs WHERE serial = ?1 AND revoked_at = 0",
 	[X_CERT_INSERT] = "INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after,"
 			  " issued_at, method) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	/* both read the index certs_udid(udid, issued_at) alone */
+	[X_CERT_COUNT_SINCE] = "SELECT count(*) FROM certs WHERE udid = ?1 AND issued_at > ?2",
+	[X_CERT_NTH_SINCE] = "SELECT issued_at FROM certs WHERE udid = ?1 AND issued_at > ?2"
+			     " ORDER BY issued_at LIMIT 1 OFFSET ?3",
 	[X_CERT_GET] = "SELECT serial, udid, subject, key_sha256, not_before, not_after, issued_at,"
 		       " method, revoked_at, reason FROM certs WHERE serial = ?1",
 	[X_CERT_LIST] = "SELECT serial, udid, subject, key_sha256, not_before, not_after, issued_at,"
@@ -698,13 +704,59 @@ row_cert(sqlite3_stmt *s, struct store_cert *c)
 	c->reason = sqlite3_column_int(s, 9);
 }
 
-static int
-cert_record(struct store *st, const struct store_cert *c, const char *group, int64_t password_id)
+int
+store_cert_count_since(struct store *st, const char *udid, int64_t since, int max,
+    int64_t *count, int64_t *frees_at)
 {
-	int64_t now = clock_now_ms();
 	sqlite3_stmt *s;
 	int rc;
 
+	*count = 0;
+	*frees_at = 0;
+	if (!store_udid_valid(udid) || max < 0)
+		return ZTP_EINVAL;
+	if ((s = xprep(st, X_CERT_COUNT_SINCE)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, since);
+	if ((rc = store_step_row(st, s, "cert count")) != 0)
+		return rc == ZTP_ENOENT ? ZTP_ESTORE : rc;
+	*count = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (max == 0 || *count < max)
+		return 0;
+	/* the (count - max + 1)-th oldest: while it is in the window, count stays >= max */
+	if ((s = xprep(st, X_CERT_NTH_SINCE)) == NULL)
+		return ZTP_ESTORE;
+	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, since);
+	sqlite3_bind_int64(s, 3, *count - max);
+	rc = store_step_row(st, s, "cert window");
+	if (rc == 0)
+		*frees_at = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == ZTP_ENOENT ? 0 : rc; /* removed meanwhile (another connection): 0 */
+}
+
+static int
+cert_record(struct store *st, const struct store_cert *c, const char *group, int64_t password_id)
+{
+	int64_t now = clock_now_ms(), n, frees_at;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (c->per_window_max > 0) {
+		/*
+		 * The caller counted before it had the certificate signed; counted
+		 * again here, where no other recorder can come between the count
+		 * and the insert (BEGIN IMMEDIATE).
+		 */
+		if ((rc = store_cert_count_since(st, c->udid, now - STORE_CERT_WINDOW_MS, 0, &n,
+			 &frees_at)) != 0)
+			return rc;
+		if (n >= c->per_window_max)
+			return ZTP_EBUSY;
+	}
 	if (password_id > 0) {
 		if ((s = xprep(st, X_PW_USE)) == NULL)
 			return ZTP_ESTORE;
