@@ -132,11 +132,16 @@ db_snapshot() {
 		"SELECT * FROM sims; SELECT iccid,version,hex(body),source FROM configs; SELECT id,iccid,hex(body) FROM telemetry; SELECT iccid,device_id,cli,usr FROM devices;"
 }
 
-# expect_event KIND: an event of that kind was recorded
+# expect_event KIND: an event of that kind was recorded (within 5 s: the
+# front may write events a little after the answer that caused them)
 expect_event() {
 	local n
-	n=$(db "SELECT count(*) FROM events WHERE kind='$1'")
-	[ "$n" -gt 0 ] || fail "no $1 event recorded"
+	for _ in $(seq 1 50); do
+		n=$(db "SELECT count(*) FROM events WHERE kind='$1'")
+		[ "$n" -gt 0 ] && return 0
+		sleep 0.1
+	done
+	fail "no $1 event recorded"
 }
 
 # s_client_get PATH [extra request headers]: fetch over TLS 1.3 PSK with
@@ -151,11 +156,16 @@ s_client_get() {
 # ev_count KIND: number of events of that kind
 ev_count() { db "SELECT count(*) FROM events WHERE kind='$1'"; }
 
-# expect_new_event KIND BEFORE: more events of KIND than BEFORE
+# expect_new_event KIND BEFORE: more events of KIND than BEFORE (within 5 s,
+# as expect_event)
 expect_new_event() {
 	local n
-	n=$(ev_count "$1")
-	[ "$n" -gt "$2" ] || fail "no new $1 event (had $2, have $n)"
+	for _ in $(seq 1 50); do
+		n=$(ev_count "$1")
+		[ "$n" -gt "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "no new $1 event (had $2, have $n)"
 }
 
 # json_true FILE FILTER [jq options...]: FILE ("-": stdin) holds exactly one
