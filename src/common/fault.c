@@ -25,4 +25,10 @@ fault_active(const char *name)
 
 	return want != NULL && strcmp(want, name) == 0;
 }
+
+void
+fault_disarm(void)
+{
+	unsetenv("ZTP_FAULT");
+}
 #endif

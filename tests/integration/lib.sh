@@ -6,6 +6,9 @@ set -euo pipefail
 BUILD=${ZTP_BUILD:?set ZTP_BUILD to the build directory}
 SRC=${ZTP_SRC:?set ZTP_SRC to the source directory}
 ZTPD=$BUILD/ztpd
+# the test build's ztpd with fault points (src/common/fault.h): for the tests
+# that set ZTP_FAULT; the installed ztpd ignores it
+ZTPD_FAULT=$BUILD/ztpd-fault
 ZTPCTL=$BUILD/ztpctl
 T=$(mktemp -d /tmp/ztp-it.XXXXXX)
 # started as root, ztpd's front and signer run as the user ztp: it must reach

@@ -16,7 +16,8 @@ EST_ERR=$T/est.err # curl's error message, if any
 est_start() { est_start_under -- "$@"; }
 
 # est_start_under [WRAPPER...] -- [ztpd options...]: ztpd run by a wrapper
-# command (e.g. `faketime -f -3d`, `env ZTP_FAULT=x`, `strace -f -o F`)
+# command (e.g. `faketime -f -3d`, `env ZTP_FAULT=x`, `strace -f -o F`;
+# a fault armed needs ZTPD=$ZTPD_FAULT for the call)
 # that may fork. ZTPD_PID is ztpd's own pid (from run.json), so that
 # stop_ztpd, kill -9 and the cleanup trap reach ztpd and not the wrapper;
 # wrappers exit with it. EST_LAUNCH_PID is the launched command's pid.

@@ -11,6 +11,7 @@
 # both modes (the CTest entries integration.test_sim_seed_t0 and _states_t0 set SIM_MODE=t0).
 SIM=$BUILD/ztp-sim
 [ -x "$SIM" ] || fail "no ztp-sim at $SIM"
+SIM_FAULT=$BUILD/ztp-sim-fault # with fault points: for ZTP_FAULT=sim_*
 SIM_PID=""
 SIM_MODE=${SIM_MODE:-default}
 case $SIM_MODE in

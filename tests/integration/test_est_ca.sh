@@ -142,7 +142,7 @@ wait_gone "$old_signer" || fail "the signer $old_signer outlived ztpd killed wit
 ok "kill -9 of ztpd (all three processes) at enrolment $k of 30: all $got delivered certificates are on record; the signer exited"
 
 for fault in est_before_record est_after_record; do
-	est_start_under env ZTP_FAULT=$fault -- --crl-validity "$CRL_VALIDITY" "${NOLIMIT[@]}"
+	ZTPD=$ZTPD_FAULT est_start_under env ZTP_FAULT=$fault -- --crl-validity "$CRL_VALIDITY" "${NOLIMIT[@]}"
 	n=$(ncerts)
 	rm -f "$D/dev3.pem"
 	code=$(est_enroll simpleenroll "$D/dev3.csr" "$D/dev3.pem")

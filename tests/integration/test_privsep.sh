@@ -25,7 +25,7 @@ fi
 ZTP_UID=$(id -u ztp)
 
 # ---- 1. three processes, two users
-est_start_under env ZTP_FAULT=signer_syscall --
+ZTPD=$ZTPD_FAULT est_start_under env ZTP_FAULT=signer_syscall --
 user_of() { ps -o user= -p "$1" | tr -d ' '; }
 [ "$(user_of "$ZTPD_PID")" = root ] || fail "the parent runs as $(user_of "$ZTPD_PID")"
 [ "$(user_of "$FRONT_PID")" = ztp ] || fail "the front runs as $(user_of "$FRONT_PID")"

@@ -45,7 +45,8 @@ sim_pending() { sim_get '.pending_generation // 0'; }
 srv_gen() { db "SELECT psk_generation FROM sims WHERE iccid='$ICCID'"; }
 srv_pending() { db "SELECT pending_psk IS NOT NULL FROM sims WHERE iccid='$ICCID'"; }
 
-# restart_ztpd [env...]: ztpd again on the same ports (a fault point maybe armed)
+# restart_ztpd [env...]: ztpd again on the same ports (a fault point maybe
+# armed: then ZTPD=$ZTPD_FAULT for the call)
 restart_ztpd() {
 	stop_ztpd
 	env "$@" "$ZTPD" --data "$DATA" --device-listen "127.0.0.1:$DEVICE_PORT" \
@@ -141,7 +142,7 @@ converge() { # the SIM connects again, and both sides agree, within a few rounds
 for fault in server_before_pending server_after_pending server_before_commit server_after_commit; do
 	gen=$(srv_gen)
 	admin POST "/v1/sims/$ICCID/rotate" >/dev/null
-	restart_ztpd ZTP_FAULT=$fault
+	ZTPD=$ZTPD_FAULT restart_ztpd ZTP_FAULT=$fault
 	front=$FRONT_PID
 	for _ in $(seq 1 4); do
 		round >/dev/null
@@ -157,7 +158,7 @@ done
 for fault in sim_before_pending sim_after_pending sim_before_commit sim_after_commit; do
 	gen=$(srv_gen)
 	admin POST "/v1/sims/$ICCID/rotate" >/dev/null
-	restart_sim ZTP_FAULT=$fault
+	SIM=$SIM_FAULT restart_sim ZTP_FAULT=$fault
 	for _ in $(seq 1 4); do
 		[ "$(round)" = dead ] && break
 	done

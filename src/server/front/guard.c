@@ -229,7 +229,7 @@ head_refused(struct conn *c, struct evbuffer *in, const struct httphead *h)
 
 	if (h->status == 431)
 		events_note(w, EV_REQUEST_REFUSED, iccid, c->peer,
-		    "%s request head over %d bytes", listener_name(c->kind),
+		    "%s request headers over %d bytes", listener_name(c->kind),
 		    w->srv->cfg->max_header_size);
 	else
 		events_note(w, EV_REQUEST_REFUSED, iccid, c->peer, "%s request refused (%d): %s",

@@ -48,6 +48,7 @@
 #include "cakey.h"
 #include "clock.h"
 #include "config.h"
+#include "fault.h"
 #include "front.h"
 #include "ipc.h"
 #include "log.h"
@@ -453,8 +454,8 @@ reap(struct parent *p)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		describe(status, how, sizeof(how));
-		/* a fault point (fault.h) fires once: what starts next runs without it */
-		unsetenv("ZTP_FAULT");
+		/* a fault point fires once: what starts next runs without it */
+		fault_disarm();
 		if (pid == p->old_front) {
 			log_info("the previous front %d %s", (int)pid, how);
 			p->old_front = 0;

@@ -1178,7 +1178,11 @@ peer_closed(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
 }
 
-/* ZTP_FAULT=signer_syscall (tests): SIGUSR1 makes the signer call socket(). */
+#ifdef ZTP_FAULT_POINTS
+/*
+ * ZTP_FAULT=signer_syscall (test builds, fault.h): SIGUSR1 makes the
+ * signer call socket(), which its system-call filter forbids.
+ */
 static volatile sig_atomic_t fault_syscall;
 
 static void
@@ -1187,6 +1191,32 @@ on_usr1(int sig)
 	(void)sig;
 	fault_syscall = 1;
 }
+
+static void
+fault_syscall_arm(void)
+{
+	struct sigaction sa;
+
+	if (!fault_active("signer_syscall"))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* After poll() was interrupted: the forbidden call if SIGUSR1 came. */
+static void
+fault_syscall_fire(void)
+{
+	if (fault_syscall) {
+		log_warnx("fault point signer_syscall: calling socket()");
+		socket(AF_INET, SOCK_STREAM, 0);
+	}
+}
+#else
+#define fault_syscall_arm() ((void)0)
+#define fault_syscall_fire() ((void)0)
+#endif
 
 /*
  * One request on fd and its answer. Returns 0, or -1 when fd is closed or
@@ -1251,10 +1281,7 @@ serve(int ctl, int *clients, int n, const struct ca *ca)
 		if (poll(p, (nfds_t)k, -1) < 0) {
 			if (errno != EINTR)
 				log_warn("signer: poll");
-			if (fault_syscall) {
-				log_warnx("fault point signer_syscall: calling socket()");
-				socket(AF_INET, SOCK_STREAM, 0);
-			}
+			fault_syscall_fire();
 			continue;
 		}
 		k = 0;
@@ -1386,12 +1413,7 @@ signer_proc_main(const char *dir, const struct privsep_user *u)
 	prctl(PR_SET_NAME, "ztpd-signer", 0, 0, 0);
 	/* the same as after the drop, so that a failure here leaves no core */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (fault_active("signer_syscall")) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_usr1;
-		sigaction(SIGUSR1, &sa, NULL);
-	}
+	fault_syscall_arm();
 	if (cakey_create(dir) != 0)
 		goto out;
 	have_legacy = legacy_key(dir, 0, key);
