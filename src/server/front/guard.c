@@ -366,8 +366,16 @@ eof_check(evutil_socket_t fd, short what, void *arg)
 
 	if (c->held_what == 0)
 		return;
-	if ((c->g_heads > c->nrequests && c->g_state != GUARD_BODY) ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		/*
+		 * an answer is being written, and the bufferevent stopped
+		 * writing when it read the close_notify: write it, then evhttp
+		 * reads for the next request, sees the EOF and closes
+		 */
+		bufferevent_enable(c->bev, EV_WRITE);
+		return;
+	}
+	if (c->g_heads > c->nrequests && c->g_state != GUARD_BODY)
 		return; /* the answer is coming: evhttp closes after it (guard_request_done) */
 	eof_pass(c);
 }
@@ -395,16 +403,14 @@ eof_hold_cb(struct bufferevent *bev, short what, void *arg)
 		eof_pass(c);
 }
 
-void
-guard_peer_closed(struct conn *c)
+/* Put eof_hold_cb in place of evhttp's event callback (evhttp sets its own again). */
+static void
+eof_hook(struct conn *c)
 {
 	bufferevent_data_cb rcb, wcb;
 	bufferevent_event_cb ecb;
 	void *arg;
 
-	if (c->peer_eof || c->bev == NULL)
-		return;
-	c->peer_eof = 1;
 	bufferevent_getcb(c->bev, &rcb, &wcb, &ecb, &arg);
 	if (ecb == eof_hold_cb)
 		return;
@@ -414,9 +420,24 @@ guard_peer_closed(struct conn *c)
 }
 
 void
+guard_peer_closed(struct conn *c)
+{
+	if (c->peer_eof || c->bev == NULL)
+		return;
+	c->peer_eof = 1;
+	eof_hook(c);
+}
+
+void
 guard_request_done(struct conn *c, struct evhttp_request *req)
 {
-	/* evhttp closes a connection after an answer that says so */
-	if (c->peer_eof)
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	if (!c->peer_eof)
+		return;
+	/*
+	 * evhttp closes a connection after an answer that says so; and while
+	 * it writes the answer it reads again, sees the EOF again and would
+	 * drop the answer: the EOF stays held until the answer is out.
+	 */
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	eof_hook(c);
 }
