@@ -832,17 +832,21 @@ dribble(struct conn *c)
 	}
 }
 
-/* bodies: write the head and the body as far as the socket takes them. */
+/*
+ * bodies: write the head, then one chunk of the body per call (each turn
+ * of the event loop), so that all the bodies are in flight together, as
+ * they would be from many attackers, rather than one after the other.
+ */
 static void
 send_body(struct conn *c)
 {
 	static char chunk[BODY_CHUNK];
 	uint64_t total = http_head_len + O.size;
-	int n;
+	int n, turn = 0;
 
 	if (chunk[0] == '\0')
 		memset(chunk, 'a', sizeof(chunk));
-	while (c->sent < total) {
+	while (c->sent < total && (c->sent < http_head_len || turn++ == 0)) {
 		const char *p;
 		size_t len;
 		if (c->sent < http_head_len) {
@@ -864,6 +868,8 @@ send_body(struct conn *c)
 		c->sent += (uint64_t)n;
 		S.bytes_out += (uint64_t)n;
 	}
+	if (c->sent < total)
+		return; /* more at the next turn */
 	S.bodies_written++;
 	c->state = C_HOLD;
 	ep_set(c, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_MOD);
