@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: Apache-2.0
 # Helpers of the attack tests (sourced after lib.sh; issue 11): ztp-attack
 # (bench/ztp-attack.c) run in the background by name, its progress lines,
@@ -7,6 +8,7 @@
 ATTACK=$BUILD/bench/ztp-attack
 [ -x "$ATTACK" ] || fail "$ATTACK is missing (it is built with the bench targets)"
 # the attackers' source addresses; the legitimate callers stay on 127.0.0.1
+# shellcheck disable=SC2034 # used by the tests
 ATTACK_SRC=127.0.0.2-127.0.0.250
 declare -A ATTACK_PID
 
@@ -43,8 +45,8 @@ stop_attack() {
 
 # wait_attack NAME SECONDS: until the attacker exits by itself; fails after SECONDS
 wait_attack() {
-	local pid=${ATTACK_PID[$1]} i
-	for i in $(seq 1 $(($2 * 10))); do
+	local pid=${ATTACK_PID[$1]}
+	for _ in $(seq 1 $(($2 * 10))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -62,8 +64,7 @@ progress_of() {
 
 # wait_progress NAME FIELD MIN SECONDS: until FIELD >= MIN; fails after SECONDS
 wait_progress() {
-	local i
-	for i in $(seq 1 $(($4 * 10))); do
+	for _ in $(seq 1 $(($4 * 10))); do
 		[ "$(progress_of "$1" "$2")" -ge "$3" ] && return 0
 		kill -0 "${ATTACK_PID[$1]}" 2>/dev/null || fail "$1 exited: $(tail -3 "$T/$1.err")"
 		sleep 0.1

@@ -39,7 +39,7 @@ echo "flood: slowloris $(grep '^progress:' "$T/slow.err" | tail -1)"
 # and the attackers' reopening go on meanwhile)
 measure "$T/during" -n "$CALLS" --pause-ms 250 --max-seconds 60
 echo "flood: idle $(grep '^progress:' "$T/idle.err" | tail -1)"
-fds=$(ls "/proc/$FRONT/fd" 2>/dev/null | wc -l || true)
+fds=$(find "/proc/$FRONT/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l || true)
 stop_attack idle
 stop_attack slow
 show_attack idle
