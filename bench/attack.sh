@@ -11,7 +11,8 @@
 #               one admin call at a time (5 s client time-out): their p99,
 #               goal under 1 s, and failures, goal 0
 #   handshakes  20,000 TLS 1.3 PSK handshakes with random unknown ICCIDs from
-#               one client, 8 at a time: a SIM's fetch p99 before the flood
+#               one client (127.0.0.2; the SIM fetches from 127.0.0.1), 8 at a
+#               time: a SIM's fetch p99 before the flood
 #               and during it, goal a ratio within 2x; and the event rows the
 #               flood added (the integration test's limit is 500)
 #
@@ -109,7 +110,8 @@ start_ztpd hs
 setup_seed hs
 rows0=$(sqlite3 -cmd ".timeout 5000" "${ZTPD_DATA[hs]}/ztp.db" 'SELECT count(*) FROM events')
 measure hs before "$T/m_hs_before" -n "$((CALLS * 2))" --pause-ms 20
-attacker hsflood unknown-psk "$HANDSHAKES" --target "127.0.0.1:${ZTPD_PORT[hs]}" --parallel 8 --duration 600
+attacker hsflood unknown-psk "$HANDSHAKES" --target "127.0.0.1:${ZTPD_PORT[hs]}" --src 127.0.0.2 \
+	--parallel 8 --duration 600
 "$ATTACK" measure --device "127.0.0.1:${ZTPD_PORT[hs]}" --iccid "$ICCID" --psk "$PSK" --timeout 5 \
 	--json "$T/m_hs_during.json" -n 100000 --pause-ms 20 --max-seconds 600 >"$T/m_hs_during" 2>"$T/m_hs_during.err" &
 mpid=$!

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # A flood of refused handshakes does not flood the audit trail (issue 11):
-# 20,000 TLS 1.3 PSK handshakes from one client (127.0.0.1), 8 at a time,
+# 20,000 TLS 1.3 PSK handshakes from one client (127.0.0.2; the SIM that
+# fetches meanwhile is on 127.0.0.1), 8 at a time,
 # each offering a random well-formed ICCID no SIM has. The events table
 # grows by at most 500 rows (refused handshakes are rate-limited per peer
 # and repeats coalesced; the rows may be written by a periodic flush, so
@@ -22,7 +23,8 @@ rows0=$(db "SELECT count(*) FROM events")
 measure_fetch "$T/before" -n 100 --pause-ms 20
 [ "$(figure "$T/before" fetch_failures)" = 0 ] || fail "fetches fail before the flood: $(cat "$T/before.err")"
 
-start_attack flood unknown-psk "$N" --target "127.0.0.1:$DEVICE_PORT" --parallel 8 --duration 240
+start_attack flood unknown-psk "$N" --target "127.0.0.1:$DEVICE_PORT" --src 127.0.0.2 --parallel 8 \
+	--duration 240
 # the SIM fetches as long as the flood lasts (SIGTERM ends them when it is over)
 "$ATTACK" measure --device "127.0.0.1:$DEVICE_PORT" --iccid "$ICCID" --psk "$PSK" --timeout 5 \
 	-n 100000 --pause-ms 20 --max-seconds 240 >"$T/during" 2>"$T/during.err" &
