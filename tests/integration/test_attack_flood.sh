@@ -49,7 +49,7 @@ sed 's/^/  during: /' "$T/during"
 
 fetch_fail=$(figure "$T/during" fetch_failures)
 admin_fail=$(figure "$T/during" admin_failures)
-echo "attack_flood: front descriptors during the flood: $fds"
+echo "attack_flood: front descriptors during the flood: $fds (its RLIMIT_NOFILE: $(awk '/^Max open files/ { print $4 " soft, " $5 " hard" }' "/proc/$FRONT/limits" 2>/dev/null || echo gone))"
 echo "attack_flood: fetch p99 $(figure "$T/during" fetch_p99) ms, admin p99 $(figure "$T/during" admin_p99) ms (before: $(figure "$T/before" fetch_p99), $(figure "$T/before" admin_p99) ms)"
 echo "attack_flood: failures within 5 s: fetch $fetch_fail of $(figure "$T/during" fetch_calls), admin $admin_fail of $(figure "$T/during" admin_calls)"
 [ "$fetch_fail" = 0 ] || fail "$fetch_fail SIM fetches failed during the flood"
