@@ -62,6 +62,7 @@ struct worker {
 	/* counted, logged once a minute (worker.c) */
 	long n_evicted[LISTENER__COUNT], n_peer_refused[LISTENER__COUNT];
 	long n_hs_timeout[LISTENER__COUNT], n_paused[LISTENER__COUNT];
+	long n_peer_blocked[LISTENER__COUNT];
 	int draining;
 	int64_t drain_deadline;
 	int ctl[2]; /* main writes a byte to ctl[1] to stop the worker */
@@ -111,6 +112,7 @@ struct conn {
 	int admitting;                   /* in w->admitq */
 	int unauth;                      /* in w->unauth[kind] */
 	int hs_counted;                  /* counted in its peer's unfinished handshakes */
+	int hs_failed;                   /* counted in its peer's refused handshakes */
 	uint8_t peer_key[16];            /* the peer's address (IPv6 /64), for the peer table */
 	int dropping;                    /* closed to make room, not freed yet */
 	TAILQ_ENTRY(conn) link;          /* in w->unauth[kind] */
@@ -173,6 +175,8 @@ void guard_request_done(struct conn *c, struct evhttp_request *req);
 
 /* worker.c: c is authenticated (PSK handshake, or a request with a valid token) */
 void conn_authenticated(struct conn *c);
+/* c's handshake was refused on what the client sent: counted against its address */
+void conn_handshake_failed(struct conn *c);
 /* c finished its TLS handshake */
 void conn_handshake_done(struct conn *c);
 /* Close c within seconds (0: at the next turn of the loop). */

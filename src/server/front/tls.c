@@ -329,7 +329,12 @@ info_cb(const SSL *cssl, int where, int ret)
 	}
 	if (!(where & SSL_CB_WRITE_ALERT) || (ret >> 8) != SSL3_AL_FATAL)
 		return;
-	if ((c = tls_conn(ssl)) == NULL || c->event_recorded)
+	if ((c = tls_conn(ssl)) == NULL)
+		return;
+	if (!c->handshake_done && SSL_get_rbio(ssl) != NULL &&
+	    BIO_number_read(SSL_get_rbio(ssl)) > 0)
+		conn_handshake_failed(c);
+	if (c->event_recorded)
 		return;
 	c->event_recorded = 1;
 	/*

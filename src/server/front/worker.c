@@ -45,15 +45,28 @@ void conn_free(struct conn *c);
 #define PEER_BUCKETS 1024
 #define STATS_SECONDS 60
 
+#define PEER_SLOTS_MAX 65536 /* per worker: beyond, no new slot for failures */
+#define FAIL_WINDOW_MS 60000
+
 struct peer_slot {
 	uint8_t key[16];
 	int kind;
-	int count;
+	int count;         /* unfinished handshakes */
+	int fails;         /* refused handshakes since fail_start */
+	int64_t fail_start;
 	struct peer_slot *next;
 };
 
+/* A slot that counts nothing any more goes. */
+static int
+slot_idle(const struct peer_slot *p, int64_t now)
+{
+	return p->count <= 0 && (p->fails == 0 || now - p->fail_start >= FAIL_WINDOW_MS);
+}
+
 struct peer_table {
 	struct peer_slot *b[PEER_BUCKETS];
+	int nslots;
 };
 
 static unsigned
@@ -79,12 +92,13 @@ peer_get(struct worker *w, const uint8_t key[16], int kind, int create)
 	for (p = w->peers->b[i]; p != NULL; p = p->next)
 		if (p->kind == kind && memcmp(p->key, key, 16) == 0)
 			return p;
-	if (!create || (p = calloc(1, sizeof(*p))) == NULL)
+	if (!create || w->peers->nslots >= PEER_SLOTS_MAX || (p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	memcpy(p->key, key, 16);
 	p->kind = kind;
 	p->next = w->peers->b[i];
 	w->peers->b[i] = p;
+	w->peers->nslots++;
 	return p;
 }
 
@@ -98,11 +112,37 @@ peer_put(struct worker *w, const uint8_t key[16], int kind)
 		return;
 	for (pp = &w->peers->b[i]; (p = *pp) != NULL; pp = &p->next)
 		if (p->kind == kind && memcmp(p->key, key, 16) == 0) {
-			if (--p->count <= 0) {
+			p->count--;
+			if (slot_idle(p, clock_now_ms())) {
 				*pp = p->next;
 				free(p);
+				w->peers->nslots--;
 			}
 			return;
+		}
+}
+
+/*
+ * The slots of addresses whose failures are old and that hold no
+ * handshake: once a minute (stats_cb), so the table does not keep every
+ * address that ever failed.
+ */
+static void
+peer_table_sweep(struct worker *w)
+{
+	int64_t now = clock_now_ms();
+	struct peer_slot **pp, *p;
+	int i;
+
+	for (i = 0; w->peers != NULL && i < PEER_BUCKETS; i++)
+		for (pp = &w->peers->b[i]; (p = *pp) != NULL;) {
+			if (slot_idle(p, now)) {
+				*pp = p->next;
+				free(p);
+				w->peers->nslots--;
+			} else {
+				pp = &p->next;
+			}
 		}
 }
 
@@ -233,10 +273,19 @@ admit(struct conn *c)
 		conn_peer(fd, c->peer, sizeof(c->peer));
 	if (!c->handshake_done && peer_key(fd, c->peer_key) == 0 &&
 	    (slot = peer_get(w, c->peer_key, kind, 1)) != NULL) {
+		if (cfg->max_failed_handshakes > 0 && slot->fails >= cfg->max_failed_handshakes &&
+		    clock_now_ms() - slot->fail_start < FAIL_WINDOW_MS) {
+			/* this address failed too many handshakes this minute: no TLS for it */
+			w->n_peer_blocked[kind]++;
+			slot->count++;
+			c->hs_counted = 1;
+			conn_drop(c);
+			return;
+		}
 		if (slot->count >= cfg->max_handshakes_per_peer) {
-			if (slot->count == 0)
-				peer_put(w, c->peer_key, kind);
 			w->n_peer_refused[kind]++;
+			slot->count++;
+			c->hs_counted = 1;
 			conn_drop(c);
 			return;
 		}
@@ -274,16 +323,19 @@ stats_cb(evutil_socket_t fd, short what, void *arg)
 
 	for (k = 0; k < LISTENER__COUNT; k++) {
 		if (w->n_evicted[k] == 0 && w->n_peer_refused[k] == 0 && w->n_hs_timeout[k] == 0 &&
-		    w->n_paused[k] == 0)
+		    w->n_paused[k] == 0 && w->n_peer_blocked[k] == 0)
 			continue;
 		log_info("worker %d, %s listener, last %d s: %ld unauthenticated connections "
-			 "closed to make room, %ld over the per-peer limit, %ld handshakes not "
-			 "finished in %d s, paused %ld times",
+			 "closed to make room, %ld over the per-peer limit, %ld from addresses "
+			 "with too many failed handshakes, %ld handshakes not finished in %d s, "
+			 "paused %ld times",
 		    w->id, k == LISTENER_DEVICE ? "device" : k == LISTENER_ADMIN ? "admin" : "EST",
-		    STATS_SECONDS, w->n_evicted[k], w->n_peer_refused[k], w->n_hs_timeout[k],
-		    w->srv->cfg->handshake_timeout, w->n_paused[k]);
+		    STATS_SECONDS, w->n_evicted[k], w->n_peer_refused[k], w->n_peer_blocked[k],
+		    w->n_hs_timeout[k], w->srv->cfg->handshake_timeout, w->n_paused[k]);
 		w->n_evicted[k] = w->n_peer_refused[k] = w->n_hs_timeout[k] = w->n_paused[k] = 0;
+		w->n_peer_blocked[k] = 0;
 	}
+	peer_table_sweep(w);
 }
 
 void
@@ -293,6 +345,24 @@ conn_authenticated(struct conn *c)
 		return;
 	unauth_remove(c);
 	budget_check(c->w, c->kind);
+}
+
+void
+conn_handshake_failed(struct conn *c)
+{
+	int64_t now = clock_now_ms();
+	struct peer_slot *p;
+
+	if (c->hs_failed || c->peer[0] == '\0')
+		return;
+	c->hs_failed = 1;
+	if ((p = peer_get(c->w, c->peer_key, c->kind, 1)) == NULL)
+		return;
+	if (p->fails == 0 || now - p->fail_start >= FAIL_WINDOW_MS) {
+		p->fails = 0;
+		p->fail_start = now;
+	}
+	p->fails++;
 }
 
 void

@@ -96,6 +96,10 @@ const struct config_opt config_opts[] = {
 	{ "max-handshakes-per-peer", CONFIG_INT, FIELD(max_handshakes_per_peer), 1, 1000000, "64",
 	    NULL, 0, "N", "unfinished TLS handshakes one address (IPv6: one /64) may hold per "
 	    "listener and worker; more are closed at once (default 64)", NULL },
+	{ "max-failed-handshakes", CONFIG_INT, FIELD(max_failed_handshakes), 0, 1000000, "100",
+	    NULL, 0, "N", "refused TLS handshakes one address may cause per minute, listener and "
+	    "worker; then its connections are closed at once until the minute is over "
+	    "(default 100; 0: no limit)", NULL },
 	{ "max-header-size", CONFIG_INT, FIELD(max_header_size), 1024, 65536, "8192", NULL, 0,
 	    "BYTES", "request line and headers (default 8192)", NULL },
 	{ "event-window", CONFIG_INT, FIELD(event_window), 1, 86400, "60", NULL, 0, "SECONDS",

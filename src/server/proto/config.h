@@ -29,6 +29,7 @@ struct config {
 	int max_connections; /* per listener and worker */
 	int handshake_timeout;       /* s: accept to finished TLS handshake */
 	int max_handshakes_per_peer; /* unfinished handshakes per address, listener and worker */
+	int max_failed_handshakes;   /* refused handshakes per address and minute, 0: no limit */
 	int max_header_size; /* bytes of request line and headers */
 	/* certificates (EST) */
 	char est_listen[128];  /* "" or "off": no EST listener (the default) */
