@@ -174,10 +174,16 @@ printf 'GET /v1/config/%s?iccid=%s&x=1 HTTP/1.1\rZTP-ICCID: 8944502509186389999\
 	"$lower" "$(tr 'A-F' 'a-f' <<<"$ICCID_EF")" >"$T/req"
 "$PSK_CLIENT" --port "$DEVICE_PORT" --identity "$ICCID" --psk "$PSK" --suite ccm --request-file "$T/req" \
 	>"$T/out" 2>/dev/null || fail "psk_client"
-[ "$(body_of <"$T/out")" = canonical ] || fail "a request line with bare CRs: $(cat "$T/out")"
-[ "$(last_req a .path)" = "/base$(config_path)" ] || fail "the upstream got the SIM's bytes: $(last_req a .path)"
+[ "$(status_of <"$T/out")" = 400 ] || fail "a request line with bare CRs: $(cat "$T/out")"
 grep -q 8944502509186389999 "$T/a/requests.jsonl" && fail "a ZTP-ICCID hidden in the request line reached the upstream"
-ok "a request line with bare CRs, extra parameters and lower-case hex: the upstream gets /base/v1/config/<DEVID>?iccid=<EF> only"
+ok "a request line with bare CRs: 400 before anything is forwarded (parsers disagree on a bare CR)"
+printf 'GET /v1/config/%s?iccid=%s&x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n' \
+	"$lower" "$(tr 'A-F' 'a-f' <<<"$ICCID_EF")" >"$T/req"
+"$PSK_CLIENT" --port "$DEVICE_PORT" --identity "$ICCID" --psk "$PSK" --suite ccm --request-file "$T/req" \
+	>"$T/out" 2>/dev/null || fail "psk_client"
+[ "$(body_of <"$T/out")" = canonical ] || fail "extra parameters, lower-case hex: $(cat "$T/out")"
+[ "$(last_req a .path)" = "/base$(config_path)" ] || fail "the upstream got the SIM's bytes: $(last_req a .path)"
+ok "extra parameters and lower-case hex: the upstream gets /base/v1/config/<DEVID>?iccid=<EF> only"
 
 # ---- the device hangs up while its request is upstream: ztpd drops the answer and goes on
 answer a '{"status": 200, "body": "too late", "delay": 1.2}'

@@ -117,6 +117,8 @@ test_framing_refused(void **state)
 	expect_status("GET / HTTP/1.1\r\n: a\r\n\r\n", 400);
 	expect_status("GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400);
 	expect_status("GET / HTTP/1.1\r\nX: a\x01" "b\r\n\r\n", 400);
+	expect_status("GET / HTTP/1.1\rX: y\r\n\r\n", 400);
+	expect_status("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", 400);
 	expect_status("GET / HTTP/1.1\r\nAuthorization: a\r\nAuthorization: b\r\n\r\n", 400);
 }
 

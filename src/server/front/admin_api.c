@@ -279,7 +279,8 @@ out:
 static void
 token_refused(struct areq *a, const char *why)
 {
-	events_record(a->w->store, EV_TOKEN_REFUSED, NULL, a->c ? a->c->peer : NULL, "%s", why);
+	/* anyone can cause this: queued, coalesced, rate limited (events.h) */
+	events_note(a->w, EV_TOKEN_REFUSED, NULL, a->c ? a->c->peer : NULL, "%s", why);
 	evhttp_add_header(evhttp_request_get_output_headers(a->req), "WWW-Authenticate",
 	    "Bearer realm=\"ztp\"");
 	http_reply_error(a->req, 401, "unauthorized", why);
@@ -433,7 +434,7 @@ admin_api_handle(struct evhttp_request *req, void *arg)
 	a->c = conn_of(req);
 	a->method = method_bit(evhttp_request_get_command(req));
 	if (http_header_bytes(req) > (size_t)w->srv->cfg->max_header_size) {
-		events_record(w->store, EV_REQUEST_REFUSED, NULL, a->c ? a->c->peer : NULL,
+		events_note(w, EV_REQUEST_REFUSED, NULL, a->c ? a->c->peer : NULL,
 		    "admin request headers over %d bytes", w->srv->cfg->max_header_size);
 		http_reply_error(req, 431, "headers_too_large", "request headers too large");
 	} else if (path == NULL || adminroute_split(path, &a->path) != 0) {

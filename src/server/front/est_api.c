@@ -343,7 +343,7 @@ refuse_cert(X509_STORE_CTX *xctx, struct conn *c, int err, const char *fmt, ...)
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
 		c->event_recorded = 1;
-		events_record(c->w->store, EV_CLIENT_CERT_REFUSED, NULL, c->peer, "%s", detail);
+		events_note(c->w, EV_CLIENT_CERT_REFUSED, NULL, c->peer, "%s", detail);
 	}
 	return 0;
 }
@@ -545,7 +545,8 @@ static void
 refuse(struct worker *w, struct conn *c, struct evhttp_request *req, int status,
     const char *udid, const char *why)
 {
-	events_record(w->store, EV_ENROL_REFUSED, NULL, c ? c->peer : NULL, "%s: %s",
+	/* a peer can cause these at will: queued, coalesced, rate limited (events.h) */
+	events_note(w, EV_ENROL_REFUSED, NULL, c ? c->peer : NULL, "%s: %s",
 	    udid && udid[0] ? udid : "-", why);
 	if (status == 401)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
@@ -1322,7 +1323,7 @@ enrol(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 				log_debug("EST: %s: %s asked without credentials (%s): 401 with a"
 					  " challenge", c->peer, r->csr.udid, why);
 			else
-				events_record(w->store, EV_ENROL_REFUSED, NULL, c->peer, "%s: %s",
+				events_note(w, EV_ENROL_REFUSED, NULL, c->peer, "%s: %s",
 				    r->csr.udid, why);
 			evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 			    "Basic realm=\"ztp\"");
@@ -1365,7 +1366,7 @@ handle(struct worker *w, struct conn *c, struct evhttp_request *req, struct est_
 		return 0;
 	}
 	if (http_header_bytes(req) > (size_t)w->srv->cfg->max_header_size) {
-		events_record(w->store, EV_REQUEST_REFUSED, NULL, c ? c->peer : NULL,
+		events_note(w, EV_REQUEST_REFUSED, NULL, c ? c->peer : NULL,
 		    "EST request headers over %d bytes", w->srv->cfg->max_header_size);
 		reply_text(req, 431, "request headers too large");
 		return 0;

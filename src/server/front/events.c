@@ -205,16 +205,21 @@ peer_get(struct evq *q, const char *addr, int64_t now)
 	return p;
 }
 
-/* The current key (kind, addr, iccid), or NULL; one whose window is over is retired. */
+/*
+ * The current key (kind, addr, iccid, detail; any detail if NULL), or NULL;
+ * one whose window is over is retired. The detail is part of the key so
+ * that different reasons (a token expired, then one forged) stay apart.
+ */
 static struct evq_key *
 key_find(struct evq *q, size_t h, const char *kind, const char *addr, const char *iccid,
-    int64_t now)
+    const char *detail, int64_t now)
 {
 	struct evq_key *k;
 
 	LIST_FOREACH(k, &q->kbucket[h], hash)
 		if (strcmp(k->kind, kind) == 0 && strcmp(k->addr, addr) == 0 &&
-		    strcmp(k->iccid, iccid) == 0)
+		    strcmp(k->iccid, iccid) == 0 &&
+		    (detail == NULL || strncmp(k->detail, detail, sizeof(k->detail) - 1) == 0))
 			break;
 	if (k != NULL && window_over(q, k->first, now)) {
 		LIST_REMOVE(k, hash);
@@ -254,7 +259,7 @@ note_suppressed(struct evq *q, const char *addr, int64_t now)
 	struct evq_key *k;
 	char detail[STORE_DETAIL_MAX];
 
-	if ((k = key_find(q, h, EV_EVENTS_SUPPRESSED, addr, "", now)) == NULL) {
+	if ((k = key_find(q, h, EV_EVENTS_SUPPRESSED, addr, "", NULL, now)) == NULL) {
 		snprintf(detail, sizeof(detail),
 		    "more than %d new events in %lld s from this address: the rest are counted "
 		    "here, not stored", q->rate, (long long)(q->window_ms / 1000));
@@ -283,8 +288,10 @@ evq_note(struct evq *q, int64_t now, const char *kind, const char *iccid, const 
 	if (peer == NULL)
 		peer = "";
 	evq_peer_addr(peer, addr, sizeof(addr));
-	h = hash_strs(kind, addr, iccid, (const char *)NULL);
-	if ((k = key_find(q, h, kind, addr, iccid, now)) != NULL) {
+	if (detail == NULL)
+		detail = "";
+	h = hash_strs(kind, addr, iccid, detail, (const char *)NULL);
+	if ((k = key_find(q, h, kind, addr, iccid, detail, now)) != NULL) {
 		k->count++;
 		k->last = now;
 		return;

@@ -194,6 +194,10 @@ httphead_parse(const char *buf, size_t len, size_t max, struct httphead *h)
 				   HTTPHEAD_MORE;
 	if (memchr(buf, '\0', hlen) != NULL)
 		return refuse(h, 400, "NUL byte in the request head");
+	/* a CR not before its LF: parsers disagree on it (RFC 9112 section 2.2) */
+	for (p = buf; (p = memchr(p, '\r', (size_t)(buf + hlen - p))) != NULL; p++)
+		if (p + 1 >= buf + hlen || p[1] != '\n')
+			return refuse(h, 400, "bare CR in the request head");
 	p = buf;
 	end = buf + hlen;
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
