@@ -57,23 +57,6 @@ fi
 SERVERS=(ztpd_est_w1 ztpd_est_w2 s_server_mtls)
 declare -A SRV_PORT SRV_PIDS TREE
 
-# tree_of PID: PID and all its descendants, ascending, on one line (from
-# each process's parent pid: field 4 of /proc/*/stat, after the command
-# name in parentheses, which may itself hold spaces or ')')
-tree_of() {
-	# a process may end while it is read: cat fails then, not the listing
-	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
-		{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); parent[$1] = f[2] }
-		END {
-			t[root] = 1
-			do {
-				more = 0
-				for (p in parent)
-					if (!(p in t) && (parent[p] in t)) { t[p] = 1; more = 1 }
-			} while (more)
-			for (p in t) print p
-		}' | sort -n | tr '\n' ' ' | sed 's/ *$//'
-}
 
 echo "== est: ztpd EST enrolments, --workers 1 and 2, and an openssl s_server mutual-TLS handshake loop; $ROUNDS rounds of ${SECS} s, $CONNS connections"
 
