@@ -152,7 +152,16 @@ s_client_get() {
 
 # ev_count KIND: number of events of that kind (a row may stand for several
 # repeats: its count)
-ev_count() { db "SELECT coalesce(sum(count), 0) FROM events WHERE kind='$1'"; }
+ev_count_now() { db "SELECT coalesce(sum(count), 0) FROM events WHERE kind='$1'"; }
+# Events a peer can cause are queued in the front and written about once a
+# second (EVQ_FLUSH_MS in events.h): ev_settle waits out one write, so that
+# what is read after it holds every event caused before it. ev_count settles
+# first: a count before an action and one after it are both complete.
+ev_settle() { sleep 1.5; }
+ev_count() {
+	ev_settle
+	ev_count_now "$1"
+}
 
 # wait_ev_count KIND MIN: until there are at least MIN events of KIND; false
 # after 10 s (events a peer can trigger are queued and written about once a
@@ -160,7 +169,7 @@ ev_count() { db "SELECT coalesce(sum(count), 0) FROM events WHERE kind='$1'"; }
 wait_ev_count() {
 	local _
 	for _ in $(seq 1 200); do
-		[ "$(ev_count "$1")" -ge "$2" ] && return 0
+		[ "$(ev_count_now "$1")" -ge "$2" ] && return 0
 		sleep 0.05
 	done
 	return 1

@@ -130,6 +130,7 @@ csr notlisted /CN=dev-9999 dev1
 challenged "$(enroll simpleenroll notlisted)" "$n" "$e" "CSR for a UDID not on the allowlist, no credentials"
 # a client that proved nothing cannot tell an allowlisted UDID from another
 cmp -s "$T/body" "$T/body.otherkey" || fail "the answers tell allowlisted UDIDs apart"
+ev_settle
 [ "$(db "SELECT count(*) FROM events WHERE kind='enrol_refused' AND detail LIKE '%not the key allowlisted%'")" -ge 1 ] ||
 	fail "the event does not keep the reason"
 ok "an unauthenticated refusal says the same whatever the reason (the event keeps it)"

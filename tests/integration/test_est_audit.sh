@@ -18,6 +18,7 @@
 # oldest first (every page of GET /v1/events)
 api_events_after() {
 	local after=$1 out all='[]' next
+	ev_settle
 	: "${ADMIN_TOKEN:=$(admin_token)}"
 	while :; do
 		out=$(admin GET "/v1/events?after=$after&limit=1000")

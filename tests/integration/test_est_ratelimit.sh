@@ -25,7 +25,7 @@ signed() { grep -c "signer: issued serial [0-9A-F]*, CN \"$1\"" "$T/ztpd.log" ||
 # retry_after: the Retry-After of the last answer ("" if none)
 retry_after() { sed -n 's/^[Rr]etry-[Aa]fter: *\([^[:space:]]*\).*/\1/p' "$EST_HDR" | tr -d '\r'; }
 # last_refusal UDID: the detail of the newest enrol_refused event about UDID
-last_refusal() { db "SELECT detail FROM events WHERE kind='enrol_refused' AND detail LIKE '$1:%' ORDER BY id DESC LIMIT 1"; }
+last_refusal() { ev_settle; db "SELECT detail FROM events WHERE kind='enrol_refused' AND detail LIKE '$1:%' ORDER BY id DESC LIMIT 1"; }
 # limited WHAT UDID STATUS T0 T1 COUNT MAX: the answer was 429 with a
 # Retry-After consistent with UDID's certificates (the server's clock was
 # somewhere in [T0, T1] ms when it answered), no certificate in it, and an
@@ -149,6 +149,7 @@ n429=$(cat "$T"/r3-*.st | grep -c '^429$' || true)
 [ "$(est_ncerts dev-r3)" = 4 ] || fail "dev-r3 has $(est_ncerts dev-r3) certificates, want 4"
 # a request that passed the first count while another was being signed is
 # refused by the store's count in the record's transaction: signed, never sent
+ev_settle
 raced=$(db "SELECT count(*) FROM events WHERE kind='enrol_refused' AND detail LIKE 'dev-r3:%reached meanwhile: signed, not returned%'")
 [ "$(signed dev-r3)" = $((4 + raced)) ] || fail "dev-r3: the signer issued $(signed dev-r3), want 4 + $raced raced"
 ok "8 concurrent replays on 2 workers, limit 4: $statuses; dev-r3 certs on record $(est_ncerts dev-r3), signer issued $(signed dev-r3) ($raced refused at the record: signed, not returned)"
