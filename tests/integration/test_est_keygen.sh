@@ -71,13 +71,14 @@ check_key() {
 	text=$(openssl pkey -inform DER -in "$K/$u.p8" -noout -text 2>&1) || fail "$u: the key does not read: $text"
 	case $want in
 	"RSA "*)
-		echo "$text" | head -1 | grep -q "Private-Key: (${want#RSA } bit, 2 primes)" ||
-			fail "$u: want $want, the key is: $(echo "$text" | head -1)"
+		# no pipes into grep -q: under pipefail an early exit is a SIGPIPE, a failure
+		[[ "${text%%$'\n'*}" == *"Private-Key: (${want#RSA } bit, 2 primes)"* ]] ||
+			fail "$u: want $want, the key is: ${text%%$'\n'*}"
 		openssl x509 -in "$K/$u.pem" -noout -ext keyUsage | grep -q "Key Encipherment" ||
 			fail "$u: an RSA key's certificate without keyEncipherment"
 		;;
 	"EC "*)
-		echo "$text" | grep -q "NIST CURVE: ${want#EC }" ||
+		grep -q "NIST CURVE: ${want#EC }" <<<"$text" ||
 			fail "$u: want $want, the key is: $(echo "$text" | grep -m1 -i curve)"
 		openssl x509 -in "$K/$u.pem" -noout -ext keyUsage | grep -q "Key Encipherment" &&
 			fail "$u: an EC key's certificate with keyEncipherment"
