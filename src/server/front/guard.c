@@ -116,11 +116,13 @@ refuse(struct conn *c, struct evbuffer *in, int status, const char *why, const c
 	else
 		blen = snprintf(body, sizeof(body), "{\"error\": \"%s\", \"detail\": \"%s\"}",
 		    http_error_code(status), why);
+	if (blen < 0 || (size_t)blen >= sizeof(body))
+		blen = 0;
 	n = snprintf(resp, sizeof(resp),
 	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n"
-	    "%s\r\n%s",
+	    "%s\r\n%.*s",
 	    status, http_reason(status), c->kind == LISTENER_EST ? "text/plain" :
-	    "application/json", blen, extra ? extra : "", body);
+	    "application/json", blen, extra ? extra : "", blen, body);
 	if (ssl != NULL && n > 0 && (size_t)n < sizeof(resp)) {
 		ERR_clear_error();
 		if (SSL_write(ssl, resp, n) == n)

@@ -237,6 +237,11 @@ conn_drop(struct conn *c)
 	struct evhttp_connection *evcon = conn_evcon(c);
 
 	unauth_remove(c);
+	if (c->admitting) {
+		/* not admitted yet: it never will be */
+		TAILQ_REMOVE(&c->w->admitq, c, alink);
+		c->admitting = 0;
+	}
 	if (c->dropping)
 		return;
 	c->dropping = 1;
