@@ -108,7 +108,8 @@ struct conn {
 	int linger_fd;        /* a dup (+ 1) of the socket of a connection refused in the
 				 handshake, kept a moment after it is closed (worker.c); 0: none */
 	/* admission (worker.c) */
-	struct evhttp_connection *evcon; /* known once admitted */
+	struct evhttp_connection *evcon; /* known once admitted; NULL once evhttp freed it */
+	int evcon_gone;                  /* evhttp freed it (close_cb): c goes with its SSL */
 	int admitting;                   /* in w->admitq */
 	int unauth;                      /* in w->unauth[kind] */
 	int hs_counted;                  /* counted in its peer's unfinished handshakes */

@@ -207,11 +207,15 @@ budget_check(struct worker *w, enum listener_kind kind)
 	}
 }
 
+static void close_cb(struct evhttp_connection *evcon, void *arg);
+
 static struct evhttp_connection *
 conn_evcon(struct conn *c)
 {
 	void *arg = NULL;
 
+	if (c->evcon_gone)
+		return NULL;
 	if (c->evcon != NULL)
 		return c->evcon;
 	bufferevent_getcb(c->bev, NULL, NULL, NULL, &arg);
@@ -242,8 +246,8 @@ conn_drop(struct conn *c)
 		TAILQ_REMOVE(&c->w->admitq, c, alink);
 		c->admitting = 0;
 	}
-	if (c->dropping)
-		return;
+	if (c->dropping || c->evcon_gone)
+		return; /* already going */
 	c->dropping = 1;
 	c->event_recorded = 1;
 	c->w->ndropping[c->kind]++;
@@ -272,8 +276,10 @@ admit(struct conn *c)
 	int fd = bufferevent_getfd(c->bev);
 
 	c->evcon = conn_evcon(c);
-	if (fd < 0)
+	if (fd < 0 || c->evcon == NULL)
 		return;
+	/* told when evhttp frees it (the client went): c is no longer one to close */
+	evhttp_connection_set_closecb(c->evcon, close_cb, c);
 	if (c->peer[0] == '\0')
 		conn_peer(fd, c->peer, sizeof(c->peer));
 	if (!c->handshake_done && peer_key(fd, c->peer_key) == 0 &&
@@ -410,8 +416,10 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * evhttp is closing a connection that served requests, or has one forwarded
- * upstream: say close_notify; a request being forwarded goes with it.
+ * evhttp is freeing a connection (every admitted one has this callback):
+ * it is no longer one to close to make room; if it served requests, or
+ * has one forwarded upstream, say close_notify; a request being forwarded
+ * goes with it.
  */
 static void
 close_cb(struct evhttp_connection *evcon, void *arg)
@@ -419,6 +427,14 @@ close_cb(struct evhttp_connection *evcon, void *arg)
 	struct conn *c = arg;
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 
+	/* the bufferevent, and c with its SSL, go at the next turn of the loop */
+	c->evcon_gone = 1;
+	c->evcon = NULL;
+	unauth_remove(c);
+	if (c->admitting) {
+		TAILQ_REMOVE(&c->w->admitq, c, alink);
+		c->admitting = 0;
+	}
 	proxy_conn_closing(c);
 	if (ssl != NULL && c->handshake_done && !c->timed_out)
 		SSL_shutdown(ssl);
