@@ -165,7 +165,6 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	const struct store_upstream *up;
 	const struct store_group *g = NULL;
 	struct store_group group;
-	const struct config *cfg = w->srv->cfg;
 	const char *uri = evhttp_request_get_uri(req), *why;
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 	uint8_t body[STORE_TELEMETRY_MAX];
@@ -178,12 +177,6 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 
 	if (c == NULL || !c->have_id) {
 		http_reply_error(req, 403, "forbidden", "no PSK identity");
-		return 0;
-	}
-	if (http_header_bytes(req) > (size_t)cfg->max_header_size) {
-		events_record(w->store, EV_REQUEST_REFUSED, c->id.iccid, c->peer,
-		    "request headers over %d bytes", cfg->max_header_size);
-		http_reply_error(req, 431, "headers_too_large", "request headers too large");
 		return 0;
 	}
 	rc = devroute_parse(uri, strlen(uri), &r, &why);

@@ -1365,12 +1365,6 @@ handle(struct worker *w, struct conn *c, struct evhttp_request *req, struct est_
 		reply_text(req, 503, "out of memory");
 		return 0;
 	}
-	if (http_header_bytes(req) > (size_t)w->srv->cfg->max_header_size) {
-		events_note(w, EV_REQUEST_REFUSED, NULL, c ? c->peer : NULL,
-		    "EST request headers over %d bytes", w->srv->cfg->max_header_size);
-		reply_text(req, 431, "request headers too large");
-		return 0;
-	}
 	if ((n = http_body(req, body, sizeof(body))) < 0) {
 		refuse(w, c, req, 413, NULL, "request body too large");
 		return 0;

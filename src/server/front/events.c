@@ -386,6 +386,17 @@ evq_get_stats(const struct evq *q, struct evq_stats *out)
 
 /* ---- in a worker ---- */
 
+/* written at once: one row, one log line */
+static void
+record(struct store *st, const char *kind, const char *iccid, const char *peer,
+    const char *detail)
+{
+	log_event(kind, "iccid", iccid ? iccid : "", "peer", peer ? peer : "", "detail", detail,
+	    (const char *)NULL);
+	if (st != NULL && store_event_add(st, kind, iccid, peer, detail) != 0)
+		log_warnx("could not store the %s event", kind);
+}
+
 void
 events_record(struct store *st, const char *kind, const char *iccid, const char *peer,
     const char *fmt, ...)
@@ -396,10 +407,7 @@ events_record(struct store *st, const char *kind, const char *iccid, const char 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	log_event(kind, "iccid", iccid ? iccid : "", "peer", peer ? peer : "", "detail", detail,
-	    (const char *)NULL);
-	if (st != NULL && store_event_add(st, kind, iccid, peer, detail) != 0)
-		log_warnx("could not store the %s event", kind);
+	record(st, kind, iccid, peer, detail);
 }
 
 void
@@ -413,7 +421,7 @@ events_note(struct worker *w, const char *kind, const char *iccid, const char *p
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	if (w->evq == NULL) {
-		events_record(w->store, kind, iccid, peer, "%s", detail);
+		record(w->store, kind, iccid, peer, detail);
 		return;
 	}
 	evq_note(w->evq, clock_now_ms(), kind, iccid, peer, detail);

@@ -53,16 +53,22 @@
 #define GUARD_PUBLIC_BODY_MAX 4096 /* admin: a request without a token (POST /v1/auth/token) */
 #define GUARD_REFUSED_LINGER 1     /* s: a refused connection's input is dropped this long */
 
-/* "/v1/..." up to its query */
+/* the length of the request target's path (up to its query) */
+static size_t
+path_len(const struct httphead *h)
+{
+	const char *q = memchr(h->target, '?', h->target_len);
+
+	return q != NULL ? (size_t)(q - h->target) : h->target_len;
+}
+
+/* the path is path */
 static int
 target_is(const struct httphead *h, const char *path)
 {
-	size_t n = strlen(path), len = h->target_len;
-	const char *q = memchr(h->target, '?', len);
+	size_t n = strlen(path);
 
-	if (q != NULL)
-		len = (size_t)(q - h->target);
-	return len == n && memcmp(h->target, path, n) == 0;
+	return path_len(h) == n && memcmp(h->target, path, n) == 0;
 }
 
 static int
@@ -73,15 +79,12 @@ target_under(const struct httphead *h, const char *prefix)
 	return h->target_len >= n && memcmp(h->target, prefix, n) == 0;
 }
 
-/* the path ends with suffix (before any query) */
+/* the path ends with suffix */
 static int
 target_ends(const struct httphead *h, const char *suffix)
 {
-	size_t n = strlen(suffix), len = h->target_len;
-	const char *q = memchr(h->target, '?', len);
+	size_t n = strlen(suffix), len = path_len(h);
 
-	if (q != NULL)
-		len = (size_t)(q - h->target);
 	return len >= n && memcmp(h->target + len - n, suffix, n) == 0;
 }
 

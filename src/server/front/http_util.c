@@ -91,19 +91,6 @@ http_reply_error(struct evhttp_request *req, int status, const char *code, const
 }
 
 size_t
-http_header_bytes(struct evhttp_request *req)
-{
-	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	const char *uri = evhttp_request_get_uri(req);
-	struct evkeyval *kv;
-	size_t n = uri ? strlen(uri) + 16 : 16;
-
-	TAILQ_FOREACH(kv, h, next)
-		n += strlen(kv->key) + strlen(kv->value) + 4;
-	return n;
-}
-
-size_t
 http_body_len(struct evhttp_request *req)
 {
 	return evbuffer_get_length(evhttp_request_get_input_buffer(req));

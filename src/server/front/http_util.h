@@ -19,8 +19,6 @@ void http_reply_error(struct evhttp_request *req, int status, const char *code,
 /* The reason phrase of a status. */
 const char *http_reason(int status);
 const char *http_error_code(int status);
-/* Bytes of the request line and headers as received (approximately). */
-size_t http_header_bytes(struct evhttp_request *req);
 /*
  * Copy the request body into buf (cap bytes). Returns its length, or -1 if
  * it is larger than cap (nothing copied).

@@ -109,7 +109,7 @@ request_line(const char *line, size_t len, struct httphead *h)
 	if (sp2[8] != '0' && sp2[8] != '1')
 		return refuse(h, 505, "HTTP/1.0 or HTTP/1.1 only");
 	if (parse_method(line, (size_t)(sp1 - line), &h->method) != 0)
-		return refuse(h, 501, "method not implemented");
+		return refuse(h, 501, "method not served: GET, POST, PUT, DELETE or HEAD");
 	h->target = sp1 + 1;
 	h->target_len = (size_t)(sp2 - sp1 - 1);
 	return 0;
@@ -217,7 +217,7 @@ httphead_parse(const char *buf, size_t len, size_t max, struct httphead *h)
 	if (te == 1)
 		return refuse(h, 411, "chunked bodies are not accepted: send Content-Length");
 	if (te == 2)
-		return refuse(h, 501, "transfer coding not implemented");
+		return refuse(h, 501, "transfer coding not accepted: send Content-Length");
 	h->len = hlen;
 	return 0;
 }
