@@ -2,11 +2,12 @@
 # Thin wrapper over CMake. The two commands of the README:
 #   make demo   the whole chain on a fresh data directory
 #   make test   every test, through CTest
+#   make demo-cluster  three ztpd on one PostgreSQL behind HAProxy, one killed
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench fuzz clean
+.PHONY: all deps build test demo demo-cluster bench fuzz clean
 
 all: build
 
@@ -22,6 +23,9 @@ test: build
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
+
+demo-cluster: build
+	@bash scripts/demo-cluster.sh $(BUILD)
 
 bench: build
 	@bash scripts/bench.sh $(BUILD)

@@ -11,17 +11,25 @@
 #                           device, admin and EST listeners on free loopback
 #                           ports; node 1 makes the data key and the CA on its
 #                           first start, nodes 2 and 3 join with node 1's
+#                           (hc_join I, unless done before)
 #   hc_haproxy_start        DIR/haproxy.cfg for the nodes started, HAProxy on
 #                           it (HC_DEVICE, HC_ADMIN, HC_EST: its ports), waits
 #                           until every server is up
-#   hc_haproxy_state BACKEND  "name state" per server (UP, DOWN, ...)
+#   hc_haproxy_state [BACKEND]  "backend server state" per server (UP, DOWN...)
 #   hc_wait_down I          until HAProxy has taken node I out of every backend
 #   hc_node_tree I          the pids of node I: parent, front, signer and any
 #                           process below them
 #   hc_node_kill I          kill -9 of that whole tree at once; returns once
 #                           each of them is gone (HC_KILL_T0, HC_KILL_T1: the
 #                           times, $EPOCHREALTIME, before the signal and after)
-#   hc_stop_all             HAProxy, every node, PostgreSQL: each by its pid
+#   hc_sim_start FILE LINK  ztp-sim on the SIM file FILE, its modem's pty
+#                           linked as LINK (HC_SIM_PID, HC_PTY)
+#   hc_sim_round DEVID      one configuration fetch through that modem, as
+#                           the alarm application does it: "0007 BODY" (a
+#                           configuration), 0003 (none), 000F/xxxx (an
+#                           error), dead or timeout
+#   hc_stop_all             ztp-sim, HAProxy, every node, PostgreSQL: each
+#                           by its pid
 #
 # Started as root, the nodes' front and signer run as the user ztp, and so
 # does PostgreSQL (pg.sh): DIR must be searchable by ztp.
@@ -29,6 +37,7 @@
 HC_HAPROXY=${HC_HAPROXY:-/usr/sbin/haproxy}
 HC_NODES=""
 HC_HAPROXY_PID=""
+HC_SIM_PID=""
 HC_URL=""
 
 hc_init() {
@@ -68,9 +77,26 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 # hc_join I: the data directory of node I gets what node 1's holds that the
 # store's contents depend on: the data key (the PSKs are sealed with it, the
 # admin tokens signed), the CA certificate, key and passphrase (each node's
-# signer issues that node's server certificate)
+# signer issues that node's server certificate). Through a node bundle
+# (ztpd export-node, ztpd join: docs/node-bundle.md) when ztpd has them,
+# else as a copy of the four files. With HC_VERBOSE=1 it says what it runs.
 hc_join() {
 	local d=$HC_DIR/n$1 f
+	if "$HC_BIN/ztpd" --help 2>&1 | grep -q export-node; then
+		if [ ! -f "$HC_DIR/node.bundle" ]; then
+			(umask 077 && openssl rand -hex 16 >"$HC_DIR/bundle.pass")
+			[ "${HC_VERBOSE:-0}" != 1 ] || echo "\$ ztpd --data n1 export-node --out node.bundle --passphrase-file bundle.pass"
+			"$HC_BIN/ztpd" --data "$HC_DIR/n1" export-node --out "$HC_DIR/node.bundle" \
+				--passphrase-file "$HC_DIR/bundle.pass" >>"$HC_DIR/n1.log" 2>&1 ||
+				{ tail -n 5 "$HC_DIR/n1.log" >&2; return 1; }
+		fi
+		[ "${HC_VERBOSE:-0}" != 1 ] || echo "\$ ztpd --data n$1 --store '$HC_URL' join node.bundle --passphrase-file bundle.pass"
+		"$HC_BIN/ztpd" --data "$d" --store "$HC_URL" join "$HC_DIR/node.bundle" \
+			--passphrase-file "$HC_DIR/bundle.pass" >>"$HC_DIR/n$1.log" 2>&1 ||
+			{ tail -n 5 "$HC_DIR/n$1.log" >&2; return 1; }
+		return 0
+	fi
+	[ "${HC_VERBOSE:-0}" != 1 ] || echo "\$ cp -p n1/secret.key n1/ca.pem n1/ca.key n1/ca.pass n$1/"
 	mkdir -p "$d"
 	chmod 700 "$d"
 	for f in secret.key ca.pem ca.key ca.pass; do
@@ -253,8 +279,55 @@ hc_node_stop() {
 	eval "HC_PID_$1="
 }
 
+hc_sim_start() {
+	: >"$HC_DIR/sim.out"
+	"$HC_BIN/ztp-sim" --sim "$1" --link "$2" >"$HC_DIR/sim.out" 2>>"$HC_DIR/sim.log" &
+	HC_SIM_PID=$!
+	for _ in $(seq 1 200); do
+		[ -s "$HC_DIR/sim.out" ] && break
+		kill -0 "$HC_SIM_PID" 2>/dev/null || { echo "cluster: ztp-sim exited at start" >&2; return 1; }
+		sleep 0.05
+	done
+	HC_PTY=$(head -1 "$HC_DIR/sim.out")
+	[ -c "$HC_PTY" ] || { echo "cluster: ztp-sim printed no pty" >&2; return 1; }
+}
+
+# hc_chat LINE...: the modem's escaped answers (pty_chat.py), "dead" if it is gone
+hc_chat() {
+	ZTP_SIM_PID=$HC_SIM_PID "$HC_PY" "$HC_SRC/tests/integration/pty_chat.py" "$HC_PTY" "$@" 2>/dev/null || echo dead
+}
+
+hc_sim_round() {
+	local r hex
+	# reset, the SAFE2 applet on channel 1, the Device ID, fetch the configuration
+	r=$(hc_chat ATE0 'AT+CSIM=10,"0070000001"' 'AT+CSIM=34,"01A4040C0CF0706F646773616665320101"' \
+		"AT+CSIM=42,\"01DA02C010$1\"" 'AT+CSIM=10,"01CA000000"')
+	case "$r" in *dead*) echo dead; return ;; esac
+	for _ in $(seq 1 600); do
+		r=$(hc_chat 'AT+CSIM=10,"01CC020000"') # poll
+		case "$r" in
+		*dead*) echo dead; return ;;
+		*'"00070000'*)
+			r=$(hc_chat 'AT+CSIM=10,"01CA010000"' 'AT+CSIM=10,"0070800100"') # read, close the channel
+			hex=$(printf '%s' "$r" | head -1 | sed -n 's/.*+CSIM: [0-9]*,"\([0-9A-F]*\)9000".*/\1/p')
+			echo "0007 $(printf '%s' "$hex" | xxd -r -p | tr -d '\r\n')"
+			return
+			;;
+		*'"00030000'*) hc_chat 'AT+CSIM=10,"0070800100"' >/dev/null; echo 0003; return ;;
+		*'"000F'*) hc_chat 'AT+CSIM=10,"0070800100"' >/dev/null; echo "000F/${r:25:4}"; return ;;
+		esac
+		sleep 0.1
+	done
+	echo timeout
+}
+
 hc_stop_all() {
 	local i
+	if [ -n "$HC_SIM_PID" ]; then
+		kill -TERM "$HC_SIM_PID" 2>/dev/null || true
+		wait "$HC_SIM_PID" 2>/dev/null || true
+		HC_SIM_PID=""
+	fi
 	if [ -n "$HC_HAPROXY_PID" ]; then
 		kill -TERM "$HC_HAPROXY_PID" 2>/dev/null || true
 		wait "$HC_HAPROXY_PID" 2>/dev/null || true

@@ -19,7 +19,6 @@
 # Every process is stopped by its pid at the end. Nothing here is timed:
 # the load runs for a while, the checks are about what happened.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_sim.sh"
 . "$(dirname "$0")/lib_est.sh"
 . "$SRC/scripts/cluster-haproxy.sh"
 
@@ -37,13 +36,16 @@ cluster_cleanup() {
 		kill -TERM "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	stop_sim
 	if [ $rc -ne 0 ]; then
 		for i in 1 2 3; do
 			[ -f "$T/c/n$i.log" ] || continue
 			echo "---- node $i log (last 25 lines) ----" >&2
 			tail -n 25 "$T/c/n$i.log" >&2
 		done
+		if [ -f "$T/c/sim.log" ]; then
+			echo "---- ztp-sim log (last 15 lines) ----" >&2
+			tail -n 15 "$T/c/sim.log" >&2
+		fi
 		if [ -f "$T/c/haproxy.log" ]; then
 			echo "---- haproxy log (last 25 lines) ----" >&2
 			tail -n 25 "$T/c/haproxy.log" >&2
@@ -56,7 +58,7 @@ cluster_cleanup() {
 	fi
 	hc_stop_all
 	(exit $rc)
-	sim_cleanup
+	cleanup
 }
 trap cluster_cleanup EXIT
 
@@ -115,31 +117,12 @@ jq -n --arg iccid "$R" --argjson port "$HC_DEVICE" --arg psk "$R_PSK" \
 	'{iccid: $iccid, host: "127.0.0.1", port: $port, psk: $psk, psk_generation: 0,
 	  locked: true, retry_base_ms: 200, retry_max_ms: 1000}' >"$T/sim.json"
 chmod 600 "$T/sim.json"
-start_sim
+hc_sim_start "$T/sim.json" "$T/modem" || fail "ztp-sim did not start"
 
 # ---- the clients: one operation at a time each, until $T/stop
-SELECT=01A4040C0CF0706F646773616665320101
-chat() { ZTP_SIM_PID=$SIM_PID "$HC_PY" "$SRC/tests/integration/pty_chat.py" "$PTY" "$@" 2>/dev/null || echo dead; }
-# round: one configuration fetch through ztp-sim's pty, as the alarm does
-# it (test_rotation.sh); prints 0007 (configuration), 0003, 000F/xxxx, dead
-# or timeout
-round() {
-	local r
-	r=$(chat ATE0 'AT+CSIM=10,"0070000001"' "AT+CSIM=34,\"$SELECT\"" \
-		"AT+CSIM=42,\"01DA02C010$DEVID\"" 'AT+CSIM=10,"01CA000000"')
-	case "$r" in *dead*) echo dead; return ;; esac
-	for _ in $(seq 1 600); do
-		r=$(chat 'AT+CSIM=10,"01CC020000"')
-		case "$r" in
-		*dead*) echo dead; return ;;
-		*'"00070000'*) chat 'AT+CSIM=10,"01CA010000"' 'AT+CSIM=10,"0070800100"' >/dev/null; echo 0007; return ;;
-		*'"00030000'*) chat 'AT+CSIM=10,"0070800100"' >/dev/null; echo 0003; return ;;
-		*'"000F'*) chat 'AT+CSIM=10,"0070800100"' >/dev/null; echo "000F/${r:25:4}"; return ;;
-		esac
-		sleep 0.1
-	done
-	echo timeout
-}
+# round: one configuration fetch through ztp-sim's pty: 0007 (the
+# configuration), 0003, 000F/xxxx, dead or timeout
+round() { hc_sim_round "$DEVID" | cut -d' ' -f1; }
 simf() { jq -r "$1" "$T/sim.json" 2>/dev/null || echo "?"; }
 
 # op FILE START RESULT KIND DETAIL...: one line of a client's log
@@ -378,7 +361,6 @@ sg=$(simf .psk_generation)
 nrot=$(grep -c ' ok commit ' "$OPS/rotate")
 ok "$nrot rotations of R committed; the SIM and the store agree on generation $sg"
 
-stop_sim
 hc_stop_all
 for p in $tree; do hc_gone "$p" || fail "process $p of the killed node still runs"; done
 ok "HAProxy, the two other nodes and PostgreSQL stopped"
