@@ -127,9 +127,13 @@ hc_node_start() {
 hc_addr() { jq -r ".$2" "$HC_DIR/n$1/run.json"; }
 
 # hc_haproxy_cfg FILE: the configuration of docs/examples/haproxy.cfg with
-# this machine's ports and shorter health checks
+# this machine's ports and shorter health checks. HC_CHECK=http (default):
+# an HTTPS request to each node's EST listener (GET cacerts, the server
+# certificate verified against the CA), which the device and admin servers
+# of that node track: a node whose front no longer answers leaves every
+# backend. HC_CHECK=tcp: a TCP connect to each listener.
 hc_haproxy_cfg() {
-	local kind i
+	local kind i check
 	cat >"$1" <<EOF
 # written by scripts/cluster-haproxy.sh; docs/examples/haproxy.cfg explains each line
 global
@@ -140,19 +144,22 @@ global
 defaults
     mode tcp
     log global
-    option tcplog
+    log-format "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq via %bi:%bp"
     option dontlognull
     balance roundrobin
     timeout connect 2s
     timeout client 60s
     timeout server 60s
-    timeout check 1s
+    timeout check 2s
     retries 3
     option redispatch 1
-    default-server check inter 500ms fastinter 200ms downinter 1s fall 2 rise 2
+    default-server inter 500ms fastinter 200ms downinter 1s fall 2 rise 2
 
 frontend device
     bind 127.0.0.1:$HC_DEVICE
+    stick-table type ip size 1m expire 2m store conn_cur,conn_rate(60s)
+    tcp-request connection track-sc0 src
+    tcp-request connection reject if { sc0_conn_cur gt 256 } || { sc0_conn_rate gt 6000 }
     default_backend ztpd_device
 frontend est
     bind 127.0.0.1:$HC_EST
@@ -161,10 +168,24 @@ frontend admin
     bind 127.0.0.1:$HC_ADMIN
     default_backend ztpd_admin
 EOF
-	for kind in device est admin; do
+	for kind in est device admin; do
 		printf '\nbackend ztpd_%s\n' "$kind" >>"$1"
+		if [ "${HC_CHECK:-http}" = http ] && [ "$kind" = est ]; then
+			cat >>"$1" <<EOF
+    option httpchk
+    http-check send meth GET uri /.well-known/est/cacerts ver HTTP/1.1 hdr Host localhost
+    http-check expect status 200
+EOF
+		fi
 		for i in $HC_NODES; do
-			printf '    server n%s %s\n' "$i" "$(hc_addr "$i" "$kind")" >>"$1"
+			if [ "${HC_CHECK:-http}" != http ]; then
+				check=check
+			elif [ "$kind" = est ]; then
+				check="check check-ssl verify required ca-file $HC_DIR/n1/ca.pem"
+			else
+				check="track ztpd_est/n$i"
+			fi
+			printf '    server n%s %s %s\n' "$i" "$(hc_addr "$i" "$kind")" "$check" >>"$1"
 		done
 	done
 }
@@ -260,7 +281,6 @@ hc_node_kill() {
 	done
 	HC_KILL_T1=$EPOCHREALTIME
 	for p in $pids; do hc_gone "$p" || return 1; done
-	HC_KILLED_PIDS=$pids
 	HC_NODES=$(echo $HC_NODES | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
 }
 

@@ -88,8 +88,8 @@ echo "ztp-sim: modem on $HC_PTY"
 
 # fetch N: N fetches, each with the node HAProxy chose for it (its log)
 fetch() {
-	local k r before
-	for k in $(seq 1 "$1"); do
+	local r before
+	for _ in $(seq 1 "$1"); do
 		before=$(grep -c ' device ztpd_device/' "$demo/haproxy.log" || true)
 		r=$(hc_sim_round "$DEVID")
 		sleep 0.2 # HAProxy logs a connection when it closes
