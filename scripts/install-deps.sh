@@ -7,7 +7,7 @@ set -eu
 # libpq-dev: the store's PostgreSQL driver; postgresql-15: the server the
 # PostgreSQL tests start for themselves (tests/pg/pg.sh, make test-pg)
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
-libssl-dev openssl libevent-dev libjansson-dev libsqlite3-dev sqlite3
+libssl-dev openssl libevent-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev postgresql haproxy
 libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev gnutls-bin jq xxd procps bc python3 strace iproute2
 faketime libpq-dev postgresql-15"
 

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 
 #include "clock.h"
 #include "crypto.h"
@@ -67,7 +66,7 @@ static const char *const sim_sql[S__COUNT] = {
 	[S_SIM_ROTATE] = "UPDATE sims SET rotate = ?2, updated_at = ?3 WHERE iccid = ?1",
 };
 
-static sqlite3_stmt *
+static struct store_stmt *
 prep(struct store *st, enum sim_stmt id)
 {
 	return store_prep(st, STORE_M_SIM, (int)id, sim_sql[id]);
@@ -106,14 +105,14 @@ psk_open(struct store *st, const char *iccid, uint32_t gen, const void *sealed, 
 static int
 sim_insert(struct store *st, const char *iccid, const void *psk, size_t len, const char *group)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if ((s = prep(st, S_SIM_INSERT_GROUP)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, psk, (int)len, SQLITE_STATIC);
+	store_bind_text(s, 1, iccid);
+	store_bind_blob(s, 2, psk, len);
 	store_bind_opt_text(s, 3, group);
-	sqlite3_bind_int64(s, 4, clock_now_ms());
+	store_bind_int64(s, 4, clock_now_ms());
 	return store_exec(st, s);
 }
 
@@ -136,35 +135,35 @@ store_sim_create(struct store *st, const char *iccid, const uint8_t *psk, size_t
 }
 
 static void
-row_sim(sqlite3_stmt *s, struct store_sim *out)
+row_sim(struct store_stmt *s, struct store_sim *out)
 {
 	memset(out, 0, sizeof(*out));
 	store_col_text(s, 0, out->iccid, sizeof(out->iccid));
-	out->blocked = sqlite3_column_int(s, 1);
+	out->blocked = store_col_int(s, 1);
 	store_col_text(s, 2, out->device_id, sizeof(out->device_id));
-	out->psk_generation = (uint32_t)sqlite3_column_int64(s, 3);
-	out->config_version = (uint32_t)sqlite3_column_int64(s, 4);
-	out->created_at = sqlite3_column_int64(s, 5);
-	out->updated_at = sqlite3_column_int64(s, 6);
+	out->psk_generation = (uint32_t)store_col_int64(s, 3);
+	out->config_version = (uint32_t)store_col_int64(s, 4);
+	out->created_at = store_col_int64(s, 5);
+	out->updated_at = store_col_int64(s, 6);
 	store_col_text(s, 7, out->group, sizeof(out->group));
-	out->derived = sqlite3_column_int(s, 8);
-	out->rotate = sqlite3_column_int(s, 9);
-	out->pending = sqlite3_column_int(s, 10);
-	out->rotated_at = sqlite3_column_int64(s, 11);
+	out->derived = store_col_int(s, 8);
+	out->rotate = store_col_int(s, 9);
+	out->pending = store_col_int(s, 10);
+	out->rotated_at = store_col_int64(s, 11);
 }
 
 int
 store_sim_get(struct store *st, const char *iccid, struct store_sim *out)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_SIM_GET)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, iccid);
 	if ((rc = store_step_row(st, s, "sim get")) == 0) {
 		row_sim(s, out);
-		sqlite3_reset(s);
+		store_reset(s);
 	}
 	return rc;
 }
@@ -172,24 +171,24 @@ store_sim_get(struct store *st, const char *iccid, struct store_sim *out)
 int
 store_sim_psk(struct store *st, const char *iccid, uint32_t gen, uint8_t *psk, size_t *psklen)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_SIM_PSK)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, gen);
+	store_bind_text(s, 1, iccid);
+	store_bind_int64(s, 2, gen);
 	if ((rc = store_step_row(st, s, "sim psk")) != 0)
 		return rc;
-	if (sqlite3_column_bytes(s, 0) == 0) {
+	if (store_col_bytes(s, 0) == 0) {
 		rc = ZTP_ENOENT; /* a derived SIM: its key comes from its group */
 	} else {
-		rc = psk_open(st, iccid, gen, sqlite3_column_blob(s, 0),
-		    (size_t)sqlite3_column_bytes(s, 0), psk, psklen);
+		rc = psk_open(st, iccid, gen, store_col_blob(s, 0),
+		    store_col_bytes(s, 0), psk, psklen);
 		if (rc != 0)
 			log_warnx("store: the sealed PSK of %s does not open (wrong data key?)", iccid);
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }
 
@@ -197,45 +196,45 @@ int
 store_sim_list(struct store *st, const char *after, int limit, store_sim_cb cb, void *arg)
 {
 	struct store_sim sim;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_SIM_LIST)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, after ? after : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	store_bind_text(s, 1, after ? after : "");
+	store_bind_int64(s, 2, limit);
+	while ((rc = store_step(s)) == STORE_ROW) {
 		row_sim(s, &sim);
 		if ((rc = cb(&sim, arg)) != 0)
 			break;
 	}
 	rc = store_rows_end(st, rc, "sim list");
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }
 
 int
 store_sim_set_blocked(struct store *st, const char *iccid, int blocked)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if ((s = prep(st, S_SIM_BLOCK)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, blocked ? 1 : 0);
-	sqlite3_bind_int64(s, 3, clock_now_ms());
+	store_bind_text(s, 1, iccid);
+	store_bind_int64(s, 2, blocked ? 1 : 0);
+	store_bind_int64(s, 3, clock_now_ms());
 	return store_exec_row(st, s);
 }
 
 int
 store_sim_rebind(struct store *st, const char *iccid)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if ((s = prep(st, S_SIM_REBIND)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, clock_now_ms());
+	store_bind_text(s, 1, iccid);
+	store_bind_int64(s, 2, clock_now_ms());
 	return store_exec_row(st, s);
 }
 
@@ -243,13 +242,13 @@ store_sim_rebind(struct store *st, const char *iccid)
 static int
 sim_bind_unbound(struct store *st, const char *iccid, const char *device_id)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if ((s = prep(st, S_SIM_BIND)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, clock_now_ms());
+	store_bind_text(s, 1, iccid);
+	store_bind_text(s, 2, device_id);
+	store_bind_int64(s, 3, clock_now_ms());
 	return store_exec_row(st, s);
 }
 
@@ -279,7 +278,7 @@ store_sim_bind(struct store *st, const char *iccid, const char *device_id,
 int
 store_sim_delete(struct store *st, const char *iccid)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((rc = store_tx_begin(st)) != 0)
@@ -293,7 +292,7 @@ store_sim_delete(struct store *st, const char *iccid)
 		rc = ZTP_ESTORE;
 		goto out;
 	}
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, iccid);
 	rc = store_exec_row(st, s);
 out:
 	return store_tx_end(st, rc);
@@ -302,13 +301,13 @@ out:
 int
 store_sim_set_config_version(struct store *st, const char *iccid, int64_t version, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if ((s = prep(st, S_SIM_SET_VERSION)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, version);
-	sqlite3_bind_int64(s, 3, now);
+	store_bind_text(s, 1, iccid);
+	store_bind_int64(s, 2, version);
+	store_bind_int64(s, 3, now);
 	return store_exec_row(st, s);
 }
 
@@ -399,20 +398,20 @@ import_row(struct store *st, const struct store_import_row *row, char *why, size
 	uint8_t sealed[STORE_PSK_MAX + CRYPTO_SEAL_OVERHEAD], old[STORE_PSK_MAX];
 	char group[STORE_GROUP_SIZE];
 	size_t sealedlen, oldlen = 0;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc, opened;
 
 	if (!import_row_valid(row, why, cap))
 		return ZTP_EINVAL;
 	if ((s = prep(st, S_SIM_IMPORT_GET)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, row->iccid, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, row->iccid);
 	rc = store_step_row(st, s, "import get");
 	if (rc == 0) {
-		opened = psk_open(st, row->iccid, 0, sqlite3_column_blob(s, 0),
-			     (size_t)sqlite3_column_bytes(s, 0), old, &oldlen) == 0;
+		opened = psk_open(st, row->iccid, 0, store_col_blob(s, 0),
+			     store_col_bytes(s, 0), old, &oldlen) == 0;
 		store_col_text(s, 1, group, sizeof(group));
-		sqlite3_reset(s);
+		store_reset(s);
 		rc = import_row_same(row, opened ? old : NULL, oldlen, group) ? 1 : ZTP_EEXIST;
 		OPENSSL_cleanse(old, sizeof(old));
 		if (rc == ZTP_EEXIST)
@@ -478,18 +477,18 @@ int
 store_sim_pending_psk(struct store *st, const char *iccid, uint32_t gen, uint8_t *psk,
     size_t *psklen)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_SIM_PENDING_GET)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, gen);
+	store_bind_text(s, 1, iccid);
+	store_bind_int64(s, 2, gen);
 	if ((rc = store_step_row(st, s, "pending psk")) != 0)
 		return rc;
-	rc = psk_open(st, iccid, gen, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
+	rc = psk_open(st, iccid, gen, store_col_blob(s, 0), store_col_bytes(s, 0),
 	    psk, psklen);
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }
 
@@ -499,7 +498,7 @@ store_sim_pending_set(struct store *st, const char *iccid, uint32_t current, con
 {
 	uint8_t sealed[STORE_PSK_MAX + CRYPTO_SEAL_OVERHEAD];
 	size_t sealedlen;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (psklen < STORE_PSK_MIN || psklen > STORE_PSK_MAX || current == UINT32_MAX)
@@ -510,35 +509,35 @@ store_sim_pending_set(struct store *st, const char *iccid, uint32_t current, con
 		return rc;
 	if ((s = prep(st, S_SIM_PENDING_SET)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, current);
-	sqlite3_bind_blob(s, 3, sealed, (int)sealedlen, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, clock_now_ms());
+	store_bind_text(s, 1, iccid);
+	store_bind_int64(s, 2, current);
+	store_bind_blob(s, 3, sealed, sealedlen);
+	store_bind_int64(s, 4, clock_now_ms());
 	return store_exec_row(st, s);
 }
 
 int
 store_sim_commit(struct store *st, const char *iccid, uint32_t gen)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if ((s = prep(st, S_SIM_COMMIT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, gen);
-	sqlite3_bind_int64(s, 3, clock_now_ms());
+	store_bind_text(s, 1, iccid);
+	store_bind_int64(s, 2, gen);
+	store_bind_int64(s, 3, clock_now_ms());
 	return store_exec_row(st, s);
 }
 
 int
 store_sim_set_rotate(struct store *st, const char *iccid, int rotate)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if ((s = prep(st, S_SIM_ROTATE)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, rotate ? 1 : 0);
-	sqlite3_bind_int64(s, 3, clock_now_ms());
+	store_bind_text(s, 1, iccid);
+	store_bind_int64(s, 2, rotate ? 1 : 0);
+	store_bind_int64(s, 3, clock_now_ms());
 	return store_exec_row(st, s);
 }
