@@ -4,12 +4,10 @@
 # Idempotent: installs only what is missing. Needs root (or sudo).
 set -eu
 
-# libpq-dev: the store's PostgreSQL driver; postgresql-15: the server the
-# PostgreSQL tests start for themselves (tests/pg/pg.sh, make test-pg)
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libssl-dev openssl libevent-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev postgresql haproxy
 libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev gnutls-bin jq xxd procps bc python3 strace iproute2
-faketime libpq-dev postgresql-15"
+faketime"
 
 # the unprivileged user ztpd's front and signer run as when it starts as root
 if ! id ztp >/dev/null 2>&1; then
