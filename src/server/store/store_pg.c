@@ -313,11 +313,21 @@ pg_result_rc(struct pg *pg, PGresult *r)
 /*
  * A connection that broke (the server restarted, a failover) is opened
  * again before a statement that is not inside a transaction: the
- * transaction, if there was one, is gone with it and failed already.
+ * transaction, if there was one, is gone with it and failed already. An
+ * idle connection has nothing to read; if its socket is readable, the
+ * server went (it says so, or the socket is at its end): libpq reads that
+ * and marks it bad, so the statement goes to a new connection rather than
+ * failing on the dead one. Nothing is sent twice: a statement that failed
+ * once it was sent is not sent again.
  */
 static int
 pg_ensure(struct pg *pg)
 {
+	struct pollfd p = { .fd = PQsocket(pg->conn), .events = POLLIN };
+
+	if (!pg->in_tx && PQstatus(pg->conn) == CONNECTION_OK && p.fd >= 0 &&
+	    poll(&p, 1, 0) == 1)
+		PQconsumeInput(pg->conn);
 	if (PQstatus(pg->conn) == CONNECTION_OK)
 		return 0;
 	if (pg->in_tx)
