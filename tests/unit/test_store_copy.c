@@ -35,9 +35,10 @@
 #define ICCID_D "8988000000000000017" /* of the derived group */
 #define ICCID_P "8988000000000000025" /* pre-registered in the derived group */
 #define DEVID "0A0B0C0D"
-#define NSIMS 23     /* more SIMs than a few pages */
-#define NTELEMETRY 31
-#define BATCH 4      /* rows per page: every table of more than 4 rows has several */
+#define NSIMS 45      /* 49 SIMs: two INSERTs of 19 rows (13 columns) and rows one by one */
+#define NTELEMETRY 70 /* two INSERTs of 32 rows and rows one by one */
+#define BATCH 4       /* rows per page: every table of more than 4 rows has several */
+#define BATCH_GROUPS 40 /* pages that hold groups of rows and single rows */
 
 static const uint8_t data_key[CRYPTO_KEY_LEN] = { 0x5c, 0x01, 0x02 };
 static const uint8_t psk16[16] = { 0xA5, 0x5A, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
@@ -481,15 +482,15 @@ test_copy_answers_every_read_the_same(void **state)
 
 	assert_string_equal(store_driver_name(cx->fx->st), fixture_pg() ? "postgresql" : "sqlite");
 	populate(cx->from);
-	assert_int_equal(store_copy(cx->from, cx->fx->st, 0, BATCH, on_progress, &s), 0);
+	assert_int_equal(store_copy(cx->from, cx->fx->st, 0, BATCH_GROUPS, on_progress, &s), 0);
 	assert_int_equal(s.tables, 14);
 	assert_int_equal(s.rows, s.added);
 	assert_same(cx->from, cx->fx->st);
 
-	/* and back into a SQLite file: the way back from PostgreSQL */
+	/* and back into a SQLite file (the way back from PostgreSQL), in pages of 4 rows */
 	snprintf(path, sizeof(path), "sqlite:%s/back.db", cx->fx->dir);
 	assert_int_equal(store_open(&back, path, data_key), 0);
-	assert_int_equal(store_copy(cx->fx->st, back, 0, 0, NULL, NULL), 0);
+	assert_int_equal(store_copy(cx->fx->st, back, 0, BATCH, NULL, NULL), 0);
 	assert_same(cx->from, back);
 	store_close(back);
 
@@ -551,7 +552,7 @@ static void
 test_interrupted_copy_resumes(void **state)
 {
 	struct cx *cx = *state;
-	struct seen s = { .stop_after = 9 }; /* a page into the configurations */
+	struct seen s = { .stop_after = 9 }; /* 8 pages into the SIMs */
 	struct seen r = { 0 };
 	struct store_sim sim;
 

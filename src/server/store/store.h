@@ -513,9 +513,8 @@ typedef int (*store_copy_progress_cb)(const struct store_copy_progress *p, void 
 /*
  * Copy every row of from into to, table by table (groups before the tables
  * that refer to them), in transactions of batch rows on to (0:
- * STORE_COPY_BATCH), each row with INSERT ... ON CONFLICT DO NOTHING so
- * that a copy run again after an interruption (resume) adds what is
- * missing; the counters and the CRL are set from the source. The schema
+ * STORE_COPY_BATCH), with INSERT ... ON CONFLICT DO NOTHING so that a
+ * copy run again after an interruption (resume) adds what is missing; the counters and the CRL are set from the source. The schema
  * version (ztp_schema, user_version) is not copied: each store is at its
  * own driver's newest. Sealed values are copied as they are: they are
  * bound to their row and to the data directory's key, not to the

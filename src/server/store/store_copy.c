@@ -15,10 +15,15 @@
  * the target with INSERT ... ON CONFLICT DO NOTHING: an interrupted copy
  * run again (resume) skips what it wrote. The counters and the CRL, rows
  * every store has or updates in place, are set from the source instead.
+ * The rows go in groups, one INSERT of several rows each (as many as
+ * STORE_PARAM_MAX parameters hold, COPY_ROWS_MAX at most; a page's last
+ * rows one by one): a group's values are copied out of the source's
+ * result first, as a column is valid only until the source's next row.
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -30,7 +35,9 @@
 #define COPY_COLS_MAX 14      /* groups */
 #define COPY_KEY_MAX 2        /* columns of a primary key */
 #define COPY_KEY_TEXT_MAX 256 /* bytes of a text key: the longest is a UDID (64) */
-#define COPY_SQL_MAX 1024
+#define COPY_ROWS_MAX 32      /* rows of one INSERT */
+#define COPY_SQL_MAX 4096     /* the longest INSERT, 32 rows of 8 columns or 18 of 14: 1.5 KB */
+#define COPY_BYTES_MAX (64 * 1024 * 1024) /* text and blobs of one group: a CRL is the largest */
 
 enum copy_kind { COPY_INT, COPY_TEXT, COPY_BLOB };
 
@@ -116,6 +123,21 @@ struct copy_key {
 	char text[COPY_KEY_MAX][COPY_KEY_TEXT_MAX];
 };
 
+/* A value read from the source. */
+struct copy_val {
+	int null;
+	int64_t num;     /* COPY_INT */
+	size_t off, len; /* COPY_TEXT (with its NUL) and COPY_BLOB: in the group's bytes */
+};
+
+/* A group of rows read from the source, for one INSERT. */
+struct copy_rows {
+	struct copy_val val[STORE_PARAM_MAX]; /* row r's column c at r * columns + c */
+	uint8_t *bytes;
+	size_t len, cap;
+	int n; /* rows */
+};
+
 /* SQL text built in a fixed buffer; over is set if it did not fit. */
 struct copy_sql {
 	char s[COPY_SQL_MAX];
@@ -150,10 +172,10 @@ enum copy_item {
 	COPY_SET,   /* name = excluded.name */
 };
 
-/* Columns first .. last - 1 of t (up to its last), separated by commas. */
+/* Columns first .. last - 1 of t (up to its last), separated by commas; parameters from ?base. */
 static void
-copy_sql_cols(struct copy_sql *q, const struct copy_table *t, int first, int last,
-    enum copy_item item)
+copy_sql_cols_at(struct copy_sql *q, const struct copy_table *t, int first, int last,
+    enum copy_item item, int base)
 {
 	int c;
 
@@ -164,13 +186,20 @@ copy_sql_cols(struct copy_sql *q, const struct copy_table *t, int first, int las
 			copy_sql_add(q, "%s", t->cols[c].name);
 			break;
 		case COPY_PARAM:
-			copy_sql_add(q, "?%d", c + 1);
+			copy_sql_add(q, "?%d", base + c);
 			break;
 		case COPY_SET:
 			copy_sql_add(q, "%s = excluded.%s", t->cols[c].name, t->cols[c].name);
 			break;
 		}
 	}
+}
+
+static void
+copy_sql_cols(struct copy_sql *q, const struct copy_table *t, int first, int last,
+    enum copy_item item)
+{
+	copy_sql_cols_at(q, t, first, last, item, 1);
 }
 
 static int
@@ -208,15 +237,22 @@ copy_sql_select(struct copy_sql *q, const struct copy_table *t, int after)
 	return q->over ? ZTP_EINTERNAL : 0;
 }
 
+/* The insert of rows rows of t: row r's column c is ?(r * columns + c + 1). */
 static int
-copy_sql_insert(struct copy_sql *q, const struct copy_table *t)
+copy_sql_insert(struct copy_sql *q, const struct copy_table *t, int rows)
 {
+	int r, cols = ncols(t);
+
 	memset(q, 0, sizeof(*q));
 	copy_sql_add(q, "INSERT INTO %s(", t->name);
 	copy_sql_cols(q, t, 0, COPY_COLS_MAX, COPY_NAME);
-	copy_sql_add(q, ") VALUES(");
-	copy_sql_cols(q, t, 0, COPY_COLS_MAX, COPY_PARAM);
-	copy_sql_add(q, ") ON CONFLICT");
+	copy_sql_add(q, ") VALUES");
+	for (r = 0; r < rows; r++) {
+		copy_sql_add(q, "%s(", r > 0 ? ", " : "");
+		copy_sql_cols_at(q, t, 0, COPY_COLS_MAX, COPY_PARAM, r * cols + 1);
+		copy_sql_add(q, ")");
+	}
+	copy_sql_add(q, " ON CONFLICT");
 	if (t->set) {
 		copy_sql_add(q, "(");
 		copy_sql_cols(q, t, 0, t->nkey, COPY_NAME);
@@ -312,31 +348,104 @@ copy_target_empty(struct store *to)
 	return 0;
 }
 
-/* Column c of the source's row as parameter c + 1 of the insert, NULL as NULL. */
-static void
-copy_bind(struct store_stmt *src, struct store_stmt *ins, int c, enum copy_kind kind)
+/* n bytes at p (NULL if n is 0) onto the group's bytes; *off where they went. */
+static int
+copy_rows_append(struct copy_rows *r, const void *p, size_t n, size_t *off)
 {
-	const void *p;
+	uint8_t *grown;
+	size_t cap;
+
+	if (n > 0 && p == NULL)
+		return ZTP_ENOMEM; /* the driver could not convert the value */
+	if (n > COPY_BYTES_MAX - r->len) {
+		log_warnx("store copy: more than %d bytes in a group of rows", COPY_BYTES_MAX);
+		return ZTP_ETOOBIG;
+	}
+	if (r->bytes == NULL || r->len + n > r->cap) {
+		for (cap = r->cap ? r->cap : 65536; cap < r->len + n; cap *= 2)
+			;
+		if ((grown = realloc(r->bytes, cap)) == NULL)
+			return ZTP_ENOMEM;
+		r->bytes = grown;
+		r->cap = cap;
+	}
+	if (n > 0)
+		memcpy(r->bytes + r->len, p, n);
+	*off = r->len;
+	r->len += n;
+	return 0;
+}
+
+/* The source's current row, copied out of it, as the group's next row. */
+static int
+copy_rows_add(struct copy_rows *r, struct store_stmt *src, const struct copy_table *t)
+{
+	int c, cols = ncols(t), rc = 0;
 	const char *v;
 
-	if (store_col_null(src, c)) {
-		store_bind_null(ins, c + 1);
-		return;
+	for (c = 0; c < cols && rc == 0; c++) {
+		struct copy_val *x = &r->val[r->n * cols + c];
+
+		memset(x, 0, sizeof(*x));
+		if ((x->null = store_col_null(src, c)))
+			continue;
+		switch (t->cols[c].kind) {
+		case COPY_INT:
+			x->num = store_col_int64(src, c);
+			break;
+		case COPY_TEXT:
+			v = src->drv->col_text(src, c);
+			x->len = strlen(v != NULL ? v : "") + 1;
+			rc = copy_rows_append(r, v != NULL ? v : "", x->len, &x->off);
+			break;
+		case COPY_BLOB:
+			/* an empty blob reads as NULL: it is kept as 0 bytes, not NULL */
+			x->len = store_col_bytes(src, c);
+			rc = copy_rows_append(r, store_col_blob(src, c), x->len, &x->off);
+			break;
+		}
 	}
-	switch (kind) {
-	case COPY_INT:
-		store_bind_int64(ins, c + 1, store_col_int64(src, c));
-		break;
-	case COPY_TEXT:
-		v = src->drv->col_text(src, c);
-		store_bind_text(ins, c + 1, v != NULL ? v : "");
-		break;
-	case COPY_BLOB:
-		/* an empty blob reads as NULL; a NULL pointer would bind a NULL */
-		p = store_col_blob(src, c);
-		store_bind_blob(ins, c + 1, p != NULL ? p : "", store_col_bytes(src, c));
-		break;
+	if (rc == 0)
+		r->n++;
+	return rc;
+}
+
+/*
+ * Insert n rows of the group from its row first with ins (an insert of n
+ * rows), in the caller's transaction; *added: how many were new.
+ */
+static int
+copy_rows_put(struct store *to, const struct copy_table *t, struct store_stmt *ins,
+    const struct copy_rows *r, int first, int n, int64_t *added)
+{
+	int i, c, cols = ncols(t), rc;
+
+	store_reset(ins);
+	ins->drv->clear(ins);
+	for (i = 0; i < n; i++) {
+		for (c = 0; c < cols; c++) {
+			const struct copy_val *x = &r->val[(first + i) * cols + c];
+			int param = i * cols + c + 1;
+
+			if (x->null)
+				store_bind_null(ins, param);
+			else if (t->cols[c].kind == COPY_INT)
+				store_bind_int64(ins, param, x->num);
+			else if (t->cols[c].kind == COPY_TEXT)
+				store_bind_text(ins, param, (const char *)r->bytes + x->off);
+			else /* a pointer that is not NULL: an empty blob is not NULL */
+				store_bind_blob(ins, param, r->bytes + x->off, x->len);
+		}
 	}
+	rc = store_step(ins);
+	store_reset(ins);
+	if (rc != STORE_DONE) {
+		log_warnx("store copy: %s: the target refused a row: %s", t->name,
+		    to->drv->errmsg(to));
+		return ZTP_ESTORE;
+	}
+	*added += store_changes(to);
+	return 0;
 }
 
 /* The key of the source's current row into k. */
@@ -375,38 +484,45 @@ copy_key_bind(struct store_stmt *s, const struct copy_table *t, const struct cop
 	}
 }
 
+/* The insert statements of a table: one of a group's rows, and one of a row. */
+struct copy_ins {
+	struct store_stmt *group, *one;
+	int rows; /* of a group */
+};
+
 /*
  * Insert the rows of the page src answers into to (in the caller's
- * transaction): *n rows read, *added of them new to the target, *last the
- * key of the last one.
+ * transaction), a group at a time, the last rows one by one: *n rows read,
+ * *added of them new to the target, *last the key of the last one.
  */
 static int
 copy_page(struct store *from, struct store *to, const struct copy_table *t,
-    struct store_stmt *src, struct store_stmt *ins, struct copy_key *last, int *n,
-    int64_t *added)
+    struct store_stmt *src, const struct copy_ins *ins, struct copy_rows *r,
+    struct copy_key *last, int *n, int64_t *added)
 {
-	int rc, c, cols = ncols(t);
+	int rc, i;
 
 	*n = 0;
 	*added = 0;
+	r->n = 0;
+	r->len = 0;
 	while ((rc = store_step(src)) == STORE_ROW) {
-		store_reset(ins);
-		ins->drv->clear(ins);
-		for (c = 0; c < cols; c++)
-			copy_bind(src, ins, c, t->cols[c].kind);
-		rc = store_step(ins);
-		store_reset(ins);
-		if (rc != STORE_DONE) {
-			log_warnx("store copy: %s: the target refused a row: %s", t->name,
-			    to->drv->errmsg(to));
-			return ZTP_ESTORE;
-		}
-		*added += store_changes(to);
-		if ((rc = copy_key_keep(src, t, last)) != 0)
+		if ((rc = copy_rows_add(r, src, t)) != 0 || (rc = copy_key_keep(src, t, last)) != 0)
 			return rc;
 		(*n)++;
+		if (r->n == ins->rows) {
+			if ((rc = copy_rows_put(to, t, ins->group, r, 0, r->n, added)) != 0)
+				return rc;
+			r->n = 0;
+			r->len = 0;
+		}
 	}
-	return store_rows_end(from, rc, t->name);
+	if ((rc = store_rows_end(from, rc, t->name)) != 0)
+		return rc;
+	for (i = 0; i < r->n; i++)
+		if ((rc = copy_rows_put(to, t, ins->one, r, i, 1, added)) != 0)
+			return rc;
+	return 0;
 }
 
 /* Copy table t, page by page; cb is told after each full page and at the end. */
@@ -414,8 +530,10 @@ static int
 copy_table(struct store *from, struct store *to, const struct copy_table *t, int batch,
     store_copy_progress_cb cb, void *arg)
 {
-	struct store_stmt *first = NULL, *next = NULL, *ins = NULL, *src;
+	struct store_stmt *first = NULL, *next = NULL, *src;
 	struct store_copy_progress p = { .table = t->name };
+	struct copy_ins ins = { NULL, NULL, 0 };
+	struct copy_rows *r = NULL;
 	struct copy_key bound, last;
 	struct copy_sql q;
 	int64_t start = clock_mono_ms(), added;
@@ -423,12 +541,18 @@ copy_table(struct store *from, struct store *to, const struct copy_table *t, int
 
 	memset(&bound, 0, sizeof(bound));
 	memset(&last, 0, sizeof(last));
+	ins.rows = STORE_PARAM_MAX / ncols(t);
+	if (ins.rows > COPY_ROWS_MAX)
+		ins.rows = COPY_ROWS_MAX;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return ZTP_ENOMEM;
 	if ((rc = copy_count(from, t->name, NULL, &p.total)) != 0)
 		goto out;
 	rc = ZTP_ESTORE;
 	if (copy_sql_select(&q, t, 0) != 0 || (first = copy_prepare(from, &q)) == NULL ||
 	    copy_sql_select(&q, t, 1) != 0 || (next = copy_prepare(from, &q)) == NULL ||
-	    copy_sql_insert(&q, t) != 0 || (ins = copy_prepare(to, &q)) == NULL)
+	    copy_sql_insert(&q, t, ins.rows) != 0 || (ins.group = copy_prepare(to, &q)) == NULL ||
+	    copy_sql_insert(&q, t, 1) != 0 || (ins.one = copy_prepare(to, &q)) == NULL)
 		goto out;
 	for (page = 0;; page++) {
 		src = page == 0 ? first : next;
@@ -441,7 +565,7 @@ copy_table(struct store *from, struct store *to, const struct copy_table *t, int
 		store_bind_int64(src, page == 0 ? 1 : t->nkey + 1, batch);
 		if ((rc = store_tx_begin(to)) != 0)
 			goto out;
-		rc = copy_page(from, to, t, src, ins, &last, &n, &added);
+		rc = copy_page(from, to, t, src, &ins, r, &last, &n, &added);
 		store_reset(src);
 		if ((rc = store_tx_end(to, rc)) != 0)
 			goto out;
@@ -462,7 +586,11 @@ copy_table(struct store *from, struct store *to, const struct copy_table *t, int
 out:
 	copy_finalize(first);
 	copy_finalize(next);
-	copy_finalize(ins);
+	copy_finalize(ins.group);
+	copy_finalize(ins.one);
+	if (r != NULL)
+		free(r->bytes);
+	free(r);
 	return rc;
 }
 
