@@ -695,10 +695,32 @@ pgs_col_bytes(struct store_stmt *st, int col)
 	return have(s, col) ? (size_t)PQgetlength(s->res, s->row, col) : 0;
 }
 
+static int
+pgs_col_null(struct store_stmt *st, int col)
+{
+	return !have(ps(st), col);
+}
+
 static int64_t
 pgs_changes(struct store *st)
 {
 	return pg_of(st)->changes;
+}
+
+/*
+ * An identity column's sequence does not move for rows inserted with their
+ * id: set it past the highest id, so that the next row gets max + 1.
+ * table and id are store_copy's names, not input.
+ */
+static int
+pgs_after_copy(struct store *st, const char *table, const char *id)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT setval(pg_get_serial_sequence('%s', '%s'), coalesce(max(%s), 0) + 1, false)"
+	    " FROM %s", table, id, id, table);
+	return pg_simple(pg_of(st), sql) == 0 ? 0 : store_db_err(st, "identity sequence");
 }
 
 /* The schema version under the lock the caller holds; -1 on error. */
@@ -838,5 +860,7 @@ const struct store_driver store_pg_driver = {
 	.col_text = pgs_col_text,
 	.col_blob = pgs_col_blob,
 	.col_bytes = pgs_col_bytes,
+	.col_null = pgs_col_null,
 	.changes = pgs_changes,
+	.after_copy = pgs_after_copy,
 };
