@@ -32,6 +32,17 @@
 #include "store_int.h"
 #include "ztp/err.h"
 
+/*
+ * Statements with more parameters than this (the chunked imports' IN
+ * lists and multi-row INSERTs, the copy's) are planned at each execution:
+ * a prepared one keeps, after five runs, a generic plan made while its
+ * table was small (a sequential scan of sims, kept until autovacuum
+ * analyses the table, made an import of a million SIMs crawl). Their
+ * planning costs little next to the rows they carry; the others, keyed
+ * lookups whose generic plans use their index, stay prepared.
+ */
+#define PLAN_EACH_TIME 16
+
 /* The advisory lock of writing transactions ("ztp" in ASCII). */
 #define STORE_PG_LOCK 0x7a7470
 
@@ -586,14 +597,21 @@ pgs_step(struct store_stmt *st)
 	struct pg_stmt *s = ps(st);
 	struct pg *pg = s->pg;
 	const char *tuples;
-	int rc;
+	int rc, sent;
 
 	if (s->res == NULL) {
 		if (pg_ensure(pg) != 0)
 			return STORE_ERROR;
-		if ((rc = stmt_ready(s)) != STORE_DONE)
-			return rc;
-		if (!PQsendQueryPrepared(pg->conn, s->name, s->nparams, s->vals, s->lens, s->fmts, 1)) {
+		if (s->nparams > PLAN_EACH_TIME) {
+			sent = PQsendQueryParams(pg->conn, s->sql, s->nparams, NULL, s->vals, s->lens,
+			    s->fmts, 1);
+		} else {
+			if ((rc = stmt_ready(s)) != STORE_DONE)
+				return rc;
+			sent = PQsendQueryPrepared(pg->conn, s->name, s->nparams, s->vals, s->lens,
+			    s->fmts, 1);
+		}
+		if (!sent) {
 			set_err(pg, PQerrorMessage(pg->conn));
 			return STORE_ERROR;
 		}
