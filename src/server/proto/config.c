@@ -58,6 +58,8 @@ static const struct config_name children[] = {
 };
 
 #define S_CERTS "Certificates (EST, RFC 7030; see docs/certificates.md):"
+#define S_MIGRATE "Migration (ztpd migrate: copy a store into another, ztpd stopped, and exit; " \
+	"docs/migrate.md):"
 #define S_PROXY "Proxy mode (device requests forwarded to the customer's server; docs/proxy.md):"
 
 const struct config_opt config_opts[] = {
@@ -151,6 +153,13 @@ const struct config_opt config_opts[] = {
 	    "connect to complete answer (default 5)", NULL },
 	{ "upstream-connections", CONFIG_INT, FIELD(upstream_connections), 1, 1024, "8", NULL, 0,
 	    "N", "connections per upstream and worker (default 8)", NULL },
+	{ "from", CONFIG_STRING, FIELD(migrate_from), 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "URL",
+	    "the store to copy, as --store (sqlite:DIR/ztp.db)", S_MIGRATE },
+	{ "to", CONFIG_STRING, FIELD(migrate_to), 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "URL",
+	    "the store to copy into, as --store (postgresql://USER@HOST/DB); it must hold no "
+	    "data yet", NULL },
+	{ "resume", CONFIG_BOOL, FIELD(migrate_resume), 0, 1, NULL, NULL, CONFIG_CLI_ONLY, NULL,
+	    "continue a copy that stopped, into the store it began to fill", NULL },
 	{ "import-ca", CONFIG_STRING, FIELD(import_ca_cert), 0, 0, NULL, NULL, CONFIG_CLI_ONLY,
 	    "CERT KEY", "import a CA (root or intermediate; CERT may hold its chain, KEY an "
 	    "unencrypted PEM key) into the data directory, which must not have one yet, and exit",
@@ -487,6 +496,7 @@ config_usage(FILE *f)
 
 	fprintf(f,
 	    "usage: ztpd [options]\n"
+	    "       ztpd [--data DIR] migrate --from URL --to URL [--resume]\n"
 	    "\n"
 	    "The ztp provisioning server: a TLS 1.3 PSK endpoint that SIMs fetch their\n"
 	    "configuration from and post telemetry to, and an HTTPS admin API.\n"
@@ -568,7 +578,16 @@ config_parse_args(struct config *cfg, int argc, char **argv)
 				goto out;
 			}
 		}
-		if (pass == 1 && cfg->import_ca_cert[0] != '\0') {
+		if (pass == 1 && optind == argc - 1 && strcmp(argv[optind], "migrate") == 0 &&
+		    cfg->import_ca_cert[0] == '\0') {
+			/* ztpd migrate: both stores named */
+			if (cfg->migrate_from[0] == '\0' || cfg->migrate_to[0] == '\0') {
+				fprintf(stderr, "ztpd: migrate --from URL --to URL [--resume]\n");
+				rc = ZTP_EINVAL;
+				goto out;
+			}
+			cfg->migrate = 1;
+		} else if (pass == 1 && cfg->import_ca_cert[0] != '\0') {
 			/* --import-ca CERT KEY: the key is the one argument left */
 			if (optind != argc - 1 || strlen(argv[optind]) >= sizeof(cfg->import_ca_key)) {
 				fprintf(stderr, "ztpd: --import-ca CERT KEY\n");
@@ -578,6 +597,13 @@ config_parse_args(struct config *cfg, int argc, char **argv)
 			memcpy(cfg->import_ca_key, argv[optind], strlen(argv[optind]) + 1);
 		} else if (pass == 1 && optind < argc) {
 			fprintf(stderr, "ztpd: unexpected argument %s\n", argv[optind]);
+			rc = ZTP_EINVAL;
+			goto out;
+		}
+		if (pass == 1 && !cfg->migrate &&
+		    (cfg->migrate_from[0] != '\0' || cfg->migrate_to[0] != '\0' ||
+			cfg->migrate_resume)) {
+			fprintf(stderr, "ztpd: --from, --to and --resume go with migrate\n");
 			rc = ZTP_EINVAL;
 			goto out;
 		}
