@@ -7,7 +7,9 @@
 # configurations set) and PSK rotations (ztp-sim through its pty). Midway
 # one ztpd's whole process tree is killed with SIGKILL: the node that has
 # just offered a rotation to the ztp-sim SIM, whose key is pending on both
-# sides. Then:
+# sides; a connection held open on it through HAProxy (a request head
+# half sent) is in flight for sure. Then:
+#  - the held connection is closed, without an answer;
 #  - no client saw more failures than it had operations in flight between
 #    the signal and the last killed process gone (one at most per client:
 #    each client runs one operation at a time and goes on with the next);
@@ -32,7 +34,7 @@ cluster_cleanup() {
 	local rc=$? p i
 	set +e
 	touch "$T/stop" "$T/go"
-	for p in $CLIENT_PIDS; do
+	for p in $CLIENT_PIDS ${HELD_PIDS:-}; do
 		kill -TERM "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
@@ -68,7 +70,9 @@ q() { hc_psql "$1"; }
 hc_init "$BUILD" "$T/c" || fail "cluster setup"
 hc_pg_start || fail "PostgreSQL did not start"
 for i in 1 2 3; do
-	hc_node_start "$i" --workers 1 --allow-psk-ke --est-certs-per-hour 0 || fail "node $i did not start"
+	# (the held connections below wait longer than the default time-outs)
+	hc_node_start "$i" --workers 1 --allow-psk-ke --est-certs-per-hour 0 \
+		--request-timeout 120 --idle-timeout 120 || fail "node $i did not start"
 done
 hc_haproxy_start || fail "HAProxy did not start, or does not see the three nodes"
 ok "PostgreSQL, three ztpd (one store), HAProxy: device :$HC_DEVICE, EST :$HC_EST, admin :$HC_ADMIN"
@@ -285,11 +289,46 @@ done
 [ -n "$VICTIM" ] || fail "no node logged the offer of generation $G to $R"
 [ "$(q "SELECT psk_generation, pending_psk IS NOT NULL FROM sims WHERE iccid='$R'")" = "$((G - 1))|t" ] ||
 	fail "the store does not hold generation $G pending for $R"
+
+# a connection held open on the victim through HAProxy, its request head
+# half sent: it is in flight at the kill for sure. psk_client connections
+# are opened until HAProxy has sent one to the victim (show sess names the
+# server of each client port); the others are closed after the kill.
+held_port() { # the local port of psk_client PID's connection to HAProxy
+	ss -tnpH "dport = :$HC_DEVICE" 2>/dev/null | grep "pid=$1," | awk '{print $4}' | sed 's/.*://' | head -1
+}
+HELD_PIDS="" HELD_VICTIM=""
+for k in $(seq 1 15); do
+	"$PSK_CLIENT" --port "$HC_DEVICE" --identity "$F" --psk "$F_PSK" --wait 100 \
+		--partial "GET $(config_path "$DEVID" "$F_EF") HTTP/1.1"$'\r\nHost: x\r\n' >/dev/null 2>"$T/held.$k" &
+	pid=$!
+	HELD_PIDS="$HELD_PIDS $pid"
+	for _ in $(seq 1 400); do
+		grep -q '^kex:' "$T/held.$k" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	port=$(held_port "$pid")
+	if [ -n "$port" ] && hc_haproxy_cmd "show sess" | grep "src=127.0.0.1:$port " | grep -q "srv=n$VICTIM "; then
+		HELD_VICTIM=$pid HELD_K=$k HELD_START=$EPOCHREALTIME
+		break
+	fi
+done
+[ -n "$HELD_VICTIM" ] || fail "no held connection reached node $VICTIM through HAProxy"
 tree=$(hc_node_tree "$VICTIM")
 hc_node_kill "$VICTIM" || fail "node $VICTIM's processes did not all die"
 touch "$T/go"
 KILLED_AT=$HC_KILL_T0
 ok "node $VICTIM (offered generation $G to $R) killed: $(echo $tree | wc -w) processes ($(echo $tree)) gone in $(awk -v a="$HC_KILL_T0" -v b="$HC_KILL_T1" 'BEGIN { printf "%.0f", (b - a) * 1000 }') ms"
+held_rc=0
+wait "$HELD_VICTIM" || held_rc=$?
+held_end=$EPOCHREALTIME
+grep -q "closed by the server" "$T/held.$HELD_K" && [ "$held_rc" = 0 ] ||
+	fail "the held connection on node $VICTIM: $(cat "$T/held.$HELD_K") (exit $held_rc)"
+echo "$HELD_START $held_end fail held connection-closed-without-answer" >"$OPS/held"
+for p in $HELD_PIDS; do [ "$p" = "$HELD_VICTIM" ] || kill -TERM "$p" 2>/dev/null || true; done
+for p in $HELD_PIDS; do [ "$p" = "$HELD_VICTIM" ] || wait "$p" 2>/dev/null || true; done
+ok "the connection held open on node $VICTIM was closed, no answer, $(awk -v a="$HC_KILL_T0" -v b="$held_end" 'BEGIN { printf "%.0f", (b - a) * 1000 }') ms after the signal"
 hc_wait_down "$VICTIM" || fail "HAProxy did not take node $VICTIM out of rotation"
 ok "HAProxy took node $VICTIM out of its three backends"
 
@@ -316,7 +355,7 @@ ok "load stopped"
 # ---- failures against operations in flight at the kill
 K0=$HC_KILL_T0 K1=$HC_KILL_T1
 tot_ops=0 tot_fail=0 tot_inflight=0
-for c in fetch telemetry admin est rotate; do
+for c in fetch telemetry admin est rotate held; do
 	f=$OPS/$c
 	n=$(wc -l <"$f")
 	nf=$(awk '$3 == "fail"' "$f" | wc -l)
@@ -325,7 +364,7 @@ for c in fetch telemetry admin est rotate; do
 	after=$(awk -v b="$K1" '$1 + 0 > b + 0 && $3 == "ok"' "$f" | wc -l)
 	echo "   $c: $n operations, $nf failed, $ni in flight at the kill, $after succeeded after it"
 	[ "$nf" -le "$ni" ] || fail "$c: $nf failures, but $ni operations in flight at the kill: $(awk '$3 == "fail"' "$f" | head -3)"
-	[ "$after" -gt 0 ] || fail "$c: nothing succeeded after the kill"
+	[ "$after" -gt 0 ] || [ "$c" = held ] || fail "$c: nothing succeeded after the kill"
 	tot_ops=$((tot_ops + n)) tot_fail=$((tot_fail + nf)) tot_inflight=$((tot_inflight + ni))
 done
 ok "$tot_ops operations, $tot_fail failed, $tot_inflight in flight at the kill: no client failed more than it had in flight"
@@ -352,6 +391,16 @@ ncerts=$(awk '$3 == "ok"' "$OPS/est" | wc -l)
 [ "$ncerts" -gt 0 ] || fail "no certificate was issued under load"
 [ "$(q "SELECT count(*) FROM certs WHERE serial IN ($certs)")" = "$ncerts" ] || fail "a certificate issued (200) is not on record"
 ok "on record: $nsims SIMs, $ncfgs configuration versions, $ntele telemetry bodies, $ncerts certificates"
+
+# ---- HAProxy's health checks (HTTPS to the EST listeners) and the load
+# are all legitimate: no refusal on record, from HAProxy's address or any
+kinds=$(q "SELECT kind || ' ' || sum(count) FROM events GROUP BY kind ORDER BY kind" | paste -sd, -)
+echo "   events: $kinds"
+case ",$kinds" in
+*,handshake_refused* | *,request_refused* | *,token_refused* | *,unknown_identity* | *,stale_key*)
+	fail "refusals on record: $kinds" ;;
+esac
+ok "no refusal recorded: the health checks and the clients through HAProxy cause none"
 
 # ---- R: both sides agree at the end
 sg=$(simf .psk_generation)
