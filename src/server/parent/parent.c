@@ -52,6 +52,7 @@
 #include "front.h"
 #include "ipc.h"
 #include "log.h"
+#include "node.h"
 #include "parent.h"
 #include "privsep.h"
 #include "signer.h"
@@ -181,6 +182,31 @@ open_datadir(struct parent *p)
 		return ZTP_EIO;
 	}
 	return 0;
+}
+
+/*
+ * --store: this version opens only the data directory's SQLite database
+ * (the store drivers that come later open others). Anything else is
+ * refused at start rather than ignored.
+ */
+static int
+check_store(const struct parent *p)
+{
+	char want[PATH_MAX + 16], real[PATH_MAX];
+	const char *path;
+
+	if (p->cfg.store[0] == '\0')
+		return 0;
+	snprintf(want, sizeof(want), "%s/ztp.db", p->dir);
+	if (strncmp(p->cfg.store, "sqlite:", 7) == 0) {
+		path = p->cfg.store + 7;
+		if (strcmp(path, want) == 0 ||
+		    (realpath(path, real) != NULL && strcmp(real, want) == 0))
+			return 0;
+	}
+	log_warnx("--store %.64s%s: this ztpd opens only its data directory's database, "
+		  "sqlite:%s", p->cfg.store, strlen(p->cfg.store) > 64 ? "..." : "", want);
+	return ZTP_EINVAL;
 }
 
 /* ---- run.json */
@@ -647,6 +673,12 @@ parent_main(struct config *cfg, int argc, char **argv)
 	ssize_t n;
 	int rc = 1;
 
+	/* the node bundle's commands: nothing is started, no lock is taken */
+	if (cfg->command == CONFIG_CMD_EXPORT_NODE)
+		return node_export(cfg);
+	if (cfg->command == CONFIG_CMD_JOIN)
+		return node_join(cfg);
+
 	memset(&p, 0, sizeof(p));
 	p.cfg = *cfg;
 	p.argc = argc;
@@ -673,7 +705,7 @@ parent_main(struct config *cfg, int argc, char **argv)
 			set_ownership(&p);
 		goto out;
 	}
-	if (set_ownership(&p) != 0)
+	if (check_store(&p) != 0 || set_ownership(&p) != 0)
 		goto out;
 
 	signal(SIGPIPE, SIG_IGN);
