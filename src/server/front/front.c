@@ -132,6 +132,15 @@ admin_url(const char *bound, char *out, size_t cap)
 		snprintf(out, cap, "https://%s", bound);
 }
 
+void
+server_store_target(const struct server *srv, char *out, size_t cap)
+{
+	if (srv->cfg->store[0] != '\0')
+		snprintf(out, cap, "%s", srv->cfg->store);
+	else
+		snprintf(out, cap, "sqlite:%s/ztp.db", srv->dd->dir);
+}
+
 /*
  * Wait for a signal, the parent's messages and the CRL's minute. Returns
  * when a signal asks to stop or the parent is gone.
@@ -213,7 +222,7 @@ front_main(struct config *cfg, const struct privsep_user *u)
 	struct server srv;
 	struct store *st = NULL;
 	char dev_bound[80], adm_bound[80], est_bound[80], url[128], errbuf[256];
-	char dbpath[PATH_MAX];
+	char dbpath[1100];
 	sigset_t set;
 	int i, k, sigfd;
 
@@ -258,9 +267,9 @@ front_main(struct config *cfg, const struct privsep_user *u)
 		fatalx("no socket to the signer");
 	if (datadir_server_cert(&dd, srv.signer) != 0)
 		fatalx("cannot get a server certificate");
-	datadir_path(&dd, "ztp.db", dbpath);
+	server_store_target(&srv, dbpath, sizeof(dbpath));
 	if (store_open(&st, dbpath, dd.key) != 0)
-		fatalx("cannot open the store %s/ztp.db", dd.dir);
+		fatalx("cannot open the store (%s)", cfg->store[0] ? "--store" : "DATA/ztp.db");
 	if ((srv.ctx[LISTENER_DEVICE] = tls_device_ctx(&srv)) == NULL ||
 	    (srv.ctx[LISTENER_ADMIN] = tls_admin_ctx(&srv)) == NULL ||
 	    (srv.ctx[LISTENER_EST] = tls_est_ctx(&srv)) == NULL)

@@ -156,6 +156,8 @@ struct conn *conn_of(struct evhttp_request *req);
 void conn_peer(int fd, char *out, size_t cap);
 
 /* worker.c */
+/* The store every connection of this ztpd opens: --store, or sqlite:DATA/ztp.db (1024 bytes). */
+void server_store_target(const struct server *srv, char *out, size_t cap);
 int worker_start(struct server *srv, struct worker *w);
 void worker_stop(struct worker *w);
 void worker_join(struct worker *w);

@@ -770,7 +770,7 @@ worker_main(void *arg)
 int
 worker_start(struct server *srv, struct worker *w)
 {
-	char path[PATH_MAX];
+	char path[1100];
 	int k, rc;
 
 	w->srv = srv;
@@ -789,7 +789,7 @@ worker_start(struct server *srv, struct worker *w)
 		struct timeval stv = { STATS_SECONDS, 0 };
 		event_add(w->stats_ev, &stv);
 	}
-	datadir_path(srv->dd, "ztp.db", path);
+	server_store_target(srv, path, sizeof(path));
 	if ((rc = store_open(&w->store, path, srv->dd->key)) != 0)
 		return rc;
 	if ((rc = events_worker_start(w)) != 0 || (rc = retention_start(w)) != 0)

@@ -66,6 +66,10 @@ const struct config_opt config_opts[] = {
 	{ "data", CONFIG_STRING, FIELD(data), 0, 0, "ztp-data", NULL, CONFIG_EARLY, "DIR",
 	    "data directory (default ztp-data); created with the database, CA, server "
 	    "certificate, data key and DIR/admin.json at first start", NULL },
+	{ "store", CONFIG_STRING, FIELD(store), 0, 0, NULL, NULL, 0, "URL",
+	    "the store: sqlite:FILE (default sqlite:DIR/ztp.db) or postgresql://USER@HOST/DB "
+	    "for several ztpd on one database (password from PGPASSFILE or passfile=, never "
+	    "in the URL; docs/scale-out.md)", NULL },
 	{ "config", CONFIG_FILE, NO_FIELD, 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "FILE",
 	    "read options from FILE (key = value, the long option names without --); "
 	    "DIR/ztpd.conf is read if it exists; the command line wins", NULL },

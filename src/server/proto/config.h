@@ -17,6 +17,7 @@
 
 struct config {
 	char data[PATH_MAX];
+	char store[1024]; /* "": sqlite:DATA/ztp.db */
 	char device_listen[128]; /* "" or "off": no device listener */
 	char admin_listen[128];
 	int workers;

@@ -2,12 +2,15 @@
 /*
  * The store: SIMs, configurations, telemetry, device records, events,
  * admin API keys, SIM groups and certificates. One interface, in sections
- * by domain; the embedded default is SQLite: store_sqlite.c (the
- * connection, migrations, sealing) and one file per section named after it
- * (store_sim.c, ..., store_est.c for the certificates).
+ * by domain (one file each: store_sim.c, ..., store_est.c for the
+ * certificates), over two drivers: SQLite, the embedded default
+ * (store_sqlite.c), and PostgreSQL for several ztpd on one database
+ * (store_pg.c); store_int.h says how they fit.
  *
  * A struct store is one connection: use it from one thread. Every change is
- * one transaction; a refused change leaves the store as it was. Secrets (PSKs,
+ * one transaction; a refused change leaves the store as it was; a rule that
+ * reads before it writes runs in a writing transaction, one at a time across
+ * every connection (and every ztpd) on the database. Secrets (PSKs,
  * device passwords, group master keys) are sealed with the data directory's
  * key, their row as associated data, before they reach the database; API
  * secrets and enrolment passwords are stored as salted HMACs.
@@ -20,7 +23,7 @@
 #include "crypto.h"
 #include "ztp/iccid.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 6 /* of the SQLite driver; store_schema_target() for any */
 #define STORE_CONFIG_MAX 255
 #define STORE_TELEMETRY_MAX 255
 #define STORE_PSK_MIN 16
@@ -147,17 +150,24 @@ struct store_event_row {
 	const char *kind, *iccid, *peer, *detail; /* iccid, peer: NULL or "" for none */
 };
 
-/* ---- the connection (store_sqlite.c) ---- */
+/* ---- the connection (store.c) ---- */
 
 /*
- * Open (creating if needed) the database at path, in WAL mode, and bring
- * its schema to STORE_SCHEMA_VERSION. key seals secrets; it is copied.
- * *out is owned by the caller: store_close() it.
+ * Open the store target names and bring its schema up to date:
+ * "sqlite:PATH" or a bare PATH, the SQLite database file (created if
+ * needed, WAL mode); or a postgresql:// (postgres://) URL, a PostgreSQL
+ * database as libpq reads the URL (the password from PGPASSFILE or
+ * ~/.pgpass, never in the URL of a command line). key seals secrets; it is
+ * copied. *out is owned by the caller: store_close() it. ZTP_EINVAL if
+ * target is neither.
  */
-int store_open(struct store **out, const char *path, const uint8_t key[CRYPTO_KEY_LEN]);
+int store_open(struct store **out, const char *target, const uint8_t key[CRYPTO_KEY_LEN]);
 void store_close(struct store *st);
-/* The schema version the database is at. */
+/* The schema version the database is at, and the newest its driver knows. */
 int store_schema_version(struct store *st);
+int store_schema_target(struct store *st);
+/* "sqlite" or "postgresql". */
+const char *store_driver_name(struct store *st);
 
 /* ---- SIMs and their PSKs (store_sim.c) ---- */
 

@@ -5,7 +5,6 @@
  */
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "clock.h"
 #include "store.h"
@@ -27,7 +26,7 @@ static const char *const apikey_sql[S__COUNT] = {
 	[S_KEY_COUNT] = "SELECT count(*) FROM api_keys",
 };
 
-static sqlite3_stmt *
+static struct store_stmt *
 prep(struct store *st, enum apikey_stmt id)
 {
 	return store_prep(st, STORE_M_APIKEY, (int)id, apikey_sql[id]);
@@ -37,71 +36,71 @@ int
 store_apikey_create(struct store *st, const char *key_id, const char *secret)
 {
 	uint8_t salt[STORE_SALT_LEN], hash[STORE_HASH_LEN];
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((rc = store_secret_hash(secret, salt, hash)) != 0)
 		return rc;
 	if ((s = prep(st, S_KEY_INSERT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, salt, sizeof(salt), SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, hash, sizeof(hash), SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, clock_now_ms());
+	store_bind_text(s, 1, key_id);
+	store_bind_blob(s, 2, salt, sizeof(salt));
+	store_bind_blob(s, 3, hash, sizeof(hash));
+	store_bind_int64(s, 4, clock_now_ms());
 	return store_exec(st, s);
 }
 
 int
 store_apikey_verify(struct store *st, const char *key_id, const char *secret)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_KEY_GET)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW &&
-	    store_secret_matches(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
-		sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), secret))
+	store_bind_text(s, 1, key_id);
+	rc = store_step(s);
+	if (rc == STORE_ROW &&
+	    store_secret_matches(store_col_blob(s, 0), store_col_bytes(s, 0),
+		store_col_blob(s, 1), store_col_bytes(s, 1), secret))
 		rc = 0;
-	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+	else if (rc == STORE_ROW || rc == STORE_DONE)
 		rc = ZTP_EAUTH;
 	else
 		rc = store_db_err(st, "apikey get");
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }
 
 int
 store_apikey_exists(struct store *st, const char *key_id)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_KEY_GET)) == NULL)
 		return 0;
-	sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_reset(s);
+	store_bind_text(s, 1, key_id);
+	rc = store_step(s) == STORE_ROW;
+	store_reset(s);
 	return rc;
 }
 
 int
 store_apikey_count(struct store *st, int *count)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_KEY_COUNT)) == NULL)
 		return ZTP_ESTORE;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*count = sqlite3_column_int(s, 0);
+	rc = store_step(s);
+	if (rc == STORE_ROW) {
+		*count = store_col_int(s, 0);
 		rc = 0;
 	} else {
 		rc = store_db_err(st, "apikey count");
 	}
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }

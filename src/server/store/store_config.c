@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "clock.h"
 #include "crypto.h"
@@ -37,7 +36,7 @@ static const char *const config_sql[S__COUNT] = {
 			  " WHERE iccid = ?1 ORDER BY version DESC",
 };
 
-static sqlite3_stmt *
+static struct store_stmt *
 prep(struct store *st, enum config_stmt id)
 {
 	return store_prep(st, STORE_M_CONFIG, (int)id, config_sql[id]);
@@ -53,18 +52,18 @@ store_config_etag(uint32_t version, const uint8_t *body, size_t len, char out[ST
 }
 
 static void
-row_config(sqlite3_stmt *s, struct store_config *out)
+row_config(struct store_stmt *s, struct store_config *out)
 {
-	int n = sqlite3_column_bytes(s, 2);
+	int n = store_col_bytes(s, 2);
 
 	memset(out, 0, sizeof(*out));
 	store_col_text(s, 0, out->iccid, sizeof(out->iccid));
-	out->version = (uint32_t)sqlite3_column_int64(s, 1);
+	out->version = (uint32_t)store_col_int64(s, 1);
 	out->len = n > STORE_CONFIG_MAX ? STORE_CONFIG_MAX : (size_t)n;
 	if (out->len > 0)
-		memcpy(out->body, sqlite3_column_blob(s, 2), out->len);
+		memcpy(out->body, store_col_blob(s, 2), out->len);
 	store_col_text(s, 3, out->source, sizeof(out->source));
-	out->created_at = sqlite3_column_int64(s, 4);
+	out->created_at = store_col_int64(s, 4);
 	store_config_etag(out->version, out->body, out->len, out->etag);
 }
 
@@ -77,26 +76,26 @@ config_insert(struct store *st, const char *iccid, const uint8_t *body, size_t l
     const char *source, struct store_config *out)
 {
 	int64_t now = clock_now_ms(), version;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_CFG_NEXT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) != SQLITE_ROW)
+	store_bind_text(s, 1, iccid);
+	if (store_step(s) != STORE_ROW)
 		return store_db_err(st, "config next");
-	version = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+	version = store_col_int64(s, 0);
+	store_reset(s);
 	if (version > UINT32_MAX)
 		return ZTP_ERANGE;
 
 	if ((s = prep(st, S_CFG_INSERT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, version);
-	sqlite3_bind_blob(s, 3, len ? (const void *)body : "", (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, source, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, now);
+	store_bind_text(s, 1, iccid);
+	store_bind_int64(s, 2, version);
+	store_bind_blob(s, 3, len ? (const void *)body : "", len);
+	store_bind_text(s, 4, source);
+	store_bind_int64(s, 5, now);
 	if ((rc = store_exec(st, s)) != 0)
 		return rc;
 	if ((rc = store_sim_set_config_version(st, iccid, version, now)) != 0)
@@ -136,7 +135,7 @@ int
 store_config_get(struct store *st, const char *iccid, uint32_t version, struct store_config *out)
 {
 	struct store_sim sim;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (version == 0) {
@@ -148,11 +147,11 @@ store_config_get(struct store *st, const char *iccid, uint32_t version, struct s
 	}
 	if ((s = prep(st, S_CFG_GET)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, version);
+	store_bind_text(s, 1, iccid);
+	store_bind_int64(s, 2, version);
 	if ((rc = store_step_row(st, s, "config get")) == 0) {
 		row_config(s, out);
-		sqlite3_reset(s);
+		store_reset(s);
 	}
 	return rc;
 }
@@ -161,19 +160,19 @@ int
 store_config_history(struct store *st, const char *iccid, store_config_cb cb, void *arg)
 {
 	struct store_config cfg;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_CFG_HISTORY)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	store_bind_text(s, 1, iccid);
+	while ((rc = store_step(s)) == STORE_ROW) {
 		row_config(s, &cfg);
 		if ((rc = cb(&cfg, arg)) != 0)
 			break;
 	}
 	rc = store_rows_end(st, rc, "config history");
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }
 

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 
 #include "clock.h"
 #include "crypto.h"
@@ -34,7 +33,7 @@ static const char *const device_sql[S__COUNT] = {
 			  " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"),
 };
 
-static sqlite3_stmt *
+static struct store_stmt *
 prep(struct store *st, enum device_stmt id)
 {
 	return store_prep(st, STORE_M_DEVICE, (int)id, device_sql[id]);
@@ -45,13 +44,13 @@ static int
 device_get(struct store *st, const char *iccid, const char *device_id, struct store_device *out)
 {
 	size_t pwdlen;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_DEV_GET)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, iccid);
+	store_bind_text(s, 2, device_id);
 	if ((rc = store_step_row(st, s, "device get")) != 0)
 		return rc;
 	memset(out, 0, sizeof(*out));
@@ -59,12 +58,12 @@ device_get(struct store *st, const char *iccid, const char *device_id, struct st
 	snprintf(out->device_id, sizeof(out->device_id), "%s", device_id);
 	store_col_text(s, 0, out->cli, sizeof(out->cli));
 	store_col_text(s, 1, out->usr, sizeof(out->usr));
-	rc = store_unseal(st, "pwd", iccid, device_id, sqlite3_column_blob(s, 2),
-	    (size_t)sqlite3_column_bytes(s, 2), (uint8_t *)out->pwd, sizeof(out->pwd) - 1, &pwdlen);
+	rc = store_unseal(st, "pwd", iccid, device_id, store_col_blob(s, 2),
+	    store_col_bytes(s, 2), (uint8_t *)out->pwd, sizeof(out->pwd) - 1, &pwdlen);
 	if (rc == 0)
 		out->pwd[pwdlen] = '\0';
-	out->created_at = sqlite3_column_int64(s, 3);
-	sqlite3_reset(s);
+	out->created_at = store_col_int64(s, 3);
+	store_reset(s);
 	return rc;
 }
 
@@ -94,7 +93,7 @@ store_device_get_or_create(struct store *st, const char *iccid, const char *devi
 	uint8_t sealed[64 + CRYPTO_SEAL_OVERHEAD];
 	struct store_device d;
 	size_t sealedlen;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	memset(&d, 0, sizeof(d));
@@ -111,12 +110,12 @@ store_device_get_or_create(struct store *st, const char *iccid, const char *devi
 		rc = ZTP_ESTORE;
 		goto out;
 	}
-	sqlite3_bind_text(s, 1, iccid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, d.cli, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, d.usr, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 5, sealed, (int)sealedlen, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, d.created_at);
+	store_bind_text(s, 1, iccid);
+	store_bind_text(s, 2, device_id);
+	store_bind_text(s, 3, d.cli);
+	store_bind_text(s, 4, d.usr);
+	store_bind_blob(s, 5, sealed, sealedlen);
+	store_bind_int64(s, 6, d.created_at);
 	if ((rc = store_exec(st, s)) != 0)
 		goto out;
 	*out = d;

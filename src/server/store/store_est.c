@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "clock.h"
 #include "store.h"
@@ -67,7 +66,7 @@ static const char *const xsql[X__COUNT] = {
 	[X_ALLOW_LIST] = "SELECT udid, key_sha256, group_name, iccid, created_at FROM allowlist"
 			 " WHERE udid > ?1 ORDER BY udid LIMIT ?2",
 	[X_PW_INSERT] = "INSERT INTO enrol_passwords(udid, salt, hash, group_name, created_at,"
-			" expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+			" expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
 	[X_PW_CANDIDATES] = "SELECT id, salt, hash, group_name, created_at, expires_at, used_at"
 			    " FROM enrol_passwords WHERE udid = ?1 ORDER BY id DESC LIMIT ?2",
 	[X_PW_USE] = "UPDATE enrol_passwords SET used_at = ?2 WHERE id = ?1 AND used_at = 0",
@@ -131,7 +130,7 @@ static const char *const xsql[X__COUNT] = {
 	[X_GROUP_EXISTS] = "SELECT 1 FROM groups WHERE name = ?1",
 };
 
-static sqlite3_stmt *
+static struct store_stmt *
 xprep(struct store *st, enum xstmt_id id)
 {
 	return store_prep(st, STORE_M_EST, (int)id, xsql[id]);
@@ -140,7 +139,7 @@ xprep(struct store *st, enum xstmt_id id)
 static int
 changes(struct store *st)
 {
-	return sqlite3_changes(st->db);
+	return store_changes(st);
 }
 
 int
@@ -153,7 +152,7 @@ store_udid_valid(const char *udid)
 static int
 group_check(struct store *st, const char *group)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if (group == NULL || group[0] == '\0')
 		return 0;
@@ -161,50 +160,50 @@ group_check(struct store *st, const char *group)
 		return ZTP_EINVAL;
 	if ((s = xprep(st, X_GROUP_EXISTS)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, group);
 	if (store_step_row(st, s, "group exists") != 0)
 		return ZTP_ENOENT;
-	sqlite3_reset(s);
+	store_reset(s);
 	return 0;
 }
 
 static int
 counter_bump(struct store *st, const char *name)
 {
-	sqlite3_stmt *s = xprep(st, X_COUNTER_BUMP);
+	struct store_stmt *s = xprep(st, X_COUNTER_BUMP);
 
 	if (s == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, name);
 	return store_exec(st, s);
 }
 
 static int
 counter_get(struct store *st, const char *name, int64_t *value)
 {
-	sqlite3_stmt *s = xprep(st, X_COUNTER_GET);
+	struct store_stmt *s = xprep(st, X_COUNTER_GET);
 	int rc;
 
 	if (s == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, name);
 	if ((rc = store_step_row(st, s, "counter")) != 0)
 		return rc == ZTP_ENOENT ? ZTP_ESTORE : rc;
-	*value = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+	*value = store_col_int64(s, 0);
+	store_reset(s);
 	return 0;
 }
 
 static void
-col_blob32(sqlite3_stmt *s, int col, uint8_t out[32])
+col_blob32(struct store_stmt *s, int col, uint8_t out[32])
 {
 	memset(out, 0, 32);
-	if (sqlite3_column_bytes(s, col) == 32)
-		memcpy(out, sqlite3_column_blob(s, col), 32);
+	if (store_col_bytes(s, col) == 32)
+		memcpy(out, store_col_blob(s, col), 32);
 }
 
 /*
- * The end of a loop over rows: rc is sqlite3_step()'s last answer, stop
+ * The end of a loop over rows: rc is store_step()'s last answer, stop
  * the callback's (0: it did not stop the loop; > 0: it stopped it, which
  * is no error; < 0: its error code).
  */
@@ -213,20 +212,20 @@ rows_end(struct store *st, int rc, int stop, const char *what)
 {
 	if (stop != 0)
 		return stop < 0 ? stop : 0;
-	return rc == SQLITE_DONE ? 0 : store_db_err(st, what);
+	return rc == STORE_DONE ? 0 : store_db_err(st, what);
 }
 
 /* ---- allowlist ---- */
 
 static void
-row_allow(sqlite3_stmt *s, struct store_allow *a)
+row_allow(struct store_stmt *s, struct store_allow *a)
 {
 	memset(a, 0, sizeof(*a));
 	store_col_text(s, 0, a->udid, sizeof(a->udid));
 	col_blob32(s, 1, a->key_sha256);
 	store_col_text(s, 2, a->group, sizeof(a->group));
 	store_col_text(s, 3, a->iccid, sizeof(a->iccid));
-	a->created_at = sqlite3_column_int64(s, 4);
+	a->created_at = store_col_int64(s, 4);
 }
 
 static int
@@ -241,7 +240,7 @@ static int
 allow_add(struct store *st, const struct store_allow *a, int *added)
 {
 	struct store_allow old;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	*added = 0;
@@ -258,11 +257,11 @@ allow_add(struct store *st, const struct store_allow *a, int *added)
 		return rc;
 	if ((s = xprep(st, X_ALLOW_INSERT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, a->udid, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, a->key_sha256, 32, SQLITE_STATIC);
+	store_bind_text(s, 1, a->udid);
+	store_bind_blob(s, 2, a->key_sha256, 32);
 	store_bind_opt_text(s, 3, a->group);
 	store_bind_opt_text(s, 4, a->iccid);
-	sqlite3_bind_int64(s, 5, clock_now_ms());
+	store_bind_int64(s, 5, clock_now_ms());
 	if ((rc = store_exec(st, s)) == 0)
 		*added = 1;
 	return rc;
@@ -279,28 +278,28 @@ store_allow_add(struct store *st, const struct store_allow *a)
 int
 store_allow_get(struct store *st, const char *udid, struct store_allow *out)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = xprep(st, X_ALLOW_GET)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, udid);
 	if ((rc = store_step_row(st, s, "allowlist get")) != 0)
 		return rc;
 	row_allow(s, out);
-	sqlite3_reset(s);
+	store_reset(s);
 	return 0;
 }
 
 int
 store_allow_delete(struct store *st, const char *udid)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = xprep(st, X_ALLOW_DELETE)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, udid);
 	if ((rc = store_exec(st, s)) != 0)
 		return rc;
 	return changes(st) == 1 ? 0 : ZTP_ENOENT;
@@ -310,20 +309,20 @@ int
 store_allow_list(struct store *st, const char *after, int limit, store_allow_cb cb, void *arg)
 {
 	struct store_allow a;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc, stop = 0;
 
 	if ((s = xprep(st, X_ALLOW_LIST)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, after ? after : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	store_bind_text(s, 1, after ? after : "");
+	store_bind_int64(s, 2, limit);
+	while ((rc = store_step(s)) == STORE_ROW) {
 		row_allow(s, &a);
 		if ((stop = cb(&a, arg)) != 0)
 			break;
 	}
 	rc = rows_end(st, rc, stop, "allowlist list");
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }
 
@@ -385,8 +384,8 @@ store_password_create(struct store *st, const char *udid, const char *group,
     const char *password, int64_t expires_at, struct store_password *out)
 {
 	uint8_t salt[STORE_SALT_LEN], hash[STORE_HASH_LEN];
-	sqlite3_stmt *s;
-	int64_t now = clock_now_ms();
+	struct store_stmt *s;
+	int64_t now = clock_now_ms(), id;
 	int rc;
 
 	if (!store_udid_valid(udid) || password == NULL || password[0] == '\0' ||
@@ -398,17 +397,17 @@ store_password_create(struct store *st, const char *udid, const char *group,
 		return rc;
 	if ((s = xprep(st, X_PW_INSERT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, salt, sizeof(salt), SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, hash, sizeof(hash), SQLITE_STATIC);
+	store_bind_text(s, 1, udid);
+	store_bind_blob(s, 2, salt, sizeof(salt));
+	store_bind_blob(s, 3, hash, sizeof(hash));
 	store_bind_opt_text(s, 4, group);
-	sqlite3_bind_int64(s, 5, now);
-	sqlite3_bind_int64(s, 6, expires_at);
-	if ((rc = store_exec(st, s)) != 0)
+	store_bind_int64(s, 5, now);
+	store_bind_int64(s, 6, expires_at);
+	if ((rc = store_exec_id(st, s, &id)) != 0)
 		return rc;
 	if (out != NULL) {
 		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_last_insert_rowid(st->db);
+		out->id = id;
 		snprintf(out->udid, sizeof(out->udid), "%s", udid);
 		snprintf(out->group, sizeof(out->group), "%s", group ? group : "");
 		out->created_at = now;
@@ -438,7 +437,7 @@ int
 store_password_check(struct store *st, const char *udid, const char *password,
     struct store_password *out)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int64_t now = clock_now_ms();
 	int rc, r, found = ZTP_EAUTH;
 
@@ -446,31 +445,31 @@ store_password_check(struct store *st, const char *udid, const char *password,
 		return ZTP_EAUTH;
 	if ((s = xprep(st, X_PW_CANDIDATES)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, PASSWORD_CANDIDATES);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (!store_secret_matches(sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
-			sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2), password))
+	store_bind_text(s, 1, udid);
+	store_bind_int64(s, 2, PASSWORD_CANDIDATES);
+	while ((rc = store_step(s)) == STORE_ROW) {
+		if (!store_secret_matches(store_col_blob(s, 1), store_col_bytes(s, 1),
+			store_col_blob(s, 2), store_col_bytes(s, 2), password))
 			continue;
-		if ((r = password_rule(found, sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 5),
+		if ((r = password_rule(found, store_col_int64(s, 6), store_col_int64(s, 5),
 			 now)) != 0) {
 			found = r;
 			continue;
 		}
 		if (out != NULL) {
 			memset(out, 0, sizeof(*out));
-			out->id = sqlite3_column_int64(s, 0);
+			out->id = store_col_int64(s, 0);
 			snprintf(out->udid, sizeof(out->udid), "%s", udid);
 			store_col_text(s, 3, out->group, sizeof(out->group));
-			out->created_at = sqlite3_column_int64(s, 4);
-			out->expires_at = sqlite3_column_int64(s, 5);
+			out->created_at = store_col_int64(s, 4);
+			out->expires_at = store_col_int64(s, 5);
 		}
 		found = 0;
 		break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != STORE_ROW && rc != STORE_DONE)
 		found = store_db_err(st, "password check");
-	sqlite3_reset(s);
+	store_reset(s);
 	return found;
 }
 
@@ -479,7 +478,7 @@ store_password_check(struct store *st, const char *udid, const char *password,
 int
 store_mfr_ca_add(struct store *st, const struct store_mfr_ca *ca)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (!store_group_name_valid(ca->name) || ca->pem[0] == '\0' ||
@@ -492,11 +491,11 @@ store_mfr_ca_add(struct store *st, const struct store_mfr_ca *ca)
 	if ((s = xprep(st, X_MFR_INSERT)) == NULL) {
 		rc = ZTP_ESTORE;
 	} else {
-		sqlite3_bind_text(s, 1, ca->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, ca->pem, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(s, 3, ca->sha256, 32, SQLITE_STATIC);
+		store_bind_text(s, 1, ca->name);
+		store_bind_text(s, 2, ca->pem);
+		store_bind_blob(s, 3, ca->sha256, 32);
 		store_bind_opt_text(s, 4, ca->group);
-		sqlite3_bind_int64(s, 5, clock_now_ms());
+		store_bind_int64(s, 5, clock_now_ms());
 		rc = store_exec(st, s);
 	}
 	if (rc == 0)
@@ -507,7 +506,7 @@ store_mfr_ca_add(struct store *st, const struct store_mfr_ca *ca)
 int
 store_mfr_ca_delete(struct store *st, const char *name)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((rc = store_tx_begin(st)) != 0)
@@ -515,7 +514,7 @@ store_mfr_ca_delete(struct store *st, const char *name)
 	if ((s = xprep(st, X_MFR_DELETE)) == NULL) {
 		rc = ZTP_ESTORE;
 	} else {
-		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		store_bind_text(s, 1, name);
 		if ((rc = store_exec(st, s)) == 0 && changes(st) != 1)
 			rc = ZTP_ENOENT;
 	}
@@ -528,7 +527,7 @@ int
 store_mfr_ca_list(struct store *st, store_mfr_ca_cb cb, void *arg)
 {
 	struct store_mfr_ca *ca;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc, stop = 0;
 
 	if ((ca = malloc(sizeof(*ca))) == NULL)
@@ -537,18 +536,18 @@ store_mfr_ca_list(struct store *st, store_mfr_ca_cb cb, void *arg)
 		free(ca);
 		return ZTP_ESTORE;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = store_step(s)) == STORE_ROW) {
 		memset(ca, 0, sizeof(*ca));
 		store_col_text(s, 0, ca->name, sizeof(ca->name));
 		store_col_text(s, 1, ca->pem, sizeof(ca->pem));
 		col_blob32(s, 2, ca->sha256);
 		store_col_text(s, 3, ca->group, sizeof(ca->group));
-		ca->created_at = sqlite3_column_int64(s, 4);
+		ca->created_at = store_col_int64(s, 4);
 		if ((stop = cb(ca, arg)) != 0)
 			break;
 	}
 	rc = rows_end(st, rc, stop, "manufacturer CA list");
-	sqlite3_reset(s);
+	store_reset(s);
 	free(ca);
 	return rc;
 }
@@ -562,32 +561,32 @@ store_mfr_ca_generation(struct store *st, int64_t *gen)
 /* ---- devices ---- */
 
 static void
-row_thing(sqlite3_stmt *s, struct store_thing *t)
+row_thing(struct store_stmt *s, struct store_thing *t)
 {
 	memset(t, 0, sizeof(*t));
 	store_col_text(s, 0, t->udid, sizeof(t->udid));
 	store_col_text(s, 1, t->group, sizeof(t->group));
 	store_col_text(s, 2, t->iccid, sizeof(t->iccid));
-	t->blocked = sqlite3_column_int(s, 3);
-	t->created_at = sqlite3_column_int64(s, 4);
-	t->updated_at = sqlite3_column_int64(s, 5);
-	t->certs = sqlite3_column_int64(s, 6);
+	t->blocked = store_col_int(s, 3);
+	t->created_at = store_col_int64(s, 4);
+	t->updated_at = store_col_int64(s, 5);
+	t->certs = store_col_int64(s, 6);
 	store_col_text(s, 7, t->serial, sizeof(t->serial));
 }
 
 int
 store_thing_get(struct store *st, const char *udid, struct store_thing *out)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = xprep(st, X_THING_GET)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, udid);
 	if ((rc = store_step_row(st, s, "device get")) != 0)
 		return rc;
 	row_thing(s, out);
-	sqlite3_reset(s);
+	store_reset(s);
 	return 0;
 }
 
@@ -595,20 +594,20 @@ int
 store_thing_list(struct store *st, const char *after, int limit, store_thing_cb cb, void *arg)
 {
 	struct store_thing t;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc, stop = 0;
 
 	if ((s = xprep(st, X_THING_LIST)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, after ? after : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	store_bind_text(s, 1, after ? after : "");
+	store_bind_int64(s, 2, limit);
+	while ((rc = store_step(s)) == STORE_ROW) {
 		row_thing(s, &t);
 		if ((stop = cb(&t, arg)) != 0)
 			break;
 	}
 	rc = rows_end(st, rc, stop, "device list");
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }
 
@@ -616,14 +615,14 @@ static int
 thing_set_blocked(struct store *st, const char *udid, int blocked, int reason, int *revoked)
 {
 	int64_t now = clock_now_ms();
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc, n = 0;
 
 	if ((s = xprep(st, X_THING_SET_BLOCKED)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, blocked);
-	sqlite3_bind_int64(s, 3, now);
+	store_bind_text(s, 1, udid);
+	store_bind_int64(s, 2, blocked);
+	store_bind_int64(s, 3, now);
 	if ((rc = store_exec(st, s)) != 0)
 		return rc;
 	if (changes(st) == 0) {
@@ -632,8 +631,8 @@ thing_set_blocked(struct store *st, const char *udid, int blocked, int reason, i
 			return ZTP_ENOENT;
 		if ((s = xprep(st, X_THING_FROM_ALLOW)) == NULL)
 			return ZTP_ESTORE;
-		sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, now);
+		store_bind_text(s, 1, udid);
+		store_bind_int64(s, 2, now);
 		if ((rc = store_exec(st, s)) != 0)
 			return rc;
 		if (changes(st) == 0)
@@ -643,9 +642,9 @@ thing_set_blocked(struct store *st, const char *udid, int blocked, int reason, i
 	if (blocked) {
 		if ((s = xprep(st, X_THING_REVOKE_CERTS)) == NULL)
 			return ZTP_ESTORE;
-		sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, now / 1000);
-		sqlite3_bind_int(s, 3, reason);
+		store_bind_text(s, 1, udid);
+		store_bind_int64(s, 2, now / 1000);
+		store_bind_int64(s, 3, reason);
 		if ((rc = store_exec(st, s)) != 0)
 			return rc;
 		if ((n = changes(st)) > 0 && (rc = counter_bump(st, "revocations")) != 0)
@@ -653,8 +652,8 @@ thing_set_blocked(struct store *st, const char *udid, int blocked, int reason, i
 	}
 	if ((s = xprep(st, blocked ? X_THING_SIMS_BLOCK : X_THING_SIMS_UNBLOCK)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
+	store_bind_text(s, 1, udid);
+	store_bind_int64(s, 2, now);
 	if ((rc = store_exec(st, s)) != 0)
 		return rc;
 	if (revoked != NULL)
@@ -689,26 +688,26 @@ store_thing_unblock(struct store *st, const char *udid)
 /* ---- certificates ---- */
 
 static void
-row_cert(sqlite3_stmt *s, struct store_cert *c)
+row_cert(struct store_stmt *s, struct store_cert *c)
 {
 	memset(c, 0, sizeof(*c));
 	store_col_text(s, 0, c->serial, sizeof(c->serial));
 	store_col_text(s, 1, c->udid, sizeof(c->udid));
 	store_col_text(s, 2, c->subject, sizeof(c->subject));
 	col_blob32(s, 3, c->key_sha256);
-	c->not_before = sqlite3_column_int64(s, 4);
-	c->not_after = sqlite3_column_int64(s, 5);
-	c->issued_at = sqlite3_column_int64(s, 6);
+	c->not_before = store_col_int64(s, 4);
+	c->not_after = store_col_int64(s, 5);
+	c->issued_at = store_col_int64(s, 6);
 	store_col_text(s, 7, c->method, sizeof(c->method));
-	c->revoked_at = sqlite3_column_int64(s, 8);
-	c->reason = sqlite3_column_int(s, 9);
+	c->revoked_at = store_col_int64(s, 8);
+	c->reason = store_col_int(s, 9);
 }
 
 int
 store_cert_count_since(struct store *st, const char *udid, int64_t since, int max,
     int64_t *count, int64_t *frees_at)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	*count = 0;
@@ -717,24 +716,24 @@ store_cert_count_since(struct store *st, const char *udid, int64_t since, int ma
 		return ZTP_EINVAL;
 	if ((s = xprep(st, X_CERT_COUNT_SINCE)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, since);
+	store_bind_text(s, 1, udid);
+	store_bind_int64(s, 2, since);
 	if ((rc = store_step_row(st, s, "cert count")) != 0)
 		return rc == ZTP_ENOENT ? ZTP_ESTORE : rc;
-	*count = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+	*count = store_col_int64(s, 0);
+	store_reset(s);
 	if (max == 0 || *count < max)
 		return 0;
 	/* the (count - max + 1)-th oldest: while it is in the window, count stays >= max */
 	if ((s = xprep(st, X_CERT_NTH_SINCE)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, udid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, since);
-	sqlite3_bind_int64(s, 3, *count - max);
+	store_bind_text(s, 1, udid);
+	store_bind_int64(s, 2, since);
+	store_bind_int64(s, 3, *count - max);
 	rc = store_step_row(st, s, "cert window");
 	if (rc == 0)
-		*frees_at = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+		*frees_at = store_col_int64(s, 0);
+	store_reset(s);
 	return rc == ZTP_ENOENT ? 0 : rc; /* removed meanwhile (another connection): 0 */
 }
 
@@ -742,7 +741,7 @@ static int
 cert_record(struct store *st, const struct store_cert *c, const char *group, int64_t password_id)
 {
 	int64_t now = clock_now_ms(), n, frees_at;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (c->per_window_max > 0) {
@@ -760,8 +759,8 @@ cert_record(struct store *st, const struct store_cert *c, const char *group, int
 	if (password_id > 0) {
 		if ((s = xprep(st, X_PW_USE)) == NULL)
 			return ZTP_ESTORE;
-		sqlite3_bind_int64(s, 1, password_id);
-		sqlite3_bind_int64(s, 2, now);
+		store_bind_int64(s, 1, password_id);
+		store_bind_int64(s, 2, now);
 		if ((rc = store_exec(st, s)) != 0)
 			return rc;
 		if (changes(st) != 1)
@@ -769,11 +768,11 @@ cert_record(struct store *st, const struct store_cert *c, const char *group, int
 	}
 	if ((s = xprep(st, X_THING_BLOCKED)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, c->udid, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, c->udid);
 	rc = store_step_row(st, s, "device blocked");
 	if (rc == 0) {
-		int blocked = sqlite3_column_int(s, 0);
-		sqlite3_reset(s);
+		int blocked = store_col_int(s, 0);
+		store_reset(s);
 		if (blocked)
 			return ZTP_EAUTH;
 	} else if (rc != ZTP_ENOENT) {
@@ -782,28 +781,28 @@ cert_record(struct store *st, const struct store_cert *c, const char *group, int
 	if (c->renews[0] != '\0') {
 		if ((s = xprep(st, X_CERT_RENEWABLE)) == NULL)
 			return ZTP_ESTORE;
-		sqlite3_bind_text(s, 1, c->renews, -1, SQLITE_STATIC);
+		store_bind_text(s, 1, c->renews);
 		if ((rc = store_step_row(st, s, "cert renewable")) != 0)
 			return rc == ZTP_ENOENT ? ZTP_EAUTH : rc;
-		sqlite3_reset(s);
+		store_reset(s);
 	}
 	if ((s = xprep(st, X_THING_UPSERT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, c->udid, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, c->udid);
 	store_bind_opt_text(s, 2, group);
-	sqlite3_bind_int64(s, 3, now);
+	store_bind_int64(s, 3, now);
 	if ((rc = store_exec(st, s)) != 0)
 		return rc;
 	if ((s = xprep(st, X_CERT_INSERT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, c->serial, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, c->udid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, c->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 4, c->key_sha256, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, c->not_before);
-	sqlite3_bind_int64(s, 6, c->not_after);
-	sqlite3_bind_int64(s, 7, now);
-	sqlite3_bind_text(s, 8, c->method, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, c->serial);
+	store_bind_text(s, 2, c->udid);
+	store_bind_text(s, 3, c->subject);
+	store_bind_blob(s, 4, c->key_sha256, 32);
+	store_bind_int64(s, 5, c->not_before);
+	store_bind_int64(s, 6, c->not_after);
+	store_bind_int64(s, 7, now);
+	store_bind_text(s, 8, c->method);
 	return store_exec(st, s);
 }
 
@@ -823,32 +822,32 @@ store_cert_record(struct store *st, const struct store_cert *c, const char *grou
 int
 store_cert_get(struct store *st, const char *serial, struct store_cert *out)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = xprep(st, X_CERT_GET)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, serial);
 	if ((rc = store_step_row(st, s, "cert get")) != 0)
 		return rc;
 	row_cert(s, out);
-	sqlite3_reset(s);
+	store_reset(s);
 	return 0;
 }
 
 static int
-cert_rows(struct store *st, sqlite3_stmt *s, store_cert_cb cb, void *arg, const char *what)
+cert_rows(struct store *st, struct store_stmt *s, store_cert_cb cb, void *arg, const char *what)
 {
 	struct store_cert c;
 	int rc, stop = 0;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = store_step(s)) == STORE_ROW) {
 		row_cert(s, &c);
 		if ((stop = cb(&c, arg)) != 0)
 			break;
 	}
 	rc = rows_end(st, rc, stop, what);
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }
 
@@ -856,13 +855,13 @@ int
 store_cert_list(struct store *st, const char *udid, const char *after, int limit,
     store_cert_cb cb, void *arg)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if ((s = xprep(st, X_CERT_LIST)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, after ? after : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, udid ? udid : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, limit);
+	store_bind_text(s, 1, after ? after : "");
+	store_bind_text(s, 2, udid ? udid : "");
+	store_bind_int64(s, 3, limit);
 	return cert_rows(st, s, cb, arg, "cert list");
 }
 
@@ -870,7 +869,7 @@ int
 store_cert_revoke(struct store *st, const char *serial, int reason)
 {
 	struct store_cert c;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((rc = store_tx_begin(st)) != 0)
@@ -880,9 +879,9 @@ store_cert_revoke(struct store *st, const char *serial, int reason)
 	if (rc == 0 && (s = xprep(st, X_CERT_REVOKE)) == NULL)
 		rc = ZTP_ESTORE;
 	if (rc == 0) {
-		sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, clock_now_ms() / 1000);
-		sqlite3_bind_int(s, 3, reason);
+		store_bind_text(s, 1, serial);
+		store_bind_int64(s, 2, clock_now_ms() / 1000);
+		store_bind_int64(s, 3, reason);
 		rc = store_exec(st, s);
 	}
 	if (rc == 0)
@@ -910,11 +909,11 @@ store_cert_is_revoked(struct store *st, const char *serial, int *reason)
 int
 store_cert_revoked_list(struct store *st, int64_t now, store_cert_cb cb, void *arg)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if ((s = xprep(st, X_CERT_REVOKED_LIST)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_int64(s, 1, now);
+	store_bind_int64(s, 1, now);
 	return cert_rows(st, s, cb, arg, "revoked list");
 }
 
@@ -923,7 +922,7 @@ store_cert_revoked_list(struct store *st, int64_t now, store_cert_cb cb, void *a
 int
 store_crl_get(struct store *st, struct store_crl *out)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc, n;
 
 	memset(out, 0, sizeof(*out));
@@ -931,18 +930,18 @@ store_crl_get(struct store *st, struct store_crl *out)
 		return ZTP_ESTORE;
 	if ((rc = store_step_row(st, s, "crl get")) != 0)
 		return rc;
-	out->number = (uint64_t)sqlite3_column_int64(s, 0);
-	out->this_update = sqlite3_column_int64(s, 1);
-	out->next_update = sqlite3_column_int64(s, 2);
-	out->revocations = sqlite3_column_int64(s, 3);
-	n = sqlite3_column_bytes(s, 4);
+	out->number = (uint64_t)store_col_int64(s, 0);
+	out->this_update = store_col_int64(s, 1);
+	out->next_update = store_col_int64(s, 2);
+	out->revocations = store_col_int64(s, 3);
+	n = store_col_bytes(s, 4);
 	if (n <= 0 || (out->der = malloc((size_t)n)) == NULL) {
-		sqlite3_reset(s);
+		store_reset(s);
 		return n <= 0 ? ZTP_ESTORE : ZTP_ENOMEM;
 	}
-	memcpy(out->der, sqlite3_column_blob(s, 4), (size_t)n);
+	memcpy(out->der, store_col_blob(s, 4), (size_t)n);
 	out->der_len = (size_t)n;
-	sqlite3_reset(s);
+	store_reset(s);
 	return 0;
 }
 
@@ -971,16 +970,16 @@ store_crl_next_number(struct store *st, uint64_t *number)
 int
 store_crl_put(struct store *st, const struct store_crl *crl)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if (crl->der == NULL || crl->der_len == 0 || crl->der_len > INT32_MAX)
 		return ZTP_EINVAL;
 	if ((s = xprep(st, X_CRL_PUT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_int64(s, 1, (int64_t)crl->number);
-	sqlite3_bind_int64(s, 2, crl->this_update);
-	sqlite3_bind_int64(s, 3, crl->next_update);
-	sqlite3_bind_int64(s, 4, crl->revocations);
-	sqlite3_bind_blob(s, 5, crl->der, (int)crl->der_len, SQLITE_STATIC);
+	store_bind_int64(s, 1, (int64_t)crl->number);
+	store_bind_int64(s, 2, crl->this_update);
+	store_bind_int64(s, 3, crl->next_update);
+	store_bind_int64(s, 4, crl->revocations);
+	store_bind_blob(s, 5, crl->der, crl->der_len);
 	return store_exec(st, s);
 }

@@ -7,7 +7,6 @@
  */
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "clock.h"
 #include "store.h"
@@ -31,14 +30,14 @@ static const char *const event_sql[S__COUNT] = {
 		      " coalesce(last_time, time) FROM events"
 		      " WHERE time >= ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 	[S_EV_BATCH_INSERT] = "INSERT INTO events(time, kind, iccid, peer, detail, count, last_time)"
-			      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
 	[S_EV_BATCH_UPDATE] = "UPDATE events SET count = ?2, last_time = ?3 WHERE id = ?1",
 	/* events_time (time, id) finds the oldest rows without a scan */
 	[S_EV_PRUNE] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time < ?1"
 		       " ORDER BY time LIMIT ?2)",
 };
 
-static sqlite3_stmt *
+static struct store_stmt *
 prep(struct store *st, enum event_stmt id)
 {
 	return store_prep(st, STORE_M_EVENT, (int)id, event_sql[id]);
@@ -48,15 +47,17 @@ int
 store_event_add(struct store *st, const char *kind, const char *iccid, const char *peer,
     const char *detail)
 {
-	sqlite3_stmt *s;
+	char clean[STORE_DETAIL_MAX];
+	struct store_stmt *s;
 
 	if ((s = prep(st, S_EV_INSERT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_int64(s, 1, clock_now_ms());
-	sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
+	store_text_clean(detail, clean, sizeof(clean));
+	store_bind_int64(s, 1, clock_now_ms());
+	store_bind_text(s, 2, kind);
 	store_bind_opt_text(s, 3, iccid);
 	store_bind_opt_text(s, 4, peer);
-	sqlite3_bind_text(s, 5, detail ? detail : "", -1, SQLITE_STATIC);
+	store_bind_text(s, 5, clean);
 	return store_exec(st, s);
 }
 
@@ -64,30 +65,29 @@ store_event_add(struct store *st, const char *kind, const char *iccid, const cha
 static int
 batch_row(struct store *st, struct store_event_row *r)
 {
-	sqlite3_stmt *s;
-	int rc;
+	char clean[STORE_DETAIL_MAX];
+	struct store_stmt *s;
 
 	if (r->id != 0) {
 		if ((s = prep(st, S_EV_BATCH_UPDATE)) == NULL)
 			return ZTP_ESTORE;
-		sqlite3_bind_int64(s, 1, r->id);
-		sqlite3_bind_int64(s, 2, r->count);
-		sqlite3_bind_int64(s, 3, r->last_time);
+		store_bind_int64(s, 1, r->id);
+		store_bind_int64(s, 2, r->count);
+		store_bind_int64(s, 3, r->last_time);
 		/* a row pruned meanwhile is not an error: the repeats go with it */
 		return store_exec(st, s);
 	}
 	if ((s = prep(st, S_EV_BATCH_INSERT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_int64(s, 1, r->time);
-	sqlite3_bind_text(s, 2, r->kind, -1, SQLITE_STATIC);
+	store_text_clean(r->detail, clean, sizeof(clean));
+	store_bind_int64(s, 1, r->time);
+	store_bind_text(s, 2, r->kind);
 	store_bind_opt_text(s, 3, r->iccid);
 	store_bind_opt_text(s, 4, r->peer);
-	sqlite3_bind_text(s, 5, r->detail ? r->detail : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, r->count);
-	sqlite3_bind_int64(s, 7, r->last_time);
-	if ((rc = store_exec(st, s)) == 0)
-		r->id = sqlite3_last_insert_rowid(st->db);
-	return rc;
+	store_bind_text(s, 5, clean);
+	store_bind_int64(s, 6, r->count);
+	store_bind_int64(s, 7, r->last_time);
+	return store_exec_id(st, s, &r->id);
 }
 
 int
@@ -108,31 +108,31 @@ store_event_batch(struct store *st, struct store_event_row *rows, size_t n)
 int
 store_event_prune(struct store *st, int64_t before, int limit, int *deleted)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	*deleted = 0;
 	if ((s = prep(st, S_EV_PRUNE)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_int64(s, 1, before);
-	sqlite3_bind_int(s, 2, limit);
+	store_bind_int64(s, 1, before);
+	store_bind_int64(s, 2, limit);
 	if ((rc = store_exec(st, s)) == 0)
-		*deleted = sqlite3_changes(st->db);
+		*deleted = store_changes(st);
 	return rc;
 }
 
 static void
-row_event(sqlite3_stmt *s, struct store_event *ev)
+row_event(struct store_stmt *s, struct store_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
-	ev->id = sqlite3_column_int64(s, 0);
-	ev->time = sqlite3_column_int64(s, 1);
+	ev->id = store_col_int64(s, 0);
+	ev->time = store_col_int64(s, 1);
 	store_col_text(s, 2, ev->kind, sizeof(ev->kind));
 	store_col_text(s, 3, ev->iccid, sizeof(ev->iccid));
 	store_col_text(s, 4, ev->peer, sizeof(ev->peer));
 	store_col_text(s, 5, ev->detail, sizeof(ev->detail));
-	ev->count = sqlite3_column_int64(s, 6);
-	ev->last_time = sqlite3_column_int64(s, 7);
+	ev->count = store_col_int64(s, 6);
+	ev->last_time = store_col_int64(s, 7);
 }
 
 int
@@ -140,20 +140,20 @@ store_event_list(struct store *st, int64_t since, int64_t after, int limit, stor
     void *arg)
 {
 	struct store_event ev;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_EV_LIST)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_int64(s, 1, since);
-	sqlite3_bind_int64(s, 2, after);
-	sqlite3_bind_int(s, 3, limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	store_bind_int64(s, 1, since);
+	store_bind_int64(s, 2, after);
+	store_bind_int64(s, 3, limit);
+	while ((rc = store_step(s)) == STORE_ROW) {
 		row_event(s, &ev);
 		if ((rc = cb(&ev, arg)) != 0)
 			break;
 	}
 	rc = store_rows_end(st, rc, "event list");
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }

@@ -7,7 +7,6 @@
  */
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "clock.h"
 #include "crypto.h"
@@ -48,7 +47,7 @@ static const char *const group_sql[S__COUNT] = {
 			    " ORDER BY length(iccid_prefix) DESC LIMIT 1",
 };
 
-static sqlite3_stmt *
+static struct store_stmt *
 prep(struct store *st, enum group_stmt id)
 {
 	return store_prep(st, STORE_M_GROUP, (int)id, group_sql[id]);
@@ -103,7 +102,7 @@ group_valid(const struct store_group *g, const uint8_t *master)
 
 /* The four upstream columns from parameter i on; "" is NULL. */
 static void
-bind_upstream(sqlite3_stmt *s, int i, const struct store_upstream *u)
+bind_upstream(struct store_stmt *s, int i, const struct store_upstream *u)
 {
 	store_bind_opt_text(s, i, u->url);
 	store_bind_opt_text(s, i + 1, u->ca);
@@ -114,13 +113,13 @@ bind_upstream(sqlite3_stmt *s, int i, const struct store_upstream *u)
 int
 store_group_set_upstream(struct store *st, const char *name, const struct store_upstream *u)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if (!store_group_name_valid(name) || !upstream_valid(u))
 		return ZTP_EINVAL;
 	if ((s = prep(st, S_GROUP_UPSTREAM)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, name);
 	bind_upstream(s, 2, u);
 	return store_exec_row(st, s);
 }
@@ -130,7 +129,7 @@ store_group_create(struct store *st, const struct store_group *g, const uint8_t 
 {
 	uint8_t sealed[STORE_MASTER_LEN + CRYPTO_SEAL_OVERHEAD];
 	size_t sealedlen = 0;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (!group_valid(g, master))
@@ -140,35 +139,35 @@ store_group_create(struct store *st, const struct store_group *g, const uint8_t 
 		return rc;
 	if ((s = prep(st, S_GROUP_INSERT)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, g->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, g->iccid_prefix, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, g->derive ? 1 : 0);
+	store_bind_text(s, 1, g->name);
+	store_bind_text(s, 2, g->iccid_prefix);
+	store_bind_int64(s, 3, g->derive ? 1 : 0);
 	if (g->derive)
-		sqlite3_bind_blob(s, 4, sealed, (int)sealedlen, SQLITE_STATIC);
-	sqlite3_bind_int(s, 5, g->allow_psk_ke ? 1 : 0);
-	sqlite3_bind_int64(s, 6, g->rotation_period_s);
-	sqlite3_bind_int64(s, 7, clock_now_ms());
-	sqlite3_bind_int(s, 8, g->est_auth);
-	sqlite3_bind_int(s, 9, g->cert_days);
-	sqlite3_bind_int64(s, 10, g->reenroll_grace_s);
+		store_bind_blob(s, 4, sealed, sealedlen);
+	store_bind_int64(s, 5, g->allow_psk_ke ? 1 : 0);
+	store_bind_int64(s, 6, g->rotation_period_s);
+	store_bind_int64(s, 7, clock_now_ms());
+	store_bind_int64(s, 8, g->est_auth);
+	store_bind_int64(s, 9, g->cert_days);
+	store_bind_int64(s, 10, g->reenroll_grace_s);
 	bind_upstream(s, 11, &g->upstream);
 	return store_exec(st, s);
 }
 
 static void
-row_group(sqlite3_stmt *s, struct store_group *g)
+row_group(struct store_stmt *s, struct store_group *g)
 {
 	memset(g, 0, sizeof(*g));
 	store_col_text(s, 0, g->name, sizeof(g->name));
 	store_col_text(s, 1, g->iccid_prefix, sizeof(g->iccid_prefix));
-	g->derive = sqlite3_column_int(s, 2);
-	g->allow_psk_ke = sqlite3_column_int(s, 3);
-	g->rotation_period_s = sqlite3_column_int64(s, 4);
-	g->created_at = sqlite3_column_int64(s, 5);
-	g->sims = sqlite3_column_int64(s, 6);
-	g->est_auth = sqlite3_column_int(s, 7);
-	g->cert_days = sqlite3_column_int(s, 8);
-	g->reenroll_grace_s = sqlite3_column_int64(s, 9);
+	g->derive = store_col_int(s, 2);
+	g->allow_psk_ke = store_col_int(s, 3);
+	g->rotation_period_s = store_col_int64(s, 4);
+	g->created_at = store_col_int64(s, 5);
+	g->sims = store_col_int64(s, 6);
+	g->est_auth = store_col_int(s, 7);
+	g->cert_days = store_col_int(s, 8);
+	g->reenroll_grace_s = store_col_int64(s, 9);
 	store_col_text(s, 10, g->upstream.url, sizeof(g->upstream.url));
 	store_col_text(s, 11, g->upstream.ca, sizeof(g->upstream.ca));
 	store_col_text(s, 12, g->upstream.cert, sizeof(g->upstream.cert));
@@ -178,15 +177,15 @@ row_group(sqlite3_stmt *s, struct store_group *g)
 int
 store_group_get(struct store *st, const char *name, struct store_group *out)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_GROUP_GET)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	store_bind_text(s, 1, name);
 	if ((rc = store_step_row(st, s, "group get")) == 0) {
 		row_group(s, out);
-		sqlite3_reset(s);
+		store_reset(s);
 	}
 	return rc;
 }
@@ -195,18 +194,18 @@ int
 store_group_list(struct store *st, store_group_cb cb, void *arg)
 {
 	struct store_group g;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((s = prep(st, S_GROUP_LIST)) == NULL)
 		return ZTP_ESTORE;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = store_step(s)) == STORE_ROW) {
 		row_group(s, &g);
 		if ((rc = cb(&g, arg)) != 0)
 			break;
 	}
 	rc = store_rows_end(st, rc, "group list");
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }
 
@@ -215,23 +214,23 @@ store_group_list(struct store *st, store_group_cb cb, void *arg)
  * master key): reset it after reading.
  */
 static int
-derived_row(struct store *st, const char *iccid, sqlite3_stmt **s)
+derived_row(struct store *st, const char *iccid, struct store_stmt **s)
 {
 	if ((*s = prep(st, S_GROUP_DERIVED)) == NULL)
 		return ZTP_ESTORE;
-	sqlite3_bind_text(*s, 1, iccid, -1, SQLITE_STATIC);
+	store_bind_text(*s, 1, iccid);
 	return store_step_row(st, *s, "group derived");
 }
 
 int
 store_group_derived_name(struct store *st, const char *iccid, char group[STORE_GROUP_SIZE])
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if ((rc = derived_row(st, iccid, &s)) == 0) {
 		store_col_text(s, 0, group, STORE_GROUP_SIZE);
-		sqlite3_reset(s);
+		store_reset(s);
 	}
 	return rc;
 }
@@ -240,19 +239,19 @@ int
 store_group_derived_for(struct store *st, const char *iccid, char group[STORE_GROUP_SIZE],
     uint8_t master[STORE_MASTER_LEN])
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	size_t len;
 	int rc;
 
 	if ((rc = derived_row(st, iccid, &s)) != 0)
 		return rc;
 	store_col_text(s, 0, group, STORE_GROUP_SIZE);
-	rc = store_unseal(st, "master", group, NULL, sqlite3_column_blob(s, 1),
-	    (size_t)sqlite3_column_bytes(s, 1), master, STORE_MASTER_LEN, &len);
+	rc = store_unseal(st, "master", group, NULL, store_col_blob(s, 1),
+	    store_col_bytes(s, 1), master, STORE_MASTER_LEN, &len);
 	if (rc == 0 && len != STORE_MASTER_LEN)
 		rc = ZTP_ECRYPTO;
 	if (rc != 0)
 		log_warnx("store: the master key of group %s does not open", group);
-	sqlite3_reset(s);
+	store_reset(s);
 	return rc;
 }

@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Inside the SQLite store: the connection, the helpers of the core
- * (store_sqlite.c) that every domain file uses, and the few calls one
- * domain makes into another's tables. Not for any other module.
+ * Inside the store: the rules above the drivers, the driver interface, and
+ * the few calls one domain makes into another's tables. Not for any other
+ * module.
  *
- * The files, one domain each, all on the same connection:
- *   store_sqlite.c     open/close, migrations, statements, transactions, sealing
+ * The rules (validation, sealing secrets with their row as associated data,
+ * one-time passwords, block cascades, rotation commit, the Device-ID bind,
+ * import idempotence) live once, in one file per domain; each domain's SQL
+ * is written in the subset SQLite and PostgreSQL share, with ?N parameters
+ * (the PostgreSQL driver numbers them $N), and a driver may carry its own
+ * text for a statement where the two differ. Each driver has its own schema
+ * and migrations.
+ *
+ *   store.c            open by URL, statement cache, transactions, sealing
+ *   store_sqlite.c     the SQLite driver (embedded default)
+ *   store_pg.c         the PostgreSQL driver (libpq)
  *   store_sim.c        SIMs and their PSKs, derived SIMs, imports, PSK rotation
  *   store_config.c     configurations and their history
  *   store_telemetry.c  telemetry
@@ -17,7 +26,8 @@
  */
 #ifndef ZTP_STORE_INT_H
 #define ZTP_STORE_INT_H
-#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "crypto.h"
 #include "store.h"
@@ -36,14 +46,91 @@ enum store_module {
 	STORE_M__COUNT
 };
 #define STORE_MODULE_STMT_MAX 32 /* statements of one domain file */
+#define STORE_PARAM_MAX 256      /* highest ?N of a statement */
+
+/* What store_step answers (the values are SQLite's, so that its driver passes them on). */
+#define STORE_ROW 100
+#define STORE_DONE 101
+#define STORE_CONSTRAINT 19 /* a UNIQUE, CHECK or foreign key constraint refused the change */
+#define STORE_ERROR 1
+
+/* A prepared statement; each driver's own begins with this. */
+struct store_stmt {
+	const struct store_driver *drv;
+};
+
+/*
+ * A database driver. The statement calls mirror SQLite's: bind (1-based,
+ * the values must outlive the step), step (STORE_ROW per row, then
+ * STORE_DONE), read columns (0-based) of the current row, reset (the
+ * bindings stay until clear). Column text and blobs are valid until the
+ * next step or reset.
+ */
+struct store_driver {
+	const char *name;
+	int schema_target; /* the newest schema version of this driver's migrations */
+	/* connect and migrate; target is the driver's part of the URL */
+	int (*open)(struct store *st, const char *target);
+	void (*close)(struct store *st);
+	int (*schema_version)(struct store *st);
+	const char *(*errmsg)(struct store *st);
+	/* BEGIN with the store's write lock (one writing transaction at a time), COMMIT, ROLLBACK */
+	int (*begin)(struct store *st);
+	int (*commit)(struct store *st);
+	int (*rollback)(struct store *st);
+	struct store_stmt *(*prepare)(struct store *st, const char *sql);
+	void (*finalize)(struct store_stmt *s);
+	void (*reset)(struct store_stmt *s);
+	void (*clear)(struct store_stmt *s);
+	void (*bind_text)(struct store_stmt *s, int i, const char *v);
+	void (*bind_int64)(struct store_stmt *s, int i, int64_t v);
+	void (*bind_blob)(struct store_stmt *s, int i, const void *p, size_t n);
+	void (*bind_null)(struct store_stmt *s, int i);
+	int (*step)(struct store_stmt *s);
+	int64_t (*col_int64)(struct store_stmt *s, int col);
+	const char *(*col_text)(struct store_stmt *s, int col); /* NULL for NULL */
+	const void *(*col_blob)(struct store_stmt *s, int col);
+	size_t (*col_bytes)(struct store_stmt *s, int col);
+	/* rows the last INSERT, UPDATE or DELETE changed */
+	int64_t (*changes)(struct store *st);
+};
+
+extern const struct store_driver store_sqlite_driver;
+extern const struct store_driver store_pg_driver;
 
 struct store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[STORE_M__COUNT][STORE_MODULE_STMT_MAX];
+	const struct store_driver *drv;
+	void *db; /* the driver's connection */
+	struct store_stmt *stmt[STORE_M__COUNT][STORE_MODULE_STMT_MAX];
 	uint8_t key[CRYPTO_KEY_LEN];
 };
 
-/* ---- statements and transactions (store_sqlite.c) ---- */
+/* ---- statements (the driver's calls, by their short names) ---- */
+
+static inline void store_bind_text(struct store_stmt *s, int i, const char *v)
+{ s->drv->bind_text(s, i, v); }
+static inline void store_bind_int64(struct store_stmt *s, int i, int64_t v)
+{ s->drv->bind_int64(s, i, v); }
+static inline void store_bind_blob(struct store_stmt *s, int i, const void *p, size_t n)
+{ s->drv->bind_blob(s, i, p, n); }
+static inline void store_bind_null(struct store_stmt *s, int i)
+{ s->drv->bind_null(s, i); }
+static inline int store_step(struct store_stmt *s)
+{ return s->drv->step(s); }
+static inline void store_reset(struct store_stmt *s)
+{ s->drv->reset(s); }
+static inline int64_t store_col_int64(struct store_stmt *s, int col)
+{ return s->drv->col_int64(s, col); }
+static inline int store_col_int(struct store_stmt *s, int col)
+{ return (int)s->drv->col_int64(s, col); }
+static inline const void *store_col_blob(struct store_stmt *s, int col)
+{ return s->drv->col_blob(s, col); }
+static inline size_t store_col_bytes(struct store_stmt *s, int col)
+{ return s->drv->col_bytes(s, col); }
+static inline int64_t store_changes(struct store *st)
+{ return st->drv->changes(st); }
+
+/* ---- statements and transactions (store.c) ---- */
 
 /* Log the connection's error with what; returns ZTP_ESTORE. */
 int store_db_err(struct store *st, const char *what);
@@ -52,31 +139,49 @@ int store_db_err(struct store *st, const char *what);
  * st (finalized by store_close), reset and with its bindings cleared.
  * NULL (logged) if it does not prepare or idx is out of range.
  */
-sqlite3_stmt *store_prep(struct store *st, enum store_module m, int idx, const char *sql);
+struct store_stmt *store_prep(struct store *st, enum store_module m, int idx, const char *sql);
 /* Step a statement that returns no rows: 0, ZTP_EEXIST (constraint) or ZTP_ESTORE. */
-int store_exec(struct store *st, sqlite3_stmt *s);
+int store_exec(struct store *st, struct store_stmt *s);
 /* store_exec for an UPDATE or DELETE of one row: ZTP_ENOENT if it changed none. */
-int store_exec_row(struct store *st, sqlite3_stmt *s);
+int store_exec_row(struct store *st, struct store_stmt *s);
 /* Run module m's statement idx (sql) with ?1 bound to text, as store_exec. */
 int store_exec_text(struct store *st, enum store_module m, int idx, const char *sql,
     const char *text);
+/*
+ * Step an INSERT ... RETURNING id: 0 and *id, ZTP_EEXIST (constraint) or
+ * ZTP_ESTORE.
+ */
+int store_exec_id(struct store *st, struct store_stmt *s, int64_t *id);
 /* A single-row lookup: 0 on a row (reset s after reading it), ZTP_ENOENT, ZTP_ESTORE. */
-int store_step_row(struct store *st, sqlite3_stmt *s, const char *what);
+int store_step_row(struct store *st, struct store_stmt *s, const char *what);
 /*
  * The end of a loop over rows whose callback's non-zero answer ended it:
- * rc is that answer or sqlite3_step()'s last one. 0 when the rows ran out,
+ * rc is that answer or store_step()'s last one. 0 when the rows ran out,
  * a callback's negative code as it is, ZTP_ESTORE (logged with what) else.
  */
 int store_rows_end(struct store *st, int rc, const char *what);
-/* BEGIN IMMEDIATE; COMMIT if rc == 0 else ROLLBACK (returns rc, or ZTP_ESTORE). */
+/*
+ * Begin a writing transaction: one at a time across every connection to
+ * the database (SQLite: BEGIN IMMEDIATE; PostgreSQL: the store's advisory
+ * lock), so that a rule's reads and its writes see no other writer between
+ * them. store_tx_end: COMMIT if rc == 0 else ROLLBACK (returns rc, or
+ * ZTP_ESTORE).
+ */
 int store_tx_begin(struct store *st);
 int store_tx_end(struct store *st, int rc);
+/*
+ * Text from a peer as a database takes it: in (NULL: "") cut to cap, each
+ * byte that is not part of valid UTF-8 (or a sequence cut by the end)
+ * replaced with '?'. PostgreSQL refuses invalid UTF-8 in text, and a
+ * refused event would take its whole batch with it.
+ */
+void store_text_clean(const char *in, char *out, size_t cap);
 /* Column col as a NUL-terminated string ("" for NULL), cut to cap. */
-void store_col_text(sqlite3_stmt *s, int col, char *out, size_t cap);
+void store_col_text(struct store_stmt *s, int col, char *out, size_t cap);
 /* Bind v to parameter i, or NULL if v is NULL or "". v must outlive the step. */
-void store_bind_opt_text(sqlite3_stmt *s, int i, const char *v);
+void store_bind_opt_text(struct store_stmt *s, int i, const char *v);
 
-/* ---- secrets at rest (store_sqlite.c) ---- */
+/* ---- secrets at rest (store.c) ---- */
 
 /*
  * Seal len bytes of plain with the data key into out (len +
@@ -90,7 +195,7 @@ int store_seal(struct store *st, const char *what, const char *row, const char *
 int store_unseal(struct store *st, const char *what, const char *row, const char *extra,
     const void *sealed, size_t len, uint8_t *out, size_t cap, size_t *outlen);
 
-/* ---- secrets kept as salted HMACs: API keys, enrolment passwords (store_sqlite.c) ---- */
+/* ---- secrets kept as salted HMACs: API keys, enrolment passwords (store.c) ---- */
 
 #define STORE_SALT_LEN 16
 #define STORE_HASH_LEN 32

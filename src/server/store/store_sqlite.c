@@ -1,19 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The store on SQLite, its core: one database file in WAL mode, one
- * connection per struct store, prepared statements cached per connection,
- * schema brought up to date by numbered migrations recorded in PRAGMA
- * user_version, transactions, and the sealing of secrets at rest. The
- * queries live in one file per domain (store_int.h lists them).
+ * The SQLite driver, the embedded default: one database file in WAL mode
+ * with synchronous = FULL (a committed change survives a power cut), one
+ * connection per struct store, the schema brought up to date by numbered
+ * migrations recorded in PRAGMA user_version. Writing transactions are
+ * BEGIN IMMEDIATE: SQLite's one writer at a time.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <sqlite3.h>
 
-#include "crypto.h"
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
@@ -153,290 +151,256 @@ static const char *const migrations[] = {
 	"CREATE INDEX telemetry_received ON telemetry(received_at);",
 };
 
-enum core_stmt {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
-	S__COUNT
-};
+#define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
 
-static const char *const core_sql[S__COUNT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-};
-
-int
-store_db_err(struct store *st, const char *what)
-{
-	log_warnx("store: %s: %s", what, sqlite3_errmsg(st->db));
-	return ZTP_ESTORE;
-}
-
-sqlite3_stmt *
-store_prep(struct store *st, enum store_module m, int idx, const char *sql)
-{
+struct lite_stmt {
+	struct store_stmt base;
 	sqlite3_stmt *s;
+};
 
-	if ((unsigned)m >= STORE_M__COUNT || idx < 0 || idx >= STORE_MODULE_STMT_MAX)
+static sqlite3 *
+db_of(struct store *st)
+{
+	return st->db;
+}
+
+static sqlite3_stmt *
+raw(struct store_stmt *s)
+{
+	return ((struct lite_stmt *)s)->s;
+}
+
+static const char *
+lite_errmsg(struct store *st)
+{
+	return st->db ? sqlite3_errmsg(db_of(st)) : "not open";
+}
+
+static int
+lite_exec(struct store *st, const char *sql)
+{
+	return sqlite3_exec(db_of(st), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : ZTP_ESTORE;
+}
+
+static int
+lite_begin(struct store *st)
+{
+	return lite_exec(st, "BEGIN IMMEDIATE");
+}
+
+static int
+lite_commit(struct store *st)
+{
+	return lite_exec(st, "COMMIT");
+}
+
+static int
+lite_rollback(struct store *st)
+{
+	return lite_exec(st, "ROLLBACK");
+}
+
+static struct store_stmt *
+lite_prepare(struct store *st, const char *sql)
+{
+	struct lite_stmt *ls;
+
+	if ((ls = calloc(1, sizeof(*ls))) == NULL)
 		return NULL;
-	if ((s = st->stmt[m][idx]) == NULL) {
-		if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
-		    SQLITE_OK) {
-			store_db_err(st, "prepare");
-			return NULL;
-		}
-		st->stmt[m][idx] = s;
+	ls->base.drv = &store_sqlite_driver;
+	if (sqlite3_prepare_v3(db_of(st), sql, -1, SQLITE_PREPARE_PERSISTENT, &ls->s, NULL) !=
+	    SQLITE_OK) {
+		free(ls);
+		return NULL;
 	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return s;
+	return &ls->base;
 }
 
-int
-store_exec(struct store *st, sqlite3_stmt *s)
+static void
+lite_finalize(struct store_stmt *s)
 {
-	int rc = sqlite3_step(s);
+	sqlite3_finalize(raw(s));
+	free(s);
+}
 
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		if (rc == SQLITE_CONSTRAINT)
-			return ZTP_EEXIST;
-		return store_db_err(st, "step");
+static void
+lite_reset(struct store_stmt *s)
+{
+	sqlite3_reset(raw(s));
+}
+
+static void
+lite_clear(struct store_stmt *s)
+{
+	sqlite3_clear_bindings(raw(s));
+}
+
+static void
+lite_bind_text(struct store_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(raw(s), i, v, -1, SQLITE_STATIC);
+}
+
+static void
+lite_bind_int64(struct store_stmt *s, int i, int64_t v)
+{
+	sqlite3_bind_int64(raw(s), i, v);
+}
+
+static void
+lite_bind_blob(struct store_stmt *s, int i, const void *p, size_t n)
+{
+	sqlite3_bind_blob(raw(s), i, p, (int)n, SQLITE_STATIC);
+}
+
+static void
+lite_bind_null(struct store_stmt *s, int i)
+{
+	sqlite3_bind_null(raw(s), i);
+}
+
+static int
+lite_step(struct store_stmt *s)
+{
+	int rc = sqlite3_step(raw(s));
+
+	/* extended codes (SQLITE_CONSTRAINT_UNIQUE...) keep the primary in the low byte */
+	switch (rc & 0xff) {
+	case SQLITE_ROW:
+		return STORE_ROW;
+	case SQLITE_DONE:
+		return STORE_DONE;
+	case SQLITE_CONSTRAINT:
+		return STORE_CONSTRAINT;
+	default:
+		return STORE_ERROR;
 	}
-	return 0;
 }
 
-int
-store_exec_row(struct store *st, sqlite3_stmt *s)
+static int64_t
+lite_col_int64(struct store_stmt *s, int col)
 {
-	int rc;
-
-	if ((rc = store_exec(st, s)) != 0)
-		return rc;
-	return sqlite3_changes(st->db) == 1 ? 0 : ZTP_ENOENT;
+	return sqlite3_column_int64(raw(s), col);
 }
 
-int
-store_exec_text(struct store *st, enum store_module m, int idx, const char *sql,
-    const char *text)
+static const char *
+lite_col_text(struct store_stmt *s, int col)
 {
-	sqlite3_stmt *s = store_prep(st, m, idx, sql);
-
-	if (s == NULL)
-		return ZTP_ESTORE;
-	sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
-	return store_exec(st, s);
+	return (const char *)sqlite3_column_text(raw(s), col);
 }
 
-int
-store_step_row(struct store *st, sqlite3_stmt *s, const char *what)
+static const void *
+lite_col_blob(struct store_stmt *s, int col)
 {
-	int rc = sqlite3_step(s);
-
-	if (rc == SQLITE_ROW)
-		return 0;
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? ZTP_ENOENT : store_db_err(st, what);
+	return sqlite3_column_blob(raw(s), col);
 }
 
-int
-store_rows_end(struct store *st, int rc, const char *what)
-{
-	if (rc == SQLITE_DONE)
-		return 0;
-	return rc > 0 ? store_db_err(st, what) : rc;
-}
-
-int
-store_tx_begin(struct store *st)
-{
-	sqlite3_stmt *s = store_prep(st, STORE_M_CORE, S_BEGIN, core_sql[S_BEGIN]);
-
-	return s ? store_exec(st, s) : ZTP_ESTORE;
-}
-
-int
-store_tx_end(struct store *st, int rc)
-{
-	int id = rc == 0 ? S_COMMIT : S_ROLLBACK;
-	sqlite3_stmt *s = store_prep(st, STORE_M_CORE, id, core_sql[id]);
-
-	if (s == NULL)
-		return ZTP_ESTORE;
-	if (store_exec(st, s) != 0 && rc == 0)
-		rc = ZTP_ESTORE;
-	return rc;
-}
-
-void
-store_col_text(sqlite3_stmt *s, int col, char *out, size_t cap)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	snprintf(out, cap, "%s", t ? (const char *)t : "");
-}
-
-void
-store_bind_opt_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v != NULL && v[0] != '\0')
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, i);
-}
-
-/* ---- secrets at rest ---- */
-
-/* The AAD that binds a sealed secret to its row and purpose. */
 static size_t
-secret_aad(char *buf, size_t cap, const char *what, const char *row, const char *extra)
+lite_col_bytes(struct store_stmt *s, int col)
 {
-	int n = snprintf(buf, cap, "ztp:%s:%s:%s", what, row, extra ? extra : "");
-	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+	return (size_t)sqlite3_column_bytes(raw(s), col);
 }
 
-/* Seal (open 0) or open (open 1) in with the AAD of its row and purpose. */
+static int64_t
+lite_changes(struct store *st)
+{
+	return sqlite3_changes(db_of(st));
+}
+
 static int
-seal_or_open(struct store *st, int open, const char *what, const char *row, const char *extra,
-    const uint8_t *in, size_t len, uint8_t *out, size_t cap, size_t *outlen)
-{
-	char aad[96];
-	size_t aadlen = secret_aad(aad, sizeof(aad), what, row, extra);
-
-	if (open)
-		return crypto_open(st->key, aad, aadlen, in, len, out, cap, outlen);
-	return crypto_seal(st->key, aad, aadlen, in, len, out, cap, outlen);
-}
-
-int
-store_seal(struct store *st, const char *what, const char *row, const char *extra,
-    const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *outlen)
-{
-	return seal_or_open(st, 0, what, row, extra, plain, len, out, cap, outlen);
-}
-
-int
-store_unseal(struct store *st, const char *what, const char *row, const char *extra,
-    const void *sealed, size_t len, uint8_t *out, size_t cap, size_t *outlen)
-{
-	return seal_or_open(st, 1, what, row, extra, sealed, len, out, cap, outlen);
-}
-
-int
-store_secret_hash(const char *secret, uint8_t salt[STORE_SALT_LEN], uint8_t hash[STORE_HASH_LEN])
-{
-	int rc;
-
-	if ((rc = crypto_random(salt, STORE_SALT_LEN)) != 0)
-		return rc;
-	return crypto_hmac_sha256(salt, STORE_SALT_LEN, secret, strlen(secret), hash);
-}
-
-int
-store_secret_matches(const void *salt, size_t saltlen, const void *hash, size_t hashlen,
-    const char *secret)
-{
-	uint8_t h[STORE_HASH_LEN];
-	int ok;
-
-	ok = hashlen == sizeof(h) &&
-	    crypto_hmac_sha256(salt, saltlen, secret, strlen(secret), h) == 0 &&
-	    crypto_equal(h, hash, sizeof(h));
-	OPENSSL_cleanse(h, sizeof(h));
-	return ok;
-}
-
-/* ---- the connection ---- */
-
-/* Apply the migrations the database has not seen, each in its own transaction. */
-static int
-run_migrations(struct store *st)
-{
-	int version = store_schema_version(st);
-	int target = (int)(sizeof(migrations) / sizeof(migrations[0])) - 1;
-	char sql[64];
-
-	if (version < 0)
-		return ZTP_ESTORE;
-	if (version > target) {
-		log_warnx("store: database schema %d is newer than this ztpd (%d)", version, target);
-		return ZTP_ESTORE;
-	}
-	while (version < target) {
-		version++;
-		if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-			return store_db_err(st, "begin migration");
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
-		if (sqlite3_exec(st->db, migrations[version], NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			store_db_err(st, "migration");
-			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-			return ZTP_ESTORE;
-		}
-		if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-			return store_db_err(st, "commit migration");
-		log_info("store: schema migrated to version %d", version);
-	}
-	return 0;
-}
-
-int
-store_open(struct store **out, const char *path, const uint8_t key[CRYPTO_KEY_LEN])
-{
-	struct store *st;
-	int rc = ZTP_ESTORE;
-
-	if ((st = calloc(1, sizeof(*st))) == NULL)
-		return ZTP_ENOMEM;
-	memcpy(st->key, key, CRYPTO_KEY_LEN);
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		log_warnx("store: cannot open %s: %s", path,
-		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
-		goto out;
-	}
-	sqlite3_busy_timeout(st->db, 5000);
-	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-				 " PRAGMA foreign_keys = ON;", NULL, NULL, NULL) != SQLITE_OK) {
-		store_db_err(st, "pragma");
-		goto out;
-	}
-	if ((rc = run_migrations(st)) != 0)
-		goto out;
-	*out = st;
-	st = NULL;
-	rc = 0;
-out:
-	store_close(st);
-	return rc;
-}
-
-void
-store_close(struct store *st)
-{
-	int m, i;
-
-	if (st == NULL)
-		return;
-	for (m = 0; m < STORE_M__COUNT; m++)
-		for (i = 0; i < STORE_MODULE_STMT_MAX; i++)
-			sqlite3_finalize(st->stmt[m][i]);
-	sqlite3_close(st->db);
-	OPENSSL_cleanse(st->key, sizeof(st->key));
-	free(st);
-}
-
-int
-store_schema_version(struct store *st)
+lite_schema_version(struct store *st)
 {
 	sqlite3_stmt *s;
 	int v = -1;
 
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db_of(st), "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(s) == SQLITE_ROW)
 		v = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
 	return v;
 }
+
+/* Apply the migrations the database has not seen, each in its own transaction. */
+static int
+run_migrations(struct store *st)
+{
+	int version = lite_schema_version(st);
+	char sql[64];
+
+	if (version < 0)
+		return ZTP_ESTORE;
+	if (version > MIGRATIONS) {
+		log_warnx("store: database schema %d is newer than this ztpd (%d)", version,
+		    MIGRATIONS);
+		return ZTP_ESTORE;
+	}
+	while (version < MIGRATIONS) {
+		version++;
+		if (lite_begin(st) != 0)
+			return store_db_err(st, "begin migration");
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+		if (lite_exec(st, migrations[version]) != 0 || lite_exec(st, sql) != 0) {
+			store_db_err(st, "migration");
+			lite_rollback(st);
+			return ZTP_ESTORE;
+		}
+		if (lite_commit(st) != 0)
+			return store_db_err(st, "commit migration");
+		log_info("store: schema migrated to version %d", version);
+	}
+	return 0;
+}
+
+static int
+lite_open(struct store *st, const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		SQLITE_OPEN_NOMUTEX, NULL);
+	st->db = db;
+	if (rc != SQLITE_OK) {
+		log_warnx("store: cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		return ZTP_ESTORE;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (lite_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+			  " PRAGMA foreign_keys = ON;") != 0)
+		return store_db_err(st, "pragma");
+	return run_migrations(st);
+}
+
+static void
+lite_close(struct store *st)
+{
+	sqlite3_close(db_of(st));
+	st->db = NULL;
+}
+
+const struct store_driver store_sqlite_driver = {
+	.name = "sqlite",
+	.schema_target = MIGRATIONS,
+	.open = lite_open,
+	.close = lite_close,
+	.schema_version = lite_schema_version,
+	.errmsg = lite_errmsg,
+	.begin = lite_begin,
+	.commit = lite_commit,
+	.rollback = lite_rollback,
+	.prepare = lite_prepare,
+	.finalize = lite_finalize,
+	.reset = lite_reset,
+	.clear = lite_clear,
+	.bind_text = lite_bind_text,
+	.bind_int64 = lite_bind_int64,
+	.bind_blob = lite_bind_blob,
+	.bind_null = lite_bind_null,
+	.step = lite_step,
+	.col_int64 = lite_col_int64,
+	.col_text = lite_col_text,
+	.col_blob = lite_col_blob,
+	.col_bytes = lite_col_bytes,
+	.changes = lite_changes,
+};
