@@ -184,31 +184,6 @@ open_datadir(struct parent *p)
 	return 0;
 }
 
-/*
- * --store: this version opens only the data directory's SQLite database
- * (the store drivers that come later open others). Anything else is
- * refused at start rather than ignored.
- */
-static int
-check_store(const struct parent *p)
-{
-	char want[PATH_MAX + 16], real[PATH_MAX];
-	const char *path;
-
-	if (p->cfg.store[0] == '\0')
-		return 0;
-	snprintf(want, sizeof(want), "%s/ztp.db", p->dir);
-	if (strncmp(p->cfg.store, "sqlite:", 7) == 0) {
-		path = p->cfg.store + 7;
-		if (strcmp(path, want) == 0 ||
-		    (realpath(path, real) != NULL && strcmp(real, want) == 0))
-			return 0;
-	}
-	log_warnx("--store %.64s%s: this ztpd opens only its data directory's database, "
-		  "sqlite:%s", p->cfg.store, strlen(p->cfg.store) > 64 ? "..." : "", want);
-	return ZTP_EINVAL;
-}
-
 /* ---- run.json */
 
 static void
@@ -705,7 +680,7 @@ parent_main(struct config *cfg, int argc, char **argv)
 			set_ownership(&p);
 		goto out;
 	}
-	if (check_store(&p) != 0 || set_ownership(&p) != 0)
+	if (set_ownership(&p) != 0)
 		goto out;
 
 	signal(SIGPIPE, SIG_IGN);

@@ -59,7 +59,7 @@ static const struct config_name children[] = {
 
 #define S_CERTS "Certificates (EST, RFC 7030; see docs/certificates.md):"
 #define S_PROXY "Proxy mode (device requests forwarded to the customer's server; docs/proxy.md):"
-#define S_NODES "Several ztpd on one store (docs/node-bundle.md):"
+#define S_NODES "A node for a shared store (ztpd export-node, ztpd join; docs/node-bundle.md):"
 
 const struct config_opt config_opts[] = {
 	/* name, type, field, min, max, default, names, flags, arg, help, section */
@@ -152,12 +152,10 @@ const struct config_opt config_opts[] = {
 	    "connect to complete answer (default 5)", NULL },
 	{ "upstream-connections", CONFIG_INT, FIELD(upstream_connections), 1, 1024, "8", NULL, 0,
 	    "N", "connections per upstream and worker (default 8)", NULL },
-	{ "store", CONFIG_STRING, FIELD(store), 0, 0, NULL, NULL, 0, "URL",
-	    "the database: sqlite:PATH (default sqlite:DIR/ztp.db, the only one this version "
-	    "opens); join writes it into DIR/ztpd.conf", S_NODES },
 	{ "out", CONFIG_STRING, FIELD(node_out), 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "FILE",
 	    "export-node: write the node bundle to FILE (mode 0600): secret.key, ca.pem, ca.key "
-	    "and ca.pass, encrypted with a passphrase", NULL },
+	    "and ca.pass, encrypted with a passphrase; join --store URL writes the store into "
+	    "DIR/ztpd.conf", S_NODES },
 	{ "passphrase-file", CONFIG_STRING, FIELD(passphrase_file), 0, 0, NULL, NULL,
 	    CONFIG_CLI_ONLY, "FILE", "export-node, join: the bundle's passphrase is the line of "
 	    "FILE (default: asked on the terminal, twice for export-node)", NULL },

@@ -47,10 +47,9 @@ struct config {
 	char import_ca_cert[PATH_MAX];
 	char import_ca_key[PATH_MAX];
 	/*
-	 * Nodes sharing one store (docs/node-bundle.md): the store, and the
-	 * commands export-node and join FILE, which run in the parent and exit
+	 * Nodes sharing one store (docs/node-bundle.md): the commands
+	 * export-node and join FILE, which run in the parent and exit
 	 */
-	char store[1025];          /* "": sqlite:DATA/ztp.db */
 	int command;               /* CONFIG_CMD_* of the argument after the options */
 	char node_file[PATH_MAX];  /* join FILE */
 	char node_out[PATH_MAX];   /* export-node --out FILE */
