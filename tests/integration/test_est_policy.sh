@@ -313,7 +313,7 @@ c3() {
 	serial=$(est_serial "$D/$u.pem")
 	now=$(date +%s)
 	# 1001 revoked certificates valid for ten more years, serials 7E...
-	sqlite3 -cmd '.timeout 10000' "$DATA/ztp.db" "
+	db_exec "
 		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1001)
 		INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after, issued_at,
 			method, revoked_at, reason)

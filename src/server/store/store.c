@@ -143,6 +143,60 @@ store_col_text(struct store_stmt *s, int col, char *out, size_t cap)
 	snprintf(out, cap, "%s", t ? t : "");
 }
 
+/* The length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void
+store_text_clean(const char *in, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)(in ? in : "");
+	size_t n = strlen((const char *)p), o = 0, k;
+
+	if (cap == 0)
+		return;
+	while (n > 0 && o + 1 < cap) {
+		if ((k = utf8_seq(p, n)) == 0 || o + k >= cap) {
+			/* invalid, or valid but not fitting whole: one '?' for its first byte */
+			out[o++] = '?';
+			k = k == 0 ? 1 : n;
+		} else {
+			memcpy(out + o, p, k);
+			o += k;
+		}
+		p += k;
+		n -= k;
+	}
+	out[o] = '\0';
+}
+
 void
 store_bind_opt_text(struct store_stmt *s, int i, const char *v)
 {

@@ -47,15 +47,17 @@ int
 store_event_add(struct store *st, const char *kind, const char *iccid, const char *peer,
     const char *detail)
 {
+	char clean[STORE_DETAIL_MAX];
 	struct store_stmt *s;
 
 	if ((s = prep(st, S_EV_INSERT)) == NULL)
 		return ZTP_ESTORE;
+	store_text_clean(detail, clean, sizeof(clean));
 	store_bind_int64(s, 1, clock_now_ms());
 	store_bind_text(s, 2, kind);
 	store_bind_opt_text(s, 3, iccid);
 	store_bind_opt_text(s, 4, peer);
-	store_bind_text(s, 5, detail ? detail : "");
+	store_bind_text(s, 5, clean);
 	return store_exec(st, s);
 }
 
@@ -63,6 +65,7 @@ store_event_add(struct store *st, const char *kind, const char *iccid, const cha
 static int
 batch_row(struct store *st, struct store_event_row *r)
 {
+	char clean[STORE_DETAIL_MAX];
 	struct store_stmt *s;
 
 	if (r->id != 0) {
@@ -76,11 +79,12 @@ batch_row(struct store *st, struct store_event_row *r)
 	}
 	if ((s = prep(st, S_EV_BATCH_INSERT)) == NULL)
 		return ZTP_ESTORE;
+	store_text_clean(r->detail, clean, sizeof(clean));
 	store_bind_int64(s, 1, r->time);
 	store_bind_text(s, 2, r->kind);
 	store_bind_opt_text(s, 3, r->iccid);
 	store_bind_opt_text(s, 4, r->peer);
-	store_bind_text(s, 5, r->detail ? r->detail : "");
+	store_bind_text(s, 5, clean);
 	store_bind_int64(s, 6, r->count);
 	store_bind_int64(s, 7, r->last_time);
 	return store_exec_id(st, s, &r->id);

@@ -169,6 +169,13 @@ int store_rows_end(struct store *st, int rc, const char *what);
  */
 int store_tx_begin(struct store *st);
 int store_tx_end(struct store *st, int rc);
+/*
+ * Text from a peer as a database takes it: in (NULL: "") cut to cap, each
+ * byte that is not part of valid UTF-8 (or a sequence cut by the end)
+ * replaced with '?'. PostgreSQL refuses invalid UTF-8 in text, and a
+ * refused event would take its whole batch with it.
+ */
+void store_text_clean(const char *in, char *out, size_t cap);
 /* Column col as a NUL-terminated string ("" for NULL), cut to cap. */
 void store_col_text(struct store_stmt *s, int col, char *out, size_t cap);
 /* Bind v to parameter i, or NULL if v is NULL or "". v must outlive the step. */
