@@ -1,12 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
 # Thin wrapper over CMake. The two commands of the README:
 #   make demo   the whole chain on a fresh data directory
-#   make test   every test, through CTest
+#   make test   every test, through CTest (the store on SQLite)
+#   make test-pg the store's tests again on a real PostgreSQL they start
+#               (ctest -L pg; docs/testing.md)
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# the PostgreSQL copies mostly wait (on the server, on ztpd): more at once than cores
+PG_JOBS ?= $(shell echo $$(( $(JOBS) * 2 )))
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench fuzz clean
+.PHONY: all deps build test test-pg demo bench fuzz clean
 
 all: build
 
@@ -18,7 +22,10 @@ build: deps
 	@cmake --build $(BUILD) -j$(JOBS)
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600 -LE pg
+
+test-pg: build
+	@cd $(BUILD) && ctest --output-on-failure -j$(PG_JOBS) --timeout 600 -L pg
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)

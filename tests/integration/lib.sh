@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Shared helpers of the integration tests (sourced by tests/integration/test_*.sh).
-# Real binaries, ephemeral loopback ports, a temporary data directory.
+# Real binaries, ephemeral loopback ports, a temporary data directory; the
+# store in it (SQLite), or with ZTP_TEST_PG a PostgreSQL database of its own
+# (below: "the store on PostgreSQL"; docs/testing.md).
 set -euo pipefail
 
 BUILD=${ZTP_BUILD:?set ZTP_BUILD to the build directory}
@@ -77,6 +79,7 @@ cleanup() {
 		echo "---- ztpd log (last 40 lines) ----" >&2
 		tail -n 40 "$T/ztpd.log" >&2
 	fi
+	pg_cleanup
 	rm -rf "$T"
 	exit $rc
 }
@@ -126,13 +129,111 @@ admin() {
 	fi
 }
 
-# sqlite QUERY: runs a read-only query on the store
-db() { sqlite3 -readonly "$DATA/ztp.db" "$1"; }
+# ---- the store on PostgreSQL
+# With ZTP_TEST_PG (the directory of `tests/pg/pg.sh start DIR`, or a base
+# URL), each data directory gets a database of its own, ztp_it_<pid>_<n>:
+# $ZTPD and $ZTPD_FAULT are wrappers (pg_ztpd.sh) that make it when ztpd
+# is started on a data directory that has no secret.key yet (a new one, or
+# one made anew: the store's secrets are sealed with that key) and pass
+# ztpd --store with its URL; the cleanup drops them. db, db_exec, db_dump
+# and db_snapshot then read and write that database with psql, in the
+# output format of sqlite3 (|-separated, no header), and SQLite's dialect
+# as the tests write it is made to work:
+#  - functions PostgreSQL lacks (hex, zeroblob, printf('%0NX'),
+#    group_concat, CAST(.. AS BLOB)) are in the schema ztp_compat of every
+#    test database (tests/pg/compat.sql), on the session's search_path;
+#  - blob literals x'00FF' become '\x00FF'::bytea (pg_sql);
+#  - bytea is written out as text, as sqlite3 prints a blob (bytea_output
+#    escape: printable bytes as they are), so SELECT body and
+#    CAST(body AS TEXT) read the same on both;
+#  - booleans (x > 0, x IS NULL) are printed 1 and 0, not t and f (pg_bools:
+#    a text column whose value is exactly t or f would be changed too).
+# What is about SQLite itself (PRAGMA, the ztp.db file) asks store_is_pg.
+store_is_pg() { [ -n "${ZTP_TEST_PG:-}" ]; }
+if store_is_pg; then
+	# shellcheck source=../pg/pg.sh
+	. "$SRC/tests/pg/pg.sh"
+	# once: the server's URL (a --tcp server's password file for psql and
+	# ztpd), psql's directory
+	pg_passfile "$ZTP_TEST_PG"
+	[ -z "$PG_PASSFILE" ] || export PGPASSFILE=${PGPASSFILE:-$PG_PASSFILE}
+	ZTP_TEST_PG=$(pg_base_url "$ZTP_TEST_PG") || fail "ZTP_TEST_PG=$ZTP_TEST_PG: no PostgreSQL server there"
+	ZTP_PG_BIN=$(pg_bin) || fail "no PostgreSQL programs"
+	export ZTP_TEST_PG ZTP_PG_BIN ZTP_SRC=$SRC
+	export ZTP_PG_MAP=$T/pg.map ZTP_PG_PREFIX=ztp_it_$$ # lines "DATA-DIR DATABASE"
+	: >"$ZTP_PG_MAP"
+	mkdir "$T/pg"
+	for b in ztpd ztpd-fault; do
+		printf '#!/bin/bash\nexec bash "%s" "%s" "$@"\n' "$SRC/tests/integration/pg_ztpd.sh" "$BUILD/$b" >"$T/pg/$b"
+		chmod 755 "$T/pg/$b"
+	done
+	ZTPD=$T/pg/ztpd
+	ZTPD_FAULT=$T/pg/ztpd-fault
+fi
+PG_PSQL_OPTIONS='-c search_path="$user",public,ztp_compat -c bytea_output=escape -c client_min_messages=warning'
+
+# pg_db_url: the URL of the database of $DATA
+pg_db_url() {
+	local name
+	name=$(awk -v d="$(realpath -m "$DATA")" '$1 == d { n = $2 } END { print n }' "$ZTP_PG_MAP")
+	[ -n "$name" ] || { echo "lib.sh: no PostgreSQL database for $DATA: ztpd was never started on it" >&2; return 1; }
+	pg_url "$ZTP_TEST_PG" "$name"
+}
+# pg_sql: SQL on stdin with SQLite's blob literals x'..' as PostgreSQL's
+pg_sql() { sed -E "s/(^|[^[:alnum:]_'])[xX]'([0-9A-Fa-f]*)'/\1'\\\\x\2'::bytea/g"; }
+# pg_bools: psql's t and f fields as sqlite3's 1 and 0
+pg_bools() { awk 'BEGIN { FS = OFS = "|" } { for (i = 1; i <= NF; i++) if ($i == "t") $i = 1; else if ($i == "f") $i = 0; print }'; }
+# pg_run [psql options]: the SQL on stdin on $DATA's database, as sqlite3 prints it
+pg_run() {
+	local url
+	url=$(pg_db_url) || return 1
+	pg_sql | PGOPTIONS=$PG_PSQL_OPTIONS pg_psql_url "$url" -q -A -t -F '|' -v ON_ERROR_STOP=1 "$@" -f - | pg_bools
+}
+# pg_cleanup: drop the databases of this test
+pg_cleanup() {
+	local d name
+	store_is_pg && [ -f "${ZTP_PG_MAP:-}" ] || return 0
+	while read -r d name; do
+		pg_dropdb "$ZTP_TEST_PG" "$name" >/dev/null 2>&1 || echo "lib.sh: could not drop $name" >&2
+	done <"$ZTP_PG_MAP"
+}
+
+# db QUERY: runs a read-only query on the store
+db() {
+	if store_is_pg; then
+		printf '%s\n' "$1" | pg_run
+	else
+		sqlite3 -readonly "$DATA/ztp.db" "$1"
+	fi
+}
+
+# db_exec [SQL]: changes the store behind ztpd's back (SQL, or stdin)
+db_exec() {
+	if store_is_pg; then
+		if [ $# -gt 0 ]; then printf '%s\n' "$1" | pg_run; else pg_run; fi
+	elif [ $# -gt 0 ]; then
+		sqlite3 -cmd '.timeout 10000' "$DATA/ztp.db" "$1"
+	else
+		sqlite3 -cmd '.timeout 10000' "$DATA/ztp.db"
+	fi
+}
+
+# db_dump: the whole store as text, to grep for what must not be in it in
+# clear (PostgreSQL: blobs once as hex and once as text)
+db_dump() {
+	local url
+	if store_is_pg; then
+		url=$(pg_db_url) || return 1
+		PGOPTIONS='-c bytea_output=hex' "$ZTP_PG_BIN/pg_dump" "$url"
+		PGOPTIONS='-c bytea_output=escape' "$ZTP_PG_BIN/pg_dump" "$url"
+	else
+		sqlite3 -readonly "$DATA/ztp.db" .dump
+	fi
+}
 
 # db_snapshot: a dump of the tables a refused request must not change
 db_snapshot() {
-	sqlite3 -readonly "$DATA/ztp.db" \
-		"SELECT * FROM sims; SELECT iccid,version,hex(body),source FROM configs; SELECT id,iccid,hex(body) FROM telemetry; SELECT iccid,device_id,cli,usr FROM devices;"
+	db "SELECT * FROM sims ORDER BY iccid; SELECT iccid,version,hex(body),source FROM configs ORDER BY iccid, version; SELECT id,iccid,hex(body) FROM telemetry ORDER BY id; SELECT iccid,device_id,cli,usr FROM devices ORDER BY iccid, device_id;"
 }
 
 # expect_event KIND: an event of that kind was recorded (events a peer can

@@ -31,7 +31,7 @@ check_crl() {
 	openssl crl -inform DER -in "$1" -noout -text |
 		sed -n 's/^ *Serial Number: *//p' | sort >"$1.serials"
 	[ "$(wc -l <"$1.serials")" = "$2" ] || fail "$1 lists $(wc -l <"$1.serials") serials, not $2"
-	db "SELECT serial FROM certs WHERE revoked_at > 0 AND not_after > strftime('%s','now')" |
+	db "SELECT serial FROM certs WHERE revoked_at > 0 AND not_after > $(date +%s)" |
 		tr a-f A-F | sort >"$T/store.serials"
 	cmp -s "$1.serials" "$T/store.serials" ||
 		fail "$1 does not list the store's revoked serials: $(diff "$1.serials" "$T/store.serials" | head -5)"
@@ -43,24 +43,26 @@ get_crl "$T/crl0.der"
 n0=$(est_crl_number "$T/crl0.der")
 est_stop
 now=$(date +%s)
+# the milliseconds in the shell: PostgreSQL's integer literals are 32 bits
+ms10d=$(((now - 864000) * 1000)) ms100d=$(((now - 8640000) * 1000))
 EXTRA=5000000000000000000000000000000A # issued, not revoked: revoked in step 2
 t0=$(date +%s%N)
-sqlite3 "$DATA/ztp.db" <<SQL
+db_exec <<SQL
 BEGIN;
 WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < $N)
 INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after, issued_at, method,
 	revoked_at, reason)
 SELECT printf('4%031X', n * 2654435761), 'dev-' || n, '/CN=dev-' || n, zeroblob(32),
-	$now - 864000, $now + 31536000, ($now - 864000) * 1000, 'allowlist', $now - 432000, n % 7
+	$now - 864000, $now + 31536000, $ms10d, 'allowlist', $now - 432000, n % 7
 FROM i;
 INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after, issued_at, method)
 VALUES('$EXTRA', 'dev-extra', '/CN=dev-extra', zeroblob(32), $now - 864000, $now + 31536000,
-	($now - 864000) * 1000, 'allowlist');
+	$ms10d, 'allowlist');
 -- an expired revoked certificate: not on the CRL
 INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after, issued_at, method,
 	revoked_at, reason)
 VALUES('6000000000000000000000000000000B', 'dev-old', '/CN=dev-old', zeroblob(32),
-	$now - 8640000, $now - 864000, ($now - 8640000) * 1000, 'allowlist', $now - 864001, 1);
+	$now - 8640000, $now - 864000, $ms100d, 'allowlist', $now - 864001, 1);
 -- what store_cert_revoke() does for each: the CRL is now stale
 UPDATE counters SET value = value + $N + 1 WHERE name = 'revocations';
 COMMIT;

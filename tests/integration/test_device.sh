@@ -84,7 +84,7 @@ jq -n -e '[inputs] | length == 1 and (.[0] | .cli and .usr and (.pwd | length >=
 	fail "credentials: '$c1'"
 [ "$c1" = "$c2" ] || fail "the same call returned other credentials"
 pwd=$(echo "$c1" | jq -r .pwd)
-sqlite3 "$DATA/ztp.db" .dump | grep -q "$pwd" && fail "the device password is stored in clear"
+db_dump | grep -q "$pwd" && fail "the device password is stored in clear"
 ok "device registration returns the same credentials twice, stored encrypted"
 
 # ---- refusals: status, event, store unchanged

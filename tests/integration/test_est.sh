@@ -177,7 +177,7 @@ grep -q "was used" "$T/body" || fail "the reason does not say the password was u
 # an expired one: the expiry is the store's, moved into the past
 out=$(admin POST /v1/enrolment-passwords '{"udid":"dev-pw1","ttl_s":600}')
 PW2=$(echo "$out" | head -1 | jq -r .password)
-sqlite3 "$DATA/ztp.db" "UPDATE enrol_passwords SET expires_at = 1 WHERE used_at = 0 AND udid = 'dev-pw1'"
+db_exec "UPDATE enrol_passwords SET expires_at = 1 WHERE used_at = 0 AND udid = 'dev-pw1'"
 e=$(ev_count enrol_refused)
 refused "$(enroll simpleenroll pw1 -u "dev-pw1:$PW2")" 401 "$n" "$e" "an expired password"
 grep -q "expired" "$T/body" || fail "the reason does not say expired"

@@ -98,7 +98,7 @@ openssl base64 -in "$K/dev-p.csr" -out "$T/p-kg.req"
 st=$(est /.well-known/est/serverkeygen -H 'Content-Type: application/pkcs10' --data-binary "@$T/p-kg.req" \
 	--cert "$T/p-2.pem" --key "$K/dev-p.key")
 [ "$st" = 200 ] || fail "dev-p serverkeygen: status $st ($(head -c 200 "$EST_OUT"))"
-methods=$(db "SELECT group_concat(method, ',') FROM (SELECT method FROM certs WHERE udid='dev-p' ORDER BY issued_at)")
+methods=$(db "SELECT group_concat(method, ',') FROM (SELECT method FROM certs WHERE udid='dev-p' ORDER BY issued_at) AS m")
 [ "$methods" = password,reenroll,serverkeygen ] || fail "dev-p's certificates: $methods"
 ok "dev-p: one certificate each by password, simplereenroll, serverkeygen: 200 200 200"
 

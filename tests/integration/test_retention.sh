@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # The bounded audit trail, end to end: with --retain-events 1 and
-# --retain-telemetry 1, rows older than a day (written with sqlite3 while
+# --retain-telemetry 1, rows older than a day (written with db_exec while
 # ztpd was stopped) are pruned in the background shortly after the start,
 # in batches, while recent rows stay; then refused handshakes with unknown
 # identities from one address are rate-limited and coalesced (--event-rate)
@@ -15,7 +15,7 @@ stop_ztpd
 now_ms=$(($(date +%s) * 1000))
 old_ms=$((now_ms - 2 * 86400 * 1000))
 OLD_EVENTS=2500 OLD_TELEMETRY=1500 NEW_EVENTS=7 NEW_TELEMETRY=5
-sqlite3 "$DATA/ztp.db" <<EOF
+db_exec <<EOF
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $OLD_EVENTS)
   INSERT INTO events(time, kind, detail) SELECT $old_ms, 'admin_change', 'old ' || i FROM n;

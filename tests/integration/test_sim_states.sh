@@ -169,7 +169,7 @@ expect_final 02 00070000 "server back"
 expect_card 01CA010000 "${SEED_HEX}9000"
 expect_card 01CA010000 6A88
 expect_final 01 00030000 "telemetry, server back"
-[ "$(db "SELECT count(*) || ':' || body FROM telemetry WHERE iccid='$ICCID'")" = "1:temp=21.5" ] ||
+[ "$(db "SELECT count(*) FROM telemetry WHERE iccid='$ICCID'"):$(db "SELECT body FROM telemetry WHERE iccid='$ICCID'")" = "1:temp=21.5" ] ||
 	fail "telemetry: expected the one POST temp=21.5 stored: $(db "SELECT body FROM telemetry")"
 ok "ztpd comes up on that port: 0007 and the seed's body, then 6A88; telemetry 0003, stored once"
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The SQLite store (src/server/store/store.h), on a real database file in a
- * fresh temporary directory per test.
+ * The store (src/server/store/store.h), on a real SQLite file in a fresh
+ * temporary directory per test, or with ZTP_TEST_PG on a fresh PostgreSQL
+ * database per test (store_fixture.h). The few tests that are about SQLite
+ * itself are skipped on PostgreSQL, each saying why.
  */
 #define _GNU_SOURCE /* memmem */
 #include <dirent.h>
@@ -103,7 +105,19 @@ test_open_creates_the_current_schema(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(store_schema_version(fx->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_schema_version(fx->st), fixture_schema_target(fx->st));
+	if (fixture_pg()) {
+		assert_int_equal(sql_int(fx->path, "SELECT max(version) FROM ztp_schema", NULL),
+		    fixture_schema_target(fx->st));
+		assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM information_schema.tables"
+						   " WHERE table_schema NOT IN ('pg_catalog',"
+						   " 'information_schema') AND table_name IN ('sims',"
+						   " 'configs', 'telemetry', 'devices', 'events',"
+						   " 'api_keys')",
+				     NULL),
+		    6);
+		return;
+	}
 	assert_int_equal(sql_int(fx->path, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 					   " AND name IN ('sims', 'configs', 'telemetry', 'devices',"
@@ -119,6 +133,8 @@ test_open_uses_wal_mode(void **state)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
 
+	if (fixture_pg())
+		skip(); /* SQLite's journal mode: PostgreSQL has its own WAL */
 	assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -137,7 +153,7 @@ test_reopen_keeps_the_data(void **state)
 	add_sim(fx, ICCID_A);
 	assert_int_equal(store_config_set(fx->st, ICCID_A, (const uint8_t *)"{}", 2, NULL), 0);
 	reopen(fx, data_key);
-	assert_int_equal(store_schema_version(fx->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_schema_version(fx->st), fixture_schema_target(fx->st));
 	assert_int_equal(store_sim_get(fx->st, ICCID_A, &sim), 0);
 	assert_int_equal(sim.config_version, 1);
 	assert_int_equal(store_config_get(fx->st, ICCID_A, 0, &cfg), 0);
@@ -149,11 +165,11 @@ test_reopen_does_not_rerun_migrations(void **state)
 {
 	struct fx *fx = *state;
 	struct capture c;
-	char path[160];
+	char path[sizeof(fx->path)];
 
 	/* a new database logs its migration once ... */
 	close_store(fx);
-	snprintf(path, sizeof(path), "%s/fresh.db", fx->dir);
+	assert_int_equal(test_store_target(path, sizeof(path), fx->dir, "fresh.db"), 0);
 	log_init("test_store", LOG_FORMAT_TEXT, LOG_LEVEL_INFO);
 	capture_begin(fx, &c);
 	assert_int_equal(store_open(&fx->st, path, data_key), 0);
@@ -166,7 +182,7 @@ test_reopen_does_not_rerun_migrations(void **state)
 	capture_end(&c);
 	log_init("test_store", LOG_FORMAT_TEXT, LOG_LEVEL_WARN);
 	assert_false(file_contains(c.path, "migrated", 8));
-	assert_int_equal(store_schema_version(fx->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_schema_version(fx->st), fixture_schema_target(fx->st));
 }
 
 static void
@@ -174,20 +190,24 @@ test_open_refuses_a_newer_schema(void **state)
 {
 	struct fx *fx = *state;
 	struct store *st = NULL;
-	sqlite3 *db = NULL;
+	int newer = fixture_schema_target(fx->st) + 1;
+	/* the version: SQLite's user_version, the PostgreSQL driver's table ztp_schema */
+	const char *version =
+	    fixture_pg() ? "SELECT max(version) FROM ztp_schema" : "PRAGMA user_version";
 	char sql[64];
 
 	add_sim(fx, ICCID_A);
 	close_store(fx);
-	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION + 1);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	if (fixture_pg())
+		snprintf(sql, sizeof(sql), "INSERT INTO ztp_schema VALUES(%d)", newer);
+	else
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", newer);
+	sql_run(fx->path, sql);
 
 	assert_int_equal(store_open(&st, fx->path, data_key), ZTP_ESTORE);
 	assert_null(st);
 	/* and leaves it as it was */
-	assert_int_equal(sql_int(fx->path, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION + 1);
+	assert_int_equal(sql_int(fx->path, version, NULL), newer);
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sims", NULL), 1);
 }
 
@@ -341,7 +361,6 @@ test_sealed_psk_is_bound_to_its_sim(void **state)
 {
 	struct fx *fx = *state;
 	uint8_t other[STORE_PSK_MAX], out[STORE_PSK_MAX];
-	sqlite3 *db = NULL;
 	size_t len;
 
 	/* B's sealed PSK copied into A's row does not open as A's */
@@ -349,13 +368,8 @@ test_sealed_psk_is_bound_to_its_sim(void **state)
 	add_sim(fx, ICCID_A);
 	assert_int_equal(store_sim_create(fx->st, ICCID_B, other, 32, NULL), 0);
 	close_store(fx);
-	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-			     "UPDATE sims SET psk = (SELECT psk FROM sims WHERE iccid = '" ICCID_B
-			     "') WHERE iccid = '" ICCID_A "'",
-			     NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	sql_run(fx->path, "UPDATE sims SET psk = (SELECT psk FROM sims WHERE iccid = '" ICCID_B
+			  "') WHERE iccid = '" ICCID_A "'");
 	assert_int_equal(store_open(&fx->st, fx->path, data_key), 0);
 	assert_int_equal(store_sim_psk(fx->st, ICCID_A, 0, out, &len), ZTP_EAUTH);
 	assert_int_equal(store_sim_psk(fx->st, ICCID_B, 0, out, &len), 0);

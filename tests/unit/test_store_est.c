@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The store's certificate tables (schema 4 and later), on a real SQLite file in a
- * fresh temporary directory per test: allowlist and its import, one-time
- * enrolment passwords, manufacturer CAs, devices ("things") and their
- * blocking, issued certificates and revocations, the CRL, and the groups'
- * certificate policy.
+ * The store's certificate tables (schema 4 and later), on a real SQLite
+ * file in a fresh temporary directory per test, or with ZTP_TEST_PG on a
+ * fresh PostgreSQL database per test (store_fixture.h): allowlist and its
+ * import, one-time enrolment passwords, manufacturer CAs, devices
+ * ("things") and their blocking, issued certificates and revocations, the
+ * CRL, and the groups' certificate policy.
  */
 #define _GNU_SOURCE /* memmem */
 #include <dirent.h>
@@ -19,7 +20,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "clock.h"
 #include "log.h"
@@ -201,23 +201,37 @@ on_mfr(const struct store_mfr_ca *ca, void *arg)
 
 /* ---- the schema ---- */
 
+#define CERT_TABLES "('allowlist', 'enrol_passwords', 'mfr_cas', 'things', 'certs', 'counters', 'crl')"
+#define GROUP_EST_COLUMNS "('est_auth', 'cert_days', 'reenroll_grace_s')"
+#define PG_USER_SCHEMA "table_schema NOT IN ('pg_catalog', 'information_schema')"
+
 static void
 test_fresh_open_has_all_certificate_tables(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(store_schema_version(fx->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(sql_int(fx->path, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-					   " AND name IN ('allowlist', 'enrol_passwords', 'mfr_cas',"
-					   " 'things', 'certs', 'counters', 'crl')",
-			     NULL),
-	    7);
-	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM pragma_table_info('groups')"
-					   " WHERE name IN ('est_auth', 'cert_days',"
-					   " 'reenroll_grace_s')",
-			     NULL),
-	    3);
+	assert_int_equal(store_schema_version(fx->st), fixture_schema_target(fx->st));
+	if (fixture_pg()) {
+		assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM information_schema.tables"
+						   " WHERE " PG_USER_SCHEMA " AND table_name IN " CERT_TABLES,
+				     NULL),
+		    7);
+		assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM information_schema.columns"
+						   " WHERE " PG_USER_SCHEMA " AND table_name = 'groups'"
+						   " AND column_name IN " GROUP_EST_COLUMNS,
+				     NULL),
+		    3);
+	} else {
+		assert_int_equal(sql_int(fx->path, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
+		assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE"
+						   " type = 'table' AND name IN " CERT_TABLES,
+				     NULL),
+		    7);
+		assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM pragma_table_info('groups')"
+						   " WHERE name IN " GROUP_EST_COLUMNS,
+				     NULL),
+		    3);
+	}
 	/* the counters start at 0 */
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM counters WHERE value = 0"
 					   " AND name IN ('revocations', 'crl_number', 'mfr_cas')",
@@ -236,7 +250,7 @@ test_reopen_keeps_the_certificate_tables(void **state)
 	record(fx, "1a", UDID_1, NULL);
 	close_store(fx);
 	assert_int_equal(store_open(&fx->st, fx->path, data_key), 0);
-	assert_int_equal(store_schema_version(fx->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_schema_version(fx->st), fixture_schema_target(fx->st));
 	assert_int_equal(store_allow_get(fx->st, UDID_1, &a), 0);
 	assert_int_equal(store_cert_get(fx->st, "1a", &c), 0);
 	assert_string_equal(c.udid, UDID_1);
@@ -1010,25 +1024,23 @@ static void
 test_cert_count_since_reads_the_udid_index_only(void **state)
 {
 	struct fx *fx = *state;
-	const char *sql = "EXPLAIN QUERY PLAN SELECT count(*) FROM certs WHERE udid = ?1"
-			  " AND issued_at > ?2";
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int found = 0;
 	int64_t n, frees;
 
 	record(fx, "01", UDID_1, NULL);
 	/* the store's own statement, then the plan of the same text */
 	assert_int_equal(store_cert_count_since(fx->st, UDID_1, 0, 1, &n, &frees), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	while (sqlite3_step(s) == SQLITE_ROW)
-		if (strstr((const char *)sqlite3_column_text(s, 3), "COVERING INDEX certs_udid") != NULL)
-			found = 1;
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	assert_true(found);
+	if (fixture_pg()) {
+		/* one row: a sequential scan would win; without it, the index alone answers */
+		assert_true(sql_rows_contain(fx->path,
+		    "SET enable_seqscan = off; EXPLAIN SELECT count(*) FROM certs"
+		    " WHERE udid = '" UDID_1 "' AND issued_at > 0",
+		    "Index Only Scan using certs_udid"));
+		return;
+	}
+	assert_true(sql_rows_contain(fx->path,
+	    "EXPLAIN QUERY PLAN SELECT count(*) FROM certs WHERE udid = ?1 AND issued_at > ?2",
+	    "COVERING INDEX certs_udid"));
 }
 
 static void
