@@ -300,7 +300,7 @@ parse_to(const char *v)
 {
 	const char *colon = strrchr(v, ':');
 	char host[64];
-	uint64_t port;
+	uint64_t port = 0;
 
 	if (colon == NULL || (size_t)(colon - v) >= sizeof(host) ||
 	    num_parse_u64z(colon + 1, 1, 65535, &port) != 0)
@@ -325,7 +325,7 @@ main(int argc, char **argv)
 	uint64_t port = 0, ms = UINT64_MAX;
 	int i, have_to = 0;
 
-	for (i = 1; i < argc; i++) {
+	for (i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (v == NULL)
@@ -342,7 +342,6 @@ main(int argc, char **argv)
 		} else {
 			usage();
 		}
-		i++;
 	}
 	if (!have_to || ms == UINT64_MAX)
 		usage();

@@ -12,10 +12,14 @@
  *
  * usage: psk_client --port P (--iccid-bcd DIGITS | --identity STR) --psk HEX
  *          [--suite ccm|gcm] [--psk-ke] [--request TEXT | --request-file F]
- *          [--partial TEXT --wait SECONDS]
+ *          [--partial TEXT --wait SECONDS] [--rotate-key FILE]
  * Prints the server's response on stdout, "kex: ...", "cipher: ..." on
- * stderr. Exit 0 on a completed handshake, 3 if the handshake failed,
- * 4 if --partial was not closed by the server within --wait, 2 on usage.
+ * stderr. --rotate-key: if the answer offers a key rotation
+ * (ZTP-PSK-Rotate: N), FILE gets "N HEX", the key of generation N as the
+ * SIM derives it from this session (the TLS exporter, as ztpd does);
+ * otherwise FILE is left empty. Exit 0 on a completed handshake, 3 if the
+ * handshake failed, 4 if --partial was not closed by the server within
+ * --wait, 2 on usage.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,12 +93,55 @@ msg_cb(int write_p, int version, int content_type, const void *buf, size_t len, 
 	}
 }
 
+/*
+ * The rotation offered in the response resp (ZTP-PSK-Rotate: N in its
+ * head): "N HEX" into path, the next key from this session's exporter with
+ * N as the context (server side: device_api.c's maybe_rotate). path is
+ * created empty when nothing was offered. 0, or -1 on an error.
+ */
+static int
+rotate_key(SSL *ssl, const char *resp, size_t len, const char *path)
+{
+	static const char label[] = "EXPORTER-ztp-psk-rotate", hdr[] = "\r\nZTP-PSK-Rotate: ";
+	const char *p = NULL, *end;
+	uint8_t key[32];
+	char hexkey[65], gen[16];
+	size_t i, n = 0;
+	FILE *f;
+
+	for (i = 0; i + sizeof(hdr) - 1 <= len; i++) {
+		if (i + 4 <= len && memcmp(resp + i, "\r\n\r\n", 4) == 0)
+			break;
+		if (strncasecmp(resp + i, hdr, sizeof(hdr) - 1) == 0) {
+			p = resp + i + sizeof(hdr) - 1;
+			break;
+		}
+	}
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	if (p != NULL) {
+		end = resp + len;
+		while (p + n < end && n < sizeof(gen) - 1 && p[n] >= '0' && p[n] <= '9')
+			n++;
+		memcpy(gen, p, n);
+		gen[n] = '\0';
+		if (n == 0 || SSL_export_keying_material(ssl, key, sizeof(key), label,
+				  sizeof(label) - 1, (const unsigned char *)gen, n, 1) != 1 ||
+		    hex_encode(key, sizeof(key), hexkey, sizeof(hexkey)) != 0) {
+			fclose(f);
+			return -1;
+		}
+		fprintf(f, "%s %s\n", gen, hexkey);
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: psk_client --port P (--iccid-bcd DIGITS | --identity STR) --psk HEX\n"
 			"         [--suite ccm|gcm] [--psk-ke] [--request TEXT | --request-file F]\n"
-			"         [--partial TEXT --wait SECONDS]\n");
+			"         [--partial TEXT --wait SECONDS] [--rotate-key FILE]\n");
 	exit(2);
 }
 
@@ -114,8 +162,9 @@ int
 main(int argc, char **argv)
 {
 	const char *request = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-	const char *partial = NULL;
-	char *filebuf = NULL;
+	const char *partial = NULL, *rotate_path = NULL;
+	char *filebuf = NULL, *resp = NULL;
+	size_t resplen = 0;
 	size_t reqlen;
 	uint64_t port = 0, wait_s = 5;
 	int psk_ke = 0, i, fd, rc, status = 1;
@@ -156,6 +205,8 @@ main(int argc, char **argv)
 			if ((filebuf = read_file(v, &reqlen)) == NULL)
 				usage();
 			request = filebuf;
+		} else if (!strcmp(a, "--rotate-key")) {
+			rotate_path = v;
 		} else if (!strcmp(a, "--partial")) {
 			partial = v;
 		} else if (!strcmp(a, "--wait")) {
@@ -224,10 +275,26 @@ main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	while ((rc = SSL_read(ssl, buf, sizeof(buf))) > 0)
+	while ((rc = SSL_read(ssl, buf, sizeof(buf))) > 0) {
 		fwrite(buf, 1, (size_t)rc, stdout);
+		if (rotate_path != NULL) {
+			char *more = realloc(resp, resplen + (size_t)rc);
+			if (more == NULL) {
+				status = 1;
+				goto out;
+			}
+			memcpy(more + resplen, buf, (size_t)rc);
+			resp = more;
+			resplen += (size_t)rc;
+		}
+	}
 	status = 0;
+	if (rotate_path != NULL && rotate_key(ssl, resp, resplen, rotate_path) != 0) {
+		fprintf(stderr, "cannot write the rotation key to %s\n", rotate_path);
+		status = 1;
+	}
 out:
+	free(resp);
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
 	close(fd);

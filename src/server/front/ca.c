@@ -103,15 +103,27 @@ crl_update(struct server *srv, struct store *st, int force)
 	if (have && !force && cur.revocations >= revs &&
 	    cur.next_update - now > srv->cfg->crl_validity / 2)
 		return 0;
+	/*
+	 * The number first, then the revocations: a CRL then holds every
+	 * revocation committed before its number was drawn. crl_lock orders
+	 * the updates of this process only; another ztpd on the same
+	 * database may read the list before a revocation and draw its
+	 * number after the revoking node's update drew its own: in the other
+	 * order, the higher number (the one store_crl_put keeps) went with
+	 * the older list, and the CRL lacked that revocation until the next
+	 * update. In this order, a number drawn after a revocation's
+	 * commit goes with a list that holds it.
+	 */
+	memset(&crl, 0, sizeof(crl));
+	if ((rc = store_crl_next_number(st, &crl.number)) != 0 ||
+	    (rc = store_crl_revocations(st, &revs)) != 0)
+		goto out;
 	if ((rc = store_cert_revoked_list(st, now, collect, &l)) < 0)
 		goto out;
 	if (l.err == ZTP_ERANGE)
 		log_warnx("CRL: more than %d revoked certificates that have not expired;"
 			  " the CRL cannot hold them", SIGNER_CRL_TOTAL_MAX);
 	if ((rc = l.err) != 0)
-		goto out;
-	memset(&crl, 0, sizeof(crl));
-	if ((rc = store_crl_next_number(st, &crl.number)) != 0)
 		goto out;
 	t0 = clock_mono_ms();
 	rc = signer_sign_crl(srv->signer, crl.number, (uint32_t)srv->cfg->crl_validity, l.e, l.n,

@@ -136,9 +136,19 @@ resolve_identity(struct conn *c, const uint8_t *identity, size_t len,
 	c->pending = 0;
 	c->group[0] = '\0';
 	rc = store_sim_psk(st, id->iccid, id->generation, c->psk, &c->psk_len);
-	if (rc == ZTP_ENOENT && id->generation > 0 &&
-	    (rc = store_sim_pending_psk(st, id->iccid, id->generation, c->psk, &c->psk_len)) == 0)
-		c->pending = 1;
+	if (rc == ZTP_ENOENT && id->generation > 0) {
+		rc = store_sim_pending_psk(st, id->iccid, id->generation, c->psk, &c->psk_len);
+		if (rc == 0)
+			c->pending = 1;
+		/*
+		 * Two reads, two snapshots: a connection with the same new key
+		 * (another worker's, another ztpd's on the same database) may
+		 * have committed it between them, from pending to current. A
+		 * key only moves that way, so a third read finds it current.
+		 */
+		else if (rc == ZTP_ENOENT)
+			rc = store_sim_psk(st, id->iccid, id->generation, c->psk, &c->psk_len);
+	}
 	/*
 	 * Derivation only for a SIM that has no key of its own: not registered
 	 * yet, or registered as derived and never rotated. After a rotation the

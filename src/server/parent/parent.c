@@ -30,6 +30,8 @@
  * The one-off commands run after step 1 and exit, with no child:
  * --import-ca (cakey.c) and migrate (migrate.c, which connects to the
  * stores it copies, PostgreSQL's over the network, still with no key).
+ * export-node and join (node.c) run before it: the one reads a data
+ * directory that may be in use, the other makes a new one.
  */
 #define _GNU_SOURCE /* signalfd, close_range */
 #include <errno.h>
@@ -57,6 +59,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "migrate.h"
+#include "node.h"
 #include "parent.h"
 #include "privsep.h"
 #include "signer.h"
@@ -651,6 +654,12 @@ parent_main(struct config *cfg, int argc, char **argv)
 	sigset_t set;
 	ssize_t n;
 	int rc = 1;
+
+	/* the node bundle's commands: nothing is started, no lock is taken */
+	if (cfg->command == CONFIG_CMD_EXPORT_NODE)
+		return node_export(cfg);
+	if (cfg->command == CONFIG_CMD_JOIN)
+		return node_join(cfg);
 
 	memset(&p, 0, sizeof(p));
 	p.cfg = *cfg;
