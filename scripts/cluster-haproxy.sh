@@ -77,31 +77,21 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 # hc_join I: the data directory of node I gets what node 1's holds that the
 # store's contents depend on: the data key (the PSKs are sealed with it, the
 # admin tokens signed), the CA certificate, key and passphrase (each node's
-# signer issues that node's server certificate). Through a node bundle
-# (ztpd export-node, ztpd join: docs/node-bundle.md) when ztpd has them,
-# else as a copy of the four files. With HC_VERBOSE=1 it says what it runs.
+# signer issues that node's server certificate), through a node bundle
+# (ztpd export-node, ztpd join: docs/node-bundle.md). With HC_VERBOSE=1 it
+# says what it runs.
 hc_join() {
-	local d=$HC_DIR/n$1 f
-	if "$HC_BIN/ztpd" --help 2>&1 | grep -q export-node; then
-		if [ ! -f "$HC_DIR/node.bundle" ]; then
-			(umask 077 && openssl rand -hex 16 >"$HC_DIR/bundle.pass")
-			[ "${HC_VERBOSE:-0}" != 1 ] || echo "\$ ztpd --data n1 export-node --out node.bundle --passphrase-file bundle.pass"
-			"$HC_BIN/ztpd" --data "$HC_DIR/n1" export-node --out "$HC_DIR/node.bundle" \
-				--passphrase-file "$HC_DIR/bundle.pass" >>"$HC_DIR/n1.log" 2>&1 ||
-				{ tail -n 5 "$HC_DIR/n1.log" >&2; return 1; }
-		fi
-		[ "${HC_VERBOSE:-0}" != 1 ] || echo "\$ ztpd --data n$1 --store '$HC_URL' join node.bundle --passphrase-file bundle.pass"
-		"$HC_BIN/ztpd" --data "$d" --store "$HC_URL" join "$HC_DIR/node.bundle" \
-			--passphrase-file "$HC_DIR/bundle.pass" >>"$HC_DIR/n$1.log" 2>&1 ||
-			{ tail -n 5 "$HC_DIR/n$1.log" >&2; return 1; }
-		return 0
+	if [ ! -f "$HC_DIR/node.bundle" ]; then
+		(umask 077 && openssl rand -hex 16 >"$HC_DIR/bundle.pass")
+		[ "${HC_VERBOSE:-0}" != 1 ] || echo "\$ ztpd --data n1 export-node --out node.bundle --passphrase-file bundle.pass"
+		"$HC_BIN/ztpd" --data "$HC_DIR/n1" export-node --out "$HC_DIR/node.bundle" \
+			--passphrase-file "$HC_DIR/bundle.pass" >>"$HC_DIR/n1.log" 2>&1 ||
+			{ tail -n 5 "$HC_DIR/n1.log" >&2; return 1; }
 	fi
-	[ "${HC_VERBOSE:-0}" != 1 ] || echo "\$ cp -p n1/secret.key n1/ca.pem n1/ca.key n1/ca.pass n$1/"
-	mkdir -p "$d"
-	chmod 700 "$d"
-	for f in secret.key ca.pem ca.key ca.pass; do
-		cp -p "$HC_DIR/n1/$f" "$d/$f"
-	done
+	[ "${HC_VERBOSE:-0}" != 1 ] || echo "\$ ztpd --data n$1 --store '$HC_URL' join node.bundle --passphrase-file bundle.pass"
+	"$HC_BIN/ztpd" --data "$HC_DIR/n$1" --store "$HC_URL" join "$HC_DIR/node.bundle" \
+		--passphrase-file "$HC_DIR/bundle.pass" >>"$HC_DIR/n$1.log" 2>&1 ||
+		{ tail -n 5 "$HC_DIR/n$1.log" >&2; return 1; }
 }
 
 hc_node_start() {
