@@ -838,7 +838,15 @@ pgs_open(struct store *st, const char *url)
 		log_warnx("store: cannot connect to PostgreSQL: %s", pg->err);
 		return ZTP_ESTORE;
 	}
-	if (pg_simple(pg, "SET client_min_messages = warning") != 0)
+	/*
+	 * A node that stops while it holds the writers' lock (a stopped
+	 * process, a paused VM, a cut network) must not hold every node's
+	 * writes: the server ends a transaction idle for 10 s, and a writer
+	 * waits at most 15 s for the lock (its request fails; devices retry).
+	 */
+	if (pg_simple(pg, "SET client_min_messages = warning;"
+			  " SET idle_in_transaction_session_timeout = '10s';"
+			  " SET lock_timeout = '15s'") != 0)
 		return store_db_err(st, "session");
 	return run_migrations(st);
 }
