@@ -4,7 +4,8 @@
  * from the command line and from a config file, bounds refused with the
  * option's name, unknown options and keys refused, the command line over
  * the file, --help made of the visible entries, the command-line-only
- * entries (--child, --config, --import-ca) refused in a file.
+ * entries (--child, --config, --import-ca) refused in a file, the commands
+ * after the options (export-node, join FILE) and their options.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -452,6 +453,63 @@ test_flag_takes_no_value_on_the_command_line(void **state)
 	assert_non_null(strstr(out, "allow-psk-ke"));
 }
 
+/* export-node and join FILE after the options, with their options and only with them. */
+static void
+test_node_commands_and_their_options(void **state)
+{
+	char *export[] = { "ztpd", "--data", nodata, "export-node", "--out", "/tmp/b.ztpnode",
+		"--with-ca-key", NULL };
+	char *join[] = { "ztpd", "join", "/tmp/b.ztpnode", "--data", nodata,
+		"--passphrase-file", "/tmp/pass", "--store", "sqlite:/tmp/shared.db", NULL };
+	char *export_no_out[] = { "ztpd", "--data", nodata, "export-node", NULL };
+	char *join_no_file[] = { "ztpd", "--data", nodata, "join", NULL };
+	char *join_two[] = { "ztpd", "--data", nodata, "join", "a", "b", NULL };
+	char *out_alone[] = { "ztpd", "--data", nodata, "--out", "/tmp/x", NULL };
+	char *pass_alone[] = { "ztpd", "--data", nodata, "--passphrase-file", "/tmp/p", NULL };
+	char *join_ca_key[] = { "ztpd", "--data", nodata, "join", "f", "--with-ca-key", NULL };
+	char *other[] = { "ztpd", "--data", nodata, "export", NULL };
+	char *import[] = { "ztpd", "--data", nodata, "--import-ca", "c.pem", "k.pem", NULL };
+	char *import_join[] = { "ztpd", "--data", nodata, "--import-ca", "c.pem", "k.pem", "join",
+		"f", NULL };
+	struct config cfg;
+
+	assert_int_equal(parse(&cfg, export), 0);
+	assert_int_equal(cfg.command, CONFIG_CMD_EXPORT_NODE);
+	assert_string_equal(cfg.node_out, "/tmp/b.ztpnode");
+	assert_int_equal(cfg.with_ca_key, 1);
+	assert_int_equal(parse(&cfg, join), 0);
+	assert_int_equal(cfg.command, CONFIG_CMD_JOIN);
+	assert_string_equal(cfg.node_file, "/tmp/b.ztpnode");
+	assert_string_equal(cfg.passphrase_file, "/tmp/pass");
+	assert_string_equal(cfg.store, "sqlite:/tmp/shared.db");
+
+	assert_int_equal(parse(&cfg, export_no_out), ZTP_EINVAL);
+	assert_non_null(strstr(out, "export-node --out FILE"));
+	assert_int_equal(parse(&cfg, join_no_file), ZTP_EINVAL);
+	assert_non_null(strstr(out, "join FILE"));
+	assert_int_equal(parse(&cfg, join_two), ZTP_EINVAL);
+	assert_non_null(strstr(out, "unexpected argument b"));
+	assert_int_equal(parse(&cfg, out_alone), ZTP_EINVAL);
+	assert_non_null(strstr(out, "--out is an option of export-node"));
+	assert_int_equal(parse(&cfg, pass_alone), ZTP_EINVAL);
+	assert_non_null(strstr(out, "--passphrase-file"));
+	assert_int_equal(parse(&cfg, join_ca_key), ZTP_EINVAL);
+	assert_non_null(strstr(out, "--with-ca-key is an option of export-node"));
+	assert_int_equal(parse(&cfg, other), ZTP_EINVAL);
+	assert_non_null(strstr(out, "unexpected argument export"));
+	assert_int_equal(parse(&cfg, import), 0);
+	assert_int_equal(cfg.command, CONFIG_CMD_NONE);
+	assert_string_equal(cfg.import_ca_key, "k.pem");
+	assert_int_equal(parse(&cfg, import_join), ZTP_EINVAL);
+
+	/* the store goes in a file too; the commands' options do not */
+	assert_int_equal(load(&cfg, "store = postgresql://ztp@db.example/ztp\n"), 0);
+	assert_string_equal(cfg.store, "postgresql://ztp@db.example/ztp");
+	assert_int_equal(load(&cfg, "passphrase-file = /tmp/p\n"), ZTP_EINVAL);
+	assert_int_equal(load(&cfg, "out = /tmp/b\n"), ZTP_EINVAL);
+	assert_int_equal(load(&cfg, "with-ca-key = yes\n"), ZTP_EINVAL);
+}
+
 static void
 test_version(void **state)
 {
@@ -478,6 +536,7 @@ main(void)
 		cmocka_unit_test(test_help_lists_every_visible_option_and_no_hidden_one),
 		cmocka_unit_test(test_child_is_command_line_only),
 		cmocka_unit_test(test_flag_takes_no_value_on_the_command_line),
+		cmocka_unit_test(test_node_commands_and_their_options),
 		cmocka_unit_test(test_version),
 	};
 

@@ -52,6 +52,7 @@
 #include "front.h"
 #include "ipc.h"
 #include "log.h"
+#include "node.h"
 #include "parent.h"
 #include "privsep.h"
 #include "signer.h"
@@ -646,6 +647,12 @@ parent_main(struct config *cfg, int argc, char **argv)
 	sigset_t set;
 	ssize_t n;
 	int rc = 1;
+
+	/* the node bundle's commands: nothing is started, no lock is taken */
+	if (cfg->command == CONFIG_CMD_EXPORT_NODE)
+		return node_export(cfg);
+	if (cfg->command == CONFIG_CMD_JOIN)
+		return node_join(cfg);
 
 	memset(&p, 0, sizeof(p));
 	p.cfg = *cfg;

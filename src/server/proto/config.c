@@ -59,6 +59,7 @@ static const struct config_name children[] = {
 
 #define S_CERTS "Certificates (EST, RFC 7030; see docs/certificates.md):"
 #define S_PROXY "Proxy mode (device requests forwarded to the customer's server; docs/proxy.md):"
+#define S_NODES "A node for a shared store (ztpd export-node, ztpd join; docs/node-bundle.md):"
 
 const struct config_opt config_opts[] = {
 	/* name, type, field, min, max, default, names, flags, arg, help, section */
@@ -151,6 +152,16 @@ const struct config_opt config_opts[] = {
 	    "connect to complete answer (default 5)", NULL },
 	{ "upstream-connections", CONFIG_INT, FIELD(upstream_connections), 1, 1024, "8", NULL, 0,
 	    "N", "connections per upstream and worker (default 8)", NULL },
+	{ "out", CONFIG_STRING, FIELD(node_out), 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "FILE",
+	    "export-node: write the node bundle to FILE (mode 0600): secret.key, ca.pem, ca.key "
+	    "and ca.pass, encrypted with a passphrase; join --store URL writes the store into "
+	    "DIR/ztpd.conf", S_NODES },
+	{ "passphrase-file", CONFIG_STRING, FIELD(passphrase_file), 0, 0, NULL, NULL,
+	    CONFIG_CLI_ONLY, "FILE", "export-node, join: the bundle's passphrase is the line of "
+	    "FILE (default: asked on the terminal, twice for export-node)", NULL },
+	{ "with-ca-key", CONFIG_BOOL, FIELD(with_ca_key), 0, 1, NULL, NULL, CONFIG_CLI_ONLY, NULL,
+	    "export-node: include the CA key (the default: every node runs a signer, which "
+	    "issues the node's server certificate)", NULL },
 	{ "import-ca", CONFIG_STRING, FIELD(import_ca_cert), 0, 0, NULL, NULL, CONFIG_CLI_ONLY,
 	    "CERT KEY", "import a CA (root or intermediate; CERT may hold its chain, KEY an "
 	    "unencrypted PEM key) into the data directory, which must not have one yet, and exit",
@@ -487,6 +498,8 @@ config_usage(FILE *f)
 
 	fprintf(f,
 	    "usage: ztpd [options]\n"
+	    "       ztpd [--data DIR] export-node --out FILE [--passphrase-file FILE]\n"
+	    "       ztpd --data DIR [--store URL] join FILE [--passphrase-file FILE]\n"
 	    "\n"
 	    "The ztp provisioning server: a TLS 1.3 PSK endpoint that SIMs fetch their\n"
 	    "configuration from and post telemetry to, and an HTTPS admin API.\n"
@@ -500,6 +513,58 @@ config_usage(FILE *f)
 		usage_opt(f, &config_opts[i]);
 	}
 	fprintf(f, "\nSIGTERM or SIGINT: stop accepting, finish requests in flight, exit.\n");
+}
+
+/*
+ * The arguments left after the options (getopt moved them to the end):
+ * KEY of --import-ca CERT KEY, or a command, "export-node" or "join FILE",
+ * or none. The options of the commands are refused without them, and
+ * export-node needs --out. Errors go to stderr; ZTP_EINVAL.
+ */
+static int
+positional(struct config *cfg, int n, char **args)
+{
+	const char *only = NULL;
+
+	if (cfg->import_ca_cert[0] != '\0') {
+		if (n != 1 || strlen(args[0]) >= sizeof(cfg->import_ca_key)) {
+			fprintf(stderr, "ztpd: --import-ca CERT KEY\n");
+			return ZTP_EINVAL;
+		}
+		memcpy(cfg->import_ca_key, args[0], strlen(args[0]) + 1);
+		args++;
+		n--;
+	} else if (n >= 1 && strcmp(args[0], "export-node") == 0) {
+		cfg->command = CONFIG_CMD_EXPORT_NODE;
+		args++;
+		n--;
+	} else if (n >= 1 && strcmp(args[0], "join") == 0) {
+		if (n < 2 || args[1][0] == '\0' || strlen(args[1]) >= sizeof(cfg->node_file)) {
+			fprintf(stderr, "ztpd: join FILE: the node bundle to join from\n");
+			return ZTP_EINVAL;
+		}
+		memcpy(cfg->node_file, args[1], strlen(args[1]) + 1);
+		cfg->command = CONFIG_CMD_JOIN;
+		args += 2;
+		n -= 2;
+	}
+	if (n > 0) {
+		fprintf(stderr, "ztpd: unexpected argument %s\n", args[0]);
+		return ZTP_EINVAL;
+	}
+	if (cfg->command != CONFIG_CMD_EXPORT_NODE && cfg->node_out[0] != '\0')
+		only = "--out is an option of export-node";
+	else if (cfg->command != CONFIG_CMD_EXPORT_NODE && cfg->with_ca_key)
+		only = "--with-ca-key is an option of export-node";
+	else if (cfg->command == CONFIG_CMD_NONE && cfg->passphrase_file[0] != '\0')
+		only = "--passphrase-file is an option of export-node and join";
+	else if (cfg->command == CONFIG_CMD_EXPORT_NODE && cfg->node_out[0] == '\0')
+		only = "export-node --out FILE: where to write the node bundle";
+	if (only != NULL) {
+		fprintf(stderr, "ztpd: %s\n", only);
+		return ZTP_EINVAL;
+	}
+	return 0;
 }
 
 /*
@@ -568,19 +633,8 @@ config_parse_args(struct config *cfg, int argc, char **argv)
 				goto out;
 			}
 		}
-		if (pass == 1 && cfg->import_ca_cert[0] != '\0') {
-			/* --import-ca CERT KEY: the key is the one argument left */
-			if (optind != argc - 1 || strlen(argv[optind]) >= sizeof(cfg->import_ca_key)) {
-				fprintf(stderr, "ztpd: --import-ca CERT KEY\n");
-				rc = ZTP_EINVAL;
-				goto out;
-			}
-			memcpy(cfg->import_ca_key, argv[optind], strlen(argv[optind]) + 1);
-		} else if (pass == 1 && optind < argc) {
-			fprintf(stderr, "ztpd: unexpected argument %s\n", argv[optind]);
-			rc = ZTP_EINVAL;
+		if (pass == 1 && (rc = positional(cfg, argc - optind, argv + optind)) != 0)
 			goto out;
-		}
 		if (pass == 0) {
 			for (i = 0; i < NOPTS; i++) {
 				if (early[i] != NULL &&

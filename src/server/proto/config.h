@@ -46,6 +46,15 @@ struct config {
 	/* ztpd --import-ca CERT KEY: import the CA into the data directory and exit */
 	char import_ca_cert[PATH_MAX];
 	char import_ca_key[PATH_MAX];
+	/*
+	 * Nodes sharing one store (docs/node-bundle.md): the commands
+	 * export-node and join FILE, which run in the parent and exit
+	 */
+	int command;               /* CONFIG_CMD_* of the argument after the options */
+	char node_file[PATH_MAX];  /* join FILE */
+	char node_out[PATH_MAX];   /* export-node --out FILE */
+	char passphrase_file[PATH_MAX]; /* "": ask on the terminal */
+	int with_ca_key;           /* export-node --with-ca-key: the default, said explicitly */
 	/* the audit trail (events.c) and retention (retention.c) */
 	int event_window;     /* s: repeats of one event within it are one row */
 	int event_rate;       /* new event rows per peer address and window */
@@ -54,6 +63,13 @@ struct config {
 	/* privilege separation */
 	char user[64];  /* started as root: the front and the signer run as this user */
 	char child[16]; /* --child front|signer (internal, set by the parent's exec); "" */
+};
+
+/* The commands given after the options: ztpd [options] [export-node | join FILE]. */
+enum config_command {
+	CONFIG_CMD_NONE,        /* run the server */
+	CONFIG_CMD_EXPORT_NODE, /* write the node bundle of the data directory (--out) */
+	CONFIG_CMD_JOIN,        /* make the data directory a node from a bundle */
 };
 
 /* How an option's value is read and where it is stored. */

@@ -254,6 +254,21 @@ out:
 }
 
 int
+cakey_present(const char *dir)
+{
+	char path[PATH_MAX];
+
+	path_of(dir, "ca.key", path);
+	if (access(path, F_OK) == 0 || errno != ENOENT)
+		return 0;
+	log_warnx("%s/ca.pem has no ca.key beside it: this data directory holds the CA "
+		  "certificate but not its key, so its signer cannot start (it issues this node's "
+		  "server certificate). Join the node from a bundle with the CA key (ztpd "
+		  "export-node; docs/node-bundle.md), or import the CA (--import-ca)", dir);
+	return ZTP_ENOENT;
+}
+
+int
 cakey_load(const char *dir, const uint8_t *legacy_key, EVP_PKEY **out)
 {
 	char pass[PASS_LEN + 1], old[65];

@@ -29,6 +29,14 @@
 int cakey_create(const char *dir);
 
 /*
+ * 0 if dir has ca.key (or cannot tell: loading it will say why), or
+ * ZTP_ENOENT after logging what that means: dir has the CA certificate
+ * but not its key, as a node joined from a bundle without it, and its
+ * signer cannot start. Call after cakey_create().
+ */
+int cakey_present(const char *dir);
+
+/*
  * Load the CA key of dir into *out (the caller frees it) with ca.pass. If
  * there is no ca.pass (or it does not open ca.key) and legacy_key (the
  * 32 bytes of secret.key) is not NULL, read ca.key with the passphrase

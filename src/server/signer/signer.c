@@ -1414,7 +1414,7 @@ signer_proc_main(const char *dir, const struct privsep_user *u)
 	/* the same as after the drop, so that a failure here leaves no core */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	fault_syscall_arm();
-	if (cakey_create(dir) != 0)
+	if (cakey_create(dir) != 0 || cakey_present(dir) != 0)
 		goto out;
 	have_legacy = legacy_key(dir, 0, key);
 	rc = load_ca(dir, have_legacy ? key : NULL, &ca);

@@ -46,7 +46,7 @@ enum store_module {
 	STORE_M__COUNT
 };
 #define STORE_MODULE_STMT_MAX 32 /* statements of one domain file */
-#define STORE_PARAM_MAX 16       /* highest ?N of a statement */
+#define STORE_PARAM_MAX 256      /* highest ?N of a statement */
 
 /* What store_step answers (the values are SQLite's, so that its driver passes them on). */
 #define STORE_ROW 100

@@ -187,10 +187,10 @@ struct pg_stmt {
 	char name[16];
 	uint64_t prepared; /* the connection generation it was prepared in, 0: not yet */
 	int nparams;
-	const char *vals[STORE_PARAM_MAX];
-	int lens[STORE_PARAM_MAX];
-	int fmts[STORE_PARAM_MAX];
-	char ints[STORE_PARAM_MAX][24];
+	/* nparams each: the values as libpq takes them, and the text of integers */
+	const char **vals;
+	int *lens, *fmts;
+	char (*ints)[24];
 	PGresult *res;
 	int row, nrows;
 	char num[24]; /* col_text of a number */
@@ -428,11 +428,14 @@ translate(const char *sql, int *nparams)
 	return out;
 }
 
+static void pgs_finalize(struct store_stmt *st);
+
 static struct store_stmt *
 pgs_prepare(struct store *st, const char *sql)
 {
 	struct pg *pg = pg_of(st);
 	struct pg_stmt *s;
+	size_t n;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
@@ -442,6 +445,16 @@ pgs_prepare(struct store *st, const char *sql)
 		set_err(pg, "statement has too many parameters");
 		free(s->sql);
 		free(s);
+		return NULL;
+	}
+	n = s->nparams > 0 ? (size_t)s->nparams : 1;
+	s->vals = calloc(n, sizeof(*s->vals));
+	s->lens = calloc(n, sizeof(*s->lens));
+	s->fmts = calloc(n, sizeof(*s->fmts));
+	s->ints = calloc(n, sizeof(*s->ints));
+	if (s->vals == NULL || s->lens == NULL || s->fmts == NULL || s->ints == NULL) {
+		set_err(pg, "out of memory");
+		pgs_finalize(&s->base);
 		return NULL;
 	}
 	snprintf(s->name, sizeof(s->name), "s%u", ++pg->nstmt);
@@ -464,6 +477,10 @@ pgs_finalize(struct store_stmt *st)
 	struct pg_stmt *s = ps(st);
 
 	pgs_reset(st);
+	free(s->vals);
+	free(s->lens);
+	free(s->fmts);
+	free(s->ints);
 	free(s->sql);
 	free(s);
 }
@@ -473,15 +490,17 @@ pgs_clear(struct store_stmt *st)
 {
 	struct pg_stmt *s = ps(st);
 
-	memset(s->vals, 0, sizeof(s->vals));
-	memset(s->lens, 0, sizeof(s->lens));
-	memset(s->fmts, 0, sizeof(s->fmts));
+	size_t n = s->nparams > 0 ? (size_t)s->nparams : 1;
+
+	memset(s->vals, 0, n * sizeof(*s->vals));
+	memset(s->lens, 0, n * sizeof(*s->lens));
+	memset(s->fmts, 0, n * sizeof(*s->fmts));
 }
 
 static int
 param_ok(struct pg_stmt *s, int i)
 {
-	return i >= 1 && i <= STORE_PARAM_MAX;
+	return i >= 1 && i <= s->nparams;
 }
 
 static void

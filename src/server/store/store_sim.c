@@ -28,7 +28,6 @@ enum sim_stmt {
 	S_SIM_DELETE,
 	S_SIM_SET_VERSION,
 	S_SIM_INSERT_GROUP,
-	S_SIM_IMPORT_GET,
 	S_SIM_PENDING_GET,
 	S_SIM_PENDING_SET,
 	S_SIM_COMMIT,
@@ -54,7 +53,6 @@ static const char *const sim_sql[S__COUNT] = {
 	[S_SIM_SET_VERSION] = "UPDATE sims SET config_version = ?2, updated_at = ?3 WHERE iccid = ?1",
 	[S_SIM_INSERT_GROUP] = "INSERT INTO sims(iccid, psk, group_name, created_at, updated_at)"
 			       " VALUES(?1, ?2, ?3, ?4, ?4)",
-	[S_SIM_IMPORT_GET] = "SELECT psk, group_name FROM sims WHERE iccid = ?1",
 	[S_SIM_PENDING_GET] = "SELECT pending_psk FROM sims WHERE iccid = ?1 AND psk_generation + 1 = ?2"
 			      " AND pending_psk IS NOT NULL",
 	[S_SIM_PENDING_SET] = "UPDATE sims SET pending_psk = ?3, updated_at = ?4"
@@ -389,82 +387,271 @@ import_row_same(const struct store_import_row *row, const uint8_t *old, size_t o
 }
 
 /*
- * One import row inside the batch's transaction: 0 added, 1 unchanged,
- * ZTP_EINVAL or ZTP_EEXIST refused (why gets the reason), or an error.
+ * A batch is imported in chunks of IMPORT_CHUNK rows, two round trips a
+ * chunk whatever the driver: one lookup of the chunk's ICCIDs (IN with one
+ * parameter each, NULL for the unused ones) and multi-row INSERTs of the new
+ * SIMs (IMPORT_CHUNK, 16, 4 or 1 rows a statement). The statements are the
+ * same SQL on every driver; their text is built here and prepared once per
+ * connection.
  */
-static int
-import_row(struct store *st, const struct store_import_row *row, char *why, size_t cap)
-{
-	uint8_t sealed[STORE_PSK_MAX + CRYPTO_SEAL_OVERHEAD], old[STORE_PSK_MAX];
-	char group[STORE_GROUP_SIZE];
-	size_t sealedlen, oldlen = 0;
-	struct store_stmt *s;
-	int rc, opened;
+#define IMPORT_CHUNK 64
+static const int insert_sizes[] = { IMPORT_CHUNK, 16, 4, 1 };
 
-	if (!import_row_valid(row, why, cap))
-		return ZTP_EINVAL;
-	if ((s = prep(st, S_SIM_IMPORT_GET)) == NULL)
-		return ZTP_ESTORE;
-	store_bind_text(s, 1, row->iccid);
-	rc = store_step_row(st, s, "import get");
-	if (rc == 0) {
-		opened = psk_open(st, row->iccid, 0, store_col_blob(s, 0),
-			     store_col_bytes(s, 0), old, &oldlen) == 0;
-		store_col_text(s, 1, group, sizeof(group));
-		store_reset(s);
-		rc = import_row_same(row, opened ? old : NULL, oldlen, group) ? 1 : ZTP_EEXIST;
-		OPENSSL_cleanse(old, sizeof(old));
-		if (rc == ZTP_EEXIST)
-			snprintf(why, cap, "SIM exists with another PSK or group");
+/* Statement ids of the chunk statements, after the fixed ones. */
+enum { S_IMPORT_LOOKUP = S__COUNT, S_IMPORT_INSERT0 };
+_Static_assert(S_IMPORT_INSERT0 + 4 <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX");
+
+/* The lookup of IMPORT_CHUNK ICCIDs. */
+static struct store_stmt *
+prep_lookup(struct store *st)
+{
+	char sql[128 + IMPORT_CHUNK * 6];
+	size_t o;
+	int i;
+
+	o = (size_t)snprintf(sql, sizeof(sql), "SELECT iccid, psk, group_name FROM sims WHERE iccid IN (");
+	for (i = 1; i <= IMPORT_CHUNK; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s?%d", i > 1 ? ", " : "", i);
+	snprintf(sql + o, sizeof(sql) - o, ")");
+	return store_prep(st, STORE_M_SIM, S_IMPORT_LOOKUP, sql);
+}
+
+/* An INSERT of insert_sizes[k] SIMs: ?1 the time, then iccid, psk, group per row. */
+static struct store_stmt *
+prep_insert(struct store *st, int k)
+{
+	char sql[128 + IMPORT_CHUNK * 32];
+	size_t o;
+	int i;
+
+	o = (size_t)snprintf(sql, sizeof(sql),
+	    "INSERT INTO sims(iccid, psk, group_name, created_at, updated_at) VALUES");
+	for (i = 0; i < insert_sizes[k]; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s(?%d, ?%d, ?%d, ?1, ?1)",
+		    i > 0 ? ", " : " ", 3 * i + 2, 3 * i + 3, 3 * i + 4);
+	return store_prep(st, STORE_M_SIM, S_IMPORT_INSERT0 + k, sql);
+}
+
+/* One row of a chunk as it is decided. */
+struct import_slot {
+	const struct store_import_row *row;
+	size_t index; /* into the batch */
+	int state;    /* IMPORT_* */
+	char why[96];
+	uint8_t sealed[STORE_PSK_MAX + CRYPTO_SEAL_OVERHEAD];
+	size_t sealedlen;
+};
+
+enum { IMPORT_UNDECIDED, IMPORT_ADD, IMPORT_SAME, IMPORT_REFUSED };
+
+/* Groups a batch names, checked once each (a batch names few). */
+struct group_seen {
+	char name[8][STORE_GROUP_SIZE];
+	int exists[8];
+	int n;
+};
+
+static int
+group_exists(struct store *st, struct group_seen *gs, const char *name, int *exists)
+{
+	struct store_group g;
+	int i, rc;
+
+	for (i = 0; i < gs->n; i++)
+		if (strcmp(gs->name[i], name) == 0) {
+			*exists = gs->exists[i];
+			return 0;
+		}
+	rc = store_group_get(st, name, &g);
+	if (rc != 0 && rc != ZTP_ENOENT)
 		return rc;
+	*exists = rc == 0;
+	if (gs->n < 8) {
+		snprintf(gs->name[gs->n], STORE_GROUP_SIZE, "%s", name);
+		gs->exists[gs->n++] = *exists;
 	}
-	if (rc != ZTP_ENOENT)
+	return 0;
+}
+
+static void
+slot_refuse(struct import_slot *sl, const char *why)
+{
+	sl->state = IMPORT_REFUSED;
+	snprintf(sl->why, sizeof(sl->why), "%s", why);
+}
+
+/* A SIM on record whose ICCID a slot names: the same one (unchanged) or another (refused). */
+static void
+slot_existing(struct store *st, struct import_slot *sl, const void *sealed, size_t len,
+    const char *group)
+{
+	uint8_t old[STORE_PSK_MAX];
+	size_t oldlen = 0;
+	int opened;
+
+	opened = psk_open(st, sl->row->iccid, 0, sealed, len, old, &oldlen) == 0;
+	if (import_row_same(sl->row, opened ? old : NULL, oldlen, group))
+		sl->state = IMPORT_SAME;
+	else
+		slot_refuse(sl, "SIM exists with another PSK or group");
+	OPENSSL_cleanse(old, sizeof(old));
+}
+
+/* Look the chunk's undecided ICCIDs up in one statement. */
+static int
+chunk_lookup(struct store *st, struct import_slot *sl, size_t k)
+{
+	char iccid[ICCID_STR_SIZE], group[STORE_GROUP_SIZE];
+	struct store_stmt *s;
+	size_t i;
+	int rc, any = 0;
+
+	if ((s = prep_lookup(st)) == NULL)
+		return ZTP_ESTORE;
+	for (i = 0; i < k; i++)
+		if (sl[i].state == IMPORT_UNDECIDED) {
+			store_bind_text(s, (int)i + 1, sl[i].row->iccid);
+			any = 1;
+		}
+	if (!any)
+		return 0;
+	for (i = k; i < IMPORT_CHUNK; i++)
+		store_bind_null(s, (int)i + 1);
+	while ((rc = store_step(s)) == STORE_ROW) {
+		store_col_text(s, 0, iccid, sizeof(iccid));
+		store_col_text(s, 2, group, sizeof(group));
+		for (i = 0; i < k; i++)
+			if (sl[i].state == IMPORT_UNDECIDED && strcmp(sl[i].row->iccid, iccid) == 0)
+				slot_existing(st, &sl[i], store_col_blob(s, 1), store_col_bytes(s, 1),
+				    group);
+	}
+	store_reset(s);
+	return store_rows_end(st, rc, "import lookup");
+}
+
+/* Insert the slots to add, the largest statements first. */
+static int
+chunk_insert(struct store *st, struct import_slot *sl, size_t k)
+{
+	struct import_slot *add[IMPORT_CHUNK];
+	struct store_stmt *s;
+	size_t n = 0, done = 0, i;
+	int64_t now = clock_now_ms();
+	int rc, j, size;
+	unsigned sz;
+
+	for (i = 0; i < k; i++)
+		if (sl[i].state == IMPORT_ADD)
+			add[n++] = &sl[i];
+	for (sz = 0; sz < sizeof(insert_sizes) / sizeof(insert_sizes[0]); sz++) {
+		size = insert_sizes[sz];
+		while (n - done >= (size_t)size) {
+			if ((s = prep_insert(st, (int)sz)) == NULL)
+				return ZTP_ESTORE;
+			store_bind_int64(s, 1, now);
+			for (j = 0; j < size; j++) {
+				struct import_slot *a = add[done + (size_t)j];
+				store_bind_text(s, 3 * j + 2, a->row->iccid);
+				store_bind_blob(s, 3 * j + 3, a->sealed, a->sealedlen);
+				store_bind_opt_text(s, 3 * j + 4, a->row->group);
+			}
+			if ((rc = store_exec(st, s)) != 0)
+				return rc == ZTP_EEXIST ? ZTP_ESTORE : rc; /* looked up under the lock */
+			done += (size_t)size;
+		}
+	}
+	return 0;
+}
+
+/* One chunk of a batch inside its transaction: every slot decided, the new SIMs inserted. */
+static int
+import_chunk(struct store *st, struct import_slot *sl, size_t k, struct group_seen *gs)
+{
+	size_t i, j;
+	int rc, exists;
+
+	for (i = 0; i < k; i++) {
+		const struct store_import_row *row = sl[i].row;
+		if (row->invalid[0] != '\0') {
+			slot_refuse(&sl[i], row->invalid);
+		} else if (!import_row_valid(row, sl[i].why, sizeof(sl[i].why))) {
+			sl[i].state = IMPORT_REFUSED;
+		} else if (row->group[0] != '\0') {
+			if ((rc = group_exists(st, gs, row->group, &exists)) != 0)
+				return rc;
+			if (!exists) {
+				char why[96];
+				snprintf(why, sizeof(why), "no group %.40s", row->group);
+				slot_refuse(&sl[i], why);
+			}
+		}
+	}
+	if ((rc = chunk_lookup(st, sl, k)) != 0)
 		return rc;
-	if ((rc = psk_seal(st, row->iccid, 0, row->psk, row->psk_len, sealed, sizeof(sealed),
-		 &sealedlen)) != 0)
-		return rc;
-	return sim_insert(st, row->iccid, sealed, sealedlen, row->group);
+	for (i = 0; i < k; i++) {
+		if (sl[i].state != IMPORT_UNDECIDED)
+			continue;
+		/* the same ICCID earlier in this chunk: as if it were on record already */
+		for (j = 0; j < i; j++)
+			if (sl[j].state == IMPORT_ADD && strcmp(sl[j].row->iccid, sl[i].row->iccid) == 0)
+				break;
+		if (j < i) {
+			if (import_row_same(sl[i].row, sl[j].row->psk, sl[j].row->psk_len,
+				sl[j].row->group))
+				sl[i].state = IMPORT_SAME;
+			else
+				slot_refuse(&sl[i], "SIM exists with another PSK or group");
+			continue;
+		}
+		if ((rc = psk_seal(st, sl[i].row->iccid, 0, sl[i].row->psk, sl[i].row->psk_len,
+			 sl[i].sealed, sizeof(sl[i].sealed), &sl[i].sealedlen)) != 0)
+			return rc;
+		sl[i].state = IMPORT_ADD;
+	}
+	return chunk_insert(st, sl, k);
 }
 
 int
 store_sim_import(struct store *st, const struct store_import_row *rows, size_t n,
     struct store_import_result *res)
 {
-	struct store_group g;
-	size_t i;
-	int rc, r;
+	struct import_slot sl[IMPORT_CHUNK];
+	struct group_seen gs;
+	size_t i, k, c;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
+	if (n > STORE_IMPORT_BATCH_MAX)
+		return ZTP_ETOOBIG;
+	gs.n = 0;
 	if ((rc = store_tx_begin(st)) != 0)
 		return rc;
-	for (i = 0; i < n; i++) {
-		char why[96];
-		why[0] = '\0';
-		if (rows[i].invalid[0]) {
-			snprintf(why, sizeof(why), "%s", rows[i].invalid);
-			r = ZTP_EINVAL;
-		} else if (rows[i].group[0] && store_group_get(st, rows[i].group, &g) != 0) {
-			snprintf(why, sizeof(why), "no group %.40s", rows[i].group);
-			r = ZTP_ENOENT;
-		} else {
-			r = import_row(st, &rows[i], why, sizeof(why));
+	for (c = 0; c < n && rc == 0; c += k) {
+		k = n - c < IMPORT_CHUNK ? n - c : IMPORT_CHUNK;
+		for (i = 0; i < k; i++) {
+			sl[i].row = &rows[c + i];
+			sl[i].index = c + i;
+			sl[i].state = IMPORT_UNDECIDED;
+			sl[i].why[0] = '\0';
 		}
-		if (r == 0) {
-			res->added++;
-		} else if (r == 1) {
-			res->unchanged++;
-		} else if (r == ZTP_ESTORE || r == ZTP_ECRYPTO || r == ZTP_ENOMEM) {
-			rc = r;
+		if ((rc = import_chunk(st, sl, k, &gs)) != 0)
 			break;
-		} else {
-			if (res->nrefused < STORE_IMPORT_REFUSED_MAX) {
-				res->refused[res->nrefused].index = i;
-				snprintf(res->refused[res->nrefused].why,
-				    sizeof(res->refused[0].why), "%s", why);
+		for (i = 0; i < k; i++) {
+			if (sl[i].state == IMPORT_ADD) {
+				res->added++;
+			} else if (sl[i].state == IMPORT_SAME) {
+				res->unchanged++;
+			} else {
+				if (res->nrefused < STORE_IMPORT_REFUSED_MAX) {
+					res->refused[res->nrefused].index = sl[i].index;
+					snprintf(res->refused[res->nrefused].why,
+					    sizeof(res->refused[0].why), "%s", sl[i].why);
+				}
+				res->nrefused++;
 			}
-			res->nrefused++;
 		}
 	}
+	OPENSSL_cleanse(sl, sizeof(sl));
 	rc = store_tx_end(st, rc);
 	if (rc != 0)
 		memset(res, 0, sizeof(*res));
