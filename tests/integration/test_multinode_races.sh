@@ -184,7 +184,9 @@ for i in $(seq 1 "$N"); do
 	echo "/v1/enrolment-passwords $T/pw.$i {\"udid\":\"r1-$i\",\"ttl_s\":600}" >>"$T/pw.batch"
 done
 adm_batch 1 "$T/pw.batch"
-mapfile -t PW < <(jq -r .password $(for i in $(seq 1 "$N"); do echo "$T/pw.$i"; done))
+files=()
+for i in $(seq 1 "$N"); do files+=("$T/pw.$i"); done
+mapfile -t PW < <(jq -r .password "${files[@]}")
 [ "${#PW[@]}" = "$N" ] || fail "race 1: ${#PW[@]} passwords for $N devices"
 for i in $(seq 1 "$N"); do
 	pair "${EST_URL[1]}" "${EST_URL[2]}" "$PKCS10" "\"auth\":\"r1-$i:${PW[i - 1]}\"" \
@@ -221,6 +223,7 @@ out=$(adm 1 POST /v1/sims/import "$rows")
 [ "$(tail -1 <<<"$out")" = 200 ] && [ "$(head -1 <<<"$out" | jq .added)" = "$N" ] ||
 	fail "SIM import: $out"
 : >"$T/r2.expect"
+ra="" rb=""
 for i in $(seq 1 "$N"); do
 	printf -v iccid '894400000000%07d' "$i"
 	psk_racer 1 "${NODE_DEV[1]}" "$iccid" "$PSK"
