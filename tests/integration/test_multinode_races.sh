@@ -255,6 +255,7 @@ ICCID3=8944000000009999999
 	fail "cannot create the rotation SIM"
 gen=0
 key=$PSK
+req=""
 fetch_req req "$DEVID" "$ICCID3"
 for i in $(seq 1 "$N"); do
 	https "[{\"url\":\"https://127.0.0.1:${NODE_ADM[1]}/v1/sims/$ICCID3/rotate\",\"method\":\"POST\",$AUTH}]"
