@@ -153,8 +153,13 @@ store_is_pg() { [ -n "${ZTP_TEST_PG:-}" ]; }
 if store_is_pg; then
 	# shellcheck source=../pg/pg.sh
 	. "$SRC/tests/pg/pg.sh"
-	pg_base_url "$ZTP_TEST_PG" >/dev/null || fail "ZTP_TEST_PG=$ZTP_TEST_PG: no PostgreSQL server there"
-	export ZTP_TEST_PG ZTP_SRC=$SRC
+	# once: the server's URL (a --tcp server's password file for psql and
+	# ztpd), psql's directory
+	pg_passfile "$ZTP_TEST_PG"
+	[ -z "$PG_PASSFILE" ] || export PGPASSFILE=${PGPASSFILE:-$PG_PASSFILE}
+	ZTP_TEST_PG=$(pg_base_url "$ZTP_TEST_PG") || fail "ZTP_TEST_PG=$ZTP_TEST_PG: no PostgreSQL server there"
+	ZTP_PG_BIN=$(pg_bin) || fail "no PostgreSQL programs"
+	export ZTP_TEST_PG ZTP_PG_BIN ZTP_SRC=$SRC
 	export ZTP_PG_MAP=$T/pg.map ZTP_PG_PREFIX=ztp_it_$$ # lines "DATA-DIR DATABASE"
 	: >"$ZTP_PG_MAP"
 	mkdir "$T/pg"
@@ -182,7 +187,6 @@ pg_bools() { awk 'BEGIN { FS = OFS = "|" } { for (i = 1; i <= NF; i++) if ($i ==
 pg_run() {
 	local url
 	url=$(pg_db_url) || return 1
-	pg_passfile "$ZTP_TEST_PG"
 	pg_sql | PGOPTIONS=$PG_PSQL_OPTIONS pg_psql_url "$url" -q -A -t -F '|' -v ON_ERROR_STOP=1 "$@" -f - | pg_bools
 }
 # pg_cleanup: drop the databases of this test
@@ -220,9 +224,8 @@ db_dump() {
 	local url
 	if store_is_pg; then
 		url=$(pg_db_url) || return 1
-		pg_passfile "$ZTP_TEST_PG"
-		PGPASSFILE=${PGPASSFILE:-$PG_PASSFILE} PGOPTIONS='-c bytea_output=hex' "$(pg_bin)/pg_dump" "$url"
-		PGPASSFILE=${PGPASSFILE:-$PG_PASSFILE} PGOPTIONS='-c bytea_output=escape' "$(pg_bin)/pg_dump" "$url"
+		PGOPTIONS='-c bytea_output=hex' "$ZTP_PG_BIN/pg_dump" "$url"
+		PGOPTIONS='-c bytea_output=escape' "$ZTP_PG_BIN/pg_dump" "$url"
 	else
 		sqlite3 -readonly "$DATA/ztp.db" .dump
 	fi

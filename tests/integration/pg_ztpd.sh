@@ -6,8 +6,9 @@
 # its own: a new one (ZTP_PG_PREFIX_<n>, listed in ZTP_PG_MAP) when the
 # directory has no secret.key yet, that is a first start on it or on a
 # directory made anew (the secrets in a store are sealed with that key);
-# else the one it had. ztpd is then exec'd with --store URL in front of the
-# options it was given: same pid, so the callers' $! is ztpd's. Without
+# else the one it had. ztpd is then exec'd with the options it was given
+# and --store URL after them: same pid, so the callers' $! is ztpd's, and
+# the command line still reads "ztpd --data DIR ..." for pgrep -f. Without
 # --data (ztpd --help, a refused option) ZTPD runs as it is.
 set -euo pipefail
 real=$1
@@ -32,6 +33,4 @@ if [ -z "$name" ] || [ ! -e "$data/secret.key" ]; then
 	echo "$data $name" >>"$ZTP_PG_MAP"
 fi
 url=$(pg_url "$ZTP_TEST_PG" "$name")
-pg_passfile "$ZTP_TEST_PG"
-[ -z "$PG_PASSFILE" ] || export PGPASSFILE=${PGPASSFILE:-$PG_PASSFILE}
-exec "$real" --store "$url" "$@"
+exec "$real" "$@" --store "$url"

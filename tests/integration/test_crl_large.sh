@@ -43,6 +43,8 @@ get_crl "$T/crl0.der"
 n0=$(est_crl_number "$T/crl0.der")
 est_stop
 now=$(date +%s)
+# the milliseconds in the shell: PostgreSQL's integer literals are 32 bits
+ms10d=$(((now - 864000) * 1000)) ms100d=$(((now - 8640000) * 1000))
 EXTRA=5000000000000000000000000000000A # issued, not revoked: revoked in step 2
 t0=$(date +%s%N)
 db_exec <<SQL
@@ -51,16 +53,16 @@ WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < $N)
 INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after, issued_at, method,
 	revoked_at, reason)
 SELECT printf('4%031X', n * 2654435761), 'dev-' || n, '/CN=dev-' || n, zeroblob(32),
-	$now - 864000, $now + 31536000, ($now - 864000) * 1000, 'allowlist', $now - 432000, n % 7
+	$now - 864000, $now + 31536000, $ms10d, 'allowlist', $now - 432000, n % 7
 FROM i;
 INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after, issued_at, method)
 VALUES('$EXTRA', 'dev-extra', '/CN=dev-extra', zeroblob(32), $now - 864000, $now + 31536000,
-	($now - 864000) * 1000, 'allowlist');
+	$ms10d, 'allowlist');
 -- an expired revoked certificate: not on the CRL
 INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after, issued_at, method,
 	revoked_at, reason)
 VALUES('6000000000000000000000000000000B', 'dev-old', '/CN=dev-old', zeroblob(32),
-	$now - 8640000, $now - 864000, ($now - 8640000) * 1000, 'allowlist', $now - 864001, 1);
+	$now - 8640000, $now - 864000, $ms100d, 'allowlist', $now - 864001, 1);
 -- what store_cert_revoke() does for each: the CRL is now stale
 UPDATE counters SET value = value + $N + 1 WHERE name = 'revocations';
 COMMIT;

@@ -318,7 +318,7 @@ c3() {
 		INSERT INTO certs(serial, udid, subject, key_sha256, not_before, not_after, issued_at,
 			method, revoked_at, reason)
 		SELECT printf('7E%030X', i), 'c3-bulk', '/CN=c3-bulk', zeroblob(32), $now,
-			$now + 315360000, $now, 'allowlist', $now, 1 FROM n;
+			$((now + 315360000)), $now, 'allowlist', $now, 1 FROM n;
 		UPDATE counters SET value = value + 1 WHERE name = 'revocations';"
 	[ "$(db "SELECT count(*) FROM certs WHERE revoked_at > 0 AND not_after > $now")" -gt 1000 ] ||
 		fail "C3: the bulk insert did not make 1001 revoked certificates"
