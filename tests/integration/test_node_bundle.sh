@@ -10,16 +10,20 @@
 #   3. join writes secret.key, ca.pem, ca.key, ca.pass with the first
 #      node's bytes and modes, no server.key/server.pem, and --store into
 #      ztpd.conf (0600);
-#   4. ztpd on the joined directory, on the first node's database
-#      (join --store sqlite:DIR1/ztp.db, read from ztpd.conf), opens the
-#      SIM's PSK (a device fetch),
-#      takes the first node's admin token, and has a server certificate of
-#      its own from the same CA; with another secret.key the same fetch
-#      fails;
+#   4. ztpd on the joined directory, on the first node's store (join
+#      --store sqlite:DIR1/ztp.db, or its PostgreSQL database with
+#      ZTP_TEST_PG; read from ztpd.conf), opens the SIM's PSK (a device
+#      fetch), takes the first node's admin token, and has a server
+#      certificate of its own from the same CA; with another secret.key
+#      the same fetch fails and the token is refused;
 #   5. a data directory with ca.pem and no ca.key: the signer refuses to
 #      start, saying why, and no new CA is made.
 . "$(dirname "$0")/lib.sh"
 
+# The first node runs as every test's ztpd does ($ZTPD: with ZTP_TEST_PG, on
+# a PostgreSQL database of its own); the commands and the other nodes run
+# the binary itself, so that their store is the one join gave them.
+NODE=$BUILD/ztpd
 D1=$DATA
 D2=$T/node2
 BUNDLE=$T/node.bundle
@@ -70,7 +74,7 @@ on_tty() { python3 "$T/on_tty.py" "$@"; }
 # join_refused DIR FILE PASSFILE WHAT: join fails, its message has WHAT
 join_refused() {
 	local rc=0
-	"$ZTPD" --data "$1" join "$2" --passphrase-file "$3" >"$T/join.out" 2>&1 || rc=$?
+	"$NODE" --data "$1" join "$2" --passphrase-file "$3" >"$T/join.out" 2>&1 || rc=$?
 	[ "$rc" -ne 0 ] || fail "join $2 into $1 succeeded: $(cat "$T/join.out")"
 	grep -q -- "$4" "$T/join.out" || fail "join $2: no '$4' in: $(cat "$T/join.out")"
 }
@@ -89,10 +93,11 @@ setup_seed_sim
 fetch_ok "node 1"
 TOKEN1=$ADMIN_TOKEN
 stop_ztpd
+if store_is_pg; then STORE1=$(pg_db_url); else STORE1=sqlite:$D1/ztp.db; fi
 ok "node 1: a SIM with its PSK and configuration"
 
 # ---- 1. export-node
-"$ZTPD" --data "$D1" export-node --out "$BUNDLE" --passphrase-file "$PASS_FILE" \
+"$NODE" --data "$D1" export-node --out "$BUNDLE" --passphrase-file "$PASS_FILE" \
 	>"$T/export.out" 2>&1 || fail "export-node: $(cat "$T/export.out")"
 [ "$(mode "$BUNDLE")" = 600 ] || fail "the bundle's mode is $(mode "$BUNDLE")"
 [ "$(head -c 10 "$BUNDLE" | xxd -p)" = "5a54502d4e4f44450001" ] || fail "no ZTP-NODE v1 header"
@@ -101,23 +106,23 @@ ok "node 1: a SIM with its PSK and configuration"
 	fail "secret.key in clear in the bundle"
 ! grep -qF "$(cat "$D1/ca.pass")" "$BUNDLE" || fail "ca.pass in clear in the bundle"
 ! grep -q "correct horse" "$T/export.out" || fail "the passphrase was logged"
-! "$ZTPD" --data "$T/none" export-node --out "$T/b2" --passphrase-file "$PASS_FILE" \
+! "$NODE" --data "$T/none" export-node --out "$T/b2" --passphrase-file "$PASS_FILE" \
 	>/dev/null 2>&1 || fail "export-node of no data directory"
 [ ! -e "$T/none" ] || fail "export-node created a data directory"
 printf 'short\n' >"$T/short"
-! "$ZTPD" --data "$D1" export-node --out "$T/b2" --passphrase-file "$T/short" \
+! "$NODE" --data "$D1" export-node --out "$T/b2" --passphrase-file "$T/short" \
 	>"$T/short.out" 2>&1 || fail "export-node took a 5-character passphrase"
 grep -q "at least 8" "$T/short.out" || fail "short passphrase: $(cat "$T/short.out")"
 # the passphrase typed on a terminal: twice, without echo
-on_tty 2 "typed on a tty" "typed on a tty" "$ZTPD" --data "$D1" export-node --out "$T/tty.bundle" \
+on_tty 2 "typed on a tty" "typed on a tty" "$NODE" --data "$D1" export-node --out "$T/tty.bundle" \
 	>"$T/tty.out" 2>&1 || fail "export-node on a terminal: $(cat "$T/tty.out")"
 [ "$(grep -o 'assphrase' "$T/tty.out" | wc -l)" -ge 2 ] || fail "not asked twice: $(cat "$T/tty.out")"
 ! grep -q "typed on" "$T/tty.out" || fail "the passphrase was echoed: $(cat "$T/tty.out")"
 [ "$(mode "$T/tty.bundle")" = 600 ] || fail "tty bundle mode"
-! on_tty 2 "typed on a tty" "typed on a ttx" "$ZTPD" --data "$D1" export-node --out "$T/tty2" \
+! on_tty 2 "typed on a tty" "typed on a ttx" "$NODE" --data "$D1" export-node --out "$T/tty2" \
 	>"$T/tty.out" 2>&1 || fail "export-node took two different passphrases"
 [ ! -e "$T/tty2" ] || fail "export-node wrote a bundle with two different passphrases"
-on_tty 1 "typed on a tty" "$ZTPD" --data "$T/ttynode" join "$T/tty.bundle" >"$T/tty.out" 2>&1 ||
+on_tty 1 "typed on a tty" "$NODE" --data "$T/ttynode" join "$T/tty.bundle" >"$T/tty.out" 2>&1 ||
 	fail "join on a terminal: $(cat "$T/tty.out")"
 ! grep -q "typed on" "$T/tty.out" || fail "the passphrase was echoed: $(cat "$T/tty.out")"
 cmp -s "$D1/secret.key" "$T/ttynode/secret.key" || fail "join on a terminal: secret.key differs"
@@ -156,11 +161,11 @@ join_refused "$T/busy" "$BUNDLE" "$PASS_FILE" "not empty"
 [ "$(ls -A "$T/busy")" = x ] || fail "join changed a non-empty directory"
 # no passphrase file, stdin not a terminal
 rc=0
-"$ZTPD" --data "$D2" join "$BUNDLE" </dev/null >"$T/join.out" 2>&1 || rc=$?
+"$NODE" --data "$D2" join "$BUNDLE" </dev/null >"$T/join.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] && grep -q "passphrase-file" "$T/join.out" || fail "join without a passphrase: $(cat "$T/join.out")"
 # a store URL that would not read back from ztpd.conf
 rc=0
-"$ZTPD" --data "$D2" --store "$(printf 'sqlite:/x\nworkers = 3')" join "$BUNDLE" \
+"$NODE" --data "$D2" --store "$(printf 'sqlite:/x\nworkers = 3')" join "$BUNDLE" \
 	--passphrase-file "$PASS_FILE" >"$T/join.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "join took a store URL with a newline"
 [ ! -e "$D2" ] || fail "a refused join created $D2"
@@ -168,7 +173,7 @@ ls "$T" | grep -q 'join-' && fail "a refused join left a staging directory: $(ls
 ok "join refuses a wrong passphrase, a changed byte, a cut file, another version, a non-empty directory, no passphrase; nothing is left behind"
 
 # ---- 3. join, with node 1's database as the store
-"$ZTPD" --data "$D2" --store "sqlite:$D1/ztp.db" join "$BUNDLE" --passphrase-file "$PASS_FILE" \
+"$NODE" --data "$D2" --store "$STORE1" join "$BUNDLE" --passphrase-file "$PASS_FILE" \
 	>"$T/join.out" 2>&1 || fail "join: $(cat "$T/join.out")"
 for f in secret.key ca.key ca.pass ca.pem; do
 	cmp -s "$D1/$f" "$D2/$f" || fail "$f differs from node 1's"
@@ -180,10 +185,10 @@ done
 [ "$(ls -A "$D2" | sort | tr '\n' ' ')" = "ca.key ca.pass ca.pem secret.key ztpd.conf " ] ||
 	fail "the joined directory holds: $(ls -A "$D2")"
 [ "$(mode "$D2/ztpd.conf")" = 600 ] || fail "ztpd.conf's mode is $(mode "$D2/ztpd.conf")"
-grep -qx "store = sqlite:$D1/ztp.db" "$D2/ztpd.conf" || fail "ztpd.conf: $(cat "$D2/ztpd.conf")"
+grep -qxF "store = $STORE1" "$D2/ztpd.conf" || fail "ztpd.conf: $(cat "$D2/ztpd.conf")"
 ! grep -q "correct horse" "$T/join.out" || fail "the passphrase was logged"
 D4=$T/node4
-"$ZTPD" --data "$D4" --store "postgresql://ztp@db.example/ztp?passfile=/etc/ztp/pgpass" join \
+"$NODE" --data "$D4" --store "postgresql://ztp@db.example/ztp?passfile=/etc/ztp/pgpass" join \
 	"$BUNDLE" --passphrase-file "$PASS_FILE" >"$T/join.out" 2>&1 || fail "join --store: $(cat "$T/join.out")"
 grep -qx 'store = postgresql://ztp@db.example/ztp?passfile=/etc/ztp/pgpass' "$D4/ztpd.conf" ||
 	fail "ztpd.conf: $(cat "$D4/ztpd.conf")"
@@ -195,7 +200,7 @@ cp -a "$D2" "$D6"
 head -c 32 /dev/urandom >"$D6/secret.key"
 
 DATA=$D2
-start_ztpd # the store from DIR2/ztpd.conf
+ZTPD=$NODE start_ztpd # the store from DIR2/ztpd.conf
 fetch_ok "node 2"
 [ ! -e "$D2/ztp.db" ] || fail "node 2 made a database of its own"
 [ -s "$D2/server.pem" ] && [ -s "$D2/server.key" ] || fail "node 2 issued no server certificate"
@@ -207,14 +212,13 @@ openssl verify -CAfile "$D1/ca.pem" "$D2/server.pem" >/dev/null || fail "node 2'
 st=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$D1/ca.pem" -H "Authorization: Bearer $TOKEN1" \
 	"https://127.0.0.1:$ADMIN_PORT/v1/sims/$ICCID")
 [ "$st" = 200 ] || fail "node 1's admin token on node 2: $st"
-[ "$(sqlite3 -readonly "$D1/ztp.db" 'SELECT count(*) FROM api_keys')" = 1 ] ||
-	fail "node 2 created another admin key"
+[ "$(DATA=$D1 db 'SELECT count(*) FROM api_keys')" = 1 ] || fail "node 2 created another admin key"
 [ ! -e "$D2/admin.json" ] || fail "node 2 wrote an admin.json"
 stop_ztpd
 ok "node 2: the SIM's PSK opens (a fetch), node 1's admin token works, its own server certificate from the same CA"
 
 DATA=$D6
-start_ztpd
+ZTPD=$NODE start_ztpd
 resp=$(s_client_get "$(config_path)" || true)
 [ "$(echo "$resp" | status_of)" != 200 ] || fail "a node with another secret.key opened the PSK"
 # it is up, and it refuses node 1's token: the token key comes from secret.key too
@@ -226,10 +230,10 @@ ok "control: with another secret.key the same database's PSK does not open, node
 
 # ---- 5. the CA certificate without its key: the signer says why and makes no CA
 D5=$T/node5
-"$ZTPD" --data "$D5" join "$BUNDLE" --passphrase-file "$PASS_FILE" >/dev/null 2>&1 || fail "join node5"
+"$NODE" --data "$D5" join "$BUNDLE" --passphrase-file "$PASS_FILE" >/dev/null 2>&1 || fail "join node5"
 rm "$D5/ca.key" "$D5/ca.pass"
 rc=0
-timeout 60 "$ZTPD" --data "$D5" --device-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+timeout 60 "$NODE" --data "$D5" --device-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
 	>"$T/d5.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "ztpd ran without the CA key"
 grep -q "has no ca.key beside it" "$T/d5.log" || fail "no reason given: $(cat "$T/d5.log")"

@@ -511,6 +511,34 @@ test_node_commands_and_their_options(void **state)
 }
 
 static void
+test_migrate_takes_both_stores(void **state)
+{
+	char *both[] = { "ztpd", "--data", nodata, "migrate", "--from", "sqlite:/d/ztp.db",
+		"--to", "postgresql://ztp@db/ztp", "--resume", NULL };
+	char *plain[] = { "ztpd", "--data", nodata, NULL };
+	char *no_to[] = { "ztpd", "--data", nodata, "migrate", "--from", "a.db", NULL };
+	char *no_cmd[] = { "ztpd", "--data", nodata, "--from", "a.db", "--to", "b.db", NULL };
+	char *extra[] = { "ztpd", "--data", nodata, "migrate", "--from", "a", "--to", "b", "c",
+		NULL };
+	struct config cfg;
+
+	assert_int_equal(parse(&cfg, both), 0);
+	assert_true(cfg.migrate);
+	assert_true(cfg.migrate_resume);
+	assert_string_equal(cfg.migrate_from, "sqlite:/d/ztp.db");
+	assert_string_equal(cfg.migrate_to, "postgresql://ztp@db/ztp");
+	assert_int_equal(parse(&cfg, plain), 0);
+	assert_false(cfg.migrate);
+	assert_int_equal(parse(&cfg, no_to), ZTP_EINVAL);
+	assert_non_null(strstr(out, "migrate --from URL --to URL"));
+	assert_int_equal(parse(&cfg, no_cmd), ZTP_EINVAL);
+	assert_non_null(strstr(out, "go with migrate"));
+	assert_int_equal(parse(&cfg, extra), ZTP_EINVAL);
+	assert_int_equal(load(&cfg, "from = a.db\n"), ZTP_EINVAL);
+	assert_non_null(strstr(err, "from cannot be set in a file"));
+}
+
+static void
 test_version(void **state)
 {
 	char *argv[] = { "ztpd", "--version", NULL };
@@ -536,6 +564,7 @@ main(void)
 		cmocka_unit_test(test_help_lists_every_visible_option_and_no_hidden_one),
 		cmocka_unit_test(test_child_is_command_line_only),
 		cmocka_unit_test(test_flag_takes_no_value_on_the_command_line),
+		cmocka_unit_test(test_migrate_takes_both_stores),
 		cmocka_unit_test(test_node_commands_and_their_options),
 		cmocka_unit_test(test_version),
 	};

@@ -26,6 +26,12 @@
  *      configuration is read again; if it is valid, a new front starts
  *      with it (and the certificates of the data directory), on the same
  *      addresses, and the old one drains once the new one is READY.
+ *
+ * The one-off commands run after step 1 and exit, with no child:
+ * --import-ca (cakey.c) and migrate (migrate.c, which connects to the
+ * stores it copies, PostgreSQL's over the network, still with no key).
+ * export-node and join (node.c) run before it: the one reads a data
+ * directory that may be in use, the other makes a new one.
  */
 #define _GNU_SOURCE /* signalfd, close_range */
 #include <errno.h>
@@ -52,6 +58,7 @@
 #include "front.h"
 #include "ipc.h"
 #include "log.h"
+#include "migrate.h"
 #include "node.h"
 #include "parent.h"
 #include "privsep.h"
@@ -670,10 +677,22 @@ parent_main(struct config *cfg, int argc, char **argv)
 	p.exe[n] = '\0';
 	if (privsep_lookup(p.cfg.user, &p.user) != 0)
 		return 2;
+	if (cfg->migrate && access(cfg->data, F_OK) != 0) {
+		fprintf(stderr, "ztpd: migrate: the data directory %s does not exist (--data DIR:"
+				" the one of the ztpd that uses these stores)\n", cfg->data);
+		return 1;
+	}
 	if (open_datadir(&p) != 0)
 		return 1;
 	if (take_lock(&p) != 0)
 		return 1;
+	if (cfg->migrate) {
+		/* the copy, in this process; a SQLite target in DIR goes to the children's user */
+		rc = migrate_run(cfg);
+		if (rc == 0)
+			set_ownership(&p);
+		goto out;
+	}
 	if (cfg->import_ca_cert[0] != '\0') {
 		rc = cakey_import(p.dir, cfg->import_ca_cert, cfg->import_ca_key) == 0 ? 0 : 1;
 		if (rc == 0)

@@ -58,6 +58,8 @@ static const struct config_name children[] = {
 };
 
 #define S_CERTS "Certificates (EST, RFC 7030; see docs/certificates.md):"
+#define S_MIGRATE "Migration (ztpd migrate: copy a store into another, ztpd stopped, and exit; " \
+	"docs/migrate.md):"
 #define S_PROXY "Proxy mode (device requests forwarded to the customer's server; docs/proxy.md):"
 #define S_NODES "A node for a shared store (ztpd export-node, ztpd join; docs/node-bundle.md):"
 
@@ -152,6 +154,13 @@ const struct config_opt config_opts[] = {
 	    "connect to complete answer (default 5)", NULL },
 	{ "upstream-connections", CONFIG_INT, FIELD(upstream_connections), 1, 1024, "8", NULL, 0,
 	    "N", "connections per upstream and worker (default 8)", NULL },
+	{ "from", CONFIG_STRING, FIELD(migrate_from), 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "URL",
+	    "the store to copy, as --store (sqlite:DIR/ztp.db)", S_MIGRATE },
+	{ "to", CONFIG_STRING, FIELD(migrate_to), 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "URL",
+	    "the store to copy into, as --store (postgresql://USER@HOST/DB); it must hold no "
+	    "data yet", NULL },
+	{ "resume", CONFIG_BOOL, FIELD(migrate_resume), 0, 1, NULL, NULL, CONFIG_CLI_ONLY, NULL,
+	    "continue a copy that stopped, into the store it began to fill", NULL },
 	{ "out", CONFIG_STRING, FIELD(node_out), 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "FILE",
 	    "export-node: write the node bundle to FILE (mode 0600): secret.key, ca.pem, ca.key "
 	    "and ca.pass, encrypted with a passphrase; join --store URL writes the store into "
@@ -498,6 +507,7 @@ config_usage(FILE *f)
 
 	fprintf(f,
 	    "usage: ztpd [options]\n"
+	    "       ztpd [--data DIR] migrate --from URL --to URL [--resume]\n"
 	    "       ztpd [--data DIR] export-node --out FILE [--passphrase-file FILE]\n"
 	    "       ztpd --data DIR [--store URL] join FILE [--passphrase-file FILE]\n"
 	    "\n"
@@ -517,9 +527,10 @@ config_usage(FILE *f)
 
 /*
  * The arguments left after the options (getopt moved them to the end):
- * KEY of --import-ca CERT KEY, or a command, "export-node" or "join FILE",
- * or none. The options of the commands are refused without them, and
- * export-node needs --out. Errors go to stderr; ZTP_EINVAL.
+ * KEY of --import-ca CERT KEY, or a command, "migrate", "export-node" or
+ * "join FILE", or none. The options of the commands are refused without
+ * them; migrate needs --from and --to, export-node --out. Errors go to
+ * stderr; ZTP_EINVAL.
  */
 static int
 positional(struct config *cfg, int n, char **args)
@@ -532,6 +543,15 @@ positional(struct config *cfg, int n, char **args)
 			return ZTP_EINVAL;
 		}
 		memcpy(cfg->import_ca_key, args[0], strlen(args[0]) + 1);
+		args++;
+		n--;
+	} else if (n >= 1 && strcmp(args[0], "migrate") == 0) {
+		/* ztpd migrate: both stores named */
+		if (cfg->migrate_from[0] == '\0' || cfg->migrate_to[0] == '\0') {
+			fprintf(stderr, "ztpd: migrate --from URL --to URL [--resume]\n");
+			return ZTP_EINVAL;
+		}
+		cfg->migrate = 1;
 		args++;
 		n--;
 	} else if (n >= 1 && strcmp(args[0], "export-node") == 0) {
@@ -552,7 +572,10 @@ positional(struct config *cfg, int n, char **args)
 		fprintf(stderr, "ztpd: unexpected argument %s\n", args[0]);
 		return ZTP_EINVAL;
 	}
-	if (cfg->command != CONFIG_CMD_EXPORT_NODE && cfg->node_out[0] != '\0')
+	if (!cfg->migrate &&
+	    (cfg->migrate_from[0] != '\0' || cfg->migrate_to[0] != '\0' || cfg->migrate_resume))
+		only = "--from, --to and --resume go with migrate";
+	else if (cfg->command != CONFIG_CMD_EXPORT_NODE && cfg->node_out[0] != '\0')
 		only = "--out is an option of export-node";
 	else if (cfg->command != CONFIG_CMD_EXPORT_NODE && cfg->with_ca_key)
 		only = "--with-ca-key is an option of export-node";

@@ -46,6 +46,11 @@ struct config {
 	/* ztpd --import-ca CERT KEY: import the CA into the data directory and exit */
 	char import_ca_cert[PATH_MAX];
 	char import_ca_key[PATH_MAX];
+	/* ztpd migrate --from URL --to URL [--resume]: copy a store into another and exit */
+	int migrate;
+	char migrate_from[1024];
+	char migrate_to[1024];
+	int migrate_resume;
 	/*
 	 * Nodes sharing one store (docs/node-bundle.md): the commands
 	 * export-node and join FILE, which run in the parent and exit

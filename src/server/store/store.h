@@ -493,4 +493,44 @@ int store_crl_next_number(struct store *st, uint64_t *number);
 /* Publish crl if its number is above the stored one's (else 0, unchanged). */
 int store_crl_put(struct store *st, const struct store_crl *crl);
 
+
+/* ---- copying a store into another: ztpd migrate (store_copy.c) ---- */
+
+#define STORE_COPY_BATCH 1000 /* rows per transaction on the target */
+
+/* Where store_copy is, told after each batch of a table and at its end. */
+struct store_copy_progress {
+	const char *table;
+	int64_t rows;  /* rows of the table read from the source so far */
+	int64_t added; /* of those, rows the target did not have (the others: --resume) */
+	int64_t total; /* rows of the table in the source */
+	int64_t ms;    /* since the table began */
+	int done;      /* the table is copied (and its ids continue after the copied ones) */
+};
+/* A negative ZTP_E... answer stops the copy; store_copy returns it. */
+typedef int (*store_copy_progress_cb)(const struct store_copy_progress *p, void *arg);
+
+/*
+ * Copy every row of from into to, table by table (groups before the tables
+ * that refer to them), in transactions of batch rows on to (0:
+ * STORE_COPY_BATCH), with INSERT ... ON CONFLICT DO NOTHING so that a
+ * copy run again after an interruption (resume) adds what is missing; the counters and the CRL are set from the source. The schema
+ * version (ztp_schema, user_version) is not copied: each store is at its
+ * own driver's newest. Sealed values are copied as they are: they are
+ * bound to their row and to the data directory's key, not to the
+ * database, so neither store's key is used. Then to's generated ids
+ * continue after the copied ones, and each table's row count is compared
+ * on both sides.
+ *
+ * from is held in a writing transaction for the whole copy (no writer
+ * changes it meanwhile; nothing is written to it). Refuses: a store not at
+ * its driver's newest schema, or one whose schema is not the one this
+ * copy was written for (ZTP_ECONFLICT); without resume, a target that
+ * holds any row but the counters' initial ones (ZTP_EEXIST). ZTP_ECONFLICT
+ * if the counts differ at the end (each differing table is logged). No
+ * value is logged, only tables, counts and database errors.
+ */
+int store_copy(struct store *from, struct store *to, int resume, int batch,
+    store_copy_progress_cb cb, void *arg);
+
 #endif

@@ -97,6 +97,9 @@ store_device_get_or_create(struct store *st, const char *iccid, const char *devi
 	int rc;
 
 	memset(&d, 0, sizeof(d));
+	/* the common case, a record made before, takes no lock */
+	if ((rc = device_get(st, iccid, device_id, out)) != ZTP_ENOENT)
+		return rc;
 	if ((rc = store_tx_begin(st)) != 0)
 		return rc;
 	rc = device_get(st, iccid, device_id, out);

@@ -23,6 +23,7 @@
  *   store_apikey.c     admin API keys
  *   store_group.c      SIM groups (derived master keys, policy, upstreams)
  *   store_est.c        certificates (EST): allowlist, passwords, CAs, things, certs, CRL
+ *   store_copy.c       a store copied into another, any driver to any (ztpd migrate)
  */
 #ifndef ZTP_STORE_INT_H
 #define ZTP_STORE_INT_H
@@ -91,8 +92,16 @@ struct store_driver {
 	const char *(*col_text)(struct store_stmt *s, int col); /* NULL for NULL */
 	const void *(*col_blob)(struct store_stmt *s, int col);
 	size_t (*col_bytes)(struct store_stmt *s, int col);
+	/* 1 if the column is NULL (col_blob answers NULL for an empty blob too) */
+	int (*col_null)(struct store_stmt *s, int col);
 	/* rows the last INSERT, UPDATE or DELETE changed */
 	int64_t (*changes)(struct store *st);
+	/*
+	 * Optional (NULL: nothing to do), for store_copy: rows were copied into
+	 * table with their values of its generated column id; make the ids the
+	 * database generates from now on continue after the highest one.
+	 */
+	int (*after_copy)(struct store *st, const char *table, const char *id);
 };
 
 extern const struct store_driver store_sqlite_driver;
@@ -127,6 +136,8 @@ static inline const void *store_col_blob(struct store_stmt *s, int col)
 { return s->drv->col_blob(s, col); }
 static inline size_t store_col_bytes(struct store_stmt *s, int col)
 { return s->drv->col_bytes(s, col); }
+static inline int store_col_null(struct store_stmt *s, int col)
+{ return s->drv->col_null(s, col); }
 static inline int64_t store_changes(struct store *st)
 { return st->drv->changes(st); }
 
@@ -221,5 +232,10 @@ int store_device_purge(struct store *st, const char *iccid);
  * key is not opened. ZTP_ENOENT if none.
  */
 int store_group_derived_name(struct store *st, const char *iccid, char group[STORE_GROUP_SIZE]);
+/*
+ * store_copy.c, for the tests: the name of the i-th table store_copy copies
+ * and its columns into cols ("a, b, c"); NULL past the last table.
+ */
+const char *store_copy_table(size_t i, char *cols, size_t cap);
 
 #endif

@@ -32,6 +32,17 @@
 #include "store_int.h"
 #include "ztp/err.h"
 
+/*
+ * Statements with more parameters than this (the chunked imports' IN
+ * lists and multi-row INSERTs, the copy's) are planned at each execution:
+ * a prepared one keeps, after five runs, a generic plan made while its
+ * table was small (a sequential scan of sims, kept until autovacuum
+ * analyses the table, made an import of a million SIMs crawl). Their
+ * planning costs little next to the rows they carry; the others, keyed
+ * lookups whose generic plans use their index, stay prepared.
+ */
+#define PLAN_EACH_TIME 16
+
 /* The advisory lock of writing transactions ("ztp" in ASCII). */
 #define STORE_PG_LOCK 0x7a7470
 
@@ -313,11 +324,21 @@ pg_result_rc(struct pg *pg, PGresult *r)
 /*
  * A connection that broke (the server restarted, a failover) is opened
  * again before a statement that is not inside a transaction: the
- * transaction, if there was one, is gone with it and failed already.
+ * transaction, if there was one, is gone with it and failed already. An
+ * idle connection has nothing to read; if its socket is readable, the
+ * server went (it says so, or the socket is at its end): libpq reads that
+ * and marks it bad, so the statement goes to a new connection rather than
+ * failing on the dead one. Nothing is sent twice: a statement that failed
+ * once it was sent is not sent again.
  */
 static int
 pg_ensure(struct pg *pg)
 {
+	struct pollfd p = { .fd = PQsocket(pg->conn), .events = POLLIN };
+
+	if (!pg->in_tx && PQstatus(pg->conn) == CONNECTION_OK && p.fd >= 0 &&
+	    poll(&p, 1, 0) == 1)
+		PQconsumeInput(pg->conn);
 	if (PQstatus(pg->conn) == CONNECTION_OK)
 		return 0;
 	if (pg->in_tx)
@@ -576,14 +597,21 @@ pgs_step(struct store_stmt *st)
 	struct pg_stmt *s = ps(st);
 	struct pg *pg = s->pg;
 	const char *tuples;
-	int rc;
+	int rc, sent;
 
 	if (s->res == NULL) {
 		if (pg_ensure(pg) != 0)
 			return STORE_ERROR;
-		if ((rc = stmt_ready(s)) != STORE_DONE)
-			return rc;
-		if (!PQsendQueryPrepared(pg->conn, s->name, s->nparams, s->vals, s->lens, s->fmts, 1)) {
+		if (s->nparams > PLAN_EACH_TIME) {
+			sent = PQsendQueryParams(pg->conn, s->sql, s->nparams, NULL, s->vals, s->lens,
+			    s->fmts, 1);
+		} else {
+			if ((rc = stmt_ready(s)) != STORE_DONE)
+				return rc;
+			sent = PQsendQueryPrepared(pg->conn, s->name, s->nparams, s->vals, s->lens,
+			    s->fmts, 1);
+		}
+		if (!sent) {
 			set_err(pg, PQerrorMessage(pg->conn));
 			return STORE_ERROR;
 		}
@@ -685,10 +713,32 @@ pgs_col_bytes(struct store_stmt *st, int col)
 	return have(s, col) ? (size_t)PQgetlength(s->res, s->row, col) : 0;
 }
 
+static int
+pgs_col_null(struct store_stmt *st, int col)
+{
+	return !have(ps(st), col);
+}
+
 static int64_t
 pgs_changes(struct store *st)
 {
 	return pg_of(st)->changes;
+}
+
+/*
+ * An identity column's sequence does not move for rows inserted with their
+ * id: set it past the highest id, so that the next row gets max + 1.
+ * table and id are store_copy's names, not input.
+ */
+static int
+pgs_after_copy(struct store *st, const char *table, const char *id)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT setval(pg_get_serial_sequence('%s', '%s'), coalesce(max(%s), 0) + 1, false)"
+	    " FROM %s", table, id, id, table);
+	return pg_simple(pg_of(st), sql) == 0 ? 0 : store_db_err(st, "identity sequence");
 }
 
 /* The schema version under the lock the caller holds; -1 on error. */
@@ -828,5 +878,7 @@ const struct store_driver store_pg_driver = {
 	.col_text = pgs_col_text,
 	.col_blob = pgs_col_blob,
 	.col_bytes = pgs_col_bytes,
+	.col_null = pgs_col_null,
 	.changes = pgs_changes,
+	.after_copy = pgs_after_copy,
 };

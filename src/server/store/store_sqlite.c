@@ -301,6 +301,12 @@ lite_col_bytes(struct store_stmt *s, int col)
 	return (size_t)sqlite3_column_bytes(raw(s), col);
 }
 
+static int
+lite_col_null(struct store_stmt *s, int col)
+{
+	return sqlite3_column_type(raw(s), col) == SQLITE_NULL;
+}
+
 static int64_t
 lite_changes(struct store *st)
 {
@@ -402,5 +408,7 @@ const struct store_driver store_sqlite_driver = {
 	.col_text = lite_col_text,
 	.col_blob = lite_col_blob,
 	.col_bytes = lite_col_bytes,
+	.col_null = lite_col_null,
 	.changes = lite_changes,
+	.after_copy = NULL, /* AUTOINCREMENT continues after the highest id inserted */
 };
