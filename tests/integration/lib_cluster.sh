@@ -73,12 +73,6 @@ node_start() {
 
 node_join() {
 	local n=$1 from=$2 bundle=$T/node$2.bundle pass=$T/bundle.pass
-	if ! "$CLUSTER_ZTPD" --help 2>&1 | grep -q export-node; then
-		# TEMPORARY until the bundle branch is merged: copy the files
-		mkdir -p "$T/node$n"
-		cp -p "$T/node$from"/{secret.key,ca.pem,ca.key,ca.pass} "$T/node$n/"
-		return 0
-	fi
 	[ -f "$pass" ] || (umask 077 && openssl rand -hex 24 >"$pass")
 	rm -f "$bundle"
 	"$CLUSTER_ZTPD" --data "$T/node$from" export-node --out "$bundle" --passphrase-file "$pass" \

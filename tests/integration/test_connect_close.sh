@@ -35,7 +35,7 @@ settle() {
 stays() {
 	local n
 	for _ in $(seq 1 30); do
-		n=$(ev_count "$1")
+		n=$(ev_count_now "$1")
 		[ "$n" = "$2" ] || return 1
 		sleep 0.1
 	done

@@ -184,7 +184,9 @@ for i in $(seq 1 "$N"); do
 	echo "/v1/enrolment-passwords $T/pw.$i {\"udid\":\"r1-$i\",\"ttl_s\":600}" >>"$T/pw.batch"
 done
 adm_batch 1 "$T/pw.batch"
-mapfile -t PW < <(jq -r .password $(for i in $(seq 1 "$N"); do echo "$T/pw.$i"; done))
+files=()
+for i in $(seq 1 "$N"); do files+=("$T/pw.$i"); done
+mapfile -t PW < <(jq -r .password "${files[@]}")
 [ "${#PW[@]}" = "$N" ] || fail "race 1: ${#PW[@]} passwords for $N devices"
 for i in $(seq 1 "$N"); do
 	pair "${EST_URL[1]}" "${EST_URL[2]}" "$PKCS10" "\"auth\":\"r1-$i:${PW[i - 1]}\"" \
@@ -221,6 +223,7 @@ out=$(adm 1 POST /v1/sims/import "$rows")
 [ "$(tail -1 <<<"$out")" = 200 ] && [ "$(head -1 <<<"$out" | jq .added)" = "$N" ] ||
 	fail "SIM import: $out"
 : >"$T/r2.expect"
+ra="" rb=""
 for i in $(seq 1 "$N"); do
 	printf -v iccid '894400000000%07d' "$i"
 	psk_racer 1 "${NODE_DEV[1]}" "$iccid" "$PSK"
@@ -252,6 +255,7 @@ ICCID3=8944000000009999999
 	fail "cannot create the rotation SIM"
 gen=0
 key=$PSK
+req=""
 fetch_req req "$DEVID" "$ICCID3"
 for i in $(seq 1 "$N"); do
 	https "[{\"url\":\"https://127.0.0.1:${NODE_ADM[1]}/v1/sims/$ICCID3/rotate\",\"method\":\"POST\",$AUTH}]"
