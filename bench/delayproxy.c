@@ -38,6 +38,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "clock.h"
 #include "num.h"
 
 /* What one read brought, or the end of the side (data NULL), and when it is due. */
@@ -76,15 +77,6 @@ usage(void)
 			"Adds MS milliseconds each way between the clients of 127.0.0.1:PORT\n"
 			"(ephemeral by default; printed as \"port: N\") and HOST:PORT.\n");
 	exit(2);
-}
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static void
@@ -154,7 +146,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dir *d = arg;
 	struct chunk *c;
-	uint64_t now = now_us();
+	uint64_t now = clock_mono_us();
 
 	(void)fd;
 	(void)what;
@@ -182,7 +174,7 @@ static int
 dir_push(struct dir *d, struct evbuffer *data)
 {
 	struct chunk *c;
-	uint64_t now = now_us();
+	uint64_t now = clock_mono_us();
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;

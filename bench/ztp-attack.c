@@ -64,6 +64,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "hex.h"
 #include "num.h"
@@ -160,15 +161,6 @@ static size_t hello_len;
 static char http_head[HEAD_CAP];
 static size_t http_head_len;
 static uint64_t rng_state;
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static uint64_t
 rng(void)
@@ -711,7 +703,7 @@ conn_open(struct conn *c)
 		return;
 	}
 	c->state = C_CONNECTING;
-	c->due = now_us() + HS_DEADLINE_US;
+	c->due = clock_mono_us() + HS_DEADLINE_US;
 	if (ep_set(c, EPOLLOUT, EPOLL_CTL_ADD) != 0) {
 		S.connect_errors++;
 		S.last_errno = errno;
@@ -723,7 +715,7 @@ conn_open(struct conn *c)
 static void
 open_pending(double *tokens, uint64_t *last)
 {
-	uint64_t t = now_us();
+	uint64_t t = clock_mono_us();
 
 	if (O.rate > 0) {
 		double cap = O.rate / 10.0 > 1 ? O.rate / 10.0 : 1;
@@ -913,7 +905,7 @@ tls_step(struct conn *c)
 		break;
 	case M_SLOWLORIS:
 		c->state = C_DRIBBLE;
-		c->due = now_us() + rng() % (O.interval * 1000000u);
+		c->due = clock_mono_us() + rng() % (O.interval * 1000000u);
 		ep_set(c, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_MOD);
 		dribble(c);
 		break;
@@ -954,7 +946,7 @@ connected(struct conn *c)
 	case M_SLOWLORIS:
 		if (!O.tls) {
 			c->state = C_DRIBBLE;
-			c->due = now_us() + rng() % (O.interval * 1000000u);
+			c->due = clock_mono_us() + rng() % (O.interval * 1000000u);
 			ep_set(c, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_MOD);
 			dribble(c);
 			return;
@@ -1014,7 +1006,7 @@ print_progress(uint64_t t0)
 
 	for (i = 0; i < nconns; i++)
 		n[conns[i].state]++;
-	fprintf(stderr, "progress: t=%.0f", (double)(now_us() - t0) / 1e6);
+	fprintf(stderr, "progress: t=%.0f", (double)(clock_mono_us() - t0) / 1e6);
 	for (k = 1; k < C__COUNT; k++)
 		fprintf(stderr, " %s=%zu", cstate_name[k], n[k]);
 	fprintf(stderr,
@@ -1029,7 +1021,7 @@ print_progress(uint64_t t0)
 static void
 tick(void)
 {
-	uint64_t t = now_us(), open;
+	uint64_t t = clock_mono_us(), open;
 	size_t i;
 
 	for (i = 0; i < nconns; i++) {
@@ -1154,13 +1146,13 @@ run_attack(void)
 		conns[i].fd = -1;
 		queue_push(&conns[i]);
 	}
-	t0 = last = now_us();
+	t0 = last = clock_mono_us();
 	next_tick = t0 + TICK_US;
 	next_progress = t0 + 1000000u;
 	end = O.duration > 0 ? t0 + (uint64_t)(O.duration * 1e6) : UINT64_MAX;
 	tokens = O.rate > 0 ? 1 : 0;
 	while (!stop_flag) {
-		uint64_t t = now_us();
+		uint64_t t = clock_mono_us();
 		if (t >= end)
 			break;
 		if ((O.mode == M_UNKNOWN_PSK || O.mode == M_CONNECT_CLOSE) && S.done >= O.count)
@@ -1176,7 +1168,7 @@ run_attack(void)
 			if (c->fd >= 0)
 				on_event(c, evs[k].events);
 		}
-		t = now_us();
+		t = clock_mono_us();
 		if (t >= next_tick) {
 			tick();
 			next_tick = t + TICK_US;
@@ -1187,7 +1179,7 @@ run_attack(void)
 		}
 	}
 	tick();
-	print_summary((double)(now_us() - t0) / 1e6);
+	print_summary((double)(clock_mono_us() - t0) / 1e6);
 	for (i = 0; i < nconns; i++)
 		conn_close(&conns[i], 0);
 	if (S.connects > 0 && S.connected == 0) {
@@ -1224,7 +1216,7 @@ wait_fd(int fd, short ev, uint64_t deadline)
 	int r;
 
 	for (;;) {
-		t = now_us();
+		t = clock_mono_us();
 		if (t >= deadline)
 			return -1;
 		r = poll(&p, 1, (int)((deadline - t + 999) / 1000));
@@ -1269,7 +1261,7 @@ find_header(const char *s, const char *end, const char *name)
 static int
 call_once(struct side *s, char *err, size_t errlen)
 {
-	uint64_t deadline = now_us() + O.timeout * 1000000u;
+	uint64_t deadline = clock_mono_us() + O.timeout * 1000000u;
 	char *resp = NULL, *hend;
 	size_t len = 0, hlen = 0, clen = SIZE_MAX;
 	SSL *ssl = NULL;
@@ -1391,16 +1383,16 @@ static void *
 side_run(void *arg)
 {
 	struct side *s = arg;
-	uint64_t end = now_us() + (uint64_t)(O.max_seconds * 1e6), t;
+	uint64_t end = clock_mono_us() + (uint64_t)(O.max_seconds * 1e6), t;
 	char err[200];
 	int rc;
 
-	while (s->calls < O.calls && !stop_flag && now_us() < end) {
-		t = now_us();
+	while (s->calls < O.calls && !stop_flag && clock_mono_us() < end) {
+		t = clock_mono_us();
 		err[0] = '\0';
 		ERR_clear_error();
 		rc = call_once(s, err, sizeof(err));
-		s->ms[s->calls++] = (double)(now_us() - t) / 1000.0;
+		s->ms[s->calls++] = (double)(clock_mono_us() - t) / 1000.0;
 		if (rc != 0) {
 			s->failures++;
 			s->failures_by[rc - 1]++;
@@ -1558,7 +1550,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (crypto_random(&rng_state, sizeof(rng_state)) != 0 || rng_state == 0)
-		rng_state = (uint64_t)now_us() | 1;
+		rng_state = (uint64_t)clock_mono_us() | 1;
 	rc = O.mode == M_MEASURE ? run_measure() : run_attack();
 	SSL_CTX_free(psk_ctx);
 	SSL_CTX_free(cert_ctx);

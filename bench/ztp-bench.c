@@ -78,6 +78,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "hex.h"
 #include "num.h"
@@ -188,22 +189,13 @@ struct thread {
 	int failed; /* out of memory for samples */
 };
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void
 sleep_until(uint64_t t)
 {
 	uint64_t n;
 	struct timespec ts;
 
-	while ((n = now_us()) < t) {
+	while ((n = clock_mono_us()) < t) {
 		ts.tv_sec = (time_t)((t - n) / 1000000u);
 		ts.tv_nsec = (long)((t - n) % 1000000u) * 1000;
 		nanosleep(&ts, NULL);
@@ -381,7 +373,7 @@ info_cb(const SSL *cssl, int where, int ret)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	if ((where & SSL_CB_HANDSHAKE_DONE) && s->handshake_at == 0) {
-		s->handshake_at = now_us();
+		s->handshake_at = clock_mono_us();
 		if (O.ca == NULL) {
 			s->suite_ok = SSL_CIPHER_get_id(SSL_get_current_cipher(ssl)) ==
 			    (O.ccm ? ccm_id : gcm_id);
@@ -768,14 +760,14 @@ done_cb(struct evhttp_request *req, void *arg)
 	}
 	s->dead = s->evcon;
 	s->evcon = NULL;
-	record(s->t, s, r, now_us());
+	record(s->t, s, r, clock_mono_us());
 	event_active(s->next_ev, EV_TIMEOUT, 1);
 }
 
 static int
 may_start(void)
 {
-	if (now_us() >= t_stop)
+	if (clock_mono_us() >= t_stop)
 		return 0;
 	return O.count == 0 || atomic_fetch_add(&issued, 1) < O.count;
 }
@@ -826,7 +818,7 @@ start_fetch(struct slot *s)
 			goto fail;
 		}
 	}
-	s->started = now_us();
+	s->started = clock_mono_us();
 	if (evhttp_make_request(s->evcon, req, O.est ? EVHTTP_REQ_POST : EVHTTP_REQ_GET,
 		s->path) != 0)
 		goto fail; /* evhttp freed req */
@@ -853,7 +845,7 @@ next_cb(evutil_socket_t fd, short what, void *arg)
 	while (may_start()) {
 		if (start_fetch(s) == 0)
 			return;
-		record(t, s, RES_CONNECT, now_us());
+		record(t, s, RES_CONNECT, clock_mono_us());
 	}
 	if (--t->active == 0)
 		event_base_loopbreak(t->base);
@@ -1289,7 +1281,7 @@ main(int argc, char **argv)
 		return 1;
 	for (i = 0; i < O.threads; i++) {
 		th[i].id = (int)i;
-		th[i].rng = 0x9E3779B97F4A7C15ull * (i + 1) ^ (uint64_t)getpid() << 20 ^ now_us();
+		th[i].rng = 0x9E3779B97F4A7C15ull * (i + 1) ^ (uint64_t)getpid() << 20 ^ clock_mono_us();
 		th[i].nslots = O.conns / O.threads + (i < O.conns % O.threads);
 		if ((th[i].base = event_base_new()) == NULL || (th[i].ctx = client_ctx()) == NULL ||
 		    (th[i].slots = calloc(th[i].nslots, sizeof(struct slot))) == NULL) {
@@ -1305,7 +1297,7 @@ main(int argc, char **argv)
 		}
 	}
 
-	t_start = now_us();
+	t_start = clock_mono_us();
 	t_window = t_start + (uint64_t)(O.warmup * 1e6);
 	t_stop = O.duration > 0 ? t_window + (uint64_t)(O.duration * 1e6) :
 	    t_start + (uint64_t)(O.max_seconds * 1e6);
@@ -1332,7 +1324,7 @@ main(int argc, char **argv)
 		m0 = machine_cpu_s();
 		for (i = 0; i < O.threads; i++)
 			pthread_join(th[i].tid, NULL);
-		t_end = now_us();
+		t_end = clock_mono_us();
 		c1 = client_cpu_s();
 		s1 = server_cpu_s(sp1);
 		m1 = machine_cpu_s();

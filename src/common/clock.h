@@ -9,6 +9,8 @@ int64_t clock_now_ms(void);
 
 /* A monotonic clock in milliseconds, for time-outs and rates. */
 int64_t clock_mono_ms(void);
+/* The same clock in microseconds, for latencies (the benchmarks). */
+uint64_t clock_mono_us(void);
 
 /* Format ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (cap >= 25). */
 void clock_format(int64_t ms, char *out, size_t cap);

@@ -136,12 +136,6 @@ xprep(struct store *st, enum xstmt_id id)
 	return store_prep(st, STORE_M_EST, (int)id, xsql[id]);
 }
 
-static int
-changes(struct store *st)
-{
-	return store_changes(st);
-}
-
 int
 store_udid_valid(const char *udid)
 {
@@ -302,7 +296,7 @@ store_allow_delete(struct store *st, const char *udid)
 	store_bind_text(s, 1, udid);
 	if ((rc = store_exec(st, s)) != 0)
 		return rc;
-	return changes(st) == 1 ? 0 : ZTP_ENOENT;
+	return store_changes(st) == 1 ? 0 : ZTP_ENOENT;
 }
 
 int
@@ -515,7 +509,7 @@ store_mfr_ca_delete(struct store *st, const char *name)
 		rc = ZTP_ESTORE;
 	} else {
 		store_bind_text(s, 1, name);
-		if ((rc = store_exec(st, s)) == 0 && changes(st) != 1)
+		if ((rc = store_exec(st, s)) == 0 && store_changes(st) != 1)
 			rc = ZTP_ENOENT;
 	}
 	if (rc == 0)
@@ -625,7 +619,7 @@ thing_set_blocked(struct store *st, const char *udid, int blocked, int reason, i
 	store_bind_int64(s, 3, now);
 	if ((rc = store_exec(st, s)) != 0)
 		return rc;
-	if (changes(st) == 0) {
+	if (store_changes(st) == 0) {
 		/* no record yet: one from the allowlist entry, if there is one */
 		if (!blocked)
 			return ZTP_ENOENT;
@@ -635,7 +629,7 @@ thing_set_blocked(struct store *st, const char *udid, int blocked, int reason, i
 		store_bind_int64(s, 2, now);
 		if ((rc = store_exec(st, s)) != 0)
 			return rc;
-		if (changes(st) == 0)
+		if (store_changes(st) == 0)
 			return ZTP_ENOENT;
 		return thing_set_blocked(st, udid, blocked, reason, revoked);
 	}
@@ -647,7 +641,7 @@ thing_set_blocked(struct store *st, const char *udid, int blocked, int reason, i
 		store_bind_int64(s, 3, reason);
 		if ((rc = store_exec(st, s)) != 0)
 			return rc;
-		if ((n = changes(st)) > 0 && (rc = counter_bump(st, "revocations")) != 0)
+		if ((n = store_changes(st)) > 0 && (rc = counter_bump(st, "revocations")) != 0)
 			return rc;
 	}
 	if ((s = xprep(st, blocked ? X_THING_SIMS_BLOCK : X_THING_SIMS_UNBLOCK)) == NULL)
@@ -763,7 +757,7 @@ cert_record(struct store *st, const struct store_cert *c, const char *group, int
 		store_bind_int64(s, 2, now);
 		if ((rc = store_exec(st, s)) != 0)
 			return rc;
-		if (changes(st) != 1)
+		if (store_changes(st) != 1)
 			return ZTP_ECONFLICT;
 	}
 	if ((s = xprep(st, X_THING_BLOCKED)) == NULL)
