@@ -11,7 +11,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
@@ -118,7 +117,7 @@ maybe_rotate(struct evhttp_request *req, struct worker *w, struct conn *c,
 	static const char label[] = "EXPORTER-ztp-psk-rotate";
 	uint8_t key[ROTATE_KEY_LEN];
 	char gen[16];
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	SSL *ssl = c->ssl;
 	int n;
 
 	if (c->pending || c->id.generation != sim->psk_generation || !rotation_due(sim, g) ||

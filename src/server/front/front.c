@@ -45,6 +45,7 @@
 #include "server.h"
 #include "signer_client.h"
 #include "store.h"
+#include "tlsbev.h"
 #include "ztp/err.h"
 
 #define LISTEN_BACKLOG 1024
@@ -240,6 +241,8 @@ front_main(struct config *cfg, const struct privsep_user *u)
 	if (tls_init() != 0)
 		fatalx("cannot initialise TLS");
 	raise_nofile(cfg);
+	if (tlsbev_init() != 0)
+		fatalx("cannot initialise TLS");
 	if (proxy_upstream_try(&cfg->upstream, errbuf, sizeof(errbuf)) != 0)
 		fatalx("--upstream: %s", errbuf);
 	if (datadir_open(&dd, cfg->data) != 0)

@@ -31,7 +31,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <openssl/crypto.h>
@@ -47,6 +46,7 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "tlsbev.h"
 #include "token.h"
 #include "ztp/err.h"
 
@@ -103,7 +103,7 @@ static void
 refuse(struct conn *c, struct evbuffer *in, int status, const char *why, const char *extra)
 {
 	struct bufferevent *bev = c->bev;
-	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	SSL *ssl = c->ssl;
 	char body[256], resp[768];
 	int n, blen, fd = bufferevent_getfd(bev);
 
@@ -389,7 +389,7 @@ eof_check(evutil_socket_t fd, short what, void *arg)
 static void
 eof_hold_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct conn *c = tls_conn(bufferevent_openssl_get_ssl(bev));
+	struct conn *c = tls_conn(tlsbev_ssl(bev));
 
 	if (c == NULL)
 		return;

@@ -79,7 +79,8 @@ struct worker {
 struct conn {
 	struct worker *w;
 	enum listener_kind kind;
-	struct bufferevent *bev;
+	struct bufferevent *bev; /* tlsbev.c's, evhttp's connection */
+	SSL *ssl;                /* its TLS: freed with bev, and c with it */
 	struct event *deadline;
 	char peer[64];
 	int nrequests;

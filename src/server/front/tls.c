@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -29,6 +28,7 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "tlsbev.h"
 #include "tlsext.h"
 #include "ztp/err.h"
 
@@ -73,7 +73,7 @@ conn_of(struct evhttp_request *req)
 
 	if (evcon == NULL || (bev = evhttp_connection_get_bufferevent(evcon)) == NULL)
 		return NULL;
-	if ((c = tls_conn(bufferevent_openssl_get_ssl(bev))) != NULL && c->peer[0] == '\0')
+	if ((c = tls_conn(tlsbev_ssl(bev))) != NULL && c->peer[0] == '\0')
 		conn_peer(bufferevent_getfd(bev), c->peer, sizeof(c->peer));
 	return c;
 }

@@ -18,7 +18,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -33,6 +32,7 @@
 #include "retention.h"
 #include "server.h"
 #include "store.h"
+#include "tlsbev.h"
 #include "ztp/err.h"
 
 #define DRAIN_SECONDS 2
@@ -425,7 +425,7 @@ static void
 close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct conn *c = arg;
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	SSL *ssl = c->ssl;
 
 	/* the bufferevent, and c with its SSL, go at the next turn of the loop */
 	c->evcon_gone = 1;
@@ -624,12 +624,10 @@ bev_cb(struct event_base *base, void *arg, enum listener_kind kind)
 	TAILQ_INSERT_TAIL(&w->admitq, c, alink);
 	c->admitting = 1;
 	event_active(w->admit_ev, EV_TIMEOUT, 1);
-	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL)
+	if ((bev = tlsbev_new(base, ssl)) == NULL)
 		fatalx("out of memory for a connection");
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	c->bev = bev;
+	c->ssl = ssl;
 	guard_attach(c);
 	evtimer_add(c->deadline, &tv);
 	return bev;

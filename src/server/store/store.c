@@ -349,3 +349,16 @@ store_driver_name(struct store *st)
 {
 	return st->drv->name;
 }
+
+void
+store_set_waiter(struct store *st, store_waiter waiter, void *arg)
+{
+	st->waiter = waiter;
+	st->waiter_arg = arg;
+}
+
+int
+store_waits(struct store *st)
+{
+	return st->drv == &store_pg_driver;
+}

@@ -168,6 +168,17 @@ int store_schema_version(struct store *st);
 int store_schema_target(struct store *st);
 /* "sqlite" or "postgresql". */
 const char *store_driver_name(struct store *st);
+/*
+ * How a driver whose database answers over a socket waits for it: waiter
+ * is called with the socket and POLLIN/POLLOUT and returns once the socket
+ * is ready (or failed: then the driver reads the error), 0; or -1 when it
+ * cannot wait there (the driver then polls itself). The front's
+ * coroutines (coro.c) wait in the worker's event loop. SQLite never waits.
+ */
+typedef int (*store_waiter)(void *arg, int fd, short events);
+void store_set_waiter(struct store *st, store_waiter waiter, void *arg);
+/* 1 if the store's calls can wait on a socket (PostgreSQL), 0 if they run in place (SQLite). */
+int store_waits(struct store *st);
 
 /* ---- SIMs and their PSKs (store_sim.c) ---- */
 

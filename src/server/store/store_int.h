@@ -112,6 +112,8 @@ struct store {
 	void *db; /* the driver's connection */
 	struct store_stmt *stmt[STORE_M__COUNT][STORE_MODULE_STMT_MAX];
 	uint8_t key[CRYPTO_KEY_LEN];
+	store_waiter waiter; /* store_set_waiter; NULL: the driver polls */
+	void *waiter_arg;
 };
 
 /* ---- statements (the driver's calls, by their short names) ---- */

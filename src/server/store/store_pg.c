@@ -184,6 +184,7 @@ static const char *const migrations[] = {
 
 struct pg {
 	PGconn *conn;
+	struct store *st;    /* its store, for the store's waiter */
 	uint64_t generation; /* bumped by every reconnection: prepared statements are gone */
 	unsigned nstmt;      /* statements named so far */
 	int64_t changes;
@@ -256,6 +257,13 @@ pg_wait(struct pg *pg)
 			return 0;
 		p.events = POLLIN | (fl == 1 ? POLLOUT : 0);
 		p.revents = 0;
+		if (pg->st->waiter != NULL &&
+		    pg->st->waiter(pg->st->waiter_arg, p.fd, p.events) == 0) {
+			/* the worker's loop said the socket is ready: read what came */
+			if (!PQconsumeInput(pg->conn))
+				goto bad;
+			continue;
+		}
 		if (poll(&p, 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -832,6 +840,7 @@ pgs_open(struct store *st, const char *url)
 	if ((pg = calloc(1, sizeof(*pg))) == NULL)
 		return ZTP_ENOMEM;
 	st->db = pg;
+	pg->st = st;
 	pg->conn = PQconnectdb(url);
 	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
 		set_err(pg, pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
