@@ -73,6 +73,7 @@ struct worker {
 	TAILQ_HEAD(, lingering) lingering;
 	struct evq *evq;             /* events.c: events noted, written about once a second */
 	struct retention *retention; /* retention.c: worker 0 prunes old events and telemetry */
+	struct coro_sched *coro;     /* coro.c: PostgreSQL, work that waits; NULL: SQLite */
 };
 
 /* One accepted connection; lives as long as its SSL object. */
@@ -98,6 +99,10 @@ struct conn {
 	int derived;     /* key derived from the group's master key */
 	int pending;     /* the pending key of a rotation: commit once the handshake is done */
 	char group[64];  /* the SIM's group, when known */
+	int hello;        /* HELLO_*: the lookup of the ClientHello's identities (tls.c) */
+	int hello_rc;     /* its answer: SSL_CLIENT_HELLO_SUCCESS or _ERROR with the alert */
+	int hello_al;
+	int hello_psk_ke; /* the SIM's group allows psk_ke */
 	int64_t accepted_at;
 	/* EST: the client certificate verified in the handshake, if any */
 	int est_peer;         /* EST_PEER_* */
@@ -134,6 +139,10 @@ struct conn {
 	short held_what;
 	struct event *eof_ev;
 };
+
+#define HELLO_NONE 0
+#define HELLO_WAITING 1  /* in a coroutine: the handshake is parked */
+#define HELLO_ANSWERED 2
 
 #define GUARD_HEAD 0
 #define GUARD_BODY 1

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -22,6 +23,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
+#include "coro.h"
 #include "events.h"
 #include "fault.h"
 #include "hex.h"
@@ -188,31 +190,25 @@ allow_psk_ke(struct conn *c)
 }
 
 /*
- * The ClientHello callback runs before OpenSSL parses the extensions: it
- * finds the key of the first offered identity it knows, sets the key
- * exchange policy of that SIM's group (psk_ke or not), and refuses with
- * unknown_psk_identity when it knows none of them. An unknown or malformed
- * identity is an event.
+ * What the ClientHello offers, looked up: the key of the first offered
+ * identity we know goes into c, with the key exchange policy of that
+ * SIM's group (psk_ke or not); none known is unknown_psk_identity, and an
+ * unknown or malformed identity is an event. The answer stays in c for
+ * hello_cb (c->hello_rc, c->hello_al).
  */
-static int
-hello_cb(SSL *ssl, int *al, void *arg)
+static void
+hello_resolve(struct conn *c, SSL *ssl, const unsigned char *ext, size_t extlen)
 {
 	struct tlsext_psk_identity ids[TLSEXT_PSK_IDENTITIES_MAX];
-	struct conn *c = tls_conn(ssl);
 	struct iccid_identity id;
-	const unsigned char *ext;
 	char shown[80];
-	size_t extlen;
 	int n, i, first_bad = -1, rc;
 
-	if (c == NULL || c->kind != LISTENER_DEVICE)
-		return SSL_CLIENT_HELLO_SUCCESS;
-	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &extlen))
-		return SSL_CLIENT_HELLO_SUCCESS; /* no PSK offered: the handshake fails by itself */
+	c->hello_rc = SSL_CLIENT_HELLO_ERROR;
 	n = tlsext_psk_identities(ext, extlen, ids, TLSEXT_PSK_IDENTITIES_MAX);
 	if (n < 0) {
-		*al = SSL_AD_DECODE_ERROR;
-		return SSL_CLIENT_HELLO_ERROR;
+		c->hello_al = SSL_AD_DECODE_ERROR;
+		return;
 	}
 	for (i = 0; i < n; i++) {
 		if (iccid_parse_identity(ids[i].id, ids[i].len, &id) != 0) {
@@ -224,8 +220,8 @@ hello_cb(SSL *ssl, int *al, void *arg)
 		if (rc == 0)
 			break;
 		if (rc != ZTP_ENOENT) {
-			*al = SSL_AD_INTERNAL_ERROR;
-			return SSL_CLIENT_HELLO_ERROR;
+			c->hello_al = SSL_AD_INTERNAL_ERROR;
+			return;
 		}
 		if (first_bad < 0)
 			first_bad = i;
@@ -254,10 +250,75 @@ hello_cb(SSL *ssl, int *al, void *arg)
 			    "malformed PSK identity (%zu bytes: %s%s)", len, shown,
 			    len > 32 ? "..." : "");
 		}
-		*al = SSL_AD_UNKNOWN_PSK_IDENTITY;
+		c->hello_al = SSL_AD_UNKNOWN_PSK_IDENTITY;
+		return;
+	}
+	c->hello_psk_ke = allow_psk_ke(c);
+	c->hello_rc = SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* The lookup of a parked handshake, in a coroutine (coro.c). */
+struct hello_job {
+	struct conn *c;
+	size_t extlen;
+	unsigned char ext[];
+};
+
+static void
+hello_job(void *arg)
+{
+	struct hello_job *j = arg;
+	struct conn *c = j->c;
+
+	hello_resolve(c, c->ssl, j->ext, j->extlen);
+	c->hello = HELLO_ANSWERED;
+	free(j);
+	tlsbev_resume(c->ssl); /* if it was parked: it was not when the answer came at once */
+}
+
+/*
+ * The ClientHello callback runs before OpenSSL parses the extensions. The
+ * lookup waits on the database when the store is PostgreSQL: the
+ * handshake is parked (SSL_CLIENT_HELLO_RETRY), the lookup runs in a
+ * coroutine, and this callback is called again once it answered.
+ */
+static int
+hello_cb(SSL *ssl, int *al, void *arg)
+{
+	struct conn *c = tls_conn(ssl);
+	const unsigned char *ext;
+	struct hello_job *j;
+	size_t extlen;
+
+	if (c == NULL || c->kind != LISTENER_DEVICE)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	if (c->hello == HELLO_WAITING)
+		return SSL_CLIENT_HELLO_RETRY;
+	if (c->hello == HELLO_NONE) {
+		if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &extlen))
+			return SSL_CLIENT_HELLO_SUCCESS; /* no PSK offered: the handshake fails by itself */
+		if (!coro_enabled(c->w)) {
+			hello_resolve(c, ssl, ext, extlen);
+			c->hello = HELLO_ANSWERED;
+		} else {
+			if ((j = malloc(sizeof(*j) + extlen)) == NULL) {
+				*al = SSL_AD_INTERNAL_ERROR;
+				return SSL_CLIENT_HELLO_ERROR;
+			}
+			j->c = c;
+			j->extlen = extlen;
+			memcpy(j->ext, ext, extlen);
+			c->hello = HELLO_WAITING;
+			coro_run(c->w, hello_job, j, c->bev);
+			if (c->hello == HELLO_WAITING)
+				return SSL_CLIENT_HELLO_RETRY;
+		}
+	}
+	if (c->hello_rc != SSL_CLIENT_HELLO_SUCCESS) {
+		*al = c->hello_al;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
-	if (allow_psk_ke(c))
+	if (c->hello_psk_ke)
 		SSL_set_options(ssl, SSL_OP_ALLOW_NO_DHE_KEX);
 	return SSL_CLIENT_HELLO_SUCCESS;
 }

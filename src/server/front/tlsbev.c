@@ -295,11 +295,30 @@ filter_out(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 	return did ? BEV_OK : BEV_NEED_MORE;
 }
 
+/*
+ * 0 once the filter is being freed: its last reference went, it let go of
+ * the socket bufferevent (whose callbacks are then NULL), and only its
+ * free_context is to come. (A user's bufferevent_free alone does not end
+ * it while someone else holds a reference: tlsbev_resume's callers do.)
+ */
+static int
+alive(struct tlsbev *t)
+{
+	bufferevent_data_cb r;
+
+	bufferevent_getcb(t->sock, &r, NULL, NULL, NULL);
+	return r != NULL;
+}
+
 /* Go on reading (a handshake that waited, an SSL_read that had to write) and writing. */
 static void
 pump(struct tlsbev *t)
 {
-	size_t before = evbuffer_get_length(bufferevent_get_input(t->top));
+	size_t before;
+
+	if (!alive(t))
+		return;
+	before = evbuffer_get_length(bufferevent_get_input(t->top));
 
 	if (!t->parked)
 		bufferevent_flush(t->top, EV_READ, BEV_NORMAL);
@@ -316,6 +335,8 @@ later_cb(evutil_socket_t fd, short what, void *arg)
 	int todo = t->later_what;
 
 	t->later_what = 0;
+	if (!alive(t))
+		return;
 	if (todo & LATER_RESUME)
 		t->parked = 0;
 	if (todo & (LATER_RESUME | LATER_WRITE))

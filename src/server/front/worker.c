@@ -25,6 +25,7 @@
 
 #include "admin_req.h"
 #include "clock.h"
+#include "coro.h"
 #include "est_req.h"
 #include "events.h"
 #include "log.h"
@@ -686,6 +687,25 @@ ctl_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(w->drain_ev, &tv);
 }
 
+/* Requests run in a coroutine when the store waits on a socket (coro.c). */
+static void
+gen_device(struct evhttp_request *req, void *arg)
+{
+	coro_request(arg, device_api_handle, req);
+}
+
+static void
+gen_admin(struct evhttp_request *req, void *arg)
+{
+	coro_request(arg, admin_api_handle, req);
+}
+
+static void
+gen_est(struct evhttp_request *req, void *arg)
+{
+	coro_request(arg, est_api_handle, req);
+}
+
 static int
 setup_http(struct worker *w, enum listener_kind kind)
 {
@@ -703,15 +723,15 @@ setup_http(struct worker *w, enum listener_kind kind)
 	switch (kind) {
 	case LISTENER_DEVICE:
 		evhttp_set_bevcb(http, bev_cb_device, w);
-		evhttp_set_gencb(http, device_api_handle, w);
+		evhttp_set_gencb(http, gen_device, w);
 		break;
 	case LISTENER_ADMIN:
 		evhttp_set_bevcb(http, bev_cb_admin, w);
-		evhttp_set_gencb(http, admin_api_handle, w);
+		evhttp_set_gencb(http, gen_admin, w);
 		break;
 	default:
 		evhttp_set_bevcb(http, bev_cb_est, w);
-		evhttp_set_gencb(http, est_api_handle, w);
+		evhttp_set_gencb(http, gen_est, w);
 		break;
 	}
 	evhttp_set_timeout(http, cfg->idle_timeout);
@@ -739,6 +759,7 @@ worker_main(void *arg)
 	int k;
 
 	event_base_dispatch(w->base);
+	coro_end(w); /* work still waiting on the database is dropped */
 	/* free the servers (and with them every connection), then the rest */
 	for (k = 0; k < LISTENER__COUNT; k++) {
 		if (w->http[k] != NULL)
@@ -789,6 +810,8 @@ worker_start(struct server *srv, struct worker *w)
 	}
 	server_store_target(srv, path, sizeof(path));
 	if ((rc = store_open(&w->store, path, srv->dd->key)) != 0)
+		return rc;
+	if ((rc = coro_start(w, srv->cfg->store_connections, path, srv->dd->key)) != 0)
 		return rc;
 	if ((rc = events_worker_start(w)) != 0 || (rc = retention_start(w)) != 0)
 		return rc;

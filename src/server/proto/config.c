@@ -72,6 +72,9 @@ const struct config_opt config_opts[] = {
 	    "the store: sqlite:FILE (default sqlite:DIR/ztp.db) or postgresql://USER@HOST/DB "
 	    "for several ztpd on one database (password from PGPASSFILE or passfile=, never "
 	    "in the URL; docs/scale-out.md)", NULL },
+	{ "store-connections", CONFIG_INT, FIELD(store_connections), 1, 256, "8", NULL, 0, "N",
+	    "PostgreSQL: connections per worker for work that waits on the database, each "
+	    "with its coroutine, besides the worker's own (default 8; SQLite: unused)", NULL },
 	{ "config", CONFIG_FILE, NO_FIELD, 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "FILE",
 	    "read options from FILE (key = value, the long option names without --); "
 	    "DIR/ztpd.conf is read if it exists; the command line wins", NULL },

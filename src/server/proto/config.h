@@ -18,6 +18,7 @@
 struct config {
 	char data[PATH_MAX];
 	char store[1024]; /* "": sqlite:DATA/ztp.db */
+	int store_connections; /* PostgreSQL: coroutines and their connections per worker */
 	char device_listen[128]; /* "" or "off": no device listener */
 	char admin_listen[128];
 	int workers;
