@@ -664,7 +664,12 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	    (now >= w->drain_deadline &&
 		(!proxy_pending(w) ||
 		    now >= w->drain_deadline + (w->srv->cfg->upstream_timeout + 1) * 1000LL)))
-		event_base_loopbreak(w->base);
+		/*
+		 * loopexit, not loopbreak: what this turn of the loop made
+		 * active still runs (an answer handed to a connection in this
+		 * turn is written by tlsbev.c's event of the same turn)
+		 */
+		event_base_loopexit(w->base, NULL);
 }
 
 /* main asked us to stop: close the listeners, let requests in flight end */
