@@ -69,7 +69,14 @@ struct coro {
 	void *stack;
 	struct store *store;
 	struct job job; /* the work it runs */
-	struct event *ev;
+	/*
+	 * Its socket in the loop: ev_read stays added between waits (no
+	 * epoll_ctl per statement) unless it fires when nobody waits; ev_write
+	 * is added when the driver has more to send than the socket took.
+	 */
+	struct event *ev_read, *ev_write;
+	int ev_fd;      /* the socket ev_read and ev_write are for, -1: none yet */
+	int read_added; /* ev_read is added */
 	int waiting; /* for its socket: wait_fd, wait_events */
 	int wait_fd;
 	short wait_events;
@@ -169,9 +176,41 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct coro *c = arg;
 
+	if (!c->waiting) {
+		/* readable with nobody waiting (the server said something, or went): off until a wait */
+		event_del(c->ev_read);
+		c->read_added = 0;
+		return;
+	}
+	if (c->wait_events & POLLOUT)
+		event_del(c->ev_write);
 	c->waiting = 0;
 	c->s->nwaiting--;
 	switch_to(c->s, c);
+}
+
+/* The events of c's socket are for fd (a reconnection brings a new one). */
+static int
+watch_fd(struct coro *c, int fd)
+{
+	struct event_base *base = c->s->w->base;
+
+	if (c->ev_fd == fd)
+		return 0;
+	if (c->ev_read != NULL)
+		event_free(c->ev_read);
+	if (c->ev_write != NULL)
+		event_free(c->ev_write);
+	c->ev_read = c->ev_write = NULL;
+	c->read_added = 0;
+	c->ev_fd = -1;
+	if (fd < 0)
+		return 0;
+	if ((c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, wake_cb, c)) == NULL ||
+	    (c->ev_write = event_new(base, fd, EV_WRITE, wake_cb, c)) == NULL)
+		return -1;
+	c->ev_fd = fd;
+	return 0;
 }
 
 /* A coroutine's store waits: give the thread back to the loop until the socket is ready. */
@@ -181,12 +220,18 @@ coro_wait(void *arg, int fd, short events)
 	struct coro *c = arg;
 	struct coro_sched *s = c->s;
 
-	if (s->cur != c)
+	if (fd < 0) {
+		watch_fd(c, -1);
+		return 0;
+	}
+	if (s->cur != c || watch_fd(c, fd) != 0)
 		return -1; /* not in its coroutine: the driver polls */
-	if (event_assign(c->ev, s->w->base, fd,
-		(short)(((events & POLLIN) ? EV_READ : 0) | ((events & POLLOUT) ? EV_WRITE : 0)),
-		wake_cb, c) != 0 ||
-	    event_add(c->ev, NULL) != 0)
+	if (!c->read_added) {
+		if (event_add(c->ev_read, NULL) != 0)
+			return -1;
+		c->read_added = 1;
+	}
+	if ((events & POLLOUT) && event_add(c->ev_write, NULL) != 0)
 		return -1;
 	c->waiting = 1;
 	c->wait_fd = fd;
@@ -209,6 +254,8 @@ main_wait(void *arg, int fd, short events)
 	struct coro **who;
 	int i, n, r;
 
+	if (fd < 0)
+		return 0;
 	if (s->cur != NULL || s->nwaiting == 0)
 		return -1;
 	if ((p = calloc((size_t)s->n + 1, sizeof(*p))) == NULL ||
@@ -228,7 +275,8 @@ main_wait(void *arg, int fd, short events)
 			break;
 		for (i = 1; r > 0 && i < n; i++)
 			if (p[i].revents != 0 && who[i]->waiting) {
-				event_del(who[i]->ev);
+				if (who[i]->wait_events & POLLOUT)
+					event_del(who[i]->ev_write);
 				who[i]->waiting = 0;
 				s->nwaiting--;
 				switch_to(s, who[i]);
@@ -342,8 +390,7 @@ coro_make(struct coro_sched *s, struct coro *c, const char *target,
 	}
 	mprotect(c->map, (size_t)page, PROT_NONE); /* an overflow faults, not corrupts */
 	c->stack = (char *)c->map + page;
-	if ((c->ev = event_new(s->w->base, -1, 0, wake_cb, c)) == NULL)
-		return ZTP_ENOMEM;
+	c->ev_fd = -1;
 	if ((rc = store_open(&c->store, target, key)) != 0)
 		return rc;
 	store_set_waiter(c->store, coro_wait, c);
@@ -402,10 +449,12 @@ coro_end(struct worker *w)
 		free(j);
 	}
 	for (i = 0; i < s->cap; i++) {
+		if (s->co[i].ev_read != NULL) /* before the socket closes */
+			event_free(s->co[i].ev_read);
+		if (s->co[i].ev_write != NULL)
+			event_free(s->co[i].ev_write);
 		if (s->co[i].store != NULL)
 			store_close(s->co[i].store);
-		if (s->co[i].ev != NULL)
-			event_free(s->co[i].ev);
 		if (s->co[i].map != NULL)
 			munmap(s->co[i].map, STACK_SIZE + (size_t)page);
 	}

@@ -172,7 +172,8 @@ const char *store_driver_name(struct store *st);
  * How a driver whose database answers over a socket waits for it: waiter
  * is called with the socket and POLLIN/POLLOUT and returns once the socket
  * is ready (or failed: then the driver reads the error), 0; or -1 when it
- * cannot wait there (the driver then polls itself). The front's
+ * cannot wait there (the driver then polls itself). fd -1: the socket is
+ * about to be closed (a reconnection), forget it. The front's
  * coroutines (coro.c) wait in the worker's event loop. SQLite never waits.
  */
 typedef int (*store_waiter)(void *arg, int fd, short events);

@@ -351,6 +351,8 @@ pg_ensure(struct pg *pg)
 		return 0;
 	if (pg->in_tx)
 		return -1;
+	if (pg->st->waiter != NULL) /* its socket goes: out of the waiter's loop first */
+		pg->st->waiter(pg->st->waiter_arg, -1, 0);
 	PQreset(pg->conn);
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
 		set_err(pg, PQerrorMessage(pg->conn));
