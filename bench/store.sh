@@ -15,7 +15,10 @@
 #  2. delay    ztpd reaching PostgreSQL over TCP through delayproxy
 #              (bench/delayproxy.c) adding BENCH_STORE_DELAY_MS (2) each way,
 #              against the same proxy adding nothing, BENCH_STORE_FAR_CONNS
-#              (64) client connections. Goal: fetches/s >= 0.8 x.
+#              (64) client connections, both ztpd with
+#              --store-connections BENCH_STORE_CONNECTIONS (16: a statement
+#              takes a round trip of 4 ms there, and a worker has that many
+#              in flight; docs/scale-out.md). Goal: fetches/s >= 0.8 x.
 #  3. import   BENCH_STORE_SIMS (1,000,000) SIMs with `ztpctl sim import`
 #              into a fresh ztpd on SQLite, then one on PostgreSQL (durable)
 #              as ztpd is, stopped at BENCH_STORE_IMPORT_SECONDS (30, the
@@ -54,7 +57,7 @@
 #
 # usage: bash bench/store.sh BUILD_DIR
 # env:   BENCH_STORE_ROUNDS (3), BENCH_SECONDS (3 per run), BENCH_CONNS (8),
-#        BENCH_STORE_FAR_CONNS (64), BENCH_STORE_DELAY_MS (2),
+#        BENCH_STORE_FAR_CONNS (64), BENCH_STORE_DELAY_MS (2), BENCH_STORE_CONNECTIONS (16),
 #        BENCH_STORE_SIMS (1000000), BENCH_STORE_WORKERS (2, every ztpd),
 #        BENCH_STORE_NODES (3)
 # shellcheck source=bench/lib.sh
@@ -67,6 +70,7 @@ SECS=${BENCH_SECONDS:-3}
 CONNS=${BENCH_CONNS:-8}
 FAR_CONNS=${BENCH_STORE_FAR_CONNS:-64}
 DELAY_MS=${BENCH_STORE_DELAY_MS:-2}
+STORE_CONNS=${BENCH_STORE_CONNECTIONS:-16}
 N_SIMS=${BENCH_STORE_SIMS:-1000000}
 WORKERS=${BENCH_STORE_WORKERS:-2}
 NODES=${BENCH_STORE_NODES:-3}
@@ -276,9 +280,11 @@ for s in "${S1[@]}"; do stop_pid "${ZTPD_PID[$s]}"; done
 # ==== 2. a network between ztpd and PostgreSQL: delayproxy adding DELAY_MS each way
 
 echo
-echo "-- 2. delay: ztpd -> delayproxy (+0 ms / +$DELAY_MS ms each way) -> pg ($FAR_CONNS connections) (at ${SECONDS} s)"
-start_ztpd near --workers "$WORKERS" --allow-psk-ke --store "$(url_of "${PROXY_PORT[near]}" near)"
-start_ztpd far --workers "$WORKERS" --allow-psk-ke --store "$(url_of "${PROXY_PORT[far]}" far)"
+echo "-- 2. delay: ztpd -> delayproxy (+0 ms / +$DELAY_MS ms each way) -> pg ($FAR_CONNS connections, --store-connections $STORE_CONNS) (at ${SECONDS} s)"
+start_ztpd near --workers "$WORKERS" --store-connections "$STORE_CONNS" --allow-psk-ke \
+	--store "$(url_of "${PROXY_PORT[near]}" near)"
+start_ztpd far --workers "$WORKERS" --store-connections "$STORE_CONNS" --allow-psk-ke \
+	--store "$(url_of "${PROXY_PORT[far]}" far)"
 S2=(near far)
 for s in "${S2[@]}"; do
 	setup_seed "$s"
