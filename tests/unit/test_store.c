@@ -681,6 +681,44 @@ test_config_set_then_get_current(void **state)
 	assert_int_equal(sim.config_version, 1);
 }
 
+/* A fetch's one statement: the SIM and its current configuration, or none. */
+static void
+test_sim_get_config_reads_the_sim_and_its_current_configuration(void **state)
+{
+	struct fx *fx = *state;
+	struct store_config set, got;
+	struct store_sim sim, plain;
+	int has = -1;
+
+	add_sim(fx, ICCID_A);
+	add_sim(fx, ICCID_B);
+	assert_int_equal(store_sim_get_config(fx->st, ICCID_A, &sim, &got, &has), 0);
+	assert_int_equal(has, 0); /* no configuration yet */
+	assert_string_equal(sim.iccid, ICCID_A);
+	assert_int_equal(store_config_set(fx->st, ICCID_A, (const uint8_t *)"one", 3, &set), 0);
+	assert_int_equal(store_config_set(fx->st, ICCID_A, (const uint8_t *)"two!", 4, &set), 0);
+	assert_int_equal(store_config_set(fx->st, ICCID_B, (const uint8_t *)"other", 5, NULL), 0);
+	assert_int_equal(store_sim_get_config(fx->st, ICCID_A, &sim, &got, &has), 0);
+	assert_int_equal(has, 1);
+	assert_int_equal(got.version, 2);
+	assert_int_equal(got.len, 4);
+	assert_memory_equal(got.body, "two!", 4);
+	assert_string_equal(got.iccid, ICCID_A);
+	assert_string_equal(got.etag, set.etag);
+	assert_string_equal(got.source, "set");
+	/* the SIM's columns are those of store_sim_get */
+	assert_int_equal(store_sim_get(fx->st, ICCID_A, &plain), 0);
+	assert_memory_equal(&sim, &plain, sizeof(sim));
+	/* after a rollback: the version the SIM points at, not the newest row */
+	assert_int_equal(store_config_rollback(fx->st, ICCID_A, 1, &set), 0);
+	assert_int_equal(store_sim_get_config(fx->st, ICCID_A, &sim, &got, &has), 0);
+	assert_int_equal(has, 1);
+	assert_int_equal(got.version, sim.config_version);
+	assert_memory_equal(got.body, "one", 3);
+	assert_int_equal(store_sim_get_config(fx->st, "8944502509186389999", &sim, &got, &has),
+	    ZTP_ENOENT);
+}
+
 static void
 test_config_version_increments(void **state)
 {
@@ -1374,6 +1412,7 @@ main(void)
 		T(test_config_set_then_get_current),
 		T(test_config_version_increments),
 		T(test_config_versions_are_per_sim),
+		T(test_sim_get_config_reads_the_sim_and_its_current_configuration),
 		T(test_config_etag_format),
 		T(test_config_etag_changes_with_content),
 		T(test_config_etag_changes_with_version),

@@ -29,29 +29,21 @@
 #define ROTATE_KEY_LEN 32
 #define DEVICE_RESPONSE_JOIN_MAX 4096
 
-/* The configuration of version (the SIM's current one, read with the SIM: 0 is none). */
+/* The SIM's current configuration, read with the SIM in one statement (NULL: none). */
 static void
-serve_config(struct evhttp_request *req, struct worker *w, const struct devroute *r,
-    uint32_t version)
+serve_config(struct evhttp_request *req, const struct store_config *cfg)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-	struct store_config cfg;
 	struct evbuffer *buf;
 	const char *inm;
-	int rc;
 
-	rc = version == 0 ? ZTP_ENOENT : store_config_get(w->store, r->iccid, version, &cfg);
-	if (rc == ZTP_ENOENT) {
+	if (cfg == NULL) {
 		evhttp_send_reply(req, 204, "No Content", NULL);
 		return;
 	}
-	if (rc != 0) {
-		http_reply_error(req, 500, "internal", "store failure");
-		return;
-	}
-	evhttp_add_header(out, "ETag", cfg.etag);
+	evhttp_add_header(out, "ETag", cfg->etag);
 	inm = evhttp_find_header(evhttp_request_get_input_headers(req), "If-None-Match");
-	if (inm != NULL && strcmp(inm, cfg.etag) == 0) {
+	if (inm != NULL && strcmp(inm, cfg->etag) == 0) {
 		evhttp_send_reply(req, 304, "Not Modified", NULL);
 		return;
 	}
@@ -60,7 +52,7 @@ serve_config(struct evhttp_request *req, struct worker *w, const struct devroute
 		http_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	evbuffer_add(buf, cfg.body, cfg.len);
+	evbuffer_add(buf, cfg->body, cfg->len);
 	evhttp_send_reply(req, 200, "OK", buf);
 	evbuffer_free(buf);
 }
@@ -168,11 +160,12 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 	uint8_t body[STORE_TELEMETRY_MAX];
 	char bound[STORE_DEVID_HEX], shown[128];
+	struct store_config cfg;
 	struct store_sim sim;
 	struct devroute r;
 	size_t bodylen = 0;
 	long n;
-	int rc;
+	int rc, has_cfg = 0;
 
 	if (c == NULL || !c->have_id) {
 		http_reply_error(req, 403, "forbidden", "no PSK identity");
@@ -202,7 +195,12 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 		http_reply_error(req, 403, "forbidden", "iccid is not the PSK identity's");
 		return 0;
 	}
-	if ((rc = store_sim_get(w->store, r.iccid, &sim)) != 0) {
+	/* a fetch reads its SIM and the SIM's configuration in one statement */
+	if (r.kind == DEVROUTE_CONFIG)
+		rc = store_sim_get_config(w->store, r.iccid, &sim, &cfg, &has_cfg);
+	else
+		rc = store_sim_get(w->store, r.iccid, &sim);
+	if (rc != 0) {
 		http_reply_error(req, rc == ZTP_ENOENT ? 403 : 500,
 		    rc == ZTP_ENOENT ? "forbidden" : "internal",
 		    rc == ZTP_ENOENT ? "unknown SIM" : "store failure");
@@ -256,7 +254,7 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 		return proxy_forward(w, c, req, up, &sim, &r, body, bodylen) == 0;
 	switch (r.kind) {
 	case DEVROUTE_CONFIG:
-		serve_config(req, w, &r, sim.config_version);
+		serve_config(req, has_cfg ? &cfg : NULL);
 		break;
 	case DEVROUTE_DATA:
 		serve_data(req, w, &r, body, bodylen);

@@ -189,6 +189,13 @@ int store_sim_create(struct store *st, const char *iccid, const uint8_t *psk, si
 int store_sim_get(struct store *st, const char *iccid, struct store_sim *out);
 /* The PSK of generation gen into psk (STORE_PSK_MAX bytes). ZTP_ENOENT if none. */
 int store_sim_psk(struct store *st, const char *iccid, uint32_t gen, uint8_t *psk, size_t *psklen);
+/*
+ * store_sim_get and the SIM's current configuration (version
+ * config_version) in one statement, as a fetch needs them: *has_cfg 1 with
+ * cfg, or 0 when the SIM has none.
+ */
+int store_sim_get_config(struct store *st, const char *iccid, struct store_sim *sim,
+    struct store_config *cfg, int *has_cfg);
 /* Up to limit SIMs ordered by ICCID, after the given one ("" from the start). */
 typedef int (*store_sim_cb)(const struct store_sim *sim, void *arg);
 int store_sim_list(struct store *st, const char *after, int limit, store_sim_cb cb, void *arg);

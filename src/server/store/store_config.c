@@ -51,20 +51,26 @@ store_config_etag(uint32_t version, const uint8_t *body, size_t len, char out[ST
 	snprintf(out, STORE_ETAG_SIZE, "\"%u-%02x%02x%02x%02x\"", version, h[0], h[1], h[2], h[3]);
 }
 
+void
+store_row_config(struct store_stmt *s, int col, struct store_config *out)
+{
+	int n = (int)store_col_bytes(s, col + 2);
+
+	memset(out, 0, sizeof(*out));
+	store_col_text(s, col, out->iccid, sizeof(out->iccid));
+	out->version = (uint32_t)store_col_int64(s, col + 1);
+	out->len = n > STORE_CONFIG_MAX ? STORE_CONFIG_MAX : (size_t)n;
+	if (out->len > 0)
+		memcpy(out->body, store_col_blob(s, col + 2), out->len);
+	store_col_text(s, col + 3, out->source, sizeof(out->source));
+	out->created_at = store_col_int64(s, col + 4);
+	store_config_etag(out->version, out->body, out->len, out->etag);
+}
+
 static void
 row_config(struct store_stmt *s, struct store_config *out)
 {
-	int n = store_col_bytes(s, 2);
-
-	memset(out, 0, sizeof(*out));
-	store_col_text(s, 0, out->iccid, sizeof(out->iccid));
-	out->version = (uint32_t)store_col_int64(s, 1);
-	out->len = n > STORE_CONFIG_MAX ? STORE_CONFIG_MAX : (size_t)n;
-	if (out->len > 0)
-		memcpy(out->body, store_col_blob(s, 2), out->len);
-	store_col_text(s, 3, out->source, sizeof(out->source));
-	out->created_at = store_col_int64(s, 4);
-	store_config_etag(out->version, out->body, out->len, out->etag);
+	store_row_config(s, 0, out);
 }
 
 /*

@@ -224,6 +224,11 @@ int store_secret_matches(const void *salt, size_t saltlen, const void *hash, siz
 /* store_sim.c: record that iccid's current configuration is version (ZTP_ENOENT: no SIM). */
 int store_sim_set_config_version(struct store *st, const char *iccid, int64_t version,
     int64_t now);
+/*
+ * store_config.c: a configuration row read from columns col.. of s, in the
+ * order iccid, version, body, source, created_at (a join's right side).
+ */
+void store_row_config(struct store_stmt *s, int col, struct store_config *out);
 /* store_config.c, store_telemetry.c, store_device.c: delete what iccid has there. */
 int store_config_purge(struct store *st, const char *iccid);
 int store_telemetry_purge(struct store *st, const char *iccid);

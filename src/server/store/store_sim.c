@@ -32,6 +32,7 @@ enum sim_stmt {
 	S_SIM_PENDING_SET,
 	S_SIM_COMMIT,
 	S_SIM_ROTATE,
+	S_SIM_GET_CONFIG,
 	S__COUNT
 };
 
@@ -42,6 +43,13 @@ static const char *const sim_sql[S__COUNT] = {
 		      " updated_at, group_name, length(psk) = 0, rotate, pending_psk IS NOT NULL,"
 		      " rotated_at FROM sims WHERE iccid = ?1",
 	[S_SIM_PSK] = "SELECT psk FROM sims WHERE iccid = ?1 AND psk_generation = ?2",
+	/* S_SIM_GET's columns (SIM_GET_NCOLS), then the current configuration's, NULL if none */
+	[S_SIM_GET_CONFIG] = "SELECT s.iccid, s.blocked, s.device_id, s.psk_generation, s.config_version,"
+			     " s.created_at, s.updated_at, s.group_name, length(s.psk) = 0, s.rotate,"
+			     " s.pending_psk IS NOT NULL, s.rotated_at,"
+			     " c.iccid, c.version, c.body, c.source, c.created_at"
+			     " FROM sims s LEFT JOIN configs c"
+			     " ON c.iccid = s.iccid AND c.version = s.config_version WHERE s.iccid = ?1",
 	[S_SIM_LIST] = "SELECT iccid, blocked, device_id, psk_generation, config_version, created_at,"
 		       " updated_at, group_name, length(psk) = 0, rotate, pending_psk IS NOT NULL,"
 		       " rotated_at FROM sims WHERE iccid > ?1 ORDER BY iccid LIMIT ?2",
@@ -161,6 +169,30 @@ store_sim_get(struct store *st, const char *iccid, struct store_sim *out)
 	store_bind_text(s, 1, iccid);
 	if ((rc = store_step_row(st, s, "sim get")) == 0) {
 		row_sim(s, out);
+		store_reset(s);
+	}
+	return rc;
+}
+
+#define SIM_GET_NCOLS 12 /* the columns row_sim reads */
+
+int
+store_sim_get_config(struct store *st, const char *iccid, struct store_sim *sim,
+    struct store_config *cfg, int *has_cfg)
+{
+	struct store_stmt *s;
+	int rc;
+
+	*has_cfg = 0;
+	if ((s = prep(st, S_SIM_GET_CONFIG)) == NULL)
+		return ZTP_ESTORE;
+	store_bind_text(s, 1, iccid);
+	if ((rc = store_step_row(st, s, "sim get with config")) == 0) {
+		row_sim(s, sim);
+		if (!store_col_null(s, SIM_GET_NCOLS)) {
+			store_row_config(s, SIM_GET_NCOLS, cfg);
+			*has_cfg = 1;
+		}
 		store_reset(s);
 	}
 	return rc;
