@@ -169,8 +169,15 @@ rc=0
 	--passphrase-file "$PASS_FILE" >"$T/join.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "join took a store URL with a newline"
 [ ! -e "$D2" ] || fail "a refused join created $D2"
+# a store URL with its password in it: never written to ztpd.conf, never shown
+rc=0
+"$NODE" --data "$D2" --store "postgresql://ztp:hunter2secret@127.0.0.1/ztp" join "$BUNDLE" \
+	--passphrase-file "$PASS_FILE" >"$T/join.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q "password file" "$T/join.out" || fail "join took a store URL with a password: $(cat "$T/join.out")"
+grep -q hunter2secret "$T/join.out" && fail "join showed the URL's password"
+[ ! -e "$D2" ] || fail "a refused join created $D2"
 ls "$T" | grep -q 'join-' && fail "a refused join left a staging directory: $(ls "$T")"
-ok "join refuses a wrong passphrase, a changed byte, a cut file, another version, a non-empty directory, no passphrase; nothing is left behind"
+ok "join refuses a wrong passphrase, a changed byte, a cut file, another version, a non-empty directory, no passphrase, a store URL with a password; nothing is left behind"
 
 # ---- 3. join, with node 1's database as the store
 "$NODE" --data "$D2" --store "$STORE1" join "$BUNDLE" --passphrase-file "$PASS_FILE" \

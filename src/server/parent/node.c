@@ -34,6 +34,7 @@
 #include "log.h"
 #include "node.h"
 #include "nodebundle.h"
+#include "store.h"
 #include "ztp/err.h"
 
 #define PASS_MIN 8 /* characters of a new bundle's passphrase */
@@ -459,6 +460,11 @@ node_join(const struct config *cfg)
 	}
 	memcpy(target, cfg->data, n);
 	target[n] = '\0';
+	if (cfg->store[0] != '\0' && store_target_has_password(cfg->store)) {
+		log_warnx("--store: the PostgreSQL URL holds a password: put it in a password file "
+			  "(PGPASSFILE, or passfile= in the URL) instead; nothing was written");
+		return 1;
+	}
 	if (target_state(target, &absent) != 0)
 		return 1;
 

@@ -292,6 +292,14 @@ driver_for(const char *target, const char **rest)
 }
 
 int
+store_target_has_password(const char *target)
+{
+	const char *rest;
+
+	return driver_for(target, &rest) == &store_pg_driver && store_pg_url_has_password(rest);
+}
+
+int
 store_open(struct store **out, const char *target, const uint8_t key[CRYPTO_KEY_LEN])
 {
 	const struct store_driver *drv;

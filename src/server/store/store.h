@@ -177,6 +177,12 @@ const char *store_driver_name(struct store *st);
  * coroutines (coro.c) wait in the worker's event loop. SQLite never waits.
  */
 typedef int (*store_waiter)(void *arg, int fd, short events);
+/*
+ * 1 if a store target (as store_open takes it) holds a password: a
+ * PostgreSQL URL with one. store_open refuses those; so does ztpd join
+ * before it writes the URL into ztpd.conf.
+ */
+int store_target_has_password(const char *target);
 void store_set_waiter(struct store *st, store_waiter waiter, void *arg);
 /* 1 if the store's calls can wait on a socket (PostgreSQL), 0 if they run in place (SQLite). */
 int store_waits(struct store *st);

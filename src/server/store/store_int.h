@@ -106,6 +106,8 @@ struct store_driver {
 
 extern const struct store_driver store_sqlite_driver;
 extern const struct store_driver store_pg_driver;
+/* store_pg.c: 1 if a PostgreSQL URL holds a password (refused everywhere) */
+int store_pg_url_has_password(const char *url);
 
 struct store {
 	const struct store_driver *drv;

@@ -814,8 +814,8 @@ out:
 }
 
 /* A URL whose password is in it is refused: it would be on a command line and in logs. */
-static int
-url_has_password(const char *url)
+int
+store_pg_url_has_password(const char *url)
 {
 	PQconninfoOption *opts, *o;
 	int has = 0;
@@ -834,7 +834,7 @@ pgs_open(struct store *st, const char *url)
 {
 	struct pg *pg;
 
-	if (url_has_password(url)) {
+	if (store_pg_url_has_password(url)) {
 		log_warnx("store: the PostgreSQL URL holds a password: put it in a password file"
 			  " (PGPASSFILE, or passfile= in the URL) instead");
 		return ZTP_EINVAL;
