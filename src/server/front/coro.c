@@ -77,8 +77,7 @@ struct coro {
 	struct event *ev_read, *ev_write;
 	int ev_fd;      /* the socket ev_read and ev_write are for, -1: none yet */
 	int read_added; /* ev_read is added */
-	int waiting; /* for its socket: wait_fd, wait_events */
-	int wait_fd;
+	int waiting; /* for its socket (ev_fd): wait_events */
 	short wait_events;
 	void *fake_stack; /* AddressSanitizer's, while switched out */
 	TAILQ_ENTRY(coro) link; /* in s->idle */
@@ -96,6 +95,8 @@ struct coro_sched {
 	TAILQ_HEAD(, job) queue;
 	struct event *kick; /* starts queued work from the loop */
 	int nwaiting;
+	struct pollfd *pfd; /* main_wait's, cap + 1 */
+	struct coro **pwho;
 	void *main_fake;
 	const void *main_bottom;
 	size_t main_size;
@@ -234,7 +235,6 @@ coro_wait(void *arg, int fd, short events)
 	if ((events & POLLOUT) && event_add(c->ev_write, NULL) != 0)
 		return -1;
 	c->waiting = 1;
-	c->wait_fd = fd;
 	c->wait_events = events;
 	s->nwaiting++;
 	yield(c);
@@ -250,25 +250,20 @@ static int
 main_wait(void *arg, int fd, short events)
 {
 	struct coro_sched *s = arg;
-	struct pollfd *p;
-	struct coro **who;
+	struct pollfd *p = s->pfd;
+	struct coro **who = s->pwho;
 	int i, n, r;
 
 	if (fd < 0)
 		return 0;
 	if (s->cur != NULL || s->nwaiting == 0)
 		return -1;
-	if ((p = calloc((size_t)s->n + 1, sizeof(*p))) == NULL ||
-	    (who = calloc((size_t)s->n + 1, sizeof(*who))) == NULL) {
-		free(p);
-		return -1;
-	}
 	for (;;) {
 		p[0] = (struct pollfd){ .fd = fd, .events = events };
 		for (n = 1, i = 0; i < s->n; i++)
 			if (s->co[i].waiting) {
 				who[n] = &s->co[i];
-				p[n++] = (struct pollfd){ .fd = s->co[i].wait_fd,
+				p[n++] = (struct pollfd){ .fd = s->co[i].ev_fd,
 					.events = s->co[i].wait_events };
 			}
 		if ((r = poll(p, (nfds_t)n, -1)) < 0 && errno != EINTR)
@@ -284,8 +279,6 @@ main_wait(void *arg, int fd, short events)
 		if (r > 0 && p[0].revents != 0)
 			break;
 	}
-	free(p);
-	free(who);
 	return 0;
 }
 
@@ -414,7 +407,13 @@ coro_start(struct worker *w, int n, const char *target, const uint8_t key[CRYPTO
 
 	if (!store_waits(w->store) || n <= 0)
 		return 0;
-	if ((s = calloc(1, sizeof(*s))) == NULL || (s->co = calloc((size_t)n, sizeof(*s->co))) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return ZTP_ENOMEM;
+	if ((s->co = calloc((size_t)n, sizeof(*s->co))) == NULL ||
+	    (s->pfd = calloc((size_t)n + 1, sizeof(*s->pfd))) == NULL ||
+	    (s->pwho = calloc((size_t)n + 1, sizeof(*s->pwho))) == NULL) {
+		free(s->co);
+		free(s->pfd);
 		free(s);
 		return ZTP_ENOMEM;
 	}
@@ -463,6 +462,8 @@ coro_end(struct worker *w)
 	if (s->kick != NULL)
 		event_free(s->kick);
 	free(s->co);
+	free(s->pfd);
+	free(s->pwho);
 	free(s);
 	w->coro = NULL;
 }
