@@ -83,6 +83,27 @@ const struct adminroute admin_api_routes[] = {
 	{ ADMINROUTE_GET, "/v1/devices/{udid}", admin_device_get, 0 },
 	{ ADMINROUTE_POST, "/v1/devices/{udid}/block", admin_device_block, 0 },
 	{ ADMINROUTE_POST, "/v1/devices/{udid}/unblock", admin_device_unblock, 0 },
+
+	{ ADMINROUTE_GET, "/v1/owners", admin_owner_list, 0 },
+	{ ADMINROUTE_POST, "/v1/owners", admin_owner_create, 0 },
+	{ ADMINROUTE_GET, "/v1/owners/{owner}", admin_owner_get, 0 },
+	{ ADMINROUTE_GET, "/v1/apikeys", admin_apikey_list, 0 },
+	{ ADMINROUTE_POST, "/v1/apikeys", admin_apikey_create, 0 },
+	{ ADMINROUTE_DELETE, "/v1/apikeys/{apikey}", admin_apikey_revoke, 0 },
+
+	{ ADMINROUTE_GET, "/v1/profiles", admin_profile_list, 0 },
+	{ ADMINROUTE_POST, "/v1/profiles", admin_profile_create, 0 },
+	{ ADMINROUTE_GET, "/v1/profiles/{profile}", admin_profile_get, 0 },
+	{ ADMINROUTE_PUT, "/v1/profiles/{profile}", admin_profile_update, 0 },
+	{ ADMINROUTE_GET, "/v1/modules", admin_module_list, 0 },
+	{ ADMINROUTE_POST, "/v1/modules/import", admin_module_import, 0 },
+	{ ADMINROUTE_GET, "/v1/modules/{rot}", admin_module_get, 0 },
+	{ ADMINROUTE_POST, "/v1/modules/{rot}/transfer", admin_module_transfer, 0 },
+	{ ADMINROUTE_POST, "/v1/modules/{rot}/release", admin_module_release, 0 },
+	{ ADMINROUTE_PUT, "/v1/modules/{rot}/features", admin_module_features, 0 },
+	{ ADMINROUTE_GET, "/v1/campaigns", admin_campaign_list, 0 },
+	{ ADMINROUTE_POST, "/v1/campaigns", admin_campaign_create, 0 },
+	{ ADMINROUTE_GET, "/v1/campaigns/{campaign}", admin_campaign_get, 0 },
 };
 const size_t admin_api_nroutes = sizeof(admin_api_routes) / sizeof(admin_api_routes[0]);
 
@@ -352,7 +373,26 @@ authorize(struct areq *a)
 		token_refused(a, "the token's API key no longer exists");
 		return -1;
 	}
+	a->all_owners = 1; /* owner-scoped keys: not yet (issue 13) */
+	a->owner[0] = '\0';
 	return 0;
+}
+
+int
+admin_scope_all(struct areq *a)
+{
+	if (a->all_owners)
+		return 1;
+	http_reply_error(a->req, 403, "forbidden", "this key acts for one owner only");
+	return 0;
+}
+
+int
+admin_scope_sees(const struct areq *a, const char *owner)
+{
+	if (a->all_owners)
+		return 1;
+	return owner != NULL && owner[0] != '\0' && strcmp(owner, a->owner) == 0;
 }
 
 /* ---- dispatch ---- */

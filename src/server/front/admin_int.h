@@ -35,6 +35,12 @@ struct areq {
 	const char *param; /* the path's parameter (m.param), NULL if none */
 	struct evkeyvalq query;
 	char key_id[TOKEN_KEYID_MAX + 1];
+	/*
+	 * Whom the key acts for (set by admin_api.c from the key): all owners
+	 * (the operator), or only owner. See admin_scope_all / admin_scope_sees.
+	 */
+	int all_owners;
+	char owner[STORE_OWNER_MAX + 1];
 	uint8_t *body; /* the request body, up to ADMINREQ_IMPORT_MAX bytes */
 	size_t bodylen;
 };
@@ -92,6 +98,17 @@ void admin_batch_import(struct areq *a, int sims);
 
 void admin_token(struct areq *a);
 
+/*
+ * Owner scope (docs/admin-api.md "Owners and API keys"). admin_scope_all:
+ * 1 if the key acts for all owners, else a 403 is sent and 0 returned (for
+ * the routes of resources no owner has: SIMs, groups, EST, certificates,
+ * keys, owners, module import, transfer). admin_scope_sees: 1 if the key
+ * may see or change a resource of owner ("" or NULL: one without an owner,
+ * which only all-owners keys see).
+ */
+int admin_scope_all(struct areq *a);
+int admin_scope_sees(const struct areq *a, const char *owner);
+
 /* ---- the handlers of the route table, by resource ---- */
 
 void admin_sim_list(struct areq *a);
@@ -140,6 +157,29 @@ json_t *admin_cert_json(const struct store_cert *c);
  * (the revocation stands, main re-signs within a minute).
  */
 void admin_cert_crl_update(struct areq *a);
+
+/* admin_owner.c: owners and API keys */
+void admin_owner_list(struct areq *a);
+void admin_owner_create(struct areq *a);
+void admin_owner_get(struct areq *a);
+void admin_apikey_list(struct areq *a);
+void admin_apikey_create(struct areq *a);
+void admin_apikey_revoke(struct areq *a);
+
+/* admin_module.c: device profiles, modules (and the devices they are), campaigns */
+void admin_profile_list(struct areq *a);
+void admin_profile_create(struct areq *a);
+void admin_profile_get(struct areq *a);
+void admin_profile_update(struct areq *a);
+void admin_module_import(struct areq *a);
+void admin_module_list(struct areq *a);
+void admin_module_get(struct areq *a);
+void admin_module_transfer(struct areq *a);
+void admin_module_release(struct areq *a);
+void admin_module_features(struct areq *a);
+void admin_campaign_list(struct areq *a);
+void admin_campaign_create(struct areq *a);
+void admin_campaign_get(struct areq *a);
 
 void admin_device_list(struct areq *a);
 void admin_device_get(struct areq *a);

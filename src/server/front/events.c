@@ -461,3 +461,18 @@ events_worker_end(struct worker *w)
 	evq_free(w->evq);
 	w->evq = NULL;
 }
+
+/* Until events carry their owner and device (issue 13): the device leads the detail. */
+void
+events_note_dev(struct worker *w, const char *kind, const char *owner, const char *device,
+    const char *peer, const char *fmt, ...)
+{
+	char detail[STORE_DETAIL_MAX];
+	va_list ap;
+
+	(void)owner;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	events_note(w, kind, NULL, peer, "module %s: %s", device ? device : "-", detail);
+}

@@ -63,6 +63,14 @@ void events_record(struct store *st, const char *kind, const char *iccid, const 
 void events_note(struct worker *w, const char *kind, const char *iccid, const char *peer,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/*
+ * An event of a module (the device of a RoT): as events_note, with the
+ * owner ("" or NULL: none) and the device (the RoT UID) recorded in the
+ * event's own columns, so that the owner's API keys see it.
+ */
+void events_note_dev(struct worker *w, const char *kind, const char *owner, const char *device,
+    const char *peer, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
 /* worker.c: w->evq with its flush timer on w->base (ZTP_ENOMEM); write what is left and free it. */
 int events_worker_start(struct worker *w);
 void events_worker_end(struct worker *w);

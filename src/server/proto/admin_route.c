@@ -32,6 +32,11 @@ static const struct {
 	{ "ca", PARAM_CA },
 	/* left to the handler: a group's name is checked after the method (405 before 400) */
 	{ "group", PARAM_RAW },
+	{ "owner", PARAM_RAW },
+	{ "apikey", PARAM_RAW },
+	{ "profile", PARAM_RAW },
+	{ "rot", PARAM_RAW },
+	{ "campaign", PARAM_RAW },
 };
 
 int

@@ -318,6 +318,115 @@ int store_apikey_verify(struct store *st, const char *key_id, const char *secret
 int store_apikey_exists(struct store *st, const char *key_id);
 int store_apikey_count(struct store *st, int *count);
 
+/* ---- owners and owner-scoped API keys (store_owner.c, store_apikey.c) ---- */
+
+#define STORE_OWNER_MAX 64 /* an owner's name: 1..64 of A-Z a-z 0-9 - . _ */
+
+/* ---- the module security service (docs/protocol/security-service.md) ---- */
+
+#define STORE_ROT_HEX 32      /* a RoT UID: 32 lower-case hex digits */
+#define STORE_PROFILE_UID 32  /* a DeviceProfileUID: 32 lower-case hex digits */
+#define STORE_MODKEY_LEN 32   /* factory secret, operational keys */
+#define STORE_MODKEY_HISTORY 8 /* retired operational keys kept per RoT, to recognise clones */
+#define STORE_SERIAL_TEXT_MAX 64
+#define STORE_FIRMWARE_MAX 32
+#define STORE_BATCH_MAX 64
+
+/* A module as the store has it (never its keys). */
+struct store_mod {
+	char rot_uid[STORE_ROT_HEX + 1];
+	int factory_retired;        /* bootstrapped: the factory secret is never accepted again */
+	uint32_t epoch;             /* the current key's epoch; 0: the factory secret */
+	uint32_t pending_epoch;     /* 0: no pending key */
+	uint32_t pending_features;  /* what the pending key's exchange delivered */
+	int64_t pending_at;         /* ms */
+	char profile_uid[STORE_PROFILE_UID + 1]; /* as the module reported it; "" none */
+	char serial[STORE_SERIAL_TEXT_MAX + 1];
+	char owner[STORE_OWNER_MAX + 1];         /* "" none */
+	char firmware[STORE_FIRMWARE_MAX + 1];
+	uint32_t features;          /* what the device should have */
+	uint32_t features_applied;  /* what the device confirmed */
+	int quarantined;
+	int64_t quarantined_at;     /* ms */
+	char quarantine_reason[128];
+	int64_t clones;             /* clone contacts seen */
+	int64_t bootstrapped_at, claimed_at, last_heartbeat_at; /* ms, 0: never */
+	int64_t heartbeats, boots;
+	char batch[STORE_BATCH_MAX + 1];
+	int64_t created_at, updated_at;
+};
+
+/* What a key of a RoT is to the server (store_module_key). */
+enum store_modkey_kind {
+	STORE_MODKEY_FACTORY = 1, /* the factory secret, not retired */
+	STORE_MODKEY_CURRENT,     /* the current operational key */
+	STORE_MODKEY_PENDING,     /* the pending key */
+	STORE_MODKEY_RETIRED,     /* the retired factory secret or an earlier epoch: a clone */
+};
+
+int store_module_get(struct store *st, const char *rot, struct store_mod *out);
+
+/* ---- store_module.c: the device side of the protocol ---- */
+
+/*
+ * The key of rot's epoch into key (STORE_MODKEY_LEN bytes) and what it is
+ * (*kind). ZTP_ENOENT if the store does not keep that key.
+ */
+int store_module_key(struct store *st, const char *rot, uint32_t epoch, uint8_t *key,
+    enum store_modkey_kind *kind);
+
+/*
+ * Keep key as rot's pending key of epoch pending_epoch (replacing any
+ * other pending key), with the features its answer delivers. Only if
+ * rot's current epoch is still cur_epoch and, for a bootstrap (cur_epoch
+ * 0), the factory secret is not retired: else ZTP_ECONFLICT. ZTP_EAUTH
+ * if rot is quarantined.
+ */
+int store_module_pending_set(struct store *st, const char *rot, uint32_t cur_epoch,
+    uint32_t pending_epoch, const uint8_t *key, uint32_t features, int64_t now);
+
+/* What a commit did (store_module_commit). */
+struct store_module_commit_out {
+	int bootstrapped; /* the factory secret was retired by this commit */
+	int claimed;      /* the module was assigned to an owner by this commit */
+	char owner[STORE_OWNER_MAX + 1];
+};
+
+/*
+ * Commit rot's pending key of epoch if it is key (constant-time compare):
+ * it becomes current, the old current key joins the history (the oldest
+ * beyond STORE_MODKEY_HISTORY go), the factory secret is retired, the
+ * pending features are applied (and the campaign rows they satisfy), and
+ * heartbeat (1 for a heartbeat's confirmation) sets last_heartbeat_at and
+ * counts it. A module without an owner whose reported profile is known is
+ * assigned to the profile's owner. ZTP_ECONFLICT if the pending key is
+ * not that one (nothing changes).
+ */
+int store_module_commit(struct store *st, const char *rot, uint32_t epoch, const uint8_t *key,
+    int heartbeat, int64_t now, struct store_module_commit_out *out);
+
+/*
+ * What a module reported (m: profile, serial, firmware, counters; each if
+ * present): the profile and serial are kept the first time they come
+ * (they are sealed in the module); a module without an owner whose
+ * profile is known is assigned to the profile's owner (*claimed 1, owner
+ * in out). Its features: a bootstrap takes the profile's.
+ */
+struct modmsg;
+int store_module_report(struct store *st, const char *rot, const struct modmsg *m, int64_t now,
+    struct store_module_commit_out *out);
+
+/*
+ * Quarantine rot (reason: text), count a clone contact when clone is 1;
+ * pending campaign rows of rot become failed.
+ */
+int store_module_quarantine(struct store *st, const char *rot, int clone, const char *reason,
+    int64_t now);
+
+/* ---- store_profile.c: profiles, module import, the operator's side of modules, campaigns ---- */
+
+/* ---- store_profile.c ends ---- */
+
 /* ---- SIM groups (store_group.c) ---- */
 
 /*

@@ -32,7 +32,7 @@
 #include "store_int.h"
 #include "ztp/err.h"
 
-#define COPY_COLS_MAX 14      /* groups */
+#define COPY_COLS_MAX 27      /* modules */
 #define COPY_KEY_MAX 2        /* columns of a primary key */
 #define COPY_KEY_TEXT_MAX 256 /* bytes of a text key: the longest is a UDID (64) */
 #define COPY_ROWS_MAX 32      /* rows of one INSERT */
@@ -60,7 +60,7 @@ struct copy_table {
 #define B(n) { n, COPY_BLOB }
 
 /*
- * The schema of store_sqlite.c's version 6 and store_pg.c's version 1, in
+ * The schema of store_sqlite.c's version 7 and store_pg.c's version 2, in
  * an order that respects the foreign keys: groups before allowlist,
  * enrol_passwords and mfr_cas. ztp_schema (PostgreSQL's version) is not
  * copied.
@@ -80,9 +80,10 @@ static const struct copy_table copy_tables[] = {
 	{ .name = "devices", .nkey = 2, .cols = { T("iccid"), T("device_id"), T("cli"), T("usr"),
 	    B("pwd"), I("created_at") } },
 	{ .name = "events", .nkey = 1, .identity = "id", .cols = { I("id"), I("time"), T("kind"),
-	    T("iccid"), T("peer"), T("detail"), I("count"), I("last_time") } },
+	    T("iccid"), T("peer"), T("detail"), I("count"), I("last_time"), T("owner"),
+	    T("device") } },
 	{ .name = "api_keys", .nkey = 1, .cols = { T("key_id"), B("salt"), B("hash"),
-	    I("created_at") } },
+	    I("created_at"), T("name"), T("owner"), I("revoked_at") } },
 	{ .name = "allowlist", .nkey = 1, .cols = { T("udid"), B("key_sha256"), T("group_name"),
 	    T("iccid"), I("created_at") } },
 	{ .name = "enrol_passwords", .nkey = 1, .identity = "id", .cols = { I("id"), T("udid"),
@@ -95,6 +96,22 @@ static const struct copy_table copy_tables[] = {
 	{ .name = "certs", .nkey = 1, .cols = { T("serial"), T("udid"), T("subject"),
 	    B("key_sha256"), I("not_before"), I("not_after"), I("issued_at"), T("method"),
 	    I("revoked_at"), I("reason") } },
+	{ .name = "owners", .nkey = 1, .cols = { T("name"), I("created_at") } },
+	{ .name = "profiles", .nkey = 1, .cols = { T("uid"), T("name"), T("owner"), I("features"),
+	    I("hb_interval_s"), I("hb_min_interval_s"), I("created_at") } },
+	{ .name = "modules", .nkey = 1, .cols = { T("rot_uid"), B("factory_key"),
+	    I("factory_retired"), I("epoch"), B("op_key"), I("pending_epoch"), B("pending_key"),
+	    I("pending_features"), I("pending_at"), T("profile_uid"), T("serial"), T("owner"),
+	    T("firmware"), I("features"), I("features_applied"), I("quarantined"),
+	    I("quarantined_at"), T("quarantine_reason"), I("clones"), I("bootstrapped_at"),
+	    I("claimed_at"), I("last_heartbeat_at"), I("heartbeats"), I("boots"), T("batch"),
+	    I("created_at"), I("updated_at") } },
+	{ .name = "module_keys", .nkey = 2, .cols = { T("rot_uid"), I("epoch"), B("key"),
+	    I("retired_at") } },
+	{ .name = "campaigns", .nkey = 1, .identity = "id", .cols = { I("id"), T("owner"),
+	    T("profile_uid"), I("enable"), I("disable"), T("created_by"), I("created_at") } },
+	{ .name = "campaign_devices", .nkey = 2, .cols = { I("campaign_id"), T("rot_uid"),
+	    I("state"), I("created_at"), I("updated_at") } },
 	/* every store starts with the three counters at 0 */
 	{ .name = "counters", .nkey = 1, .set = 1, .data = "value <> 0",
 	    .cols = { T("name"), I("value") } },
@@ -113,8 +130,8 @@ static const struct {
 	const char *driver;
 	int version;
 } copy_schema[] = {
-	{ "sqlite", 6 },
-	{ "postgresql", 1 },
+	{ "sqlite", 7 },
+	{ "postgresql", 2 },
 };
 
 /* The primary key of the last row read. */

@@ -44,6 +44,9 @@ enum store_module {
 	STORE_M_APIKEY,
 	STORE_M_GROUP,
 	STORE_M_EST,
+	STORE_M_OWNER,
+	STORE_M_MODULE,
+	STORE_M_PROFILE,
 	STORE_M__COUNT
 };
 #define STORE_MODULE_STMT_MAX 32 /* statements of one domain file */
