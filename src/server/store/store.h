@@ -417,6 +417,13 @@ int store_module_report(struct store *st, const char *rot, const struct modmsg *
     struct store_module_commit_out *out);
 
 /*
+ * The policy of profile uid: its owner, the features it gives at bootstrap
+ * and its heartbeat intervals (seconds). ZTP_ENOENT if there is none.
+ */
+int store_module_profile(struct store *st, const char *uid, char owner[STORE_OWNER_MAX + 1],
+    uint32_t *features, uint32_t *hb_interval, uint32_t *hb_min);
+
+/*
  * Quarantine rot (reason: text), count a clone contact when clone is 1;
  * pending campaign rows of rot become failed.
  */
