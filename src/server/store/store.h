@@ -365,6 +365,9 @@ enum store_modkey_kind {
 };
 
 int store_module_get(struct store *st, const char *rot, struct store_mod *out);
+/* One module with its factory secret (sealed), as a maker's batch has it. ZTP_EEXIST if known. */
+int store_module_add(struct store *st, const char *rot, const uint8_t *factory, const char *batch,
+    int64_t now);
 
 /* ---- store_module.c: the device side of the protocol ---- */
 

@@ -36,6 +36,7 @@ enum module_stmt {
 	S_MOD_CLAIM,
 	S_MOD_QUARANTINE,
 	S_MOD_CAMPAIGN_FAILED,
+	S_MOD_ADD,
 	S__COUNT
 };
 
@@ -88,6 +89,8 @@ static const char *const module_sql[S__COUNT] = {
 			     " quarantine_reason = CASE WHEN quarantined = 0 THEN ?3 ELSE"
 			     " quarantine_reason END, clones = clones + ?4, pending_epoch = 0,"
 			     " pending_key = NULL, updated_at = ?2 WHERE rot_uid = ?1",
+	[S_MOD_ADD] = "INSERT INTO modules(rot_uid, factory_key, batch, created_at, updated_at)"
+		      " VALUES(?1, ?2, ?3, ?4, ?4)",
 	[S_MOD_CAMPAIGN_FAILED] = "UPDATE campaign_devices SET state = 2, updated_at = ?2"
 				  " WHERE rot_uid = ?1 AND state = 0",
 };
@@ -126,6 +129,29 @@ row_module(struct store_stmt *s, struct store_mod *m)
 	store_col_text(s, 21, m->batch, sizeof(m->batch));
 	m->created_at = store_col_int64(s, 22);
 	m->updated_at = store_col_int64(s, 23);
+}
+
+int
+store_module_add(struct store *st, const char *rot, const uint8_t *factory, const char *batch,
+    int64_t now)
+{
+	uint8_t sealed[STORE_MODKEY_LEN + CRYPTO_SEAL_OVERHEAD];
+	struct store_stmt *s;
+	size_t sealedlen = 0;
+	int rc;
+
+	if (!modmsg_uid_hex_valid(rot, strlen(rot)))
+		return ZTP_EINVAL;
+	if ((rc = store_seal(st, "module", rot, "factory", factory, STORE_MODKEY_LEN, sealed,
+		 sizeof(sealed), &sealedlen)) != 0)
+		return rc;
+	if ((s = prep(st, S_MOD_ADD)) == NULL)
+		return ZTP_ESTORE;
+	store_bind_text(s, 1, rot);
+	store_bind_blob(s, 2, sealed, sealedlen);
+	store_bind_opt_text(s, 3, batch);
+	store_bind_int64(s, 4, now);
+	return store_exec(st, s);
 }
 
 int
