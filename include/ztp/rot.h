@@ -17,7 +17,7 @@
  *
  *   psk = ztp_rot_psk()                  pending key first, else current
  *   TLS handshake with psk
- *     alert unknown_psk_identity / decrypt_error:
+ *     alert unknown_psk_identity / decrypt_error / illegal_parameter:
  *       ztp_rot_key_refused(psk.epoch)   a pending key is dropped: store,
  *                                        start again with the next psk
  *     success: ztp_rot_handshake_ok()    a pending key is committed: store
@@ -158,7 +158,7 @@ int ztp_rot_handshake_ok(struct ztp_rot *r, uint32_t epoch);
 
 /*
  * The server refused the key of epoch (alert unknown_psk_identity, or
- * decrypt_error: it holds another key of that epoch). If that was the
+ * a binder that does not verify: it holds another key of that epoch). If that was the
  * pending key, it is dropped and wiped: returns 1, store the state and
  * try again with the next key. Else 0, nothing changed.
  */
