@@ -118,6 +118,53 @@ error:
 	out_str(at, "ERROR");
 }
 
+#define AT_CME_NOT_ALLOWED "+CME ERROR: operation not allowed"
+
+/*
+ * AT+USECDEVINFO=... (s after the '='): exactly "<profile>","<serial>",
+ * two quoted strings without a quote inside and nothing around them, else
+ * ERROR; what is inside them is the module's to judge (+CME ERROR).
+ */
+static void
+cmd_usecdevinfo_set(struct at *at, const char *s, size_t n)
+{
+	const char *p, *q, *comma;
+	size_t plen, slen;
+
+	if (n < 5 || s[0] != '"' || s[n - 1] != '"')
+		goto error;
+	p = s + 1;
+	if ((comma = memchr(p, '"', n - 1)) == NULL)
+		goto error;
+	plen = (size_t)(comma - p);
+	comma++;
+	if ((size_t)(comma - s) + 3 > n || comma[0] != ',' || comma[1] != '"')
+		goto error;
+	q = comma + 2;
+	slen = n - (size_t)(q - s) - 1;
+	if (memchr(q, '"', slen) != NULL)
+		goto error;
+	if (at->mod->seal(at->mod->arg, p, plen, q, slen) == 0)
+		out_str(at, "OK");
+	else
+		out_str(at, AT_CME_NOT_ALLOWED);
+	return;
+error:
+	out_str(at, "ERROR");
+}
+
+static void
+cmd_usecdevinfo_read(struct at *at)
+{
+	char text[40];
+	int reg = 0, claimed = 0, boot = 0;
+
+	at->mod->status(at->mod->arg, &reg, &claimed, &boot);
+	snprintf(text, sizeof(text), "+USECDEVINFO: %d,%d,%d", reg != 0, claimed != 0, boot != 0);
+	out_str(at, text);
+	out_str(at, "OK");
+}
+
 /* One command line, without its CR, with at most AT_LINE_MAX bytes. */
 static void
 execute(struct at *at, const char *line, size_t len)
@@ -160,6 +207,12 @@ execute(struct at *at, const char *line, size_t len)
 		out_str(at, "OK");
 	} else if (starts(c, n, "+CSIM=")) {
 		cmd_csim(at, c + 6, n - 6);
+	} else if (at->mod != NULL && is(c, n, "+USECDEVINFO?")) {
+		cmd_usecdevinfo_read(at);
+	} else if (at->mod != NULL && starts(c, n, "+USECDEVINFO=")) {
+		cmd_usecdevinfo_set(at, c + 13, n - 13);
+	} else if (at->mod != NULL && is(c, n, "+USECCONN")) {
+		out_str(at, at->mod->conn(at->mod->arg) == 0 ? "OK" : AT_CME_NOT_ALLOWED);
 	} else {
 		out_str(at, "ERROR");
 	}
@@ -173,6 +226,12 @@ at_init(struct at *at, const struct at_ops *ops, const char *iccid, const char *
 	at->echo = 1;
 	snprintf(at->iccid, sizeof(at->iccid), "%s", iccid != NULL ? iccid : "");
 	snprintf(at->imei, sizeof(at->imei), "%s", imei != NULL ? imei : "");
+}
+
+void
+at_set_module(struct at *at, const struct at_module_ops *mod)
+{
+	at->mod = mod;
 }
 
 void

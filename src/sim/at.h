@@ -57,8 +57,28 @@ struct at_ops {
 	void *arg;
 };
 
+/*
+ * The module's root of trust (ztp-sim --module; docs/protocol/
+ * security-service.md section 9), optional: without it the AT+USEC...
+ * commands answer ERROR like any unknown command.
+ */
+struct at_module_ops {
+	/*
+	 * AT+USECDEVINFO="<profile>","<serial>": the two arguments without
+	 * their quotes (any bytes but '"'; not NUL-terminated). 0 answers OK,
+	 * -1 +CME ERROR: operation not allowed.
+	 */
+	int (*seal)(void *arg, const char *profile, size_t plen, const char *serial, size_t slen);
+	/* AT+USECDEVINFO?: the three numbers, each 0 or 1. */
+	void (*status)(void *arg, int *registered, int *claimed, int *bootstrapped);
+	/* AT+USECCONN, blocking: 0 answers OK, -1 +CME ERROR: operation not allowed. */
+	int (*conn)(void *arg);
+	void *arg;
+};
+
 struct at {
 	const struct at_ops *ops;
+	const struct at_module_ops *mod; /* NULL: no module */
 	char iccid[ICCID_STR_SIZE];
 	char imei[AT_IMEI_DIGITS + 1];
 	int echo;
@@ -73,6 +93,9 @@ struct at {
  * outlive at.
  */
 void at_init(struct at *at, const struct at_ops *ops, const char *iccid, const char *imei);
+
+/* Answer the module's commands through mod (which must outlive at); NULL: none. */
+void at_set_module(struct at *at, const struct at_module_ops *mod);
 
 /* Feed len bytes from the DTE; answers go out through ops->out. */
 void at_input(struct at *at, const uint8_t *buf, size_t len);

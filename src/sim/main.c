@@ -40,6 +40,7 @@
 #include "at.h"
 #include "fault.h"
 #include "log.h"
+#include "module.h"
 #include "num.h"
 #include "simfile.h"
 #include "ztp/card.h"
@@ -76,6 +77,11 @@ struct sim {
 	uint64_t start_ms;
 	uint64_t creg_delay_ms;
 	int roaming;
+
+	/* ztp-sim --module: a module's root of trust (module.h); NULL: none */
+	struct module *module;
+	struct at_module_ops mod_ops;
+	int have_sim; /* --sim given: without it AT+CSIM answers ERROR */
 };
 
 /* ---- the applet's platform ---- */
@@ -252,6 +258,8 @@ at_csim(void *arg, const uint8_t *cmd, size_t len, uint8_t *resp, size_t cap)
 	struct sim *sim = arg;
 	size_t n;
 
+	if (!sim->have_sim)
+		return 0;
 	n = card_process(&sim->card, cmd, len, resp, cap);
 	rearm(sim);
 	return n;
@@ -357,6 +365,49 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(sim->base);
 }
 
+/* ---- the module (ztp-sim --module) ---- */
+
+static int
+mod_seal(void *arg, const char *profile, size_t plen, const char *serial, size_t slen)
+{
+	return module_seal(((struct sim *)arg)->module, profile, plen, serial, slen);
+}
+
+static void
+mod_status(void *arg, int *registered, int *claimed, int *bootstrapped)
+{
+	module_status(((struct sim *)arg)->module, registered, claimed, bootstrapped);
+}
+
+static int
+mod_conn(void *arg)
+{
+	return module_conn(((struct sim *)arg)->module);
+}
+
+/* HOST:PORT or [V6]:PORT into host (cap bytes) and port. 0 or -1. */
+static int
+parse_server(const char *s, char *host, size_t cap, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':'), *h = s;
+	size_t hlen;
+	uint64_t p;
+
+	if (colon == NULL || num_parse_u64z(colon + 1, 1, 65535, &p) != 0)
+		return -1;
+	hlen = (size_t)(colon - s);
+	if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']') {
+		h = s + 1;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= cap)
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
 /* ---- set-up ---- */
 
 static int
@@ -438,16 +489,23 @@ remove_link(struct sim *sim)
 	sim->linked = 0;
 }
 
+#define MODULE_FW_DEFAULT "sim-1"
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: ztp-sim --sim FILE [--link PATH] [--t0] [--creg-delay SECONDS]\n"
-	    "               [--roaming] [--trace FILE] [--psk-ke] [--verbose]\n"
+	    "usage: ztp-sim [--sim FILE] [--module FILE --module-server HOST:PORT]\n"
+	    "               [--module-firmware VERSION] [--link PATH] [--t0]\n"
+	    "               [--creg-delay SECONDS] [--roaming] [--trace FILE] [--psk-ke]\n"
+	    "               [--verbose]\n"
+	    "       ztp-sim --module FILE --module-create UID --factory-key-file KEYFILE\n"
 	    "\n"
 	    "A virtual modem on a pseudo-terminal with a virtual SIM running the SAFE2\n"
-	    "applet. Prints the pty's path on stdout and answers AT commands on it\n"
-	    "(AT, ATE0/ATE1, ATI, AT+CGSN, AT+CCID, AT+ICCID, AT+CREG?, AT+CSIM).\n"
+	    "applet, a cellular module's root of trust, or both. Prints the pty's path\n"
+	    "on stdout and answers AT commands on it (AT, ATE0/ATE1, ATI, AT+CGSN,\n"
+	    "AT+CCID, AT+ICCID, AT+CREG?, AT+CSIM with --sim; AT+USECDEVINFO=,\n"
+	    "AT+USECDEVINFO?, AT+USECCONN with --module).\n"
 	    "\n"
 	    "  --sim FILE            the SIM state file (JSON; rewritten when the applet\n"
 	    "                        changes its persistent state, mode 0600); locked\n"
@@ -458,7 +516,24 @@ usage(FILE *f)
 	    "  --roaming             registered roaming (5) rather than home (1)\n"
 	    "  --trace FILE          append every AT line in (>) and out (<), timestamped\n"
 	    "  --psk-ke              TLS 1.3 key exchange psk_ke (no (EC)DHE), as the SIM\n"
-	    "  --verbose             debug logging on stderr\n");
+	    "  --verbose             debug logging on stderr\n"
+	    "\n"
+	    "The module (docs/protocol/security-service.md section 9):\n"
+	    "  --module FILE         the module's NVM: its root of trust's state (binary,\n"
+	    "                        mode 0600, rewritten whole at every change); locked\n"
+	    "                        through FILE.lock: one ztp-sim per module file. It\n"
+	    "                        bootstraps at start and heartbeats on its own\n"
+	    "  --module-server HOST:PORT  ztpd's device listener ([V6]:PORT for IPv6)\n"
+	    "  --module-firmware VERSION  reported to the server (default " MODULE_FW_DEFAULT ")\n"
+	    "  --module-create UID   create FILE (which must not exist) for the RoT UID\n"
+	    "                        (32 hex digits) with the factory secret in KEYFILE\n"
+	    "                        (64 hex digits), then exit\n"
+	    "  --factory-key-file KEYFILE  see --module-create\n"
+	    "AT+USECDEVINFO=\"<profile>\",\"<serial>\" seals once (later calls answer OK and\n"
+	    "change nothing; a malformed argument is +CME ERROR: operation not allowed);\n"
+	    "AT+USECDEVINFO? answers +USECDEVINFO: <registered>,<claimed>,<bootstrapped>;\n"
+	    "AT+USECCONN runs a heartbeat and answers once it is over. The log says\n"
+	    "\"bootstrap done: N bytes\" with the TCP payload of the bootstrap.\n");
 }
 
 int
@@ -473,6 +548,11 @@ main(int argc, char **argv)
 		{ "trace", required_argument, NULL, 't' },
 		{ "psk-ke", no_argument, NULL, 'k' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "module-server", required_argument, NULL, 'S' },
+		{ "module-firmware", required_argument, NULL, 'F' },
+		{ "module-create", required_argument, NULL, 'C' },
+		{ "factory-key-file", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -480,6 +560,10 @@ main(int argc, char **argv)
 	struct safe2_persist persist;
 	struct transport_opts topts;
 	const char *simpath = NULL, *tracepath = NULL;
+	const char *modpath = NULL, *modserver = NULL, *modcreate = NULL, *keyfile = NULL;
+	const char *firmware = MODULE_FW_DEFAULT;
+	struct module_opts mopts;
+	char modhost[256], uidhex[33];
 	char err[512], imei[AT_IMEI_DIGITS + 1];
 	uint64_t delay = 0;
 	int t0 = 0, psk_ke = 0, verbose = 0, c, rc = 1;
@@ -515,6 +599,21 @@ main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'm':
+			modpath = optarg;
+			break;
+		case 'S':
+			modserver = optarg;
+			break;
+		case 'F':
+			firmware = optarg;
+			break;
+		case 'C':
+			modcreate = optarg;
+			break;
+		case 'K':
+			keyfile = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -523,11 +622,33 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (simpath == NULL || optind != argc) {
+	if (optind != argc || (simpath == NULL && modpath == NULL) ||
+	    ((modcreate != NULL || keyfile != NULL) && (modpath == NULL || modcreate == NULL ||
+							   keyfile == NULL || simpath != NULL))) {
 		usage(stderr);
 		return 2;
 	}
 	log_init("ztp-sim", LOG_FORMAT_TEXT, verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	if (modcreate != NULL) {
+		if (module_create(modpath, modcreate, keyfile, err, sizeof(err)) != 0) {
+			log_warnx("%s", err);
+			return 1;
+		}
+		log_info("module %s created for RoT UID %s", modpath, modcreate);
+		return 0;
+	}
+	memset(&mopts, 0, sizeof(mopts));
+	if (modpath != NULL) {
+		if (modserver == NULL ||
+		    parse_server(modserver, modhost, sizeof(modhost), &mopts.port) != 0) {
+			fprintf(stderr, "ztp-sim: --module needs --module-server HOST:PORT\n");
+			return 2;
+		}
+		mopts.path = modpath;
+		mopts.host = modhost;
+		mopts.firmware = firmware;
+	}
+	sim.have_sim = simpath != NULL;
 	signal(SIGPIPE, SIG_IGN);
 	sim.creg_delay_ms = delay * 1000;
 	sim.start_ms = (uint64_t)clock_mono_ms();
@@ -536,11 +657,11 @@ main(int argc, char **argv)
 	 * One ztp-sim per SIM file: two would overwrite each other's saves,
 	 * and the second's load would remove the first's temporary files.
 	 */
-	if ((sim.lock_fd = simfile_lock(simpath, err, sizeof(err))) < 0) {
+	if (sim.have_sim && (sim.lock_fd = simfile_lock(simpath, err, sizeof(err))) < 0) {
 		log_warnx("%s", err);
 		goto out;
 	}
-	if (simfile_load(&sim.sf, simpath, &persist, err, sizeof(err)) != 0) {
+	if (sim.have_sim && simfile_load(&sim.sf, simpath, &persist, err, sizeof(err)) != 0) {
 		log_warnx("%s", err);
 		goto out;
 	}
@@ -555,11 +676,17 @@ main(int argc, char **argv)
 	transport_opts_defaults(&topts);
 	topts.psk_ke = psk_ke;
 	topts.log = transport_log;
-	if ((sim.tr = transport_new(sim.base, &topts)) == NULL) {
+	if (sim.have_sim && (sim.tr = transport_new(sim.base, &topts)) == NULL) {
 		log_warnx("cannot create the network transport");
 		goto out;
 	}
+	if (modpath != NULL && (sim.module = module_start(&mopts, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
 
+	if (!sim.have_sim)
+		memset(&persist, 0, sizeof(persist));
 	sim.plat.persist = plat_persist;
 	sim.plat.start = plat_start;
 	sim.plat.cancel = plat_cancel;
@@ -579,6 +706,13 @@ main(int argc, char **argv)
 	sim.at_ops.arg = &sim;
 	at_imei_for(sim.applet.p.iccid, imei);
 	at_init(&sim.at, &sim.at_ops, sim.applet.p.iccid, imei);
+	if (sim.module != NULL) {
+		sim.mod_ops.seal = mod_seal;
+		sim.mod_ops.status = mod_status;
+		sim.mod_ops.conn = mod_conn;
+		sim.mod_ops.arg = &sim;
+		at_set_module(&sim.at, &sim.mod_ops);
+	}
 
 	if (open_pty(&sim) != 0)
 		goto out;
@@ -600,10 +734,16 @@ main(int argc, char **argv)
 
 	printf("%s\n", sim.pty);
 	fflush(stdout);
-	log_info("SIM %s, server %s:%u%s, Device ID %s, %s; modem on %s", sim.applet.p.iccid,
-	    sim.applet.p.host, sim.applet.p.port, sim.applet.p.path,
-	    sim.applet.p.device_id_len ? "set" : "not set",
-	    sim.applet.p.locked ? "locked" : "unlocked", sim.pty);
+	if (sim.have_sim)
+		log_info("SIM %s, server %s:%u%s, Device ID %s, %s; modem on %s",
+		    sim.applet.p.iccid, sim.applet.p.host, sim.applet.p.port, sim.applet.p.path,
+		    sim.applet.p.device_id_len ? "set" : "not set",
+		    sim.applet.p.locked ? "locked" : "unlocked", sim.pty);
+	if (sim.module != NULL) {
+		module_uid_hex(sim.module, uidhex);
+		log_info("module %s, RoT UID %s, server %s:%u; modem on %s", modpath, uidhex,
+		    modhost, mopts.port, sim.pty);
+	}
 
 	if (event_base_dispatch(sim.base) < 0) {
 		log_warnx("event loop failed");
@@ -612,6 +752,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	remove_link(&sim);
+	module_stop(sim.module); /* the thread goes before the state it uses */
 	/* a card reset: in-flight attempts are cancelled before the transport goes */
 	if (sim.tr != NULL)
 		safe2_reset(&sim.applet);

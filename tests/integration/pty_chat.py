@@ -4,8 +4,8 @@
 usage: pty_chat.py PTY LINE...
 Opens the pty (a new open per call, as an application that closes and
 reopens the port), sends each LINE with CR LF (or $EOL) and reads the answer
-up to its final result code (OK or ERROR) with a 10 s deadline; after the
-last one, 50 ms more to catch any stray byte. Prints each answer on a line
+up to its final result code (OK, ERROR or +CME ERROR: <text>) with a 10 s
+deadline; after the last one, 50 ms more to catch any stray byte. Prints each answer on a line
 of its own with CR, LF and other control bytes escaped (\\r, \\n, \\xNN).
 Exit 1 on a deadline, with what it got.
 
@@ -14,7 +14,7 @@ ztp-sim, which keeps the pty's slave side open) still holds it, checked
 before and after the open: a dead modem's pty may already belong to
 another test's ztp-sim. Exit 2 then.
 """
-import os, select, sys, time, tty
+import os, re, select, sys, time, tty
 eol = os.environ.get('EOL', '\r\n').encode()
 lines = sys.argv[2:]
 pid = os.environ.get('ZTP_SIM_PID')
@@ -48,7 +48,8 @@ for i, line in enumerate(lines):
             break
         if select.select([fd], [], [], left)[0]:
             got += os.read(fd, 4096)
-            if done is None and (got.endswith(b'\r\nOK\r\n') or got.endswith(b'\r\nERROR\r\n')):
+            if done is None and (got.endswith(b'\r\nOK\r\n') or got.endswith(b'\r\nERROR\r\n')
+                                 or re.search(rb'\r\n\+CME ERROR: [^\r\n]*\r\n$', got)):
                 done = time.monotonic() + (0.05 if i == len(lines) - 1 else 0)
     print(''.join(esc.get(c, chr(c) if 32 <= c < 127 else '\\x%02x' % c) for c in got))
     if done is None:

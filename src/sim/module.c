@@ -1,0 +1,586 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ztp-sim's module (module.h): the root of trust's state file, its lock,
+ * the network thread and the AT commands' side.
+ *
+ * Two locks: mu guards the root of trust and its file (every change is
+ * written under it, so the file always holds the state last used), and
+ * contact_mu makes contacts one at a time (the thread's and
+ * AT+USECCONN's). Nobody waits for contact_mu while holding mu.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "atomicfile.h"
+#include "clock.h"
+#include "fault.h"
+#include "hex.h"
+#include "log.h"
+#include "modmsg.h"
+#include "module.h"
+#include "simfile.h"
+#include "ztp/err.h"
+#include "ztp/modclient.h"
+#include "ztp/rot.h"
+
+#define MODULE_FILE_MAX 4096 /* a state file is ZTP_ROT_STATE_LEN bytes: refuse anything far larger */
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+#define REFUSED_WAIT_MS 60000 /* after a 403: quarantined or cloned, nothing to hurry */
+#define WAIT_MAX_S 3600       /* re-evaluate the schedule at least this often */
+
+struct module {
+	char path[PATH_MAX];
+	int lock_fd;
+	pthread_mutex_t mu; /* rot, the file, saves, stop, kick, retry_at_ms */
+	pthread_mutex_t contact_mu;
+	pthread_cond_t cv;
+	struct ztp_rot rot;
+	struct modclient *client;
+	pthread_t thread;
+	int thread_started;
+	int stop;
+	int kick;
+	unsigned saves;
+	int64_t retry_at_ms; /* monotonic; 0: none */
+	uint32_t backoff_ms;
+};
+
+/* ---- the state file */
+
+static const char MKSTEMP_TEMPLATE[] = { 'X', 'X', 'X', 'X', 'X', 'X', '\0' };
+
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Write data to path whole or not at all, as atomicfile_write does (the
+ * same temporary name, so atomicfile_clean removes what a cut leaves),
+ * with a fault point before the rename and one after the directory's
+ * sync, numbered by n: the test build cuts the power at any write.
+ */
+static int
+save_file(const char *path, const uint8_t *data, size_t len, unsigned n, char *err, size_t cap)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + NAME_MAX + 16], point[64];
+	const char *slash = strrchr(path, '/'), *base;
+	int fd = -1, dfd = -1, rc;
+
+	if (slash == NULL) {
+		snprintf(dir, sizeof(dir), ".");
+		base = path;
+	} else {
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+		base = slash + 1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/.%s.%.6s", dir, base, MKSTEMP_TEMPLATE);
+	if ((fd = mkstemp(tmp)) < 0) {
+		rc = ztp_errf(err, cap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		tmp[0] = '\0';
+		goto out;
+	}
+	if (fchmod(fd, 0600) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		rc = ztp_errf(err, cap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = ztp_errf(err, cap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	snprintf(point, sizeof(point), "module_save_%u_before_rename", n);
+	fault_point(point);
+	if (rename(tmp, path) != 0) {
+		rc = ztp_errf(err, cap, ZTP_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
+		rc = ztp_errf(err, cap, ZTP_EIO, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	snprintf(point, sizeof(point), "module_save_%u_after", n);
+	fault_point(point);
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	return rc;
+}
+
+/* Write r to the file (m->mu held). 0 or -1, logged. */
+static int
+save(struct module *m, const struct ztp_rot *r)
+{
+	uint8_t img[ZTP_ROT_STATE_LEN];
+	char err[PATH_MAX + 64];
+	size_t len;
+	int rc;
+
+	if (ztp_rot_save(r, img, sizeof(img), &len) != 0)
+		return -1;
+	rc = save_file(m->path, img, len, ++m->saves, err, sizeof(err));
+	OPENSSL_cleanse(img, sizeof(img));
+	if (rc != 0) {
+		log_warnx("module: cannot write the state: %s", err);
+		return -1;
+	}
+	log_debug("module: state saved (epoch %u%s)", r->epoch, r->pending ? ", a key pending" : "");
+	return 0;
+}
+
+/* Read path (at most MODULE_FILE_MAX bytes) and parse it into r. */
+static int
+load_file(const char *path, struct ztp_rot *r, char *err, size_t cap)
+{
+	uint8_t buf[MODULE_FILE_MAX + 1];
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return ztp_errf(err, cap, ZTP_EIO, "%s: %s", path, strerror(errno));
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = ztp_errf(err, cap, ZTP_EIO, "%s: %s", path, strerror(errno));
+			close(fd);
+			OPENSSL_cleanse(buf, sizeof(buf));
+			return rc;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > MODULE_FILE_MAX)
+		rc = ztp_errf(err, cap, ZTP_EMALFORMED, "%s: not a module state file (too long)",
+		    path);
+	else if ((rc = ztp_rot_load(r, buf, len, err, cap)) != 0) {
+		char why[160];
+		snprintf(why, sizeof(why), "%s", err);
+		ztp_errf(err, cap, rc, "%s: %s", path, why);
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
+}
+
+int
+module_create(const char *path, const char *uid_hex, const char *keyfile, char *err,
+    size_t errcap)
+{
+	uint8_t uid[ZTP_ROT_UID_LEN], key[ZTP_ROT_KEY_LEN], img[ZTP_ROT_STATE_LEN];
+	char text[256], *s, *e;
+	struct ztp_rot r;
+	struct stat st;
+	size_t n = 0, len;
+	FILE *f;
+	int rc;
+
+	if (uid_hex == NULL || strlen(uid_hex) != 2 * ZTP_ROT_UID_LEN ||
+	    hex_decode(uid_hex, strlen(uid_hex), uid, sizeof(uid), &len) != 0)
+		return ztp_errf(err, errcap, ZTP_EINVAL, "RoT UID: 32 hex digits");
+	if (lstat(path, &st) == 0)
+		return ztp_errf(err, errcap, ZTP_EEXIST,
+		    "%s exists: a module's state is never replaced", path);
+	if ((f = fopen(keyfile, "re")) == NULL)
+		return ztp_errf(err, errcap, ZTP_EIO, "%s: %s", keyfile, strerror(errno));
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (s = text; *s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'; s++)
+		;
+	for (e = s; *e != '\0' && *e != ' ' && *e != '\t' && *e != '\r' && *e != '\n'; e++)
+		;
+	rc = 0;
+	if ((size_t)(e - s) != 2 * ZTP_ROT_KEY_LEN ||
+	    hex_decode(s, (size_t)(e - s), key, sizeof(key), &len) != 0)
+		rc = ZTP_EINVAL;
+	for (; *e == ' ' || *e == '\t' || *e == '\r' || *e == '\n'; e++)
+		;
+	if (*e != '\0')
+		rc = ZTP_EINVAL;
+	OPENSSL_cleanse(text, sizeof(text));
+	if (rc != 0)
+		return ztp_errf(err, errcap, ZTP_EINVAL, "%s: the factory secret: 64 hex digits",
+		    keyfile);
+	ztp_rot_init(&r, uid, key);
+	OPENSSL_cleanse(key, sizeof(key));
+	ztp_rot_save(&r, img, sizeof(img), &len);
+	ztp_rot_wipe(&r);
+	rc = save_file(path, img, len, 0, err, errcap);
+	OPENSSL_cleanse(img, sizeof(img));
+	return rc;
+}
+
+/* ---- the network thread */
+
+static void
+client_lock(void *arg, int take)
+{
+	struct module *m = arg;
+
+	if (take)
+		pthread_mutex_lock(&m->mu);
+	else
+		pthread_mutex_unlock(&m->mu);
+}
+
+static int
+client_store(void *arg, const struct ztp_rot *r)
+{
+	return save(arg, r);
+}
+
+static void
+client_log(void *arg, enum modclient_log_level level, const char *msg)
+{
+	switch (level) {
+	case MODCLIENT_LOG_DEBUG:
+		log_debug("module: %s", msg);
+		break;
+	case MODCLIENT_LOG_INFO:
+		log_info("module: %s", msg);
+		break;
+	default:
+		log_warnx("module: %s", msg);
+		break;
+	}
+}
+
+static uint32_t
+random_u32(void)
+{
+	uint32_t r = 0;
+
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		return 0;
+	return r;
+}
+
+static const char *
+outcome_name(enum modclient_outcome o)
+{
+	switch (o) {
+	case ZTP_MOD_DONE:
+		return "done";
+	case ZTP_MOD_REFUSED:
+		return "refused";
+	case ZTP_MOD_KEY_UNKNOWN:
+		return "key unknown";
+	case ZTP_MOD_TRANSIENT:
+		return "failed";
+	default:
+		return "local error";
+	}
+}
+
+/* One contact, after any other (contact_mu), logged. */
+static void
+contact(struct module *m, struct modclient_result *res)
+{
+	pthread_mutex_lock(&m->contact_mu);
+	modclient_contact(m->client, &m->rot, res);
+	pthread_mutex_unlock(&m->contact_mu);
+	if (res->outcome == ZTP_MOD_DONE) {
+		if (res->bootstrapped)
+			log_info("module: bootstrap done: %llu bytes (%llu in, %llu out, %u "
+				 "connection%s, %s)",
+			    (unsigned long long)(res->bytes_in + res->bytes_out),
+			    (unsigned long long)res->bytes_in, (unsigned long long)res->bytes_out,
+			    res->connections, res->connections == 1 ? "" : "s", res->cipher);
+		else
+			log_info("module: heartbeat done: %llu bytes (%llu in, %llu out)",
+			    (unsigned long long)(res->bytes_in + res->bytes_out),
+			    (unsigned long long)res->bytes_in, (unsigned long long)res->bytes_out);
+		return;
+	}
+	log_info("module: %s %s%s%s (%llu bytes)",
+	    res->kind == ZTP_ROT_HEARTBEAT ? "heartbeat" :
+	    res->kind == ZTP_ROT_BOOTSTRAP ? "bootstrap" : "contact",
+	    outcome_name(res->outcome), res->error[0] ? ": " : "", res->error,
+	    (unsigned long long)(res->bytes_in + res->bytes_out));
+}
+
+/* When to try again after res (m->mu held). */
+static void
+schedule(struct module *m, const struct modclient_result *res)
+{
+	int64_t now = clock_mono_ms();
+	uint32_t wait;
+
+	if (res->outcome == ZTP_MOD_DONE) {
+		m->backoff_ms = 0;
+		m->retry_at_ms = 0;
+		return;
+	}
+	if (res->outcome == ZTP_MOD_REFUSED && res->status == 409) {
+		/* another bootstrap raced ours: a random pause, then again */
+		wait = 100 + random_u32() % 1900;
+	} else if (res->outcome == ZTP_MOD_REFUSED && res->status == 429) {
+		wait = res->retry_after > 0 ? (res->retry_after > 86400 ? 86400000u :
+								    res->retry_after * 1000u) :
+					      BACKOFF_MAX_MS;
+		wait += random_u32() % 1000;
+	} else if (res->outcome == ZTP_MOD_REFUSED) {
+		wait = REFUSED_WAIT_MS;
+	} else {
+		m->backoff_ms = m->backoff_ms == 0 ? BACKOFF_MIN_MS :
+		    m->backoff_ms >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : m->backoff_ms * 2;
+		/* jitter: half to all of the back-off */
+		wait = m->backoff_ms / 2 + random_u32() % (m->backoff_ms / 2 + 1);
+	}
+	m->retry_at_ms = now + wait;
+}
+
+static void *
+worker(void *arg)
+{
+	struct module *m = arg;
+	struct modclient_result res;
+	struct timespec ts;
+	int64_t due_s, left_ms;
+
+	pthread_mutex_lock(&m->mu);
+	while (!m->stop) {
+		due_s = ztp_rot_next_contact(&m->rot, (int64_t)time(NULL));
+		left_ms = due_s < 0 ? (int64_t)WAIT_MAX_S * 1000 : due_s * 1000;
+		if (m->kick)
+			left_ms = 0;
+		if (m->retry_at_ms != 0 && m->retry_at_ms - clock_mono_ms() > left_ms)
+			left_ms = m->retry_at_ms - clock_mono_ms();
+		if (left_ms > 0) {
+			if (left_ms > (int64_t)WAIT_MAX_S * 1000)
+				left_ms = (int64_t)WAIT_MAX_S * 1000;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += (time_t)(left_ms / 1000);
+			ts.tv_nsec += (long)(left_ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&m->cv, &m->mu, &ts);
+			continue;
+		}
+		m->kick = 0;
+		pthread_mutex_unlock(&m->mu);
+		contact(m, &res);
+		pthread_mutex_lock(&m->mu);
+		schedule(m, &res);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
+/* ---- start, stop */
+
+struct module *
+module_start(const struct module_opts *o, char *err, size_t errcap)
+{
+	struct modclient_opts co;
+	pthread_condattr_t ca;
+	struct module *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		ztp_errf(err, errcap, ZTP_ENOMEM, "out of memory");
+		return NULL;
+	}
+	m->lock_fd = -1;
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_mutex_init(&m->contact_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((size_t)snprintf(m->path, sizeof(m->path), "%s", o->path) >= sizeof(m->path)) {
+		ztp_errf(err, errcap, ZTP_EINVAL, "%s: path too long", o->path);
+		goto fail;
+	}
+	/* one ztp-sim per module file; then what a cut write left is removed */
+	if ((m->lock_fd = simfile_lock(m->path, err, errcap)) < 0)
+		goto fail;
+	atomicfile_clean(m->path);
+	if (load_file(m->path, &m->rot, err, errcap) != 0)
+		goto fail;
+	ztp_rot_boot(&m->rot);
+	if (save(m, &m->rot) != 0) {
+		ztp_errf(err, errcap, ZTP_EIO, "%s: cannot write the state", m->path);
+		goto fail;
+	}
+	memset(&co, 0, sizeof(co));
+	co.host = o->host;
+	co.port = o->port;
+	co.firmware = o->firmware;
+	co.timeout_ms = o->timeout_ms;
+	co.store = client_store;
+	co.lock = client_lock;
+	co.log = client_log;
+	co.arg = m;
+	if ((m->client = modclient_new(&co, err, errcap)) == NULL)
+		goto fail;
+	if (pthread_create(&m->thread, NULL, worker, m) != 0) {
+		ztp_errf(err, errcap, ZTP_EIO, "cannot start the module's thread");
+		goto fail;
+	}
+	m->thread_started = 1;
+	return m;
+fail:
+	module_stop(m);
+	return NULL;
+}
+
+void
+module_stop(struct module *m)
+{
+	if (m == NULL)
+		return;
+	if (m->thread_started) {
+		pthread_mutex_lock(&m->mu);
+		m->stop = 1;
+		pthread_cond_signal(&m->cv);
+		pthread_mutex_unlock(&m->mu);
+		pthread_join(m->thread, NULL);
+	}
+	modclient_free(m->client);
+	ztp_rot_wipe(&m->rot);
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
+	pthread_cond_destroy(&m->cv);
+	pthread_mutex_destroy(&m->contact_mu);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
+
+void
+module_uid_hex(struct module *m, char out[33])
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < ZTP_ROT_UID_LEN; i++) {
+		out[2 * i] = digits[m->rot.uid[i] >> 4];
+		out[2 * i + 1] = digits[m->rot.uid[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+/* ---- the AT commands */
+
+int
+module_seal(struct module *m, const char *profile, size_t plen, const char *serial, size_t slen)
+{
+	char lower[ZTP_ROT_PROFILE_LEN];
+	struct ztp_rot before;
+	size_t i;
+	int rc;
+
+	/* a malformed argument is an error, sealed or not; a good one after the seal is ignored */
+	if (plen != sizeof(lower))
+		return -1;
+	for (i = 0; i < plen; i++)
+		lower[i] = profile[i] >= 'A' && profile[i] <= 'F' ? (char)(profile[i] + 32) :
+								     profile[i];
+	if (!modmsg_profile_valid(lower, plen) || !modmsg_serial_valid(serial, slen))
+		return -1;
+	pthread_mutex_lock(&m->mu);
+	before = m->rot;
+	rc = ztp_rot_seal(&m->rot, lower, plen, serial, slen);
+	if (rc == 0 && save(m, &m->rot) != 0) {
+		m->rot = before;
+		rc = ZTP_EIO;
+	}
+	OPENSSL_cleanse(&before, sizeof(before));
+	if (rc == 0) {
+		log_info("module: sealed (profile %.*s)", (int)plen, lower);
+		m->kick = 1; /* report it now */
+		pthread_cond_signal(&m->cv);
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (rc == ZTP_EEXIST)
+		log_info("module: already sealed: AT+USECDEVINFO ignored");
+	return rc == 0 || rc == ZTP_EEXIST ? 0 : -1;
+}
+
+void
+module_status(struct module *m, int *registered, int *claimed, int *bootstrapped)
+{
+	pthread_mutex_lock(&m->mu);
+	ztp_rot_status(&m->rot, registered, claimed, bootstrapped);
+	pthread_mutex_unlock(&m->mu);
+}
+
+int
+module_conn(struct module *m)
+{
+	struct modclient_result res;
+	uint32_t wait = 0;
+	int rc;
+
+	pthread_mutex_lock(&m->mu);
+	rc = ztp_rot_heartbeat_allowed(&m->rot, (int64_t)time(NULL), &wait);
+	pthread_mutex_unlock(&m->mu);
+	if (rc == ZTP_ECONFLICT) {
+		log_info("module: AT+USECCONN refused: the bootstrap is not done");
+		return -1;
+	}
+	if (rc == ZTP_EBUSY) {
+		log_info("module: AT+USECCONN refused: within the minimum interval (%u s left)",
+		    wait);
+		return -1;
+	}
+	/* the automatic contact may have run meanwhile: ask again once it is over */
+	pthread_mutex_lock(&m->contact_mu);
+	pthread_mutex_lock(&m->mu);
+	rc = ztp_rot_heartbeat_allowed(&m->rot, (int64_t)time(NULL), &wait);
+	pthread_mutex_unlock(&m->mu);
+	if (rc != 0) {
+		pthread_mutex_unlock(&m->contact_mu);
+		log_info("module: AT+USECCONN refused after the contact in flight");
+		return -1;
+	}
+	modclient_contact(m->client, &m->rot, &res);
+	pthread_mutex_unlock(&m->contact_mu);
+	if (res.outcome == ZTP_MOD_DONE)
+		log_info("module: heartbeat done: %llu bytes (%llu in, %llu out)",
+		    (unsigned long long)(res.bytes_in + res.bytes_out),
+		    (unsigned long long)res.bytes_in, (unsigned long long)res.bytes_out);
+	else
+		log_info("module: AT+USECCONN: heartbeat %s%s%s", outcome_name(res.outcome),
+		    res.error[0] ? ": " : "", res.error);
+	pthread_mutex_lock(&m->mu);
+	schedule(m, &res);
+	pthread_mutex_unlock(&m->mu);
+	return res.outcome == ZTP_MOD_DONE ? 0 : -1;
+}

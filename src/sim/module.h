@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ztp-sim --module FILE: a cellular module's root of trust (ztp/rot.h)
+ * behind the AT commands of docs/protocol/security-service.md section 9,
+ * its NVM in FILE (ztp_rot_save's bytes, mode 0600, locked through
+ * FILE.lock while ztp-sim runs).
+ *
+ * Every change of the state is written whole before it is used: to a
+ * temporary file beside FILE, fsync, rename over FILE, fsync of the
+ * directory. In ztp-sim-fault (the test build) the Nth write of a run
+ * (counting from 1: the boot counter at start is the first) has two
+ * fault points, "module_save_N_before_rename" and "module_save_N_after",
+ * where ZTP_FAULT kills the process: a power cut at every write.
+ *
+ * The network runs on a thread of its own (the blocking client,
+ * ztp/modclient.h), so that the AT interpreter answers meanwhile: the
+ * bootstrap at start until it is done (back-off with jitter on failures,
+ * a random pause after a 409), a contact at start when a key is pending
+ * or a seal unreported, at once after a seal, and a heartbeat every
+ * heartbeat interval. AT+USECCONN runs one heartbeat in the caller's
+ * thread, after any contact in flight. One contact at a time.
+ */
+#ifndef ZTP_SIM_MODULE_H
+#define ZTP_SIM_MODULE_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct module;
+
+struct module_opts {
+	const char *path;     /* the state file */
+	const char *host;     /* the server's device listener */
+	uint16_t port;
+	const char *firmware; /* 1..32 printable ASCII */
+	uint32_t timeout_ms;  /* the client's waits; 0: its default */
+};
+
+/*
+ * Create a module's state file at path: RoT UID uid_hex (32 hex digits,
+ * either case) and the factory secret read from keyfile (64 hex digits,
+ * whitespace around them allowed; the file should be mode 0600). Refuses
+ * to replace an existing file. Returns 0, or a ZTP_E code with why in err.
+ */
+int module_create(const char *path, const char *uid_hex, const char *keyfile, char *err,
+    size_t errcap);
+
+/*
+ * Lock and load the state file, count a boot (written at once), start the
+ * network thread. NULL with why in err (the file is in use, unreadable or
+ * corrupt, the options are bad).
+ */
+struct module *module_start(const struct module_opts *o, char *err, size_t errcap);
+
+/* Stop the thread (after a contact in flight), release the lock, wipe the keys. NULL: nothing. */
+void module_stop(struct module *m);
+
+/* The RoT UID in hex, for a log line (33 bytes). */
+void module_uid_hex(struct module *m, char out[33]);
+
+/*
+ * AT+USECDEVINFO="<profile>","<serial>": 0 to answer OK (sealed now, or
+ * already sealed: nothing changed), -1 for +CME ERROR (a malformed
+ * argument, sealed or not, or the state could not be written). The
+ * profile may come in either case; it is sealed in lower case.
+ */
+int module_seal(struct module *m, const char *profile, size_t plen, const char *serial,
+    size_t slen);
+
+/* AT+USECDEVINFO?: the three numbers. */
+void module_status(struct module *m, int *registered, int *claimed, int *bootstrapped);
+
+/*
+ * AT+USECCONN: one heartbeat, blocking until it is over. 0 when it
+ * completed, -1 while the bootstrap is not done, within the minimum
+ * interval, or when it failed.
+ */
+int module_conn(struct module *m);
+
+#endif
