@@ -19,6 +19,8 @@
 #define MODMSG_FIRMWARE_MAX 32   /* 1..32 printable ASCII */
 #define MODMSG_IDENTITY_MAX 44   /* "M" + 32 hex + "." + 10 digits */
 #define MODMSG_KEY_LABEL "EXPORTER-ztp-module-key"
+#define MODMSG_HB_INTERVAL_DEFAULT 604800 /* a week, seconds */
+#define MODMSG_HB_MIN_DEFAULT 300         /* five minutes */
 
 enum modmsg_tag {
 	MODMSG_PROFILE = 1,

@@ -167,6 +167,8 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	long n;
 	int rc, has_cfg = 0;
 
+	if (c != NULL && c->mod)
+		return module_api_handle(req, w, c);
 	if (c == NULL || !c->have_id) {
 		http_reply_error(req, 403, "forbidden", "no PSK identity");
 		return 0;

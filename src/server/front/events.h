@@ -46,6 +46,14 @@ struct worker;
 #define EV_UPSTREAM_ERROR "upstream_error" /* proxy mode: the customer's server failed */
 #define EV_CLIENT_CERT_REFUSED "client_cert_refused" /* EST: a TLS client certificate was refused */
 
+/* the module security service (module_api.c) */
+#define EV_MODULE_UNKNOWN_KEY "module_unknown_key"   /* an identity whose key is not kept */
+#define EV_MODULE_BOOTSTRAPPED "module_bootstrapped" /* factory secret replaced */
+#define EV_MODULE_CLAIMED "module_claimed"           /* assigned to its profile's owner */
+#define EV_MODULE_CLONE "module_clone"               /* a retired key was used: quarantine */
+#define EV_MODULE_REFUSED "module_refused"           /* a request refused (quarantine, state) */
+#define EV_MODULE_UNKNOWN_PROFILE "module_unknown_profile" /* sealed with no known profile */
+
 /* the summary row of a peer address over --event-rate: its count is the events dropped */
 #define EV_EVENTS_SUPPRESSED "events_suppressed"
 

@@ -166,7 +166,7 @@ decide(struct conn *c, const struct httphead *h, int64_t *limit, const char **wh
 {
 	switch (c->kind) {
 	case LISTENER_DEVICE:
-		*limit = STORE_TELEMETRY_MAX;
+		*limit = c->mod ? MODMSG_BODY_MAX : STORE_TELEMETRY_MAX;
 		return 0;
 	case LISTENER_EST:
 		*limit = 2 * EST_BODY_MAX;

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "datadir.h"
+#include "modmsg.h"
 #include "ztp/iccid.h"
 
 struct event_base;
@@ -77,6 +78,10 @@ struct worker {
 };
 
 /* One accepted connection; lives as long as its SSL object. */
+/* the longest PSK identity kept: a SIM's (ICCID_IDENTITY_MAX) or a module's */
+#define CONN_IDENTITY_MAX (MODMSG_IDENTITY_MAX > ICCID_IDENTITY_MAX ? MODMSG_IDENTITY_MAX : \
+    ICCID_IDENTITY_MAX)
+
 struct conn {
 	struct worker *w;
 	enum listener_kind kind;
@@ -94,7 +99,7 @@ struct conn {
 	/* the key resolved from the ClientHello: wiped when the handshake is done */
 	uint8_t psk[64];
 	size_t psk_len;
-	uint8_t ident[ICCID_IDENTITY_MAX];
+	uint8_t ident[CONN_IDENTITY_MAX];
 	size_t ident_len;
 	int derived;     /* key derived from the group's master key */
 	int pending;     /* the pending key of a rotation: commit once the handshake is done */
@@ -104,6 +109,14 @@ struct conn {
 	int hello_al;
 	int hello_psk_ke; /* the SIM's group allows psk_ke */
 	int64_t accepted_at;
+	/* the module security service (module_api.c): the identity named a RoT's key */
+	int mod;                              /* have_id is 0 then: no SIM */
+	char mod_uid[MODMSG_UID_HEX + 1];
+	uint32_t mod_epoch;
+	int mod_kind;                         /* enum store_modkey_kind */
+	uint32_t mod_next_epoch;              /* the pending key this connection announced, 0: none */
+	int mod_bootstrap;                    /* ... in a bootstrap (else a heartbeat) */
+	uint8_t mod_next_key[MODMSG_KEY_LEN]; /* wiped once confirmed or with the connection */
 	/* EST: the client certificate verified in the handshake, if any */
 	int est_peer;         /* EST_PEER_* */
 	int est_peer_expired; /* ours, past notAfter but within the re-enrolment grace */
@@ -197,6 +210,14 @@ void conn_close_soon(struct conn *c, int seconds);
 
 /* device_api.c, admin_api.c: the evhttp handlers, arg is the worker */
 void device_api_handle(struct evhttp_request *req, void *arg);
+/*
+ * module_api.c: the module protocol on the device listener. The handshake
+ * of a module's key is done (c->psk still holds the key): commit a pending
+ * key at its first use, catch a clone. A request on a module's connection:
+ * 0 once answered.
+ */
+void module_api_handshake_done(struct conn *c);
+int module_api_handle(struct evhttp_request *req, struct worker *w, struct conn *c);
 void admin_api_handle(struct evhttp_request *req, void *arg);
 void est_api_handle(struct evhttp_request *req, void *arg);
 /* est_api.c: the EST listener's client certificate check (SSL_CTX_set_cert_verify_callback) */

@@ -174,6 +174,35 @@ resolve_identity(struct conn *c, const uint8_t *identity, size_t len,
 	return 0;
 }
 
+/*
+ * Resolve a module's identity (docs/protocol/security-service.md section
+ * 2) to the key the store keeps for that RoT and epoch, whatever it is to
+ * the server (factory, current, pending or retired: module_api.c decides
+ * once the handshake proved the peer holds it).
+ */
+static int
+resolve_module(struct conn *c, const uint8_t *identity, size_t len, uint32_t epoch)
+{
+	enum store_modkey_kind kind;
+	char uid[MODMSG_UID_HEX + 1];
+	int rc;
+
+	memcpy(uid, identity + 1, MODMSG_UID_HEX);
+	uid[MODMSG_UID_HEX] = '\0';
+	if ((rc = store_module_key(c->w->store, uid, epoch, c->psk, &kind)) != 0)
+		return rc;
+	c->psk_len = MODMSG_KEY_LEN;
+	c->mod = 1;
+	c->pending = 0;
+	c->derived = 0;
+	memcpy(c->mod_uid, uid, sizeof(uid));
+	c->mod_epoch = epoch;
+	c->mod_kind = (int)kind;
+	memcpy(c->ident, identity, len);
+	c->ident_len = len;
+	return 0;
+}
+
 /* psk_ke for this SIM: the server's option, or its group's policy. */
 static int
 allow_psk_ke(struct conn *c)
@@ -201,8 +230,10 @@ hello_resolve(struct conn *c, SSL *ssl, const unsigned char *ext, size_t extlen)
 {
 	struct tlsext_psk_identity ids[TLSEXT_PSK_IDENTITIES_MAX];
 	struct iccid_identity id;
+	uint8_t uid[MODMSG_UID_LEN];
+	uint32_t epoch = 0, mod_epoch = 0;
 	char shown[80];
-	int n, i, first_bad = -1, rc;
+	int n, i, first_bad = -1, mod_unknown = -1, rc;
 
 	c->hello_rc = SSL_CLIENT_HELLO_ERROR;
 	n = tlsext_psk_identities(ext, extlen, ids, TLSEXT_PSK_IDENTITIES_MAX);
@@ -211,6 +242,20 @@ hello_resolve(struct conn *c, SSL *ssl, const unsigned char *ext, size_t extlen)
 		return;
 	}
 	for (i = 0; i < n; i++) {
+		rc = modmsg_identity_parse(ids[i].id, ids[i].len, uid, &epoch);
+		if (rc == 0) {
+			if ((rc = resolve_module(c, ids[i].id, ids[i].len, epoch)) == 0)
+				break;
+			if (rc != ZTP_ENOENT) {
+				c->hello_al = SSL_AD_INTERNAL_ERROR;
+				return;
+			}
+			if (mod_unknown < 0) {
+				mod_unknown = i;
+				mod_epoch = epoch;
+			}
+			continue;
+		}
 		if (iccid_parse_identity(ids[i].id, ids[i].len, &id) != 0) {
 			if (first_bad < 0)
 				first_bad = i;
@@ -225,6 +270,18 @@ hello_resolve(struct conn *c, SSL *ssl, const unsigned char *ext, size_t extlen)
 		}
 		if (first_bad < 0)
 			first_bad = i;
+	}
+	if (i == n && mod_unknown >= 0) {
+		/* anyone can send any identity: an event, nothing more (no quarantine) */
+		char hexuid[MODMSG_UID_HEX + 1];
+
+		memcpy(hexuid, ids[mod_unknown].id + 1, MODMSG_UID_HEX);
+		hexuid[MODMSG_UID_HEX] = '\0';
+		c->event_recorded = 1;
+		events_note_dev(c->w, EV_MODULE_UNKNOWN_KEY, NULL, hexuid, peer_of(c, ssl),
+		    "no key of epoch %u kept for this RoT (or no such RoT)", mod_epoch);
+		c->hello_al = SSL_AD_UNKNOWN_PSK_IDENTITY;
+		return;
 	}
 	if (i == n) {
 		c->event_recorded = 1;
@@ -253,7 +310,8 @@ hello_resolve(struct conn *c, SSL *ssl, const unsigned char *ext, size_t extlen)
 		c->hello_al = SSL_AD_UNKNOWN_PSK_IDENTITY;
 		return;
 	}
-	c->hello_psk_ke = allow_psk_ke(c);
+	/* a module: (EC)DHE always, its next key comes from this session */
+	c->hello_psk_ke = c->mod ? 0 : allow_psk_ke(c);
 	c->hello_rc = SSL_CLIENT_HELLO_SUCCESS;
 }
 
@@ -336,7 +394,8 @@ psk_find(SSL *ssl, const unsigned char *identity, size_t len, SSL_SESSION **sess
 	const SSL_CIPHER *cipher;
 
 	*sess = NULL;
-	if (c == NULL || !c->have_id || len != c->ident_len || memcmp(identity, c->ident, len) != 0)
+	if (c == NULL || !(c->have_id || c->mod) || len != c->ident_len ||
+	    memcmp(identity, c->ident, len) != 0)
 		return 1;
 	cipher = SSL_CIPHER_find(ssl, gcm_sha256);
 	if ((s = crypto_psk_session(cipher, c->psk, c->psk_len)) == NULL)
@@ -385,6 +444,8 @@ info_cb(const SSL *cssl, int where, int ret)
 		c->handshake_done = 1;
 		peer_of(c, ssl);
 		conn_handshake_done(c);
+		if (c->kind == LISTENER_DEVICE && c->mod)
+			module_api_handshake_done(c);
 		OPENSSL_cleanse(c->psk, sizeof(c->psk));
 		if (c->kind == LISTENER_DEVICE && c->pending)
 			commit_pending(c, ssl);

@@ -365,6 +365,9 @@ enum store_modkey_kind {
 };
 
 int store_module_get(struct store *st, const char *rot, struct store_mod *out);
+/* One module with its factory secret (sealed), as a maker's batch has it. ZTP_EEXIST if known. */
+int store_module_add(struct store *st, const char *rot, const uint8_t *factory, const char *batch,
+    int64_t now);
 
 /* ---- store_module.c: the device side of the protocol ---- */
 
@@ -415,6 +418,13 @@ int store_module_commit(struct store *st, const char *rot, uint32_t epoch, const
 struct modmsg;
 int store_module_report(struct store *st, const char *rot, const struct modmsg *m, int64_t now,
     struct store_module_commit_out *out);
+
+/*
+ * The policy of profile uid: its owner, the features it gives at bootstrap
+ * and its heartbeat intervals (seconds). ZTP_ENOENT if there is none.
+ */
+int store_module_profile(struct store *st, const char *uid, char owner[STORE_OWNER_MAX + 1],
+    uint32_t *features, uint32_t *hb_interval, uint32_t *hb_min);
 
 /*
  * Quarantine rot (reason: text), count a clone contact when clone is 1;
