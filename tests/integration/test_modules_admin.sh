@@ -286,6 +286,15 @@ ok "campaigns"
 # release). Owner-scoped keys do not exist before that branch lands:
 # admin_api.c's authorize() makes every key an all-owners key.
 
+# ---- the routes are documented ----
+for p in /v1/profiles "/v1/profiles/{uid}" /v1/modules /v1/modules/import "/v1/modules/{rot}" \
+	"/v1/modules/{rot}/transfer" "/v1/modules/{rot}/release" "/v1/modules/{rot}/features" \
+	/v1/campaigns "/v1/campaigns/{id}"; do
+	grep -qF "  $p:" "$SRC/docs/openapi.yaml" || fail "docs/openapi.yaml has no $p"
+	grep -qF "$p" "$SRC/docs/admin-api.md" || fail "docs/admin-api.md has no $p"
+done
+ok "routes documented"
+
 # ---- no factory secret anywhere ----
 for s in "${SECRETS[@]}"; do
 	! grep -qi "$s" "$T/all" || fail "a factory secret in ztpctl's output"

@@ -33,7 +33,6 @@ enum prof_stmt {
 	S_PROF_GET,
 	S_PROF_LIST,
 	S_PROF_UPDATE,
-	S_MOD_GET,
 	S_MOD_LIST,
 	S_MOD_TRANSFER,
 	S_MOD_RELEASE,
@@ -90,7 +89,6 @@ static const char *const prof_sql[S__COUNT] = {
 			" ORDER BY owner, name",
 	[S_PROF_UPDATE] = "UPDATE profiles SET features = ?2, hb_interval_s = ?3,"
 			  " hb_min_interval_s = ?4 WHERE uid = ?1",
-	[S_MOD_GET] = "SELECT " MOD_COLS " FROM modules WHERE rot_uid = ?1",
 	[S_MOD_LIST] = "SELECT " MOD_COLS " FROM modules WHERE rot_uid > ?1"
 		       " AND (?2 = '' OR owner = ?2) AND (?3 = '' OR profile_uid = ?3)"
 		       " AND (?4 = 0 OR quarantined = 1) ORDER BY rot_uid LIMIT ?5",
@@ -360,30 +358,9 @@ mod_row(struct store_stmt *s, struct store_mod *m)
 static int
 mod_get(struct store *st, const char *rot, struct store_mod *out)
 {
-	struct store_stmt *s;
-	int rc;
-
 	if (!rot_valid(rot))
 		return ZTP_ENOENT;
-	if ((s = prep(st, S_MOD_GET)) == NULL)
-		return ZTP_ESTORE;
-	store_bind_text(s, 1, rot);
-	if ((rc = store_step_row(st, s, "module get")) == 0) {
-		mod_row(s, out);
-		store_reset(s);
-	}
-	return rc;
-}
-
-/*
- * TEMPORARY (branch modadmin): store_module_get belongs to store_module.c
- * (the device side), which does not have it yet. This weak copy links the
- * admin API until it lands; the strong one replaces it. Remove it then.
- */
-__attribute__((weak)) int
-store_module_get(struct store *st, const char *rot, struct store_mod *out)
-{
-	return mod_get(st, rot, out);
+	return store_module_get(st, rot, out);
 }
 
 int
