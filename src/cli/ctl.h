@@ -46,6 +46,7 @@ struct ctl {
 	CURL *curl;  /* NULL until the first request */
 	char *token; /* NULL until authenticated */
 	char errbuf[CURL_ERROR_SIZE];
+	int quiet_404; /* a 404 answer is ZTP_ENOENT, not printed */
 };
 
 /* the options commands take; a bit each (ctl_opts.c has their names) */
@@ -79,6 +80,18 @@ enum {
 	OPT_UPSTREAM_KEY = 1 << 26,
 };
 
+/* the module security service's options (ctl_module.c), past an int's bits */
+#define OPT_OWNER (1ULL << 32)
+#define OPT_FEATURES (1ULL << 33)
+#define OPT_HB (1ULL << 34)
+#define OPT_HB_MIN (1ULL << 35)
+#define OPT_TO (1ULL << 36)
+#define OPT_ENABLE (1ULL << 37)
+#define OPT_DISABLE (1ULL << 38)
+#define OPT_PROFILE (1ULL << 39)
+#define OPT_DEVICES (1ULL << 40)
+#define OPT_QUARANTINED (1ULL << 41)
+
 #define ARGS_MAX_POS 2
 
 /* a command's parsed arguments; the strings point into argv */
@@ -105,6 +118,9 @@ struct ctl_args {
 	const char *grace;
 	const char *device_id;
 	const char *upstream, *upstream_ca, *upstream_cert, *upstream_key;
+	/* the module security service's (ctl_module.c) */
+	const char *owner, *features, *hb, *hb_min, *to, *enable, *disable, *profile, *devices;
+	int quarantined;
 	int all;
 	int derive;
 	int psk_ke;
@@ -114,7 +130,7 @@ struct ctl_args {
 /* a noun's command: a row of the table its file hands to ctl_opts_run */
 struct ctl_cmd {
 	const char *name; /* NULL: the noun is the command */
-	unsigned opts;    /* the OPT_ bits it takes */
+	uint64_t opts;    /* the OPT_ bits it takes */
 	size_t npos;      /* exactly this many positional arguments */
 	const char *synopsis; /* for usage errors */
 	int (*run)(struct ctl *, const struct ctl_args *);
@@ -237,5 +253,17 @@ void ctl_import_row_end(struct ctl_import *im, uint64_t line);
 
 /* ctl_cert.c's table of certificates: device show prints a device's with it */
 extern const struct ctl_table_spec ctl_cert_table;
+
+/*
+ * ctl_module.c: the device commands of a module (a RoT UID, 32 lower-case
+ * hex digits). ctl_module_is_rot says if a device's UID is one;
+ * ctl_module_device_show answers ZTP_ENOENT (nothing printed) when the
+ * server has no such module, so that device show tries the EST devices.
+ */
+int ctl_module_is_rot(const char *uid);
+int ctl_module_device_show(struct ctl *c, const char *rot);
+int ctl_module_device_release(struct ctl *c, const struct ctl_args *a);
+int ctl_module_device_transfer(struct ctl *c, const struct ctl_args *a);
+int ctl_module_device_features(struct ctl *c, const struct ctl_args *a);
 
 #endif

@@ -48,6 +48,9 @@
 	X("mfr-ca", ctl_mfr_ca, NULL)                                    \
 	X("cert", ctl_cert, NULL)                                        \
 	X("device", ctl_device, NULL)                                    \
+	X("profile", ctl_profile, "Module security service (docs/security-service.md):\n") \
+	X("module", ctl_module, NULL)                                    \
+	X("campaign", ctl_campaign, NULL)                                \
 	X("config", ctl_config, "Configurations:\n")                     \
 	X("telemetry", ctl_telemetry, "Device data:\n")                  \
 	X("events", ctl_events, NULL)

@@ -435,6 +435,148 @@ int store_module_quarantine(struct store *st, const char *rot, int clone, const 
 
 /* ---- store_profile.c: profiles, module import, the operator's side of modules, campaigns ---- */
 
+#define STORE_PROFILE_NAME_MAX 64          /* 1..64 of A-Z a-z 0-9 - . _ */
+#define STORE_HB_INTERVAL_DEFAULT 604800   /* s: a week */
+#define STORE_HB_MIN_DEFAULT 300           /* s: five minutes */
+#define STORE_HB_INTERVAL_MAX 315360000    /* s: ten years, within the u32 of the wire */
+
+/* A device profile: what an owner seals into its modules (a DeviceProfileUID). */
+struct store_profile {
+	char uid[STORE_PROFILE_UID + 1];
+	char name[STORE_PROFILE_NAME_MAX + 1];
+	char owner[STORE_OWNER_MAX + 1];
+	uint32_t features;        /* given to each module that bootstraps with it */
+	int64_t hb_interval_s;    /* 1..STORE_HB_INTERVAL_MAX */
+	int64_t hb_min_interval_s; /* 1..hb_interval_s */
+	int64_t created_at;       /* ms */
+	int64_t modules;          /* modules that reported it (read only) */
+};
+
+/* what store_profile_update changes */
+#define STORE_PROFILE_SET_FEATURES 0x1u
+#define STORE_PROFILE_SET_HB 0x2u
+#define STORE_PROFILE_SET_HB_MIN 0x4u
+
+/* 1 if name is a profile's name, an owner's: 1..64 of A-Z a-z 0-9 - . _ */
+int store_profile_name_valid(const char *name);
+int store_profile_owner_valid(const char *owner);
+/*
+ * Create p (its name, owner, features, intervals; an interval of 0 takes
+ * its default): p->uid gets a fresh DeviceProfileUID (16 random bytes in
+ * lower-case hex) and p->created_at the time. ZTP_EINVAL for a bad value
+ * (minimum interval 1..interval), ZTP_ENOENT if the owner does not exist,
+ * ZTP_EEXIST if the owner has a profile of that name.
+ */
+int store_profile_create(struct store *st, struct store_profile *p);
+int store_profile_get(struct store *st, const char *uid, struct store_profile *out);
+/* Every profile of owner (NULL or "": of every owner), by owner and name. */
+typedef int (*store_profile_cb)(const struct store_profile *p, void *arg);
+int store_profile_list(struct store *st, const char *owner, store_profile_cb cb, void *arg);
+/*
+ * Change what set says of uid's profile (STORE_PROFILE_SET_*) to p's
+ * values, in one transaction that checks the result as create does; out
+ * (may be NULL) gets the profile as it is now. Only modules that
+ * bootstrap afterwards take the new features (the doc's section 7).
+ * ZTP_ENOENT, ZTP_EINVAL.
+ */
+int store_profile_update(struct store *st, const char *uid, const struct store_profile *p,
+    unsigned set, struct store_profile *out);
+
+/* One row of a module maker's batch file (ztpctl module import). */
+struct store_mod_import_row {
+	char rot_uid[STORE_ROT_HEX + 1];
+	uint8_t secret[STORE_MODKEY_LEN]; /* the factory secret: wipe it */
+	char batch[STORE_BATCH_MAX + 1];  /* "" for none */
+	char invalid[96]; /* not "": the row was malformed, refused with this reason */
+};
+
+/*
+ * Import n modules in one transaction (all or none on a store error): a
+ * new RoT UID is added with its factory secret sealed at rest ("module",
+ * rot_uid, "factory"); one on record with the same factory secret is
+ * unchanged (its batch label stays the first one); one with another
+ * secret, or malformed, is refused with its index. ZTP_ETOOBIG over
+ * STORE_IMPORT_BATCH_MAX rows.
+ */
+int store_module_import(struct store *st, const struct store_mod_import_row *rows, size_t n,
+    struct store_import_result *res);
+
+/* Which modules store_module_list shows; "" or NULL: any. */
+struct store_mod_filter {
+	const char *owner;
+	const char *profile;
+	int quarantined; /* 1: only those in quarantine */
+};
+/* Up to limit modules of f, by RoT UID after the given one ("" from the start). */
+typedef int (*store_mod_cb)(const struct store_mod *m, void *arg);
+int store_module_list(struct store *st, const struct store_mod_filter *f, const char *after,
+    int limit, store_mod_cb cb, void *arg);
+/*
+ * The operator's change of owner: rot gets owner (and claimed_at now); its
+ * features stay, the new owner's changes reach it at its next heartbeat.
+ * ZTP_ENOENT: no such module; ZTP_ECONFLICT: not bootstrapped;
+ * ZTP_EINVAL: no such owner.
+ */
+int store_module_transfer(struct store *st, const char *rot, const char *owner, int64_t now);
+/* Lift rot's quarantine. ZTP_ENOENT; ZTP_ECONFLICT if it is not in quarantine. */
+int store_module_release(struct store *st, const char *rot, int64_t now);
+/*
+ * rot's features become (features | enable) & ~disable, delivered at its
+ * next heartbeat; *features (may be NULL) gets them. ZTP_EINVAL if enable
+ * and disable share a bit or name an unknown one, ZTP_ENOENT, ZTP_ECONFLICT
+ * if it is not bootstrapped (a bootstrap gives it its profile's).
+ */
+int store_module_set_features(struct store *st, const char *rot, uint32_t enable,
+    uint32_t disable, int64_t now, uint32_t *features);
+
+/* Campaigns: one change of features over many devices. */
+enum store_campaign_state {
+	STORE_CAMPAIGN_PENDING = 0,
+	STORE_CAMPAIGN_APPLIED = 1, /* a heartbeat's confirmation committed it */
+	STORE_CAMPAIGN_FAILED = 2,  /* the device went into quarantine first */
+};
+
+struct store_campaign {
+	int64_t id;
+	char owner[STORE_OWNER_MAX + 1];             /* "" none (every owner's devices) */
+	char profile_uid[STORE_PROFILE_UID + 1];     /* "" for a list of devices */
+	uint32_t enable, disable;
+	char created_by[64];                         /* the API key's id */
+	int64_t created_at;                          /* ms */
+	int64_t devices, pending, applied, failed;   /* read only */
+};
+
+struct store_campaign_dev {
+	char rot_uid[STORE_ROT_HEX + 1];
+	int state; /* enum store_campaign_state */
+	int64_t created_at, updated_at;
+};
+
+#define STORE_CAMPAIGN_DEVICES_MAX STORE_IMPORT_BATCH_MAX /* RoT UIDs of one list */
+
+/*
+ * Create campaign c (owner, profile_uid or rots[0..nrots), enable,
+ * disable, created_by) in one transaction: every device that matches
+ * (the profile's or one of rots; of c->owner unless it is ""; bootstrapped,
+ * not in quarantine) gets features (features | enable) & ~disable and a
+ * pending row. c->id, c->created_at and c->devices are set. ZTP_EINVAL for
+ * bad values (both or neither of a profile and rots, enable and disable
+ * sharing a bit), ZTP_ENOENT if the profile does not exist or is another
+ * owner's.
+ */
+int store_campaign_create(struct store *st, struct store_campaign *c, const char *const *rots,
+    size_t nrots, int64_t now);
+int store_campaign_get(struct store *st, int64_t id, struct store_campaign *out);
+/* Campaigns of owner (NULL or "": all) by id, up to limit after the id given (0: first). */
+typedef int (*store_campaign_cb)(const struct store_campaign *c, void *arg);
+int store_campaign_list(struct store *st, const char *owner, int64_t after, int limit,
+    store_campaign_cb cb, void *arg);
+/* Up to limit devices of campaign id by RoT UID, after the one given ("" from the start). */
+typedef int (*store_campaign_dev_cb)(const struct store_campaign_dev *d, void *arg);
+int store_campaign_devices(struct store *st, int64_t id, const char *after, int limit,
+    store_campaign_dev_cb cb, void *arg);
+
+
 /* ---- store_profile.c ends ---- */
 
 /* ---- SIM groups (store_group.c) ---- */
