@@ -24,9 +24,11 @@
  *    decrypt_error, illegal_parameter from OpenSSL 3.0: it holds another
  *    key of that epoch and the binder does not verify) is dropped, the
  *    state stored, and the contact goes on with the next key on a new
- *    connection. A pending key a handshake accepts is committed (the
- *    server commits it at its first use), then a heartbeat follows on the
- *    same connection (section 4's recovery).
+ *    connection. A pending key a handshake accepts is committed when the
+ *    server answers the heartbeat that follows on the same connection
+ *    (section 4's recovery): the server commits it at the end of its own
+ *    handshake, which the client may finish first, so a connection lost
+ *    before that answer leaves the key pending, to be offered again.
  *
  * Thread-safe: one client may run contacts of different roots of trust
  * from several threads. One root of trust must not be in two contacts at

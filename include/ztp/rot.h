@@ -20,7 +20,9 @@
  *     alert unknown_psk_identity / decrypt_error / illegal_parameter:
  *       ztp_rot_key_refused(psk.epoch)   a pending key is dropped: store,
  *                                        start again with the next psk
- *     success: ztp_rot_handshake_ok()    a pending key is committed: store
+ *     success with the pending key: the request below is built on a
+ *     copy with ztp_rot_handshake_ok() applied; at the server's answer
+ *     (any), ztp_rot_handshake_ok()      the pending key is committed: store
  *   ztp_rot_request()                    /m/b (epoch 0) or /m/h
  *   200: ztp_rot_answer()                the epoch announced, the exporter's
  *                                        context (its identity)
@@ -150,9 +152,12 @@ void ztp_rot_boot(struct ztp_rot *r);
 void ztp_rot_psk(const struct ztp_rot *r, struct ztp_rot_psk *out);
 
 /*
- * The handshake with the key of epoch succeeded. If that was the pending
- * key, it is committed (the server commits a pending key at its first
- * use): returns 1, store the state. Else 0, nothing changed.
+ * The server accepted the key of epoch: its handshake succeeded and the
+ * server answered on that connection (a TLS 1.3 client finishes its
+ * handshake before the server does, and the server commits a pending key
+ * at the end of its own: call this at its first answer, not earlier). If
+ * that was the pending key, it is committed: returns 1, store the state.
+ * Else 0, nothing changed.
  */
 int ztp_rot_handshake_ok(struct ztp_rot *r, uint32_t epoch);
 

@@ -8,8 +8,9 @@
  *   CONNECT  psk = ztp_rot_psk(); TCP connect; TLS handshake with psk
  *            alert 115/51/47 on a pending key: drop it, store, CONNECT again
  *            (at most twice: the pending key, then the current one)
- *            success on a pending key: commit, store
+ *            success on a pending key: accepted, not committed yet
  *   REQUEST  POST /m/b (epoch 0) or /m/h; answer
+ *            any answer after a pending key was accepted: commit, store
  *            200: next key from the exporter, pending, store
  *            403/409/429: refused (after a commit in this contact, a 429
  *            to the recovery heartbeat is still DONE: the key moved)
@@ -635,11 +636,47 @@ kind_name(enum ztp_rot_kind kind)
 }
 
 /*
+ * Commit the pending key of epoch that this connection's handshake used,
+ * once the server answered on it. 0, or -1 (res says why) if it could not
+ * be stored.
+ */
+static int
+commit_accepted(struct modclient *c, struct ztp_rot *r, uint32_t epoch,
+    struct modclient_result *res)
+{
+	int committed;
+
+	lock(c);
+	committed = ztp_rot_handshake_ok(r, epoch);
+	if (committed && store(c, r, res) != 0) {
+		unlock(c);
+		return -1;
+	}
+	unlock(c);
+	if (committed) {
+		res->committed++;
+		res->bootstrapped |= epoch == 1;
+		clog_(c, MODCLIENT_LOG_INFO, "pending key of epoch %u accepted: committed", epoch);
+	}
+	return 0;
+}
+
+/*
  * REQUEST and CONFIRM on the open connection k (the state machine at the
- * top). Sets res->outcome.
+ * top). accepted: the epoch of the pending key the handshake used, 0 if
+ * it used the current key. Sets res->outcome.
+ *
+ * A pending key the handshake accepted is committed at the server's first
+ * answer on the connection, not at the handshake: in TLS 1.3 the client
+ * is done before the server has read its Finished, and the server commits
+ * a pending key only at the end of its own handshake. A connection lost in
+ * between leaves the key pending on both sides, to be offered again at
+ * once; a commit at the handshake would leave the module ahead of a server
+ * that still has the older key current (at the bootstrap: the factory
+ * secret not retired), with no contact due that would bring it along.
  */
 static void
-request_and_confirm(struct modclient *c, struct conn *k, struct ztp_rot *r,
+request_and_confirm(struct modclient *c, struct conn *k, struct ztp_rot *r, uint32_t accepted,
     struct modclient_result *res)
 {
 	struct ztp_rot_req req;
@@ -650,7 +687,15 @@ request_and_confirm(struct modclient *c, struct conn *k, struct ztp_rot *r,
 	int status, close_after, rc;
 
 	lock(c);
-	rc = ztp_rot_request(r, c->firmware, &req);
+	if (accepted != 0) {
+		/* the request as it will be once the accepted key is committed */
+		before = *r;
+		ztp_rot_handshake_ok(&before, accepted);
+		rc = ztp_rot_request(&before, c->firmware, &req);
+		ztp_rot_wipe(&before);
+	} else {
+		rc = ztp_rot_request(r, c->firmware, &req);
+	}
 	unlock(c);
 	if (rc != 0) {
 		snprintf(res->error, sizeof(res->error), "cannot build the request: %s",
@@ -660,6 +705,9 @@ request_and_confirm(struct modclient *c, struct conn *k, struct ztp_rot *r,
 	}
 	res->kind = req.kind;
 	if (exchange(k, req.path, req.body, req.len, &status, rbody, &rlen, &close_after, res) != 0)
+		return;
+	/* the server answered: it finished its handshake, and committed the key */
+	if (accepted != 0 && commit_accepted(c, r, accepted, res) != 0)
 		return;
 	res->status = status;
 	if (status != 200) {
@@ -749,7 +797,7 @@ modclient_contact(struct modclient *c, struct ztp_rot *r, struct modclient_resul
 	struct ztp_rot_psk psk;
 	struct conn k;
 	enum hs_result hs;
-	int tries, committed;
+	int tries;
 
 	if (c == NULL || r == NULL || res == NULL)
 		return ZTP_EINVAL;
@@ -791,19 +839,10 @@ modclient_contact(struct modclient *c, struct ztp_rot *r, struct modclient_resul
 		    psk.identity);
 		res->error[0] = '\0';
 	}
-	lock(c);
-	committed = ztp_rot_handshake_ok(r, psk.epoch);
-	if (committed && store(c, r, res) != 0) {
-		unlock(c);
-		goto out;
-	}
-	unlock(c);
-	if (committed) {
-		res->committed++;
-		res->bootstrapped |= psk.epoch == 1;
-		clog_(c, MODCLIENT_LOG_INFO, "pending key %s accepted: committed", psk.identity);
-	}
-	request_and_confirm(c, &k, r, res);
+	if (psk.pending)
+		clog_(c, MODCLIENT_LOG_DEBUG, "pending key %s accepted by the handshake",
+		    psk.identity);
+	request_and_confirm(c, &k, r, psk.pending ? psk.epoch : 0, res);
 out:
 	conn_close(&k, res);
 	OPENSSL_cleanse(&psk, sizeof(psk));
