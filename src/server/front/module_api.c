@@ -149,8 +149,15 @@ serve_exchange(struct evhttp_request *req, struct worker *w, struct conn *c,
 	}
 	if (!bootstrap) {
 		policy_of(w->store, &m, &features, &hb, &hbmin, &known);
-		/* the server's own limit: a modified module cannot flood it */
-		if (m.last_heartbeat_at > 0 && now - m.last_heartbeat_at < (int64_t)hbmin * 1000) {
+		/*
+		 * the server's own limit: a modified module cannot flood it. A seal
+		 * it has not recorded goes through once, as the module sends it at
+		 * once (section 8): until then the limit is the defaults', not the
+		 * profile's, and a module heartbeated unsealed would wait that out.
+		 * Once, as the report below records the profile for good.
+		 */
+		if (!(m.profile_uid[0] == '\0' && MODMSG_HAS(in, MODMSG_PROFILE)) &&
+		    m.last_heartbeat_at > 0 && now - m.last_heartbeat_at < (int64_t)hbmin * 1000) {
 			uint32_t left = (uint32_t)(((int64_t)hbmin * 1000 - (now - m.last_heartbeat_at) +
 			    999) / 1000);
 			refuse(req, 429, MODMSG_R_TOO_SOON, left);
