@@ -581,6 +581,11 @@ module_conn(struct module *m)
 		    res.error[0] ? ": " : "", res.error);
 	pthread_mutex_lock(&m->mu);
 	schedule(m, &res);
+	/*
+	 * the thread may sleep on a schedule made before this contact (an hour
+	 * when nothing was due): a key this one left pending is due now
+	 */
+	pthread_cond_signal(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 	return res.outcome == ZTP_MOD_DONE ? 0 : -1;
 }
