@@ -7,7 +7,7 @@ reopens the port), sends each LINE with CR LF (or $EOL) and reads the answer
 up to its final result code (OK, ERROR or +CME ERROR: <text>) with a 10 s
 deadline; after the last one, 50 ms more to catch any stray byte. Prints each answer on a line
 of its own with CR, LF and other control bytes escaped (\\r, \\n, \\xNN).
-Exit 1 on a deadline, with what it got.
+Exit 1 on a deadline, or at once when the modem hangs up, with what it got.
 
 With ZTP_SIM_PID set, the pty is only opened if that process (our
 ztp-sim, which keeps the pty's slave side open) still holds it, checked
@@ -47,7 +47,13 @@ for i, line in enumerate(lines):
         if left <= 0:
             break
         if select.select([fd], [], [], left)[0]:
-            got += os.read(fd, 4096)
+            try:
+                more = os.read(fd, 4096)
+            except OSError:
+                more = b''
+            if not more:  # the modem hung up (its ztp-sim died): no answer will come
+                break
+            got += more
             if done is None and (got.endswith(b'\r\nOK\r\n') or got.endswith(b'\r\nERROR\r\n')
                                  or re.search(rb'\r\n\+CME ERROR: [^\r\n]*\r\n$', got)):
                 done = time.monotonic() + (0.05 if i == len(lines) - 1 else 0)
