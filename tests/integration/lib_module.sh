@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: Apache-2.0
 # Helpers of the module security service's device-side tests (sourced
 # after lib.sh): modules made and imported, any number of ztp-sim --module
@@ -10,6 +11,7 @@
 # Both sides are read strictly: a state file that is not one whole image
 # (magic, length, CRC-32) fails the test, and so does a RoT the store lacks.
 MSIM=$BUILD/ztp-sim
+# shellcheck disable=SC2034 # for the tests that source this
 MSIM_FAULT=$BUILD/ztp-sim-fault # with fault points: ZTP_FAULT=module_save_N_*
 CHAT=$SRC/tests/integration/pty_chat.py
 # the interpreter itself, without site (a version manager's shim and site's

@@ -108,7 +108,7 @@ pair_state() {
 	WINNER[$j]=$w
 	[ "$(srv "$uid" quarantined)" = 1 ] && [ "$(ev_mod module_clone "$uid")" -ge 1 ] ||
 		{ echo wait; return 0; }
-	echo done
+	echo "done"
 }
 races=0
 for first in $(seq 1 "$AT_ONCE" "$PAIRS"); do
@@ -134,7 +134,7 @@ for first in $(seq 1 "$AT_ONCE" "$PAIRS"); do
 		for j in $left; do
 			# pair_state in this shell: WINNER is kept
 			pair_state "$j" >"$T/pair"
-			[ "$(cat "$T/pair")" = done ] || next="$next $j"
+			[ "$(cat "$T/pair")" = "done" ] || next="$next $j"
 		done
 		left=$next
 		[ -z "$left" ] && break
