@@ -706,8 +706,12 @@ request_and_confirm(struct modclient *c, struct conn *k, struct ztp_rot *r, uint
 	res->kind = req.kind;
 	if (exchange(k, req.path, req.body, req.len, &status, rbody, &rlen, &close_after, res) != 0)
 		return;
-	/* the server answered: it finished its handshake, and committed the key */
-	if (accepted != 0 && commit_accepted(c, r, accepted, res) != 0)
+	/*
+	 * the server answered: it finished its handshake, and committed the key,
+	 * unless it says 409 (its commit lost a race or failed): the key stays
+	 * pending, the next contact offers it again and learns which
+	 */
+	if (accepted != 0 && status != 409 && commit_accepted(c, r, accepted, res) != 0)
 		return;
 	res->status = status;
 	if (status != 200) {
