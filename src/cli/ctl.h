@@ -77,6 +77,9 @@ enum {
 	OPT_UPSTREAM_CA = 1 << 24,
 	OPT_UPSTREAM_CERT = 1 << 25,
 	OPT_UPSTREAM_KEY = 1 << 26,
+	OPT_OWNER = 1 << 27,
+	OPT_ALL_OWNERS = 1 << 28,
+	OPT_SAVE = 1 << 29,
 };
 
 #define ARGS_MAX_POS 2
@@ -105,6 +108,9 @@ struct ctl_args {
 	const char *grace;
 	const char *device_id;
 	const char *upstream, *upstream_ca, *upstream_cert, *upstream_key;
+	const char *owner;
+	const char *save;
+	int all_owners;
 	int all;
 	int derive;
 	int psk_ke;

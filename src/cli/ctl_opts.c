@@ -48,6 +48,9 @@ static const struct {
 	{ "--upstream-ca", OPT_UPSTREAM_CA, 1, offsetof(struct ctl_args, upstream_ca) },
 	{ "--upstream-cert", OPT_UPSTREAM_CERT, 1, offsetof(struct ctl_args, upstream_cert) },
 	{ "--upstream-key", OPT_UPSTREAM_KEY, 1, offsetof(struct ctl_args, upstream_key) },
+	{ "--owner", OPT_OWNER, 1, offsetof(struct ctl_args, owner) },
+	{ "--all-owners", OPT_ALL_OWNERS, 0, offsetof(struct ctl_args, all_owners) },
+	{ "--save", OPT_SAVE, 1, offsetof(struct ctl_args, save) },
 };
 
 #define NOPTS CTL_NELEM(cmd_opts)
