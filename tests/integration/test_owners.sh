@@ -302,3 +302,16 @@ bad_run 2 apikey revoke 'bad id'
 grep -q "$shown" "$T/ztpd.log" && fail "a secret ztpctl showed is in the log"
 grep -q "$(jq -r .secret "$T/initech.json")" "$T/ztpd.log" && fail "a saved secret is in the log"
 ok "ztpctl owner create/list/show, apikey create (printed once, or --save FILE 0600)/list/revoke, and acting as an owner with --admin FILE"
+
+# ---- the descriptions hold the routes
+for p in /v1/owners "/v1/owners/{owner}" /v1/apikeys "/v1/apikeys/{key_id}"; do
+	grep -qF "  $p:" "$SRC/docs/openapi.yaml" || fail "docs/openapi.yaml has no $p"
+done
+grep -q '^## Owners and API keys' "$SRC/docs/admin-api.md" || fail "docs/admin-api.md has no section on owners"
+ok "docs/openapi.yaml and docs/admin-api.md describe owners and API keys"
+ok_run --help
+for c in "owner create NAME" "owner list" "owner show NAME" "apikey create NAME (--owner OWNER | --all-owners)" \
+	"apikey list" "apikey revoke KEYID" "--save FILE"; do
+	grep -qF -- "$c" "$T/out" || fail "--help does not mention '$c'"
+done
+ok "ztpctl --help lists owner and apikey"

@@ -26,7 +26,8 @@ enum event_stmt {
 
 _Static_assert(S__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX");
 
-#define EV_COLS "id, time, kind, iccid, peer, detail, count, coalesce(last_time, time), owner, device"
+#define EV_COLS \
+	"id, time, kind, iccid, peer, detail, count, coalesce(last_time, time), owner, device"
 
 static const char *const event_sql[S__COUNT] = {
 	[S_EV_INSERT] = "INSERT INTO events(time, kind, iccid, peer, detail, owner, device)"
