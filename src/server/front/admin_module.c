@@ -410,25 +410,39 @@ admin_module_get(struct areq *a)
 void
 admin_module_transfer(struct areq *a)
 {
-	char owner[STORE_OWNER_MAX + 1], why[160];
+	char owner[STORE_OWNER_MAX + 1], profile[STORE_PROFILE_UID + 1], why[200];
+	struct store_mod before;
 	int rc;
 
 	if (!admin_scope_all(a) || !path_rot_valid(a))
 		return;
-	if ((rc = admin_modreq_transfer(a->body, a->bodylen, owner, why, sizeof(why))) != 0) {
+	if ((rc = admin_modreq_transfer(a->body, a->bodylen, owner, profile, why, sizeof(why))) !=
+	    0) {
 		admin_reply_rc(a, rc, why);
 		return;
 	}
-	rc = store_module_transfer(a->w->store, a->param, owner, clock_now_ms());
+	if (store_module_get(a->w->store, a->param, &before) != 0)
+		before.owner[0] = '\0';
+	rc = store_module_transfer(a->w->store, a->param, owner, profile, clock_now_ms());
 	if (rc != 0) {
-		snprintf(why, sizeof(why), rc == ZTP_ENOENT ? "no module %s" :
-		    rc == ZTP_ECONFLICT ? "module %s is not bootstrapped: it gets its owner from "
-		    "its profile at bootstrap" : "no owner %s", rc == ZTP_EINVAL ? owner : a->param);
+		if (rc == ZTP_EINVAL && profile[0] != '\0')
+			snprintf(why, sizeof(why), "no owner %s, or no profile %s of that owner",
+			    owner, profile);
+		else
+			snprintf(why, sizeof(why), rc == ZTP_ENOENT ? "no module %s" :
+			    rc == ZTP_ECONFLICT ? "module %s is not bootstrapped: it gets its owner "
+			    "from its profile at bootstrap" : "no owner %s",
+			    rc == ZTP_EINVAL ? owner : a->param);
 		admin_reply_rc(a, rc, why);
 		return;
 	}
-	snprintf(why, sizeof(why), "%s to %s", a->param, owner);
-	admin_changed(a, NULL, "module transferred:", why);
+	/* one event for each owner: the old one sees it leave, the new one arrive */
+	snprintf(why, sizeof(why), "%s from %s to %s%s%s", a->param,
+	    before.owner[0] ? before.owner : "no owner", owner, profile[0] ? ", profile " : "",
+	    profile);
+	if (before.owner[0] != '\0' && strcmp(before.owner, owner) != 0)
+		admin_changed_dev(a, before.owner, a->param, "module transferred:", why);
+	admin_changed_dev(a, owner, a->param, "module transferred:", why);
 	reply_module(a);
 }
 

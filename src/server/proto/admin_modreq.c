@@ -319,18 +319,33 @@ out:
 }
 
 int
-admin_modreq_transfer(const uint8_t *buf, size_t len, char owner[STORE_OWNER_MAX + 1], char *why,
-    size_t cap)
+admin_modreq_transfer(const uint8_t *buf, size_t len, char owner[STORE_OWNER_MAX + 1],
+    char profile[STORE_PROFILE_UID + 1], char *why, size_t cap)
 {
-	static const char *const req[] = { "owner", NULL }, *const none[] = { NULL };
+	static const char *const req[] = { "owner", NULL }, *const opt[] = { "profile", NULL };
 	char o[STORE_OWNER_MAX + 1];
+	const char *s;
+	size_t n;
 	json_t *obj;
 	int rc;
 
-	if ((rc = load(buf, len, ADMIN_MODREQ_BODY_MAX, req, none, &obj, why, cap)) != 0)
+	if ((rc = load(buf, len, ADMIN_MODREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
-	if ((rc = get_owner(obj, o, 1, why, cap)) == 0)
-		memcpy(owner, o, sizeof(o));
+	profile[0] = '\0';
+	if ((rc = get_owner(obj, o, 1, why, cap)) != 0)
+		goto out;
+	if (json_object_get(obj, "profile") != NULL) {
+		if ((rc = get_string(obj, "profile", &s, &n, why, cap)) != 0)
+			goto out;
+		if (!modmsg_profile_valid(s, n)) {
+			rc = ztp_errf(why, cap, ZTP_EMALFORMED,
+			    "\"profile\" must be a DeviceProfileUID: 32 lower-case hex digits");
+			goto out;
+		}
+		memcpy(profile, s, n + 1);
+	}
+	memcpy(owner, o, sizeof(o));
+out:
 	json_decref(obj);
 	return rc;
 }

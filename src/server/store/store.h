@@ -593,12 +593,15 @@ typedef int (*store_mod_cb)(const struct store_mod *m, void *arg);
 int store_module_list(struct store *st, const struct store_mod_filter *f, const char *after,
     int limit, store_mod_cb cb, void *arg);
 /*
- * The operator's change of owner: rot gets owner (and claimed_at now); its
- * features stay, the new owner's changes reach it at its next heartbeat.
- * ZTP_ENOENT: no such module; ZTP_ECONFLICT: not bootstrapped;
- * ZTP_EINVAL: no such owner.
+ * The operator's change of owner: rot gets owner (and claimed_at now).
+ * With profile (one of owner's; NULL or "": none) the device joins that
+ * profile: its policy, and its features, which reach the device at its
+ * next heartbeat; without, its features stay. ZTP_ENOENT: no such module;
+ * ZTP_ECONFLICT: not bootstrapped; ZTP_EINVAL: no such owner, or a
+ * profile that is not the owner's.
  */
-int store_module_transfer(struct store *st, const char *rot, const char *owner, int64_t now);
+int store_module_transfer(struct store *st, const char *rot, const char *owner,
+    const char *profile, int64_t now);
 /* Lift rot's quarantine. ZTP_ENOENT; ZTP_ECONFLICT if it is not in quarantine. */
 int store_module_release(struct store *st, const char *rot, int64_t now);
 /*

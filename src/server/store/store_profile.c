@@ -92,8 +92,9 @@ static const char *const prof_sql[S__COUNT] = {
 	[S_MOD_LIST] = "SELECT " MOD_COLS " FROM modules WHERE rot_uid > ?1"
 		       " AND (?2 = '' OR owner = ?2) AND (?3 = '' OR profile_uid = ?3)"
 		       " AND (?4 = 0 OR quarantined = 1) ORDER BY rot_uid LIMIT ?5",
-	[S_MOD_TRANSFER] = "UPDATE modules SET owner = ?2, claimed_at = ?3, updated_at = ?3"
-			   " WHERE rot_uid = ?1",
+	[S_MOD_TRANSFER] = "UPDATE modules SET owner = ?2, claimed_at = ?3, updated_at = ?3,"
+			   " profile_uid = COALESCE(?4, profile_uid),"
+			   " features = CASE WHEN ?5 >= 0 THEN ?5 ELSE features END WHERE rot_uid = ?1",
 	[S_MOD_RELEASE] = "UPDATE modules SET quarantined = 0, quarantine_reason = NULL,"
 			  " updated_at = ?2 WHERE rot_uid = ?1 AND quarantined = 1",
 	[S_MOD_FEATURES] = "UPDATE modules SET features = ?2, updated_at = ?3 WHERE rot_uid = ?1",
@@ -388,11 +389,14 @@ store_module_list(struct store *st, const struct store_mod_filter *f, const char
 }
 
 int
-store_module_transfer(struct store *st, const char *rot, const char *owner, int64_t now)
+store_module_transfer(struct store *st, const char *rot, const char *owner, const char *profile,
+    int64_t now)
 {
+	char powner[STORE_OWNER_MAX + 1];
+	uint32_t features = 0, hb, hbmin;
 	struct store_mod m;
 	struct store_stmt *s;
-	int rc;
+	int rc, with_profile = profile != NULL && profile[0] != '\0';
 
 	if (!store_profile_owner_valid(owner))
 		return ZTP_EINVAL;
@@ -408,6 +412,14 @@ store_module_transfer(struct store *st, const char *rot, const char *owner, int6
 		rc = rc == ZTP_ENOENT ? ZTP_EINVAL : rc;
 		goto out;
 	}
+	/* the new owner's profile: its features reach the device at its next heartbeat */
+	if (with_profile) {
+		rc = store_module_profile(st, profile, powner, &features, &hb, &hbmin);
+		if (rc == ZTP_ENOENT || (rc == 0 && strcmp(powner, owner) != 0))
+			rc = ZTP_EINVAL;
+		if (rc != 0)
+			goto out;
+	}
 	if ((s = prep(st, S_MOD_TRANSFER)) == NULL) {
 		rc = ZTP_ESTORE;
 		goto out;
@@ -415,6 +427,8 @@ store_module_transfer(struct store *st, const char *rot, const char *owner, int6
 	store_bind_text(s, 1, rot);
 	store_bind_text(s, 2, owner);
 	store_bind_int64(s, 3, now);
+	store_bind_opt_text(s, 4, with_profile ? profile : NULL);
+	store_bind_int64(s, 5, with_profile ? (int64_t)features : -1);
 	rc = store_exec_row(st, s);
 out:
 	return store_tx_end(st, rc);
