@@ -149,8 +149,13 @@ serve_exchange(struct evhttp_request *req, struct worker *w, struct conn *c,
 	}
 	if (!bootstrap) {
 		policy_of(w->store, &m, &features, &hb, &hbmin, &known);
-		/* the server's own limit: a modified module cannot flood it */
-		if (m.last_heartbeat_at > 0 && now - m.last_heartbeat_at < (int64_t)hbmin * 1000) {
+		/*
+		 * The server's own limit: a modified module cannot flood it. The
+		 * heartbeat that first reports a seal is let through, as the
+		 * module lets it go (once: the seal is then kept here).
+		 */
+		if (m.last_heartbeat_at > 0 && now - m.last_heartbeat_at < (int64_t)hbmin * 1000 &&
+		    !(MODMSG_HAS(in, MODMSG_PROFILE) && m.profile_uid[0] == '\0')) {
 			uint32_t left = (uint32_t)(((int64_t)hbmin * 1000 - (now - m.last_heartbeat_at) +
 			    999) / 1000);
 			refuse(req, 429, MODMSG_R_TOO_SOON, left);

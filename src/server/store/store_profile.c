@@ -94,7 +94,8 @@ static const char *const prof_sql[S__COUNT] = {
 		       " AND (?4 = 0 OR quarantined = 1) ORDER BY rot_uid LIMIT ?5",
 	[S_MOD_TRANSFER] = "UPDATE modules SET owner = ?2, claimed_at = ?3, updated_at = ?3,"
 			   " profile_uid = COALESCE(?4, profile_uid),"
-			   " features = CASE WHEN ?5 >= 0 THEN ?5 ELSE features END WHERE rot_uid = ?1",
+			   " features = CASE WHEN CAST(?5 AS BIGINT) >= 0 THEN CAST(?5 AS BIGINT) ELSE"
+			   " features END WHERE rot_uid = ?1",
 	[S_MOD_RELEASE] = "UPDATE modules SET quarantined = 0, quarantine_reason = NULL,"
 			  " updated_at = ?2 WHERE rot_uid = ?1 AND quarantined = 1",
 	[S_MOD_FEATURES] = "UPDATE modules SET features = ?2, updated_at = ?3 WHERE rot_uid = ?1",
