@@ -40,6 +40,8 @@ for c in "$fuzzdir"/fuzz_*.c; do
 	fuzz_identity) maxlen=64 ;;     # ICCID_IDENTITY_MAX is 31
 	fuzz_token) maxlen=256 ;;       # TOKEN_MAX is 128
 	fuzz_devroute) maxlen=640 ;;    # DEVROUTE_URI_MAX is 512
+	fuzz_modmsg) maxlen=640 ;;      # MODMSG_BODY_MAX is 512
+	fuzz_usec) maxlen=1024 ;;       # a few answer lines
 	*) maxlen=8192 ;;
 	esac
 	mkdir -p "$work/$name/corpus" "$work/$name/crashes"

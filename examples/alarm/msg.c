@@ -7,6 +7,7 @@
 #include "msg.h"
 
 int msg_verbose;
+const char *msg_prog = "alarm";
 
 void
 msg_info(const char *fmt, ...)
@@ -42,7 +43,7 @@ verr(int with_errno, const char *fmt, va_list ap)
 	int saved = errno;
 
 	fflush(stdout);
-	fputs("alarm: ", stderr);
+	fprintf(stderr, "%s: ", msg_prog);
 	vfprintf(stderr, fmt, ap);
 	if (with_errno)
 		fprintf(stderr, ": %s", strerror(saved));

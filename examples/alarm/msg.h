@@ -2,7 +2,7 @@
 /*
  * Output of the alarm example. Progress lines in the style of the original
  * SAFE2 demo go to stdout ("Set Device ID: OK", "receiving state: 1"),
- * errors to stderr prefixed with "alarm: ", and with --verbose the AT
+ * errors to stderr prefixed with "alarm: " (msg_prog), and with --verbose the AT
  * traffic to stdout ("> AT+CSIM=..." / "< +CSIM: ..."). stdout is line
  * buffered so that the two streams interleave in order.
  */
@@ -14,6 +14,8 @@
 
 /* Set once by main: 1 prints the AT traffic and debug lines. */
 extern int msg_verbose;
+/* The program's name before each error line ("alarm" unless main sets it). */
+extern const char *msg_prog;
 
 /* A progress line on stdout. */
 void msg_info(const char *fmt, ...) MSG_PRINTF(1, 2);

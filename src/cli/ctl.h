@@ -46,6 +46,7 @@ struct ctl {
 	CURL *curl;  /* NULL until the first request */
 	char *token; /* NULL until authenticated */
 	char errbuf[CURL_ERROR_SIZE];
+	int quiet_404; /* a 404 answer is ZTP_ENOENT, not printed */
 };
 
 /* the options commands take; a bit each (ctl_opts.c has their names) */
@@ -77,7 +78,21 @@ enum {
 	OPT_UPSTREAM_CA = 1 << 24,
 	OPT_UPSTREAM_CERT = 1 << 25,
 	OPT_UPSTREAM_KEY = 1 << 26,
+	OPT_OWNER = 1 << 27,
+	OPT_ALL_OWNERS = 1 << 28,
+	OPT_SAVE = 1 << 29,
 };
+
+/* the module security service's options (ctl_module.c), past an int's bits */
+#define OPT_FEATURES (1ULL << 33)
+#define OPT_HB (1ULL << 34)
+#define OPT_HB_MIN (1ULL << 35)
+#define OPT_TO (1ULL << 36)
+#define OPT_ENABLE (1ULL << 37)
+#define OPT_DISABLE (1ULL << 38)
+#define OPT_PROFILE (1ULL << 39)
+#define OPT_DEVICES (1ULL << 40)
+#define OPT_QUARANTINED (1ULL << 41)
 
 #define ARGS_MAX_POS 2
 
@@ -105,6 +120,11 @@ struct ctl_args {
 	const char *grace;
 	const char *device_id;
 	const char *upstream, *upstream_ca, *upstream_cert, *upstream_key;
+	/* the module security service's (ctl_owner.c, ctl_module.c) */
+	const char *owner, *save, *features, *hb, *hb_min, *to, *enable, *disable, *profile,
+	    *devices;
+	int all_owners;
+	int quarantined;
 	int all;
 	int derive;
 	int psk_ke;
@@ -114,7 +134,7 @@ struct ctl_args {
 /* a noun's command: a row of the table its file hands to ctl_opts_run */
 struct ctl_cmd {
 	const char *name; /* NULL: the noun is the command */
-	unsigned opts;    /* the OPT_ bits it takes */
+	uint64_t opts;    /* the OPT_ bits it takes */
 	size_t npos;      /* exactly this many positional arguments */
 	const char *synopsis; /* for usage errors */
 	int (*run)(struct ctl *, const struct ctl_args *);
@@ -237,5 +257,17 @@ void ctl_import_row_end(struct ctl_import *im, uint64_t line);
 
 /* ctl_cert.c's table of certificates: device show prints a device's with it */
 extern const struct ctl_table_spec ctl_cert_table;
+
+/*
+ * ctl_module.c: the device commands of a module (a RoT UID, 32 lower-case
+ * hex digits). ctl_module_is_rot says if a device's UID is one;
+ * ctl_module_device_show answers ZTP_ENOENT (nothing printed) when the
+ * server has no such module, so that device show tries the EST devices.
+ */
+int ctl_module_is_rot(const char *uid);
+int ctl_module_device_show(struct ctl *c, const char *rot);
+int ctl_module_device_release(struct ctl *c, const struct ctl_args *a);
+int ctl_module_device_transfer(struct ctl *c, const struct ctl_args *a);
+int ctl_module_device_features(struct ctl *c, const struct ctl_args *a);
 
 #endif

@@ -28,7 +28,10 @@ device_list(struct ctl *c, const struct ctl_args *a)
 	return ctl_req_pages(c, "/v1/devices", "", "devices", "after", max, &t);
 }
 
-/* device show UDID: its members, then its certificates as a table */
+/*
+ * device show UID: a module's (a RoT UID: /v1/modules, ctl_module.c), or
+ * else a device's members, then its certificates as a table
+ */
 static int
 device_show(struct ctl *c, const struct ctl_args *a)
 {
@@ -36,6 +39,9 @@ device_show(struct ctl *c, const struct ctl_args *a)
 	char path[128];
 	int rc;
 
+	if (ctl_module_is_rot(a->pos[0]) &&
+	    (rc = ctl_module_device_show(c, a->pos[0])) != ZTP_ENOENT)
+		return rc;
 	if ((rc = ctl_check_udid(a->pos[0])) != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/devices/%s", a->pos[0]);
@@ -91,6 +97,12 @@ static const struct ctl_cmd device_cmds[] = {
 	{ "block", OPT_REASON, 1, "device block UDID [--reason REASON]",
 	    device_block },
 	{ "unblock", 0, 1, "device unblock UDID", device_unblock },
+	/* a module's (ctl_module.c) */
+	{ "release", 0, 1, "device release UID", ctl_module_device_release },
+	{ "transfer", OPT_TO | OPT_PROFILE, 1, "device transfer UID --to OWNER [--profile UID]",
+	    ctl_module_device_transfer },
+	{ "features", OPT_ENABLE | OPT_DISABLE, 1,
+	    "device features UID [--enable LIST] [--disable LIST]", ctl_module_device_features },
 };
 
 /* the noun device: its commands, its lines of ztpctl --help */
@@ -99,9 +111,19 @@ const struct ctl_noun ctl_device = {
 	CTL_NELEM(device_cmds),
 	"  device list [--limit N] [--all]\n"
 	"                                 list the devices that hold or held certificates\n"
-	"  device show UDID               show one, with its certificates\n"
+	"  device show UID                show one: a module (RoT UID) or a device with\n"
+	"                                 its certificates"
 	"  device block UDID [--reason REASON]\n"
 	"                                 refuse its enrolments, revoke its certificates\n"
 	"                                 (privilegeWithdrawn by default), block its SIM\n"
 	"  device unblock UDID            lift the block (revoked certificates stay so)\n"
+	"  device release UID             let a quarantined module (a suspected clone)\n"
+	"                                 contact the server again, after you have looked\n"
+	"  device transfer UID --to OWNER [--profile UID]\n"
+	"                                 give a bootstrapped module to another owner\n"
+	"                                 (with one of its profiles: the profile's features\n"
+	"                                 reach the device at its next heartbeat)\n"
+	"  device features UID [--enable LIST] [--disable LIST]\n"
+	"                                 change a module's features (psk,e2e,local-data,\n"
+	"                                 c2c,ztp-cert), delivered at its next heartbeat\n"
 };

@@ -261,6 +261,10 @@ api_send(struct ctl *c, const char *method, const char *path, const json_t *body
 	rc = http_do(c, method, path, text, textlen, &code, &resp);
 	if (rc != 0)
 		goto out;
+	if (code == 404 && c->quiet_404) {
+		rc = ZTP_ENOENT; /* the caller tries elsewhere (device show) */
+		goto out;
+	}
 	if (code < 200 || code > 299) {
 		report_http_error(code, &resp);
 		rc = ZTP_EIO;

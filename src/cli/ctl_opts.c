@@ -17,7 +17,7 @@
  */
 static const struct {
 	const char *name;
-	unsigned bit;
+	uint64_t bit;
 	int has_arg;
 	size_t offset;
 } cmd_opts[] = {
@@ -48,6 +48,19 @@ static const struct {
 	{ "--upstream-ca", OPT_UPSTREAM_CA, 1, offsetof(struct ctl_args, upstream_ca) },
 	{ "--upstream-cert", OPT_UPSTREAM_CERT, 1, offsetof(struct ctl_args, upstream_cert) },
 	{ "--upstream-key", OPT_UPSTREAM_KEY, 1, offsetof(struct ctl_args, upstream_key) },
+	/* the module security service's (ctl_module.c) */
+	{ "--owner", OPT_OWNER, 1, offsetof(struct ctl_args, owner) },
+	{ "--all-owners", OPT_ALL_OWNERS, 0, offsetof(struct ctl_args, all_owners) },
+	{ "--save", OPT_SAVE, 1, offsetof(struct ctl_args, save) },
+	{ "--features", OPT_FEATURES, 1, offsetof(struct ctl_args, features) },
+	{ "--heartbeat-interval", OPT_HB, 1, offsetof(struct ctl_args, hb) },
+	{ "--heartbeat-min-interval", OPT_HB_MIN, 1, offsetof(struct ctl_args, hb_min) },
+	{ "--to", OPT_TO, 1, offsetof(struct ctl_args, to) },
+	{ "--enable", OPT_ENABLE, 1, offsetof(struct ctl_args, enable) },
+	{ "--disable", OPT_DISABLE, 1, offsetof(struct ctl_args, disable) },
+	{ "--profile", OPT_PROFILE, 1, offsetof(struct ctl_args, profile) },
+	{ "--devices", OPT_DEVICES, 1, offsetof(struct ctl_args, devices) },
+	{ "--quarantined", OPT_QUARANTINED, 0, offsetof(struct ctl_args, quarantined) },
 };
 
 #define NOPTS CTL_NELEM(cmd_opts)

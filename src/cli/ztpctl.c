@@ -48,9 +48,14 @@
 	X("mfr-ca", ctl_mfr_ca, NULL)                                    \
 	X("cert", ctl_cert, NULL)                                        \
 	X("device", ctl_device, NULL)                                    \
+	X("profile", ctl_profile, "Module security service (docs/security-service.md):\n") \
+	X("module", ctl_module, NULL)                                    \
+	X("campaign", ctl_campaign, NULL)                                \
 	X("config", ctl_config, "Configurations:\n")                     \
 	X("telemetry", ctl_telemetry, "Device data:\n")                  \
-	X("events", ctl_events, NULL)
+	X("events", ctl_events, NULL)                                    \
+	X("owner", ctl_owner, "Owners and API keys (docs/admin-api.md):\n") \
+	X("apikey", ctl_apikey, NULL)
 
 #define NOUN_DECLARE(word, noun, heading) extern const struct ctl_noun noun;
 NOUNS(NOUN_DECLARE)

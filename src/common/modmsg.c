@@ -151,26 +151,32 @@ modmsg_decode(const uint8_t *buf, size_t len, struct modmsg *m)
 	memset(m, 0, sizeof(*m));
 	if (len > MODMSG_BODY_MAX)
 		return ZTP_ETOOBIG;
-	while (off < len) {
+	rc = 0;
+	while (off < len && rc == 0) {
 		unsigned tag, n;
 
+		rc = ZTP_EMALFORMED;
 		if (len - off < 2)
-			return ZTP_EMALFORMED;
+			break;
 		tag = buf[off];
 		n = buf[off + 1];
 		off += 2;
 		if (n > len - off)
-			return ZTP_EMALFORMED;
+			break;
 		if (tag >= 1 && tag <= MODMSG_TAG_LAST) {
 			if (MODMSG_HAS(m, tag))
-				return ZTP_EMALFORMED;
+				break;
 			if ((rc = take_item(m, tag, buf + off, n)) != 0)
-				return rc;
+				break;
 			MODMSG_SET(m, tag);
 		}
 		off += n;
+		rc = 0;
 	}
-	return 0;
+	/* a refused body leaves nothing of its items behind */
+	if (rc != 0)
+		memset(m, 0, sizeof(*m));
+	return rc;
 }
 
 /* Append one item; ZTP_ETOOBIG if it does not fit. */
@@ -201,19 +207,20 @@ modmsg_encode(const struct modmsg *m, uint8_t *buf, size_t cap, size_t *outlen)
 		if (!MODMSG_HAS(m, tag))
 			continue;
 		switch (tag) {
+		/* strnlen: a text that fills its array without a NUL is invalid */
 		case MODMSG_PROFILE:
 			s = m->profile;
-			if (!modmsg_profile_valid(s, strlen(s)))
+			if (!modmsg_profile_valid(s, strnlen(s, sizeof(m->profile))))
 				return ZTP_EINVAL;
 			break;
 		case MODMSG_SERIAL:
 			s = m->serial;
-			if (!modmsg_serial_valid(s, strlen(s)))
+			if (!modmsg_serial_valid(s, strnlen(s, sizeof(m->serial))))
 				return ZTP_EINVAL;
 			break;
 		case MODMSG_FIRMWARE:
 			s = m->firmware;
-			if (!modmsg_firmware_valid(s, strlen(s)))
+			if (!modmsg_firmware_valid(s, strnlen(s, sizeof(m->firmware))))
 				return ZTP_EINVAL;
 			break;
 		case MODMSG_EPOCH:
@@ -292,6 +299,7 @@ int
 modmsg_identity_parse(const uint8_t *id, size_t len, uint8_t uid[MODMSG_UID_LEN],
     uint32_t *epoch)
 {
+	uint8_t u[MODMSG_UID_LEN];
 	uint64_t e = 0;
 	size_t i;
 
@@ -300,8 +308,9 @@ modmsg_identity_parse(const uint8_t *id, size_t len, uint8_t uid[MODMSG_UID_LEN]
 	if (len < 1 + MODMSG_UID_HEX || !lhex_run((const char *)id + 1, MODMSG_UID_HEX,
 					       MODMSG_UID_HEX))
 		return ZTP_EMALFORMED;
+	/* uid and *epoch are written only once the whole identity is good */
 	for (i = 0; i < MODMSG_UID_LEN; i++)
-		uid[i] = (uint8_t)(hexval(id[1 + 2 * i]) << 4 | hexval(id[2 + 2 * i]));
+		u[i] = (uint8_t)(hexval(id[1 + 2 * i]) << 4 | hexval(id[2 + 2 * i]));
 	i = 1 + MODMSG_UID_HEX;
 	if (i < len) {
 		if (id[i] != '.' || len - i < 2 || len - i > 11 || id[i + 1] == '0')
@@ -314,6 +323,7 @@ modmsg_identity_parse(const uint8_t *id, size_t len, uint8_t uid[MODMSG_UID_LEN]
 		if (e > UINT32_MAX)
 			return ZTP_EMALFORMED;
 	}
+	memcpy(uid, u, MODMSG_UID_LEN);
 	*epoch = (uint32_t)e;
 	return 0;
 }

@@ -77,9 +77,10 @@ struct modmsg {
 #define MODMSG_SET(m, t) ((m)->have |= (1u << (t)))
 
 /*
- * Decode a body into m (zeroed first). Unknown tags are skipped. Returns 0,
- * or ZTP_EMALFORMED: an item past the end, a known tag twice, or a value of
- * the wrong length or form (section 3). len over MODMSG_BODY_MAX: ZTP_ETOOBIG.
+ * Decode a body into m (zeroed first, and left zeroed when the body is
+ * refused). Unknown tags are skipped. Returns 0, or ZTP_EMALFORMED: an item
+ * past the end, a known tag twice, or a value of the wrong length or form
+ * (section 3). len over MODMSG_BODY_MAX: ZTP_ETOOBIG.
  */
 int modmsg_decode(const uint8_t *buf, size_t len, struct modmsg *m);
 
@@ -109,6 +110,7 @@ size_t modmsg_identity(const uint8_t uid[MODMSG_UID_LEN], uint32_t epoch, char *
  * Parse an identity as sent: 0 with uid and epoch, ZTP_ENOENT if it is not
  * a module identity (does not start with 'M'), ZTP_EMALFORMED if it starts
  * with 'M' but is not one (upper-case hex, a leading zero, ".0", overflow).
+ * uid and *epoch are written only on success.
  */
 int modmsg_identity_parse(const uint8_t *id, size_t len, uint8_t uid[MODMSG_UID_LEN],
     uint32_t *epoch);

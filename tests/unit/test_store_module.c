@@ -187,6 +187,7 @@ test_claim_at_bootstrap_and_later(void **state)
 	assert_string_equal(out.owner, "acme");
 	assert_int_equal(store_module_get(fx->st, rot, &m), 0);
 	assert_string_equal(m.owner, "acme");
+	assert_int_equal(m.features, 3); /* the profile's, as at a bootstrap */
 	assert_string_equal(m.profile_uid, prof);
 	assert_string_equal(m.serial, "SN-1");
 	assert_int_equal(m.claimed_at, 3000);

@@ -43,11 +43,9 @@ reply_items(struct evhttp_request *req, int status, const struct modmsg *m)
 		http_reply_error(req, 500, "internal", "cannot encode the answer");
 		return;
 	}
-	if (buf != NULL) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-		    "application/octet-stream");
+	/* no Content-Type: the answers of these routes are items, always (bytes count) */
+	if (buf != NULL)
 		evbuffer_add(buf, body, len);
-	}
 	evhttp_send_reply(req, status, http_reason(status), buf);
 	if (buf != NULL)
 		evbuffer_free(buf);

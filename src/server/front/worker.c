@@ -746,7 +746,12 @@ setup_http(struct worker *w, enum listener_kind kind)
 	    kind == LISTENER_EST ? 2 * EST_BODY_MAX : ADMINREQ_IMPORT_MAX);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
-	evhttp_set_default_content_type(http, "application/json");
+	/*
+	 * Every answer with a body names its type, but a module's (items,
+	 * docs/protocol/security-service.md): on the device listener nothing is
+	 * added, each byte counts on a cellular link.
+	 */
+	evhttp_set_default_content_type(http, kind == LISTENER_DEVICE ? NULL : "application/json");
 	lev = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (lev == NULL)
 		return ZTP_ENOMEM;

@@ -1026,3 +1026,75 @@ out:
 	json_decref(obj);
 	return rc;
 }
+
+/* ---- owners and API keys ---- */
+
+/* A required name member (an owner's or a key's: store_owner_valid) into out. */
+static int
+get_name(json_t *obj, const char *member, char out[STORE_OWNER_MAX + 1], char *why, size_t cap)
+{
+	const char *s;
+	size_t slen;
+	int rc;
+
+	if ((rc = get_string(obj, member, &s, &slen, why, cap)) != 0)
+		return rc;
+	if (slen > STORE_OWNER_MAX || !store_owner_valid(s))
+		return ztp_errf(why, cap, ZTP_EMALFORMED,
+		    "\"%s\" must be 1 to %d of A-Z a-z 0-9 - . _", member, STORE_OWNER_MAX);
+	memcpy(out, s, slen + 1);
+	return 0;
+}
+
+int
+adminreq_owner(const uint8_t *buf, size_t len, char name[STORE_OWNER_MAX + 1], char *why,
+    size_t cap)
+{
+	static const char *const names[] = { "name", NULL };
+	char n[STORE_OWNER_MAX + 1];
+	json_t *obj;
+	int rc;
+
+	if ((rc = load_object(buf, len, names, &obj, why, cap)) != 0)
+		return rc;
+	if ((rc = get_name(obj, "name", n, why, cap)) == 0)
+		memcpy(name, n, sizeof(n));
+	json_decref(obj);
+	return rc;
+}
+
+_Static_assert(STORE_APIKEY_NAME_MAX == STORE_OWNER_MAX, "a key's name is checked as an owner's");
+
+int
+adminreq_apikey(const uint8_t *buf, size_t len, char name[STORE_APIKEY_NAME_MAX + 1],
+    char owner[STORE_OWNER_MAX + 1], char *why, size_t cap)
+{
+	static const char *const req[] = { "name", NULL };
+	static const char *const opt[] = { "owner", "all_owners", NULL };
+	char n[STORE_OWNER_MAX + 1], o[STORE_OWNER_MAX + 1] = "";
+	json_t *obj, *all;
+	int rc;
+
+	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+		return rc;
+	all = json_object_get(obj, "all_owners");
+	if ((rc = get_name(obj, "name", n, why, cap)) != 0)
+		goto out;
+	if ((json_object_get(obj, "owner") != NULL) == (all != NULL)) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED,
+		    "give exactly one of \"owner\" and \"all_owners\": true");
+		goto out;
+	}
+	if (all != NULL && !json_is_true(all)) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED,
+		    "\"all_owners\" must be true (or give \"owner\")");
+		goto out;
+	}
+	if (all == NULL && (rc = get_name(obj, "owner", o, why, cap)) != 0)
+		goto out;
+	memcpy(name, n, sizeof(n));
+	memcpy(owner, o, sizeof(o));
+out:
+	json_decref(obj);
+	return rc;
+}

@@ -23,7 +23,7 @@
 #include "crypto.h"
 #include "ztp/iccid.h"
 
-#define STORE_SCHEMA_VERSION 6 /* of the SQLite driver; store_schema_target() for any */
+#define STORE_SCHEMA_VERSION 7 /* of the SQLite driver; store_schema_target() for any */
 #define STORE_CONFIG_MAX 255
 #define STORE_TELEMETRY_MAX 255
 #define STORE_PSK_MIN 16
@@ -37,6 +37,8 @@
 #define STORE_MASTER_LEN 32
 #define STORE_IMPORT_BATCH_MAX 5000
 #define STORE_IMPORT_REFUSED_MAX STORE_IMPORT_BATCH_MAX
+#define STORE_OWNER_MAX 64 /* an owner's name: 1..64 of A-Z a-z 0-9 - . _ */
+#define STORE_EVENT_DEVICE_MAX 64 /* an event's device: a RoT UID (32 hex digits) */
 
 struct store;
 
@@ -136,18 +138,22 @@ struct store_event {
 	char detail[STORE_DETAIL_MAX];
 	int64_t count;     /* occurrences this row stands for (coalesced repeats), >= 1 */
 	int64_t last_time; /* ms of the last of them; time when count is 1 */
+	char owner[STORE_OWNER_MAX + 1];          /* "" if none */
+	char device[STORE_EVENT_DEVICE_MAX + 1]; /* "" if none */
 };
 
 /*
  * One row of store_event_batch: id 0 inserts a new row (time, kind, iccid,
- * peer, detail, count, last_time) and gets its id back; a non-zero id sets
- * that row's count and last_time only. The strings are the caller's.
+ * peer, detail, count, last_time, owner, device) and gets its id back; a
+ * non-zero id sets that row's count and last_time only. The strings are
+ * the caller's.
  */
 struct store_event_row {
 	int64_t id;
 	int64_t time, last_time; /* ms */
 	int64_t count;
 	const char *kind, *iccid, *peer, *detail; /* iccid, peer: NULL or "" for none */
+	const char *owner, *device;               /* NULL or "" for none */
 };
 
 /* ---- the connection (store.c) ---- */
@@ -293,10 +299,16 @@ int store_device_get_or_create(struct store *st, const char *iccid, const char *
 /* Events: iccid and peer may be NULL. */
 int store_event_add(struct store *st, const char *kind, const char *iccid, const char *peer,
     const char *detail);
+/* An event of a device with its owner: owner, device, iccid, peer may be NULL. */
+int store_event_add_dev(struct store *st, const char *kind, const char *owner,
+    const char *device, const char *iccid, const char *peer, const char *detail);
 typedef int (*store_event_cb)(const struct store_event *ev, void *arg);
 /* Oldest first: time >= since (ms) and id > after. */
 int store_event_list(struct store *st, int64_t since, int64_t after, int limit,
     store_event_cb cb, void *arg);
+/* store_event_list of the events whose owner is owner (NULL: all events). */
+int store_event_list_owner(struct store *st, const char *owner, int64_t since, int64_t after,
+    int limit, store_event_cb cb, void *arg);
 /*
  * Write n rows (inserts and updates, struct store_event_row) in one
  * transaction: all or none. On success the inserted rows' ids are set; on
@@ -312,15 +324,84 @@ int store_event_prune(struct store *st, int64_t before, int limit, int *deleted)
 
 /* ---- admin API keys (store_apikey.c) ---- */
 
+/* The first key of a data directory: an all-owners key named "admin". */
 int store_apikey_create(struct store *st, const char *key_id, const char *secret);
-/* 0 if key_id exists and secret is its secret, else ZTP_EAUTH. */
+/* 0 if key_id exists, is not revoked and secret is its secret, else ZTP_EAUTH. */
 int store_apikey_verify(struct store *st, const char *key_id, const char *secret);
+/* 1 if key_id exists (revoked or not). */
 int store_apikey_exists(struct store *st, const char *key_id);
+/* Keys, revoked ones included. */
 int store_apikey_count(struct store *st, int *count);
 
 /* ---- owners and owner-scoped API keys (store_owner.c, store_apikey.c) ---- */
 
-#define STORE_OWNER_MAX 64 /* an owner's name: 1..64 of A-Z a-z 0-9 - . _ */
+/*
+ * An owner (a tenant) is a name (STORE_OWNER_MAX, above); profiles,
+ * modules, campaigns and events carry it. An API key acts for all owners
+ * (owner "": the operator) or for one; a revoked key is refused at once.
+ * Key names follow the rules of owner names.
+ */
+#define STORE_APIKEY_NAME_MAX 64
+
+struct store_owner {
+	char name[STORE_OWNER_MAX + 1];
+	int64_t created_at;        /* ms */
+	int64_t keys;              /* its API keys in force (not revoked) */
+	int64_t profiles, modules; /* its device profiles and modules */
+};
+
+struct store_apikey {
+	char key_id[STORE_KEYID_SIZE];
+	char name[STORE_APIKEY_NAME_MAX + 1]; /* "" for a key made before names */
+	char owner[STORE_OWNER_MAX + 1];      /* "" acts for all owners */
+	int64_t created_at;                   /* ms */
+	int64_t revoked_at;                   /* ms, 0: in force */
+};
+
+/* 1 if name is 1..STORE_OWNER_MAX of A-Z a-z 0-9 - . _ (owners and key names). */
+int store_owner_valid(const char *name);
+/* ZTP_EINVAL (not a name), ZTP_EEXIST. */
+int store_owner_create(struct store *st, const char *name);
+/* ZTP_ENOENT if there is none. */
+int store_owner_get(struct store *st, const char *name, struct store_owner *out);
+typedef int (*store_owner_cb)(const struct store_owner *o, void *arg);
+/* At most limit owners whose names sort after after ("": from the first), in order. */
+int store_owner_list(struct store *st, const char *after, int limit, store_owner_cb cb,
+    void *arg);
+
+/*
+ * A key acting for owner ("" or NULL: all owners), with its secret hashed
+ * (salted HMAC, as store_apikey_create). ZTP_EINVAL if key_id is not 1 to
+ * STORE_KEYID_SIZE - 1 characters or name not a name; ZTP_ENOENT if owner
+ * does not exist; ZTP_EEXIST if key_id does.
+ */
+int store_apikey_create_scoped(struct store *st, const char *key_id, const char *secret,
+    const char *name, const char *owner);
+/*
+ * store_apikey_verify, and the key's owner into owner ("" for all owners).
+ * ZTP_EAUTH for an unknown or revoked key or a wrong secret.
+ */
+int store_apikey_verify_scope(struct store *st, const char *key_id, const char *secret,
+    char owner[STORE_OWNER_MAX + 1]);
+/*
+ * Whom a key in force acts for (a token's key, at every request): 0 and
+ * its owner ("" for all owners); ZTP_ENOENT if there is no such key,
+ * ZTP_EAUTH if it is revoked.
+ */
+int store_apikey_scope(struct store *st, const char *key_id, char owner[STORE_OWNER_MAX + 1]);
+/* ZTP_ENOENT if there is none. Never the secret's hash. */
+int store_apikey_get(struct store *st, const char *key_id, struct store_apikey *out);
+typedef int (*store_apikey_cb)(const struct store_apikey *k, void *arg);
+/* At most limit keys (revoked ones too) whose ids sort after after ("": from the first). */
+int store_apikey_list(struct store *st, const char *after, int limit, store_apikey_cb cb,
+    void *arg);
+/*
+ * Revoke key_id at now (ms): from then on it gets no token and its tokens
+ * are refused. ZTP_ENOENT: no such key; ZTP_EEXIST: revoked already;
+ * ZTP_ECONFLICT: it is the last all-owners key in force (nobody could
+ * manage owners and keys any more). Nothing changes on an error.
+ */
+int store_apikey_revoke(struct store *st, const char *key_id, int64_t now);
 
 /* ---- the module security service (docs/protocol/security-service.md) ---- */
 
@@ -434,6 +515,151 @@ int store_module_quarantine(struct store *st, const char *rot, int clone, const 
     int64_t now);
 
 /* ---- store_profile.c: profiles, module import, the operator's side of modules, campaigns ---- */
+
+#define STORE_PROFILE_NAME_MAX 64          /* 1..64 of A-Z a-z 0-9 - . _ */
+#define STORE_HB_INTERVAL_DEFAULT 604800   /* s: a week */
+#define STORE_HB_MIN_DEFAULT 300           /* s: five minutes */
+#define STORE_HB_INTERVAL_MAX 315360000    /* s: ten years, within the u32 of the wire */
+
+/* A device profile: what an owner seals into its modules (a DeviceProfileUID). */
+struct store_profile {
+	char uid[STORE_PROFILE_UID + 1];
+	char name[STORE_PROFILE_NAME_MAX + 1];
+	char owner[STORE_OWNER_MAX + 1];
+	uint32_t features;        /* given to each module that bootstraps with it */
+	int64_t hb_interval_s;    /* 1..STORE_HB_INTERVAL_MAX */
+	int64_t hb_min_interval_s; /* 1..hb_interval_s */
+	int64_t created_at;       /* ms */
+	int64_t modules;          /* modules that reported it (read only) */
+};
+
+/* what store_profile_update changes */
+#define STORE_PROFILE_SET_FEATURES 0x1u
+#define STORE_PROFILE_SET_HB 0x2u
+#define STORE_PROFILE_SET_HB_MIN 0x4u
+
+/* 1 if name is a profile's name, an owner's: 1..64 of A-Z a-z 0-9 - . _ */
+int store_profile_name_valid(const char *name);
+int store_profile_owner_valid(const char *owner);
+/*
+ * Create p (its name, owner, features, intervals; an interval of 0 takes
+ * its default): p->uid gets a fresh DeviceProfileUID (16 random bytes in
+ * lower-case hex) and p->created_at the time. ZTP_EINVAL for a bad value
+ * (minimum interval 1..interval), ZTP_ENOENT if the owner does not exist,
+ * ZTP_EEXIST if the owner has a profile of that name.
+ */
+int store_profile_create(struct store *st, struct store_profile *p);
+int store_profile_get(struct store *st, const char *uid, struct store_profile *out);
+/* Every profile of owner (NULL or "": of every owner), by owner and name. */
+typedef int (*store_profile_cb)(const struct store_profile *p, void *arg);
+int store_profile_list(struct store *st, const char *owner, store_profile_cb cb, void *arg);
+/*
+ * Change what set says of uid's profile (STORE_PROFILE_SET_*) to p's
+ * values, in one transaction that checks the result as create does; out
+ * (may be NULL) gets the profile as it is now. Only modules that
+ * bootstrap afterwards take the new features (the doc's section 7).
+ * ZTP_ENOENT, ZTP_EINVAL.
+ */
+int store_profile_update(struct store *st, const char *uid, const struct store_profile *p,
+    unsigned set, struct store_profile *out);
+
+/* One row of a module maker's batch file (ztpctl module import). */
+struct store_mod_import_row {
+	char rot_uid[STORE_ROT_HEX + 1];
+	uint8_t secret[STORE_MODKEY_LEN]; /* the factory secret: wipe it */
+	char batch[STORE_BATCH_MAX + 1];  /* "" for none */
+	char invalid[96]; /* not "": the row was malformed, refused with this reason */
+};
+
+/*
+ * Import n modules in one transaction (all or none on a store error): a
+ * new RoT UID is added with its factory secret sealed at rest ("module",
+ * rot_uid, "factory"); one on record with the same factory secret is
+ * unchanged (its batch label stays the first one); one with another
+ * secret, or malformed, is refused with its index. ZTP_ETOOBIG over
+ * STORE_IMPORT_BATCH_MAX rows.
+ */
+int store_module_import(struct store *st, const struct store_mod_import_row *rows, size_t n,
+    struct store_import_result *res);
+
+/* Which modules store_module_list shows; "" or NULL: any. */
+struct store_mod_filter {
+	const char *owner;
+	const char *profile;
+	int quarantined; /* 1: only those in quarantine */
+};
+/* Up to limit modules of f, by RoT UID after the given one ("" from the start). */
+typedef int (*store_mod_cb)(const struct store_mod *m, void *arg);
+int store_module_list(struct store *st, const struct store_mod_filter *f, const char *after,
+    int limit, store_mod_cb cb, void *arg);
+/*
+ * The operator's change of owner: rot gets owner (and claimed_at now).
+ * With profile (one of owner's; NULL or "": none) the device joins that
+ * profile: its policy, and its features, which reach the device at its
+ * next heartbeat; without, its features stay. ZTP_ENOENT: no such module;
+ * ZTP_ECONFLICT: not bootstrapped; ZTP_EINVAL: no such owner, or a
+ * profile that is not the owner's.
+ */
+int store_module_transfer(struct store *st, const char *rot, const char *owner,
+    const char *profile, int64_t now);
+/* Lift rot's quarantine. ZTP_ENOENT; ZTP_ECONFLICT if it is not in quarantine. */
+int store_module_release(struct store *st, const char *rot, int64_t now);
+/*
+ * rot's features become (features | enable) & ~disable, delivered at its
+ * next heartbeat; *features (may be NULL) gets them. ZTP_EINVAL if enable
+ * and disable share a bit or name an unknown one, ZTP_ENOENT, ZTP_ECONFLICT
+ * if it is not bootstrapped (a bootstrap gives it its profile's).
+ */
+int store_module_set_features(struct store *st, const char *rot, uint32_t enable,
+    uint32_t disable, int64_t now, uint32_t *features);
+
+/* Campaigns: one change of features over many devices. */
+enum store_campaign_state {
+	STORE_CAMPAIGN_PENDING = 0,
+	STORE_CAMPAIGN_APPLIED = 1, /* a heartbeat's confirmation committed it */
+	STORE_CAMPAIGN_FAILED = 2,  /* the device went into quarantine first */
+};
+
+struct store_campaign {
+	int64_t id;
+	char owner[STORE_OWNER_MAX + 1];             /* "" none (every owner's devices) */
+	char profile_uid[STORE_PROFILE_UID + 1];     /* "" for a list of devices */
+	uint32_t enable, disable;
+	char created_by[64];                         /* the API key's id */
+	int64_t created_at;                          /* ms */
+	int64_t devices, pending, applied, failed;   /* read only */
+};
+
+struct store_campaign_dev {
+	char rot_uid[STORE_ROT_HEX + 1];
+	int state; /* enum store_campaign_state */
+	int64_t created_at, updated_at;
+};
+
+#define STORE_CAMPAIGN_DEVICES_MAX STORE_IMPORT_BATCH_MAX /* RoT UIDs of one list */
+
+/*
+ * Create campaign c (owner, profile_uid or rots[0..nrots), enable,
+ * disable, created_by) in one transaction: every device that matches
+ * (the profile's or one of rots; of c->owner unless it is ""; bootstrapped,
+ * not in quarantine) gets features (features | enable) & ~disable and a
+ * pending row. c->id, c->created_at and c->devices are set. ZTP_EINVAL for
+ * bad values (both or neither of a profile and rots, enable and disable
+ * sharing a bit), ZTP_ENOENT if the profile does not exist or is another
+ * owner's.
+ */
+int store_campaign_create(struct store *st, struct store_campaign *c, const char *const *rots,
+    size_t nrots, int64_t now);
+int store_campaign_get(struct store *st, int64_t id, struct store_campaign *out);
+/* Campaigns of owner (NULL or "": all) by id, up to limit after the id given (0: first). */
+typedef int (*store_campaign_cb)(const struct store_campaign *c, void *arg);
+int store_campaign_list(struct store *st, const char *owner, int64_t after, int limit,
+    store_campaign_cb cb, void *arg);
+/* Up to limit devices of campaign id by RoT UID, after the one given ("" from the start). */
+typedef int (*store_campaign_dev_cb)(const struct store_campaign_dev *d, void *arg);
+int store_campaign_devices(struct store *st, int64_t id, const char *after, int limit,
+    store_campaign_dev_cb cb, void *arg);
+
 
 /* ---- store_profile.c ends ---- */
 

@@ -82,8 +82,8 @@ static const char *const module_sql[S__COUNT] = {
 			 " serial = COALESCE(serial, ?3), firmware = COALESCE(?4, firmware),"
 			 " boots = CASE WHEN ?5 >= 0 THEN ?5 ELSE boots END, updated_at = ?6"
 			 " WHERE rot_uid = ?1",
-	[S_MOD_CLAIM] = "UPDATE modules SET owner = ?2, claimed_at = ?3, updated_at = ?3"
-			" WHERE rot_uid = ?1 AND owner IS NULL",
+	[S_MOD_CLAIM] = "UPDATE modules SET owner = ?2, claimed_at = ?3, updated_at = ?3,"
+			" features = ?4 WHERE rot_uid = ?1 AND owner IS NULL",
 	[S_MOD_QUARANTINE] = "UPDATE modules SET quarantined = 1, quarantined_at = CASE WHEN"
 			     " quarantined = 0 THEN ?2 ELSE quarantined_at END,"
 			     " quarantine_reason = CASE WHEN quarantined = 0 THEN ?3 ELSE"
@@ -418,6 +418,7 @@ report_tx(struct store *st, const char *rot, const struct modmsg *m, int64_t now
 	struct store_mod cur;
 	struct store_stmt *s;
 	char owner[STORE_OWNER_MAX + 1];
+	uint32_t features, hb, hbmin;
 	int rc;
 
 	if ((s = prep(st, S_MOD_REPORT)) == NULL)
@@ -436,13 +437,18 @@ report_tx(struct store *st, const char *rot, const struct modmsg *m, int64_t now
 	/* the two-stage bootstrap: bootstrapped unsealed, sealed since */
 	if (!cur.factory_retired || cur.owner[0] != '\0' || cur.profile_uid[0] == '\0')
 		return 0;
-	if ((rc = profile_owner(st, cur.profile_uid, owner)) != 0 || owner[0] == '\0')
+	/* it joins its profile now: the profile's owner and features, as at a bootstrap */
+	rc = store_module_profile(st, cur.profile_uid, owner, &features, &hb, &hbmin);
+	if (rc == ZTP_ENOENT || (rc == 0 && owner[0] == '\0'))
+		return 0;
+	if (rc != 0)
 		return rc;
 	if ((s = prep(st, S_MOD_CLAIM)) == NULL)
 		return ZTP_ESTORE;
 	store_bind_text(s, 1, rot);
 	store_bind_text(s, 2, owner);
 	store_bind_int64(s, 3, now);
+	store_bind_int64(s, 4, features);
 	if ((rc = store_exec_row(st, s)) != 0)
 		return rc;
 	out->claimed = 1;
