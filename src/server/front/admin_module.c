@@ -264,7 +264,7 @@ admin_profile_create(struct areq *a)
 		return;
 	}
 	snprintf(why, sizeof(why), "%s (%s of %s)", p.uid, p.name, p.owner);
-	admin_changed(a, NULL, "profile created:", why);
+	admin_changed_dev(a, p.owner, NULL, "profile created:", why);
 	http_reply_json(a->req, 201, profile_json(&p));
 }
 
@@ -306,7 +306,7 @@ admin_profile_update(struct areq *a)
 	modmsg_features_format(p.features, list, sizeof(list));
 	snprintf(why, sizeof(why), "%s: features %s, heartbeat %llds, minimum %llds", p.uid,
 	    list[0] ? list : "none", (long long)p.hb_interval_s, (long long)p.hb_min_interval_s);
-	admin_changed(a, NULL, "profile updated:", why);
+	admin_changed_dev(a, p.owner, NULL, "profile updated:", why);
 	http_reply_json(a->req, 200, profile_json(&p));
 }
 
@@ -450,6 +450,7 @@ admin_module_transfer(struct areq *a)
 void
 admin_module_release(struct areq *a)
 {
+	struct store_mod m;
 	char why[96];
 	int rc;
 
@@ -462,7 +463,9 @@ admin_module_release(struct areq *a)
 		admin_reply_rc(a, rc, why);
 		return;
 	}
-	admin_changed(a, NULL, "module released:", a->param);
+	if (store_module_get(a->w->store, a->param, &m) != 0)
+		m.owner[0] = '\0';
+	admin_changed_dev(a, m.owner, a->param, "module released:", a->param);
 	reply_module(a);
 }
 
@@ -492,7 +495,7 @@ admin_module_features(struct areq *a)
 	}
 	modmsg_features_format(now, list, sizeof(list));
 	snprintf(why, sizeof(why), "%s: %s", a->param, list[0] ? list : "none");
-	admin_changed(a, NULL, "module features:", why);
+	admin_changed_dev(a, m.owner, a->param, "module features:", why);
 	reply_module(a);
 }
 
@@ -571,7 +574,7 @@ admin_campaign_create(struct areq *a)
 	}
 	snprintf(why, sizeof(why), "%lld over %lld devices", (long long)c.id,
 	    (long long)c.devices);
-	admin_changed(a, NULL, "campaign created:", why);
+	admin_changed_dev(a, c.owner, NULL, "campaign created:", why);
 	http_reply_json(a->req, 201, campaign_json(&c));
 out:
 	free(rots);
