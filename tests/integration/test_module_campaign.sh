@@ -52,7 +52,7 @@ eq "$rc" 2 "--make-batch over an existing file: exit status"
 grep -q 'never replaced' "$T/err" || fail "--make-batch over an existing file: $(cat "$T/err")"
 ok_run module import "$T/batch.csv"
 out_has "^added $N, unchanged 0, refused 0$"
-eq "$(mods 1)" "$N" "modules on the server"
+eq "$(mods "rot_uid IS NOT NULL")" "$N" "modules on the server"
 ok_run profile create fleet --owner acme --heartbeat-min-interval 1
 P=$(cat "$T/out")
 [[ $P =~ ^[0-9a-f]{32}$ ]] || fail "profile create printed '$P'"
