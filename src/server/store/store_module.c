@@ -48,6 +48,12 @@ _Static_assert(S__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX")
 	" quarantined_at, quarantine_reason, clones, bootstrapped_at, claimed_at,"          \
 	" last_heartbeat_at, heartbeats, boots, batch, created_at, updated_at"
 
+/*
+ * PostgreSQL types an untyped parameter from where it is first used: a
+ * parameter first compared with a literal ("?5 > 0") would be a 32-bit
+ * integer, too small for a time in milliseconds or a u32 counter. Such a
+ * parameter is CAST to BIGINT (a no-op for SQLite).
+ */
 static const char *const module_sql[S__COUNT] = {
 	[S_MOD_GET] = "SELECT " MOD_COLS " FROM modules WHERE rot_uid = ?1",
 	[S_MOD_KEYS] = "SELECT factory_key, factory_retired, epoch, op_key, pending_epoch,"
@@ -72,7 +78,8 @@ static const char *const module_sql[S__COUNT] = {
 			 " features_applied = pending_features,"
 			 " last_heartbeat_at = CASE WHEN ?3 = 1 THEN ?2 ELSE last_heartbeat_at END,"
 			 " heartbeats = heartbeats + ?3,"
-			 " owner = ?4, claimed_at = CASE WHEN ?5 > 0 THEN ?5 ELSE claimed_at END,"
+			 " owner = ?4, claimed_at = CASE WHEN CAST(?5 AS BIGINT) > 0 THEN"
+			 " CAST(?5 AS BIGINT) ELSE claimed_at END,"
 			 " updated_at = ?2 WHERE rot_uid = ?1",
 	[S_MOD_CAMPAIGN_APPLIED] = "UPDATE campaign_devices SET state = 1, updated_at = ?2"
 				   " WHERE rot_uid = ?1 AND state = 0 AND created_at <= ?3",
@@ -80,7 +87,8 @@ static const char *const module_sql[S__COUNT] = {
 			  " FROM profiles WHERE uid = ?1",
 	[S_MOD_REPORT] = "UPDATE modules SET profile_uid = COALESCE(profile_uid, ?2),"
 			 " serial = COALESCE(serial, ?3), firmware = COALESCE(?4, firmware),"
-			 " boots = CASE WHEN ?5 >= 0 THEN ?5 ELSE boots END, updated_at = ?6"
+			 " boots = CASE WHEN CAST(?5 AS BIGINT) >= 0 THEN CAST(?5 AS BIGINT) ELSE boots"
+			 " END, updated_at = ?6"
 			 " WHERE rot_uid = ?1",
 	[S_MOD_CLAIM] = "UPDATE modules SET owner = ?2, claimed_at = ?3, updated_at = ?3,"
 			" features = ?4 WHERE rot_uid = ?1 AND owner IS NULL",
