@@ -464,6 +464,8 @@ tcp_connect(struct conn *k, char *why, size_t cap)
 		k->fd = -1;
 	}
 	freeaddrinfo(res);
+	if (k->fd >= 0)
+		why[0] = '\0'; /* connected: no "no address" left behind for a later error to follow */
 	return k->fd >= 0 ? 0 : -1;
 }
 
