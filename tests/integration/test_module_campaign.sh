@@ -11,7 +11,8 @@
 # 10,000 applied, none pending or failed, and every module has c2c applied
 # on the server and delivered on the module.
 #
-# Two to four minutes on two busy cores (label slow). FLEET_N=N: fewer modules.
+# About two minutes on two shared cores, four when they are busy (label
+# slow), on SQLite or PostgreSQL. FLEET_N=N: fewer modules.
 # By hand: ZTP_BUILD=build ZTP_SRC=. bash tests/integration/test_module_campaign.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$SRC/tests/integration/lib_ztpctl.sh"
