@@ -48,6 +48,12 @@ _Static_assert(S__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX")
 	" quarantined_at, quarantine_reason, clones, bootstrapped_at, claimed_at,"          \
 	" last_heartbeat_at, heartbeats, boots, batch, created_at, updated_at"
 
+/*
+ * PostgreSQL types an untyped parameter from where it is first used: a
+ * parameter first compared with a literal ("?5 > 0") would be a 32-bit
+ * integer, too small for a time in milliseconds or a u32 counter. Such a
+ * parameter is CAST to BIGINT (a no-op for SQLite).
+ */
 static const char *const module_sql[S__COUNT] = {
 	[S_MOD_GET] = "SELECT " MOD_COLS " FROM modules WHERE rot_uid = ?1",
 	[S_MOD_KEYS] = "SELECT factory_key, factory_retired, epoch, op_key, pending_epoch,"
