@@ -95,7 +95,9 @@ module_api_handshake_done(struct conn *c)
 		return;
 	/* first use of a pending key: the module stored it, it becomes current */
 	fault_point("module_before_commit");
-	rc = store_module_commit(c->w->store, c->mod_uid, c->mod_epoch, c->psk, 0, now, &out);
+	/* a heartbeat's key (epoch 2 on) whose confirmation was lost: that heartbeat counts */
+	rc = store_module_commit(c->w->store, c->mod_uid, c->mod_epoch, c->psk, c->mod_epoch >= 2,
+	    now, &out);
 	fault_point("module_after_commit");
 	if (rc == 0) {
 		c->mod_kind = STORE_MODKEY_CURRENT;
@@ -302,6 +304,11 @@ module_api_handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	}
 	if (c->mod_kind == STORE_MODKEY_RETIRED) {
 		refuse(req, 403, MODMSG_R_CLONED, 0);
+		return 0;
+	}
+	if (c->mod_kind == STORE_MODKEY_PENDING) {
+		/* its commit at the handshake failed (a race, the store): not final, start again */
+		refuse(req, 409, MODMSG_R_RACE, 0);
 		return 0;
 	}
 	if (m.quarantined) {

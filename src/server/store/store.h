@@ -481,8 +481,8 @@ struct store_module_commit_out {
  * it becomes current, the old current key joins the history (the oldest
  * beyond STORE_MODKEY_HISTORY go), the factory secret is retired, the
  * pending features are applied (and the campaign rows they satisfy), and
- * heartbeat (1 for a heartbeat's confirmation) sets last_heartbeat_at and
- * counts it. A module without an owner whose reported profile is known is
+ * heartbeat (1 for a heartbeat's key) counts it, with the time it was
+ * answered (pending_at) as last_heartbeat_at. A module without an owner whose reported profile is known is
  * assigned to the profile's owner. ZTP_ECONFLICT if the pending key is
  * not that one (nothing changes).
  */
