@@ -312,6 +312,16 @@ int store_device_purge(struct store *st, const char *iccid);
  */
 int store_group_derived_name(struct store *st, const char *iccid, char group[STORE_GROUP_SIZE]);
 /*
+ * store_module.c: a module's columns, in struct store_mod's order, and its
+ * row read from them (never its keys), for store_profile.c's list.
+ */
+#define STORE_MOD_COLS                                                                     \
+	"rot_uid, factory_retired, epoch, pending_epoch, pending_features, pending_at,"     \
+	" profile_uid, serial, owner, firmware, features, features_applied, quarantined,"   \
+	" quarantined_at, quarantine_reason, clones, bootstrapped_at, claimed_at,"          \
+	" last_heartbeat_at, heartbeats, boots, batch, created_at, updated_at"
+void store_row_module(struct store_stmt *s, struct store_mod *m);
+/*
  * store_copy.c, for the tests: the name of the i-th table store_copy copies
  * and its columns into cols ("a, b, c"); NULL past the last table.
  */

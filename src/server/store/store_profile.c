@@ -52,13 +52,6 @@ enum prof_stmt {
 _Static_assert(S__COUNT + STORE_IMPORT_STMTS <= STORE_MODULE_STMT_MAX,
     "raise STORE_MODULE_STMT_MAX");
 
-/* a module's columns, in struct store_mod's order (mod_row) */
-#define MOD_COLS                                                                           \
-	"rot_uid, factory_retired, epoch, pending_epoch, pending_features, pending_at,"    \
-	" profile_uid, serial, owner, firmware, features, features_applied, quarantined,"  \
-	" quarantined_at, quarantine_reason, clones, bootstrapped_at, claimed_at,"         \
-	" last_heartbeat_at, heartbeats, boots, batch, created_at, updated_at"
-
 #define PROF_COLS                                                                          \
 	"uid, name, owner, features, hb_interval_s, hb_min_interval_s, created_at,"        \
 	" (SELECT count(*) FROM modules WHERE profile_uid = profiles.uid)"
@@ -87,7 +80,7 @@ static const char *const prof_sql[S__COUNT] = {
 			" ORDER BY owner, name",
 	[S_PROF_UPDATE] = "UPDATE profiles SET features = ?2, hb_interval_s = ?3,"
 			  " hb_min_interval_s = ?4 WHERE uid = ?1",
-	[S_MOD_LIST] = "SELECT " MOD_COLS " FROM modules WHERE rot_uid > ?1"
+	[S_MOD_LIST] = "SELECT " STORE_MOD_COLS " FROM modules WHERE rot_uid > ?1"
 		       " AND (?2 = '' OR owner = ?2) AND (?3 = '' OR profile_uid = ?3)"
 		       " AND (?4 = 0 OR quarantined = 1) ORDER BY rot_uid LIMIT ?5",
 	[S_MOD_TRANSFER] = "UPDATE modules SET owner = ?2, claimed_at = ?3, updated_at = ?3,"
@@ -324,36 +317,6 @@ out:
 
 /* ---- modules ---- */
 
-static void
-mod_row(struct store_stmt *s, struct store_mod *m)
-{
-	memset(m, 0, sizeof(*m));
-	store_col_text(s, 0, m->rot_uid, sizeof(m->rot_uid));
-	m->factory_retired = store_col_int(s, 1);
-	m->epoch = (uint32_t)store_col_int64(s, 2);
-	m->pending_epoch = (uint32_t)store_col_int64(s, 3);
-	m->pending_features = (uint32_t)store_col_int64(s, 4);
-	m->pending_at = store_col_int64(s, 5);
-	store_col_text(s, 6, m->profile_uid, sizeof(m->profile_uid));
-	store_col_text(s, 7, m->serial, sizeof(m->serial));
-	store_col_text(s, 8, m->owner, sizeof(m->owner));
-	store_col_text(s, 9, m->firmware, sizeof(m->firmware));
-	m->features = (uint32_t)store_col_int64(s, 10);
-	m->features_applied = (uint32_t)store_col_int64(s, 11);
-	m->quarantined = store_col_int(s, 12);
-	m->quarantined_at = store_col_int64(s, 13);
-	store_col_text(s, 14, m->quarantine_reason, sizeof(m->quarantine_reason));
-	m->clones = store_col_int64(s, 15);
-	m->bootstrapped_at = store_col_int64(s, 16);
-	m->claimed_at = store_col_int64(s, 17);
-	m->last_heartbeat_at = store_col_int64(s, 18);
-	m->heartbeats = store_col_int64(s, 19);
-	m->boots = store_col_int64(s, 20);
-	store_col_text(s, 21, m->batch, sizeof(m->batch));
-	m->created_at = store_col_int64(s, 22);
-	m->updated_at = store_col_int64(s, 23);
-}
-
 /* rot's row (never its keys): 0, ZTP_ENOENT, ZTP_ESTORE */
 static int
 mod_get(struct store *st, const char *rot, struct store_mod *out)
@@ -379,7 +342,7 @@ store_module_list(struct store *st, const struct store_mod_filter *f, const char
 	store_bind_int64(s, 4, f->quarantined ? 1 : 0);
 	store_bind_int64(s, 5, limit);
 	while ((rc = store_step(s)) == STORE_ROW) {
-		mod_row(s, &m);
+		store_row_module(s, &m);
 		if ((rc = cb(&m, arg)) != 0)
 			break;
 	}
