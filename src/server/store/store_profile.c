@@ -317,13 +317,25 @@ out:
 
 /* ---- modules ---- */
 
-/* rot's row (never its keys): 0, ZTP_ENOENT, ZTP_ESTORE */
+/* What an operator's change of a module needs it to be. */
+enum mod_need { NEED_BOOTSTRAPPED, NEED_QUARANTINED };
+
+/*
+ * rot's row (never its keys) if it is as need says: 0, ZTP_ECONFLICT if it
+ * is not, ZTP_ENOENT, ZTP_ESTORE.
+ */
 static int
-mod_get(struct store *st, const char *rot, struct store_mod *out)
+mod_get(struct store *st, const char *rot, enum mod_need need, struct store_mod *out)
 {
+	int rc;
+
 	if (!rot_valid(rot))
 		return ZTP_ENOENT;
-	return store_module_get(st, rot, out);
+	if ((rc = store_module_get(st, rot, out)) != 0)
+		return rc;
+	if (need == NEED_BOOTSTRAPPED ? !out->factory_retired : !out->quarantined)
+		return ZTP_ECONFLICT;
+	return 0;
 }
 
 int
@@ -364,12 +376,8 @@ store_module_transfer(struct store *st, const char *rot, const char *owner, cons
 		return ZTP_EINVAL;
 	if ((rc = store_tx_begin(st)) != 0)
 		return rc;
-	if ((rc = mod_get(st, rot, &m)) != 0)
+	if ((rc = mod_get(st, rot, NEED_BOOTSTRAPPED, &m)) != 0)
 		goto out;
-	if (!m.factory_retired) {
-		rc = ZTP_ECONFLICT;
-		goto out;
-	}
 	if ((rc = owner_exists(st, owner)) != 0) {
 		rc = rc == ZTP_ENOENT ? ZTP_EINVAL : rc;
 		goto out;
@@ -405,12 +413,8 @@ store_module_release(struct store *st, const char *rot, int64_t now)
 
 	if ((rc = store_tx_begin(st)) != 0)
 		return rc;
-	if ((rc = mod_get(st, rot, &m)) != 0)
+	if ((rc = mod_get(st, rot, NEED_QUARANTINED, &m)) != 0)
 		goto out;
-	if (!m.quarantined) {
-		rc = ZTP_ECONFLICT;
-		goto out;
-	}
 	if ((s = prep(st, S_MOD_RELEASE)) == NULL) {
 		rc = ZTP_ESTORE;
 		goto out;
@@ -441,12 +445,8 @@ store_module_set_features(struct store *st, const char *rot, uint32_t enable, ui
 		return ZTP_EINVAL;
 	if ((rc = store_tx_begin(st)) != 0)
 		return rc;
-	if ((rc = mod_get(st, rot, &m)) != 0)
+	if ((rc = mod_get(st, rot, NEED_BOOTSTRAPPED, &m)) != 0)
 		goto out;
-	if (!m.factory_retired) {
-		rc = ZTP_ECONFLICT;
-		goto out;
-	}
 	f = (m.features | enable) & ~disable;
 	if ((s = prep(st, S_MOD_FEATURES)) == NULL) {
 		rc = ZTP_ESTORE;
