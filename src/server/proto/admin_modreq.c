@@ -38,6 +38,23 @@ get_owner(json_t *obj, char owner[STORE_OWNER_MAX + 1], int required, char *why,
 	return 0;
 }
 
+/* The "profile" member, a DeviceProfileUID, into profile. */
+static int
+get_profile(json_t *obj, char profile[STORE_PROFILE_UID + 1], char *why, size_t cap)
+{
+	const char *s;
+	size_t n;
+	int rc;
+
+	if ((rc = jsonreq_string(obj, "profile", &s, &n, why, cap)) != 0)
+		return rc;
+	if (!modmsg_profile_valid(s, n))
+		return ztp_errf(why, cap, ZTP_EMALFORMED,
+		    "\"profile\" must be a DeviceProfileUID: 32 lower-case hex digits");
+	memcpy(profile, s, n + 1);
+	return 0;
+}
+
 /* An optional array of feature names into *bits (0 if absent). */
 static int
 get_features(json_t *obj, const char *name, uint32_t *bits, char *why, size_t cap)
@@ -240,8 +257,6 @@ admin_modreq_transfer(const uint8_t *buf, size_t len, char owner[STORE_OWNER_MAX
 {
 	static const char *const req[] = { "owner", NULL }, *const opt[] = { "profile", NULL };
 	char o[STORE_OWNER_MAX + 1];
-	const char *s;
-	size_t n;
 	json_t *obj;
 	int rc;
 
@@ -251,14 +266,8 @@ admin_modreq_transfer(const uint8_t *buf, size_t len, char owner[STORE_OWNER_MAX
 	if ((rc = get_owner(obj, o, 1, why, cap)) != 0)
 		goto out;
 	if (json_object_get(obj, "profile") != NULL) {
-		if ((rc = jsonreq_string(obj, "profile", &s, &n, why, cap)) != 0)
+		if ((rc = get_profile(obj, profile, why, cap)) != 0)
 			goto out;
-		if (!modmsg_profile_valid(s, n)) {
-			rc = ztp_errf(why, cap, ZTP_EMALFORMED,
-			    "\"profile\" must be a DeviceProfileUID: 32 lower-case hex digits");
-			goto out;
-		}
-		memcpy(profile, s, n + 1);
 	}
 	memcpy(owner, o, sizeof(o));
 out:
@@ -313,8 +322,7 @@ admin_modreq_campaign(const uint8_t *buf, size_t len, struct store_campaign *out
 		NULL };
 	struct store_campaign c;
 	json_t *obj, *arr, *v;
-	const char *s;
-	size_t n, i;
+	size_t i;
 	int rc;
 
 	if ((rc = jsonreq_load(buf, len, ADMIN_MODREQ_IMPORT_MAX, none, opt, &obj, why, cap)) != 0)
@@ -329,14 +337,8 @@ admin_modreq_campaign(const uint8_t *buf, size_t len, struct store_campaign *out
 		goto out;
 	}
 	if (arr == NULL) {
-		if ((rc = jsonreq_string(obj, "profile", &s, &n, why, cap)) != 0)
+		if ((rc = get_profile(obj, c.profile_uid, why, cap)) != 0)
 			goto out;
-		if (!modmsg_profile_valid(s, n)) {
-			rc = ztp_errf(why, cap, ZTP_EMALFORMED,
-			    "\"profile\" must be a DeviceProfileUID: 32 lower-case hex digits");
-			goto out;
-		}
-		memcpy(c.profile_uid, s, n + 1);
 		*nrots = 0;
 		*out = c;
 		goto out;
