@@ -42,12 +42,6 @@ enum module_stmt {
 
 _Static_assert(S__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX");
 
-#define MOD_COLS                                                                           \
-	"rot_uid, factory_retired, epoch, pending_epoch, pending_features, pending_at,"     \
-	" profile_uid, serial, owner, firmware, features, features_applied, quarantined,"   \
-	" quarantined_at, quarantine_reason, clones, bootstrapped_at, claimed_at,"          \
-	" last_heartbeat_at, heartbeats, boots, batch, created_at, updated_at"
-
 /*
  * PostgreSQL types an untyped parameter from where it is first used: a
  * parameter first compared with a literal ("?5 > 0") would be a 32-bit
@@ -55,7 +49,7 @@ _Static_assert(S__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX")
  * parameter is CAST to BIGINT (a no-op for SQLite).
  */
 static const char *const module_sql[S__COUNT] = {
-	[S_MOD_GET] = "SELECT " MOD_COLS " FROM modules WHERE rot_uid = ?1",
+	[S_MOD_GET] = "SELECT " STORE_MOD_COLS " FROM modules WHERE rot_uid = ?1",
 	[S_MOD_KEYS] = "SELECT factory_key, factory_retired, epoch, op_key, pending_epoch,"
 		       " pending_key FROM modules WHERE rot_uid = ?1",
 	[S_MOD_HIST] = "SELECT key FROM module_keys WHERE rot_uid = ?1 AND epoch = ?2",
@@ -110,8 +104,8 @@ prep(struct store *st, enum module_stmt id)
 	return store_prep(st, STORE_M_MODULE, (int)id, module_sql[id]);
 }
 
-static void
-row_module(struct store_stmt *s, struct store_mod *m)
+void
+store_row_module(struct store_stmt *s, struct store_mod *m)
 {
 	memset(m, 0, sizeof(*m));
 	store_col_text(s, 0, m->rot_uid, sizeof(m->rot_uid));
@@ -174,7 +168,7 @@ store_module_get(struct store *st, const char *rot, struct store_mod *out)
 	store_bind_text(s, 1, rot);
 	if ((rc = store_step_row(st, s, "module get")) != 0)
 		return rc;
-	row_module(s, out);
+	store_row_module(s, out);
 	store_reset(s);
 	return 0;
 }
