@@ -23,9 +23,11 @@ ZTPD_PID=""
 SIM_PID=""
 ALARM_PID=""
 UP_PID=""
+MOD_PID=""
+CLONE_PID=""
 
 cleanup() {
-	for pid in $ALARM_PID $SIM_PID $UP_PID $ZTPD_PID; do
+	for pid in $CLONE_PID $MOD_PID $ALARM_PID $SIM_PID $UP_PID $ZTPD_PID; do
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
@@ -162,6 +164,50 @@ printf 'GET /v1/config/%s?iccid=%s HTTP/1.1\r\n\r\n' "$DEVID" "$ICCID_EF" |
 	openssl s_client -tls1_3 -psk "$(openssl rand -hex 32)" -psk_identity "$ICCID" \
 		-connect "$DEVICE" -quiet -ign_eof >/dev/null 2>&1 || true
 sleep 0.2
+run "$BIN/ztpctl" events
+
+step "the module security service: an owner, a device profile, the module maker's batch"
+run "$BIN/ztpctl" owner create acme
+ROT=$(openssl rand -hex 16)                  # the module's RoT UID, from its maker
+openssl rand -hex 32 >"$demo/factory.key"    # its factory secret, from its maker
+chmod 600 "$demo/factory.key"
+printf '# rot_uid,factory_secret,batch\n%s,%s,demo\n' "$ROT" "$(cat "$demo/factory.key")" >"$demo/modules.csv"
+run "$BIN/ztpctl" module import "$demo/modules.csv"
+echo "\$ ztpctl profile create meter --owner acme --features psk,e2e --heartbeat-min-interval 1"
+PROFILE=$("$BIN/ztpctl" profile create meter --owner acme --features psk,e2e --heartbeat-min-interval 1)
+echo "DeviceProfileUID: $PROFILE"
+
+step "the module (ztp-sim --module) boots; the host application (examples/module) seals it"
+"$BIN/ztp-sim" --module "$demo/module.bin" --module-create "$ROT" --factory-key-file "$demo/factory.key" \
+	2>/dev/null
+cp "$demo/module.bin" "$demo/clone.bin"      # a copy of the module's whole memory, made now
+# --creg-delay: the module finds a network 2 s after power-up; the host seals it first,
+# as on a production line, so its bootstrap carries the seal
+"$BIN/ztp-sim" --module "$demo/module.bin" --module-server "$DEVICE" --creg-delay 2 \
+	>"$demo/module.out" 2>"$demo/module.log" &
+MOD_PID=$!
+for _ in $(seq 1 100); do [ -s "$demo/module.out" ] && break; sleep 0.05; done
+MPTY=$(head -1 "$demo/module.out")
+echo "\$ module --device $MPTY --profile $PROFILE --serial SN-0001"
+"$BIN/module" --device "$MPTY" --profile "$PROFILE" --serial SN-0001 --timeout 30 || true
+echo ">>> $(grep -o 'bootstrap done: .*' "$demo/module.log" | head -1)"
+echo "    (the vendor's document: at least 1,048 bytes over four phases)"
+run "$BIN/ztpctl" device show "$ROT"
+
+step "a clone made from the module's memory before its bootstrap is refused and quarantined"
+"$BIN/ztp-sim" --module "$demo/clone.bin" --module-server "$DEVICE" >"$demo/clone.out" \
+	2>"$demo/clone.log" &
+CLONE_PID=$!
+for _ in $(seq 1 100); do
+	grep -q "reason 1\|refused" "$demo/clone.log" 2>/dev/null && break
+	sleep 0.1
+done
+kill -TERM "$CLONE_PID" 2>/dev/null || true
+wait "$CLONE_PID" 2>/dev/null || true
+CLONE_PID=""
+echo ">>> the clone: $(grep -o 'bootstrap.*refused.*' "$demo/clone.log" | head -1)"
+sleep 1.2
+run "$BIN/ztpctl" device show "$ROT"
 run "$BIN/ztpctl" events
 
 step "done"

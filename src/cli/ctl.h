@@ -78,10 +78,12 @@ enum {
 	OPT_UPSTREAM_CA = 1 << 24,
 	OPT_UPSTREAM_CERT = 1 << 25,
 	OPT_UPSTREAM_KEY = 1 << 26,
+	OPT_OWNER = 1 << 27,
+	OPT_ALL_OWNERS = 1 << 28,
+	OPT_SAVE = 1 << 29,
 };
 
 /* the module security service's options (ctl_module.c), past an int's bits */
-#define OPT_OWNER (1ULL << 32)
 #define OPT_FEATURES (1ULL << 33)
 #define OPT_HB (1ULL << 34)
 #define OPT_HB_MIN (1ULL << 35)
@@ -118,8 +120,10 @@ struct ctl_args {
 	const char *grace;
 	const char *device_id;
 	const char *upstream, *upstream_ca, *upstream_cert, *upstream_key;
-	/* the module security service's (ctl_module.c) */
-	const char *owner, *features, *hb, *hb_min, *to, *enable, *disable, *profile, *devices;
+	/* the module security service's (ctl_owner.c, ctl_module.c) */
+	const char *owner, *save, *features, *hb, *hb_min, *to, *enable, *disable, *profile,
+	    *devices;
+	int all_owners;
 	int quarantined;
 	int all;
 	int derive;

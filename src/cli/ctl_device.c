@@ -99,7 +99,8 @@ static const struct ctl_cmd device_cmds[] = {
 	{ "unblock", 0, 1, "device unblock UDID", device_unblock },
 	/* a module's (ctl_module.c) */
 	{ "release", 0, 1, "device release UID", ctl_module_device_release },
-	{ "transfer", OPT_TO, 1, "device transfer UID --to OWNER", ctl_module_device_transfer },
+	{ "transfer", OPT_TO | OPT_PROFILE, 1, "device transfer UID --to OWNER [--profile UID]",
+	    ctl_module_device_transfer },
 	{ "features", OPT_ENABLE | OPT_DISABLE, 1,
 	    "device features UID [--enable LIST] [--disable LIST]", ctl_module_device_features },
 };
@@ -118,7 +119,10 @@ const struct ctl_noun ctl_device = {
 	"  device unblock UDID            lift the block (revoked certificates stay so)\n"
 	"  device release UID             let a quarantined module (a suspected clone)\n"
 	"                                 contact the server again, after you have looked\n"
-	"  device transfer UID --to OWNER give a bootstrapped module to another owner\n"
+	"  device transfer UID --to OWNER [--profile UID]\n"
+	"                                 give a bootstrapped module to another owner\n"
+	"                                 (with one of its profiles: the profile's features\n"
+	"                                 reach the device at its next heartbeat)\n"
 	"  device features UID [--enable LIST] [--disable LIST]\n"
 	"                                 change a module's features (psk,e2e,local-data,\n"
 	"                                 c2c,ztp-cert), delivered at its next heartbeat\n"

@@ -13,8 +13,11 @@
 #include "ctl.h"
 #include "ztp/err.h"
 
-static const char *const event_head[] = { "TIME", "KIND", "ICCID", "PEER", "DETAIL" };
-static const char *const event_cols[] = { "time", "kind", "iccid", "peer", "detail" };
+static const char *const event_head[] = { "TIME", "KIND", "ICCID", "DEVICE", "OWNER", "PEER",
+	"DETAIL" };
+static const char *const event_cols[] = { "time", "kind", "iccid", "device", "owner", "peer",
+	"detail" };
+#define EVENT_DETAIL_COL 6
 
 /* A row that stands for repeats says how many, and when the last one was. */
 static void
@@ -25,7 +28,7 @@ event_cell(const json_t *item, size_t col, char *out, size_t cap)
 	size_t len;
 
 	ctl_out_value(json_object_get(item, event_cols[col]), out, cap);
-	if (col != 4 || !json_is_integer(count) || json_integer_value(count) <= 1)
+	if (col != EVENT_DETAIL_COL || !json_is_integer(count) || json_integer_value(count) <= 1)
 		return;
 	ctl_out_value(json_object_get(item, "last_time"), last, sizeof(last));
 	len = strlen(out);
@@ -37,7 +40,7 @@ event_cell(const json_t *item, size_t col, char *out, size_t cap)
 static int
 events_list(struct ctl *c, const struct ctl_args *a)
 {
-	static const struct ctl_table_spec t = { event_head, event_cols, 5, event_cell };
+	static const struct ctl_table_spec t = { event_head, event_cols, 7, event_cell };
 	char query[256], ssince[64];
 	uint64_t max = 0;
 	int64_t ms;

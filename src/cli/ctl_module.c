@@ -451,11 +451,15 @@ ctl_module_device_transfer(struct ctl *c, const struct ctl_args *a)
 	if ((rc = check_rot(a->pos[0])) != 0)
 		return rc;
 	if (a->to == NULL)
-		return ctl_usage_error("usage: ztpctl device transfer UID --to OWNER");
+		return ctl_usage_error("usage: ztpctl device transfer UID --to OWNER [--profile UID]");
 	if ((rc = check_owner(a->to)) != 0)
 		return rc;
 	if ((req = json_pack("{s:s}", "owner", a->to)) == NULL)
 		return ctl_nomem();
+	if (a->profile != NULL && json_object_set_new(req, "profile", json_string(a->profile)) != 0) {
+		json_decref(req);
+		return ctl_nomem();
+	}
 	snprintf(done, sizeof(done), "device %s transferred to %s", a->pos[0], a->to);
 	rc = module_change(c, "POST", a->pos[0], "transfer", req, done);
 	json_decref(req);

@@ -50,6 +50,8 @@ static const struct {
 	{ "--upstream-key", OPT_UPSTREAM_KEY, 1, offsetof(struct ctl_args, upstream_key) },
 	/* the module security service's (ctl_module.c) */
 	{ "--owner", OPT_OWNER, 1, offsetof(struct ctl_args, owner) },
+	{ "--all-owners", OPT_ALL_OWNERS, 0, offsetof(struct ctl_args, all_owners) },
+	{ "--save", OPT_SAVE, 1, offsetof(struct ctl_args, save) },
 	{ "--features", OPT_FEATURES, 1, offsetof(struct ctl_args, features) },
 	{ "--heartbeat-interval", OPT_HB, 1, offsetof(struct ctl_args, hb) },
 	{ "--heartbeat-min-interval", OPT_HB_MIN, 1, offsetof(struct ctl_args, hb_min) },

@@ -52,28 +52,22 @@ all_hex(const char *s, size_t len)
 	return 1;
 }
 
-static int
-is_blank(char c)
+/* A reason of simcsv_line or simcsv_split as modcsv's. */
+static enum modcsv_reason
+from_simcsv(enum simcsv_reason sr)
 {
-	return c == ' ' || c == '\t';
-}
-
-/* 1 if s[0..len) starts with the lower-case ASCII word w, in any case */
-static int
-starts_with_nocase(const char *s, size_t len, const char *w)
-{
-	size_t i, n = strlen(w);
-
-	if (len < n)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != w[i])
-			return 0;
+	switch (sr) {
+	case SIMCSV_TOO_LONG:
+		return MODCSV_TOO_LONG;
+	case SIMCSV_QUOTES:
+		return MODCSV_QUOTES;
+	case SIMCSV_TOO_MANY_FIELDS:
+		return MODCSV_TOO_MANY_FIELDS;
+	case SIMCSV_ONE_FIELD:
+		return MODCSV_ONE_FIELD;
+	default:
+		return MODCSV_SPACE;
 	}
-	return 1;
 }
 
 /* printable ASCII but the separator, the quote (which never reach here) and '\\' (JSON escapes it) */
@@ -99,34 +93,17 @@ modcsv_parse(const char *line, size_t len, int first_line, struct modcsv_row *ro
 	size_t nfields = 0, i;
 	enum simcsv_reason sr;
 	enum modcsv_reason r;
+	int rc;
 
-	len = simcsv_chomp(line, len);
-	if (len > MODCSV_LINE_MAX) {
-		r = MODCSV_TOO_LONG;
+	rc = simcsv_line(&line, &len, MODCSV_LINE_MAX, first_line, "rot_uid,", 1, &sr);
+	if (rc == ZTP_EMALFORMED) {
+		r = from_simcsv(sr);
 		goto refuse;
 	}
-	if (first_line) {
-		if (len >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
-		    (unsigned char)line[2] == 0xBF) {
-			line += 3;
-			len -= 3;
-		}
-		if (starts_with_nocase(line, len, "rot_uid,"))
-			return MODCSV_SKIP;
-	}
-	for (i = 0; i < len && is_blank(line[i]); i++)
-		;
-	if (i == len || line[i] == '#')
+	if (rc != 0)
 		return MODCSV_SKIP;
-	if (memchr(line, '"', len) != NULL) {
-		r = MODCSV_QUOTES;
-		goto refuse;
-	}
-	sr = simcsv_split(line, len, field, flen, MODCSV_FIELDS_MAX, &nfields);
-	if (sr != SIMCSV_OK) {
-		r = sr == SIMCSV_TOO_MANY_FIELDS ? MODCSV_TOO_MANY_FIELDS :
-		    sr == SIMCSV_ONE_FIELD	     ? MODCSV_ONE_FIELD :
-						       MODCSV_SPACE;
+	if ((sr = simcsv_split(line, len, field, flen, MODCSV_FIELDS_MAX, &nfields)) != SIMCSV_OK) {
+		r = from_simcsv(sr);
 		goto refuse;
 	}
 	if (flen[0] != MODCSV_ROT_HEX || !all_hex(field[0], flen[0])) {

@@ -137,19 +137,17 @@ check_psk(const char *s, size_t len)
 }
 
 int
-simcsv_parse(const char *line, size_t len, int first_line, struct simcsv_row *row,
-    enum simcsv_reason *why)
+simcsv_line(const char **linep, size_t *lenp, size_t max, int first_line, const char *header,
+    int comments, enum simcsv_reason *why)
 {
-	const char *field[SIMCSV_FIELDS_MAX];
-	size_t flen[SIMCSV_FIELDS_MAX];
-	size_t nfields = 0, i;
-	enum simcsv_reason r;
+	const char *line = *linep;
+	size_t len, i;
 
 	/* the line end, if the caller left it in */
-	len = simcsv_chomp(line, len);
-	if (len > SIMCSV_LINE_MAX) {
-		r = SIMCSV_TOO_LONG;
-		goto refuse;
+	len = simcsv_chomp(line, *lenp);
+	if (len > max) {
+		*why = SIMCSV_TOO_LONG;
+		return ZTP_EMALFORMED;
 	}
 	if (first_line) {
 		if (len >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
@@ -157,17 +155,34 @@ simcsv_parse(const char *line, size_t len, int first_line, struct simcsv_row *ro
 			line += 3;
 			len -= 3;
 		}
-		if (starts_with_nocase(line, len, "iccid,psk"))
+		if (starts_with_nocase(line, len, header))
 			return SIMCSV_SKIP;
 	}
 	for (i = 0; i < len && is_blank(line[i]); i++)
 		;
-	if (i == len)
+	if (i == len || (comments && line[i] == '#'))
 		return SIMCSV_SKIP;
 	if (memchr(line, '"', len) != NULL) {
-		r = SIMCSV_QUOTES;
-		goto refuse;
+		*why = SIMCSV_QUOTES;
+		return ZTP_EMALFORMED;
 	}
+	*linep = line;
+	*lenp = len;
+	return 0;
+}
+
+int
+simcsv_parse(const char *line, size_t len, int first_line, struct simcsv_row *row,
+    enum simcsv_reason *why)
+{
+	const char *field[SIMCSV_FIELDS_MAX];
+	size_t flen[SIMCSV_FIELDS_MAX];
+	size_t nfields = 0;
+	enum simcsv_reason r;
+	int rc;
+
+	if ((rc = simcsv_line(&line, &len, SIMCSV_LINE_MAX, first_line, "iccid,psk", 0, why)) != 0)
+		return rc;
 
 	/* at most 3 fields, checked before any is used */
 	r = simcsv_split(line, len, field, flen, SIMCSV_FIELDS_MAX, &nfields);

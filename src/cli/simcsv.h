@@ -81,6 +81,21 @@ int simcsv_group_valid(const char *s, size_t len);
 size_t simcsv_chomp(const char *line, size_t len);
 
 /*
+ * The start of a line the import parsers share (simcsv_parse,
+ * modcsv_parse), before the split: *linep[0..*lenp) without its line end
+ * (simcsv_chomp), refused over max bytes (SIMCSV_TOO_LONG); on the first
+ * line a UTF-8 byte order mark dropped and a header skipped that starts
+ * with header (lower case, matched in any case); a line of only spaces and
+ * tabs skipped, and with comments one whose first other byte is '#'; a
+ * quote anywhere refused (SIMCSV_QUOTES).
+ *
+ * Returns 0 with *linep, *lenp what is left to split, SIMCSV_SKIP, or
+ * ZTP_EMALFORMED with the reason in *why (written only then).
+ */
+int simcsv_line(const char **linep, size_t *lenp, size_t max, int first_line, const char *header,
+    int comments, enum simcsv_reason *why);
+
+/*
  * Split line[0..len) at its commas (no quoting): field[i], flen[i] get the
  * i-th field, pointing into line, and *nfields their number. Checked in
  * this order, before any field is used: at most max fields, at least 2,

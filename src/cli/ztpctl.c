@@ -53,7 +53,9 @@
 	X("campaign", ctl_campaign, NULL)                                \
 	X("config", ctl_config, "Configurations:\n")                     \
 	X("telemetry", ctl_telemetry, "Device data:\n")                  \
-	X("events", ctl_events, NULL)
+	X("events", ctl_events, NULL)                                    \
+	X("owner", ctl_owner, "Owners and API keys (docs/admin-api.md):\n") \
+	X("apikey", ctl_apikey, NULL)
 
 #define NOUN_DECLARE(word, noun, heading) extern const struct ctl_noun noun;
 NOUNS(NOUN_DECLARE)

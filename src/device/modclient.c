@@ -465,7 +465,10 @@ tcp_connect(struct conn *k, char *why, size_t cap)
 		k->fd = -1;
 	}
 	freeaddrinfo(res);
-	return k->fd >= 0 ? 0 : -1;
+	if (k->fd < 0)
+		return -1;
+	why[0] = '\0';
+	return 0;
 }
 
 /* Close the connection; its bytes go to res. */
@@ -719,11 +722,10 @@ request_and_confirm(struct modclient *c, struct conn *k, struct ztp_rot *r, uint
 		if (status == 403 || status == 409 || status == 429) {
 			/* the recovery heartbeat after a commit: the key moved all the same */
 			res->outcome = res->committed && status == 429 ? ZTP_MOD_DONE : ZTP_MOD_REFUSED;
-			snprintf(res->error, sizeof(res->error), "%s refused: %d, reason %u",
-			    kind_name(req.kind), status, res->reason);
+			snprintf(res->error, sizeof(res->error), "answer %d, reason %u", status,
+			    res->reason);
 		} else {
-			snprintf(res->error, sizeof(res->error), "%s: answer %d", kind_name(req.kind),
-			    status);
+			snprintf(res->error, sizeof(res->error), "answer %d", status);
 		}
 		return;
 	}
@@ -751,8 +753,7 @@ request_and_confirm(struct modclient *c, struct conn *k, struct ztp_rot *r, uint
 		rc = ztp_rot_confirm(r, conf, sizeof(conf), &clen);
 	unlock(c);
 	if (rc != 0) {
-		snprintf(res->error, sizeof(res->error), "%s: unusable answer (%s)",
-		    kind_name(req.kind), ztp_strerror(rc));
+		snprintf(res->error, sizeof(res->error), "unusable answer (%s)", ztp_strerror(rc));
 		return;
 	}
 	clog_(c, MODCLIENT_LOG_DEBUG, "%s: key of epoch %u pending", kind_name(req.kind), a.epoch);

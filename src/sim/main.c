@@ -512,7 +512,8 @@ usage(FILE *f)
 	    "                        through FILE.lock: one ztp-sim per SIM file\n"
 	    "  --link PATH           also make PATH a symlink to the pty (removed on exit)\n"
 	    "  --t0                  T=0 card: response data with 61xx and GET RESPONSE\n"
-	    "  --creg-delay SECONDS  report 'searching' this long after start (default 0)\n"
+	    "  --creg-delay SECONDS  report 'searching' this long after start (default 0);\n"
+	    "                        the module makes no contact before\n"
 	    "  --roaming             registered roaming (5) rather than home (1)\n"
 	    "  --trace FILE          append every AT line in (>) and out (<), timestamped\n"
 	    "  --psk-ke              TLS 1.3 key exchange psk_ke (no (EC)DHE), as the SIM\n"
@@ -652,6 +653,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sim.creg_delay_ms = delay * 1000;
 	sim.start_ms = (uint64_t)clock_mono_ms();
+	mopts.network_delay_ms = sim.creg_delay_ms;
 
 	/*
 	 * One ztp-sim per SIM file: two would overwrite each other's saves,

@@ -450,6 +450,9 @@ module_start(const struct module_opts *o, char *err, size_t errcap)
 	co.arg = m;
 	if ((m->client = modclient_new(&co, err, errcap)) == NULL)
 		goto fail;
+	/* no contact before the modem is registered to a network (--creg-delay) */
+	if (o->network_delay_ms > 0)
+		m->retry_at_ms = clock_mono_ms() + (int64_t)o->network_delay_ms;
 	if (pthread_create(&m->thread, NULL, worker, m) != 0) {
 		ztp_errf(err, errcap, ZTP_EIO, "cannot start the module's thread");
 		goto fail;

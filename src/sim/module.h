@@ -33,6 +33,7 @@ struct module_opts {
 	uint16_t port;
 	const char *firmware; /* 1..32 printable ASCII */
 	uint32_t timeout_ms;  /* the client's waits; 0: its default */
+	uint64_t network_delay_ms; /* no contact before the network is registered (--creg-delay) */
 };
 
 /*

@@ -6,7 +6,8 @@
  * set, '3' rollback, '4' allowlist entry, '5' allowlist import, '6'
  * enrolment password, '7' manufacturer CA, '8' revocation reason, '9'
  * group create and the group's upstream (PUT /v1/groups/NAME/upstream) on
- * the same bytes (another byte: its value modulo 10); the rest is the
+ * the same bytes, 'o' owner create, 'k' API key create (another byte:
+ * its value modulo 10); the rest is the
  * request body, passed as it is. On success the
  * outputs are checked against their limits, written back as the canonical
  * JSON body and parsed again, which must give the same values. On failure
@@ -471,11 +472,76 @@ fuzz_group_create(const uint8_t *buf, size_t len)
 	free(again);
 }
 
+/* {"name"} of an owner: a valid name, and the same again from its canonical body */
+static void
+fuzz_owner(const uint8_t *buf, size_t len)
+{
+	char name[STORE_OWNER_MAX + 1], name2[STORE_OWNER_MAX + 1];
+	struct why w;
+	char *again;
+	int rc;
+
+	memset(name, CANARY, sizeof(name));
+	why_init(&w);
+	rc = adminreq_owner(buf, len, name, w.buf, WHY_CAP);
+	why_check(&w, rc);
+	if (rc != 0) {
+		for (size_t i = 0; i < sizeof(name); i++)
+			FUZZ_CHECK((unsigned char)name[i] == CANARY);
+		return;
+	}
+	FUZZ_CHECK(store_owner_valid(name));
+	again = dump(json_pack("{s:s}", "name", name));
+	FUZZ_CHECK(adminreq_owner((const uint8_t *)again, strlen(again), name2, w.buf, WHY_CAP) == 0);
+	FUZZ_CHECK(strcmp(name, name2) == 0);
+	free(again);
+}
+
+/* {"name", "owner" | "all_owners": true} of an API key */
+static void
+fuzz_apikey(const uint8_t *buf, size_t len)
+{
+	char name[STORE_APIKEY_NAME_MAX + 1], owner[STORE_OWNER_MAX + 1];
+	char name2[STORE_APIKEY_NAME_MAX + 1], owner2[STORE_OWNER_MAX + 1];
+	struct why w;
+	char *again;
+	int rc;
+
+	memset(name, CANARY, sizeof(name));
+	memset(owner, CANARY, sizeof(owner));
+	why_init(&w);
+	rc = adminreq_apikey(buf, len, name, owner, w.buf, WHY_CAP);
+	why_check(&w, rc);
+	if (rc != 0) {
+		for (size_t i = 0; i < sizeof(name); i++)
+			FUZZ_CHECK((unsigned char)name[i] == CANARY);
+		for (size_t i = 0; i < sizeof(owner); i++)
+			FUZZ_CHECK((unsigned char)owner[i] == CANARY);
+		return;
+	}
+	FUZZ_CHECK(store_owner_valid(name));
+	FUZZ_CHECK(owner[0] == '\0' || store_owner_valid(owner));
+	again = dump(owner[0] != '\0' ? json_pack("{s:s, s:s}", "name", name, "owner", owner) :
+					json_pack("{s:s, s:b}", "name", name, "all_owners", 1));
+	FUZZ_CHECK(adminreq_apikey((const uint8_t *)again, strlen(again), name2, owner2, w.buf,
+		       WHY_CAP) == 0);
+	FUZZ_CHECK(strcmp(name, name2) == 0 && strcmp(owner, owner2) == 0);
+	free(again);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
+	if (data[0] == 'o') {
+		fuzz_owner(data + 1, size - 1);
+		return 0;
+	}
+	if (data[0] == 'k') {
+		fuzz_apikey(data + 1, size - 1);
+		return 0;
+	}
 	switch (data[0] >= '0' && data[0] <= '9' ? data[0] - '0' : data[0] % 10) {
 	case 0:
 		fuzz_token(data + 1, size - 1);

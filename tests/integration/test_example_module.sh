@@ -96,13 +96,29 @@ module_run() {
 }
 module_said() { echo "exit $MODULE_RC, stdout: $(tr '\n' '|' <"$T/module.out" | head -c 600) stderr: $(tr '\n' '|' <"$T/module.err" | head -c 600)"; }
 
-# write_module FILE: a factory-fresh module of $ROT, its server this ztpd
-# (the options are a guess until ztp-sim --module lands: align them with
-# its --help then, as the ztpctl device show fields below)
+# write_module FILE: a factory-fresh module of $ROT (its maker's personalisation)
 write_module() {
-	"$SIM" --module "$1" --init --rot "$ROT" --factory-secret "$SECRET" \
-		--server "127.0.0.1:$DEVICE_PORT" --heartbeat-min-interval "$MIN_INTERVAL" \
-		>>"$T/sim.log" 2>&1 || fail "ztp-sim --module $1 --init: $(tail -3 "$T/sim.log")"
+	rm -f "$1"
+	printf '%s\n' "$SECRET" >"$T/factory.key"
+	chmod 600 "$T/factory.key"
+	"$SIM" --module "$1" --module-create "$ROT" --factory-key-file "$T/factory.key" \
+		>>"$T/sim.log" 2>&1 || fail "ztp-sim --module-create: $(tail -3 "$T/sim.log")"
+}
+
+# restart_ztpd: ztpd again on the same ports and data directory
+restart_ztpd() {
+	"$ZTPD" --data "$DATA" --device-listen "127.0.0.1:$DEVICE_PORT" \
+		--admin-listen "127.0.0.1:$ADMIN_PORT" --workers 1 >>"$T/ztpd.log" 2>&1 &
+	ZTPD_PID=$!
+	for _ in $(seq 1 200); do
+		if [ -n "$(ss -ltnH "sport = :$DEVICE_PORT" 2>/dev/null)" ] &&
+			[ "$(jq -r .pid "$DATA/run.json" 2>/dev/null)" = "$ZTPD_PID" ]; then
+			ztpd_children
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "ztpd did not come back on port $DEVICE_PORT"
 }
 
 start_ztpd
@@ -111,7 +127,7 @@ start_ztpd
 ctl owner create acme
 ctl profile create sensors --owner acme --features psk,e2e \
 	--heartbeat-min-interval "$MIN_INTERVAL"
-PROFILE=$(sed -n 's/^DeviceProfileUID: //p' "$T/ctl.out")
+PROFILE=$(head -1 "$T/ctl.out")
 [[ $PROFILE =~ ^[0-9a-f]{32}$ ]] || fail "profile create: no DeviceProfileUID in $(cat "$T/ctl.out")"
 printf 'rot_uid,factory_secret\n%s,%s\n' "$ROT" "$SECRET" >"$T/batch.csv"
 chmod 600 "$T/batch.csv"
@@ -128,10 +144,26 @@ for bad in "--profile ${PROFILE^^} --serial $SERIAL" "--profile $PROFILE" \
 done
 ok "module: usage errors exit 2 before opening the device"
 
-# ---- a fresh module: seal, bootstrap, heartbeat
+# ---- a fresh module: seal, bootstrap, heartbeat. As on a production line,
+# the seal comes before the module first reaches its server (ztpd is down
+# while the host seals): its bootstrap carries the seal, and the host's
+# heartbeat is the first. (Sealed after a bootstrap, the module reports the
+# seal in a heartbeat of its own at once, and a host's AT+USECCONN right
+# after it is within the minimum interval.)
 write_module "$T/module.nvm"
-start_module_sim
-module_run --device "$T/modem" --profile "$PROFILE" --serial "$SERIAL" --timeout 60 --poll 1
+stop_ztpd
+start_module_sim --module-server "127.0.0.1:$DEVICE_PORT"
+set +e
+timeout 60 "$MODULE" --device "$T/modem" --profile "$PROFILE" --serial "$SERIAL" --timeout 60 \
+	--poll 1 >"$T/module.out" 2>"$T/module.err" &
+MODULE_BG=$!
+set -e
+for _ in $(seq 1 100); do grep -q '^Seal: OK' "$T/module.out" 2>/dev/null && break; sleep 0.1; done
+restart_ztpd
+set +e
+wait "$MODULE_BG"
+MODULE_RC=$?
+set -e
 [ "$MODULE_RC" = 0 ] || fail "module on a fresh module: $(module_said)"
 [ ! -s "$T/module.err" ] || fail "module succeeded but wrote to stderr: $(module_said)"
 head -2 "$T/module.out" | cmp -s - <(printf '%s\n' "Modem: OK" \
@@ -163,7 +195,7 @@ stop_module_sim
 # ---- a module that cannot reach its server: 0,0,0 until --timeout
 stop_ztpd
 write_module "$T/module.nvm"
-start_module_sim
+start_module_sim --module-server "127.0.0.1:$DEVICE_PORT"
 module_run --device "$T/modem" --timeout 2 --poll 1
 [ "$MODULE_RC" = 3 ] || fail "module without a server: expected exit 3; $(module_said)"
 grep -qx 'status: 0,0,0 (bootstrap not done)' "$T/module.out" || fail "no 0,0,0: $(module_said)"

@@ -200,10 +200,20 @@ bad_run 1 device transfer 00112233445566778899aabbccffffff --to globex
 before=$(changes)
 ok_run device transfer "$(rot 1)" --to globex
 eq "$(cat "$T/out")" "device $(rot 1) transferred to globex" "device transfer output"
-expect_change "$before" "device transfer"
+# one event for the owner it leaves, one for the owner it joins
+expect_change "$before" "device transfer" 2
+eq "$(db "SELECT count(*) FROM events WHERE kind = 'admin_change' AND device = '$(rot 1)' AND owner IN ('acme', 'globex') AND detail LIKE 'module transferred:%'")" 2 "the transfer's events, one per owner"
 ok_run --json device show "$(rot 1)"
 jq_true '.owner == "globex" and .state == "bootstrapped" and .claimed_at != null and .features == ["psk"]'
 expect_event admin_change
+# with one of the new owner's profiles: its features, for the next heartbeat
+ok_run profile create gmeter --owner globex --features c2c
+GP=$(head -1 "$T/out")
+bad_run 1 device transfer "$(rot 1)" --to globex --profile "$P1"
+err_has 'no profile'
+ok_run device transfer "$(rot 1)" --to globex --profile "$GP"
+ok_run --json device show "$(rot 1)"
+jq_true '.owner == "globex" and .profile == "'"$GP"'" and .features == ["c2c"]'
 
 # release: only a quarantined module
 bad_run 1 device release "$(rot 2)"

@@ -321,7 +321,7 @@ ok "telemetry"
 # ---- events ----
 
 ok_run events
-out_has '^TIME +KIND +ICCID +PEER +DETAIL$' "events header"
+out_has '^TIME +KIND +ICCID +DEVICE +OWNER +PEER +DETAIL$' "events header"
 out_has "admin_change +$ICCID " "events rows"
 eq "$(($(wc -l <"$T/out") - 1))" "$(db 'SELECT count(*) FROM events')" "events lines"
 ok_run events --json

@@ -139,18 +139,34 @@ test_import_rows_refused_alone(void **state)
 static void
 test_transfer_and_features(void **state)
 {
-	char owner[STORE_OWNER_MAX + 1] = "keep";
+	char owner[STORE_OWNER_MAX + 1] = "keep", prof[STORE_PROFILE_UID + 1];
 	uint32_t e = 99, d = 99;
 
 	(void)state;
-	assert_int_equal(admin_modreq_transfer(B("{\"owner\":\"globex\"}"), owner, why,
+	assert_int_equal(admin_modreq_transfer(B("{\"owner\":\"globex\"}"), owner, prof, why,
 			     sizeof(why)),
 	    0);
 	assert_string_equal(owner, "globex");
-	assert_int_equal(admin_modreq_transfer(B("{\"owner\":null}"), owner, why, sizeof(why)),
+	assert_string_equal(prof, "");
+	assert_int_equal(admin_modreq_transfer(B("{\"owner\":\"initech\",\"profile\":"
+						 "\"0123456789abcdef0123456789abcdef\"}"),
+			     owner, prof, why, sizeof(why)),
+	    0);
+	assert_string_equal(owner, "initech");
+	assert_string_equal(prof, "0123456789abcdef0123456789abcdef");
+	assert_int_equal(admin_modreq_transfer(B("{\"owner\":\"x\",\"profile\":"
+						 "\"0123456789ABCDEF0123456789abcdef\"}"),
+			     owner, prof, why, sizeof(why)),
 	    ZTP_EMALFORMED);
-	assert_int_equal(admin_modreq_transfer(B("{}"), owner, why, sizeof(why)), ZTP_EMALFORMED);
-	assert_string_equal(owner, "globex");
+	assert_int_equal(admin_modreq_transfer(B("{\"owner\":\"x\",\"profile\":7}"), owner,
+			     prof, why, sizeof(why)),
+	    ZTP_EMALFORMED);
+	assert_int_equal(admin_modreq_transfer(B("{\"owner\":null}"), owner, prof, why,
+			     sizeof(why)),
+	    ZTP_EMALFORMED);
+	assert_int_equal(admin_modreq_transfer(B("{}"), owner, prof, why, sizeof(why)),
+	    ZTP_EMALFORMED);
+	assert_string_equal(owner, "initech");
 
 	assert_int_equal(admin_modreq_features(B("{\"enable\":[\"c2c\"],\"disable\":[\"psk\"]}"),
 			     &e, &d, why, sizeof(why)),

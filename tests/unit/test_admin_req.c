@@ -1738,6 +1738,92 @@ test_group_upstream_bad_members(void **state)
 	}
 }
 
+/* ---- adminreq_owner, adminreq_apikey ---- */
+
+struct key_out {
+	char name[STORE_APIKEY_NAME_MAX + 1];
+	char owner[STORE_OWNER_MAX + 1];
+};
+
+static int
+key_req(const char *json, struct key_out *o)
+{
+	memset(o, 0xA5, sizeof(*o));
+	why[0] = '\0';
+	return adminreq_apikey((const uint8_t *)json, strlen(json), o->name, o->owner, why,
+	    sizeof(why));
+}
+
+static void
+key_fails(const char *json)
+{
+	struct key_out o;
+
+	assert_int_equal(key_req(json, &o), ZTP_EMALFORMED);
+	assert_true(why[0] != '\0');
+	assert_true(untouched(&o, sizeof(o)));
+}
+
+static void
+test_owner_body(void **state)
+{
+	char name[STORE_OWNER_MAX + 1], body[200];
+	static const char *const bad[] = { "{}", "{\"name\":\"\"}", "{\"name\":\"a b\"}",
+		"{\"name\":1}", "{\"name\":\"a\\u0000b\"}", "{\"name\":\"a\",\"x\":1}",
+		"{\"name\":\"a\",\"name\":\"b\"}", "[\"a\"]", "not json" };
+	size_t i;
+
+	(void)state;
+	snprintf(body, sizeof(body), "{\"name\":\"acme-1.x_y\"}");
+	assert_int_equal(adminreq_owner((const uint8_t *)body, strlen(body), name, why,
+	    sizeof(why)), 0);
+	assert_string_equal(name, "acme-1.x_y");
+	/* 64 characters, not 65 */
+	snprintf(body, sizeof(body), "{\"name\":\"%064d\"}", 0);
+	assert_int_equal(adminreq_owner((const uint8_t *)body, strlen(body), name, why,
+	    sizeof(why)), 0);
+	assert_int_equal(strlen(name), 64);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(name, 0xA5, sizeof(name));
+		why[0] = '\0';
+		assert_int_equal(adminreq_owner((const uint8_t *)bad[i], strlen(bad[i]), name, why,
+		    sizeof(why)), ZTP_EMALFORMED);
+		assert_true(why[0] != '\0');
+		assert_true(untouched(name, sizeof(name)));
+	}
+	snprintf(body, sizeof(body), "{\"name\":\"%065d\"}", 0);
+	memset(name, 0xA5, sizeof(name));
+	assert_int_equal(adminreq_owner((const uint8_t *)body, strlen(body), name, why,
+	    sizeof(why)), ZTP_EMALFORMED);
+	assert_true(untouched(name, sizeof(name)));
+}
+
+static void
+test_apikey_body(void **state)
+{
+	struct key_out o;
+
+	(void)state;
+	assert_int_equal(key_req("{\"name\":\"ops\",\"owner\":\"acme\"}", &o), 0);
+	assert_string_equal(o.name, "ops");
+	assert_string_equal(o.owner, "acme");
+	assert_int_equal(key_req("{\"all_owners\":true,\"name\":\"root\"}", &o), 0);
+	assert_string_equal(o.name, "root");
+	assert_string_equal(o.owner, "");
+	key_fails("{\"name\":\"ops\"}");                                     /* neither */
+	key_fails("{\"name\":\"ops\",\"owner\":\"a\",\"all_owners\":true}"); /* both */
+	key_fails("{\"name\":\"ops\",\"all_owners\":false}");
+	key_fails("{\"name\":\"ops\",\"all_owners\":1}");
+	key_fails("{\"name\":\"ops\",\"owner\":\"\"}");
+	key_fails("{\"name\":\"ops\",\"owner\":null}");
+	key_fails("{\"name\":\"ops\",\"owner\":\"a/b\"}");
+	key_fails("{\"name\":\"o p\",\"owner\":\"acme\"}");
+	key_fails("{\"owner\":\"acme\"}");
+	key_fails("{\"name\":\"ops\",\"owner\":\"acme\",\"secret\":\"x\"}");
+	key_fails("{\"name\":\"ops\",\"owner\":\"acme\",\"owner\":\"b\"}");
+	key_fails("");
+}
+
 int
 main(void)
 {
@@ -1834,6 +1920,8 @@ main(void)
 		cmocka_unit_test(test_group_est_bad_members),
 		cmocka_unit_test(test_group_upstream_members),
 		cmocka_unit_test(test_group_upstream_bad_members),
+		cmocka_unit_test(test_owner_body),
+		cmocka_unit_test(test_apikey_body),
 	};
 	int failed;
 

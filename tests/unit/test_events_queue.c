@@ -255,6 +255,54 @@ test_two_peers_are_separate(void **state)
 	evq_free(q);
 }
 
+#define ROT_A "00112233445566778899aabbccddeeff"
+#define ROT_B "ffeeddccbbaa99887766554433221100"
+
+/*
+ * A device's events (evq_note_dev): the owner and the device are part of
+ * the key and of the row; one owner's repeats never fold into another's
+ * row, nor into an event without an owner.
+ */
+static void
+test_owner_and_device_split_keys_and_reach_the_row(void **state)
+{
+	struct fx *fx = *state;
+	struct evq *q = evq_new(WINDOW, RATE, EVQ_KEYS_MAX);
+	struct rows r;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		evq_note_dev(q, T0 + i, "module_clone", "acme", ROT_A, NULL, "192.0.2.9:1", "clone");
+		evq_note_dev(q, T0 + i, "module_clone", "globex", ROT_A, NULL, "192.0.2.9:2", "clone");
+		evq_note_dev(q, T0 + i, "module_clone", "acme", ROT_B, NULL, "192.0.2.9:3", "clone");
+		evq_note(q, T0 + i, "module_clone", NULL, "192.0.2.9:4", "clone");
+	}
+	assert_int_equal(evq_flush(q, fx->st, T0 + 10, 0), 0);
+	list_all(fx, &r);
+	assert_int_equal(r.n, 4);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(r.ev[i].count, 5);
+	assert_string_equal(r.ev[0].owner, "acme");
+	assert_string_equal(r.ev[0].device, ROT_A);
+	assert_string_equal(r.ev[1].owner, "globex");
+	assert_string_equal(r.ev[1].device, ROT_A);
+	assert_string_equal(r.ev[2].owner, "acme");
+	assert_string_equal(r.ev[2].device, ROT_B);
+	assert_string_equal(r.ev[3].owner, "");
+	assert_string_equal(r.ev[3].device, "");
+	/* the owner's list: its own rows only */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_event_list_owner(fx->st, "acme", 0, 0, 1000, collect, &r), 0);
+	assert_int_equal(r.n, 2);
+	/* later repeats update the owner's row, not a new one */
+	evq_note_dev(q, T0 + 20, "module_clone", "acme", ROT_A, NULL, "192.0.2.9:1", "clone");
+	assert_int_equal(evq_flush(q, fx->st, T0 + 21, 0), 0);
+	list_all(fx, &r);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.ev[0].count, 6);
+	evq_free(q);
+}
+
 static void
 test_the_port_does_not_split_a_key(void **state)
 {
@@ -494,7 +542,17 @@ test_schema_6_migrates_old_events(void **state)
 	if (fixture_pg())
 		skip(); /* SQLite's schema 5 and its PRAGMA user_version: no PostgreSQL store had it */
 	close_store(fx);
-	sql_run(fx->path, "DROP INDEX telemetry_received;"
+	sql_run(fx->path, /* schema 7 (store_sqlite.c) */
+			  "DROP TABLE owners; DROP TABLE profiles; DROP TABLE modules;"
+			  "DROP TABLE module_keys; DROP TABLE campaigns; DROP TABLE campaign_devices;"
+			  "ALTER TABLE api_keys DROP COLUMN name;"
+			  "ALTER TABLE api_keys DROP COLUMN owner;"
+			  "ALTER TABLE api_keys DROP COLUMN revoked_at;"
+			  "DROP INDEX events_owner;"
+			  "ALTER TABLE events DROP COLUMN owner;"
+			  "ALTER TABLE events DROP COLUMN device;"
+			  /* schema 6 */
+			  "DROP INDEX telemetry_received;"
 			  "ALTER TABLE events DROP COLUMN count;"
 			  "ALTER TABLE events DROP COLUMN last_time;"
 			  "INSERT INTO events(time, kind, detail) VALUES(1000, 'admin_change', 'old');"
@@ -528,6 +586,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_two_peers_are_separate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_the_port_does_not_split_a_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owner_and_device_split_keys_and_reach_the_row,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_flush_is_one_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_full_table_drops_and_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_failed_flush_loses_nothing, setup, teardown),

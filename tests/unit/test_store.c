@@ -174,7 +174,7 @@ test_reopen_does_not_rerun_migrations(void **state)
 	capture_begin(fx, &c);
 	assert_int_equal(store_open(&fx->st, path, data_key), 0);
 	capture_end(&c);
-	assert_true(file_contains(c.path, "schema migrated to version 1", 28));
+	assert_true(file_contains(c.path, "schema migrated to version ", 27));
 	/* ... and not when it is opened again */
 	close_store(fx);
 	capture_begin(fx, &c);

@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "modmsg.h"
 #include "store.h"
 #include "store_int.h"
 #include "ztp/err.h"
@@ -89,6 +90,51 @@ static void
 sim_iccid(int i, char out[ICCID_STR_SIZE])
 {
 	snprintf(out, ICCID_STR_SIZE, "89490000000000%05d", i);
+}
+
+static const char rot_a[] = "00112233445566778899aabbccddeeff";
+static const char rot_b[] = "ffeeddccbbaa99887766554433221100";
+
+static void
+populate_modules(struct store *st)
+{
+	struct store_module_commit_out out;
+	struct store_campaign c;
+	struct store_profile p;
+	struct modmsg msg;
+	uint8_t k[STORE_MODKEY_LEN];
+	uint32_t e;
+
+	assert_int_equal(store_owner_create(st, "acme"), 0);
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "meter");
+	snprintf(p.owner, sizeof(p.owner), "acme");
+	p.features = 3;
+	p.hb_interval_s = 600;
+	p.hb_min_interval_s = 60;
+	assert_int_equal(store_profile_create(st, &p), 0);
+	memset(k, 0x5A, sizeof(k));
+	assert_int_equal(store_module_add(st, rot_a, k, "b1", 1000), 0);
+	assert_int_equal(store_module_add(st, rot_b, k, NULL, 1000), 0);
+	memset(&msg, 0, sizeof(msg));
+	snprintf(msg.profile, sizeof(msg.profile), "%s", p.uid);
+	snprintf(msg.serial, sizeof(msg.serial), "SN-1");
+	MODMSG_SET(&msg, MODMSG_PROFILE);
+	MODMSG_SET(&msg, MODMSG_SERIAL);
+	assert_int_equal(store_module_report(st, rot_a, &msg, 1500, &out), 0);
+	for (e = 1; e <= 3; e++) {
+		memset(k, (int)e, sizeof(k));
+		assert_int_equal(store_module_pending_set(st, rot_a, e - 1, e, k, 3, 2000 + e), 0);
+		assert_int_equal(store_module_commit(st, rot_a, e, k, e > 1, 2000 + e, &out), 0);
+	}
+	memset(k, 9, sizeof(k));
+	assert_int_equal(store_module_pending_set(st, rot_a, 3, 4, k, 3, 3000), 0);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.owner, sizeof(c.owner), "acme");
+	snprintf(c.profile_uid, sizeof(c.profile_uid), "%s", p.uid);
+	c.enable = 8;
+	assert_int_equal(store_campaign_create(st, &c, NULL, 0, 4000), 0);
+	assert_int_equal(c.devices, 1);
 }
 
 static void
@@ -170,6 +216,9 @@ populate(struct store *st)
 
 	assert_int_equal(store_apikey_create(st, "k1", "secret-one"), 0);
 	assert_int_equal(store_apikey_create(st, "k2", "secret-two"), 0);
+
+	/* the module security service: an owner, a profile, modules with keys and history, a campaign */
+	populate_modules(st);
 
 	/* certificates: allowlist, passwords, a manufacturer CA, devices, certs, a CRL */
 	memset(&a, 0, sizeof(a));
@@ -377,6 +426,36 @@ on_cert(const struct store_cert *c, void *arg)
 }
 
 /* Every public read of st as text (malloc'd: free it); the same stores answer the same text. */
+static void
+dump_modules(struct dump *d, struct store *st)
+{
+	const char *rots[] = { rot_a, rot_b };
+	enum store_modkey_kind kind;
+	struct store_campaign c;
+	struct store_mod m;
+	uint8_t k[STORE_MODKEY_LEN];
+	size_t i;
+	uint32_t e;
+
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(store_module_get(st, rots[i], &m), 0);
+		dump_add(d, "module %s %d %u %u %u %s %s %s %u %u %lld %lld\n", m.rot_uid,
+		    m.factory_retired, m.epoch, m.pending_epoch, m.pending_features, m.profile_uid,
+		    m.owner, m.batch, m.features, m.features_applied, (long long)m.heartbeats,
+		    (long long)m.pending_at);
+		for (e = 0; e <= 5; e++) {
+			int rc = store_module_key(st, rots[i], e, k, &kind);
+			dump_add(d, "  key %u %d %d ", e, rc, rc == 0 ? (int)kind : 0);
+			if (rc == 0)
+				dump_hex(d, k, sizeof(k));
+			dump_add(d, "\n");
+		}
+	}
+	if (store_campaign_get(st, 1, &c) == 0)
+		dump_add(d, "campaign %lld %s %u %lld\n", (long long)c.id, c.owner, c.enable,
+		    (long long)c.devices);
+}
+
 static char *
 dump(struct store *st)
 {
@@ -419,6 +498,7 @@ dump(struct store *st)
 	assert_int_equal(store_cert_list(st, NULL, "", 1000, on_cert, &d), 0);
 	dump_add(&d, "revoked:\n");
 	assert_int_equal(store_cert_revoked_list(st, 1800000000, on_cert, &d), 0);
+	dump_modules(&d, st);
 	memset(&crl, 0, sizeof(crl));
 	rc = store_crl_get(st, &crl);
 	dump_add(&d, "crl %d %llu %lld %lld %lld ", rc, (unsigned long long)crl.number,
@@ -483,7 +563,7 @@ test_copy_answers_every_read_the_same(void **state)
 	assert_string_equal(store_driver_name(cx->fx->st), fixture_pg() ? "postgresql" : "sqlite");
 	populate(cx->from);
 	assert_int_equal(store_copy(cx->from, cx->fx->st, 0, BATCH_GROUPS, on_progress, &s), 0);
-	assert_int_equal(s.tables, 14);
+	assert_int_equal(s.tables, 20);
 	assert_int_equal(s.rows, s.added);
 	assert_same(cx->from, cx->fx->st);
 
@@ -518,7 +598,7 @@ test_copy_of_an_empty_store_is_empty(void **state)
 	struct seen s = { 0 };
 
 	assert_int_equal(store_copy(cx->from, cx->fx->st, 0, 0, on_progress, &s), 0);
-	assert_int_equal(s.tables, 14);
+	assert_int_equal(s.tables, 20);
 	assert_int_equal(s.rows, 3); /* the counters */
 	assert_int_equal(store_sim_get(cx->fx->st, ICCID_A, &(struct store_sim){ 0 }), ZTP_ENOENT);
 }
@@ -562,7 +642,7 @@ test_interrupted_copy_resumes(void **state)
 	/* the target holds part of the copy: refused without resume */
 	assert_int_equal(store_copy(cx->from, cx->fx->st, 0, BATCH, NULL, NULL), ZTP_EEXIST);
 	assert_int_equal(store_copy(cx->from, cx->fx->st, 1, BATCH, on_progress, &r), 0);
-	assert_int_equal(r.tables, 14);
+	assert_int_equal(r.tables, 20);
 	assert_true(r.added < r.rows); /* what the first run wrote was skipped */
 	assert_same(cx->from, cx->fx->st);
 	/* and again: nothing left to add but the counters and the CRL, set again */

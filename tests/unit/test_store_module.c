@@ -120,7 +120,7 @@ test_bootstrap_commit_and_ratchet(void **state)
 	assert_int_equal(store_module_get(fx->st, rot, &m), 0);
 	assert_int_equal(m.epoch, 2);
 	assert_int_equal(m.heartbeats, 1);
-	assert_int_equal(m.last_heartbeat_at, 3100);
+	assert_int_equal(m.last_heartbeat_at, 3000); /* when the heartbeat was answered */
 	/* a pending key for an epoch that is not current + anything is refused */
 	assert_int_equal(store_module_pending_set(fx->st, rot, 1, 3, k1, 0, 3200), ZTP_ECONFLICT);
 }
@@ -291,6 +291,44 @@ test_campaign_applied_by_commit(void **state)
 			     rot), 1);
 }
 
+/*
+ * Times are milliseconds since 1970 and counters u32: neither fits a
+ * 32-bit integer. PostgreSQL types an untyped parameter from where it is
+ * first used, and "?5 > 0" made the claim time of a commit an integer (a
+ * real bootstrap's confirmation failed with 500), "?5 >= 0" a report's
+ * boot counter.
+ */
+static void
+test_real_times_and_counters(void **state)
+{
+	struct fx *fx = *state;
+	struct store_module_commit_out out;
+	uint8_t k[STORE_MODKEY_LEN];
+	struct store_mod m;
+	struct modmsg msg;
+	const int64_t now = 1796672452695LL;
+
+	sql_run(fx->path, "INSERT INTO owners(name, created_at) VALUES('acme', 1)");
+	sql_run(fx->path, "INSERT INTO profiles(uid, name, owner, features, hb_interval_s,"
+			  " hb_min_interval_s, created_at) VALUES('0123456789abcdef0123456789abcdef',"
+			  " 'meter', 'acme', 3, 600, 60, 1)");
+	memset(&msg, 0, sizeof(msg));
+	snprintf(msg.profile, sizeof(msg.profile), "0123456789abcdef0123456789abcdef");
+	MODMSG_SET(&msg, MODMSG_PROFILE);
+	msg.boots = 4000000000u;
+	msg.heartbeats = 4000000001u;
+	MODMSG_SET(&msg, MODMSG_COUNTERS);
+	assert_int_equal(store_module_report(fx->st, rot, &msg, now, &out), 0);
+	key_of(k, 1);
+	assert_int_equal(store_module_pending_set(fx->st, rot, 0, 1, k, 3, now + 1), 0);
+	assert_int_equal(store_module_commit(fx->st, rot, 1, k, 0, now + 2, &out), 0);
+	assert_true(out.claimed);
+	assert_int_equal(store_module_get(fx->st, rot, &m), 0);
+	assert_int_equal(m.claimed_at, now + 2);
+	assert_int_equal(m.bootstrapped_at, now + 2);
+	assert_int_equal(m.boots, 4000000000LL);
+}
+
 int
 main(void)
 {
@@ -302,6 +340,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_claim_at_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_applied_by_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_real_times_and_counters, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

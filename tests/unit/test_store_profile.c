@@ -381,25 +381,41 @@ test_transfer_needs_bootstrap_and_an_owner(void **state)
 {
 	struct fx *fx = *state;
 	char rot[STORE_ROT_HEX + 1];
+	struct store_profile gp, ap;
 	struct store_mod m;
 
 	import_n(fx, 2);
 	rot_of(0, rot);
-	assert_int_equal(store_module_transfer(fx->st, rot, "globex", 1000), ZTP_ECONFLICT);
+	assert_int_equal(store_module_transfer(fx->st, rot, "globex", NULL, 1000), ZTP_ECONFLICT);
 	bootstrap(fx, 0, "acme", NULL);
 	sql_run(fx->path, "UPDATE modules SET features = 3");
-	assert_int_equal(store_module_transfer(fx->st, rot, "nobody", 1000), ZTP_EINVAL);
-	assert_int_equal(store_module_transfer(fx->st, rot, "bad name", 1000), ZTP_EINVAL);
+	assert_int_equal(store_module_transfer(fx->st, rot, "nobody", NULL, 1000), ZTP_EINVAL);
+	assert_int_equal(store_module_transfer(fx->st, rot, "bad name", NULL, 1000), ZTP_EINVAL);
 	assert_int_equal(store_module_transfer(fx->st, "00112233445566778899aabbccffffff",
-			     "globex", 1000),
+			     "globex", NULL, 1000),
 	    ZTP_ENOENT);
 	assert_int_equal(store_module_get(fx->st, rot, &m), 0);
 	assert_string_equal(m.owner, "acme");
-	assert_int_equal(store_module_transfer(fx->st, rot, "globex", 1000), 0);
+	assert_int_equal(store_module_transfer(fx->st, rot, "globex", NULL, 1000), 0);
 	assert_int_equal(store_module_get(fx->st, rot, &m), 0);
 	assert_string_equal(m.owner, "globex");
 	assert_int_equal(m.claimed_at, 1000);
 	assert_int_equal(m.features, 3); /* kept */
+	/* with a profile of the new owner: its features and the profile itself */
+	gp = profile("gmeter", "globex");
+	gp.features = MODMSG_F_C2C;
+	assert_int_equal(store_profile_create(fx->st, &gp), 0);
+	ap = profile("ameter", "acme");
+	assert_int_equal(store_profile_create(fx->st, &ap), 0);
+	assert_int_equal(store_module_transfer(fx->st, rot, "globex", ap.uid, 2000), ZTP_EINVAL);
+	assert_int_equal(store_module_transfer(fx->st, rot, "globex",
+			     "ffffffffffffffffffffffffffffffff", 2000), ZTP_EINVAL);
+	assert_int_equal(store_module_get(fx->st, rot, &m), 0);
+	assert_int_equal(m.features, 3);
+	assert_int_equal(store_module_transfer(fx->st, rot, "globex", gp.uid, 2000), 0);
+	assert_int_equal(store_module_get(fx->st, rot, &m), 0);
+	assert_int_equal(m.features, MODMSG_F_C2C);
+	assert_string_equal(m.profile_uid, gp.uid);
 }
 
 static void

@@ -35,10 +35,17 @@
  * action is 404 and another method on it 405; a bad ICCID is 400 whatever
  * follows it. GET and DELETE on /v1/allowlist/import are the entry of the
  * UDID "import".
+ *
+ * The last column says who may call the route (admin_route.h).
+ * ADMINROUTE_OWNER_OK lets a key of one owner through (docs/admin-api.md
+ * "Owners and API keys"): only where the handler shows and changes that
+ * owner's things alone. A row with 0 is for all-owners keys only: the
+ * dispatch answers 403 to any other, so that a new route is closed to
+ * owners until its handler filters by owner and its row says so.
  */
 const struct adminroute admin_api_routes[] = {
-	{ ADMINROUTE_POST, "/v1/auth/token", admin_token, 1 },
-	{ ADMINROUTE_GET, "/v1/events", admin_event_list, 0 },
+	{ ADMINROUTE_POST, "/v1/auth/token", admin_token, ADMINROUTE_PUBLIC },
+	{ ADMINROUTE_GET, "/v1/events", admin_event_list, ADMINROUTE_OWNER_OK },
 
 	{ ADMINROUTE_GET, "/v1/sims", admin_sim_list, 0 },
 	{ ADMINROUTE_POST, "/v1/sims", admin_sim_create, 0 },
@@ -91,19 +98,20 @@ const struct adminroute admin_api_routes[] = {
 	{ ADMINROUTE_POST, "/v1/apikeys", admin_apikey_create, 0 },
 	{ ADMINROUTE_DELETE, "/v1/apikeys/{apikey}", admin_apikey_revoke, 0 },
 
-	{ ADMINROUTE_GET, "/v1/profiles", admin_profile_list, 0 },
-	{ ADMINROUTE_POST, "/v1/profiles", admin_profile_create, 0 },
-	{ ADMINROUTE_GET, "/v1/profiles/{profile}", admin_profile_get, 0 },
-	{ ADMINROUTE_PUT, "/v1/profiles/{profile}", admin_profile_update, 0 },
-	{ ADMINROUTE_GET, "/v1/modules", admin_module_list, 0 },
-	{ ADMINROUTE_POST, "/v1/modules/import", admin_module_import, 0 },
-	{ ADMINROUTE_GET, "/v1/modules/{rot}", admin_module_get, 0 },
-	{ ADMINROUTE_POST, "/v1/modules/{rot}/transfer", admin_module_transfer, 0 },
-	{ ADMINROUTE_POST, "/v1/modules/{rot}/release", admin_module_release, 0 },
-	{ ADMINROUTE_PUT, "/v1/modules/{rot}/features", admin_module_features, 0 },
-	{ ADMINROUTE_GET, "/v1/campaigns", admin_campaign_list, 0 },
-	{ ADMINROUTE_POST, "/v1/campaigns", admin_campaign_create, 0 },
-	{ ADMINROUTE_GET, "/v1/campaigns/{campaign}", admin_campaign_get, 0 },
+	/* an owner's things: the handlers filter by owner (admin_scope_sees) */
+	{ ADMINROUTE_GET, "/v1/profiles", admin_profile_list, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_POST, "/v1/profiles", admin_profile_create, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_GET, "/v1/profiles/{profile}", admin_profile_get, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_PUT, "/v1/profiles/{profile}", admin_profile_update, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_GET, "/v1/modules", admin_module_list, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_POST, "/v1/modules/import", admin_module_import, 0 }, /* the operator's */
+	{ ADMINROUTE_GET, "/v1/modules/{rot}", admin_module_get, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_POST, "/v1/modules/{rot}/transfer", admin_module_transfer, 0 }, /* the operator's */
+	{ ADMINROUTE_POST, "/v1/modules/{rot}/release", admin_module_release, 0 }, /* the operator's */
+	{ ADMINROUTE_PUT, "/v1/modules/{rot}/features", admin_module_features, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_GET, "/v1/campaigns", admin_campaign_list, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_POST, "/v1/campaigns", admin_campaign_create, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_GET, "/v1/campaigns/{campaign}", admin_campaign_get, ADMINROUTE_OWNER_OK },
 };
 const size_t admin_api_nroutes = sizeof(admin_api_routes) / sizeof(admin_api_routes[0]);
 
@@ -179,6 +187,17 @@ admin_changed(struct areq *a, const char *iccid, const char *what, const char *a
 	snprintf(detail, sizeof(detail), "%s %s", what, arg);
 	events_record(a->w->store, EV_ADMIN_CHANGE, iccid, a->c ? a->c->peer : NULL, "%s by %s",
 	    detail, a->key_id);
+}
+
+void
+admin_changed_dev(struct areq *a, const char *owner, const char *device, const char *what,
+    const char *arg)
+{
+	char detail[160];
+
+	snprintf(detail, sizeof(detail), "%s %s", what, arg);
+	events_record_dev(a->w->store, EV_ADMIN_CHANGE, owner, device, a->c ? a->c->peer : NULL,
+	    "%s by %s", detail, a->key_id);
 }
 
 int
@@ -322,10 +341,12 @@ admin_token(struct areq *a)
 		admin_reply_rc(a, rc, why);
 		return;
 	}
+	/* a revoked key gets no token, whatever its secret */
 	rc = store_apikey_verify(a->w->store, key_id, secret);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (rc == ZTP_EAUTH) {
-		snprintf(why, sizeof(why), "wrong key id or secret (key id %s)", key_id);
+		snprintf(why, sizeof(why), "wrong key id or secret, or the key is revoked (key id %s)",
+		    key_id);
 		token_refused(a, why);
 		return;
 	}
@@ -344,7 +365,11 @@ admin_token(struct areq *a)
 	OPENSSL_cleanse(token, sizeof(token));
 }
 
-/* 0 if the request carries a valid token of an existing key; else 401 sent. */
+/*
+ * 0 if the request carries a valid token of a key in force, with whom the
+ * key acts for in a->all_owners and a->owner (read at every request, so
+ * that a revocation holds at once); else 401 (or 500) sent.
+ */
 static int
 authorize(struct areq *a)
 {
@@ -369,12 +394,17 @@ authorize(struct areq *a)
 						       "malformed token");
 		return -1;
 	}
-	if (!store_apikey_exists(a->w->store, a->key_id)) {
-		token_refused(a, "the token's API key no longer exists");
+	rc = store_apikey_scope(a->w->store, a->key_id, a->owner);
+	if (rc == ZTP_ENOENT || rc == ZTP_EAUTH) {
+		token_refused(a, rc == ZTP_ENOENT ? "the token's API key no longer exists" :
+						    "the token's API key is revoked");
 		return -1;
 	}
-	a->all_owners = 1; /* owner-scoped keys: not yet (issue 13) */
-	a->owner[0] = '\0';
+	if (rc != 0) {
+		admin_reply_rc(a, rc, "store failure");
+		return -1;
+	}
+	a->all_owners = a->owner[0] == '\0';
 	return 0;
 }
 
@@ -427,7 +457,7 @@ dispatch(struct areq *a)
 	int rc, public;
 
 	rc = adminroute_match(admin_api_routes, admin_api_nroutes, a->method, p, &a->m);
-	public = a->m.route != NULL && a->m.route->public;
+	public = a->m.route != NULL && (a->m.route->access & ADMINROUTE_PUBLIC);
 	if (!public && (p->nseg < 2 || strcmp(p->seg[0], "v1") != 0)) {
 		admin_no_path(a);
 		return;
@@ -436,6 +466,9 @@ dispatch(struct areq *a)
 		return;
 	switch (rc) {
 	case 0:
+		/* a key of one owner only where the row lets it in (admin_route.h) */
+		if (!public && !(a->m.route->access & ADMINROUTE_OWNER_OK) && !admin_scope_all(a))
+			break;
 		a->param = a->m.param;
 		a->m.route->handler(a);
 		break;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The admin API's records of what happened: the events, and the telemetry
- * of a SIM. Both are paged by id.
+ * The admin API's records of what happened: the events (an owner's key
+ * sees its owner's), and the telemetry of a SIM. Both are paged by id.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -84,17 +84,21 @@ event_cb(const struct store_event *ev, void *arg)
 {
 	struct id_page *l = arg;
 
-	json_array_append_new(l->arr, json_pack("{s:I, s:o, s:s, s:o, s:o, s:s, s:I, s:o}", "id",
-	    (json_int_t)ev->id, "time", admin_time_json(ev->time), "kind", ev->kind, "iccid",
-	    ev->iccid[0] ? json_string(ev->iccid) : json_null(), "peer",
-	    ev->peer[0] ? json_string(ev->peer) : json_null(), "detail", ev->detail, "count",
-	    (json_int_t)ev->count, "last_time", admin_time_json(ev->last_time)));
+	json_array_append_new(l->arr, json_pack("{s:I, s:o, s:s, s:o, s:o, s:s, s:I, s:o, s:o, s:o}",
+	    "id", (json_int_t)ev->id, "time", admin_time_json(ev->time), "kind", ev->kind, "iccid",
+	    admin_opt_string(ev->iccid), "peer", admin_opt_string(ev->peer), "detail", ev->detail,
+	    "count", (json_int_t)ev->count, "last_time", admin_time_json(ev->last_time), "owner",
+	    admin_opt_string(ev->owner), "device", admin_opt_string(ev->device)));
 	l->last_id = ev->id;
 	l->n++;
 	return 0;
 }
 
-/* GET /v1/events?since=T&after=ID&limit=N: oldest first. */
+/*
+ * GET /v1/events?since=T&after=ID&limit=N: oldest first. A key of one
+ * owner sees the events of that owner only (those with its name in their
+ * owner column); an all-owners key sees them all.
+ */
 void
 admin_event_list(struct areq *a)
 {
@@ -113,6 +117,7 @@ admin_event_list(struct areq *a)
 	    admin_query_num(a, "after", 0, INT64_MAX, 0, &after) != 0)
 		return;
 	l.arr = json_array();
-	rc = store_event_list(a->w->store, since_ms, (int64_t)after, (int)limit, event_cb, &l);
+	rc = store_event_list_owner(a->w->store, a->all_owners ? NULL : a->owner, since_ms,
+	    (int64_t)after, (int)limit, event_cb, &l);
 	reply_id_page(a, "events", &l, rc, limit);
 }

@@ -61,6 +61,12 @@ void admin_reply_rc(struct areq *a, int rc, const char *what);
 void admin_no_path(struct areq *a);
 /* Record an admin_change event "<what> <arg> by <key id>". */
 void admin_changed(struct areq *a, const char *iccid, const char *what, const char *arg);
+/*
+ * admin_changed of an owner's thing: the event carries owner ("" or NULL:
+ * none) and device (a RoT UID, or NULL), so that the owner's keys see it.
+ */
+void admin_changed_dev(struct areq *a, const char *owner, const char *device, const char *what,
+    const char *arg);
 
 /*
  * A query parameter as a number in [min, max], def if absent; else a 400

@@ -264,7 +264,7 @@ admin_profile_create(struct areq *a)
 		return;
 	}
 	snprintf(why, sizeof(why), "%s (%s of %s)", p.uid, p.name, p.owner);
-	admin_changed(a, NULL, "profile created:", why);
+	admin_changed_dev(a, p.owner, NULL, "profile created:", why);
 	http_reply_json(a->req, 201, profile_json(&p));
 }
 
@@ -306,7 +306,7 @@ admin_profile_update(struct areq *a)
 	modmsg_features_format(p.features, list, sizeof(list));
 	snprintf(why, sizeof(why), "%s: features %s, heartbeat %llds, minimum %llds", p.uid,
 	    list[0] ? list : "none", (long long)p.hb_interval_s, (long long)p.hb_min_interval_s);
-	admin_changed(a, NULL, "profile updated:", why);
+	admin_changed_dev(a, p.owner, NULL, "profile updated:", why);
 	http_reply_json(a->req, 200, profile_json(&p));
 }
 
@@ -410,25 +410,39 @@ admin_module_get(struct areq *a)
 void
 admin_module_transfer(struct areq *a)
 {
-	char owner[STORE_OWNER_MAX + 1], why[160];
+	char owner[STORE_OWNER_MAX + 1], profile[STORE_PROFILE_UID + 1], why[200];
+	struct store_mod before;
 	int rc;
 
 	if (!admin_scope_all(a) || !path_rot_valid(a))
 		return;
-	if ((rc = admin_modreq_transfer(a->body, a->bodylen, owner, why, sizeof(why))) != 0) {
+	if ((rc = admin_modreq_transfer(a->body, a->bodylen, owner, profile, why, sizeof(why))) !=
+	    0) {
 		admin_reply_rc(a, rc, why);
 		return;
 	}
-	rc = store_module_transfer(a->w->store, a->param, owner, clock_now_ms());
+	if (store_module_get(a->w->store, a->param, &before) != 0)
+		before.owner[0] = '\0';
+	rc = store_module_transfer(a->w->store, a->param, owner, profile, clock_now_ms());
 	if (rc != 0) {
-		snprintf(why, sizeof(why), rc == ZTP_ENOENT ? "no module %s" :
-		    rc == ZTP_ECONFLICT ? "module %s is not bootstrapped: it gets its owner from "
-		    "its profile at bootstrap" : "no owner %s", rc == ZTP_EINVAL ? owner : a->param);
+		if (rc == ZTP_EINVAL && profile[0] != '\0')
+			snprintf(why, sizeof(why), "no owner %s, or no profile %s of that owner",
+			    owner, profile);
+		else
+			snprintf(why, sizeof(why), rc == ZTP_ENOENT ? "no module %s" :
+			    rc == ZTP_ECONFLICT ? "module %s is not bootstrapped: it gets its owner "
+			    "from its profile at bootstrap" : "no owner %s",
+			    rc == ZTP_EINVAL ? owner : a->param);
 		admin_reply_rc(a, rc, why);
 		return;
 	}
-	snprintf(why, sizeof(why), "%s to %s", a->param, owner);
-	admin_changed(a, NULL, "module transferred:", why);
+	/* one event for each owner: the old one sees it leave, the new one arrive */
+	snprintf(why, sizeof(why), "%s from %s to %s%s%s", a->param,
+	    before.owner[0] ? before.owner : "no owner", owner, profile[0] ? ", profile " : "",
+	    profile);
+	if (before.owner[0] != '\0' && strcmp(before.owner, owner) != 0)
+		admin_changed_dev(a, before.owner, a->param, "module transferred:", why);
+	admin_changed_dev(a, owner, a->param, "module transferred:", why);
 	reply_module(a);
 }
 
@@ -436,6 +450,7 @@ admin_module_transfer(struct areq *a)
 void
 admin_module_release(struct areq *a)
 {
+	struct store_mod m;
 	char why[96];
 	int rc;
 
@@ -448,7 +463,9 @@ admin_module_release(struct areq *a)
 		admin_reply_rc(a, rc, why);
 		return;
 	}
-	admin_changed(a, NULL, "module released:", a->param);
+	if (store_module_get(a->w->store, a->param, &m) != 0)
+		m.owner[0] = '\0';
+	admin_changed_dev(a, m.owner, a->param, "module released:", a->param);
 	reply_module(a);
 }
 
@@ -478,7 +495,7 @@ admin_module_features(struct areq *a)
 	}
 	modmsg_features_format(now, list, sizeof(list));
 	snprintf(why, sizeof(why), "%s: %s", a->param, list[0] ? list : "none");
-	admin_changed(a, NULL, "module features:", why);
+	admin_changed_dev(a, m.owner, a->param, "module features:", why);
 	reply_module(a);
 }
 
@@ -557,7 +574,7 @@ admin_campaign_create(struct areq *a)
 	}
 	snprintf(why, sizeof(why), "%lld over %lld devices", (long long)c.id,
 	    (long long)c.devices);
-	admin_changed(a, NULL, "campaign created:", why);
+	admin_changed_dev(a, c.owner, NULL, "campaign created:", why);
 	http_reply_json(a->req, 201, campaign_json(&c));
 out:
 	free(rots);

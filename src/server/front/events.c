@@ -4,7 +4,8 @@
  * the worker's bounded queue and written in batches (events_note).
  *
  * The queue: two small hash tables, one thread (its worker's).
- *   keys   (kind, peer address, ICCID) -> the occurrences of its window:
+ *   keys   (kind, peer address, ICCID, owner, device, detail) -> the
+ *          occurrences of its window:
  *          first and last time, count, how many the row holds (written),
  *          the row's id once inserted. A key whose window is over is
  *          retired (out of the hash, so that the next occurrence starts a
@@ -41,6 +42,8 @@ struct evq_key {
 	char kind[32];
 	char addr[EVQ_ADDR_MAX];
 	char iccid[ICCID_STR_SIZE];   /* "" for none */
+	char owner[STORE_OWNER_MAX + 1];          /* "" for none */
+	char device[STORE_EVENT_DEVICE_MAX + 1]; /* "" for none */
 	char peer[64];                /* the first occurrence's, as stored */
 	char detail[STORE_DETAIL_MAX];
 };
@@ -205,21 +208,36 @@ peer_get(struct evq *q, const char *addr, int64_t now)
 	return p;
 }
 
+/* What tells one key from another: each "" for none (detail: NULL for any). */
+struct evq_ident {
+	const char *kind, *addr, *iccid, *owner, *device, *detail;
+};
+
+static size_t
+ident_hash(const struct evq_ident *id)
+{
+	return hash_strs(id->kind, id->addr, id->iccid, id->owner, id->device,
+	    id->detail != NULL ? id->detail : "", (const char *)NULL);
+}
+
 /*
- * The current key (kind, addr, iccid, detail; any detail if NULL), or NULL;
- * one whose window is over is retired. The detail is part of the key so
- * that different reasons (a token expired, then one forged) stay apart.
+ * The current key of id, or NULL; one whose window is over is retired.
+ * The detail is part of the key so that different reasons (a token
+ * expired, then one forged) stay apart; the owner and device so that
+ * each owner's events stay its own.
  */
 static struct evq_key *
-key_find(struct evq *q, size_t h, const char *kind, const char *addr, const char *iccid,
-    const char *detail, int64_t now)
+key_find(struct evq *q, size_t h, const struct evq_ident *id, int64_t now)
 {
 	struct evq_key *k;
 
 	LIST_FOREACH(k, &q->kbucket[h], hash)
-		if (strcmp(k->kind, kind) == 0 && strcmp(k->addr, addr) == 0 &&
-		    strcmp(k->iccid, iccid) == 0 &&
-		    (detail == NULL || strncmp(k->detail, detail, sizeof(k->detail) - 1) == 0))
+		if (strcmp(k->kind, id->kind) == 0 && strcmp(k->addr, id->addr) == 0 &&
+		    strcmp(k->iccid, id->iccid) == 0 &&
+		    strncmp(k->owner, id->owner, sizeof(k->owner) - 1) == 0 &&
+		    strncmp(k->device, id->device, sizeof(k->device) - 1) == 0 &&
+		    (id->detail == NULL ||
+			strncmp(k->detail, id->detail, sizeof(k->detail) - 1) == 0))
 			break;
 	if (k != NULL && window_over(q, k->first, now)) {
 		LIST_REMOVE(k, hash);
@@ -229,20 +247,21 @@ key_find(struct evq *q, size_t h, const char *kind, const char *addr, const char
 	return k;
 }
 
-/* A new current key, its first occurrence at now; NULL if the table is full. */
+/* A new current key of id, its first occurrence at now; NULL if the table is full. */
 static struct evq_key *
-key_new(struct evq *q, size_t h, const char *kind, const char *addr, const char *iccid,
-    const char *peer, const char *detail, int64_t now)
+key_new(struct evq *q, size_t h, const struct evq_ident *id, const char *peer, int64_t now)
 {
 	struct evq_key *k;
 
 	if (q->st.keys >= q->max_keys || (k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;
-	snprintf(k->kind, sizeof(k->kind), "%s", kind);
-	snprintf(k->addr, sizeof(k->addr), "%s", addr);
-	snprintf(k->iccid, sizeof(k->iccid), "%s", iccid);
+	snprintf(k->kind, sizeof(k->kind), "%s", id->kind);
+	snprintf(k->addr, sizeof(k->addr), "%s", id->addr);
+	snprintf(k->iccid, sizeof(k->iccid), "%s", id->iccid);
+	snprintf(k->owner, sizeof(k->owner), "%s", id->owner);
+	snprintf(k->device, sizeof(k->device), "%s", id->device);
 	snprintf(k->peer, sizeof(k->peer), "%s", peer);
-	snprintf(k->detail, sizeof(k->detail), "%s", detail);
+	snprintf(k->detail, sizeof(k->detail), "%s", id->detail != NULL ? id->detail : "");
 	k->first = k->last = now;
 	k->current = 1;
 	LIST_INSERT_HEAD(&q->kbucket[h], k, hash);
@@ -255,15 +274,17 @@ key_new(struct evq *q, size_t h, const char *kind, const char *addr, const char 
 static void
 note_suppressed(struct evq *q, const char *addr, int64_t now)
 {
-	size_t h = hash_strs(EV_EVENTS_SUPPRESSED, addr, "", (const char *)NULL);
+	struct evq_ident id = { EV_EVENTS_SUPPRESSED, addr, "", "", "", NULL };
+	size_t h = ident_hash(&id);
 	struct evq_key *k;
 	char detail[STORE_DETAIL_MAX];
 
-	if ((k = key_find(q, h, EV_EVENTS_SUPPRESSED, addr, "", NULL, now)) == NULL) {
+	if ((k = key_find(q, h, &id, now)) == NULL) {
 		snprintf(detail, sizeof(detail),
 		    "more than %d new events in %lld s from this address: the rest are counted "
 		    "here, not stored", q->rate, (long long)(q->window_ms / 1000));
-		if ((k = key_new(q, h, EV_EVENTS_SUPPRESSED, addr, "", addr, detail, now)) == NULL) {
+		id.detail = detail;
+		if ((k = key_new(q, h, &id, addr, now)) == NULL) {
 			q->st.dropped++;
 			return;
 		}
@@ -274,24 +295,35 @@ note_suppressed(struct evq *q, const char *addr, int64_t now)
 	q->st.suppressed++;
 }
 
+/* The first occurrence of a key goes to the log; owner and device only when there are. */
+static void
+log_first(const struct evq_key *k)
+{
+	if (k->owner[0] == '\0' && k->device[0] == '\0')
+		log_event(k->kind, "iccid", k->iccid, "peer", k->peer, "detail", k->detail,
+		    (const char *)NULL);
+	else
+		log_event(k->kind, "iccid", k->iccid, "peer", k->peer, "owner", k->owner, "device",
+		    k->device, "detail", k->detail, (const char *)NULL);
+}
+
 void
-evq_note(struct evq *q, int64_t now, const char *kind, const char *iccid, const char *peer,
-    const char *detail)
+evq_note_dev(struct evq *q, int64_t now, const char *kind, const char *owner,
+    const char *device, const char *iccid, const char *peer, const char *detail)
 {
 	char addr[EVQ_ADDR_MAX];
+	struct evq_ident id;
 	struct evq_peer *p;
 	struct evq_key *k;
 	size_t h;
 
-	if (iccid == NULL)
-		iccid = "";
 	if (peer == NULL)
 		peer = "";
 	evq_peer_addr(peer, addr, sizeof(addr));
-	if (detail == NULL)
-		detail = "";
-	h = hash_strs(kind, addr, iccid, detail, (const char *)NULL);
-	if ((k = key_find(q, h, kind, addr, iccid, detail, now)) != NULL) {
+	id = (struct evq_ident){ kind, addr, iccid != NULL ? iccid : "", owner != NULL ? owner : "",
+		device != NULL ? device : "", detail != NULL ? detail : "" };
+	h = ident_hash(&id);
+	if ((k = key_find(q, h, &id, now)) != NULL) {
 		k->count++;
 		k->last = now;
 		return;
@@ -304,13 +336,20 @@ evq_note(struct evq *q, int64_t now, const char *kind, const char *iccid, const 
 		note_suppressed(q, addr, now);
 		return;
 	}
-	if ((k = key_new(q, h, kind, addr, iccid, peer, detail ? detail : "", now)) == NULL) {
+	if ((k = key_new(q, h, &id, peer, now)) == NULL) {
 		q->st.dropped++;
 		return;
 	}
 	k->count = 1;
 	p->nrows++;
-	log_event(kind, "iccid", iccid, "peer", peer, "detail", k->detail, (const char *)NULL);
+	log_first(k);
+}
+
+void
+evq_note(struct evq *q, int64_t now, const char *kind, const char *iccid, const char *peer,
+    const char *detail)
+{
+	evq_note_dev(q, now, kind, NULL, NULL, iccid, peer, detail);
 }
 
 /* A key is forgotten: say how often it repeated, once, as its window ends. */
@@ -343,7 +382,7 @@ evq_flush(struct evq *q, struct store *st, int64_t now, int final)
 			continue;
 		q->rows[n] = (struct store_event_row){ .id = k->row_id, .time = k->first,
 			.last_time = k->last, .count = k->count, .kind = k->kind, .iccid = k->iccid,
-			.peer = k->peer, .detail = k->detail };
+			.peer = k->peer, .detail = k->detail, .owner = k->owner, .device = k->device };
 		q->rowkeys[n++] = k;
 	}
 	if (n > 0 && (rc = store_event_batch(st, q->rows, n)) == 0) {
@@ -386,14 +425,19 @@ evq_get_stats(const struct evq *q, struct evq_stats *out)
 
 /* ---- in a worker ---- */
 
-/* written at once: one row, one log line */
+/* written at once: one row, one log line (owner and device in it when there are) */
 static void
-record(struct store *st, const char *kind, const char *iccid, const char *peer,
-    const char *detail)
+record(struct store *st, const char *kind, const char *owner, const char *device,
+    const char *iccid, const char *peer, const char *detail)
 {
-	log_event(kind, "iccid", iccid ? iccid : "", "peer", peer ? peer : "", "detail", detail,
-	    (const char *)NULL);
-	if (st != NULL && store_event_add(st, kind, iccid, peer, detail) != 0)
+	if ((owner == NULL || owner[0] == '\0') && (device == NULL || device[0] == '\0'))
+		log_event(kind, "iccid", iccid ? iccid : "", "peer", peer ? peer : "", "detail",
+		    detail, (const char *)NULL);
+	else
+		log_event(kind, "iccid", iccid ? iccid : "", "peer", peer ? peer : "", "owner",
+		    owner ? owner : "", "device", device ? device : "", "detail", detail,
+		    (const char *)NULL);
+	if (st != NULL && store_event_add_dev(st, kind, owner, device, iccid, peer, detail) != 0)
 		log_warnx("could not store the %s event", kind);
 }
 
@@ -407,7 +451,20 @@ events_record(struct store *st, const char *kind, const char *iccid, const char 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	record(st, kind, iccid, peer, detail);
+	record(st, kind, NULL, NULL, iccid, peer, detail);
+}
+
+void
+events_record_dev(struct store *st, const char *kind, const char *owner, const char *device,
+    const char *peer, const char *fmt, ...)
+{
+	char detail[STORE_DETAIL_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	record(st, kind, owner, device, NULL, peer, detail);
 }
 
 void
@@ -421,7 +478,7 @@ events_note(struct worker *w, const char *kind, const char *iccid, const char *p
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	if (w->evq == NULL) {
-		record(w->store, kind, iccid, peer, detail);
+		record(w->store, kind, NULL, NULL, iccid, peer, detail);
 		return;
 	}
 	evq_note(w->evq, clock_now_ms(), kind, iccid, peer, detail);
@@ -462,7 +519,6 @@ events_worker_end(struct worker *w)
 	w->evq = NULL;
 }
 
-/* Until events carry their owner and device (issue 13): the device leads the detail. */
 void
 events_note_dev(struct worker *w, const char *kind, const char *owner, const char *device,
     const char *peer, const char *fmt, ...)
@@ -470,9 +526,12 @@ events_note_dev(struct worker *w, const char *kind, const char *owner, const cha
 	char detail[STORE_DETAIL_MAX];
 	va_list ap;
 
-	(void)owner;
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	events_note(w, kind, NULL, peer, "module %s: %s", device ? device : "-", detail);
+	if (w->evq == NULL) {
+		record(w->store, kind, owner, device, NULL, peer, detail);
+		return;
+	}
+	evq_note_dev(w->evq, clock_now_ms(), kind, owner, device, NULL, peer, detail);
 }

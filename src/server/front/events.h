@@ -12,7 +12,8 @@
  *                  handshake, an unknown identity): never a store write on
  *                  the spot. It goes to the worker's bounded queue
  *                  (struct evq), which coalesces repeats of one (kind, peer
- *                  address without the port, ICCID) within --event-window
+ *                  address without the port, ICCID, owner, device, detail)
+ *                  within --event-window
  *                  seconds into one row with a count, allows each peer
  *                  address --event-rate new rows per window (beyond that
  *                  the events are counted in one events_suppressed row of
@@ -62,6 +63,14 @@ struct worker;
 
 void events_record(struct store *st, const char *kind, const char *iccid, const char *peer,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/*
+ * events_record of a device's event: the owner ("" or NULL: none) and the
+ * device (a RoT UID; NULL: none) go in the event's own columns, so that
+ * the owner's API keys see it (GET /v1/events).
+ */
+void events_record_dev(struct store *st, const char *kind, const char *owner,
+    const char *device, const char *peer, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /*
  * Note an event an unauthenticated peer can trigger, on w's queue (see
@@ -111,6 +120,12 @@ void evq_free(struct evq *q);
  */
 void evq_note(struct evq *q, int64_t now, const char *kind, const char *iccid, const char *peer,
     const char *detail);
+/*
+ * evq_note of a device's event: owner and device (NULL or "": none) are
+ * part of the key and go in the row's own columns.
+ */
+void evq_note_dev(struct evq *q, int64_t now, const char *kind, const char *owner,
+    const char *device, const char *iccid, const char *peer, const char *detail);
 /*
  * Write every pending row to st in one transaction (store_event_batch):
  * new keys are inserted, keys seen again since their last write get their

@@ -95,7 +95,9 @@ module_api_handshake_done(struct conn *c)
 		return;
 	/* first use of a pending key: the module stored it, it becomes current */
 	fault_point("module_before_commit");
-	rc = store_module_commit(c->w->store, c->mod_uid, c->mod_epoch, c->psk, 0, now, &out);
+	/* a heartbeat's key (epoch 2 on) whose confirmation was lost: that heartbeat counts */
+	rc = store_module_commit(c->w->store, c->mod_uid, c->mod_epoch, c->psk, c->mod_epoch >= 2,
+	    now, &out);
 	fault_point("module_after_commit");
 	if (rc == 0) {
 		c->mod_kind = STORE_MODKEY_CURRENT;
@@ -150,14 +152,12 @@ serve_exchange(struct evhttp_request *req, struct worker *w, struct conn *c,
 	if (!bootstrap) {
 		policy_of(w->store, &m, &features, &hb, &hbmin, &known);
 		/*
-		 * the server's own limit: a modified module cannot flood it. A seal
-		 * it has not recorded goes through once, as the module sends it at
-		 * once (section 8): until then the limit is the defaults', not the
-		 * profile's, and a module heartbeated unsealed would wait that out.
-		 * Once, as the report below records the profile for good.
+		 * The server's own limit: a modified module cannot flood it. The
+		 * heartbeat that first reports a seal is let through, as the
+		 * module lets it go (once: the seal is then kept here).
 		 */
-		if (!(m.profile_uid[0] == '\0' && MODMSG_HAS(in, MODMSG_PROFILE)) &&
-		    m.last_heartbeat_at > 0 && now - m.last_heartbeat_at < (int64_t)hbmin * 1000) {
+		if (m.last_heartbeat_at > 0 && now - m.last_heartbeat_at < (int64_t)hbmin * 1000 &&
+		    !(MODMSG_HAS(in, MODMSG_PROFILE) && m.profile_uid[0] == '\0')) {
 			uint32_t left = (uint32_t)(((int64_t)hbmin * 1000 - (now - m.last_heartbeat_at) +
 			    999) / 1000);
 			refuse(req, 429, MODMSG_R_TOO_SOON, left);
@@ -304,6 +304,11 @@ module_api_handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	}
 	if (c->mod_kind == STORE_MODKEY_RETIRED) {
 		refuse(req, 403, MODMSG_R_CLONED, 0);
+		return 0;
+	}
+	if (c->mod_kind == STORE_MODKEY_PENDING) {
+		/* its commit at the handshake failed (a race, the store): not final, start again */
+		refuse(req, 409, MODMSG_R_RACE, 0);
 		return 0;
 	}
 	if (m.quarantined) {

@@ -10,79 +10,12 @@
 #include <openssl/crypto.h>
 
 #include "admin_modreq.h"
+#include "jsonreq.h"
 #include "hex.h"
 #include "modmsg.h"
 #include "ztp/err.h"
 
 #define FEATURES_HELP "psk, e2e, local-data, c2c, ztp-cert"
-
-/* obj is an object whose members are all in req (each present) or opt (NULL-terminated). */
-static int
-check_members(json_t *obj, const char *const *req, const char *const *opt, const char *where,
-    char *why, size_t cap)
-{
-	const char *key;
-	json_t *val;
-	size_t i;
-
-	if (!json_is_object(obj))
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "%s must be a JSON object", where);
-	json_object_foreach(obj, key, val) {
-		int known = 0;
-		for (i = 0; req[i] != NULL && !known; i++)
-			known = strcmp(key, req[i]) == 0;
-		for (i = 0; opt[i] != NULL && !known; i++)
-			known = strcmp(key, opt[i]) == 0;
-		if (!known)
-			return ztp_errf(why, cap, ZTP_EMALFORMED, "unknown member \"%.32s\" in %s", key,
-			    where);
-	}
-	for (i = 0; req[i] != NULL; i++)
-		if (json_object_get(obj, req[i]) == NULL)
-			return ztp_errf(why, cap, ZTP_EMALFORMED, "missing member \"%s\" in %s", req[i],
-			    where);
-	return 0;
-}
-
-/* buf (at most max bytes) as a JSON object of the members req and opt; the caller decrefs *out. */
-static int
-load(const uint8_t *buf, size_t len, size_t max, const char *const *req, const char *const *opt,
-    json_t **out, char *why, size_t cap)
-{
-	json_error_t err;
-	json_t *obj;
-	int rc;
-
-	if (buf == NULL || len == 0)
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "a JSON object is required");
-	if (len > max)
-		return ztp_errf(why, cap, ZTP_ETOOBIG, "request body over %zu bytes", max);
-	obj = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &err);
-	if (obj == NULL)
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "invalid JSON at line %d column %d: %s",
-		    err.line, err.column, err.text);
-	if ((rc = check_members(obj, req, opt, "the body", why, cap)) != 0) {
-		json_decref(obj);
-		return rc;
-	}
-	*out = obj;
-	return 0;
-}
-
-/* A string member (no NUL inside); *s points into obj. */
-static int
-get_string(json_t *obj, const char *name, const char **s, size_t *len, char *why, size_t cap)
-{
-	json_t *v = json_object_get(obj, name);
-
-	if (!json_is_string(v))
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"%s\" must be a string", name);
-	*s = json_string_value(v);
-	*len = json_string_length(v);
-	if (memchr(*s, '\0', *len) != NULL)
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"%s\" must not contain NUL", name);
-	return 0;
-}
 
 /* An optional owner's name into owner ("" if absent or null). */
 static int
@@ -96,12 +29,29 @@ get_owner(json_t *obj, char owner[STORE_OWNER_MAX + 1], int required, char *why,
 	owner[0] = '\0';
 	if (!required && (v == NULL || json_is_null(v)))
 		return 0;
-	if ((rc = get_string(obj, "owner", &s, &n, why, cap)) != 0)
+	if ((rc = jsonreq_string(obj, "owner", &s, &n, why, cap)) != 0)
 		return rc;
 	if (!store_profile_owner_valid(s))
 		return ztp_errf(why, cap, ZTP_EMALFORMED,
 		    "\"owner\" must be 1 to %d characters of A-Z a-z 0-9 _ . -", STORE_OWNER_MAX);
 	memcpy(owner, s, n + 1);
+	return 0;
+}
+
+/* The "profile" member, a DeviceProfileUID, into profile. */
+static int
+get_profile(json_t *obj, char profile[STORE_PROFILE_UID + 1], char *why, size_t cap)
+{
+	const char *s;
+	size_t n;
+	int rc;
+
+	if ((rc = jsonreq_string(obj, "profile", &s, &n, why, cap)) != 0)
+		return rc;
+	if (!modmsg_profile_valid(s, n))
+		return ztp_errf(why, cap, ZTP_EMALFORMED,
+		    "\"profile\" must be a DeviceProfileUID: 32 lower-case hex digits");
+	memcpy(profile, s, n + 1);
 	return 0;
 }
 
@@ -194,10 +144,10 @@ admin_modreq_profile_create(const uint8_t *buf, size_t len, struct store_profile
 	json_t *obj;
 	int rc;
 
-	if ((rc = load(buf, len, ADMIN_MODREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMIN_MODREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
 	memset(&p, 0, sizeof(p));
-	if ((rc = get_string(obj, "name", &name, &n, why, cap)) != 0 ||
+	if ((rc = jsonreq_string(obj, "name", &name, &n, why, cap)) != 0 ||
 	    (rc = get_owner(obj, p.owner, 0, why, cap)) != 0 ||
 	    (rc = profile_values(obj, &p, &set, why, cap)) != 0)
 		goto out;
@@ -224,7 +174,7 @@ admin_modreq_profile_update(const uint8_t *buf, size_t len, struct store_profile
 	json_t *obj;
 	int rc;
 
-	if ((rc = load(buf, len, ADMIN_MODREQ_BODY_MAX, req, profile_opt, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMIN_MODREQ_BODY_MAX, req, profile_opt, &obj, why, cap)) != 0)
 		return rc;
 	memset(&p, 0, sizeof(p));
 	if ((rc = profile_values(obj, &p, &s, why, cap)) != 0)
@@ -249,8 +199,8 @@ import_row(json_t *item, struct store_mod_import_row *row, char *why, size_t cap
 	size_t rlen, hlen, blen, klen, i;
 	int rc;
 
-	if ((rc = get_string(item, "rot_uid", &rot, &rlen, why, cap)) != 0 ||
-	    (rc = get_string(item, "factory_secret", &hex, &hlen, why, cap)) != 0)
+	if ((rc = jsonreq_string(item, "rot_uid", &rot, &rlen, why, cap)) != 0 ||
+	    (rc = jsonreq_string(item, "factory_secret", &hex, &hlen, why, cap)) != 0)
 		return rc;
 	if (!modmsg_uid_hex_valid(rot, rlen))
 		return ztp_errf(why, cap, ZTP_EMALFORMED,
@@ -261,7 +211,7 @@ import_row(json_t *item, struct store_mod_import_row *row, char *why, size_t cap
 		return ztp_errf(why, cap, ZTP_EMALFORMED,
 		    "\"factory_secret\" must be %d bytes in hex", STORE_MODKEY_LEN);
 	if (json_object_get(item, "batch") != NULL && !json_is_null(json_object_get(item, "batch"))) {
-		if ((rc = get_string(item, "batch", &batch, &blen, why, cap)) != 0)
+		if ((rc = jsonreq_string(item, "batch", &batch, &blen, why, cap)) != 0)
 			return rc;
 		for (i = 0; i < blen; i++)
 			if (batch[i] < 0x20 || batch[i] > 0x7e)
@@ -279,31 +229,15 @@ int
 admin_modreq_import(const uint8_t *buf, size_t len, struct store_mod_import_row *rows,
     size_t *n, char *why, size_t cap)
 {
-	static const char *const req[] = { "rows", NULL }, *const none[] = { NULL };
 	static const char *const rowreq[] = { "rot_uid", "factory_secret", NULL };
 	static const char *const rowopt[] = { "batch", NULL };
-	char where[32];
 	json_t *obj, *arr, *item;
 	size_t i;
 	int rc;
 
-	if ((rc = load(buf, len, ADMIN_MODREQ_IMPORT_MAX, req, none, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load_batch(buf, len, ADMIN_MODREQ_IMPORT_MAX, "rows", "row", rowreq,
+		 rowopt, NULL, &obj, &arr, why, cap)) != 0)
 		return rc;
-	arr = json_object_get(obj, "rows");
-	if (!json_is_array(arr) || json_array_size(arr) == 0) {
-		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"rows\" must be a non-empty array");
-		goto out;
-	}
-	if (json_array_size(arr) > STORE_IMPORT_BATCH_MAX) {
-		rc = ztp_errf(why, cap, ZTP_ETOOBIG, "at most %d rows in one batch",
-		    STORE_IMPORT_BATCH_MAX);
-		goto out;
-	}
-	json_array_foreach(arr, i, item) {
-		snprintf(where, sizeof(where), "row %zu", i);
-		if ((rc = check_members(item, rowreq, rowopt, where, why, cap)) != 0)
-			goto out;
-	}
 	json_array_foreach(arr, i, item) {
 		memset(&rows[i], 0, sizeof(rows[i]));
 		if (import_row(item, &rows[i], rows[i].invalid, sizeof(rows[i].invalid)) != 0) {
@@ -313,24 +247,30 @@ admin_modreq_import(const uint8_t *buf, size_t len, struct store_mod_import_row 
 		}
 	}
 	*n = json_array_size(arr);
-out:
 	json_decref(obj);
-	return rc;
+	return 0;
 }
 
 int
-admin_modreq_transfer(const uint8_t *buf, size_t len, char owner[STORE_OWNER_MAX + 1], char *why,
-    size_t cap)
+admin_modreq_transfer(const uint8_t *buf, size_t len, char owner[STORE_OWNER_MAX + 1],
+    char profile[STORE_PROFILE_UID + 1], char *why, size_t cap)
 {
-	static const char *const req[] = { "owner", NULL }, *const none[] = { NULL };
+	static const char *const req[] = { "owner", NULL }, *const opt[] = { "profile", NULL };
 	char o[STORE_OWNER_MAX + 1];
 	json_t *obj;
 	int rc;
 
-	if ((rc = load(buf, len, ADMIN_MODREQ_BODY_MAX, req, none, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMIN_MODREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
-	if ((rc = get_owner(obj, o, 1, why, cap)) == 0)
-		memcpy(owner, o, sizeof(o));
+	profile[0] = '\0';
+	if ((rc = get_owner(obj, o, 1, why, cap)) != 0)
+		goto out;
+	if (json_object_get(obj, "profile") != NULL) {
+		if ((rc = get_profile(obj, profile, why, cap)) != 0)
+			goto out;
+	}
+	memcpy(owner, o, sizeof(o));
+out:
 	json_decref(obj);
 	return rc;
 }
@@ -363,7 +303,7 @@ admin_modreq_features(const uint8_t *buf, size_t len, uint32_t *enable, uint32_t
 	json_t *obj;
 	int rc;
 
-	if ((rc = load(buf, len, ADMIN_MODREQ_BODY_MAX, none, opt, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMIN_MODREQ_BODY_MAX, none, opt, &obj, why, cap)) != 0)
 		return rc;
 	if ((rc = get_change(obj, &e, &d, why, cap)) == 0) {
 		*enable = e;
@@ -382,11 +322,10 @@ admin_modreq_campaign(const uint8_t *buf, size_t len, struct store_campaign *out
 		NULL };
 	struct store_campaign c;
 	json_t *obj, *arr, *v;
-	const char *s;
-	size_t n, i;
+	size_t i;
 	int rc;
 
-	if ((rc = load(buf, len, ADMIN_MODREQ_IMPORT_MAX, none, opt, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMIN_MODREQ_IMPORT_MAX, none, opt, &obj, why, cap)) != 0)
 		return rc;
 	memset(&c, 0, sizeof(c));
 	if ((rc = get_owner(obj, c.owner, 0, why, cap)) != 0 ||
@@ -398,14 +337,8 @@ admin_modreq_campaign(const uint8_t *buf, size_t len, struct store_campaign *out
 		goto out;
 	}
 	if (arr == NULL) {
-		if ((rc = get_string(obj, "profile", &s, &n, why, cap)) != 0)
+		if ((rc = get_profile(obj, c.profile_uid, why, cap)) != 0)
 			goto out;
-		if (!modmsg_profile_valid(s, n)) {
-			rc = ztp_errf(why, cap, ZTP_EMALFORMED,
-			    "\"profile\" must be a DeviceProfileUID: 32 lower-case hex digits");
-			goto out;
-		}
-		memcpy(c.profile_uid, s, n + 1);
 		*nrots = 0;
 		*out = c;
 		goto out;

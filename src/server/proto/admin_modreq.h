@@ -48,8 +48,12 @@ int admin_modreq_profile_update(const uint8_t *buf, size_t len, struct store_pro
 int admin_modreq_import(const uint8_t *buf, size_t len, struct store_mod_import_row *rows,
     size_t *n, char *why, size_t cap);
 
-/* POST /v1/modules/ROT/transfer: {"owner": name} */
+/*
+ * POST /v1/modules/ROT/transfer: {"owner": name, "profile": uid (optional)};
+ * profile is "" without one.
+ */
 int admin_modreq_transfer(const uint8_t *buf, size_t len, char owner[STORE_OWNER_MAX + 1],
+    char profile[STORE_PROFILE_UID + 1],
     char *why, size_t cap);
 
 /*

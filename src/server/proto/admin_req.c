@@ -13,136 +13,17 @@
 #include <openssl/x509v3.h>
 
 #include "admin_req.h"
+#include "jsonreq.h"
 #include "proxy_req.h"
 #include "hex.h"
 #include "signer_msg.h"
 #include "ztp/err.h"
 
-/*
- * obj must be an object whose members are all in req (each present) or in
- * opt (NULL-terminated lists; opt may be NULL). where names it in errors.
- */
-static int
-check_members(json_t *obj, const char *const *req, const char *const *opt, const char *where,
-    char *why, size_t cap)
-{
-	const char *key;
-	json_t *val;
-	size_t i;
-
-	if (!json_is_object(obj))
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "%s must be a JSON object", where);
-	json_object_foreach(obj, key, val) {
-		int known = 0;
-		for (i = 0; req[i] != NULL && !known; i++)
-			known = strcmp(key, req[i]) == 0;
-		for (i = 0; opt != NULL && opt[i] != NULL && !known; i++)
-			known = strcmp(key, opt[i]) == 0;
-		if (!known)
-			return ztp_errf(why, cap, ZTP_EMALFORMED, "unknown member \"%.32s\" in %s", key,
-			    where);
-	}
-	for (i = 0; req[i] != NULL; i++)
-		if (json_object_get(obj, req[i]) == NULL)
-			return ztp_errf(why, cap, ZTP_EMALFORMED, "missing member \"%s\" in %s", req[i],
-			    where);
-	return 0;
-}
-
-/*
- * Load buf (at most max bytes) as a JSON object with the members req
- * (required) and opt (optional). The caller decrefs *out.
- */
-static int
-load_object_max(const uint8_t *buf, size_t len, size_t max, const char *const *req,
-    const char *const *opt, json_t **out, char *why, size_t cap)
-{
-	json_error_t err;
-	json_t *obj;
-	int rc;
-
-	if (buf == NULL || len == 0)
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "a JSON object is required");
-	if (len > max)
-		return ztp_errf(why, cap, ZTP_ETOOBIG, "request body over %zu bytes", max);
-	obj = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &err);
-	if (obj == NULL)
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "invalid JSON at line %d column %d: %s",
-		    err.line, err.column, err.text);
-	if ((rc = check_members(obj, req, opt, "the body", why, cap)) != 0) {
-		json_decref(obj);
-		return rc;
-	}
-	*out = obj;
-	return 0;
-}
-
 static int
 load_object(const uint8_t *buf, size_t len, const char *const *names, json_t **out, char *why,
     size_t cap)
 {
-	return load_object_max(buf, len, ADMINREQ_BODY_MAX, names, NULL, out, why, cap);
-}
-
-/*
- * Load buf (at most ADMINREQ_IMPORT_MAX bytes) as {"<member>": [...]}, a
- * batch: 1 to STORE_IMPORT_BATCH_MAX items, each an object with the members
- * itemreq and itemopt ("<item> N" in errors) that check (may be NULL) also
- * accepts. The batch is refused whole if an item is not even an item; bad
- * values are the caller's to judge per item. *obj gets the object (the
- * caller decrefs it) and *arr the array inside it.
- */
-static int
-load_batch(const uint8_t *buf, size_t len, const char *member, const char *item,
-    const char *const *itemreq, const char *const *itemopt,
-    int (*check)(json_t *it, size_t i, char *why, size_t cap), json_t **obj, json_t **arr,
-    char *why, size_t cap)
-{
-	const char *const req[] = { member, NULL };
-	char where[32];
-	json_t *o, *a, *it;
-	size_t i;
-	int rc;
-
-	if ((rc = load_object_max(buf, len, ADMINREQ_IMPORT_MAX, req, NULL, &o, why, cap)) != 0)
-		return rc;
-	a = json_object_get(o, member);
-	if (!json_is_array(a) || json_array_size(a) == 0) {
-		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"%s\" must be a non-empty array", member);
-		goto fail;
-	}
-	if (json_array_size(a) > STORE_IMPORT_BATCH_MAX) {
-		rc = ztp_errf(why, cap, ZTP_ETOOBIG, "at most %d %s in one batch",
-		    STORE_IMPORT_BATCH_MAX, member);
-		goto fail;
-	}
-	json_array_foreach(a, i, it) {
-		snprintf(where, sizeof(where), "%s %zu", item, i);
-		if ((rc = check_members(it, itemreq, itemopt, where, why, cap)) != 0 ||
-		    (check != NULL && (rc = check(it, i, why, cap)) != 0))
-			goto fail;
-	}
-	*obj = o;
-	*arr = a;
-	return 0;
-fail:
-	json_decref(o);
-	return rc;
-}
-
-/* A string member with no NUL inside; *s points into obj. */
-static int
-get_string(json_t *obj, const char *name, const char **s, size_t *len, char *why, size_t cap)
-{
-	json_t *v = json_object_get(obj, name);
-
-	if (!json_is_string(v))
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"%s\" must be a string", name);
-	*s = json_string_value(v);
-	*len = json_string_length(v);
-	if (memchr(*s, '\0', *len) != NULL)
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"%s\" must not contain NUL", name);
-	return 0;
+	return jsonreq_load(buf, len, ADMINREQ_BODY_MAX, names, NULL, out, why, cap);
 }
 
 int
@@ -157,8 +38,8 @@ adminreq_token(const uint8_t *buf, size_t len, char key_id[TOKEN_KEYID_MAX + 1],
 
 	if ((rc = load_object(buf, len, names, &obj, why, cap)) != 0)
 		return rc;
-	if ((rc = get_string(obj, "key_id", &id, &idlen, why, cap)) != 0 ||
-	    (rc = get_string(obj, "secret", &sec, &seclen, why, cap)) != 0)
+	if ((rc = jsonreq_string(obj, "key_id", &id, &idlen, why, cap)) != 0 ||
+	    (rc = jsonreq_string(obj, "secret", &sec, &seclen, why, cap)) != 0)
 		goto out;
 	if (!token_keyid_valid(id, idlen)) {
 		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"key_id\" is not a key id");
@@ -203,7 +84,7 @@ get_group(json_t *obj, const char *name, char group[STORE_GROUP_SIZE], char *why
 	group[0] = '\0';
 	if (json_object_get(obj, name) == NULL || json_is_null(json_object_get(obj, name)))
 		return 0;
-	if ((rc = get_string(obj, name, &g, &glen, why, cap)) != 0)
+	if ((rc = jsonreq_string(obj, name, &g, &glen, why, cap)) != 0)
 		return rc;
 	if (!store_group_name_valid(g))
 		return ztp_errf(why, cap, ZTP_EMALFORMED,
@@ -221,8 +102,8 @@ sim_row(json_t *obj, struct store_import_row *row, char *why, size_t cap)
 	size_t idlen = 0, hexlen = 0;
 	int rc;
 
-	if ((rc = get_string(obj, "iccid", &id, &idlen, why, cap)) != 0 ||
-	    (rc = get_string(obj, "psk", &hex, &hexlen, why, cap)) != 0 ||
+	if ((rc = jsonreq_string(obj, "iccid", &id, &idlen, why, cap)) != 0 ||
+	    (rc = jsonreq_string(obj, "psk", &hex, &hexlen, why, cap)) != 0 ||
 	    (rc = get_group(obj, "group", row->group, why, cap)) != 0)
 		return rc;
 	if (!iccid_valid(id, idlen))
@@ -254,13 +135,13 @@ sim_derived(json_t *obj, struct adminreq_sim *sim, char *why, size_t cap)
 	if (g != NULL && !json_is_null(g))
 		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"group\" is not given with "
 		    "\"derived\": a derived SIM is in the derived group its ICCID falls under");
-	if ((rc = get_string(obj, "iccid", &id, &idlen, why, cap)) != 0)
+	if ((rc = jsonreq_string(obj, "iccid", &id, &idlen, why, cap)) != 0)
 		return rc;
 	if (!iccid_valid(id, idlen))
 		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"iccid\" must be %d to %d digits",
 		    ICCID_MIN_DIGITS, ICCID_MAX_DIGITS);
 	if (json_object_get(obj, "device_id") != NULL) {
-		if ((rc = get_string(obj, "device_id", &dev, &devlen, why, cap)) != 0)
+		if ((rc = jsonreq_string(obj, "device_id", &dev, &devlen, why, cap)) != 0)
 			return rc;
 		if (devlen > 2 * STORE_DEVID_MAX || !hex_valid(dev, devlen))
 			return ztp_errf(why, cap, ZTP_EMALFORMED,
@@ -285,7 +166,7 @@ adminreq_sim_create(const uint8_t *buf, size_t len, struct adminreq_sim *out, ch
 	json_t *obj;
 	int rc, derived;
 
-	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
 	memset(&sim, 0, sizeof(sim));
 	if ((rc = get_bool(obj, "derived", 0, &derived, why, cap)) != 0)
@@ -316,8 +197,8 @@ adminreq_import(const uint8_t *buf, size_t len, struct store_import_row *rows, s
 	size_t i;
 	int rc;
 
-	if ((rc = load_batch(buf, len, "rows", "row", rowreq, rowopt, NULL, &obj, &arr, why,
-		 cap)) != 0)
+	if ((rc = jsonreq_load_batch(buf, len, ADMINREQ_IMPORT_MAX, "rows", "row", rowreq, rowopt,
+		 NULL, &obj, &arr, why, cap)) != 0)
 		return rc;
 	json_array_foreach(arr, i, item) {
 		memset(&rows[i], 0, sizeof(rows[i]));
@@ -403,7 +284,7 @@ get_opt_text(json_t *obj, const char *name, char *out, size_t outcap, char *why,
 	out[0] = '\0';
 	if (json_object_get(obj, name) == NULL || json_is_null(json_object_get(obj, name)))
 		return 0;
-	if ((rc = get_string(obj, name, &str, &slen, why, cap)) != 0)
+	if ((rc = jsonreq_string(obj, name, &str, &slen, why, cap)) != 0)
 		return rc;
 	if (slen >= outcap)
 		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"%s\" is longer than %zu bytes", name,
@@ -443,7 +324,7 @@ adminreq_group_upstream(const uint8_t *buf, size_t len, struct store_upstream *u
 	json_t *obj;
 	int rc;
 
-	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
 	if ((rc = get_upstream(obj, &r, why, cap)) == 0)
 		*u = r; /* a refusal leaves *u as it was */
@@ -466,7 +347,7 @@ adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
 	json_t *obj, *v;
 	int rc;
 
-	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
 	memset(&r, 0, sizeof(r));
 	*have_master = 0;
@@ -480,7 +361,7 @@ adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
 	    (rc = get_bool(obj, "allow_psk_ke", 0, &r.allow_psk_ke, why, cap)) != 0)
 		goto out;
 	if (json_object_get(obj, "iccid_prefix") != NULL) {
-		if ((rc = get_string(obj, "iccid_prefix", &str, &slen, why, cap)) != 0)
+		if ((rc = jsonreq_string(obj, "iccid_prefix", &str, &slen, why, cap)) != 0)
 			goto out;
 		if (slen > ICCID_MAX_DIGITS || strspn(str, "0123456789") != slen) {
 			rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"iccid_prefix\" must be up to %d digits",
@@ -511,7 +392,7 @@ adminreq_group_create(const uint8_t *buf, size_t len, struct store_group *g,
 			rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"master_key\" needs \"derive\": true");
 			goto out;
 		}
-		if ((rc = get_string(obj, "master_key", &str, &slen, why, cap)) != 0)
+		if ((rc = jsonreq_string(obj, "master_key", &str, &slen, why, cap)) != 0)
 			goto out;
 		if (slen != 2 * STORE_MASTER_LEN || hex_decode(str, slen, master, STORE_MASTER_LEN,
 							&klen) != 0) {
@@ -539,7 +420,7 @@ adminreq_config_set(const uint8_t *buf, size_t len, uint8_t body[STORE_CONFIG_MA
 
 	if ((rc = load_object(buf, len, names, &obj, why, cap)) != 0)
 		return rc;
-	if ((rc = get_string(obj, "body", &s, &slen, why, cap)) != 0)
+	if ((rc = jsonreq_string(obj, "body", &s, &slen, why, cap)) != 0)
 		goto out;
 	if (slen > STORE_CONFIG_MAX) {
 		rc = ztp_errf(why, cap, ZTP_ETOOBIG, "the configuration is %zu bytes; at most %d fit",
@@ -765,7 +646,7 @@ get_udid(json_t *obj, char udid[STORE_UDID_MAX + 1], char *why, size_t cap)
 	size_t n;
 	int rc;
 
-	if ((rc = get_string(obj, "udid", &s, &n, why, cap)) != 0)
+	if ((rc = jsonreq_string(obj, "udid", &s, &n, why, cap)) != 0)
 		return rc;
 	if (!store_udid_valid(s))
 		return ztp_errf(why, cap, ZTP_EMALFORMED,
@@ -786,20 +667,20 @@ allow_entry(json_t *obj, struct store_allow *a, char *why, size_t cap)
 	    (rc = get_group(obj, "group", a->group, why, cap)) != 0)
 		return rc;
 	if (json_object_get(obj, "key_sha256") != NULL) {
-		if ((rc = get_string(obj, "key_sha256", &s, &n, why, cap)) != 0)
+		if ((rc = jsonreq_string(obj, "key_sha256", &s, &n, why, cap)) != 0)
 			return rc;
 		if (n != 64 || hex_decode(s, n, a->key_sha256, sizeof(a->key_sha256), &klen) != 0)
 			return ztp_errf(why, cap, ZTP_EMALFORMED,
 			    "\"key_sha256\" must be 64 hex digits (SHA-256 of the DER "
 			    "SubjectPublicKeyInfo)");
 	} else {
-		if ((rc = get_string(obj, "pubkey", &s, &n, why, cap)) != 0 ||
+		if ((rc = jsonreq_string(obj, "pubkey", &s, &n, why, cap)) != 0 ||
 		    (rc = adminreq_pubkey_sha256(s, n, a->key_sha256, why, cap)) != 0)
 			return rc;
 	}
 	a->iccid[0] = '\0';
 	if (json_object_get(obj, "iccid") != NULL && !json_is_null(json_object_get(obj, "iccid"))) {
-		if ((rc = get_string(obj, "iccid", &s, &n, why, cap)) != 0)
+		if ((rc = jsonreq_string(obj, "iccid", &s, &n, why, cap)) != 0)
 			return rc;
 		if (!iccid_valid(s, n))
 			return ztp_errf(why, cap, ZTP_EMALFORMED, "\"iccid\" must be %d to %d digits",
@@ -826,7 +707,7 @@ adminreq_allow(const uint8_t *buf, size_t len, struct store_allow *out, char *wh
 	json_t *obj;
 	int rc;
 
-	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
 	memset(&a, 0, sizeof(a));
 	if (!one_key(obj))
@@ -858,8 +739,8 @@ adminreq_allow_import(const uint8_t *buf, size_t len, struct store_allow_row *ro
 	size_t i;
 	int rc;
 
-	if ((rc = load_batch(buf, len, "entries", "entry", rowreq, rowopt, entry_one_key, &obj,
-		 &arr, why, cap)) != 0)
+	if ((rc = jsonreq_load_batch(buf, len, ADMINREQ_IMPORT_MAX, "entries", "entry", rowreq,
+		 rowopt, entry_one_key, &obj, &arr, why, cap)) != 0)
 		return rc;
 	json_array_foreach(arr, i, item) {
 		memset(&rows[i], 0, sizeof(rows[i]));
@@ -883,7 +764,7 @@ adminreq_password(const uint8_t *buf, size_t len, char udid[STORE_UDID_MAX + 1],
 	json_t *obj;
 	int rc;
 
-	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
 	if ((rc = get_udid(obj, u, why, cap)) == 0 &&
 	    (rc = get_int(obj, "ttl_s", ADMINREQ_PASSWORD_TTL_MIN, ADMINREQ_PASSWORD_TTL_MAX,
@@ -943,11 +824,11 @@ adminreq_mfr_ca(const uint8_t *buf, size_t len, struct store_mfr_ca *out, char *
 	size_t plen;
 	int rc, n;
 
-	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
 	if ((rc = get_group(obj, "name", name, why, cap)) != 0 ||
 	    (rc = get_group(obj, "group", group, why, cap)) != 0 ||
-	    (rc = get_string(obj, "pem", &pem, &plen, why, cap)) != 0)
+	    (rc = jsonreq_string(obj, "pem", &pem, &plen, why, cap)) != 0)
 		goto out;
 	if (name[0] == '\0') {
 		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"name\" is required");
@@ -1009,10 +890,10 @@ adminreq_reason(const uint8_t *buf, size_t len, int def, int *reason, char *why,
 		*reason = def;
 		return 0;
 	}
-	if ((rc = load_object_max(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+	if ((rc = jsonreq_load(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
 	if (json_object_get(obj, "reason") != NULL) {
-		if ((rc = get_string(obj, "reason", &s, &n, why, cap)) != 0)
+		if ((rc = jsonreq_string(obj, "reason", &s, &n, why, cap)) != 0)
 			goto out;
 		if (adminreq_reason_parse(s, n, &r) != 0) {
 			rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"reason\" must be one of unspecified, "
@@ -1022,6 +903,78 @@ adminreq_reason(const uint8_t *buf, size_t len, int def, int *reason, char *why,
 		}
 	}
 	*reason = r;
+out:
+	json_decref(obj);
+	return rc;
+}
+
+/* ---- owners and API keys ---- */
+
+/* A required name member (an owner's or a key's: store_owner_valid) into out. */
+static int
+get_name(json_t *obj, const char *member, char out[STORE_OWNER_MAX + 1], char *why, size_t cap)
+{
+	const char *s;
+	size_t slen;
+	int rc;
+
+	if ((rc = jsonreq_string(obj, member, &s, &slen, why, cap)) != 0)
+		return rc;
+	if (slen > STORE_OWNER_MAX || !store_owner_valid(s))
+		return ztp_errf(why, cap, ZTP_EMALFORMED,
+		    "\"%s\" must be 1 to %d of A-Z a-z 0-9 - . _", member, STORE_OWNER_MAX);
+	memcpy(out, s, slen + 1);
+	return 0;
+}
+
+int
+adminreq_owner(const uint8_t *buf, size_t len, char name[STORE_OWNER_MAX + 1], char *why,
+    size_t cap)
+{
+	static const char *const names[] = { "name", NULL };
+	char n[STORE_OWNER_MAX + 1];
+	json_t *obj;
+	int rc;
+
+	if ((rc = load_object(buf, len, names, &obj, why, cap)) != 0)
+		return rc;
+	if ((rc = get_name(obj, "name", n, why, cap)) == 0)
+		memcpy(name, n, sizeof(n));
+	json_decref(obj);
+	return rc;
+}
+
+_Static_assert(STORE_APIKEY_NAME_MAX == STORE_OWNER_MAX, "a key's name is checked as an owner's");
+
+int
+adminreq_apikey(const uint8_t *buf, size_t len, char name[STORE_APIKEY_NAME_MAX + 1],
+    char owner[STORE_OWNER_MAX + 1], char *why, size_t cap)
+{
+	static const char *const req[] = { "name", NULL };
+	static const char *const opt[] = { "owner", "all_owners", NULL };
+	char n[STORE_OWNER_MAX + 1], o[STORE_OWNER_MAX + 1] = "";
+	json_t *obj, *all;
+	int rc;
+
+	if ((rc = jsonreq_load(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
+		return rc;
+	all = json_object_get(obj, "all_owners");
+	if ((rc = get_name(obj, "name", n, why, cap)) != 0)
+		goto out;
+	if ((json_object_get(obj, "owner") != NULL) == (all != NULL)) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED,
+		    "give exactly one of \"owner\" and \"all_owners\": true");
+		goto out;
+	}
+	if (all != NULL && !json_is_true(all)) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED,
+		    "\"all_owners\" must be true (or give \"owner\")");
+		goto out;
+	}
+	if (all == NULL && (rc = get_name(obj, "owner", o, why, cap)) != 0)
+		goto out;
+	memcpy(name, n, sizeof(n));
+	memcpy(owner, o, sizeof(o));
 out:
 	json_decref(obj);
 	return rc;

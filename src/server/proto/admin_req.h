@@ -138,4 +138,18 @@ int adminreq_mfr_ca(const uint8_t *buf, size_t len, struct store_mfr_ca *out, ch
 int adminreq_reason(const uint8_t *buf, size_t len, int def, int *reason, char *why,
     size_t cap);
 
+/* ---- owners and API keys ---- */
+
+/* {"name"}: an owner's name (store_owner_valid). */
+int adminreq_owner(const uint8_t *buf, size_t len, char name[STORE_OWNER_MAX + 1], char *why,
+    size_t cap);
+
+/*
+ * {"name", "owner"} or {"name", "all_owners": true}: exactly one of the
+ * two (and all_owners only true), name and owner as store_owner_valid
+ * says; owner "" for all owners.
+ */
+int adminreq_apikey(const uint8_t *buf, size_t len, char name[STORE_APIKEY_NAME_MAX + 1],
+    char owner[STORE_OWNER_MAX + 1], char *why, size_t cap);
+
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The admin API's routes: a table of {methods, path pattern, handler,
- * public} rows and the one pure function that finds a request's row.
+ * access} rows and the one pure function that finds a request's row.
  *
  * A pattern is "/"-separated segments: a literal ("sims"), a parameter of
  * a kind that the matcher checks ("{iccid}", "{udid}" percent-decoded,
@@ -32,13 +32,23 @@
 #define ADMINROUTE_SEG_MAX 6    /* segments of a path or a pattern */
 #define ADMINROUTE_VALUE_MAX 64 /* bytes of a decoded or normalised parameter */
 
+/*
+ * Who may call a route (struct adminroute's access, a bit each). 0, the
+ * default: a bearer token of an all-owners key. ADMINROUTE_PUBLIC: anyone,
+ * no token. ADMINROUTE_OWNER_OK: also a key of one owner, whose handler
+ * then shows and changes only that owner's things; a route without it
+ * answers such a key 403 before its handler runs.
+ */
+#define ADMINROUTE_PUBLIC 0x1u
+#define ADMINROUTE_OWNER_OK 0x2u
+
 struct areq;
 
 struct adminroute {
 	unsigned methods;
 	const char *pattern;
 	void (*handler)(struct areq *a);
-	int public; /* no bearer token needed */
+	unsigned access; /* ADMINROUTE_PUBLIC, ADMINROUTE_OWNER_OK; 0: all-owners keys only */
 };
 
 /* A path cut into segments; empty segments are dropped ("/v1//sims/" is /v1/sims). */

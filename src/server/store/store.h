@@ -23,7 +23,7 @@
 #include "crypto.h"
 #include "ztp/iccid.h"
 
-#define STORE_SCHEMA_VERSION 6 /* of the SQLite driver; store_schema_target() for any */
+#define STORE_SCHEMA_VERSION 7 /* of the SQLite driver; store_schema_target() for any */
 #define STORE_CONFIG_MAX 255
 #define STORE_TELEMETRY_MAX 255
 #define STORE_PSK_MIN 16
@@ -37,6 +37,8 @@
 #define STORE_MASTER_LEN 32
 #define STORE_IMPORT_BATCH_MAX 5000
 #define STORE_IMPORT_REFUSED_MAX STORE_IMPORT_BATCH_MAX
+#define STORE_OWNER_MAX 64 /* an owner's name: 1..64 of A-Z a-z 0-9 - . _ */
+#define STORE_EVENT_DEVICE_MAX 64 /* an event's device: a RoT UID (32 hex digits) */
 
 struct store;
 
@@ -136,18 +138,22 @@ struct store_event {
 	char detail[STORE_DETAIL_MAX];
 	int64_t count;     /* occurrences this row stands for (coalesced repeats), >= 1 */
 	int64_t last_time; /* ms of the last of them; time when count is 1 */
+	char owner[STORE_OWNER_MAX + 1];          /* "" if none */
+	char device[STORE_EVENT_DEVICE_MAX + 1]; /* "" if none */
 };
 
 /*
  * One row of store_event_batch: id 0 inserts a new row (time, kind, iccid,
- * peer, detail, count, last_time) and gets its id back; a non-zero id sets
- * that row's count and last_time only. The strings are the caller's.
+ * peer, detail, count, last_time, owner, device) and gets its id back; a
+ * non-zero id sets that row's count and last_time only. The strings are
+ * the caller's.
  */
 struct store_event_row {
 	int64_t id;
 	int64_t time, last_time; /* ms */
 	int64_t count;
 	const char *kind, *iccid, *peer, *detail; /* iccid, peer: NULL or "" for none */
+	const char *owner, *device;               /* NULL or "" for none */
 };
 
 /* ---- the connection (store.c) ---- */
@@ -293,10 +299,16 @@ int store_device_get_or_create(struct store *st, const char *iccid, const char *
 /* Events: iccid and peer may be NULL. */
 int store_event_add(struct store *st, const char *kind, const char *iccid, const char *peer,
     const char *detail);
+/* An event of a device with its owner: owner, device, iccid, peer may be NULL. */
+int store_event_add_dev(struct store *st, const char *kind, const char *owner,
+    const char *device, const char *iccid, const char *peer, const char *detail);
 typedef int (*store_event_cb)(const struct store_event *ev, void *arg);
 /* Oldest first: time >= since (ms) and id > after. */
 int store_event_list(struct store *st, int64_t since, int64_t after, int limit,
     store_event_cb cb, void *arg);
+/* store_event_list of the events whose owner is owner (NULL: all events). */
+int store_event_list_owner(struct store *st, const char *owner, int64_t since, int64_t after,
+    int limit, store_event_cb cb, void *arg);
 /*
  * Write n rows (inserts and updates, struct store_event_row) in one
  * transaction: all or none. On success the inserted rows' ids are set; on
@@ -312,15 +324,84 @@ int store_event_prune(struct store *st, int64_t before, int limit, int *deleted)
 
 /* ---- admin API keys (store_apikey.c) ---- */
 
+/* The first key of a data directory: an all-owners key named "admin". */
 int store_apikey_create(struct store *st, const char *key_id, const char *secret);
-/* 0 if key_id exists and secret is its secret, else ZTP_EAUTH. */
+/* 0 if key_id exists, is not revoked and secret is its secret, else ZTP_EAUTH. */
 int store_apikey_verify(struct store *st, const char *key_id, const char *secret);
+/* 1 if key_id exists (revoked or not). */
 int store_apikey_exists(struct store *st, const char *key_id);
+/* Keys, revoked ones included. */
 int store_apikey_count(struct store *st, int *count);
 
 /* ---- owners and owner-scoped API keys (store_owner.c, store_apikey.c) ---- */
 
-#define STORE_OWNER_MAX 64 /* an owner's name: 1..64 of A-Z a-z 0-9 - . _ */
+/*
+ * An owner (a tenant) is a name (STORE_OWNER_MAX, above); profiles,
+ * modules, campaigns and events carry it. An API key acts for all owners
+ * (owner "": the operator) or for one; a revoked key is refused at once.
+ * Key names follow the rules of owner names.
+ */
+#define STORE_APIKEY_NAME_MAX 64
+
+struct store_owner {
+	char name[STORE_OWNER_MAX + 1];
+	int64_t created_at;        /* ms */
+	int64_t keys;              /* its API keys in force (not revoked) */
+	int64_t profiles, modules; /* its device profiles and modules */
+};
+
+struct store_apikey {
+	char key_id[STORE_KEYID_SIZE];
+	char name[STORE_APIKEY_NAME_MAX + 1]; /* "" for a key made before names */
+	char owner[STORE_OWNER_MAX + 1];      /* "" acts for all owners */
+	int64_t created_at;                   /* ms */
+	int64_t revoked_at;                   /* ms, 0: in force */
+};
+
+/* 1 if name is 1..STORE_OWNER_MAX of A-Z a-z 0-9 - . _ (owners and key names). */
+int store_owner_valid(const char *name);
+/* ZTP_EINVAL (not a name), ZTP_EEXIST. */
+int store_owner_create(struct store *st, const char *name);
+/* ZTP_ENOENT if there is none. */
+int store_owner_get(struct store *st, const char *name, struct store_owner *out);
+typedef int (*store_owner_cb)(const struct store_owner *o, void *arg);
+/* At most limit owners whose names sort after after ("": from the first), in order. */
+int store_owner_list(struct store *st, const char *after, int limit, store_owner_cb cb,
+    void *arg);
+
+/*
+ * A key acting for owner ("" or NULL: all owners), with its secret hashed
+ * (salted HMAC, as store_apikey_create). ZTP_EINVAL if key_id is not 1 to
+ * STORE_KEYID_SIZE - 1 characters or name not a name; ZTP_ENOENT if owner
+ * does not exist; ZTP_EEXIST if key_id does.
+ */
+int store_apikey_create_scoped(struct store *st, const char *key_id, const char *secret,
+    const char *name, const char *owner);
+/*
+ * store_apikey_verify, and the key's owner into owner ("" for all owners).
+ * ZTP_EAUTH for an unknown or revoked key or a wrong secret.
+ */
+int store_apikey_verify_scope(struct store *st, const char *key_id, const char *secret,
+    char owner[STORE_OWNER_MAX + 1]);
+/*
+ * Whom a key in force acts for (a token's key, at every request): 0 and
+ * its owner ("" for all owners); ZTP_ENOENT if there is no such key,
+ * ZTP_EAUTH if it is revoked.
+ */
+int store_apikey_scope(struct store *st, const char *key_id, char owner[STORE_OWNER_MAX + 1]);
+/* ZTP_ENOENT if there is none. Never the secret's hash. */
+int store_apikey_get(struct store *st, const char *key_id, struct store_apikey *out);
+typedef int (*store_apikey_cb)(const struct store_apikey *k, void *arg);
+/* At most limit keys (revoked ones too) whose ids sort after after ("": from the first). */
+int store_apikey_list(struct store *st, const char *after, int limit, store_apikey_cb cb,
+    void *arg);
+/*
+ * Revoke key_id at now (ms): from then on it gets no token and its tokens
+ * are refused. ZTP_ENOENT: no such key; ZTP_EEXIST: revoked already;
+ * ZTP_ECONFLICT: it is the last all-owners key in force (nobody could
+ * manage owners and keys any more). Nothing changes on an error.
+ */
+int store_apikey_revoke(struct store *st, const char *key_id, int64_t now);
 
 /* ---- the module security service (docs/protocol/security-service.md) ---- */
 
@@ -400,8 +481,8 @@ struct store_module_commit_out {
  * it becomes current, the old current key joins the history (the oldest
  * beyond STORE_MODKEY_HISTORY go), the factory secret is retired, the
  * pending features are applied (and the campaign rows they satisfy), and
- * heartbeat (1 for a heartbeat's confirmation) sets last_heartbeat_at and
- * counts it. A module without an owner whose reported profile is known is
+ * heartbeat (1 for a heartbeat's key) counts it, with the time it was
+ * answered (pending_at) as last_heartbeat_at. A module without an owner whose reported profile is known is
  * assigned to the profile's owner. ZTP_ECONFLICT if the pending key is
  * not that one (nothing changes).
  */
@@ -512,12 +593,15 @@ typedef int (*store_mod_cb)(const struct store_mod *m, void *arg);
 int store_module_list(struct store *st, const struct store_mod_filter *f, const char *after,
     int limit, store_mod_cb cb, void *arg);
 /*
- * The operator's change of owner: rot gets owner (and claimed_at now); its
- * features stay, the new owner's changes reach it at its next heartbeat.
- * ZTP_ENOENT: no such module; ZTP_ECONFLICT: not bootstrapped;
- * ZTP_EINVAL: no such owner.
+ * The operator's change of owner: rot gets owner (and claimed_at now).
+ * With profile (one of owner's; NULL or "": none) the device joins that
+ * profile: its policy, and its features, which reach the device at its
+ * next heartbeat; without, its features stay. ZTP_ENOENT: no such module;
+ * ZTP_ECONFLICT: not bootstrapped; ZTP_EINVAL: no such owner, or a
+ * profile that is not the owner's.
  */
-int store_module_transfer(struct store *st, const char *rot, const char *owner, int64_t now);
+int store_module_transfer(struct store *st, const char *rot, const char *owner,
+    const char *profile, int64_t now);
 /* Lift rot's quarantine. ZTP_ENOENT; ZTP_ECONFLICT if it is not in quarantine. */
 int store_module_release(struct store *st, const char *rot, int64_t now);
 /*

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The store's events: what happened, when, to which SIM and from which
- * peer, listed oldest first. A row may stand for several occurrences of
+ * The store's events: what happened, when, to which SIM or device (and
+ * the device's owner, whose API keys see the event) and from which peer,
+ * listed oldest first. A row may stand for several occurrences of
  * one event (count, last_time): the front coalesces repeats in memory and
  * writes them in batches (events.c).
  */
@@ -19,18 +20,25 @@ enum event_stmt {
 	S_EV_BATCH_INSERT,
 	S_EV_BATCH_UPDATE,
 	S_EV_PRUNE,
+	S_EV_LIST_OWNER,
 	S__COUNT
 };
 
 _Static_assert(S__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX");
 
+#define EV_COLS \
+	"id, time, kind, iccid, peer, detail, count, coalesce(last_time, time), owner, device"
+
 static const char *const event_sql[S__COUNT] = {
-	[S_EV_INSERT] = "INSERT INTO events(time, kind, iccid, peer, detail) VALUES(?1, ?2, ?3, ?4, ?5)",
-	[S_EV_LIST] = "SELECT id, time, kind, iccid, peer, detail, count,"
-		      " coalesce(last_time, time) FROM events"
+	[S_EV_INSERT] = "INSERT INTO events(time, kind, iccid, peer, detail, owner, device)"
+			" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_EV_LIST] = "SELECT " EV_COLS " FROM events"
 		      " WHERE time >= ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-	[S_EV_BATCH_INSERT] = "INSERT INTO events(time, kind, iccid, peer, detail, count, last_time)"
-			      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+	/* events_owner (owner, time, id) */
+	[S_EV_LIST_OWNER] = "SELECT " EV_COLS " FROM events"
+			    " WHERE owner = ?4 AND time >= ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	[S_EV_BATCH_INSERT] = "INSERT INTO events(time, kind, iccid, peer, detail, count, last_time,"
+			      " owner, device) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
 	[S_EV_BATCH_UPDATE] = "UPDATE events SET count = ?2, last_time = ?3 WHERE id = ?1",
 	/* events_time (time, id) finds the oldest rows without a scan */
 	[S_EV_PRUNE] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time < ?1"
@@ -44,28 +52,39 @@ prep(struct store *st, enum event_stmt id)
 }
 
 int
-store_event_add(struct store *st, const char *kind, const char *iccid, const char *peer,
-    const char *detail)
+store_event_add_dev(struct store *st, const char *kind, const char *owner, const char *device,
+    const char *iccid, const char *peer, const char *detail)
 {
-	char clean[STORE_DETAIL_MAX];
+	char clean[STORE_DETAIL_MAX], cdev[STORE_EVENT_DEVICE_MAX + 1], cown[STORE_OWNER_MAX + 1];
 	struct store_stmt *s;
 
 	if ((s = prep(st, S_EV_INSERT)) == NULL)
 		return ZTP_ESTORE;
 	store_text_clean(detail, clean, sizeof(clean));
+	store_text_clean(device, cdev, sizeof(cdev));
+	store_text_clean(owner, cown, sizeof(cown));
 	store_bind_int64(s, 1, clock_now_ms());
 	store_bind_text(s, 2, kind);
 	store_bind_opt_text(s, 3, iccid);
 	store_bind_opt_text(s, 4, peer);
 	store_bind_text(s, 5, clean);
+	store_bind_opt_text(s, 6, cown);
+	store_bind_opt_text(s, 7, cdev);
 	return store_exec(st, s);
+}
+
+int
+store_event_add(struct store *st, const char *kind, const char *iccid, const char *peer,
+    const char *detail)
+{
+	return store_event_add_dev(st, kind, NULL, NULL, iccid, peer, detail);
 }
 
 /* One row of a batch: its INSERT (setting r->id) or its UPDATE. */
 static int
 batch_row(struct store *st, struct store_event_row *r)
 {
-	char clean[STORE_DETAIL_MAX];
+	char clean[STORE_DETAIL_MAX], cdev[STORE_EVENT_DEVICE_MAX + 1], cown[STORE_OWNER_MAX + 1];
 	struct store_stmt *s;
 
 	if (r->id != 0) {
@@ -87,6 +106,10 @@ batch_row(struct store *st, struct store_event_row *r)
 	store_bind_text(s, 5, clean);
 	store_bind_int64(s, 6, r->count);
 	store_bind_int64(s, 7, r->last_time);
+	store_text_clean(r->owner, cown, sizeof(cown));
+	store_bind_opt_text(s, 8, cown);
+	store_text_clean(r->device, cdev, sizeof(cdev));
+	store_bind_opt_text(s, 9, cdev);
 	return store_exec_id(st, s, &r->id);
 }
 
@@ -133,21 +156,25 @@ row_event(struct store_stmt *s, struct store_event *ev)
 	store_col_text(s, 5, ev->detail, sizeof(ev->detail));
 	ev->count = store_col_int64(s, 6);
 	ev->last_time = store_col_int64(s, 7);
+	store_col_text(s, 8, ev->owner, sizeof(ev->owner));
+	store_col_text(s, 9, ev->device, sizeof(ev->device));
 }
 
 int
-store_event_list(struct store *st, int64_t since, int64_t after, int limit, store_event_cb cb,
-    void *arg)
+store_event_list_owner(struct store *st, const char *owner, int64_t since, int64_t after,
+    int limit, store_event_cb cb, void *arg)
 {
 	struct store_event ev;
 	struct store_stmt *s;
 	int rc;
 
-	if ((s = prep(st, S_EV_LIST)) == NULL)
+	if ((s = prep(st, owner != NULL ? S_EV_LIST_OWNER : S_EV_LIST)) == NULL)
 		return ZTP_ESTORE;
 	store_bind_int64(s, 1, since);
 	store_bind_int64(s, 2, after);
 	store_bind_int64(s, 3, limit);
+	if (owner != NULL)
+		store_bind_text(s, 4, owner);
 	while ((rc = store_step(s)) == STORE_ROW) {
 		row_event(s, &ev);
 		if ((rc = cb(&ev, arg)) != 0)
@@ -156,4 +183,11 @@ store_event_list(struct store *st, int64_t since, int64_t after, int limit, stor
 	rc = store_rows_end(st, rc, "event list");
 	store_reset(s);
 	return rc;
+}
+
+int
+store_event_list(struct store *st, int64_t since, int64_t after, int limit, store_event_cb cb,
+    void *arg)
+{
+	return store_event_list_owner(st, NULL, since, after, limit, cb, arg);
 }

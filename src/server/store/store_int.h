@@ -24,6 +24,7 @@
  *   store_group.c      SIM groups (derived master keys, policy, upstreams)
  *   store_est.c        certificates (EST): allowlist, passwords, CAs, things, certs, CRL
  *   store_copy.c       a store copied into another, any driver to any (ztpd migrate)
+ *   store_import.c     the chunked batch import both SIMs and modules use
  */
 #ifndef ZTP_STORE_INT_H
 #define ZTP_STORE_INT_H
@@ -224,6 +225,72 @@ int store_secret_hash(const char *secret, uint8_t salt[STORE_SALT_LEN],
 int store_secret_matches(const void *salt, size_t saltlen, const void *hash, size_t hashlen,
     const char *secret);
 
+/* ---- batch imports (store_import.c), for store_sim.c and store_profile.c ---- */
+
+/*
+ * A batch is imported in one writing transaction, in chunks of
+ * STORE_IMPORT_CHUNK rows, two round trips a chunk whatever the driver: one
+ * lookup of the chunk's keys (IN with one parameter each, NULL for the
+ * unused ones) and multi-row INSERTs of the new rows (STORE_IMPORT_CHUNK,
+ * 16, 4 or 1 rows a statement) of three columns each: the key, the sealed
+ * secret and a third text column (NULL for ""), the time in created_at and
+ * updated_at. A row is decided in its slot: refused by the kind's check,
+ * found on record (the kind says whether it is the same), the same key
+ * earlier in the chunk (likewise), or sealed and added.
+ */
+#define STORE_IMPORT_CHUNK 64
+#define STORE_IMPORT_STMTS 5 /* statement ids a kind uses from its stmt0 on */
+#define STORE_IMPORT_KEY_MAX 64 /* a key as read back from the lookup, NUL included */
+#define STORE_IMPORT_SEALED_MAX                                                            \
+	((STORE_PSK_MAX > STORE_MODKEY_LEN ? STORE_PSK_MAX : STORE_MODKEY_LEN) +          \
+	    CRYPTO_SEAL_OVERHEAD)
+
+enum { STORE_IMPORT_UNDECIDED, STORE_IMPORT_ADD, STORE_IMPORT_SAME, STORE_IMPORT_REFUSED };
+
+/* One row of a chunk as it is decided (wiped when the import ends). */
+struct store_import_slot {
+	const void *row; /* the kind's row type */
+	size_t index;    /* into the batch */
+	int state;       /* STORE_IMPORT_* */
+	char why[96];
+	uint8_t sealed[STORE_IMPORT_SEALED_MAX];
+	size_t sealedlen;
+};
+
+/* What one kind of import is: its table, columns and rules. */
+struct store_import_kind {
+	enum store_module m; /* whose statement cache */
+	int stmt0;           /* its first free statement id; it uses STORE_IMPORT_STMTS */
+	const char *table, *key_col, *sealed_col, *third_col;
+	const char *lookup_what; /* the lookup's name in a store error's log line */
+	size_t row_size;         /* the size of one row of the batch */
+	const char *(*key)(const void *row);
+	const char *(*third)(const void *row); /* "" for NULL */
+	size_t third_size; /* the third column is read back cut to this (at most 128) */
+	/*
+	 * Before the lookup: refuse the slot (store_import_refuse) or leave it
+	 * undecided. arg is store_import_run's. A negative code ends the import.
+	 */
+	int (*check)(struct store *st, struct store_import_slot *sl, void *arg);
+	/* On record with this sealed secret and third column: SAME or refused. */
+	void (*existing)(struct store *st, struct store_import_slot *sl, const void *sealed,
+	    size_t len, const char *third);
+	/* The same key added earlier in the chunk (earlier): SAME or refused. */
+	void (*repeat)(struct store_import_slot *sl, const struct store_import_slot *earlier);
+	/* Seal the row's secret into sl->sealed, sl->sealedlen. */
+	int (*seal)(struct store *st, struct store_import_slot *sl);
+};
+
+/* Refuse a slot with why (cut to its size). */
+void store_import_refuse(struct store_import_slot *sl, const char *why);
+/*
+ * Import n rows of kind in one transaction (all or none on a store error),
+ * counted into res (zeroed on an error). ZTP_ETOOBIG over
+ * STORE_IMPORT_BATCH_MAX rows.
+ */
+int store_import_run(struct store *st, const struct store_import_kind *kind, const void *rows,
+    size_t n, void *arg, struct store_import_result *res);
+
 /* ---- one domain's tables as another needs them ---- */
 
 /* store_sim.c: record that iccid's current configuration is version (ZTP_ENOENT: no SIM). */
@@ -244,6 +311,16 @@ int store_device_purge(struct store *st, const char *iccid);
  * key is not opened. ZTP_ENOENT if none.
  */
 int store_group_derived_name(struct store *st, const char *iccid, char group[STORE_GROUP_SIZE]);
+/*
+ * store_module.c: a module's columns, in struct store_mod's order, and its
+ * row read from them (never its keys), for store_profile.c's list.
+ */
+#define STORE_MOD_COLS                                                                     \
+	"rot_uid, factory_retired, epoch, pending_epoch, pending_features, pending_at,"     \
+	" profile_uid, serial, owner, firmware, features, features_applied, quarantined,"   \
+	" quarantined_at, quarantine_reason, clones, bootstrapped_at, claimed_at,"          \
+	" last_heartbeat_at, heartbeats, boots, batch, created_at, updated_at"
+void store_row_module(struct store_stmt *s, struct store_mod *m);
 /*
  * store_copy.c, for the tests: the name of the i-th table store_copy copies
  * and its columns into cols ("a, b, c"); NULL past the last table.

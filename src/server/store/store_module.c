@@ -42,14 +42,14 @@ enum module_stmt {
 
 _Static_assert(S__COUNT <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX");
 
-#define MOD_COLS                                                                           \
-	"rot_uid, factory_retired, epoch, pending_epoch, pending_features, pending_at,"     \
-	" profile_uid, serial, owner, firmware, features, features_applied, quarantined,"   \
-	" quarantined_at, quarantine_reason, clones, bootstrapped_at, claimed_at,"          \
-	" last_heartbeat_at, heartbeats, boots, batch, created_at, updated_at"
-
+/*
+ * PostgreSQL types an untyped parameter from where it is first used: a
+ * parameter first compared with a literal ("?5 > 0") would be a 32-bit
+ * integer, too small for a time in milliseconds or a u32 counter. Such a
+ * parameter is CAST to BIGINT (a no-op for SQLite).
+ */
 static const char *const module_sql[S__COUNT] = {
-	[S_MOD_GET] = "SELECT " MOD_COLS " FROM modules WHERE rot_uid = ?1",
+	[S_MOD_GET] = "SELECT " STORE_MOD_COLS " FROM modules WHERE rot_uid = ?1",
 	[S_MOD_KEYS] = "SELECT factory_key, factory_retired, epoch, op_key, pending_epoch,"
 		       " pending_key FROM modules WHERE rot_uid = ?1",
 	[S_MOD_HIST] = "SELECT key FROM module_keys WHERE rot_uid = ?1 AND epoch = ?2",
@@ -70,9 +70,11 @@ static const char *const module_sql[S__COUNT] = {
 			 " features = CASE WHEN factory_retired = 0 THEN pending_features ELSE"
 			 " features END,"
 			 " features_applied = pending_features,"
-			 " last_heartbeat_at = CASE WHEN ?3 = 1 THEN ?2 ELSE last_heartbeat_at END,"
+			 " last_heartbeat_at = CASE WHEN ?3 = 1 THEN pending_at ELSE"
+			 " last_heartbeat_at END,"
 			 " heartbeats = heartbeats + ?3,"
-			 " owner = ?4, claimed_at = CASE WHEN ?5 > 0 THEN ?5 ELSE claimed_at END,"
+			 " owner = ?4, claimed_at = CASE WHEN CAST(?5 AS BIGINT) > 0 THEN"
+			 " CAST(?5 AS BIGINT) ELSE claimed_at END,"
 			 " updated_at = ?2 WHERE rot_uid = ?1",
 	[S_MOD_CAMPAIGN_APPLIED] = "UPDATE campaign_devices SET state = 1, updated_at = ?2"
 				   " WHERE rot_uid = ?1 AND state = 0 AND created_at <= ?3",
@@ -80,7 +82,8 @@ static const char *const module_sql[S__COUNT] = {
 			  " FROM profiles WHERE uid = ?1",
 	[S_MOD_REPORT] = "UPDATE modules SET profile_uid = COALESCE(profile_uid, ?2),"
 			 " serial = COALESCE(serial, ?3), firmware = COALESCE(?4, firmware),"
-			 " boots = CASE WHEN ?5 >= 0 THEN ?5 ELSE boots END, updated_at = ?6"
+			 " boots = CASE WHEN CAST(?5 AS BIGINT) >= 0 THEN CAST(?5 AS BIGINT) ELSE boots"
+			 " END, updated_at = ?6"
 			 " WHERE rot_uid = ?1",
 	[S_MOD_CLAIM] = "UPDATE modules SET owner = ?2, claimed_at = ?3, updated_at = ?3,"
 			" features = ?4 WHERE rot_uid = ?1 AND owner IS NULL",
@@ -101,8 +104,8 @@ prep(struct store *st, enum module_stmt id)
 	return store_prep(st, STORE_M_MODULE, (int)id, module_sql[id]);
 }
 
-static void
-row_module(struct store_stmt *s, struct store_mod *m)
+void
+store_row_module(struct store_stmt *s, struct store_mod *m)
 {
 	memset(m, 0, sizeof(*m));
 	store_col_text(s, 0, m->rot_uid, sizeof(m->rot_uid));
@@ -165,7 +168,7 @@ store_module_get(struct store *st, const char *rot, struct store_mod *out)
 	store_bind_text(s, 1, rot);
 	if ((rc = store_step_row(st, s, "module get")) != 0)
 		return rc;
-	row_module(s, out);
+	store_row_module(s, out);
 	store_reset(s);
 	return 0;
 }

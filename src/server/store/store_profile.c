@@ -48,18 +48,9 @@ enum prof_stmt {
 	S__COUNT
 };
 
-/* the chunk statements of an import come after the fixed ones */
-#define IMPORT_CHUNK 64
-static const int insert_sizes[] = { IMPORT_CHUNK, 16, 4, 1 };
-enum { S_IMPORT_LOOKUP = S__COUNT, S_IMPORT_INSERT0 };
-_Static_assert(S_IMPORT_INSERT0 + 4 <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX");
-
-/* a module's columns, in struct store_mod's order (mod_row) */
-#define MOD_COLS                                                                           \
-	"rot_uid, factory_retired, epoch, pending_epoch, pending_features, pending_at,"    \
-	" profile_uid, serial, owner, firmware, features, features_applied, quarantined,"  \
-	" quarantined_at, quarantine_reason, clones, bootstrapped_at, claimed_at,"         \
-	" last_heartbeat_at, heartbeats, boots, batch, created_at, updated_at"
+/* the chunk statements of an import (store_import.c) come after the fixed ones */
+_Static_assert(S__COUNT + STORE_IMPORT_STMTS <= STORE_MODULE_STMT_MAX,
+    "raise STORE_MODULE_STMT_MAX");
 
 #define PROF_COLS                                                                          \
 	"uid, name, owner, features, hb_interval_s, hb_min_interval_s, created_at,"        \
@@ -89,11 +80,13 @@ static const char *const prof_sql[S__COUNT] = {
 			" ORDER BY owner, name",
 	[S_PROF_UPDATE] = "UPDATE profiles SET features = ?2, hb_interval_s = ?3,"
 			  " hb_min_interval_s = ?4 WHERE uid = ?1",
-	[S_MOD_LIST] = "SELECT " MOD_COLS " FROM modules WHERE rot_uid > ?1"
+	[S_MOD_LIST] = "SELECT " STORE_MOD_COLS " FROM modules WHERE rot_uid > ?1"
 		       " AND (?2 = '' OR owner = ?2) AND (?3 = '' OR profile_uid = ?3)"
 		       " AND (?4 = 0 OR quarantined = 1) ORDER BY rot_uid LIMIT ?5",
-	[S_MOD_TRANSFER] = "UPDATE modules SET owner = ?2, claimed_at = ?3, updated_at = ?3"
-			   " WHERE rot_uid = ?1",
+	[S_MOD_TRANSFER] = "UPDATE modules SET owner = ?2, claimed_at = ?3, updated_at = ?3,"
+			   " profile_uid = COALESCE(?4, profile_uid),"
+			   " features = CASE WHEN CAST(?5 AS BIGINT) >= 0 THEN CAST(?5 AS BIGINT) ELSE"
+			   " features END WHERE rot_uid = ?1",
 	[S_MOD_RELEASE] = "UPDATE modules SET quarantined = 0, quarantine_reason = NULL,"
 			  " updated_at = ?2 WHERE rot_uid = ?1 AND quarantined = 1",
 	[S_MOD_FEATURES] = "UPDATE modules SET features = ?2, updated_at = ?3 WHERE rot_uid = ?1",
@@ -324,43 +317,25 @@ out:
 
 /* ---- modules ---- */
 
-static void
-mod_row(struct store_stmt *s, struct store_mod *m)
-{
-	memset(m, 0, sizeof(*m));
-	store_col_text(s, 0, m->rot_uid, sizeof(m->rot_uid));
-	m->factory_retired = store_col_int(s, 1);
-	m->epoch = (uint32_t)store_col_int64(s, 2);
-	m->pending_epoch = (uint32_t)store_col_int64(s, 3);
-	m->pending_features = (uint32_t)store_col_int64(s, 4);
-	m->pending_at = store_col_int64(s, 5);
-	store_col_text(s, 6, m->profile_uid, sizeof(m->profile_uid));
-	store_col_text(s, 7, m->serial, sizeof(m->serial));
-	store_col_text(s, 8, m->owner, sizeof(m->owner));
-	store_col_text(s, 9, m->firmware, sizeof(m->firmware));
-	m->features = (uint32_t)store_col_int64(s, 10);
-	m->features_applied = (uint32_t)store_col_int64(s, 11);
-	m->quarantined = store_col_int(s, 12);
-	m->quarantined_at = store_col_int64(s, 13);
-	store_col_text(s, 14, m->quarantine_reason, sizeof(m->quarantine_reason));
-	m->clones = store_col_int64(s, 15);
-	m->bootstrapped_at = store_col_int64(s, 16);
-	m->claimed_at = store_col_int64(s, 17);
-	m->last_heartbeat_at = store_col_int64(s, 18);
-	m->heartbeats = store_col_int64(s, 19);
-	m->boots = store_col_int64(s, 20);
-	store_col_text(s, 21, m->batch, sizeof(m->batch));
-	m->created_at = store_col_int64(s, 22);
-	m->updated_at = store_col_int64(s, 23);
-}
+/* What an operator's change of a module needs it to be. */
+enum mod_need { NEED_BOOTSTRAPPED, NEED_QUARANTINED };
 
-/* rot's row (never its keys): 0, ZTP_ENOENT, ZTP_ESTORE */
+/*
+ * rot's row (never its keys) if it is as need says: 0, ZTP_ECONFLICT if it
+ * is not, ZTP_ENOENT, ZTP_ESTORE.
+ */
 static int
-mod_get(struct store *st, const char *rot, struct store_mod *out)
+mod_get(struct store *st, const char *rot, enum mod_need need, struct store_mod *out)
 {
+	int rc;
+
 	if (!rot_valid(rot))
 		return ZTP_ENOENT;
-	return store_module_get(st, rot, out);
+	if ((rc = store_module_get(st, rot, out)) != 0)
+		return rc;
+	if (need == NEED_BOOTSTRAPPED ? !out->factory_retired : !out->quarantined)
+		return ZTP_ECONFLICT;
+	return 0;
 }
 
 int
@@ -379,7 +354,7 @@ store_module_list(struct store *st, const struct store_mod_filter *f, const char
 	store_bind_int64(s, 4, f->quarantined ? 1 : 0);
 	store_bind_int64(s, 5, limit);
 	while ((rc = store_step(s)) == STORE_ROW) {
-		mod_row(s, &m);
+		store_row_module(s, &m);
 		if ((rc = cb(&m, arg)) != 0)
 			break;
 	}
@@ -388,25 +363,32 @@ store_module_list(struct store *st, const struct store_mod_filter *f, const char
 }
 
 int
-store_module_transfer(struct store *st, const char *rot, const char *owner, int64_t now)
+store_module_transfer(struct store *st, const char *rot, const char *owner, const char *profile,
+    int64_t now)
 {
+	char powner[STORE_OWNER_MAX + 1];
+	uint32_t features = 0, hb, hbmin;
 	struct store_mod m;
 	struct store_stmt *s;
-	int rc;
+	int rc, with_profile = profile != NULL && profile[0] != '\0';
 
 	if (!store_profile_owner_valid(owner))
 		return ZTP_EINVAL;
 	if ((rc = store_tx_begin(st)) != 0)
 		return rc;
-	if ((rc = mod_get(st, rot, &m)) != 0)
+	if ((rc = mod_get(st, rot, NEED_BOOTSTRAPPED, &m)) != 0)
 		goto out;
-	if (!m.factory_retired) {
-		rc = ZTP_ECONFLICT;
-		goto out;
-	}
 	if ((rc = owner_exists(st, owner)) != 0) {
 		rc = rc == ZTP_ENOENT ? ZTP_EINVAL : rc;
 		goto out;
+	}
+	/* the new owner's profile: its features reach the device at its next heartbeat */
+	if (with_profile) {
+		rc = store_module_profile(st, profile, powner, &features, &hb, &hbmin);
+		if (rc == ZTP_ENOENT || (rc == 0 && strcmp(powner, owner) != 0))
+			rc = ZTP_EINVAL;
+		if (rc != 0)
+			goto out;
 	}
 	if ((s = prep(st, S_MOD_TRANSFER)) == NULL) {
 		rc = ZTP_ESTORE;
@@ -415,6 +397,8 @@ store_module_transfer(struct store *st, const char *rot, const char *owner, int6
 	store_bind_text(s, 1, rot);
 	store_bind_text(s, 2, owner);
 	store_bind_int64(s, 3, now);
+	store_bind_opt_text(s, 4, with_profile ? profile : NULL);
+	store_bind_int64(s, 5, with_profile ? (int64_t)features : -1);
 	rc = store_exec_row(st, s);
 out:
 	return store_tx_end(st, rc);
@@ -429,12 +413,8 @@ store_module_release(struct store *st, const char *rot, int64_t now)
 
 	if ((rc = store_tx_begin(st)) != 0)
 		return rc;
-	if ((rc = mod_get(st, rot, &m)) != 0)
+	if ((rc = mod_get(st, rot, NEED_QUARANTINED, &m)) != 0)
 		goto out;
-	if (!m.quarantined) {
-		rc = ZTP_ECONFLICT;
-		goto out;
-	}
 	if ((s = prep(st, S_MOD_RELEASE)) == NULL) {
 		rc = ZTP_ESTORE;
 		goto out;
@@ -465,12 +445,8 @@ store_module_set_features(struct store *st, const char *rot, uint32_t enable, ui
 		return ZTP_EINVAL;
 	if ((rc = store_tx_begin(st)) != 0)
 		return rc;
-	if ((rc = mod_get(st, rot, &m)) != 0)
+	if ((rc = mod_get(st, rot, NEED_BOOTSTRAPPED, &m)) != 0)
 		goto out;
-	if (!m.factory_retired) {
-		rc = ZTP_ECONFLICT;
-		goto out;
-	}
 	f = (m.features | enable) & ~disable;
 	if ((s = prep(st, S_MOD_FEATURES)) == NULL) {
 		rc = ZTP_ESTORE;
@@ -485,137 +461,7 @@ out:
 	return store_tx_end(st, rc);
 }
 
-/* ---- module import ---- */
-
-/* One row of a chunk as it is decided. */
-struct import_slot {
-	const struct store_mod_import_row *row;
-	size_t index; /* into the batch */
-	int state;    /* IMPORT_* */
-	char why[96];
-	uint8_t sealed[STORE_MODKEY_LEN + CRYPTO_SEAL_OVERHEAD];
-	size_t sealedlen;
-};
-
-enum { IMPORT_UNDECIDED, IMPORT_ADD, IMPORT_SAME, IMPORT_REFUSED };
-
-static void
-slot_refuse(struct import_slot *sl, const char *why)
-{
-	sl->state = IMPORT_REFUSED;
-	snprintf(sl->why, sizeof(sl->why), "%s", why);
-}
-
-/* The lookup of IMPORT_CHUNK RoT UIDs. */
-static struct store_stmt *
-prep_lookup(struct store *st)
-{
-	char sql[128 + IMPORT_CHUNK * 6];
-	size_t o;
-	int i;
-
-	o = (size_t)snprintf(sql, sizeof(sql),
-	    "SELECT rot_uid, factory_key FROM modules WHERE rot_uid IN (");
-	for (i = 1; i <= IMPORT_CHUNK; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s?%d", i > 1 ? ", " : "", i);
-	snprintf(sql + o, sizeof(sql) - o, ")");
-	return store_prep(st, STORE_M_PROFILE, S_IMPORT_LOOKUP, sql);
-}
-
-/* An INSERT of insert_sizes[k] modules: ?1 the time, then rot_uid, factory_key, batch per row. */
-static struct store_stmt *
-prep_insert(struct store *st, int k)
-{
-	char sql[128 + IMPORT_CHUNK * 32];
-	size_t o;
-	int i;
-
-	o = (size_t)snprintf(sql, sizeof(sql),
-	    "INSERT INTO modules(rot_uid, factory_key, batch, created_at, updated_at) VALUES");
-	for (i = 0; i < insert_sizes[k]; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s(?%d, ?%d, ?%d, ?1, ?1)",
-		    i > 0 ? ", " : " ", 3 * i + 2, 3 * i + 3, 3 * i + 4);
-	return store_prep(st, STORE_M_PROFILE, S_IMPORT_INSERT0 + k, sql);
-}
-
-/* A module on record whose RoT UID a slot names: the same secret (unchanged) or not (refused). */
-static void
-slot_existing(struct store *st, struct import_slot *sl, const void *sealed, size_t len)
-{
-	uint8_t old[STORE_MODKEY_LEN];
-	size_t oldlen = 0;
-
-	if (store_unseal(st, "module", sl->row->rot_uid, "factory", sealed, len, old, sizeof(old),
-		&oldlen) == 0 && oldlen == STORE_MODKEY_LEN &&
-	    crypto_equal(old, sl->row->secret, STORE_MODKEY_LEN))
-		sl->state = IMPORT_SAME;
-	else
-		slot_refuse(sl, "module exists with another factory secret");
-	OPENSSL_cleanse(old, sizeof(old));
-}
-
-static int
-chunk_lookup(struct store *st, struct import_slot *sl, size_t k)
-{
-	char rot[STORE_ROT_HEX + 1];
-	struct store_stmt *s;
-	size_t i;
-	int rc, any = 0;
-
-	if ((s = prep_lookup(st)) == NULL)
-		return ZTP_ESTORE;
-	for (i = 0; i < k; i++)
-		if (sl[i].state == IMPORT_UNDECIDED) {
-			store_bind_text(s, (int)i + 1, sl[i].row->rot_uid);
-			any = 1;
-		}
-	if (!any)
-		return 0;
-	for (i = 0; i < IMPORT_CHUNK; i++)
-		if (i >= k || sl[i].state != IMPORT_UNDECIDED)
-			store_bind_null(s, (int)i + 1);
-	while ((rc = store_step(s)) == STORE_ROW) {
-		store_col_text(s, 0, rot, sizeof(rot));
-		for (i = 0; i < k; i++)
-			if (sl[i].state == IMPORT_UNDECIDED && strcmp(sl[i].row->rot_uid, rot) == 0)
-				slot_existing(st, &sl[i], store_col_blob(s, 1), store_col_bytes(s, 1));
-	}
-	store_reset(s);
-	return store_rows_end(st, rc, "module import lookup");
-}
-
-static int
-chunk_insert(struct store *st, struct import_slot *sl, size_t k)
-{
-	struct import_slot *add[IMPORT_CHUNK];
-	struct store_stmt *s;
-	size_t n = 0, done = 0, i;
-	int64_t now = clock_now_ms();
-	int rc, j, size;
-	unsigned sz;
-
-	for (i = 0; i < k; i++)
-		if (sl[i].state == IMPORT_ADD)
-			add[n++] = &sl[i];
-	for (sz = 0; sz < sizeof(insert_sizes) / sizeof(insert_sizes[0]); sz++) {
-		size = insert_sizes[sz];
-		while (n - done >= (size_t)size) {
-			if ((s = prep_insert(st, (int)sz)) == NULL)
-				return ZTP_ESTORE;
-			store_bind_int64(s, 1, now);
-			for (j = 0; j < size; j++) {
-				struct import_slot *a = add[done + (size_t)j];
-				store_bind_text(s, 3 * j + 2, a->row->rot_uid);
-				store_bind_blob(s, 3 * j + 3, a->sealed, a->sealedlen);
-				store_bind_opt_text(s, 3 * j + 4, a->row->batch);
-			}
-			if ((rc = store_exec(st, s)) != 0)
-				return rc == ZTP_EEXIST ? ZTP_ESTORE : rc; /* looked up under the lock */
-			done += (size_t)size;
-		}
-	}
-	return 0;
-}
+/* ---- module import: store_import.c's, over the rules below ---- */
 
 static int
 batch_valid(const char *b)
@@ -630,90 +476,96 @@ batch_valid(const char *b)
 	return 1;
 }
 
-/* One chunk of a batch inside its transaction: every slot decided, the new modules inserted. */
-static int
-import_chunk(struct store *st, struct import_slot *sl, size_t k)
+static const char *
+import_key(const void *row)
 {
-	size_t i, j;
-	int rc;
-
-	for (i = 0; i < k; i++) {
-		const struct store_mod_import_row *row = sl[i].row;
-		if (row->invalid[0] != '\0')
-			slot_refuse(&sl[i], row->invalid);
-		else if (!rot_valid(row->rot_uid))
-			slot_refuse(&sl[i], "not a RoT UID: expected 32 lower-case hex digits");
-		else if (!batch_valid(row->batch))
-			slot_refuse(&sl[i], "the batch label must be 0 to 64 printable ASCII characters");
-	}
-	if ((rc = chunk_lookup(st, sl, k)) != 0)
-		return rc;
-	for (i = 0; i < k; i++) {
-		if (sl[i].state != IMPORT_UNDECIDED)
-			continue;
-		/* the same RoT earlier in this chunk: as if it were on record already */
-		for (j = 0; j < i; j++)
-			if (sl[j].state == IMPORT_ADD &&
-			    strcmp(sl[j].row->rot_uid, sl[i].row->rot_uid) == 0)
-				break;
-		if (j < i) {
-			if (crypto_equal(sl[j].row->secret, sl[i].row->secret, STORE_MODKEY_LEN))
-				sl[i].state = IMPORT_SAME;
-			else
-				slot_refuse(&sl[i], "module exists with another factory secret");
-			continue;
-		}
-		if ((rc = store_seal(st, "module", sl[i].row->rot_uid, "factory", sl[i].row->secret,
-			 STORE_MODKEY_LEN, sl[i].sealed, sizeof(sl[i].sealed), &sl[i].sealedlen)) != 0)
-			return rc;
-		sl[i].state = IMPORT_ADD;
-	}
-	return chunk_insert(st, sl, k);
+	return ((const struct store_mod_import_row *)row)->rot_uid;
 }
+
+static const char *
+import_batch(const void *row)
+{
+	return ((const struct store_mod_import_row *)row)->batch;
+}
+
+static int
+import_check(struct store *st, struct store_import_slot *sl, void *arg)
+{
+	const struct store_mod_import_row *row = sl->row;
+
+	(void)st;
+	(void)arg;
+	if (row->invalid[0] != '\0')
+		store_import_refuse(sl, row->invalid);
+	else if (!rot_valid(row->rot_uid))
+		store_import_refuse(sl, "not a RoT UID: expected 32 lower-case hex digits");
+	else if (!batch_valid(row->batch))
+		store_import_refuse(sl, "the batch label must be 0 to 64 printable ASCII characters");
+	return 0;
+}
+
+/* A module on record whose RoT UID a slot names: the same secret (unchanged) or not (refused). */
+static void
+import_existing(struct store *st, struct store_import_slot *sl, const void *sealed, size_t len,
+    const char *batch)
+{
+	const struct store_mod_import_row *row = sl->row;
+	uint8_t old[STORE_MODKEY_LEN];
+	size_t oldlen = 0;
+
+	(void)batch; /* the first batch label stays */
+	if (store_unseal(st, "module", row->rot_uid, "factory", sealed, len, old, sizeof(old),
+		&oldlen) == 0 && oldlen == STORE_MODKEY_LEN &&
+	    crypto_equal(old, row->secret, STORE_MODKEY_LEN))
+		sl->state = STORE_IMPORT_SAME;
+	else
+		store_import_refuse(sl, "module exists with another factory secret");
+	OPENSSL_cleanse(old, sizeof(old));
+}
+
+static void
+import_repeat(struct store_import_slot *sl, const struct store_import_slot *earlier)
+{
+	const struct store_mod_import_row *row = sl->row, *e = earlier->row;
+
+	if (crypto_equal(e->secret, row->secret, STORE_MODKEY_LEN))
+		sl->state = STORE_IMPORT_SAME;
+	else
+		store_import_refuse(sl, "module exists with another factory secret");
+}
+
+static int
+import_seal(struct store *st, struct store_import_slot *sl)
+{
+	const struct store_mod_import_row *row = sl->row;
+
+	return store_seal(st, "module", row->rot_uid, "factory", row->secret, STORE_MODKEY_LEN,
+	    sl->sealed, sizeof(sl->sealed), &sl->sealedlen);
+}
+
+static const struct store_import_kind module_import = {
+	.m = STORE_M_PROFILE,
+	.stmt0 = S__COUNT,
+	.table = "modules",
+	.key_col = "rot_uid",
+	.sealed_col = "factory_key",
+	.third_col = "batch",
+	.lookup_what = "module import lookup",
+	.row_size = sizeof(struct store_mod_import_row),
+	.key = import_key,
+	.third = import_batch,
+	.third_size = STORE_BATCH_MAX + 1,
+	.check = import_check,
+	.existing = import_existing,
+	.repeat = import_repeat,
+	.seal = import_seal,
+};
 
 int
 store_module_import(struct store *st, const struct store_mod_import_row *rows, size_t n,
     struct store_import_result *res)
 {
-	struct import_slot sl[IMPORT_CHUNK];
-	size_t i, k, c;
-	int rc;
-
-	memset(res, 0, sizeof(*res));
-	if (n > STORE_IMPORT_BATCH_MAX)
-		return ZTP_ETOOBIG;
-	if ((rc = store_tx_begin(st)) != 0)
-		return rc;
-	for (c = 0; c < n && rc == 0; c += k) {
-		k = n - c < IMPORT_CHUNK ? n - c : IMPORT_CHUNK;
-		for (i = 0; i < k; i++) {
-			sl[i].row = &rows[c + i];
-			sl[i].index = c + i;
-			sl[i].state = IMPORT_UNDECIDED;
-			sl[i].why[0] = '\0';
-		}
-		if ((rc = import_chunk(st, sl, k)) != 0)
-			break;
-		for (i = 0; i < k; i++) {
-			if (sl[i].state == IMPORT_ADD) {
-				res->added++;
-			} else if (sl[i].state == IMPORT_SAME) {
-				res->unchanged++;
-			} else {
-				if (res->nrefused < STORE_IMPORT_REFUSED_MAX) {
-					res->refused[res->nrefused].index = sl[i].index;
-					snprintf(res->refused[res->nrefused].why,
-					    sizeof(res->refused[0].why), "%s", sl[i].why);
-				}
-				res->nrefused++;
-			}
-		}
-	}
-	OPENSSL_cleanse(sl, sizeof(sl));
-	rc = store_tx_end(st, rc);
-	if (rc != 0)
-		memset(res, 0, sizeof(*res));
-	return rc;
+	return store_import_run(st, &module_import, rows, n, NULL, res);
 }
 
 /* ---- campaigns ---- */

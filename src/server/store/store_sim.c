@@ -418,64 +418,6 @@ import_row_same(const struct store_import_row *row, const uint8_t *old, size_t o
 	    strcmp(group, row->group) == 0;
 }
 
-/*
- * A batch is imported in chunks of IMPORT_CHUNK rows, two round trips a
- * chunk whatever the driver: one lookup of the chunk's ICCIDs (IN with one
- * parameter each, NULL for the unused ones) and multi-row INSERTs of the new
- * SIMs (IMPORT_CHUNK, 16, 4 or 1 rows a statement). The statements are the
- * same SQL on every driver; their text is built here and prepared once per
- * connection.
- */
-#define IMPORT_CHUNK 64
-static const int insert_sizes[] = { IMPORT_CHUNK, 16, 4, 1 };
-
-/* Statement ids of the chunk statements, after the fixed ones. */
-enum { S_IMPORT_LOOKUP = S__COUNT, S_IMPORT_INSERT0 };
-_Static_assert(S_IMPORT_INSERT0 + 4 <= STORE_MODULE_STMT_MAX, "raise STORE_MODULE_STMT_MAX");
-
-/* The lookup of IMPORT_CHUNK ICCIDs. */
-static struct store_stmt *
-prep_lookup(struct store *st)
-{
-	char sql[128 + IMPORT_CHUNK * 6];
-	size_t o;
-	int i;
-
-	o = (size_t)snprintf(sql, sizeof(sql), "SELECT iccid, psk, group_name FROM sims WHERE iccid IN (");
-	for (i = 1; i <= IMPORT_CHUNK; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s?%d", i > 1 ? ", " : "", i);
-	snprintf(sql + o, sizeof(sql) - o, ")");
-	return store_prep(st, STORE_M_SIM, S_IMPORT_LOOKUP, sql);
-}
-
-/* An INSERT of insert_sizes[k] SIMs: ?1 the time, then iccid, psk, group per row. */
-static struct store_stmt *
-prep_insert(struct store *st, int k)
-{
-	char sql[128 + IMPORT_CHUNK * 32];
-	size_t o;
-	int i;
-
-	o = (size_t)snprintf(sql, sizeof(sql),
-	    "INSERT INTO sims(iccid, psk, group_name, created_at, updated_at) VALUES");
-	for (i = 0; i < insert_sizes[k]; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s(?%d, ?%d, ?%d, ?1, ?1)",
-		    i > 0 ? ", " : " ", 3 * i + 2, 3 * i + 3, 3 * i + 4);
-	return store_prep(st, STORE_M_SIM, S_IMPORT_INSERT0 + k, sql);
-}
-
-/* One row of a chunk as it is decided. */
-struct import_slot {
-	const struct store_import_row *row;
-	size_t index; /* into the batch */
-	int state;    /* IMPORT_* */
-	char why[96];
-	uint8_t sealed[STORE_PSK_MAX + CRYPTO_SEAL_OVERHEAD];
-	size_t sealedlen;
-};
-
-enum { IMPORT_UNDECIDED, IMPORT_ADD, IMPORT_SAME, IMPORT_REFUSED };
-
 /* Groups a batch names, checked once each (a batch names few). */
 struct group_seen {
 	char name[8][STORE_GROUP_SIZE];
@@ -505,189 +447,110 @@ group_exists(struct store *st, struct group_seen *gs, const char *name, int *exi
 	return 0;
 }
 
-static void
-slot_refuse(struct import_slot *sl, const char *why)
+/* The batch import is store_import.c's, over the SIM rules below. */
+
+static const char *
+import_key(const void *row)
 {
-	sl->state = IMPORT_REFUSED;
-	snprintf(sl->why, sizeof(sl->why), "%s", why);
+	return ((const struct store_import_row *)row)->iccid;
 }
 
-/* A SIM on record whose ICCID a slot names: the same one (unchanged) or another (refused). */
-static void
-slot_existing(struct store *st, struct import_slot *sl, const void *sealed, size_t len,
-    const char *group)
+static const char *
+import_group(const void *row)
 {
-	uint8_t old[STORE_PSK_MAX];
-	size_t oldlen = 0;
-	int opened;
-
-	opened = psk_open(st, sl->row->iccid, 0, sealed, len, old, &oldlen) == 0;
-	if (import_row_same(sl->row, opened ? old : NULL, oldlen, group))
-		sl->state = IMPORT_SAME;
-	else
-		slot_refuse(sl, "SIM exists with another PSK or group");
-	OPENSSL_cleanse(old, sizeof(old));
+	return ((const struct store_import_row *)row)->group;
 }
 
-/* Look the chunk's undecided ICCIDs up in one statement. */
+/* A row refused whatever the store holds, or one that names no group (arg: group_seen). */
 static int
-chunk_lookup(struct store *st, struct import_slot *sl, size_t k)
+import_check(struct store *st, struct store_import_slot *sl, void *arg)
 {
-	char iccid[ICCID_STR_SIZE], group[STORE_GROUP_SIZE];
-	struct store_stmt *s;
-	size_t i;
-	int rc, any = 0;
+	const struct store_import_row *row = sl->row;
+	int rc, exists;
 
-	if ((s = prep_lookup(st)) == NULL)
-		return ZTP_ESTORE;
-	for (i = 0; i < k; i++)
-		if (sl[i].state == IMPORT_UNDECIDED) {
-			store_bind_text(s, (int)i + 1, sl[i].row->iccid);
-			any = 1;
-		}
-	if (!any)
-		return 0;
-	for (i = k; i < IMPORT_CHUNK; i++)
-		store_bind_null(s, (int)i + 1);
-	while ((rc = store_step(s)) == STORE_ROW) {
-		store_col_text(s, 0, iccid, sizeof(iccid));
-		store_col_text(s, 2, group, sizeof(group));
-		for (i = 0; i < k; i++)
-			if (sl[i].state == IMPORT_UNDECIDED && strcmp(sl[i].row->iccid, iccid) == 0)
-				slot_existing(st, &sl[i], store_col_blob(s, 1), store_col_bytes(s, 1),
-				    group);
-	}
-	store_reset(s);
-	return store_rows_end(st, rc, "import lookup");
-}
-
-/* Insert the slots to add, the largest statements first. */
-static int
-chunk_insert(struct store *st, struct import_slot *sl, size_t k)
-{
-	struct import_slot *add[IMPORT_CHUNK];
-	struct store_stmt *s;
-	size_t n = 0, done = 0, i;
-	int64_t now = clock_now_ms();
-	int rc, j, size;
-	unsigned sz;
-
-	for (i = 0; i < k; i++)
-		if (sl[i].state == IMPORT_ADD)
-			add[n++] = &sl[i];
-	for (sz = 0; sz < sizeof(insert_sizes) / sizeof(insert_sizes[0]); sz++) {
-		size = insert_sizes[sz];
-		while (n - done >= (size_t)size) {
-			if ((s = prep_insert(st, (int)sz)) == NULL)
-				return ZTP_ESTORE;
-			store_bind_int64(s, 1, now);
-			for (j = 0; j < size; j++) {
-				struct import_slot *a = add[done + (size_t)j];
-				store_bind_text(s, 3 * j + 2, a->row->iccid);
-				store_bind_blob(s, 3 * j + 3, a->sealed, a->sealedlen);
-				store_bind_opt_text(s, 3 * j + 4, a->row->group);
-			}
-			if ((rc = store_exec(st, s)) != 0)
-				return rc == ZTP_EEXIST ? ZTP_ESTORE : rc; /* looked up under the lock */
-			done += (size_t)size;
+	if (row->invalid[0] != '\0') {
+		store_import_refuse(sl, row->invalid);
+	} else if (!import_row_valid(row, sl->why, sizeof(sl->why))) {
+		sl->state = STORE_IMPORT_REFUSED;
+	} else if (row->group[0] != '\0') {
+		if ((rc = group_exists(st, arg, row->group, &exists)) != 0)
+			return rc;
+		if (!exists) {
+			char why[96];
+			snprintf(why, sizeof(why), "no group %.40s", row->group);
+			store_import_refuse(sl, why);
 		}
 	}
 	return 0;
 }
 
-/* One chunk of a batch inside its transaction: every slot decided, the new SIMs inserted. */
-static int
-import_chunk(struct store *st, struct import_slot *sl, size_t k, struct group_seen *gs)
+/* A SIM on record whose ICCID a slot names: the same one (unchanged) or another (refused). */
+static void
+import_existing(struct store *st, struct store_import_slot *sl, const void *sealed, size_t len,
+    const char *group)
 {
-	size_t i, j;
-	int rc, exists;
+	const struct store_import_row *row = sl->row;
+	uint8_t old[STORE_PSK_MAX];
+	size_t oldlen = 0;
+	int opened;
 
-	for (i = 0; i < k; i++) {
-		const struct store_import_row *row = sl[i].row;
-		if (row->invalid[0] != '\0') {
-			slot_refuse(&sl[i], row->invalid);
-		} else if (!import_row_valid(row, sl[i].why, sizeof(sl[i].why))) {
-			sl[i].state = IMPORT_REFUSED;
-		} else if (row->group[0] != '\0') {
-			if ((rc = group_exists(st, gs, row->group, &exists)) != 0)
-				return rc;
-			if (!exists) {
-				char why[96];
-				snprintf(why, sizeof(why), "no group %.40s", row->group);
-				slot_refuse(&sl[i], why);
-			}
-		}
-	}
-	if ((rc = chunk_lookup(st, sl, k)) != 0)
-		return rc;
-	for (i = 0; i < k; i++) {
-		if (sl[i].state != IMPORT_UNDECIDED)
-			continue;
-		/* the same ICCID earlier in this chunk: as if it were on record already */
-		for (j = 0; j < i; j++)
-			if (sl[j].state == IMPORT_ADD && strcmp(sl[j].row->iccid, sl[i].row->iccid) == 0)
-				break;
-		if (j < i) {
-			if (import_row_same(sl[i].row, sl[j].row->psk, sl[j].row->psk_len,
-				sl[j].row->group))
-				sl[i].state = IMPORT_SAME;
-			else
-				slot_refuse(&sl[i], "SIM exists with another PSK or group");
-			continue;
-		}
-		if ((rc = psk_seal(st, sl[i].row->iccid, 0, sl[i].row->psk, sl[i].row->psk_len,
-			 sl[i].sealed, sizeof(sl[i].sealed), &sl[i].sealedlen)) != 0)
-			return rc;
-		sl[i].state = IMPORT_ADD;
-	}
-	return chunk_insert(st, sl, k);
+	opened = psk_open(st, row->iccid, 0, sealed, len, old, &oldlen) == 0;
+	if (import_row_same(row, opened ? old : NULL, oldlen, group))
+		sl->state = STORE_IMPORT_SAME;
+	else
+		store_import_refuse(sl, "SIM exists with another PSK or group");
+	OPENSSL_cleanse(old, sizeof(old));
 }
+
+static void
+import_repeat(struct store_import_slot *sl, const struct store_import_slot *earlier)
+{
+	const struct store_import_row *e = earlier->row;
+
+	if (import_row_same(sl->row, e->psk, e->psk_len, e->group))
+		sl->state = STORE_IMPORT_SAME;
+	else
+		store_import_refuse(sl, "SIM exists with another PSK or group");
+}
+
+static int
+import_seal(struct store *st, struct store_import_slot *sl)
+{
+	const struct store_import_row *row = sl->row;
+
+	return psk_seal(st, row->iccid, 0, row->psk, row->psk_len, sl->sealed, sizeof(sl->sealed),
+	    &sl->sealedlen);
+}
+
+_Static_assert(S__COUNT + STORE_IMPORT_STMTS <= STORE_MODULE_STMT_MAX,
+    "raise STORE_MODULE_STMT_MAX");
+
+static const struct store_import_kind sim_import = {
+	.m = STORE_M_SIM,
+	.stmt0 = S__COUNT,
+	.table = "sims",
+	.key_col = "iccid",
+	.sealed_col = "psk",
+	.third_col = "group_name",
+	.lookup_what = "import lookup",
+	.row_size = sizeof(struct store_import_row),
+	.key = import_key,
+	.third = import_group,
+	.third_size = STORE_GROUP_SIZE,
+	.check = import_check,
+	.existing = import_existing,
+	.repeat = import_repeat,
+	.seal = import_seal,
+};
 
 int
 store_sim_import(struct store *st, const struct store_import_row *rows, size_t n,
     struct store_import_result *res)
 {
-	struct import_slot sl[IMPORT_CHUNK];
 	struct group_seen gs;
-	size_t i, k, c;
-	int rc;
 
-	memset(res, 0, sizeof(*res));
-	if (n > STORE_IMPORT_BATCH_MAX)
-		return ZTP_ETOOBIG;
 	gs.n = 0;
-	if ((rc = store_tx_begin(st)) != 0)
-		return rc;
-	for (c = 0; c < n && rc == 0; c += k) {
-		k = n - c < IMPORT_CHUNK ? n - c : IMPORT_CHUNK;
-		for (i = 0; i < k; i++) {
-			sl[i].row = &rows[c + i];
-			sl[i].index = c + i;
-			sl[i].state = IMPORT_UNDECIDED;
-			sl[i].why[0] = '\0';
-		}
-		if ((rc = import_chunk(st, sl, k, &gs)) != 0)
-			break;
-		for (i = 0; i < k; i++) {
-			if (sl[i].state == IMPORT_ADD) {
-				res->added++;
-			} else if (sl[i].state == IMPORT_SAME) {
-				res->unchanged++;
-			} else {
-				if (res->nrefused < STORE_IMPORT_REFUSED_MAX) {
-					res->refused[res->nrefused].index = sl[i].index;
-					snprintf(res->refused[res->nrefused].why,
-					    sizeof(res->refused[0].why), "%s", sl[i].why);
-				}
-				res->nrefused++;
-			}
-		}
-	}
-	OPENSSL_cleanse(sl, sizeof(sl));
-	rc = store_tx_end(st, rc);
-	if (rc != 0)
-		memset(res, 0, sizeof(*res));
-	return rc;
+	return store_import_run(st, &sim_import, rows, n, &gs, res);
 }
 
 /* ---- PSK rotation ---- */
