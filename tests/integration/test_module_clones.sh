@@ -184,6 +184,9 @@ refused c
 [ "$(srv "$U" 'quarantined, clones')" = "1|1" ] || fail "the copy did not put the RoT in quarantine"
 wait_ev_mod module_clone "$U" $((clones + 1))
 grep -q 'heartbeat refused: \(answer \)\?403, reason 1' "$T/c.log" || fail "the copy was not told it is a clone (403, reason 1)"
+# the owner's keys see it: the event carries the device's owner
+[ "$(db "SELECT DISTINCT owner FROM events WHERE kind = 'module_clone' AND device = '$U'")" = acme ] ||
+	fail "the module_clone event does not name the device's owner"
 ok_run device show "$U"
 out_has '[Qq]uarantined.*(yes|true)' "device show"
 out_has "clone: the key of epoch $e was used after it was retired" "device show"

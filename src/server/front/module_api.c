@@ -75,6 +75,7 @@ module_api_handshake_done(struct conn *c)
 {
 	struct store_module_commit_out out;
 	int64_t now = clock_now_ms();
+	struct store_mod m;
 	char why[128];
 	int rc;
 
@@ -87,7 +88,10 @@ module_api_handshake_done(struct conn *c)
 			snprintf(why, sizeof(why),
 			    "clone: the key of epoch %u was used after it was retired", c->mod_epoch);
 		rc = store_module_quarantine(c->w->store, c->mod_uid, 1, why, now);
-		events_note_dev(c->w, EV_MODULE_CLONE, NULL, c->mod_uid, c->peer,
+		/* the owner sees it: the handshake proved this is about its device */
+		if (store_module_get(c->w->store, c->mod_uid, &m) != 0)
+			m.owner[0] = '\0';
+		events_note_dev(c->w, EV_MODULE_CLONE, m.owner, c->mod_uid, c->peer,
 		    "%s; the RoT is in quarantine%s", why, rc != 0 ? " (store failure)" : "");
 		return;
 	}
