@@ -16,8 +16,8 @@
 static const char *const reasons[MODCSV_NREASONS] = {
 	[MODCSV_OK] = "no error",
 	[MODCSV_TOO_LONG] = "line longer than 512 bytes",
-	[MODCSV_QUOTES] = "quotes are not supported: expected rot_uid,factory_secret_hex[,batch] "
-			  "without quotes",
+	[MODCSV_QUOTES] = ("quotes are not supported: expected rot_uid,factory_secret_hex[,batch] "
+			   "without quotes"),
 	[MODCSV_ONE_FIELD] = "one field only: expected rot_uid,factory_secret_hex[,batch]",
 	[MODCSV_TOO_MANY_FIELDS] = "more than 3 fields: expected rot_uid,factory_secret_hex[,batch]",
 	[MODCSV_SPACE] = "a space or tab around a field",
