@@ -181,7 +181,7 @@ static struct {
 	uint16_t port;
 	unsigned threads, max_tries, timeout_ms, max_seconds;
 	size_t make_batch;
-	int sync, progress, quiet;
+	int sync, progress, quiet, flood;
 } O = { .threads = 8, .max_tries = 10, .max_seconds = 3600, .firmware = "modfleet-1" };
 
 /* ---- options: one table drives getopt and --help */
@@ -195,6 +195,7 @@ enum opt_id {
 	OPT_THREADS,
 	OPT_STATE_DIR,
 	OPT_SYNC,
+	OPT_FLOOD,
 	OPT_MAX_TRIES,
 	OPT_MAX_SECONDS,
 	OPT_TIMEOUT,
@@ -223,6 +224,8 @@ static const struct {
 	{ "state-dir", "DIR", "also keep each module's state in DIR/<rot_uid>, read back by the "
 	    "next run (default: in memory, for this run's commands only)", OPT_STATE_DIR },
 	{ "sync", NULL, "with --state-dir: fsync every change (a module's NVM write)", OPT_SYNC },
+	{ "flood", NULL, "heartbeat as a modified module would: without waiting out the "
+	    "module's own minimum interval (ztpd must refuse: 429, too soon)", OPT_FLOOD },
 	{ "max-tries", "N", "contacts per module and command before it ends failed "
 	    "(default 10)", OPT_MAX_TRIES },
 	{ "max-seconds", "S", "each command's deadline (default 3600)", OPT_MAX_SECONDS },
@@ -380,6 +383,9 @@ parse_options(int argc, char **argv)
 			break;
 		case OPT_STATE_DIR:
 			O.state_dir = optarg;
+			break;
+		case OPT_FLOOD:
+			O.flood = 1;
 			break;
 		case OPT_SYNC:
 			O.sync = 1;
@@ -906,7 +912,7 @@ turn(struct fleet *f, struct tstats *t, size_t i)
 			end(m, FATE_FAILED, FAIL_NOT_BOOTSTRAPPED);
 			return -1;
 		}
-		if (rc == ZTP_EBUSY) /* as AT+USECCONN would refuse it: wait, then ask */
+		if (rc == ZTP_EBUSY && !O.flood) /* as AT+USECCONN would refuse it: wait, then ask */
 			return now + (int64_t)wait_s * 1000 + random_u32() % 500;
 	}
 	modclient_contact(f->client, &m->rot, &res);
