@@ -55,7 +55,14 @@ int
 atomicfile_write(const char *path, const void *data, size_t len, mode_t mode, char *err,
     size_t errcap)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX + NAME_MAX + 16];
+	return atomicfile_write_points(path, data, len, mode, NULL, err, errcap);
+}
+
+int
+atomicfile_write_points(const char *path, const void *data, size_t len, mode_t mode,
+    const char *points, char *err, size_t errcap)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + NAME_MAX + 16], point[128];
 	const char *base;
 	int fd = -1, dfd = -1, rc;
 
@@ -79,7 +86,8 @@ atomicfile_write(const char *path, const void *data, size_t len, mode_t mode, ch
 		goto out;
 	}
 	fd = -1;
-	fault_point("atomicfile_before_rename");
+	snprintf(point, sizeof(point), "%s_before_rename", points ? points : "atomicfile");
+	fault_point(point);
 	if (rename(tmp, path) != 0) {
 		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", path, strerror(errno));
 		goto out;
@@ -89,6 +97,8 @@ atomicfile_write(const char *path, const void *data, size_t len, mode_t mode, ch
 		rc = ztp_errf(err, errcap, ZTP_EIO, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
+	snprintf(point, sizeof(point), "%s_after", points ? points : "atomicfile");
+	fault_point(point);
 	rc = 0;
 out:
 	if (fd >= 0)

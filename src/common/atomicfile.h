@@ -19,6 +19,15 @@
 int atomicfile_write(const char *path, const void *data, size_t len, mode_t mode, char *err,
     size_t errcap);
 
+/*
+ * atomicfile_write with the names of its fault points (test builds only,
+ * fault.h): "<points>_before_rename" (the new file written and synced, not
+ * renamed) and "<points>_after" (renamed, the directory synced). NULL:
+ * "atomicfile", as atomicfile_write.
+ */
+int atomicfile_write_points(const char *path, const void *data, size_t len, mode_t mode,
+    const char *points, char *err, size_t errcap);
+
 /* Remove the temporary files a cut-short write left beside path. Returns how many. */
 int atomicfile_clean(const char *path);
 

@@ -59,83 +59,18 @@ struct module {
 
 /* ---- the state file */
 
-static const char MKSTEMP_TEMPLATE[] = { 'X', 'X', 'X', 'X', 'X', 'X', '\0' };
-
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
- * Write data to path whole or not at all, as atomicfile_write does (the
- * same temporary name, so atomicfile_clean removes what a cut leaves),
- * with a fault point before the rename and one after the directory's
- * sync, numbered by n: the test build cuts the power at any write.
+ * Write data to path whole or not at all (atomicfile.c), its fault points
+ * numbered by n: module_save_<n>_before_rename and module_save_<n>_after,
+ * so that the test build cuts the power at any write.
  */
 static int
 save_file(const char *path, const uint8_t *data, size_t len, unsigned n, char *err, size_t cap)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX + NAME_MAX + 16], point[64];
-	const char *slash = strrchr(path, '/'), *base;
-	int fd = -1, dfd = -1, rc;
+	char points[32];
 
-	if (slash == NULL) {
-		snprintf(dir, sizeof(dir), ".");
-		base = path;
-	} else {
-		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-		base = slash + 1;
-	}
-	snprintf(tmp, sizeof(tmp), "%s/.%s.%.6s", dir, base, MKSTEMP_TEMPLATE);
-	if ((fd = mkstemp(tmp)) < 0) {
-		rc = ztp_errf(err, cap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
-		tmp[0] = '\0';
-		goto out;
-	}
-	if (fchmod(fd, 0600) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		rc = ztp_errf(err, cap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		rc = ztp_errf(err, cap, ZTP_EIO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	snprintf(point, sizeof(point), "module_save_%u_before_rename", n);
-	fault_point(point);
-	if (rename(tmp, path) != 0) {
-		rc = ztp_errf(err, cap, ZTP_EIO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	tmp[0] = '\0';
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
-		rc = ztp_errf(err, cap, ZTP_EIO, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	snprintf(point, sizeof(point), "module_save_%u_after", n);
-	fault_point(point);
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (tmp[0] != '\0')
-		unlink(tmp);
-	return rc;
+	snprintf(points, sizeof(points), "module_save_%u", n);
+	return atomicfile_write_points(path, data, len, 0600, points, err, cap);
 }
 
 /* Write r to the file (m->mu held). 0 or -1, logged. */
