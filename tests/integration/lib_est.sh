@@ -182,7 +182,7 @@ est_password() {
 	out=$(admin POST /v1/enrolment-passwords "$(jq -nc --arg u "$1" --arg g "${2:-}" \
 		'{udid: $u, ttl_s: 600} + (if $g == "" then {} else {group: $g} end)')")
 	[ "$(echo "$out" | tail -1)" = 201 ] || fail "password for $1: $out"
-	echo "$out" | head -1 | jq -r .password
+	head -1 <<<"$out" | jq -r .password
 }
 
 # est_mfr_ca NAME DIR: a self-signed manufacturer (IDevID) CA, DIR/NAME.key

@@ -23,7 +23,7 @@ fi
 openssl verify -CAfile "$DATA/ca.pem" "$DATA/server.pem" >/dev/null || fail "server.pem does not verify"
 san=$(openssl x509 -in "$DATA/server.pem" -noout -ext subjectAltName)
 for n in "DNS:localhost" "IP Address:127.0.0.1" "IP Address:0:0:0:0:0:0:0:1"; do
-	echo "$san" | grep -q "$n" || fail "server certificate SAN lacks $n: $san"
+	grep -q "$n" <<<"$san" || fail "server certificate SAN lacks $n: $san"
 done
 ok "first start: keys 0600, admin.json, WAL database, server certificate with its SANs"
 
@@ -62,7 +62,7 @@ ok "no token, wrong secret, forged, made-up and expired tokens: 401, events, not
 unset ADMIN_TOKEN
 out=$(admin POST /v1/sims "{\"iccid\":\"$ICCID\",\"psk\":\"$PSK\"}")
 [ "$(echo "$out" | tail -1)" = 201 ] || fail "create: $out"
-echo "$out" | head -1 | json_true - ".iccid == \"$ICCID\" and .blocked == false and .device_id == null and (has(\"psk\") | not)" ||
+head -1 <<<"$out" | json_true - ".iccid == \"$ICCID\" and .blocked == false and .device_id == null and (has(\"psk\") | not)" ||
 	fail "SIM object: $out"
 [ "$(admin POST /v1/sims "{\"iccid\":\"$ICCID\",\"psk\":\"$PSK\"}" | tail -1)" = 409 ] || fail "duplicate: expected 409"
 for bad in '{"iccid":"123","psk":"'$PSK'"}' '{"iccid":"'$ICCID'","psk":"0011"}' \
@@ -70,7 +70,7 @@ for bad in '{"iccid":"123","psk":"'$PSK'"}' '{"iccid":"'$ICCID'","psk":"0011"}' 
 	'{"iccid":"'$ICCID'","psk":"'$PSK'","extra":1}'; do
 	out=$(admin POST /v1/sims "$bad")
 	[ "$(echo "$out" | tail -1)" = 400 ] || fail "bad body $bad: expected 400: $out"
-	echo "$out" | head -1 | json_true - '.error == "bad_request"' || fail "error shape: $out"
+	head -1 <<<"$out" | json_true - '.error == "bad_request"' || fail "error shape: $out"
 done
 db_dump | grep -qi "$PSK" && fail "the PSK is stored in clear"
 ok "SIM create: 201, 409 duplicate, 400 for each malformed body, PSK not stored in clear"
@@ -104,7 +104,7 @@ ok "SIM show, block, unblock, rebind; 404 and 400 and 405 where due"
 cfg=$(jq -nc --arg b "$SEED_CONFIG" '{body:$b}')
 out=$(admin PUT "/v1/sims/$ICCID/config" "$cfg")
 [ "$(echo "$out" | tail -1)" = 201 ] || fail "config set: $out"
-[ "$(echo "$out" | head -1 | jq -r .version)" = 1 ] || fail "first version is not 1"
+[ "$(head -1 <<<"$out" | jq -r .version)" = 1 ] || fail "first version is not 1"
 [ "$(admin GET "/v1/sims/$ICCID/config" | head -1 | jq -r .body)" = "$SEED_CONFIG" ] || fail "config get"
 off=${SEED_CONFIG/On/Off}
 admin PUT "/v1/sims/$ICCID/config" "$(jq -nc --arg b "$off" '{body:$b}')" >/dev/null
@@ -112,7 +112,7 @@ snap=$(db_snapshot)
 big=$(head -c 256 /dev/zero | tr '\0' 'x')
 out=$(admin PUT "/v1/sims/$ICCID/config" "{\"body\":\"$big\"}")
 [ "$(echo "$out" | tail -1)" = 413 ] || fail "256-byte config: expected 413: $out"
-echo "$out" | head -1 | json_true - '.error == "too_large"' || fail "413 body: $out"
+head -1 <<<"$out" | json_true - '.error == "too_large"' || fail "413 body: $out"
 [ "$(db_snapshot)" = "$snap" ] || fail "the 256-byte configuration changed the store"
 ok255=$(head -c 255 /dev/zero | tr '\0' 'y')
 [ "$(admin PUT "/v1/sims/$ICCID/config" "{\"body\":\"$ok255\"}" | tail -1)" = 201 ] || fail "255 bytes refused"
@@ -120,7 +120,7 @@ hist=$(admin GET "/v1/sims/$ICCID/config/history" | head -1)
 [ "$(echo "$hist" | jq '[.versions[].version]')" = "$(jq -n '[3,2,1]')" ] || fail "history: $hist"
 out=$(admin POST "/v1/sims/$ICCID/config/rollback" '{"version":1}')
 [ "$(echo "$out" | tail -1)" = 201 ] || fail "rollback: $out"
-echo "$out" | head -1 | json_true - ".version == 4 and .source == \"rollback:1\" and .body == $(jq -n --arg b "$SEED_CONFIG" '$b')" ||
+head -1 <<<"$out" | json_true - ".version == 4 and .source == \"rollback:1\" and .body == $(jq -n --arg b "$SEED_CONFIG" '$b')" ||
 	fail "rollback result: $out"
 snap=$(db_snapshot)
 [ "$(admin POST "/v1/sims/$ICCID/config/rollback" '{"version":9}' | tail -1)" = 404 ] || fail "rollback to nothing"

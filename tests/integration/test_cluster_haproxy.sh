@@ -112,7 +112,7 @@ for k in $(seq 1 $NEST); do
 	jq -nc --arg u "cl-$k" --arg h "$(est_key_sha256 "$T/est/$k.key")" '{udid: $u, key_sha256: $h}'
 done | jq -sc '{entries: .}' >"$T/est/allow.json"
 out=$(admin POST /v1/allowlist/import "$(cat "$T/est/allow.json")")
-[ "$(echo "$out" | tail -1)" = 200 ] && [ "$(echo "$out" | head -1 | jq .added)" = "$NEST" ] ||
+[ "$(echo "$out" | tail -1)" = 200 ] && [ "$(head -1 <<<"$out" | jq .added)" = "$NEST" ] ||
 	fail "allowlist import: $out"
 ok "$NEST EST devices allowlisted"
 
@@ -144,7 +144,7 @@ cadmin() {
 psk() {
 	local out
 	out=$(timeout 30 "$PSK_CLIENT" --port "$HC_DEVICE" --identity "$2" --psk "$3" --request-file "$1" 2>/dev/null) || true
-	printf '%s\n' "$out" | head -1 | awk '{print $2}'
+	head -1 <<<"$out" | awk '{print $2}'
 }
 
 client_fetch() {
@@ -186,7 +186,7 @@ client_admin() {
 		elif [ -n "$iccid" ]; then
 			out=$(cadmin PUT "/v1/sims/$iccid/config" "$(jq -nc --arg b "{\"n\":$n}" '{body:$b}')" 2>/dev/null) || true
 			code=$(echo "$out" | tail -1)
-			v=$(echo "$out" | head -1 | jq -r '.version // empty' 2>/dev/null) || true
+			v=$(head -1 <<<"$out" | jq -r '.version // empty' 2>/dev/null) || true
 			if [ "$code" = 201 ] && [ -n "$v" ]; then op "$f" "$s" ok config "$iccid" "$v"; else op "$f" "$s" fail config "$iccid" "${code:-none}"; fi
 		fi
 		sleep 0.1

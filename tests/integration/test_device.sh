@@ -126,7 +126,7 @@ ok "second Device ID: 409, event, store unchanged"
 n=$(ev_count request_refused)
 big=$(head -c 9000 /dev/zero | tr '\0' 'a')
 resp=$(s_client_get "$(config_path)" "X-Big: $big"$'\r\n')
-[ "$(echo "$resp" | status_of)" = 431 ] || fail "oversize header: expected 431: $(echo "$resp" | head -1)"
+[ "$(echo "$resp" | status_of)" = 431 ] || fail "oversize header: expected 431: $(head -1 <<<"$resp")"
 expect_new_event request_refused "$n"
 unchanged "oversize header"
 ok "oversize header: 431, event, store unchanged"
@@ -168,7 +168,7 @@ resp=$(s_client_get "/v1/config/XYZ?iccid=$ICCID_EF")
 [ "$(echo "$resp" | status_of)" = 400 ] || fail "bad Device ID: expected 400"
 resp=$(request DELETE "$(config_path)" | timeout 10 openssl s_client -tls1_3 -psk "$PSK" \
 	-psk_identity "$ICCID" -connect "127.0.0.1:$DEVICE_PORT" -quiet -ign_eof 2>/dev/null)
-[ "$(echo "$resp" | status_of)" = 405 ] || fail "wrong method: expected 405: $(echo "$resp" | head -1)"
+[ "$(echo "$resp" | status_of)" = 405 ] || fail "wrong method: expected 405: $(head -1 <<<"$resp")"
 ok "404 unknown path, 400 bad Device ID, 405 wrong method"
 
 # ---- no secret reaches the log

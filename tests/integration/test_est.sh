@@ -158,7 +158,7 @@ refused "$(enroll simplereenroll otherudid --cert "$T/dev1b.pem" --key "$T/dev1.
 # ---- one-time enrolment password (HTTP Basic) ----
 out=$(admin POST /v1/enrolment-passwords '{"udid":"dev-pw1","ttl_s":600}')
 [ "$(echo "$out" | tail -1)" = 201 ] || fail "password create: $out"
-PW=$(echo "$out" | head -1 | jq -r .password)
+PW=$(head -1 <<<"$out" | jq -r .password)
 [ -n "$PW" ] && [ "$PW" != null ] || fail "no password"
 newkey pw1
 csr pw1 /CN=dev-pw1
@@ -176,7 +176,7 @@ refused "$(enroll simpleenroll pw1 -u "dev-pw1:$PW")" 401 "$n" "$e" "a used pass
 grep -q "was used" "$T/body" || fail "the reason does not say the password was used"
 # an expired one: the expiry is the store's, moved into the past
 out=$(admin POST /v1/enrolment-passwords '{"udid":"dev-pw1","ttl_s":600}')
-PW2=$(echo "$out" | head -1 | jq -r .password)
+PW2=$(head -1 <<<"$out" | jq -r .password)
 db_exec "UPDATE enrol_passwords SET expires_at = 1 WHERE used_at = 0 AND udid = 'dev-pw1'"
 e=$(ev_count enrol_refused)
 refused "$(enroll simpleenroll pw1 -u "dev-pw1:$PW2")" 401 "$n" "$e" "an expired password"
@@ -187,7 +187,7 @@ grep -q "$PW\|$PW2" "$T/ztpd.log" && fail "a password is in the log"
 
 # ---- TLS 1.2 + Basic, in the shape of libest's estclient ----
 out=$(admin POST /v1/enrolment-passwords '{"udid":"dev-libest","ttl_s":600}')
-PW3=$(echo "$out" | head -1 | jq -r .password)
+PW3=$(head -1 <<<"$out" | jq -r .password)
 newkey le
 csr le /serialNumber=dev-libest
 body=$(openssl base64 -in "$T/le.der") # LF line ends, as estclient sends
@@ -245,14 +245,14 @@ allow dev-g1 g1 '{group: "pwonly"}' >/dev/null
 e=$(ev_count enrol_refused)
 challenged "$(enroll simpleenroll g1)" "$n" "$e" "allowlist enrolment in a password-only group"
 out=$(admin POST /v1/enrolment-passwords '{"udid":"dev-g1","ttl_s":600}')
-[ "$(enroll simpleenroll g1 -u "dev-g1:$(echo "$out" | head -1 | jq -r .password)")" = 200 ] ||
+[ "$(enroll simpleenroll g1 -u "dev-g1:$(head -1 <<<"$out" | jq -r .password)")" = 200 ] ||
 	fail "password enrolment in the password-only group: $(cat "$T/body")"
 n=$(certs)
 ok "the password-only group's device enrols with a password"
 
 # ---- serverkeygen ----
 out=$(admin POST /v1/enrolment-passwords '{"udid":"dev-skg","ttl_s":600}')
-PW4=$(echo "$out" | head -1 | jq -r .password)
+PW4=$(head -1 <<<"$out" | jq -r .password)
 newkey skg
 csr skg /CN=dev-skg
 [ "$(enroll serverkeygen skg -u "dev-skg:$PW4")" = 200 ] || fail "serverkeygen: $(cat "$T/body")"
@@ -294,7 +294,7 @@ openssl crl -inform DER -in "$T/body" -CAfile "$DATA/ca.pem" -noout -text >"$T/c
 grep -q "$SERIAL2" "$T/crl.txt" || fail "revoked serial not in the CRL"
 openssl crl -inform DER -in "$T/body" -out "$T/crl.pem"
 out=$(openssl verify -crl_check -CAfile "$DATA/ca.pem" -CRLfile "$T/crl.pem" "$T/dev1b.pem" 2>&1 || true)
-echo "$out" | grep -q "revoked" || fail "openssl verify does not see the revocation: $out"
+grep -q "revoked" <<<"$out" || fail "openssl verify does not see the revocation: $out"
 e=$(ev_count client_cert_refused)
 enroll simplereenroll dev1 --cert "$T/dev1b.pem" --key "$T/dev1.key" >/dev/null
 [ "$(certs)" = "$n" ] || fail "a revoked certificate re-enrolled"
@@ -305,7 +305,7 @@ out=$(admin POST /v1/devices/dev-pw1/block '{}')
 [ "$(echo "$out" | tail -1)" = 200 ] || fail "device block: $out"
 [ "$(db "SELECT revoked_at > 0 FROM certs WHERE udid='dev-pw1'")" = 1 ] || fail "block did not revoke"
 out=$(admin POST /v1/enrolment-passwords '{"udid":"dev-pw1","ttl_s":600}')
-PW5=$(echo "$out" | head -1 | jq -r .password)
+PW5=$(head -1 <<<"$out" | jq -r .password)
 e=$(ev_count enrol_refused)
 refused "$(enroll simpleenroll pw1 -u "dev-pw1:$PW5")" 403 "$n" "$e" "a blocked device"
 [ "$(est /crl)" = 200 ] && openssl crl -inform DER -in "$T/body" -noout -text |

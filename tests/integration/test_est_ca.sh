@@ -191,7 +191,7 @@ openssl crl -inform DER -in "$T/crl2.der" -noout -text | grep -A4 "Serial Number
 openssl crl -inform DER -in "$T/crl2.der" -out "$T/crl2.pem"
 out=$(openssl verify -crl_check -CAfile "$DATA/ca.pem" -CRLfile "$T/crl2.pem" "$D/dev6.pem" 2>&1) &&
 	fail "openssl verify -crl_check accepts the revoked certificate: $out"
-echo "$out" | grep -q "certificate revoked" || fail "openssl verify: $out"
+grep -q "certificate revoked" <<<"$out" || fail "openssl verify: $out"
 openssl verify -crl_check -CAfile "$DATA/ca.pem" -CRLfile "$T/crl2.pem" "$D/dev3.pem" >/dev/null ||
 	fail "openssl verify -crl_check refuses a certificate that is not revoked"
 nref=$(ev_count client_cert_refused)

@@ -79,7 +79,7 @@ check_key() {
 		;;
 	"EC "*)
 		grep -q "NIST CURVE: ${want#EC }" <<<"$text" ||
-			fail "$u: want $want, the key is: $(echo "$text" | grep -m1 -i curve)"
+			fail "$u: want $want, the key is: $(grep -m1 -i curve <<<"$text")"
 		openssl x509 -in "$K/$u.pem" -noout -ext keyUsage | grep -q "Key Encipherment" &&
 			fail "$u: an EC key's certificate with keyEncipherment"
 		;;

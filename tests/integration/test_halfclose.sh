@@ -31,7 +31,7 @@ halfclose() {
 	RC=0
 	timeout 10 gnutls-cli "$@" 127.0.0.1 <"$T/$name.req" >"$T/$name.out" 2>"$T/$name.err" || RC=$?
 	RESP=$(sed -n '/^HTTP\/1\.1 /,$p' "$T/$name.out")
-	echo "saw [$name]: exit $RC, answer: $(echo "$RESP" | head -1 | tr -d '\r')${RESP:+ ($(printf '%s' "$RESP" | wc -c) bytes)}; last line: $(tail -1 "$T/$name.out" | tr -d '\r' | head -c 100)"
+	echo "saw [$name]: exit $RC, answer: $(head -1 <<<"$RESP" | tr -d '\r')${RESP:+ ($(printf '%s' "$RESP" | wc -c) bytes)}; last line: $(tail -1 "$T/$name.out" | tr -d '\r' | head -c 100)"
 }
 device() { halfclose "$1" --priority "$PRIO_PSK" --pskusername "$ICCID" --pskkey "$PSK" -p "$DEVICE_PORT"; }
 cert() { halfclose "$1" --x509cafile "$DATA/ca.pem" -p "$2"; }
@@ -66,7 +66,7 @@ device dev_post
 printf 'GET /v1/sims HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n\r\n' "$ADMIN_TOKEN" >"$T/admin_get.req"
 cert admin_get "$ADMIN_PORT"
 [ "$(echo "$RESP" | status_of)" = 200 ] || bad "admin: no 200 on gnutls-cli's output"
-echo "$RESP" | grep -q "$ICCID" || bad "admin: the listing does not name the SIM"
+grep -q "$ICCID" <<<"$RESP" || bad "admin: the listing does not name the SIM"
 [ "$RC" != 124 ] || bad "admin: the server did not close after its answer"
 # a POST: the body, then the close_notify
 body="{\"iccid\":\"8944502509186389643\",\"psk\":\"$PSK\"}"

@@ -50,7 +50,7 @@ eq() { [ "$1" = "$2" ] || fail "$3: expected $2, got $1"; }
 eq "$(db "SELECT count(*) FROM events WHERE detail LIKE 'recent %'")" "$NEW_EVENTS" "recent events kept"
 eq "$(db "SELECT count(*) FROM telemetry WHERE received_at = $now_ms")" "$NEW_TELEMETRY" "recent telemetry kept"
 logline=$(grep -a "retention: pruned" "$T/ztpd.log" | tail -1)
-echo "$logline" | grep -q "pruned $OLD_EVENTS events.*$OLD_TELEMETRY telemetry records" ||
+grep -q "pruned $OLD_EVENTS events.*$OLD_TELEMETRY telemetry records" <<<"$logline" ||
 	fail "the log does not say what was pruned: '$logline'"
 echo "retention: $OLD_EVENTS old events and $OLD_TELEMETRY old telemetry records gone ${took} ms after the start;" \
 	"log: ${logline#*retention: }"

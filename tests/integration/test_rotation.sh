@@ -120,7 +120,7 @@ EF3=$(printf '%s' "${ICCID3}F" | sed 's/\(.\)\(.\)/\2\1/g')
 	fail "cannot create a SIM in the group"
 sleep 1.2
 resp=$(S_ID=$ICCID3 s_client_get "$(config_path AA "$EF3")")
-echo "$resp" | grep -q '^ZTP-PSK-Rotate: 1' || fail "no rotation offered after the group's period: $resp"
+grep -q '^ZTP-PSK-Rotate: 1' <<<"$resp" || fail "no rotation offered after the group's period: $resp"
 [ "$(db "SELECT pending_psk IS NOT NULL FROM sims WHERE iccid='$ICCID3'")" = 1 ] ||
 	fail "the offered key was not kept pending"
 ok "a group's rotation period offers a new key by itself (ZTP-PSK-Rotate: 1)"

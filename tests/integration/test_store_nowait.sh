@@ -62,7 +62,7 @@ echo "$out" | head -n -1 | jq -e --arg i "$ICCID" '.iccid == $i' >/dev/null || f
 for i in 1 2 3; do
 	r=$(s_client_get "/v1/nothing-here-$i") || true
 	[ "$(echo "$r" | status_of)" = 404 ] ||
-		fail "device connection $i (handshake with a PSK from the database, then a request): '$(echo "$r" | head -1)'"
+		fail "device connection $i (handshake with a PSK from the database, then a request): '$(head -1 <<<"$r")'"
 done
 kill -0 "$FETCH1" 2>/dev/null || fail "the waiting fetch ended early: $(head -1 "$T/fetch1")"
 [ "$(waiting_in_db)" = 1 ] || fail "the waiting fetch does not wait any more"
@@ -88,7 +88,7 @@ wait "$FETCH1" || true
 [ "$(body_of <"$T/fetch1")" = "$SEED_CONFIG" ] || fail "the waiting fetch's body: $(body_of <"$T/fetch1")"
 wait_waiting 0
 r=$(s_client_get "$(config_path)")
-[ "$(echo "$r" | status_of)" = 200 ] || fail "a fetch after: '$(echo "$r" | head -1)'"
+[ "$(echo "$r" | status_of)" = 200 ] || fail "a fetch after: '$(head -1 <<<"$r")'"
 ztpd_children
 [ "$FRONT_PID" = "$FRONT" ] || fail "the front was restarted ($FRONT -> $FRONT_PID): it crashed"
 ok "the lock gone: the waiting fetch got its configuration; same front, serving on"

@@ -82,8 +82,8 @@ out=$(tc --port "$DEVICE_PORT" --iccid "$ICCID" --psk "$PSK" --post "temp=21.5" 
 out=$(tc $(seed_args) --also-post "door=open" --also-target "/v1/data/$DEVID?iccid=$ICCID_EF")
 [ "$(echo "$out" | grep -c '^outcome: http status=200 ')" = 1 ] || fail "concurrent: no 200: $out"
 [ "$(echo "$out" | grep -c '^outcome: http status=204 ')" = 1 ] || fail "concurrent: no 204: $out"
-echo "$out" | grep -q '^info: job=config ' || fail "concurrent: no config job: $out"
-echo "$out" | grep -q '^info: job=telemetry ' || fail "concurrent: no telemetry job: $out"
+grep -q '^info: job=config ' <<<"$out" || fail "concurrent: no config job: $out"
+grep -q '^info: job=telemetry ' <<<"$out" || fail "concurrent: no telemetry job: $out"
 [ "$(db "SELECT body FROM telemetry WHERE iccid='$ICCID' ORDER BY id DESC LIMIT 1")" = "door=open" ] ||
 	fail "concurrent telemetry not stored"
 # shellcheck disable=SC2046
@@ -136,7 +136,7 @@ bad_start() { # ARGS...
 	local out
 	out=$(timeout 10 "$TC" --port "$DEVICE_PORT" --iccid "$ICCID" --psk "$PSK" "$@" 2>&1) &&
 		fail "transport_client $*: accepted: $out"
-	echo "$out" | grep -q '^error: transport_start: invalid argument$' || fail "$*: $out"
+	grep -q '^error: transport_start: invalid argument$' <<<"$out" || fail "$*: $out"
 }
 bad_start --target nope
 bad_start --target "/a b"
