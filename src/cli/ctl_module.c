@@ -129,7 +129,7 @@ parse_features(const char *opt, const char *list, json_t **out)
 	return 0;
 bad:
 	return ctl_usage_error("invalid %s '%s': expected a comma-separated list of psk, e2e, "
-			       "local-data, c2c, ztp-cert (or none)",
+			       "local-data, c2c, ztp-cert, c2c-pairing (or none)",
 	    opt, ctl_san(list, sarg, sizeof(sarg)));
 }
 

@@ -328,7 +328,7 @@ modmsg_identity_parse(const uint8_t *id, size_t len, uint8_t uid[MODMSG_UID_LEN]
 	return 0;
 }
 
-static const char *const feature_names[] = { "psk", "e2e", "local-data", "c2c", "ztp-cert" };
+static const char *const feature_names[] = { "psk", "e2e", "local-data", "c2c", "ztp-cert", "c2c-pairing" };
 #define NFEATURES (sizeof(feature_names) / sizeof(feature_names[0]))
 
 const char *

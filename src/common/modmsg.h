@@ -55,7 +55,8 @@ enum modmsg_reason {
 #define MODMSG_F_LOCAL_DATA 0x04u
 #define MODMSG_F_C2C 0x08u
 #define MODMSG_F_ZTP_CERT 0x10u
-#define MODMSG_F_ALL 0x1Fu
+#define MODMSG_F_C2C_PAIRING 0x20u /* c2c pairing allowed after the bootstrap (issue 14) */
+#define MODMSG_F_ALL 0x3Fu
 
 struct modmsg {
 	uint32_t have; /* bit t set: item t present (MODMSG_HAS) */

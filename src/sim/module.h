@@ -77,4 +77,40 @@ void module_status(struct module *m, int *registered, int *claimed, int *bootstr
  */
 int module_conn(struct module *m);
 
+/*
+ * The module's other non-volatile data (issue 14): sections beside the
+ * root of trust's state in the same file, each a tag and up to
+ * MODULE_SECTION_MAX bytes, written with the state (whole or not at all,
+ * the same fault points). Tags are fixed here; each service owns one.
+ */
+#define MODULE_SECTION_MAX 8192
+enum module_section {
+	MODULE_SEC_USECPRF = 1, /* AT+USECPRF security profiles (PSK, identity, automatic PSK) */
+	MODULE_SEC_C2C = 2,     /* chip-to-chip pairings (src/sim/at_c2c.c) */
+	MODULE_SEC_ZTPCERT = 3, /* ZTP certificate bundle: key, device certificate, CA (AT+USECDEVCERT) */
+	MODULE_SEC__MAX = 4,
+};
+
+/*
+ * Copy section tag into buf (cap bytes): 0 with *len (0 when the section
+ * is absent), ZTP_ETOOBIG when cap is short, ZTP_EINVAL for a bad tag.
+ */
+int module_section_get(struct module *m, enum module_section tag, uint8_t *buf, size_t cap,
+    size_t *len);
+
+/*
+ * Replace section tag with data[0..len) (len 0 removes it) and write the
+ * file before returning: 0, or ZTP_E code (nothing changed, in memory or
+ * on disk).
+ */
+int module_section_put(struct module *m, enum module_section tag, const uint8_t *data,
+    size_t len);
+
+/*
+ * What the AT side needs of the root of trust: bootstrapped, claimed
+ * (the server's status bit), the features the server delivered
+ * (MODMSG_F_*), in one consistent read.
+ */
+void module_rot_flags(struct module *m, int *bootstrapped, int *claimed, uint32_t *features);
+
 #endif

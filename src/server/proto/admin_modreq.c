@@ -15,7 +15,7 @@
 #include "modmsg.h"
 #include "ztp/err.h"
 
-#define FEATURES_HELP "psk, e2e, local-data, c2c, ztp-cert"
+#define FEATURES_HELP "psk, e2e, local-data, c2c, ztp-cert, c2c-pairing"
 
 /* An optional owner's name into owner ("" if absent or null). */
 static int

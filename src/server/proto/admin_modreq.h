@@ -9,7 +9,7 @@
  * only written on success.
  *
  * Features are arrays of their names (modmsg_feature_name): "psk", "e2e",
- * "local-data", "c2c", "ztp-cert", each at most once.
+ * "local-data", "c2c", "ztp-cert", "c2c-pairing", each at most once.
  */
 #ifndef ZTP_ADMIN_MODREQ_H
 #define ZTP_ADMIN_MODREQ_H
