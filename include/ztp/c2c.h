@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The chip-to-chip (C2C) secure channel between a host MCU and its
- * cellular module (docs/protocol/security-service.md section 11): the
+ * cellular module (docs/protocol/security-service.md, "Chip-to-chip secure channel"): the
  * frame codec both sides use, the module's pairing table and key
  * derivation, and the host's side of AT+USECC2C.
  *

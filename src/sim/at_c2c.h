@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ztp-sim --module: the module's side of the chip-to-chip channel,
- * AT+USECC2C=0..4 (docs/protocol/security-service.md section 11).
+ * AT+USECC2C=0..4 (docs/protocol/security-service.md, "Chip-to-chip
+ * secure channel").
  *
  * Pairings (up to 8, keyed by the host's TE secret and the terminal's
  * name, here the pty's) live in the module file's MODULE_SEC_C2C section,

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# The chip-to-chip secure channel (docs/protocol/security-service.md
-# section 11): ztp-c2c's frames checked by tools we did not write, and
+# The chip-to-chip secure channel (docs/protocol/security-service.md,
+# "Chip-to-chip secure channel"): ztp-c2c's frames checked by tools we did not write, and
 # ztp-sim --module's AT+USECC2C against a real ztpd.
 #
 #   1. ztp-c2c encode | ztp-c2c decode round trips, both versions, several
