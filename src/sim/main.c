@@ -38,12 +38,14 @@
 
 #include "clock.h"
 #include "at.h"
+#include "at_c2c.h"
 #include "fault.h"
 #include "log.h"
 #include "module.h"
 #include "num.h"
 #include "simfile.h"
 #include "ztp/card.h"
+#include "ztp/crypto_ossl.h"
 #include "ztp/err.h"
 #include "ztp/safe2.h"
 #include "ztp/transport.h"
@@ -82,6 +84,9 @@ struct sim {
 	struct module *module;
 	struct at_module_ops mod_ops;
 	int have_sim; /* --sim given: without it AT+CSIM answers ERROR */
+	/* the module's chip-to-chip channel (at_c2c.h): between the pty and the interpreter */
+	struct at_c2c c2c;
+	int have_c2c;
 };
 
 /* ---- the applet's platform ---- */
@@ -238,7 +243,7 @@ flush_out(struct sim *sim)
 }
 
 static void
-at_out(void *arg, const uint8_t *buf, size_t len)
+pty_out(void *arg, const uint8_t *buf, size_t len)
 {
 	struct sim *sim = arg;
 
@@ -250,6 +255,18 @@ at_out(void *arg, const uint8_t *buf, size_t len)
 	}
 	sim->dropping = 0;
 	evbuffer_add(sim->outq, buf, len);
+}
+
+/* The interpreter's output: through the chip-to-chip channel with a module. */
+static void
+at_out(void *arg, const uint8_t *buf, size_t len)
+{
+	struct sim *sim = arg;
+
+	if (sim->have_c2c)
+		at_c2c_out(&sim->c2c, buf, len);
+	else
+		pty_out(sim, buf, len);
 }
 
 static size_t
@@ -306,7 +323,7 @@ at_trace(void *arg, enum at_dir dir, const char *line, size_t len)
 	char safe[4 * AT_LINE_MAX + 8];
 	struct timespec ts;
 	struct tm tm;
-	size_t n = dir == AT_IN ? redact(line, len) : len;
+	size_t n = at_c2c_redact(line, dir == AT_IN ? redact(line, len) : len);
 
 	if (sim->trace == NULL)
 		return;
@@ -328,7 +345,10 @@ on_read(evutil_socket_t fd, short what, void *arg)
 
 	n = read(sim->master, buf, sizeof(buf));
 	if (n > 0) {
-		at_input(&sim->at, buf, (size_t)n);
+		if (sim->have_c2c)
+			at_c2c_input(&sim->c2c, buf, (size_t)n);
+		else
+			at_input(&sim->at, buf, (size_t)n);
 		flush_out(sim);
 		return;
 	}
@@ -718,6 +738,15 @@ main(int argc, char **argv)
 
 	if (open_pty(&sim) != 0)
 		goto out;
+	/* the terminal that pairs is the pty */
+	if (sim.module != NULL) {
+		if (at_c2c_init(&sim.c2c, sim.module, ztp_crypto_openssl(), &sim.at, sim.pty, pty_out,
+			&sim, err, sizeof(err)) != 0) {
+			log_warnx("%s", err);
+			goto out;
+		}
+		sim.have_c2c = 1;
+	}
 	sim.ev_read = event_new(sim.base, sim.master, EV_READ | EV_PERSIST, on_read, &sim);
 	sim.ev_write = event_new(sim.base, sim.master, EV_WRITE | EV_PERSIST, on_write, &sim);
 	sim.ev_timer = evtimer_new(sim.base, on_timer, &sim);
@@ -754,6 +783,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	remove_link(&sim);
+	at_c2c_free(&sim.c2c);
 	module_stop(sim.module); /* the thread goes before the state it uses */
 	/* a card reset: in-flight attempts are cancelled before the transport goes */
 	if (sim.tr != NULL)
