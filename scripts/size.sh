@@ -42,19 +42,23 @@ CORE_SOURCES=(
 CORE_SUPPORT=(
 	src/common/modmsg.c src/common/err.c src/common/hex.c src/common/num.c src/common/iccid.c
 )
-# The contexts the caller provides, "header struct role": state lives as long
-# as the device does; call lives for one operation (a contact, a command).
+# The contexts and buffers the caller provides, "header|C expression|what|
+# role": role state lives as long as the device (or its session) does, call
+# for one operation (a contact, a command).
 CONTEXTS=(
-	"ztp/symcrypto.h ztp_crypto state"
-	"ztp/rot.h ztp_rot state"
-	"ztp/rot.h ztp_rot_req call"
-	"ztp/rot.h ztp_rot_answer call"
-	"ztp/rot.h ztp_rot_psk call"
-	"ztp/usec.h usec_answer call"
-	"ztp/card.h card state"
-	"ztp/safe2.h safe2 state"
-	"ztp/safe2.h safe2_platform state"
-	"ztp/apdu.h apdu call"
+	"ztp/symcrypto.h|sizeof(struct ztp_crypto)|struct ztp_crypto|state"
+	"ztp/rot.h|sizeof(struct ztp_rot)|struct ztp_rot|state"
+	"ztp/rot.h|sizeof(struct ztp_rot_req)|struct ztp_rot_req|call"
+	"ztp/rot.h|sizeof(struct ztp_rot_answer)|struct ztp_rot_answer|call"
+	"ztp/rot.h|sizeof(struct ztp_rot_psk)|struct ztp_rot_psk|call"
+	"ztp/rot.h|ZTP_ROT_STATE_LEN|ztp_rot_save()'s image|call"
+	"ztp/usec.h|sizeof(struct usec_answer)|struct usec_answer|call"
+	"ztp/usec.h|USEC_CMD_MAX|usec_*_cmd()'s command|call"
+	"ztp/card.h|sizeof(struct card)|struct card|state"
+	"ztp/safe2.h|sizeof(struct safe2)|struct safe2|state"
+	"ztp/safe2.h|sizeof(struct safe2_platform)|struct safe2_platform|state"
+	"ztp/apdu.h|sizeof(struct apdu)|struct apdu|call"
+	"ztp/apdu.h|APDU_MAX_CMD + APDU_MAX_RESP|card_process()'s command, answer|call"
 )
 # What the core must never reference (nm -u): the allocator, strdup, the
 # OS's I/O, the process, OpenSSL.
@@ -78,7 +82,7 @@ check_sources() {
 		"(merge the branch that adds it, or take it off CORE_SOURCES/CORE_SUPPORT)"
 	local c h
 	for c in "${CONTEXTS[@]}"; do
-		h=${c%% *}
+		h=${c%%|*}
 		[ -f "$src/include/$h" ] || [ -f "$src/src/common/$h" ] ||
 			die "CONTEXTS in scripts/size.sh names $h, which is not in the tree"
 	done
@@ -227,34 +231,39 @@ totals() {
 		END { print t + 0, d + 0, b + 0 }'
 }
 
-# contexts CC NM DIR FLAGS...: "struct role size" for each of CONTEXTS,
-# measured by the compiler for the target (an array of each size, read with nm)
+# contexts CC NM DIR FLAGS...: "role size what" for each of CONTEXTS,
+# measured by the compiler for the target (an array of each size, read
+# back with nm: nothing is run)
 contexts() {
-	local cc=$1 nm=$2 dir=$3 c h s
+	local cc=$1 nm=$2 dir=$3 c h e w r i
 	shift 3
 	{
 		for c in "${CONTEXTS[@]}"; do
-			read -r h s _ <<<"$c"
+			IFS='|' read -r h e w r <<<"$c"
 			echo "#include \"$h\""
 		done
+		i=0
 		for c in "${CONTEXTS[@]}"; do
-			read -r h s _ <<<"$c"
-			echo "char ztp_sizeof_$s[sizeof(struct $s)];"
+			IFS='|' read -r h e w r <<<"$c"
+			echo "char ztp_sizeof_$i[$e];"
+			i=$((i + 1))
 		done
 	} >"$dir/contexts.c"
 	"$cc" "${CFLAGS_ALL[@]}" "$@" -c "$dir/contexts.c" -o "$dir/contexts.o" ||
-		die "$cc: the contexts' sizes do not compile"
+		die "$cc: the contexts' sizes do not compile (CONTEXTS in scripts/size.sh)"
 	local sizes
 	sizes=$("$nm" -S --defined-only "$dir/contexts.o")
+	i=0
 	for c in "${CONTEXTS[@]}"; do
-		read -r h s role <<<"$c"
-		awk -v want="ztp_sizeof_$s" -v s="$s" -v role="$role" '
+		IFS='|' read -r h e w r <<<"$c"
+		awk -v want="ztp_sizeof_$i" -v w="$w" -v r="$r" '
 			$NF == want {
 				n = 0; x = tolower($2)
-				for (i = 1; i <= length(x); i++)
-					n = n * 16 + index("0123456789abcdef", substr(x, i, 1)) - 1
-				print s, role, n
+				for (k = 1; k <= length(x); k++)
+					n = n * 16 + index("0123456789abcdef", substr(x, k, 1)) - 1
+				print r, n, w
 			}' <<<"$sizes"
+		i=$((i + 1))
 	done
 }
 
@@ -315,12 +324,13 @@ report() {
 	cat "$dir"/core/*.su | sort -t$'\t' -k2,2nr | head -3 |
 		awk -F'\t' '{ n = split($1, p, ":"); f = p[1]; sub(/.*\//, "", f); printf "     %6d  %s (%s)\n", $2, p[n], f }'
 
-	echo "   contexts the caller provides (sizeof on this target):"
+	echo "   contexts and buffers the caller provides (sizeof on this target):"
 	ctx=$(contexts "$cc" "$nm" "$dir" "$@")
-	awk '{ printf "     struct %-22s %6d  %s\n", $1, $3, ($2 == "state" ? "lives with the device" : "one operation") }' <<<"$ctx"
+	awk '{ r = $1; n = $2; $1 = $2 = ""; sub(/^ +/, "")
+		printf "     %-40s %6d  %s\n", $0, n, (r == "state" ? "lives with the device" : "one operation") }' <<<"$ctx"
 	local state all ram
-	state=$(awk '$2 == "state" { s += $3 } END { print s + 0 }' <<<"$ctx")
-	all=$(awk '{ s += $3 } END { print s + 0 }' <<<"$ctx")
+	state=$(awk '$1 == "state" { s += $2 } END { print s + 0 }' <<<"$ctx")
+	all=$(awk '{ s += $2 } END { print s + 0 }' <<<"$ctx")
 	ram=$((d + b))
 	echo "   static RAM (.data + .bss): $ram B; + long-lived contexts: $((ram + state)) B;" \
 		"+ the per-operation ones too: $((ram + all)) B"
