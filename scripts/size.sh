@@ -245,7 +245,7 @@ contexts() {
 		i=0
 		for c in "${CONTEXTS[@]}"; do
 			IFS='|' read -r h e w r <<<"$c"
-			echo "char ztp_sizeof_$i[$e];"
+			echo "char ztp_sizeof_${i}[$e];"
 			i=$((i + 1))
 		done
 	} >"$dir/contexts.c"
@@ -351,6 +351,12 @@ verdict() {
 	fi
 }
 
+indent() {
+	local l
+	while IFS= read -r l; do printf '  %s\n' "$l"; done <<<"$1"
+}
+objects() { local o=("$1"/core/*.o); echo "${#o[@]}"; }
+
 # --- --check-alloc DIR: the objects and the forbidden references only ---
 if [ "${1:-}" = --check-alloc ]; then
 	[ $# -ge 2 ] || die "usage: $0 --check-alloc DIR [EXTRA.c...]"
@@ -366,20 +372,20 @@ if [ "${1:-}" = --check-alloc ]; then
 	hits=$(forbidden nm "$dir/host")
 	if [ -n "$hits" ]; then
 		echo "size: the core references what it must not (x86-64 objects):" >&2
-		sed 's/^/  /' <<<"$hits" >&2
+		indent "$hits" >&2
 		bad=1
 	else
-		echo "size: x86-64: $(ls "$dir"/host/core/*.o | wc -l) core objects, no allocator, OpenSSL or OS reference"
+		echo "size: x86-64: $(objects "$dir/host") core objects, no allocator, OpenSSL or OS reference"
 	fi
 	if command -v arm-none-eabi-gcc >/dev/null 2>&1; then
 		compile arm-none-eabi-gcc "$dir/cm4" "${CFLAGS_CM4[@]}" "${CFLAGS_CHECK[@]}"
 		hits=$(forbidden arm-none-eabi-nm "$dir/cm4")
 		if [ -n "$hits" ]; then
 			echo "size: the core references what it must not (Cortex-M4 objects):" >&2
-			sed 's/^/  /' <<<"$hits" >&2
+			indent "$hits" >&2
 			bad=1
 		else
-			echo "size: Cortex-M4: $(ls "$dir"/cm4/core/*.o | wc -l) core objects, no allocator, OpenSSL or OS reference"
+			echo "size: Cortex-M4: $(objects "$dir/cm4") core objects, no allocator, OpenSSL or OS reference"
 		fi
 	else
 		echo "size: SKIPPED the Cortex-M4 half: no arm-none-eabi-gcc (make deps installs gcc-arm-none-eabi)"
@@ -408,7 +414,7 @@ if command -v arm-none-eabi-gcc >/dev/null 2>&1; then
 		-o "$dir/core.elf" || die "arm-none-eabi-gcc: the Cortex-M4 image does not link"
 	report "Cortex-M4 (-mcpu=cortex-m4 -mthumb -Os, newlib-nano, nosys)" arm-none-eabi-gcc \
 		arm-none-eabi-nm arm-none-eabi-objdump "$dir" "$dir/core.elf" yes "${CFLAGS_CM4[@]}"
-	hits=$(forbidden arm-none-eabi-nm "$dir")
+	hits=$(forbidden arm-none-eabi-nm "$dir" | sed 's/^/Cortex-M4: /')
 else
 	echo
 	echo "== Cortex-M4: NOT MEASURED: no arm-none-eabi-gcc (make deps installs gcc-arm-none-eabi and libnewlib-arm-none-eabi)"
@@ -424,12 +430,12 @@ gcc -no-pie -nostartfiles -Wl,-e,main -Wl,--build-id=none -Wl,--gc-sections -Wl,
 	die "gcc: the x86-64 image does not link"
 report "x86-64 (gcc -Os, no startup files, glibc shared: not counted)" gcc nm objdump \
 	"$dir" "$dir/core.elf" no "${CFLAGS_HOST[@]}"
-hits="${hits:-}$(forbidden nm "$dir")"
+hits=$(printf '%s\n%s' "${hits:-}" "$(forbidden nm "$dir" | sed 's/^/x86-64: /')" | sed '/^$/d')
 
 echo
 if [ -n "$hits" ]; then
 	echo "size: the core references what it must not (tests/integration/test_size.sh fails):"
-	sed 's/^/  /' <<<"$hits"
+	indent "$hits"
 else
 	echo "size: the core references no allocator, OpenSSL or OS function"
 fi

@@ -18,7 +18,8 @@
 
 #include "ztp/symcrypto.h"
 
-static int stub_aes128(void *arg, int enc, const uint8_t key[ZTP_AES128_KEY],
+static int
+stub_aes128(void *arg, int enc, const uint8_t key[ZTP_AES128_KEY],
     const uint8_t in[ZTP_AES_BLOCK], uint8_t out[ZTP_AES_BLOCK])
 {
 	size_t i;
@@ -28,7 +29,8 @@ static int stub_aes128(void *arg, int enc, const uint8_t key[ZTP_AES128_KEY],
 	return 0;
 }
 
-static int stub_sha256(void *arg, const struct ztp_iov *iov, size_t n,
+static int
+stub_sha256(void *arg, const struct ztp_iov *iov, size_t n,
     uint8_t out[ZTP_SHA256_LEN])
 {
 	size_t i;
@@ -38,7 +40,8 @@ static int stub_sha256(void *arg, const struct ztp_iov *iov, size_t n,
 	return 0;
 }
 
-static int stub_random(void *arg, uint8_t *buf, size_t len)
+static int
+stub_random(void *arg, uint8_t *buf, size_t len)
 {
 	while (len-- > 0)
 		buf[len] = 0x5a;
@@ -57,7 +60,8 @@ const struct ztp_crypto ztp_size_crypto = {
  * callbacks stay in the image; volatile so that the compiler keeps the
  * call whatever it knows about the stubs.
  */
-int main(void)
+int
+main(void)
 {
 	static const uint8_t key[ZTP_AES128_KEY];
 	static uint8_t mac[ZTP_SHA256_LEN];
