@@ -37,6 +37,8 @@ CORE_SOURCES=(
 	src/device/rot.c      # the module's root of trust: key ratchet, NVM image
 	src/device/usec.c     # the host side of the module's security AT commands
 	src/device/symcrypto.c # HMAC, HKDF, AES-128-CBC/CCM over the platform's primitives
+	src/device/rotsvc.c   # the RoT's services: PSK, E2E data protection, local data protection
+	src/device/c2c.c      # the chip-to-chip channel: frames, v1/v2, pairings
 )
 # Portable helpers the core calls: linked, kept only where referenced.
 CORE_SUPPORT=(
@@ -47,6 +49,13 @@ CORE_SUPPORT=(
 # for one operation (a contact, a command).
 CONTEXTS=(
 	"ztp/symcrypto.h|sizeof(struct ztp_crypto)|struct ztp_crypto|state"
+	"ztp/c2c.h|sizeof(struct ztp_c2c_table)|struct ztp_c2c_table|state"
+	"ztp/c2c.h|sizeof(struct ztp_c2c_keys)|struct ztp_c2c_keys|state"
+	"ztp/c2c.h|sizeof(struct ztp_c2c_dec)|struct ztp_c2c_dec|state"
+	"ztp/c2c.h|ZTP_C2C_FRAME_MAX|c2c decoder's frame buffer|state"
+	"ztp/c2c.h|ZTP_C2C_CHUNK_MAX|c2c chunk|call"
+	"ztp/c2c.h|sizeof(struct ztp_c2c_answer)|struct ztp_c2c_answer|call"
+	"ztp/rotsvc.h|sizeof(struct ztp_e2e_ki)|struct ztp_e2e_ki|call"
 	"ztp/rot.h|sizeof(struct ztp_rot)|struct ztp_rot|state"
 	"ztp/rot.h|sizeof(struct ztp_rot_req)|struct ztp_rot_req|call"
 	"ztp/rot.h|sizeof(struct ztp_rot_answer)|struct ztp_rot_answer|call"

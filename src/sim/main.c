@@ -39,6 +39,7 @@
 #include "clock.h"
 #include "at.h"
 #include "at_c2c.h"
+#include "at_usec.h"
 #include "fault.h"
 #include "log.h"
 #include "module.h"
@@ -87,6 +88,8 @@ struct sim {
 	/* the module's chip-to-chip channel (at_c2c.h): between the pty and the interpreter */
 	struct at_c2c c2c;
 	int have_c2c;
+	/* the RoT's services' commands (at_usec.h) */
+	struct at_usec usec;
 };
 
 /* ---- the applet's platform ---- */
@@ -734,6 +737,10 @@ main(int argc, char **argv)
 		sim.mod_ops.conn = mod_conn;
 		sim.mod_ops.arg = &sim;
 		at_set_module(&sim.at, &sim.mod_ops);
+		if (at_usec_init(&sim.usec, sim.module, &sim.at) != 0) {
+			log_warnx("no room for the services' AT commands");
+			goto out;
+		}
 	}
 
 	if (open_pty(&sim) != 0)
