@@ -45,8 +45,9 @@
 #define ZTP_ROT_FIRMWARE_MAX 32  /* 1..32 printable ASCII */
 #define ZTP_ROT_IDENTITY_MAX 44  /* "M" + 32 hex + "." + 10 digits */
 #define ZTP_ROT_BODY_MAX 512     /* a request or answer body */
-#define ZTP_ROT_STATE_LEN 283    /* ztp_rot_save()'s bytes, format version 1 */
+#define ZTP_ROT_STATE_LEN 339    /* ztp_rot_save()'s bytes, format version 2 (version 1: 283, still read) */
 #define ZTP_ROT_KEY_LABEL "EXPORTER-ztp-module-key"
+#define ZTP_ROT_E2E_CTR_MAX 0xFFFFFFFFFFFFull /* E2E counters are 48 bits */
 
 /* until the server says otherwise (its answer to the bootstrap) */
 #define ZTP_ROT_HB_INTERVAL_DEFAULT 604800u /* a week */
@@ -80,6 +81,13 @@ struct ztp_rot {
 	int64_t last_hb;      /* when the last heartbeat's key was stored: the minimum interval */
 	int have_last_contact;
 	int64_t last_contact; /* the same for a bootstrap or a heartbeat: the automatic schedule */
+	/* the services (ztp/rotsvc.h, issue 14) */
+	uint32_t sid;             /* the server's service id of this module; 0 until it sends one */
+	uint8_t local[ZTP_ROT_KEY_LEN]; /* local data protection's secret; zeros until made */
+	uint64_t e2e_mark;        /* E2E counters below it may have been used (stored) */
+	uint64_t e2e_next;        /* the next E2E counter (not stored: starts at the mark) */
+	uint64_t down_last;       /* the highest downstream E2E counter accepted */
+	uint32_t local_trial;     /* local data operations before the bootstrap */
 };
 
 /* The key to offer and its PSK identity (NUL-terminated). Wipe key after use. */
@@ -110,6 +118,7 @@ struct ztp_rot_answer {
 	int carried_seal;
 	uint32_t features, hb_interval, hb_min;
 	uint8_t status;
+	uint32_t sid; /* 0: not in the answer */
 	/* the TLS exporter's context for the next key: the identity of epoch */
 	char context[ZTP_ROT_IDENTITY_MAX + 1];
 	size_t context_len;

@@ -135,6 +135,9 @@ take_item(struct modmsg *m, unsigned tag, const uint8_t *v, size_t n)
 	case MODMSG_HB_MIN:
 		m->hb_min = get32(v);
 		break;
+	case MODMSG_SID:
+		m->sid = get32(v);
+		break;
 	default: /* MODMSG_RETRY_AFTER */
 		m->retry_after = get32(v);
 		break;
@@ -247,6 +250,9 @@ modmsg_encode(const struct modmsg *m, uint8_t *buf, size_t cap, size_t *outlen)
 		case MODMSG_REASON:
 			v[0] = m->reason;
 			n = 1;
+			break;
+		case MODMSG_SID:
+			put32(v, m->sid);
 			break;
 		default:
 			put32(v, m->retry_after);

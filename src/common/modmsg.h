@@ -34,7 +34,8 @@ enum modmsg_tag {
 	MODMSG_COUNTERS = 9,
 	MODMSG_REASON = 10,
 	MODMSG_RETRY_AFTER = 11,
-	MODMSG_TAG_LAST = 11
+	MODMSG_SID = 12, /* the server's service id of the module (issue 14) */
+	MODMSG_TAG_LAST = 12
 };
 
 /* status bits (MODMSG_STATUS) */
@@ -72,6 +73,7 @@ struct modmsg {
 	uint32_t heartbeats;
 	uint8_t reason;
 	uint32_t retry_after;
+	uint32_t sid;
 };
 
 #define MODMSG_HAS(m, t) ((((m)->have) >> (t)) & 1u)

@@ -30,7 +30,12 @@
  *   242 features u32, interval u32, min u32, status u8
  *   255 boots u32         259 heartbeats u32
  *   263 last_hb i64       271 last_contact i64
- *   279 CRC-32 (IEEE 802.3) of bytes 0..278
+ *   279 sid u32           283 local[32]           315 e2e_mark u64
+ *   323 down_last u64     331 local_trial u32
+ *   335 CRC-32 (IEEE 802.3) of bytes 0..334
+ *
+ * Version 1 (283 bytes) ended with its CRC at 279; it is still read, the
+ * fields of version 2 then zero, and written back as version 2.
  *
  * Unused fields are zeros, and the parser insists on it, so that one state
  * has one image.
@@ -51,7 +56,8 @@ _Static_assert(ZTP_ROT_BODY_MAX == MODMSG_BODY_MAX, "body");
 _Static_assert(ZTP_ROT_STATUS_CLAIMED == MODMSG_STATUS_CLAIMED, "status");
 
 #define ROT_MAGIC "ZROT"
-#define ROT_VERSION 1
+#define ROT_VERSION 2
+#define ROT_V1_LEN 283
 
 /* flags of the image */
 #define F_SEALED 0x01u
@@ -89,8 +95,13 @@ enum {
 	O_HEARTBEATS = 259,
 	O_LAST_HB = 263,
 	O_LAST_CONTACT = 271,
-	O_CRC = 279,
-	O_END = 283
+	O_SID = 279,
+	O_LOCAL = 283,
+	O_E2E_MARK = 315,
+	O_DOWN_LAST = 323,
+	O_LOCAL_TRIAL = 331,
+	O_CRC = 335,
+	O_END = 339
 };
 _Static_assert(O_END == ZTP_ROT_STATE_LEN, "image length");
 
@@ -322,6 +333,7 @@ ztp_rot_answer(const struct ztp_rot *r, const struct ztp_rot_req *req, const uin
 	a->hb_interval = MODMSG_HAS(&m, MODMSG_HB_INTERVAL) ? m.hb_interval : r->hb_interval;
 	a->hb_min = MODMSG_HAS(&m, MODMSG_HB_MIN) ? m.hb_min : r->hb_min;
 	a->status = MODMSG_HAS(&m, MODMSG_STATUS) ? m.status : r->status;
+	a->sid = MODMSG_HAS(&m, MODMSG_SID) ? m.sid : 0;
 	a->context_len = modmsg_identity(r->uid, a->epoch, a->context, sizeof(a->context));
 	return 0;
 }
@@ -341,6 +353,8 @@ ztp_rot_pending_set(struct ztp_rot *r, const struct ztp_rot_answer *a,
 	r->pending_hb_interval = a->hb_interval;
 	r->pending_hb_min = a->hb_min;
 	r->pending_status = a->status;
+	if (a->sid != 0)
+		r->sid = a->sid; /* the server's name for this module: it never changes */
 	if (a->kind == ZTP_ROT_HEARTBEAT) {
 		r->have_last_hb = 1;
 		r->last_hb = now;
@@ -489,6 +503,11 @@ ztp_rot_save(const struct ztp_rot *r, uint8_t *buf, size_t cap, size_t *len)
 		put64(buf + O_LAST_HB, (uint64_t)r->last_hb);
 	if (r->have_last_contact)
 		put64(buf + O_LAST_CONTACT, (uint64_t)r->last_contact);
+	put32(buf + O_SID, r->sid);
+	memcpy(buf + O_LOCAL, r->local, ZTP_ROT_KEY_LEN);
+	put64(buf + O_E2E_MARK, r->e2e_mark);
+	put64(buf + O_DOWN_LAST, r->down_last);
+	put32(buf + O_LOCAL_TRIAL, r->local_trial);
 	put32(buf + O_CRC, crc32_ieee(buf, O_CRC));
 	*len = ZTP_ROT_STATE_LEN;
 	return 0;
@@ -499,26 +518,29 @@ static int
 load_checked(struct ztp_rot *r, const uint8_t *b, size_t len, char *err, size_t errcap)
 {
 	uint32_t flags;
-	size_t slen;
+	size_t slen, want;
+	unsigned version;
 
 	if (len < 8)
 		return ztp_errf(err, errcap, ZTP_EMALFORMED, "module state: truncated (%zu bytes)",
 		    len);
 	if (memcmp(b + O_MAGIC, ROT_MAGIC, 4) != 0)
 		return ztp_errf(err, errcap, ZTP_EMALFORMED, "module state: not a module state file");
-	if (get16(b + O_VERSION) != ROT_VERSION)
+	version = get16(b + O_VERSION);
+	if (version != 1 && version != ROT_VERSION)
 		return ztp_errf(err, errcap, ZTP_EMALFORMED,
-		    "module state: format version %u, this program reads %u",
-		    (unsigned)get16(b + O_VERSION), ROT_VERSION);
-	if (get16(b + O_LENGTH) != ZTP_ROT_STATE_LEN)
+		    "module state: format version %u, this program reads 1 and %u",
+		    (unsigned)version, ROT_VERSION);
+	want = version == 1 ? ROT_V1_LEN : ZTP_ROT_STATE_LEN;
+	if (get16(b + O_LENGTH) != want)
 		return ztp_errf(err, errcap, ZTP_EMALFORMED,
-		    "module state: length field %u, version %u is %u bytes",
-		    (unsigned)get16(b + O_LENGTH), ROT_VERSION, ZTP_ROT_STATE_LEN);
-	if (len != ZTP_ROT_STATE_LEN)
+		    "module state: length field %u, version %u is %zu bytes",
+		    (unsigned)get16(b + O_LENGTH), (unsigned)version, want);
+	if (len != want)
 		return ztp_errf(err, errcap, ZTP_EMALFORMED,
-		    "module state: %zu bytes, %s than the %u it says", len,
-		    len < ZTP_ROT_STATE_LEN ? "shorter (truncated)" : "longer", ZTP_ROT_STATE_LEN);
-	if (get32(b + O_CRC) != crc32_ieee(b, O_CRC))
+		    "module state: %zu bytes, %s than the %zu it says", len,
+		    len < want ? "shorter (truncated)" : "longer", want);
+	if (get32(b + want - 4) != crc32_ieee(b, want - 4))
 		return ztp_errf(err, errcap, ZTP_EMALFORMED, "module state: CRC mismatch (corrupt)");
 
 	flags = get32(b + O_FLAGS);
@@ -607,6 +629,17 @@ load_checked(struct ztp_rot *r, const uint8_t *b, size_t len, char *err, size_t 
 	    (!r->have_last_contact && r->last_contact != 0))
 		return ztp_errf(err, errcap, ZTP_EMALFORMED,
 		    "module state: a time without its flag");
+	if (version == 1)
+		return 0; /* the services' fields start at zero */
+	r->sid = get32(b + O_SID);
+	memcpy(r->local, b + O_LOCAL, ZTP_ROT_KEY_LEN);
+	r->e2e_mark = get64(b + O_E2E_MARK);
+	r->e2e_next = r->e2e_mark; /* what was below it may have been used */
+	r->down_last = get64(b + O_DOWN_LAST);
+	r->local_trial = get32(b + O_LOCAL_TRIAL);
+	if (r->e2e_mark > ZTP_ROT_E2E_CTR_MAX || r->down_last > ZTP_ROT_E2E_CTR_MAX)
+		return ztp_errf(err, errcap, ZTP_EMALFORMED,
+		    "module state: an E2E counter past 48 bits");
 	return 0;
 }
 

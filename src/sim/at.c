@@ -12,6 +12,7 @@
 #include "hex.h"
 #include "num.h"
 #include "ztp/apdu.h"
+#include "ztp/err.h"
 
 #define AT_PRODUCT "ztp-sim virtual modem (SAFE2 SIM)"
 
@@ -165,6 +166,8 @@ cmd_usecdevinfo_read(struct at *at)
 	out_str(at, "OK");
 }
 
+static int ext_command(struct at *at, const char *c, size_t n);
+
 /* One command line, without its CR, with at most AT_LINE_MAX bytes. */
 static void
 execute(struct at *at, const char *line, size_t len)
@@ -213,9 +216,77 @@ execute(struct at *at, const char *line, size_t len)
 		cmd_usecdevinfo_set(at, c + 13, n - 13);
 	} else if (at->mod != NULL && is(c, n, "+USECCONN")) {
 		out_str(at, at->mod->conn(at->mod->arg) == 0 ? "OK" : AT_CME_NOT_ALLOWED);
-	} else {
+	} else if (!ext_command(at, c, n)) {
 		out_str(at, "ERROR");
 	}
+}
+
+/* 1 if an extension took the command c[0..n). */
+static int
+ext_command(struct at *at, const char *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < at->next; i++)
+		if (at->ext[i]->command(at->ext[i]->arg, at, c, n))
+			return 1;
+	return 0;
+}
+
+int
+at_add_ext(struct at *at, const struct at_ext *e)
+{
+	if (at->next >= AT_EXT_MAX)
+		return ZTP_EBUSY;
+	at->ext[at->next++] = e;
+	return 0;
+}
+
+void
+at_answer(struct at *at, const char *text)
+{
+	out_str(at, text);
+}
+
+void
+at_answer_n(struct at *at, const char *text, size_t n)
+{
+	out_line(at, text, n);
+}
+
+int
+at_read_data(struct at *at, size_t n, at_data_fn done, void *arg)
+{
+	if (n == 0 || n > AT_DATA_MAX || done == NULL)
+		return ZTP_ERANGE;
+	at->want = n;
+	at->got = 0;
+	at->done = done;
+	at->done_arg = arg;
+	out_raw(at, "\r\n> ", 4);
+	return 0;
+}
+
+/* Take bytes of a prompt's data from buf[0..len): how many were taken. */
+static size_t
+data_input(struct at *at, const uint8_t *buf, size_t len)
+{
+	size_t take = at->want - at->got;
+	at_data_fn done;
+
+	if (take > len)
+		take = len;
+	memcpy(at->data + at->got, buf, take);
+	at->got += take;
+	if (at->got == at->want) {
+		done = at->done;
+		at->want = 0;
+		at->done = NULL;
+		done(at->done_arg, at, at->data, at->got);
+		memset(at->data, 0, at->got); /* it may be a secret */
+		at->got = 0;
+	}
+	return take;
 }
 
 void
@@ -242,6 +313,10 @@ at_input(struct at *at, const uint8_t *buf, size_t len)
 	for (i = 0; i < len; i++) {
 		uint8_t b = buf[i];
 
+		if (at->want > 0) {
+			i += data_input(at, buf + i, len - i) - 1;
+			continue;
+		}
 		if (b == '\n')
 			continue;
 		if (at->echo)

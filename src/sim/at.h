@@ -76,9 +76,36 @@ struct at_module_ops {
 	void *arg;
 };
 
+struct at;
+
+/*
+ * An extension: more commands (the services of issue 14 each add theirs
+ * in a file of their own). command gets the line after "AT" (not
+ * NUL-terminated) and returns 1 if it is its command (it has answered
+ * through at_answer / at_read_data), 0 if not (the next extension is
+ * asked, and ERROR answers a command nobody knows).
+ */
+struct at_ext {
+	int (*command)(void *arg, struct at *at, const char *cmd, size_t n);
+	void *arg;
+};
+
+#define AT_EXT_MAX 4
+#define AT_DATA_MAX 8192 /* the most bytes one "> " prompt takes */
+
+/* What an extension gets once the bytes it asked for with at_read_data have come. */
+typedef void (*at_data_fn)(void *arg, struct at *at, const uint8_t *data, size_t n);
+
 struct at {
 	const struct at_ops *ops;
 	const struct at_module_ops *mod; /* NULL: no module */
+	const struct at_ext *ext[AT_EXT_MAX];
+	size_t next;
+	/* a "> " prompt in progress: want bytes, then done(done_arg, ...) */
+	size_t want, got;
+	at_data_fn done;
+	void *done_arg;
+	uint8_t data[AT_DATA_MAX];
 	char iccid[ICCID_STR_SIZE];
 	char imei[AT_IMEI_DIGITS + 1];
 	int echo;
@@ -96,6 +123,21 @@ void at_init(struct at *at, const struct at_ops *ops, const char *iccid, const c
 
 /* Answer the module's commands through mod (which must outlive at); NULL: none. */
 void at_set_module(struct at *at, const struct at_module_ops *mod);
+
+/* Add an extension (it must outlive at). ZTP_EBUSY when AT_EXT_MAX are there. */
+int at_add_ext(struct at *at, const struct at_ext *e);
+
+/* One information or result line ("OK", "+X: 1", ...), framed as every answer. */
+void at_answer(struct at *at, const char *text);
+void at_answer_n(struct at *at, const char *text, size_t n);
+
+/*
+ * Send the "> " prompt and take the next n raw bytes (1..AT_DATA_MAX; no
+ * echo, CR and LF are data) as data: done gets them, and answers. Every
+ * byte after them is a command line again. ZTP_ERANGE for a bad n
+ * (nothing sent: answer ERROR).
+ */
+int at_read_data(struct at *at, size_t n, at_data_fn done, void *arg);
 
 /* Feed len bytes from the DTE; answers go out through ops->out. */
 void at_input(struct at *at, const uint8_t *buf, size_t len);

@@ -34,7 +34,10 @@
 #include "ztp/modclient.h"
 #include "ztp/rot.h"
 
-#define MODULE_FILE_MAX 4096 /* a state file is ZTP_ROT_STATE_LEN bytes: refuse anything far larger */
+/* the root of trust's image, then the sections: refuse anything larger */
+#define SEC_MAGIC "ZSEC"
+#define SEC_HEAD 3 /* tag u8, length u16 big-endian */
+#define MODULE_FILE_MAX (ZTP_ROT_STATE_LEN + 5 + (MODULE_SEC__MAX - 1) * (SEC_HEAD + MODULE_SECTION_MAX))
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define REFUSED_WAIT_MS 60000 /* after a 403: quarantined or cloned, nothing to hurry */
@@ -47,6 +50,9 @@ struct module {
 	pthread_mutex_t contact_mu;
 	pthread_cond_t cv;
 	struct ztp_rot rot;
+	/* the other sections of the file (module_section_get/put), index = tag */
+	uint8_t sec[MODULE_SEC__MAX][MODULE_SECTION_MAX];
+	size_t sec_len[MODULE_SEC__MAX];
 	struct modclient *client;
 	pthread_t thread;
 	int thread_started;
@@ -73,19 +79,53 @@ save_file(const char *path, const uint8_t *data, size_t len, unsigned n, char *e
 	return atomicfile_write_points(path, data, len, 0600, points, err, cap);
 }
 
-/* Write r to the file (m->mu held). 0 or -1, logged. */
+/*
+ * The file: r's image (its length in its header), then, when any section
+ * is present, "ZSEC", their count, and each as tag u8, length u16
+ * big-endian, bytes; in tag order, each at most once, none empty.
+ */
+static int
+image(const struct module *m, const struct ztp_rot *r, uint8_t *img, size_t cap, size_t *len)
+{
+	size_t n = 0, count = 0, t;
+
+	if (ztp_rot_save(r, img, cap, &n) != 0)
+		return -1;
+	for (t = 1; t < MODULE_SEC__MAX; t++)
+		count += m->sec_len[t] > 0;
+	if (count == 0) {
+		*len = n;
+		return 0;
+	}
+	memcpy(img + n, SEC_MAGIC, 4);
+	img[n + 4] = (uint8_t)count;
+	n += 5;
+	for (t = 1; t < MODULE_SEC__MAX; t++) {
+		if (m->sec_len[t] == 0)
+			continue;
+		img[n] = (uint8_t)t;
+		img[n + 1] = (uint8_t)(m->sec_len[t] >> 8);
+		img[n + 2] = (uint8_t)m->sec_len[t];
+		memcpy(img + n + SEC_HEAD, m->sec[t], m->sec_len[t]);
+		n += SEC_HEAD + m->sec_len[t];
+	}
+	*len = n;
+	return 0;
+}
+
+/* Write r and the sections to the file (m->mu held). 0 or -1, logged. */
 static int
 save(struct module *m, const struct ztp_rot *r)
 {
-	uint8_t img[ZTP_ROT_STATE_LEN];
+	static uint8_t img[MODULE_FILE_MAX]; /* under m->mu; one module per process */
 	char err[PATH_MAX + 64];
 	size_t len;
 	int rc;
 
-	if (ztp_rot_save(r, img, sizeof(img), &len) != 0)
+	if (image(m, r, img, sizeof(img), &len) != 0)
 		return -1;
 	rc = save_file(m->path, img, len, ++m->saves, err, sizeof(err));
-	OPENSSL_cleanse(img, sizeof(img));
+	OPENSSL_cleanse(img, len);
 	if (rc != 0) {
 		log_warnx("module: cannot write the state: %s", err);
 		return -1;
@@ -94,11 +134,54 @@ save(struct module *m, const struct ztp_rot *r)
 	return 0;
 }
 
-/* Read path (at most MODULE_FILE_MAX bytes) and parse it into r. */
+/* Parse the sections of the file, b[0..len) after the image, into m. */
 static int
-load_file(const char *path, struct ztp_rot *r, char *err, size_t cap)
+load_sections(struct module *m, const uint8_t *b, size_t len, char *err, size_t cap)
 {
-	uint8_t buf[MODULE_FILE_MAX + 1];
+	size_t count, i, t, n, off = 5, last = 0;
+
+	if (len == 0)
+		return 0;
+	if (len < 5 || memcmp(b, SEC_MAGIC, 4) != 0)
+		return ztp_errf(err, cap, ZTP_EMALFORMED, "bytes after the state that are not sections");
+	count = b[4];
+	for (i = 0; i < count; i++) {
+		if (len - off < SEC_HEAD)
+			return ztp_errf(err, cap, ZTP_EMALFORMED, "section %zu truncated", i + 1);
+		t = b[off];
+		n = ((size_t)b[off + 1] << 8) | b[off + 2];
+		if (t <= last || t >= MODULE_SEC__MAX)
+			return ztp_errf(err, cap, ZTP_EMALFORMED, "section tag %zu unknown or out of order", t);
+		if (n == 0 || n > MODULE_SECTION_MAX || len - off - SEC_HEAD < n)
+			return ztp_errf(err, cap, ZTP_EMALFORMED, "section %zu: bad length %zu", t, n);
+		memcpy(m->sec[t], b + off + SEC_HEAD, n);
+		m->sec_len[t] = n;
+		off += SEC_HEAD + n;
+		last = t;
+	}
+	if (off != len)
+		return ztp_errf(err, cap, ZTP_EMALFORMED, "%zu bytes after the last section", len - off);
+	return 0;
+}
+
+/* The image's length from its header (bytes 6..7), at most len. */
+static size_t
+image_len(const uint8_t *b, size_t len)
+{
+	size_t n;
+
+	if (len < 8)
+		return len;
+	n = ((size_t)b[6] << 8) | b[7];
+	return n < len ? n : len;
+}
+
+/* Read path (at most MODULE_FILE_MAX bytes) and parse it into r and m's sections. */
+static int
+load_file(const char *path, struct module *m, struct ztp_rot *r, char *err, size_t cap)
+{
+	static uint8_t buf[MODULE_FILE_MAX + 1];
+	size_t ilen;
 	size_t len = 0;
 	ssize_t n;
 	int fd, rc;
@@ -120,10 +203,12 @@ load_file(const char *path, struct ztp_rot *r, char *err, size_t cap)
 		len += (size_t)n;
 	}
 	close(fd);
+	ilen = image_len(buf, len);
 	if (len > MODULE_FILE_MAX)
 		rc = ztp_errf(err, cap, ZTP_EMALFORMED, "%s: not a module state file (too long)",
 		    path);
-	else if ((rc = ztp_rot_load(r, buf, len, err, cap)) != 0) {
+	else if ((rc = ztp_rot_load(r, buf, ilen, err, cap)) != 0 ||
+	    (rc = load_sections(m, buf + ilen, len - ilen, err, cap)) != 0) {
 		char why[160];
 		snprintf(why, sizeof(why), "%s", err);
 		ztp_errf(err, cap, rc, "%s: %s", path, why);
@@ -367,7 +452,7 @@ module_start(const struct module_opts *o, char *err, size_t errcap)
 	if ((m->lock_fd = simfile_lock(m->path, err, errcap)) < 0)
 		goto fail;
 	atomicfile_clean(m->path);
-	if (load_file(m->path, &m->rot, err, errcap) != 0)
+	if (load_file(m->path, m, &m->rot, err, errcap) != 0)
 		goto fail;
 	ztp_rot_boot(&m->rot);
 	if (save(m, &m->rot) != 0) {
@@ -413,6 +498,7 @@ module_stop(struct module *m)
 	}
 	modclient_free(m->client);
 	ztp_rot_wipe(&m->rot);
+	OPENSSL_cleanse(m->sec, sizeof(m->sec));
 	if (m->lock_fd >= 0)
 		close(m->lock_fd);
 	pthread_cond_destroy(&m->cv);
@@ -526,4 +612,61 @@ module_conn(struct module *m)
 	pthread_cond_signal(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 	return res.outcome == ZTP_MOD_DONE ? 0 : -1;
+}
+
+/* ---- the sections (issue 14) */
+
+int
+module_section_get(struct module *m, enum module_section tag, uint8_t *buf, size_t cap,
+    size_t *len)
+{
+	int rc = 0;
+
+	if ((int)tag <= 0 || tag >= MODULE_SEC__MAX)
+		return ZTP_EINVAL;
+	pthread_mutex_lock(&m->mu);
+	if (m->sec_len[tag] > cap)
+		rc = ZTP_ETOOBIG;
+	else {
+		memcpy(buf, m->sec[tag], m->sec_len[tag]);
+		*len = m->sec_len[tag];
+	}
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+int
+module_section_put(struct module *m, enum module_section tag, const uint8_t *data, size_t len)
+{
+	static uint8_t old[MODULE_SECTION_MAX]; /* under m->mu */
+	size_t oldlen;
+	int rc = 0;
+
+	if ((int)tag <= 0 || tag >= MODULE_SEC__MAX || len > MODULE_SECTION_MAX ||
+	    (data == NULL && len > 0))
+		return ZTP_EINVAL;
+	pthread_mutex_lock(&m->mu);
+	oldlen = m->sec_len[tag];
+	memcpy(old, m->sec[tag], oldlen);
+	if (len > 0)
+		memcpy(m->sec[tag], data, len);
+	m->sec_len[tag] = len;
+	if (save(m, &m->rot) != 0) {
+		memcpy(m->sec[tag], old, oldlen);
+		m->sec_len[tag] = oldlen;
+		rc = ZTP_EIO;
+	}
+	OPENSSL_cleanse(old, oldlen);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+void
+module_rot_flags(struct module *m, int *bootstrapped, int *claimed, uint32_t *features)
+{
+	pthread_mutex_lock(&m->mu);
+	*bootstrapped = ztp_rot_bootstrapped(&m->rot);
+	*claimed = (m->rot.status & ZTP_ROT_STATUS_CLAIMED) != 0;
+	*features = m->rot.features;
+	pthread_mutex_unlock(&m->mu);
 }

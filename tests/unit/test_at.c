@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "at.h"
+#include "ztp/err.h"
 #include "ztp/apdu.h"
 
 /* what the modem wrote, what the SIM was given, what it answers */
@@ -489,6 +490,54 @@ test_trace_sees_lines_in_and_out(void **state)
 	assert_string_equal(fk.trace, ">AT+CSIM=4,\"9000\"|<+CSIM: 4,\"9000\"|<OK|>AT+X|<ERROR|");
 }
 
+/* ---- extensions and the "> " prompt ---- */
+
+static void
+ext_done(void *arg, struct at *a, const uint8_t *data, size_t n)
+{
+	char text[64];
+
+	(void)arg;
+	snprintf(text, sizeof(text), "+XDATA: %zu,\"%.*s\"", n, (int)n, (const char *)data);
+	at_answer(a, text);
+	at_answer(a, "OK");
+}
+
+static int
+ext_cmd(void *arg, struct at *a, const char *c, size_t n)
+{
+	(void)arg;
+	if (n == 8 && memcmp(c, "+XDATA=5", 8) == 0) {
+		assert_int_equal(at_read_data(a, 5, ext_done, NULL), 0);
+		return 1;
+	}
+	if (n == 8 && memcmp(c, "+XDATA=0", 8) == 0) {
+		assert_int_equal(at_read_data(a, 0, ext_done, NULL), ZTP_ERANGE);
+		at_answer(a, "ERROR");
+		return 1;
+	}
+	return 0;
+}
+
+static void
+test_extension_and_data_prompt(void **state)
+{
+	static const struct at_ext ext = { ext_cmd, NULL };
+
+	(void)state;
+	echo_off();
+	assert_int_equal(at_add_ext(&at, &ext), 0);
+	assert_string_equal(send("AT+XDATA=5\r"), "\r\n> ");
+	/* five raw bytes, CR and LF among them, arriving in two pieces; no echo */
+	assert_string_equal(send("a\r"), "");
+	assert_string_equal(send("\nbcAT\r"), "\r\n+XDATA: 5,\"a\r\nbc\"\r\n\r\nOK\r\n\r\nOK\r\n");
+	assert_string_equal(send("AT+XDATA=0\r"), "\r\nERROR\r\n");
+	assert_string_equal(send("AT+NOPE\r"), "\r\nERROR\r\n");
+	while (at.next < AT_EXT_MAX)
+		assert_int_equal(at_add_ext(&at, &ext), 0);
+	assert_int_equal(at_add_ext(&at, &ext), ZTP_EBUSY);
+}
+
 int
 main(void)
 {
@@ -520,6 +569,7 @@ main(void)
 		cmocka_unit_test_setup(test_overlong_line_answers_one_error_and_is_discarded, setup),
 		cmocka_unit_test_setup(test_overlong_line_with_echo_echoes_but_answers_once, setup),
 		cmocka_unit_test_setup(test_trace_sees_lines_in_and_out, setup),
+		cmocka_unit_test_setup(test_extension_and_data_prompt, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -699,7 +699,7 @@ test_features_parse(void **state)
 	assert_int_equal(b, MODMSG_F_PSK | MODMSG_F_E2E);
 	assert_int_equal(modmsg_features_parse("ztp-cert", &b), 0);
 	assert_int_equal(b, MODMSG_F_ZTP_CERT);
-	assert_int_equal(modmsg_features_parse("c2c,local-data,ztp-cert,e2e,psk", &b), 0);
+	assert_int_equal(modmsg_features_parse("c2c,local-data,ztp-cert,e2e,psk,c2c-pairing", &b), 0);
 	assert_int_equal(b, MODMSG_F_ALL);
 	assert_int_equal(modmsg_features_parse("", &b), 0);
 	assert_int_equal(b, 0);
@@ -730,18 +730,18 @@ test_features_format(void **state)
 	assert_int_equal(modmsg_features_format(0, out, sizeof(out)), 0);
 	assert_string_equal(out, "");
 	assert_int_equal(modmsg_features_format(MODMSG_F_ALL, out, sizeof(out)), 0);
-	assert_string_equal(out, "psk,e2e,local-data,c2c,ztp-cert");
+	assert_string_equal(out, "psk,e2e,local-data,c2c,ztp-cert,c2c-pairing");
 	assert_int_equal(modmsg_features_format(MODMSG_F_C2C | MODMSG_F_E2E, out, sizeof(out)), 0);
 	assert_string_equal(out, "e2e,c2c");
 	/* bits of no feature are left out */
-	assert_int_equal(modmsg_features_format(0xFFFFFFE0u | MODMSG_F_PSK, out, sizeof(out)), 0);
+	assert_int_equal(modmsg_features_format(0xFFFFFFC0u | MODMSG_F_PSK, out, sizeof(out)), 0);
 	assert_string_equal(out, "psk");
 }
 
 static void
 test_features_format_buffer_sizes(void **state)
 {
-	const char *all = "psk,e2e,local-data,c2c,ztp-cert";
+	const char *all = "psk,e2e,local-data,c2c,ztp-cert,c2c-pairing";
 	size_t need = strlen(all) + 1, cap;
 	char out[64];
 
@@ -777,7 +777,8 @@ test_feature_name(void **state)
 	assert_string_equal(modmsg_feature_name(MODMSG_F_ZTP_CERT), "ztp-cert");
 	assert_null(modmsg_feature_name(0));
 	assert_null(modmsg_feature_name(MODMSG_F_PSK | MODMSG_F_E2E));
-	assert_null(modmsg_feature_name(0x20));
+	assert_string_equal(modmsg_feature_name(MODMSG_F_C2C_PAIRING), "c2c-pairing");
+	assert_null(modmsg_feature_name(0x40));
 	assert_null(modmsg_feature_name(0x80000000u));
 }
 

@@ -636,10 +636,10 @@ recrc(uint8_t img[ZTP_ROT_STATE_LEN])
 {
 	uint32_t c = crc32_ref(img, ZTP_ROT_STATE_LEN - 4);
 
-	img[279] = (uint8_t)(c >> 24);
-	img[280] = (uint8_t)(c >> 16);
-	img[281] = (uint8_t)(c >> 8);
-	img[282] = (uint8_t)c;
+	img[ZTP_ROT_STATE_LEN - 4] = (uint8_t)(c >> 24);
+	img[ZTP_ROT_STATE_LEN - 3] = (uint8_t)(c >> 16);
+	img[ZTP_ROT_STATE_LEN - 2] = (uint8_t)(c >> 8);
+	img[ZTP_ROT_STATE_LEN - 1] = (uint8_t)c;
 }
 
 static void
@@ -669,12 +669,60 @@ test_image_layout(void **state)
 
 	ztp_rot_init(&r, uid, factory);
 	image_of(&r, img);
-	assert_memory_equal(img, "ZROT\x00\x01\x01\x1b", 8);
+	assert_memory_equal(img, "ZROT\x00\x02\x01\x53", 8);
 	assert_memory_equal(img + 12, uid, 16);
 	assert_memory_equal(img + 28, factory, 32);
 	assert_int_equal(ztp_rot_save(&r, small, sizeof(small), &len), ZTP_ETOOBIG);
 	/* the CRC is the standard one: "123456789" -> cbf43926 */
 	assert_int_equal(crc32_ref((const uint8_t *)"123456789", 9), 0xcbf43926u);
+}
+
+/* a version 1 image (issue 13's 283 bytes) is read; the services' fields start at zero */
+static void
+test_image_version1_read(void **state)
+{
+	struct ztp_rot r, back;
+	uint8_t img[ZTP_ROT_STATE_LEN], v1[283];
+	uint32_t c;
+	char err[200];
+
+	ztp_rot_init(&r, uid, factory);
+	r.boots = 7;
+	image_of(&r, img);
+	memcpy(v1, img, 279);
+	v1[5] = 1;
+	v1[6] = 0x01;
+	v1[7] = 0x1b;
+	c = crc32_ref(v1, 279);
+	v1[279] = (uint8_t)(c >> 24);
+	v1[280] = (uint8_t)(c >> 16);
+	v1[281] = (uint8_t)(c >> 8);
+	v1[282] = (uint8_t)c;
+	assert_int_equal(ztp_rot_load(&back, v1, sizeof(v1), err, sizeof(err)), 0);
+	assert_int_equal(back.boots, 7);
+	assert_int_equal(back.sid, 0);
+	assert_int_equal(back.e2e_mark, 0);
+	/* a version 1 header with the version 2 length is refused */
+	assert_refused(v1, 282, "shorter");
+	v1[5] = 3;
+	assert_refused(v1, sizeof(v1), "format version 3");
+	/* the services' fields survive a round trip */
+	r.sid = 42;
+	r.e2e_mark = r.e2e_next = 640;
+	r.down_last = 9;
+	r.local_trial = 3;
+	memset(r.local, 0xA5, sizeof(r.local));
+	image_of(&r, img);
+	assert_int_equal(ztp_rot_load(&back, img, sizeof(img), err, sizeof(err)), 0);
+	assert_int_equal(back.sid, 42);
+	assert_int_equal(back.e2e_next, 640);
+	assert_int_equal(back.down_last, 9);
+	assert_int_equal(back.local_trial, 3);
+	assert_memory_equal(back.local, r.local, sizeof(r.local));
+	/* a counter past 48 bits is refused */
+	img[315] = 0x01;
+	recrc(img);
+	assert_refused(img, sizeof(img), "48 bits");
 }
 
 static void
@@ -712,11 +760,11 @@ test_image_header_and_crc(void **state)
 	bad[0] = 'z';
 	assert_refused(bad, sizeof(bad), "not a module state file");
 	memcpy(bad, img, sizeof(bad));
-	bad[5] = 2;
-	assert_refused(bad, sizeof(bad), "format version 2");
+	bad[5] = 3;
+	assert_refused(bad, sizeof(bad), "format version 3");
 	memcpy(bad, img, sizeof(bad));
-	bad[7] = 0x1c;
-	assert_refused(bad, sizeof(bad), "length field 284");
+	bad[7] = 0x54;
+	assert_refused(bad, sizeof(bad), "length field 340");
 	/* every single-bit flip past the header is caught by the CRC */
 	for (i = 8; i < ZTP_ROT_STATE_LEN; i++)
 		for (bit = 0; bit < 8; bit++) {
@@ -1150,6 +1198,7 @@ main(void)
 		cmocka_unit_test(test_last_epoch_refuses_request),
 		cmocka_unit_test(test_image_layout),
 		cmocka_unit_test(test_image_truncated_or_long),
+		cmocka_unit_test(test_image_version1_read),
 		cmocka_unit_test(test_image_header_and_crc),
 		cmocka_unit_test(test_image_contradictions),
 		cmocka_unit_test(test_error_never_shows_key_bytes),
