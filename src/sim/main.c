@@ -38,6 +38,7 @@
 
 #include "clock.h"
 #include "at.h"
+#include "at_devcert.h"
 #include "fault.h"
 #include "log.h"
 #include "module.h"
@@ -81,6 +82,7 @@ struct sim {
 	/* ztp-sim --module: a module's root of trust (module.h); NULL: none */
 	struct module *module;
 	struct at_module_ops mod_ops;
+	struct at_ext devcert_ext; /* AT+USECDEVCERT (at_devcert.c) */
 	int have_sim; /* --sim given: without it AT+CSIM answers ERROR */
 };
 
@@ -714,6 +716,9 @@ main(int argc, char **argv)
 		sim.mod_ops.conn = mod_conn;
 		sim.mod_ops.arg = &sim;
 		at_set_module(&sim.at, &sim.mod_ops);
+		/* AT+USECDEVCERT (at_devcert.c) */
+		at_devcert_ext(&sim.devcert_ext, sim.module);
+		at_add_ext(&sim.at, &sim.devcert_ext);
 	}
 
 	if (open_pty(&sim) != 0)

@@ -137,3 +137,144 @@ PA=$(cat "$T/out")
 as "$ACME" GET "/v1/profiles/$PA/ztp-ca"
 want 200 "GET the profile's CA"
 eq "$(body | jq -r .ztp_ca)" fleet "the profile's CA"
+
+# devcert NAME: AT+USECDEVCERT?'s three digits, or dead; anything else fails the test
+devcert() {
+	local r
+	r=$(mat "$1" 'AT+USECDEVCERT?')
+	[ "$r" = dead ] && { echo dead; return 0; }
+	[[ "$r" =~ ^\\r\\n\+USECDEVCERT:\ ([01],[01],[01])\\r\\n\\r\\nOK\\r\\n$ ]] ||
+		fail "$1: AT+USECDEVCERT? answered '$r'"
+	echo "${BASH_REMATCH[1]}"
+}
+# wait_devcert NAME WANT: until AT+USECDEVCERT? answers WANT; fails after 20 s
+wait_devcert() {
+	local r
+	for _ in $(seq 1 100); do
+		r=$(devcert "$1")
+		[ "$r" = "$2" ] && return 0
+		[ "$r" = dead ] && fail "$1: ztp-sim died"
+		sleep 0.2
+	done
+	fail "$1: AT+USECDEVCERT? still '$r', not '$2'"
+}
+# part NAME N FILE: AT+USECDEVCERT=N's DER into FILE
+part() {
+	local r
+	r=$(mat "$1" "AT+USECDEVCERT=$2")
+	[[ "$r" =~ ^\\r\\n\+USECDEVCERT:\ $2,([0-9]+),\"([0-9A-F]+)\"\\r\\n\\r\\nOK\\r\\n$ ]] ||
+		fail "$1: AT+USECDEVCERT=$2 answered '${r:0:200}'"
+	printf '%s' "${BASH_REMATCH[2]}" | xxd -r -p >"$3"
+	eq "$(stat -c %s "$3")" "${BASH_REMATCH[1]}" "AT+USECDEVCERT=$2: the byte count"
+}
+
+mod_import 1 2
+R1=$(mod_uid 1)
+R2=$(mod_uid 2)
+mod_new m1 1
+# sealed before it can reach the server (a port nobody listens on), then bootstrapped
+REAL_PORT=$DEVICE_PORT
+DEVICE_PORT=9
+msim_start m1 || fail "m1 did not start"
+mseal m1 "$PA" SN-0001
+eq "$(devcert m1)" 1,1,1 "AT+USECDEVCERT? before the bootstrap"
+eq "$(mat m1 'AT+USECDEVCERT=0')" '\r\n+USECDEVCERT: 0,1\r\n\r\nOK\r\n' "AT+USECDEVCERT=0 before"
+eq "$(mat m1 'AT+USECDEVCERT=2')" '\r\n+CME ERROR: operation not allowed\r\n' \
+	"AT+USECDEVCERT=2 before"
+msim_stop m1
+DEVICE_PORT=$REAL_PORT
+msim_start m1 || fail "m1 did not start again"
+wait_devcert m1 0,0,0
+eq "$(mstatus m1)" 1,1,1 "m1's AT+USECDEVINFO?"
+eq "$(mat m1 'AT+USECDEVCERT=0')" '\r\n+USECDEVCERT: 0,0\r\n\r\nOK\r\n' "AT+USECDEVCERT=0"
+eq "$(mat m1 'AT+USECDEVCERT=?')" '\r\n+USECDEVCERT: (0-3)\r\n\r\nOK\r\n' "AT+USECDEVCERT=?"
+part m1 1 "$T/m1.ca.der"
+part m1 2 "$T/m1.cert.der"
+part m1 3 "$T/m1.key.der"
+openssl x509 -inform DER -in "$T/m1.ca.der" -out "$T/m1.ca.pem"
+openssl x509 -inform DER -in "$T/m1.cert.der" -out "$T/m1.cert.pem"
+openssl pkey -inform DER -in "$T/m1.key.der" -out "$T/m1.key.pem"
+cmp -s "$T/m1.ca.pem" "$T/fleet.pem" || fail "AT+USECDEVCERT=1 is not the CA certificate"
+openssl verify -CAfile "$T/fleet.pem" "$T/m1.cert.pem" >/dev/null ||
+	fail "the device certificate does not verify against the CA"
+SUBJ=$(openssl x509 -in "$T/m1.cert.pem" -noout -subject -nameopt multiline)
+grep -q "commonName *= *$R1" <<<"$SUBJ" || fail "device certificate: not CN=$R1: $SUBJ"
+grep -q "serialNumber *= *SN-0001" <<<"$SUBJ" || fail "device certificate: not serialNumber=SN-0001: $SUBJ"
+[ "$(openssl x509 -in "$T/m1.cert.pem" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)" = \
+	"$(openssl pkey -in "$T/m1.key.pem" -pubout -outform DER | sha256sum)" ] ||
+	fail "the private key is not the device certificate's"
+eq "$(db "SELECT count(*) FROM ztp_bundles WHERE rot_uid = '$R1' AND delivered_at > 0")" 1 \
+	"the bundle confirmed in the store"
+ok "enabled on a profile: at the bootstrap the module holds its key, a device certificate of the CA (CN = RoT UID, serialNumber = serial) and the CA's; +USECDEVCERT: 0,0,0"
+
+# mutual TLS: a server that trusts that CA only takes the module's certificate
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv.key" \
+	-out "$T/srv.pem" -days 1 -subj /CN=127.0.0.1 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/rogue.key" \
+	-out "$T/rogue.pem" -days 1 -subj "/CN=$R1" 2>/dev/null
+# mtls CERT KEY: "gnip" if the handshake with client certificate CERT passed, else the reason
+mtls() {
+	local sp port r
+	: >"$T/ss.out"
+	openssl s_server -accept 127.0.0.1:0 -cert "$T/srv.pem" -key "$T/srv.key" -Verify 1 \
+		-verify_return_error -CAfile "$T/fleet.pem" -naccept 1 -rev >"$T/ss.out" 2>&1 &
+	sp=$!
+	for _ in $(seq 1 100); do grep -q '^ACCEPT' "$T/ss.out" && break; sleep 0.05; done
+	port=$(sed -n 's/^ACCEPT .*:\([0-9]*\)$/\1/p' "$T/ss.out")
+	[ -n "$port" ] || { kill "$sp" 2>/dev/null; fail "openssl s_server did not start: $(cat "$T/ss.out")"; }
+	r=$( (echo ping; sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$port" \
+		-cert "$1" -key "$2" -CAfile "$T/srv.pem" -quiet 2>"$T/sc.err" | head -1 || true)
+	kill "$sp" 2>/dev/null || true
+	wait "$sp" 2>/dev/null || true
+	echo "${r:-refused}"
+}
+eq "$(mtls "$T/m1.cert.pem" "$T/m1.key.pem")" gnip "mutual TLS with the module's certificate"
+grep -q "$R1" "$T/ss.out" || fail "s_server did not see the module's certificate: $(cat "$T/ss.out")"
+[ "$(mtls "$T/rogue.pem" "$T/rogue.key")" != gnip ] || fail "a certificate of another CA was taken"
+grep -q 'certificate verify failed' "$T/ss.out" ||
+	fail "s_server did not refuse the other CA's certificate for its chain: $(head -c 400 "$T/ss.out")"
+ok "mutual TLS: the module's key and certificate reach a server that trusts only its CA; another CA's certificate is refused"
+
+# ---- 4. enabled on a device after its bootstrap: at the next heartbeat
+as "$ACME" POST /v1/profiles '{"name":"plain","heartbeat_min_interval_s":1}'
+want 201 "a profile without ztp-cert"
+P2=$(body | jq -r .uid)
+mod_new m2 2
+msim_start m2 || fail "m2 did not start"
+for _ in $(seq 1 100); do [ "$(mstatus m2)" = 1,0,1 ] && break; sleep 0.1; done
+mseal m2 "$P2" SN-0002
+for _ in $(seq 1 100); do [ "$(mstatus m2)" = 1,1,1 ] && break; sleep 0.1; done
+eq "$(mstatus m2)" 1,1,1 "m2 claimed"
+eq "$(devcert m2)" 1,1,1 "m2 before ztp-cert is on"
+snapshot dev
+as "$GLOBEX" PUT "/v1/modules/$R2/ztp-ca" '{"ztp_ca":"fleet"}'
+want 404 "globex naming a CA for acme's module"
+unchanged dev "another owner's module"
+ok_run --admin "$T/acme.json" device features "$R2" --enable ztp-cert
+ok_run --admin "$T/acme.json" device ztp-ca "$R2" fleet
+grep -q '"effective_ztp_ca": *"fleet"\|effective_ztp_ca: fleet' "$T/out" || out_has "fleet"
+eq "$(devcert m2)" 1,1,1 "m2 before its next heartbeat"
+mconn_ok m2
+wait_devcert m2 0,0,0
+part m2 2 "$T/m2.cert.der"
+openssl x509 -inform DER -in "$T/m2.cert.der" -out "$T/m2.cert.pem"
+openssl verify -CAfile "$T/fleet.pem" "$T/m2.cert.pem" >/dev/null ||
+	fail "m2's certificate does not verify against the CA"
+as "$ACME" GET "/v1/modules/$R2/ztp-ca"
+want 200 "GET the module's ZTP state"
+[ "$(body | jq -r '.bundle.delivered_at != null and .effective_ztp_ca == "fleet"')" = true ] ||
+	fail "the module's ZTP state: $(body)"
+as "$GLOBEX" GET "/v1/modules/$R2/ztp-ca"
+want 404 "GET acme's module's ZTP state as globex"
+ok "enabled on a device after its bootstrap: delivered at the next heartbeat (AT+USECCONN)"
+
+# the private keys of the modules are nowhere in the store in clear, nor in ztpd's log
+KEYHEX=$(xxd -p "$T/m1.key.der" | tr -d '\n' | cut -c 100-160)
+if ! store_is_pg; then
+	for f in "$DATA"/ztp.db*; do
+		xxd -p "$f" | tr -d '\n' | grep -q "$KEYHEX" && fail "a module's key is in $f in clear"
+	done
+fi
+! grep -q "$(xxd -p "$T/m1.key.der" | tr -d '\n' | cut -c 100-140)" "$T/ztpd.log" ||
+	fail "a module's key in the log"
+ok "the bundles are sealed in the store"
