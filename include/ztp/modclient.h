@@ -74,7 +74,7 @@ struct modclient_opts {
 	void (*log)(void *arg, enum modclient_log_level level, const char *msg);
 	/*
 	 * Optional (ZTP certificates, docs/protocol/security-service.md
-	 * section 10): store the bundle bundle[0..len) durably (checked with
+	 * section 11): store the bundle bundle[0..len) durably (checked with
 	 * ztp_cert_parse, ztp/ztpcert.h) and return 0, or negative if it could
 	 * not. Called without the lock, after the contact's commit, when the
 	 * server said that a bundle waits; the client then confirms it. NULL:

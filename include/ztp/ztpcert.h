@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ZTP certificate bundles (docs/protocol/security-service.md section 10):
+ * ZTP certificate bundles (docs/protocol/security-service.md section 11):
  * what a module receives once ztp-cert is on, its private key, its device
  * certificate and the CA's certificate, in one bounded message both sides
  * link (ztpd encodes it, the module parses it). Portable: no allocation, no

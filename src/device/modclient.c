@@ -638,7 +638,7 @@ exchange(struct conn *k, const char *path, const uint8_t *body, size_t len, int 
 }
 
 /*
- * The ZTP certificate the server said waits (section 10): GET /m/z, check
+ * The ZTP certificate the server said waits (section 11): GET /m/z, check
  * the bundle, store it (opts.store_cert), confirm it with the SHA-256 of
  * its device certificate. Sets res->cert: 1 done, -1 failed (the next
  * heartbeat's answer says again that it waits).
@@ -868,7 +868,7 @@ request_and_confirm(struct modclient *c, struct conn *k, struct ztp_rot *r, uint
 			res->outcome = ZTP_MOD_LOCAL;
 		}
 		unlock(c);
-		/* a ZTP certificate waits: fetched on this connection (section 10) */
+		/* a ZTP certificate waits: fetched on this connection (section 11) */
 		if (res->outcome == ZTP_MOD_DONE && (a.status & ZTP_CERT_STATUS_WAITING) &&
 		    c->o.store_cert != NULL && !close_after)
 			fetch_cert(c, k, res);

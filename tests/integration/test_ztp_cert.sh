@@ -278,3 +278,11 @@ fi
 ! grep -q "$(xxd -p "$T/m1.key.der" | tr -d '\n' | cut -c 100-140)" "$T/ztpd.log" ||
 	fail "a module's key in the log"
 ok "the bundles are sealed in the store"
+
+# every route of this service is documented
+for p in /v1/ztp-cas /v1/ztp-cas/{name} /v1/ztp-cas/{name}/pop /v1/profiles/{uid}/ztp-ca \
+	/v1/modules/{rot}/ztp-ca; do
+	grep -qF "  $p:" "$SRC/docs/openapi.yaml" || fail "docs/openapi.yaml has no $p"
+	grep -qF "$p" "$SRC/docs/admin-api.md" || fail "docs/admin-api.md has no $p"
+done
+ok "routes documented"

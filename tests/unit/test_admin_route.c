@@ -150,8 +150,10 @@ test_owner_keys_pass_only_where_handlers_filter_by_owner(void **state)
 		{ ADMINROUTE_POST, "/v1/ztp-cas" },
 		{ ADMINROUTE_GET, "/v1/ztp-cas/{ztpca}" },
 		{ ADMINROUTE_POST, "/v1/ztp-cas/{ztpca}/pop" },
-		{ ADMINROUTE_GET | ADMINROUTE_PUT, "/v1/profiles/{profile}/ztp-ca" },
-		{ ADMINROUTE_GET | ADMINROUTE_PUT, "/v1/modules/{rot}/ztp-ca" },
+		{ ADMINROUTE_GET, "/v1/profiles/{profile}/ztp-ca" },
+		{ ADMINROUTE_PUT, "/v1/profiles/{profile}/ztp-ca" },
+		{ ADMINROUTE_GET, "/v1/modules/{rot}/ztp-ca" },
+		{ ADMINROUTE_PUT, "/v1/modules/{rot}/ztp-ca" },
 	};
 	size_t i, k, n = 0;
 

@@ -118,10 +118,10 @@ const struct adminroute admin_api_routes[] = {
 	{ ADMINROUTE_POST, "/v1/ztp-cas", admin_ztpca_create, ADMINROUTE_OWNER_OK },
 	{ ADMINROUTE_GET, "/v1/ztp-cas/{ztpca}", admin_ztpca_get, ADMINROUTE_OWNER_OK },
 	{ ADMINROUTE_POST, "/v1/ztp-cas/{ztpca}/pop", admin_ztpca_pop, ADMINROUTE_OWNER_OK },
-	{ ADMINROUTE_GET | ADMINROUTE_PUT, "/v1/profiles/{profile}/ztp-ca", admin_ztpca_profile,
-	    ADMINROUTE_OWNER_OK },
-	{ ADMINROUTE_GET | ADMINROUTE_PUT, "/v1/modules/{rot}/ztp-ca", admin_ztpca_module,
-	    ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_GET, "/v1/profiles/{profile}/ztp-ca", admin_ztpca_profile, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_PUT, "/v1/profiles/{profile}/ztp-ca", admin_ztpca_profile, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_GET, "/v1/modules/{rot}/ztp-ca", admin_ztpca_module, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_PUT, "/v1/modules/{rot}/ztp-ca", admin_ztpca_module, ADMINROUTE_OWNER_OK },
 };
 const size_t admin_api_nroutes = sizeof(admin_api_routes) / sizeof(admin_api_routes[0]);
 

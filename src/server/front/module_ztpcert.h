@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ZTP certificates on the device listener (module_ztpcert.c,
- * docs/protocol/security-service.md section 10): whether a module's
+ * docs/protocol/security-service.md section 11): whether a module's
  * answer says that a bundle waits, and GET /m/z (the bundle) and POST /m/z
  * (the module's confirmation) on a connection of its current key.
  */
