@@ -362,10 +362,13 @@ admin_ztpca_create(struct areq *a)
 		    (size_t)key_len, &made, why, sizeof(why));
 	else
 		rc = signer_ztpca_create(a->w->srv->signer, id, name, owner, (uint32_t)ca_days, &made);
-	/* the key in clear is no longer needed, here or in the request */
+	/* the key in clear is no longer needed, here, in the request or in its JSON */
 	if (key != NULL)
 		OPENSSL_clear_free(key, (size_t)key_len);
 	key = NULL;
+	if (json_is_string(json_object_get(o, "private_key")))
+		OPENSSL_cleanse((char *)json_string_value(json_object_get(o, "private_key")),
+		    json_string_length(json_object_get(o, "private_key")));
 	json_decref(o);
 	o = NULL;
 	OPENSSL_cleanse(a->body, a->bodylen);
