@@ -5,6 +5,8 @@
 #   make test-pg the store's tests again on a real PostgreSQL they start
 #               (ctest -L pg; docs/testing.md)
 #   make demo-cluster  three ztpd on one PostgreSQL behind HAProxy, one killed
+#   make size   the device core's flash and RAM on a Cortex-M4 and x86-64
+#               (scripts/size.sh, docs/device-core.md)
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # the PostgreSQL copies mostly wait (on the server, on ztpd): more at once than cores
@@ -14,7 +16,7 @@ PG_JOBS ?= $(shell echo $$(( $(JOBS) * 2 )))
 TEST_EXCLUDE ?= pg
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-pg demo demo-cluster bench fuzz clean
+.PHONY: all deps build test test-pg demo demo-cluster bench fuzz size clean
 
 all: build
 
@@ -42,6 +44,10 @@ bench: build
 
 fuzz: deps
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# compiles the core by itself (not the CMake build): BUILD/size
+size:
+	@bash scripts/size.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -90,7 +90,7 @@ struct at_ext {
 	void *arg;
 };
 
-#define AT_EXT_MAX 4
+#define AT_EXT_MAX 8
 #define AT_DATA_MAX 8192 /* the most bytes one "> " prompt takes */
 
 /* What an extension gets once the bytes it asked for with at_read_data have come. */

@@ -38,13 +38,16 @@
 
 #include "clock.h"
 #include "at.h"
+#include "at_c2c.h"
 #include "at_devcert.h"
+#include "at_usec.h"
 #include "fault.h"
 #include "log.h"
 #include "module.h"
 #include "num.h"
 #include "simfile.h"
 #include "ztp/card.h"
+#include "ztp/crypto_ossl.h"
 #include "ztp/err.h"
 #include "ztp/safe2.h"
 #include "ztp/transport.h"
@@ -84,6 +87,11 @@ struct sim {
 	struct at_module_ops mod_ops;
 	struct at_ext devcert_ext; /* AT+USECDEVCERT (at_devcert.c) */
 	int have_sim; /* --sim given: without it AT+CSIM answers ERROR */
+	/* the module's chip-to-chip channel (at_c2c.h): between the pty and the interpreter */
+	struct at_c2c c2c;
+	int have_c2c;
+	/* the RoT's services' commands (at_usec.h) */
+	struct at_usec usec;
 };
 
 /* ---- the applet's platform ---- */
@@ -240,7 +248,7 @@ flush_out(struct sim *sim)
 }
 
 static void
-at_out(void *arg, const uint8_t *buf, size_t len)
+pty_out(void *arg, const uint8_t *buf, size_t len)
 {
 	struct sim *sim = arg;
 
@@ -252,6 +260,18 @@ at_out(void *arg, const uint8_t *buf, size_t len)
 	}
 	sim->dropping = 0;
 	evbuffer_add(sim->outq, buf, len);
+}
+
+/* The interpreter's output: through the chip-to-chip channel with a module. */
+static void
+at_out(void *arg, const uint8_t *buf, size_t len)
+{
+	struct sim *sim = arg;
+
+	if (sim->have_c2c)
+		at_c2c_out(&sim->c2c, buf, len);
+	else
+		pty_out(sim, buf, len);
 }
 
 static size_t
@@ -308,7 +328,7 @@ at_trace(void *arg, enum at_dir dir, const char *line, size_t len)
 	char safe[4 * AT_LINE_MAX + 8];
 	struct timespec ts;
 	struct tm tm;
-	size_t n = dir == AT_IN ? redact(line, len) : len;
+	size_t n = at_c2c_redact(line, dir == AT_IN ? redact(line, len) : len);
 
 	if (sim->trace == NULL)
 		return;
@@ -330,7 +350,10 @@ on_read(evutil_socket_t fd, short what, void *arg)
 
 	n = read(sim->master, buf, sizeof(buf));
 	if (n > 0) {
-		at_input(&sim->at, buf, (size_t)n);
+		if (sim->have_c2c)
+			at_c2c_input(&sim->c2c, buf, (size_t)n);
+		else
+			at_input(&sim->at, buf, (size_t)n);
 		flush_out(sim);
 		return;
 	}
@@ -716,13 +739,29 @@ main(int argc, char **argv)
 		sim.mod_ops.conn = mod_conn;
 		sim.mod_ops.arg = &sim;
 		at_set_module(&sim.at, &sim.mod_ops);
+		if (at_usec_init(&sim.usec, sim.module, &sim.at) != 0) {
+			log_warnx("no room for the services' AT commands");
+			goto out;
+		}
 		/* AT+USECDEVCERT (at_devcert.c) */
 		at_devcert_ext(&sim.devcert_ext, sim.module);
-		at_add_ext(&sim.at, &sim.devcert_ext);
+		if (at_add_ext(&sim.at, &sim.devcert_ext) != 0) {
+			log_warnx("no room for AT+USECDEVCERT");
+			goto out;
+		}
 	}
 
 	if (open_pty(&sim) != 0)
 		goto out;
+	/* the terminal that pairs is the pty */
+	if (sim.module != NULL) {
+		if (at_c2c_init(&sim.c2c, sim.module, ztp_crypto_openssl(), &sim.at, sim.pty, pty_out,
+			&sim, err, sizeof(err)) != 0) {
+			log_warnx("%s", err);
+			goto out;
+		}
+		sim.have_c2c = 1;
+	}
 	sim.ev_read = event_new(sim.base, sim.master, EV_READ | EV_PERSIST, on_read, &sim);
 	sim.ev_write = event_new(sim.base, sim.master, EV_WRITE | EV_PERSIST, on_write, &sim);
 	sim.ev_timer = evtimer_new(sim.base, on_timer, &sim);
@@ -759,6 +798,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	remove_link(&sim);
+	at_c2c_free(&sim.c2c);
 	module_stop(sim.module); /* the thread goes before the state it uses */
 	/* a card reset: in-flight attempts are cancelled before the transport goes */
 	if (sim.tr != NULL)

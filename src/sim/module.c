@@ -32,7 +32,9 @@
 #include "simfile.h"
 #include "ztp/err.h"
 #include "ztp/modclient.h"
+#include "ztp/crypto_ossl.h"
 #include "ztp/rot.h"
+#include "ztp/rotsvc.h"
 
 /* the root of trust's image, then the sections: refuse anything larger */
 #define SEC_MAGIC "ZSEC"
@@ -462,6 +464,11 @@ module_start(const struct module_opts *o, char *err, size_t errcap)
 	if (load_file(m->path, m, &m->rot, err, errcap) != 0)
 		goto fail;
 	ztp_rot_boot(&m->rot);
+	/* local data protection's secret, made once (a module of issue 13 gets it now) */
+	if (ztp_rot_local_setup(&m->rot, ztp_crypto_openssl()) < 0) {
+		ztp_errf(err, errcap, ZTP_ECRYPTO, "cannot make the local data secret");
+		goto fail;
+	}
 	if (save(m, &m->rot) != 0) {
 		ztp_errf(err, errcap, ZTP_EIO, "%s: cannot write the state", m->path);
 		goto fail;
@@ -677,4 +684,179 @@ module_rot_flags(struct module *m, int *bootstrapped, int *claimed, uint32_t *fe
 	*claimed = (m->rot.status & ZTP_ROT_STATUS_CLAIMED) != 0;
 	*features = m->rot.features;
 	pthread_mutex_unlock(&m->mu);
+}
+
+/* ---- the services (issue 14) */
+
+int
+module_psk(struct module *m, size_t psk_len, uint8_t *id, uint8_t *psk)
+{
+	int rc;
+
+	pthread_mutex_lock(&m->mu);
+	rc = ztp_rot_psk_new(&m->rot, ztp_crypto_openssl(), psk_len, id, psk);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+/*
+ * A service ran on copy (rc its result): when it succeeded and changed
+ * what is stored, write copy first; keep it only then. A failed call
+ * leaves the state as it was. m->mu held.
+ */
+static int
+commit_copy(struct module *m, struct ztp_rot *copy, int changed, int rc)
+{
+	if (rc == 0 && changed && save(m, copy) != 0)
+		rc = ZTP_EIO;
+	if (rc == 0)
+		m->rot = *copy;
+	OPENSSL_cleanse(copy, sizeof(*copy));
+	return rc;
+}
+
+int
+module_e2e_seal(struct module *m, unsigned flags, const uint8_t *in, size_t len, uint8_t *out,
+    size_t cap, size_t *outlen)
+{
+	struct ztp_rot copy;
+	int rc, store = 0;
+
+	pthread_mutex_lock(&m->mu);
+	copy = m->rot;
+	rc = ztp_rot_e2e_seal(&copy, ztp_crypto_openssl(), flags, in, len, out, cap, outlen, &store);
+	/* a new reservation is written before the ciphertext leaves */
+	rc = commit_copy(m, &copy, store, rc);
+	pthread_mutex_unlock(&m->mu);
+	if (rc != 0)
+		OPENSSL_cleanse(out, cap);
+	return rc;
+}
+
+int
+module_e2e_open(struct module *m, const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	struct ztp_rot copy;
+	int rc;
+
+	pthread_mutex_lock(&m->mu);
+	copy = m->rot;
+	rc = ztp_rot_e2e_open(&copy, ztp_crypto_openssl(), in, len, out, cap, outlen);
+	rc = commit_copy(m, &copy, 1, rc);
+	pthread_mutex_unlock(&m->mu);
+	if (rc != 0)
+		OPENSSL_cleanse(out, cap);
+	return rc;
+}
+
+/* FILE.fs/<name> into path; ZTP_EINVAL for a name outside the rules. */
+static int
+fs_path(struct module *m, const char *name, size_t namelen, char *path, size_t cap)
+{
+	size_t i;
+
+	if (namelen == 0 || namelen > 64 || name[0] == '.')
+		return ZTP_EINVAL;
+	for (i = 0; i < namelen; i++) {
+		char ch = name[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			ch == '.' || ch == '_' || ch == '-'))
+			return ZTP_EINVAL;
+	}
+	if ((size_t)snprintf(path, cap, "%s.fs/%.*s", m->path, (int)namelen, name) >= cap)
+		return ZTP_EINVAL;
+	return 0;
+}
+
+int
+module_local_seal(struct module *m, const char *name, size_t namelen, const uint8_t *in,
+    size_t len)
+{
+	static uint8_t out[ZTP_LOCAL_OVERHEAD + MODULE_LOCAL_MAX]; /* under m->mu */
+	char path[PATH_MAX + 80], dir[PATH_MAX + 8], err[PATH_MAX + 64];
+	struct ztp_rot copy;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = fs_path(m, name, namelen, path, sizeof(path))) != 0)
+		return rc;
+	if (len > MODULE_LOCAL_MAX)
+		return ZTP_ETOOBIG;
+	snprintf(dir, sizeof(dir), "%s.fs", m->path);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return ZTP_EIO;
+	pthread_mutex_lock(&m->mu);
+	copy = m->rot;
+	rc = ztp_rot_local_seal(&copy, ztp_crypto_openssl(), name, namelen, in, len, out,
+	    sizeof(out), &n);
+	/* a trial before the bootstrap counts: stored first */
+	rc = commit_copy(m, &copy, copy.local_trial != m->rot.local_trial, rc);
+	if (rc == 0 && atomicfile_write(path, out, n, 0600, err, sizeof(err)) != 0) {
+		log_warnx("module: %s", err);
+		rc = ZTP_EIO;
+	}
+	OPENSSL_cleanse(out, n);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+/* Read FILE.fs/<name> whole into buf (cap bytes). */
+static int
+fs_read(struct module *m, const char *name, size_t namelen, uint8_t *buf, size_t cap,
+    size_t *len)
+{
+	char path[PATH_MAX + 80];
+	ssize_t r;
+	int fd, rc;
+
+	if ((rc = fs_path(m, name, namelen, path, sizeof(path))) != 0)
+		return rc;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return errno == ENOENT ? ZTP_ENOENT : ZTP_EIO;
+	*len = 0;
+	while ((r = read(fd, buf + *len, cap - *len)) > 0 && *len + (size_t)r < cap)
+		*len += (size_t)r;
+	if (r > 0)
+		*len += (size_t)r;
+	rc = r < 0 ? ZTP_EIO : 0;
+	/* one more byte would not fit: too big */
+	if (rc == 0 && *len == cap && read(fd, &(uint8_t){ 0 }, 1) == 1)
+		rc = ZTP_ETOOBIG;
+	close(fd);
+	return rc;
+}
+
+int
+module_local_open(struct module *m, const char *name, size_t namelen, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	static uint8_t in[ZTP_LOCAL_OVERHEAD + MODULE_LOCAL_MAX]; /* under m->mu */
+	struct ztp_rot copy;
+	size_t n = 0;
+	int rc;
+
+	pthread_mutex_lock(&m->mu);
+	rc = fs_read(m, name, namelen, in, sizeof(in), &n);
+	if (rc == 0) {
+		copy = m->rot;
+		rc = ztp_rot_local_open(&copy, ztp_crypto_openssl(), name, namelen, in, n, out, cap,
+		    outlen);
+		rc = commit_copy(m, &copy, copy.local_trial != m->rot.local_trial, rc);
+	}
+	OPENSSL_cleanse(in, n);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+int
+module_file_read(struct module *m, const char *name, size_t namelen, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&m->mu);
+	rc = fs_read(m, name, namelen, out, cap, outlen);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
 }

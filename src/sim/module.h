@@ -113,4 +113,29 @@ int module_section_put(struct module *m, enum module_section tag, const uint8_t 
  */
 void module_rot_flags(struct module *m, int *bootstrapped, int *claimed, uint32_t *features);
 
+/*
+ * The root of trust's services (ztp/rotsvc.h), each under the module's
+ * lock, the state written before anything leaves the module when the call
+ * changed it. They return ztp/rotsvc.h's codes; ZTP_EIO when the state
+ * could not be written (the output is then dropped).
+ */
+int module_psk(struct module *m, size_t psk_len, uint8_t *id, uint8_t *psk);
+int module_e2e_seal(struct module *m, unsigned flags, const uint8_t *in, size_t len, uint8_t *out,
+    size_t cap, size_t *outlen);
+int module_e2e_open(struct module *m, const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+    size_t *outlen);
+/*
+ * Local data protection into / out of the module's file system: the
+ * directory FILE.fs beside the state file; a name is 1..64 of
+ * [A-Za-z0-9._-], not starting with '.' (ZTP_EINVAL). module_file_read
+ * reads a file of that directory as it is (AT+USECE2EFILEENC).
+ */
+#define MODULE_LOCAL_MAX 4096 /* the most clear text one file holds */
+int module_local_seal(struct module *m, const char *name, size_t namelen, const uint8_t *in,
+    size_t len);
+int module_local_open(struct module *m, const char *name, size_t namelen, uint8_t *out,
+    size_t cap, size_t *outlen);
+int module_file_read(struct module *m, const char *name, size_t namelen, uint8_t *out, size_t cap,
+    size_t *outlen);
+
 #endif

@@ -207,14 +207,18 @@ mconn_ok() {
 # mfile NAME: the module's state from $T/NAME.nvm as
 # "epoch pending_epoch sealed seal_unreported status heartbeats boots"
 # (pending_epoch 0: no key pending); a file that is not one whole image
-# fails the test
+# (version 2, 339 bytes, maybe followed by the services' sections) fails
+# the test
 mfile() {
 	local out
 	out=$("$PY" -S - "$T/$1.nvm" <<'EOF' 2>&1
 import struct, sys, zlib
 b = open(sys.argv[1], 'rb').read()
-if len(b) != 283 or b[:4] != b'ZROT' or struct.unpack('>I', b[279:283])[0] != zlib.crc32(b[:279]):
+n = struct.unpack('>H', b[6:8])[0] if len(b) >= 8 else 0
+if n != 339 or len(b) < n or b[:4] != b'ZROT' or struct.unpack('>I', b[n - 4:n])[0] != zlib.crc32(b[:n - 4]):
     sys.exit('not one whole module state image (%d bytes)' % len(b))
+if len(b) > n and b[n:n + 4] != b'ZSEC':
+    sys.exit('bytes after the image that are not sections')
 u32 = lambda o: struct.unpack('>I', b[o:o + 4])[0]
 flags = u32(8)
 print(u32(157), u32(193) if flags & 4 else 0, flags & 1, (flags >> 1) & 1, b[254], u32(259), u32(255))

@@ -167,7 +167,7 @@ ok "profiles $P0 (minimum interval 1 s), $P1 (3600 s)"
 
 # ---- 1, 2: created; nothing reached yet ----
 new_module 1
-[ "$(stat -c %s "$T/m1.bin")" = 283 ] || fail "m1.bin is not 283 bytes"
+[ "$(stat -c %s "$T/m1.bin")" = 339 ] || fail "m1.bin is not 339 bytes"
 "$SIM" --module "$T/m1.bin" --module-create "$(rot 1)" --factory-key-file /dev/null \
 	2>>"$T/mod.log" && fail "--module-create replaced an existing file"
 ok "module files created, never replaced"

@@ -151,7 +151,7 @@ test_profile_refuses_bad_values_and_unknown_owner(void **state)
 	p = profile("bad name", "acme");
 	assert_int_equal(store_profile_create(fx->st, &p), ZTP_EINVAL);
 	p = profile("m", "acme");
-	p.features = 0x20; /* no such feature */
+	p.features = 0x40; /* no such feature */
 	assert_int_equal(store_profile_create(fx->st, &p), ZTP_EINVAL);
 	p = profile("m", "acme");
 	p.hb_interval_s = 600;

@@ -109,6 +109,10 @@ const struct adminroute admin_api_routes[] = {
 	{ ADMINROUTE_POST, "/v1/modules/{rot}/transfer", admin_module_transfer, 0 }, /* the operator's */
 	{ ADMINROUTE_POST, "/v1/modules/{rot}/release", admin_module_release, 0 }, /* the operator's */
 	{ ADMINROUTE_PUT, "/v1/modules/{rot}/features", admin_module_features, ADMINROUTE_OWNER_OK },
+	/* the services a customer's server calls (issue 14) */
+	{ ADMINROUTE_GET, "/v1/psk/{identity}", admin_psk_get, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_POST, "/v1/e2e/decryption-parameters", admin_e2e_params, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_POST, "/v1/devices/{udid}/e2e/encrypt", admin_e2e_encrypt, ADMINROUTE_OWNER_OK },
 	{ ADMINROUTE_GET, "/v1/campaigns", admin_campaign_list, ADMINROUTE_OWNER_OK },
 	{ ADMINROUTE_POST, "/v1/campaigns", admin_campaign_create, ADMINROUTE_OWNER_OK },
 	{ ADMINROUTE_GET, "/v1/campaigns/{campaign}", admin_campaign_get, ADMINROUTE_OWNER_OK },

@@ -183,6 +183,10 @@ void admin_module_get(struct areq *a);
 void admin_module_transfer(struct areq *a);
 void admin_module_release(struct areq *a);
 void admin_module_features(struct areq *a);
+/* admin_svc.c: the root of trust's services (issue 14) */
+void admin_psk_get(struct areq *a);
+void admin_e2e_params(struct areq *a);
+void admin_e2e_encrypt(struct areq *a);
 void admin_campaign_list(struct areq *a);
 void admin_campaign_create(struct areq *a);
 void admin_campaign_get(struct areq *a);

@@ -54,6 +54,10 @@ struct worker;
 #define EV_MODULE_CLONE "module_clone"               /* a retired key was used: quarantine */
 #define EV_MODULE_REFUSED "module_refused"           /* a request refused (quarantine, state) */
 #define EV_MODULE_UNKNOWN_PROFILE "module_unknown_profile" /* sealed with no known profile */
+/* the services (issue 14): every call, given or refused */
+#define EV_PSK_LOOKUP "psk_lookup"   /* GET /v1/psk/{identity} */
+#define EV_E2E_PARAMS "e2e_params"   /* POST /v1/e2e/decryption-parameters */
+#define EV_E2E_ENCRYPT "e2e_encrypt" /* POST /v1/devices/{rot}/e2e/encrypt */
 
 /* the summary row of a peer address over --event-rate: its count is the events dropped */
 #define EV_EVENTS_SUPPRESSED "events_suppressed"

@@ -236,6 +236,10 @@ serve_exchange(struct evhttp_request *req, struct worker *w, struct conn *c,
 	MODMSG_SET(&out, MODMSG_HB_INTERVAL);
 	MODMSG_SET(&out, MODMSG_HB_MIN);
 	MODMSG_SET(&out, MODMSG_STATUS);
+	if (m.sid != 0) {
+		out.sid = m.sid; /* the services name the module by it (issue 14) */
+		MODMSG_SET(&out, MODMSG_SID);
+	}
 	reply_items(req, 200, &out);
 }
 

@@ -10,8 +10,9 @@
 #include <openssl/crypto.h>
 
 #include "admin_modreq.h"
-#include "jsonreq.h"
+#include "b64.h"
 #include "hex.h"
+#include "jsonreq.h"
 #include "modmsg.h"
 #include "ztp/err.h"
 
@@ -361,6 +362,66 @@ admin_modreq_campaign(const uint8_t *buf, size_t len, struct store_campaign *out
 		memcpy(rots[i], json_string_value(v), STORE_ROT_HEX + 1);
 	*nrots = json_array_size(arr);
 	*out = c;
+out:
+	json_decref(obj);
+	return rc;
+}
+
+int
+admin_modreq_e2e_params(const uint8_t *buf, size_t len, uint8_t ki[16], size_t *kilen,
+    char *why, size_t cap)
+{
+	static const char *const req[] = { "key_identity", NULL };
+	uint8_t b[16];
+	const char *s;
+	size_t n = 0, want;
+	json_t *obj;
+	int rc;
+
+	if ((rc = jsonreq_load(buf, len, ADMIN_MODREQ_BODY_MAX, req, NULL, &obj, why, cap)) != 0)
+		return rc;
+	if ((rc = jsonreq_string(obj, "key_identity", &s, &n, why, cap)) != 0)
+		goto out;
+	rc = ZTP_EINVAL;
+	want = n >= 1 && s[0] == '1' ? 32 : n >= 1 && s[0] == '2' ? 22 : 0;
+	if (want == 0 || n != want || !hex_valid(s, n) || hex_decode(s, n, b, sizeof(b), &n) != 0) {
+		snprintf(why, cap, "key_identity: the first 16 bytes (32 hex digits, starting with 1)"
+				   " or 11 bytes (22, starting with 2) of the encrypted data");
+		goto out;
+	}
+	memcpy(ki, b, n);
+	*kilen = n;
+	rc = 0;
+out:
+	json_decref(obj);
+	return rc;
+}
+
+int
+admin_modreq_e2e_encrypt(const uint8_t *buf, size_t len, uint8_t *data, size_t *datalen,
+    char *why, size_t cap)
+{
+	static const char *const req[] = { "data", NULL };
+	const char *s;
+	size_t n = 0, got = 0;
+	json_t *obj;
+	int rc;
+
+	if ((rc = jsonreq_load(buf, len, ADMIN_MODREQ_BODY_MAX, req, NULL, &obj, why, cap)) != 0)
+		return rc;
+	if ((rc = jsonreq_string(obj, "data", &s, &n, why, cap)) != 0)
+		goto out;
+	rc = b64_decode(s, n, data, ADMIN_MODREQ_E2E_DATA_MAX, &got);
+	if (rc == ZTP_ETOOBIG)
+		snprintf(why, cap, "data: at most %d bytes once decoded", ADMIN_MODREQ_E2E_DATA_MAX);
+	else if (rc != 0)
+		snprintf(why, cap, "data: not base64");
+	if (rc != 0) {
+		rc = ZTP_EINVAL;
+		memset(data, 0, ADMIN_MODREQ_E2E_DATA_MAX);
+		goto out;
+	}
+	*datalen = got;
 out:
 	json_decref(obj);
 	return rc;

@@ -19,6 +19,7 @@
 #include "store.h"
 
 #define ADMIN_MODREQ_BODY_MAX 65536
+#define ADMIN_MODREQ_E2E_DATA_MAX 4096 /* clear text of one downstream message (ZTP_E2E_DATA_MAX) */
 #define ADMIN_MODREQ_IMPORT_MAX (2 * 1024 * 1024)
 
 /*
@@ -74,5 +75,21 @@ int admin_modreq_features(const uint8_t *buf, size_t len, uint32_t *enable, uint
  */
 int admin_modreq_campaign(const uint8_t *buf, size_t len, struct store_campaign *out,
     char (*rots)[STORE_ROT_HEX + 1], size_t *nrots, char *why, size_t cap);
+
+/*
+ * POST /v1/e2e/decryption-parameters: {"key_identity": hex}, the key
+ * identity exactly (22 or 32 hex digits, either case; the first nibble
+ * gives its length, ztp/rotsvc.h), into ki (room for 16) and *kilen.
+ */
+int admin_modreq_e2e_params(const uint8_t *buf, size_t len, uint8_t ki[16], size_t *kilen,
+    char *why, size_t cap);
+
+/*
+ * POST /v1/devices/ROT/e2e/encrypt: {"data": base64}, 0..
+ * ADMIN_MODREQ_E2E_DATA_MAX bytes once decoded, into data (room for the
+ * maximum). The caller wipes data.
+ */
+int admin_modreq_e2e_encrypt(const uint8_t *buf, size_t len, uint8_t *data, size_t *datalen,
+    char *why, size_t cap);
 
 #endif

@@ -37,6 +37,7 @@ static const struct {
 	{ "profile", PARAM_RAW },
 	{ "rot", PARAM_RAW },
 	{ "campaign", PARAM_RAW },
+	{ "identity", PARAM_RAW },
 	{ "ztpca", PARAM_RAW }, /* a ZTP CA of an owner (admin_ztpca.c) */
 };
 

@@ -23,7 +23,7 @@
 #include "crypto.h"
 #include "ztp/iccid.h"
 
-#define STORE_SCHEMA_VERSION 7 /* of the SQLite driver; store_schema_target() for any */
+#define STORE_SCHEMA_VERSION 8 /* of the SQLite driver; store_schema_target() for any */
 #define STORE_CONFIG_MAX 255
 #define STORE_TELEMETRY_MAX 255
 #define STORE_PSK_MIN 16
@@ -435,6 +435,8 @@ struct store_mod {
 	int64_t heartbeats, boots;
 	char batch[STORE_BATCH_MAX + 1];
 	int64_t created_at, updated_at;
+	uint32_t sid;      /* the service id in PSK and E2E key identities (issue 14) */
+	uint64_t e2e_down; /* the last downstream E2E counter used */
 };
 
 /* What a key of a RoT is to the server (store_module_key). */
@@ -446,6 +448,14 @@ enum store_modkey_kind {
 };
 
 int store_module_get(struct store *st, const char *rot, struct store_mod *out);
+/* ---- the services (issue 14; ztp/rotsvc.h) ---- */
+/* S(e) of rot's epoch (32 bytes, wipe it). ZTP_ENOENT if the epoch was never committed. */
+int store_module_svc(struct store *st, const char *rot, uint32_t epoch, uint8_t svc[32]);
+/* The module whose service id is sid. ZTP_ENOENT if none. */
+int store_module_by_sid(struct store *st, uint32_t sid, struct store_mod *out);
+/* Take the next downstream E2E counter of rot (*counter), with its current epoch. */
+int store_module_down_next(struct store *st, const char *rot, int64_t now, uint64_t *counter,
+    uint32_t *epoch);
 /* One module with its factory secret (sealed), as a maker's batch has it. ZTP_EEXIST if known. */
 int store_module_add(struct store *st, const char *rot, const uint8_t *factory, const char *batch,
     int64_t now);

@@ -32,7 +32,7 @@
 #include "store_int.h"
 #include "ztp/err.h"
 
-#define COPY_COLS_MAX 27      /* modules */
+#define COPY_COLS_MAX 29      /* modules */
 #define COPY_KEY_MAX 2        /* columns of a primary key */
 #define COPY_KEY_TEXT_MAX 256 /* bytes of a text key: the longest is a UDID (64) */
 #define COPY_ROWS_MAX 32      /* rows of one INSERT */
@@ -60,7 +60,7 @@ struct copy_table {
 #define B(n) { n, COPY_BLOB }
 
 /*
- * The schema of store_sqlite.c's version 8 and store_pg.c's version 3, in
+ * The schema of store_sqlite.c's version 9 and store_pg.c's version 4, in
  * an order that respects the foreign keys: groups before allowlist,
  * enrol_passwords and mfr_cas. ztp_schema (PostgreSQL's version) is not
  * copied.
@@ -99,15 +99,17 @@ static const struct copy_table copy_tables[] = {
 	{ .name = "owners", .nkey = 1, .cols = { T("name"), I("created_at") } },
 	{ .name = "profiles", .nkey = 1, .cols = { T("uid"), T("name"), T("owner"), I("features"),
 	    I("hb_interval_s"), I("hb_min_interval_s"), I("created_at") } },
-	{ .name = "modules", .nkey = 1, .cols = { T("rot_uid"), B("factory_key"),
+	{ .name = "modules", .nkey = 1, .identity = "sid", .cols = { T("rot_uid"), B("factory_key"),
 	    I("factory_retired"), I("epoch"), B("op_key"), I("pending_epoch"), B("pending_key"),
 	    I("pending_features"), I("pending_at"), T("profile_uid"), T("serial"), T("owner"),
 	    T("firmware"), I("features"), I("features_applied"), I("quarantined"),
 	    I("quarantined_at"), T("quarantine_reason"), I("clones"), I("bootstrapped_at"),
 	    I("claimed_at"), I("last_heartbeat_at"), I("heartbeats"), I("boots"), T("batch"),
-	    I("created_at"), I("updated_at") } },
+	    I("created_at"), I("updated_at"), I("sid"), I("e2e_down") } },
 	{ .name = "module_keys", .nkey = 2, .cols = { T("rot_uid"), I("epoch"), B("key"),
 	    I("retired_at") } },
+	{ .name = "module_svc_keys", .nkey = 2, .cols = { T("rot_uid"), I("epoch"), B("key"),
+	    I("created_at") } },
 	{ .name = "campaigns", .nkey = 1, .identity = "id", .cols = { I("id"), T("owner"),
 	    T("profile_uid"), I("enable"), I("disable"), T("created_by"), I("created_at") } },
 	{ .name = "campaign_devices", .nkey = 2, .cols = { I("campaign_id"), T("rot_uid"),
@@ -140,8 +142,8 @@ static const struct {
 	const char *driver;
 	int version;
 } copy_schema[] = {
-	{ "sqlite", 8 },
-	{ "postgresql", 3 },
+	{ "sqlite", 9 },
+	{ "postgresql", 4 },
 };
 
 /* The primary key of the last row read. */

@@ -321,7 +321,7 @@ int store_group_derived_name(struct store *st, const char *iccid, char group[STO
 	"rot_uid, factory_retired, epoch, pending_epoch, pending_features, pending_at,"     \
 	" profile_uid, serial, owner, firmware, features, features_applied, quarantined,"   \
 	" quarantined_at, quarantine_reason, clones, bootstrapped_at, claimed_at,"          \
-	" last_heartbeat_at, heartbeats, boots, batch, created_at, updated_at"
+	" last_heartbeat_at, heartbeats, boots, batch, created_at, updated_at, sid, e2e_down"
 void store_row_module(struct store_stmt *s, struct store_mod *m);
 /*
  * store_copy.c, for the tests: the name of the i-th table store_copy copies

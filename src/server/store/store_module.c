@@ -19,7 +19,9 @@
 #include "modmsg.h"
 #include "store.h"
 #include "store_int.h"
+#include "ztp/crypto_ossl.h"
 #include "ztp/err.h"
+#include "ztp/rotsvc.h"
 
 enum module_stmt {
 	S_MOD_GET,
@@ -37,6 +39,10 @@ enum module_stmt {
 	S_MOD_QUARANTINE,
 	S_MOD_CAMPAIGN_FAILED,
 	S_MOD_ADD,
+	S_MOD_SVC_ADD,
+	S_MOD_SVC_GET,
+	S_MOD_BY_SID,
+	S_MOD_DOWN_NEXT,
 	S__COUNT
 };
 
@@ -96,6 +102,12 @@ static const char *const module_sql[S__COUNT] = {
 		      " VALUES(?1, ?2, ?3, ?4, ?4)",
 	[S_MOD_CAMPAIGN_FAILED] = "UPDATE campaign_devices SET state = 2, updated_at = ?2"
 				  " WHERE rot_uid = ?1 AND state = 0",
+	[S_MOD_SVC_ADD] = "INSERT INTO module_svc_keys(rot_uid, epoch, key, created_at)"
+			  " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[S_MOD_SVC_GET] = "SELECT key FROM module_svc_keys WHERE rot_uid = ?1 AND epoch = ?2",
+	[S_MOD_BY_SID] = "SELECT " STORE_MOD_COLS " FROM modules WHERE sid = ?1",
+	[S_MOD_DOWN_NEXT] = "UPDATE modules SET e2e_down = e2e_down + 1, updated_at = ?2"
+			    " WHERE rot_uid = ?1",
 };
 
 static struct store_stmt *
@@ -132,6 +144,8 @@ store_row_module(struct store_stmt *s, struct store_mod *m)
 	store_col_text(s, 21, m->batch, sizeof(m->batch));
 	m->created_at = store_col_int64(s, 22);
 	m->updated_at = store_col_int64(s, 23);
+	m->sid = (uint32_t)store_col_int64(s, 24);
+	m->e2e_down = (uint64_t)store_col_int64(s, 25);
 }
 
 int
@@ -316,6 +330,109 @@ store_module_profile(struct store *st, const char *uid, char owner[STORE_OWNER_M
 	return 0;
 }
 
+/*
+ * S(e) of the epoch being committed (ztp/rotsvc.h), sealed with its RoT
+ * and "svc:<e>": the services' keys of that epoch, kept after the epoch's
+ * own key is gone.
+ */
+static int
+svc_add(struct store *st, const char *rot, uint32_t epoch, const uint8_t *key, int64_t now)
+{
+	uint8_t svc[ZTP_SVC_LEN], sealed[ZTP_SVC_LEN + CRYPTO_SEAL_OVERHEAD];
+	struct store_stmt *s;
+	size_t sealedlen = 0;
+	char extra[32];
+	int rc;
+
+	snprintf(extra, sizeof(extra), "svc:%" PRIu32, epoch);
+	rc = ztp_svc_root(ztp_crypto_openssl(), key, epoch, svc) == 0 ? 0 : ZTP_ECRYPTO;
+	if (rc == 0)
+		rc = store_seal(st, "module", rot, extra, svc, sizeof(svc), sealed, sizeof(sealed),
+		    &sealedlen);
+	OPENSSL_cleanse(svc, sizeof(svc));
+	if (rc != 0)
+		return rc;
+	if ((s = prep(st, S_MOD_SVC_ADD)) == NULL)
+		return ZTP_ESTORE;
+	store_bind_text(s, 1, rot);
+	store_bind_int64(s, 2, epoch);
+	store_bind_blob(s, 3, sealed, sealedlen);
+	store_bind_int64(s, 4, now);
+	return store_exec(st, s);
+}
+
+int
+store_module_svc(struct store *st, const char *rot, uint32_t epoch, uint8_t svc[ZTP_SVC_LEN])
+{
+	struct store_stmt *s;
+	char extra[32];
+	size_t n = 0;
+	int rc;
+
+	if ((s = prep(st, S_MOD_SVC_GET)) == NULL)
+		return ZTP_ESTORE;
+	store_bind_text(s, 1, rot);
+	store_bind_int64(s, 2, epoch);
+	if ((rc = store_step_row(st, s, "module service key")) != 0)
+		return rc;
+	snprintf(extra, sizeof(extra), "svc:%" PRIu32, epoch);
+	rc = store_unseal(st, "module", rot, extra, store_col_blob(s, 0), store_col_bytes(s, 0), svc,
+	    ZTP_SVC_LEN, &n);
+	store_reset(s);
+	if (rc == 0 && n != ZTP_SVC_LEN)
+		rc = ZTP_EAUTH;
+	if (rc != 0) {
+		OPENSSL_cleanse(svc, ZTP_SVC_LEN);
+		log_warnx("store: a service key of module %s does not open (wrong data key?)", rot);
+	}
+	return rc;
+}
+
+int
+store_module_by_sid(struct store *st, uint32_t sid, struct store_mod *out)
+{
+	struct store_stmt *s;
+	int rc;
+
+	if ((s = prep(st, S_MOD_BY_SID)) == NULL)
+		return ZTP_ESTORE;
+	store_bind_int64(s, 1, sid);
+	if ((rc = store_step_row(st, s, "module by sid")) != 0)
+		return rc;
+	store_row_module(s, out);
+	store_reset(s);
+	return 0;
+}
+
+static int
+down_next_tx(struct store *st, const char *rot, int64_t now, uint64_t *counter, uint32_t *epoch)
+{
+	struct store_mod m;
+	struct store_stmt *s;
+	int rc;
+
+	if ((s = prep(st, S_MOD_DOWN_NEXT)) == NULL)
+		return ZTP_ESTORE;
+	store_bind_text(s, 1, rot);
+	store_bind_int64(s, 2, now);
+	if ((rc = store_exec_row(st, s)) != 0 || (rc = store_module_get(st, rot, &m)) != 0)
+		return rc;
+	*counter = m.e2e_down;
+	*epoch = m.epoch;
+	return 0;
+}
+
+int
+store_module_down_next(struct store *st, const char *rot, int64_t now, uint64_t *counter,
+    uint32_t *epoch)
+{
+	int rc;
+
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	return store_tx_end(st, down_next_tx(st, rot, now, counter, epoch));
+}
+
 /* The commit itself, in the caller's transaction. */
 static int
 commit_tx(struct store *st, const char *rot, uint32_t epoch, const uint8_t *key, int heartbeat,
@@ -354,6 +471,8 @@ commit_tx(struct store *st, const char *rot, uint32_t epoch, const uint8_t *key,
 	}
 	store_reset(s);
 	if (rc != 0)
+		return rc;
+	if ((rc = svc_add(st, rot, epoch, key, now)) != 0)
 		return rc;
 	/* the old key joins the history, sealed as it was (its epoch is in its associated data) */
 	if (cur_len > 0) {

@@ -221,7 +221,28 @@ static const char *const migrations[] = {
 	"CREATE INDEX campaign_devices_rot ON campaign_devices(rot_uid, state);"
 	"ALTER TABLE events ADD COLUMN owner TEXT;"
 	"ALTER TABLE events ADD COLUMN device TEXT;"
-	"CREATE INDEX events_owner ON events(owner, time, id);",	/* 9 (after main's 8): ZTP certificates (docs/security-service.md "ZTP certificates"):
+	"CREATE INDEX events_owner ON events(owner, time, id);",
+	/*
+	 * 8: the root of trust's services (issue 14): each module's service id
+	 * (named in PSK and E2E key identities: given at insert by the trigger,
+	 * to the modules already there in rot_uid order), the downstream E2E
+	 * counter, and the service key S(e) of every epoch (sealed), kept so
+	 * that old data stays decryptable
+	 */
+	"ALTER TABLE modules ADD COLUMN sid INTEGER;"
+	"ALTER TABLE modules ADD COLUMN e2e_down INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE modules SET sid = (SELECT COUNT(*) FROM modules m2 WHERE m2.rot_uid <= modules.rot_uid);"
+	"CREATE UNIQUE INDEX modules_sid ON modules(sid);"
+	"CREATE TRIGGER modules_sid AFTER INSERT ON modules WHEN NEW.sid IS NULL BEGIN"
+	" UPDATE modules SET sid = (SELECT COALESCE(MAX(sid), 0) + 1 FROM modules)"
+	" WHERE rot_uid = NEW.rot_uid; END;"
+	"CREATE TABLE module_svc_keys("
+	" rot_uid TEXT NOT NULL,"
+	" epoch INTEGER NOT NULL,"
+	" key BLOB NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" PRIMARY KEY(rot_uid, epoch)) WITHOUT ROWID;",
+	/* 9: ZTP certificates (docs/security-service.md "ZTP certificates"):
 	 * owners' CAs (the key wrapped by the signer: the front cannot open it), the CA a
 	 * profile's modules or one module get, and each module's bundle (its key, certificate
 	 * and the CA's), sealed, with when the module confirmed it */
