@@ -137,6 +137,8 @@ PA=$(cat "$T/out")
 as "$ACME" GET "/v1/profiles/$PA/ztp-ca"
 want 200 "GET the profile's CA"
 eq "$(body | jq -r .ztp_ca)" fleet "the profile's CA"
+as "$GLOBEX" GET "/v1/profiles/$PA/ztp-ca"
+want 404 "GET acme's profile's CA as globex"
 
 # devcert NAME: AT+USECDEVCERT?'s three digits, or dead; anything else fails the test
 devcert() {
