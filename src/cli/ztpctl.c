@@ -51,6 +51,7 @@
 	X("profile", ctl_profile, "Module security service (docs/security-service.md):\n") \
 	X("module", ctl_module, NULL)                                    \
 	X("campaign", ctl_campaign, NULL)                                \
+	X("ztp-ca", ctl_ztpca, NULL)                                     \
 	X("config", ctl_config, "Configurations:\n")                     \
 	X("telemetry", ctl_telemetry, "Device data:\n")                  \
 	X("events", ctl_events, NULL)                                    \
