@@ -490,3 +490,17 @@ at_usec_init(struct at_usec *u, struct module *m, struct at *at)
 	u->ext.arg = u;
 	return at_add_ext(at, &u->ext);
 }
+
+size_t
+at_usec_redact(const char *line, size_t len)
+{
+	/* answers with a key or clear text, and the command that sets a PSK */
+	static const char *const secret[] = { "+USECPSK:", "+USECDEVCERT: 3,", "+USECFILEDEC:",
+		"+USECE2EDATADEC:", "AT+USECPRF=" };
+	size_t i, k;
+
+	for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+		if (starts(line, len, secret[i], &k))
+			return k;
+	return len;
+}

@@ -27,6 +27,14 @@ struct at_usec {
 	size_t file_len;
 };
 
+/*
+ * How much of a traced line may be written (ztp-sim --trace): the prefix
+ * alone of an answer that carries a key or clear text (+USECPSK,
+ * +USECDEVCERT: 3, +USECFILEDEC, +USECE2EDATADEC) and of AT+USECPRF=
+ * (which may set a PSK); len for any other line.
+ */
+size_t at_usec_redact(const char *line, size_t len);
+
 /* Register the commands with at (u and m must outlive it). 0 or ZTP_EBUSY. */
 int at_usec_init(struct at_usec *u, struct module *m, struct at *at);
 

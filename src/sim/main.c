@@ -328,7 +328,7 @@ at_trace(void *arg, enum at_dir dir, const char *line, size_t len)
 	char safe[4 * AT_LINE_MAX + 8];
 	struct timespec ts;
 	struct tm tm;
-	size_t n = at_c2c_redact(line, dir == AT_IN ? redact(line, len) : len);
+	size_t n = at_usec_redact(line, at_c2c_redact(line, dir == AT_IN ? redact(line, len) : len));
 
 	if (sim->trace == NULL)
 		return;
