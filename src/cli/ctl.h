@@ -93,6 +93,10 @@ enum {
 #define OPT_PROFILE (1ULL << 39)
 #define OPT_DEVICES (1ULL << 40)
 #define OPT_QUARANTINED (1ULL << 41)
+/* the root of trust's services' (ctl_svc.c) */
+#define OPT_IN (1ULL << 48)
+#define OPT_OUT (1ULL << 49)
+#define OPT_HEX (1ULL << 50)
 
 #define ARGS_MAX_POS 2
 
@@ -129,6 +133,9 @@ struct ctl_args {
 	int derive;
 	int psk_ke;
 	int derived;
+	/* the root of trust's services' (ctl_svc.c) */
+	const char *in, *out;
+	int hex;
 };
 
 /* a noun's command: a row of the table its file hands to ctl_opts_run */

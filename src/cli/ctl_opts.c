@@ -61,6 +61,10 @@ static const struct {
 	{ "--profile", OPT_PROFILE, 1, offsetof(struct ctl_args, profile) },
 	{ "--devices", OPT_DEVICES, 1, offsetof(struct ctl_args, devices) },
 	{ "--quarantined", OPT_QUARANTINED, 0, offsetof(struct ctl_args, quarantined) },
+	/* the root of trust's services' (ctl_svc.c) */
+	{ "--in", OPT_IN, 1, offsetof(struct ctl_args, in) },
+	{ "--out", OPT_OUT, 1, offsetof(struct ctl_args, out) },
+	{ "--hex", OPT_HEX, 0, offsetof(struct ctl_args, hex) },
 };
 
 #define NOPTS CTL_NELEM(cmd_opts)
