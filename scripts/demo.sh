@@ -194,6 +194,31 @@ echo ">>> $(grep -o 'bootstrap done: .*' "$demo/module.log" | head -1)"
 echo "    (the vendor's document: at least 1,048 bytes over four phases)"
 run "$BIN/ztpctl" device show "$ROT"
 
+step "end-to-end data protection: the module encrypts, only its owner can have it decrypted"
+# the host application's side of AT+USECE2EDATAENC: the command, the "> " prompt, the data
+python3 - "$MPTY" HELLO >"$demo/e2e.out" <<'PYEOF'
+import os, select, sys, time, tty
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY)
+tty.setraw(fd)
+def until(end, limit=10):
+    got, t = b'', time.monotonic() + limit
+    while not got.endswith(end) and time.monotonic() < t:
+        if select.select([fd], [], [], 0.2)[0]:
+            got += os.read(fd, 4096)
+    return got
+os.write(fd, b'ATE0\r'); until(b'OK\r\n')
+os.write(fd, b'AT+USECE2EDATAENC=%d\r' % len(sys.argv[2])); until(b'> ')
+os.write(fd, sys.argv[2].encode()); print(until(b'OK\r\n').decode().strip())
+PYEOF
+echo "\$ AT+USECE2EDATAENC=5   (then HELLO after the > prompt)"
+sed -n 1p "$demo/e2e.out"
+sed -n 's/.*"\([0-9A-F]*\)".*/\1/p' "$demo/e2e.out" >"$demo/hello.hex"
+echo ">>> $(($(wc -c <"$demo/hello.hex") / 2)) bytes: a 16-byte key identity, 5 of ciphertext, a 16-byte MAC"
+run "$BIN/ztpctl" e2e decrypt --in "$demo/hello.hex"
+echo
+echo "    (ztpctl asked ztpd for the key identity's parameters, as the owner's server would,"
+echo "     and checked the MAC with AES-128-CCM itself)"
+
 step "a clone made from the module's memory before its bootstrap is refused and quarantined"
 "$BIN/ztp-sim" --module "$demo/clone.bin" --module-server "$DEVICE" >"$demo/clone.out" \
 	2>"$demo/clone.log" &

@@ -15,7 +15,10 @@
  *  - HTTP/1.1 on one keep-alive connection: POST /m/b or /m/h, then POST
  *    /m/c; requests carry Host and Content-Length only. Answers are
  *    bounded: the head MODCLIENT_HEAD_MAX bytes, the body ZTP_ROT_BODY_MAX;
- *    every wait (connect, handshake, each answer) opts.timeout_ms.
+ *    every wait (connect, handshake, each answer) opts.timeout_ms. Then,
+ *    when the answer said that a ZTP certificate waits and opts.store_cert
+ *    is set, GET /m/z (a body of at most ZTP_CERT_BUNDLE_MAX) and POST /m/z
+ *    to confirm it once stored.
  *  - The next key comes from SSL_export_keying_material (label
  *    ZTP_ROT_KEY_LABEL, context the next epoch's identity); the state is
  *    stored through opts.store before /m/c is sent, and again after the
@@ -69,6 +72,15 @@ struct modclient_opts {
 	int64_t (*now)(void *arg);
 	/* Optional: log lines; never a key. */
 	void (*log)(void *arg, enum modclient_log_level level, const char *msg);
+	/*
+	 * Optional (ZTP certificates, docs/protocol/security-service.md
+	 * section 12): store the bundle bundle[0..len) durably (checked with
+	 * ztp_cert_parse, ztp/ztpcert.h) and return 0, or negative if it could
+	 * not. Called without the lock, after the contact's commit, when the
+	 * server said that a bundle waits; the client then confirms it. NULL:
+	 * bundles are not fetched.
+	 */
+	int (*store_cert)(void *arg, const uint8_t *bundle, size_t len);
 	void *arg;
 };
 
@@ -92,6 +104,7 @@ struct modclient_result {
 	int dropped;            /* pending keys dropped in this contact */
 	unsigned connections;
 	uint64_t bytes_in, bytes_out; /* TCP payload of every connection, handshakes included */
+	int cert;                     /* ZTP certificate: 1 stored and confirmed, -1 failed, 0 none */
 	char cipher[32];              /* of the last handshake, "" if none */
 	char error[160];              /* what went wrong, "" if nothing */
 };

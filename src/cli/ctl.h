@@ -93,10 +93,18 @@ enum {
 #define OPT_PROFILE (1ULL << 39)
 #define OPT_DEVICES (1ULL << 40)
 #define OPT_QUARANTINED (1ULL << 41)
+/* ZTP certificates (ctl_ztpca.c) */
+#define OPT_CA_DAYS (1ULL << 48)
+#define OPT_DEVICE_DAYS (1ULL << 49)
+#define OPT_CERT (1ULL << 50)
+#define OPT_KEY (1ULL << 51)
+#define OPT_REG_CODE (1ULL << 52)
+#define OPT_ZTP_CA (1ULL << 53)
+#define OPT_DAYS (1ULL << 54)
 /* the root of trust's services' (ctl_svc.c) */
-#define OPT_IN (1ULL << 48)
-#define OPT_OUT (1ULL << 49)
-#define OPT_HEX (1ULL << 50)
+#define OPT_IN (1ULL << 55)
+#define OPT_OUT (1ULL << 56)
+#define OPT_HEX (1ULL << 57)
 
 #define ARGS_MAX_POS 2
 
@@ -127,6 +135,8 @@ struct ctl_args {
 	/* the module security service's (ctl_owner.c, ctl_module.c) */
 	const char *owner, *save, *features, *hb, *hb_min, *to, *enable, *disable, *profile,
 	    *devices;
+	/* ZTP certificates' (ctl_ztpca.c) */
+	const char *ca_days, *device_days, *cert, *key, *reg_code, *ztp_ca, *days;
 	int all_owners;
 	int quarantined;
 	int all;
@@ -276,5 +286,15 @@ int ctl_module_device_show(struct ctl *c, const char *rot);
 int ctl_module_device_release(struct ctl *c, const struct ctl_args *a);
 int ctl_module_device_transfer(struct ctl *c, const struct ctl_args *a);
 int ctl_module_device_features(struct ctl *c, const struct ctl_args *a);
+
+/*
+ * ctl_ztpca.c: ZTP certificates. ctl_ztpca_check_name checks a CA's name;
+ * ctl_ztpca_profile_link sets the CA of a profile (NULL or "none": none);
+ * the commands profile ztp-ca and device ztp-ca.
+ */
+int ctl_ztpca_check_name(const char *name);
+int ctl_ztpca_profile_link(struct ctl *c, const char *uid, const char *name, int quiet);
+int ctl_ztpca_profile_cmd(struct ctl *c, const struct ctl_args *a);
+int ctl_ztpca_device_cmd(struct ctl *c, const struct ctl_args *a);
 
 #endif

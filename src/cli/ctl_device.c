@@ -103,6 +103,7 @@ static const struct ctl_cmd device_cmds[] = {
 	    ctl_module_device_transfer },
 	{ "features", OPT_ENABLE | OPT_DISABLE, 1,
 	    "device features UID [--enable LIST] [--disable LIST]", ctl_module_device_features },
+	{ "ztp-ca", 0, 2, "device ztp-ca UID NAME|none", ctl_ztpca_device_cmd },
 };
 
 /* the noun device: its commands, its lines of ztpctl --help */

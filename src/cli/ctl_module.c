@@ -204,6 +204,8 @@ profile_create(struct ctl *c, const struct ctl_args *a)
 
 	if (a->owner != NULL && (rc = check_owner(a->owner)) != 0)
 		return rc;
+	if (a->ztp_ca != NULL && (rc = ctl_ztpca_check_name(a->ztp_ca)) != 0)
+		return rc;
 	if ((req = json_pack("{s:s}", "name", a->pos[0])) == NULL)
 		return ctl_nomem();
 	if ((a->owner != NULL && json_object_set_new(req, "owner", json_string(a->owner)) != 0)) {
@@ -215,16 +217,25 @@ profile_create(struct ctl *c, const struct ctl_args *a)
 		goto out;
 	if ((rc = ctl_http_call(c, "POST", "/v1/profiles", req, &res)) != 0)
 		goto out;
-	if (c->json) {
-		rc = ctl_out_json(res);
-		goto out;
-	}
 	uid = json_object_get(res, "uid");
 	if (!json_is_string(uid) || !modmsg_profile_valid(json_string_value(uid),
 					json_string_length(uid))) {
 		ctl_errorf("profile %s was created, but the answer has no DeviceProfileUID",
 		    ctl_san(a->pos[0], sarg, sizeof(sarg)));
 		rc = ZTP_EMALFORMED;
+		goto out;
+	}
+	/* --ztp-ca: the CA its modules' certificates come from (ctl_ztpca.c) */
+	if (a->ztp_ca != NULL &&
+	    (rc = ctl_ztpca_profile_link(c, json_string_value(uid), a->ztp_ca, 1)) != 0) {
+		ctl_errorf("profile %s was created (%s), but its ZTP CA was not set: "
+			   "ztpctl profile ztp-ca %s NAME",
+		    ctl_san(a->pos[0], sarg, sizeof(sarg)), json_string_value(uid),
+		    json_string_value(uid));
+		goto out;
+	}
+	if (c->json) {
+		rc = ctl_out_json(res);
 		goto out;
 	}
 	printf("%s\n", json_string_value(uid));
@@ -281,10 +292,11 @@ out:
 }
 
 static const struct ctl_cmd profile_cmds[] = {
-	{ "create", OPT_OWNER | OPT_FEATURES | OPT_HB | OPT_HB_MIN, 1,
+	{ "create", OPT_OWNER | OPT_FEATURES | OPT_HB | OPT_HB_MIN | OPT_ZTP_CA, 1,
 	    "profile create NAME [--owner O] [--features LIST] [--heartbeat-interval S] "
-	    "[--heartbeat-min-interval S]",
+	    "[--heartbeat-min-interval S] [--ztp-ca NAME]",
 	    profile_create },
+	{ "ztp-ca", 0, 2, "profile ztp-ca UID NAME|none", ctl_ztpca_profile_cmd },
 	{ "list", OPT_OWNER, 0, "profile list [--owner O]", profile_list },
 	{ "show", 0, 1, "profile show UID", profile_show },
 	{ "update", OPT_FEATURES | OPT_HB | OPT_HB_MIN, 1,
@@ -297,7 +309,7 @@ const struct ctl_noun ctl_profile = {
 	profile_cmds,
 	CTL_NELEM(profile_cmds),
 	"  profile create NAME [--owner O] [--features LIST] [--heartbeat-interval S]\n"
-	"                 [--heartbeat-min-interval S]\n"
+	"                 [--heartbeat-min-interval S] [--ztp-ca NAME]\n"
 	"                                 create a device profile and print its\n"
 	"                                 DeviceProfileUID (what modules are sealed with);\n"
 	"                                 --owner with a key for all owners; features:\n"

@@ -61,6 +61,14 @@ static const struct {
 	{ "--profile", OPT_PROFILE, 1, offsetof(struct ctl_args, profile) },
 	{ "--devices", OPT_DEVICES, 1, offsetof(struct ctl_args, devices) },
 	{ "--quarantined", OPT_QUARANTINED, 0, offsetof(struct ctl_args, quarantined) },
+	/* ZTP certificates' (ctl_ztpca.c) */
+	{ "--ca-days", OPT_CA_DAYS, 1, offsetof(struct ctl_args, ca_days) },
+	{ "--device-days", OPT_DEVICE_DAYS, 1, offsetof(struct ctl_args, device_days) },
+	{ "--cert", OPT_CERT, 1, offsetof(struct ctl_args, cert) },
+	{ "--key", OPT_KEY, 1, offsetof(struct ctl_args, key) },
+	{ "--registration-code", OPT_REG_CODE, 1, offsetof(struct ctl_args, reg_code) },
+	{ "--ztp-ca", OPT_ZTP_CA, 1, offsetof(struct ctl_args, ztp_ca) },
+	{ "--days", OPT_DAYS, 1, offsetof(struct ctl_args, days) },
 	/* the root of trust's services' (ctl_svc.c) */
 	{ "--in", OPT_IN, 1, offsetof(struct ctl_args, in) },
 	{ "--out", OPT_OUT, 1, offsetof(struct ctl_args, out) },

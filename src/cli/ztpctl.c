@@ -52,6 +52,7 @@
 	X("profile", ctl_profile, "Module security service (docs/security-service.md):\n") \
 	X("module", ctl_module, NULL)                                    \
 	X("campaign", ctl_campaign, NULL)                                \
+	X("ztp-ca", ctl_ztpca, NULL)                                     \
 	X("psk", ctl_psk, "Services of the root of trust (docs/security-service.md):\n") \
 	X("e2e", ctl_e2e, NULL)                                          \
 	X("config", ctl_config, "Configurations:\n")                     \

@@ -16,6 +16,8 @@
  *            to the recovery heartbeat is still DONE: the key moved)
  *   CONFIRM  POST /m/c epoch; answer
  *            204: commit, store: DONE
+ *   CERT     (the answer's status said a ZTP certificate waits, store_cert
+ *            set) GET /m/z; 200: parse, store_cert, POST /m/z its hash
  *            409: drop the pending key, store: REFUSED (start again later)
  *
  * Bytes are counted on the SSL's socket BIO: every TLS record in and out,
@@ -28,6 +30,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +50,7 @@
 #include "num.h"
 #include "ztp/err.h"
 #include "ztp/modclient.h"
+#include "ztp/ztpcert.h"
 
 #define SUITES "TLS_AES_128_CCM_SHA256:TLS_AES_128_GCM_SHA256"
 
@@ -311,8 +315,9 @@ status_line(const char *s, size_t n, int *status)
 	return 0;
 }
 
-int
-modclient_parse_head(const char *buf, size_t len, struct modclient_head *h)
+/* modclient_parse_head with a body of at most body_max bytes. */
+static int
+parse_head(const char *buf, size_t len, struct modclient_head *h, size_t body_max)
 {
 	size_t off = 0, lim = len < MODCLIENT_HEAD_MAX ? len : MODCLIENT_HEAD_MAX;
 	int first = 1, have_cl = 0, rc;
@@ -360,7 +365,7 @@ modclient_parse_head(const char *buf, size_t len, struct modclient_head *h)
 			uint64_t cl;
 			if (have_cl || num_parse_u64(v, vn, 0, UINT64_MAX, &cl) != 0)
 				return ZTP_EMALFORMED;
-			if (cl > ZTP_ROT_BODY_MAX)
+			if (cl > body_max)
 				return ZTP_ETOOBIG;
 			have_cl = 1;
 			h->content_length = (int64_t)cl;
@@ -377,6 +382,12 @@ modclient_parse_head(const char *buf, size_t len, struct modclient_head *h)
 	else if (!have_cl)
 		return ZTP_EMALFORMED;
 	return 0;
+}
+
+int
+modclient_parse_head(const char *buf, size_t len, struct modclient_head *h)
+{
+	return parse_head(buf, len, h, ZTP_ROT_BODY_MAX);
 }
 
 /* ---- blocking I/O with deadlines */
@@ -542,22 +553,26 @@ conn_open(struct conn *k, struct modclient_result *res)
 }
 
 /*
- * POST path with body on k; the answer's status and body into rbody
- * (ZTP_ROT_BODY_MAX bytes). 0, or -1 with why in res->error.
+ * method (POST, GET) path with body on k; the answer's status and body
+ * into rbody (rmax bytes, at most ZTP_CERT_BUNDLE_MAX). 0, or -1 with why
+ * in res->error.
  */
 static int
-exchange(struct conn *k, const char *path, const uint8_t *body, size_t len, int *status,
-    uint8_t *rbody, size_t *rlen, int *close_after, struct modclient_result *res)
+exchange_m(struct conn *k, const char *method, const char *path, const uint8_t *body, size_t len,
+    int *status, uint8_t *rbody, size_t rmax, size_t *rlen, int *close_after,
+    struct modclient_result *res)
 {
 	char out[128 + MODCLIENT_HOST_MAX + ZTP_ROT_BODY_MAX];
-	char in[MODCLIENT_HEAD_MAX + ZTP_ROT_BODY_MAX];
+	char in[MODCLIENT_HEAD_MAX + ZTP_CERT_BUNDLE_MAX];
 	struct modclient_head h;
 	size_t n = 0, hl;
 	int ret, rc = MODCLIENT_HEAD_MORE;
 
+	if (rmax > ZTP_CERT_BUNDLE_MAX)
+		rmax = ZTP_CERT_BUNDLE_MAX;
 	hl = (size_t)snprintf(out, sizeof(out),
-	    "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\n\r\n", path, k->c->hosthdr,
-	    len);
+	    "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\n\r\n", method, path,
+	    k->c->hosthdr, len);
 	if (hl + len > sizeof(out)) {
 		snprintf(res->error, sizeof(res->error), "request too large");
 		return -1;
@@ -572,7 +587,7 @@ exchange(struct conn *k, const char *path, const uint8_t *body, size_t len, int 
 		}
 	for (;;) {
 		if (n > 0 && rc == MODCLIENT_HEAD_MORE)
-			rc = modclient_parse_head(in, n, &h);
+			rc = parse_head(in, n, &h, rmax);
 		if (rc == 0) {
 			size_t want = h.len + (size_t)h.content_length;
 			if (n > want) {
@@ -586,7 +601,12 @@ exchange(struct conn *k, const char *path, const uint8_t *body, size_t len, int 
 			    rc == ZTP_ETOOBIG ? "too large an" : "a malformed");
 			return -1;
 		}
-		ret = SSL_read(k->ssl, in + n, (int)(sizeof(in) - n));
+		/* no more than the head and the largest body may come */
+		if (n == MODCLIENT_HEAD_MAX + rmax) {
+			snprintf(res->error, sizeof(res->error), "%s: too large an answer", path);
+			return -1;
+		}
+		ret = SSL_read(k->ssl, in + n, (int)(MODCLIENT_HEAD_MAX + rmax - n));
 		if (ret > 0) {
 			n += (size_t)ret;
 			continue;
@@ -604,7 +624,77 @@ exchange(struct conn *k, const char *path, const uint8_t *body, size_t len, int 
 	*rlen = (size_t)h.content_length;
 	memcpy(rbody, in + h.len, *rlen);
 	*close_after = h.close;
+	OPENSSL_cleanse(in, n); /* a bundle holds a private key */
 	return 0;
+}
+
+/* POST path with body on k; the answer's body into rbody (ZTP_ROT_BODY_MAX bytes). */
+static int
+exchange(struct conn *k, const char *path, const uint8_t *body, size_t len, int *status,
+    uint8_t *rbody, size_t *rlen, int *close_after, struct modclient_result *res)
+{
+	return exchange_m(k, "POST", path, body, len, status, rbody, ZTP_ROT_BODY_MAX, rlen,
+	    close_after, res);
+}
+
+/*
+ * The ZTP certificate the server said waits (section 12): GET /m/z, check
+ * the bundle, store it (opts.store_cert), confirm it with the SHA-256 of
+ * its device certificate. Sets res->cert: 1 done, -1 failed (the next
+ * heartbeat's answer says again that it waits).
+ */
+static void
+fetch_cert(struct modclient *c, struct conn *k, struct modclient_result *res)
+{
+	static uint8_t bundle[ZTP_CERT_BUNDLE_MAX]; /* of one contact at a time: under certmu */
+	static pthread_mutex_t certmu = PTHREAD_MUTEX_INITIALIZER;
+	uint8_t conf[ZTP_CERT_CONFIRM_BODY], rbody[ZTP_ROT_BODY_MAX];
+	struct ztp_cert_bundle b;
+	size_t len = 0, rlen;
+	int status, close_after;
+	char why[sizeof(res->error)];
+
+	why[0] = '\0';
+	res->cert = -1;
+	pthread_mutex_lock(&certmu);
+	if (exchange_m(k, "GET", "/m/z", NULL, 0, &status, bundle, sizeof(bundle), &len,
+		&close_after, res) != 0)
+		goto out;
+	if (status != 200) {
+		snprintf(why, sizeof(why), "certificate: answer %d", status);
+		goto out;
+	}
+	if (ztp_cert_parse(bundle, len, &b) != 0) {
+		snprintf(why, sizeof(why), "certificate: a malformed bundle");
+		goto out;
+	}
+	if (c->o.store_cert(c->o.arg, bundle, len) != 0) {
+		snprintf(why, sizeof(why), "certificate: cannot store the bundle");
+		goto out;
+	}
+	clog_(c, MODCLIENT_LOG_INFO, "ZTP certificate stored (%zu bytes)", len);
+	conf[0] = ZTP_CERT_ITEM_CONFIRM;
+	conf[1] = ZTP_CERT_CONFIRM_LEN;
+	if (close_after || crypto_sha256(b.part[ZTP_CERT_DEVICE], b.len[ZTP_CERT_DEVICE],
+			       conf + 2) != 0) {
+		snprintf(why, sizeof(why), "certificate: stored, not confirmed");
+		goto out;
+	}
+	if (exchange(k, "/m/z", conf, sizeof(conf), &status, rbody, &rlen, &close_after, res) !=
+	    0)
+		goto out;
+	if (status != 204) {
+		snprintf(why, sizeof(why), "certificate: confirmation answered %d", status);
+		goto out;
+	}
+	res->cert = 1;
+out:
+	OPENSSL_cleanse(bundle, sizeof(bundle));
+	pthread_mutex_unlock(&certmu);
+	if (why[0] != '\0')
+		snprintf(res->error, sizeof(res->error), "%s", why);
+	if (res->cert < 0)
+		clog_(c, MODCLIENT_LOG_WARN, "%s", res->error);
 }
 
 /* Store r, or say why not. */
@@ -778,6 +868,10 @@ request_and_confirm(struct modclient *c, struct conn *k, struct ztp_rot *r, uint
 			res->outcome = ZTP_MOD_LOCAL;
 		}
 		unlock(c);
+		/* a ZTP certificate waits: fetched on this connection (section 12) */
+		if (res->outcome == ZTP_MOD_DONE && (a.status & ZTP_CERT_STATUS_WAITING) &&
+		    c->o.store_cert != NULL && !close_after)
+			fetch_cert(c, k, res);
 		return;
 	}
 	refusal(res, rbody, rlen);

@@ -39,6 +39,7 @@
 #include "clock.h"
 #include "at.h"
 #include "at_c2c.h"
+#include "at_devcert.h"
 #include "at_usec.h"
 #include "fault.h"
 #include "log.h"
@@ -84,6 +85,7 @@ struct sim {
 	/* ztp-sim --module: a module's root of trust (module.h); NULL: none */
 	struct module *module;
 	struct at_module_ops mod_ops;
+	struct at_ext devcert_ext; /* AT+USECDEVCERT (at_devcert.c) */
 	int have_sim; /* --sim given: without it AT+CSIM answers ERROR */
 	/* the module's chip-to-chip channel (at_c2c.h): between the pty and the interpreter */
 	struct at_c2c c2c;
@@ -739,6 +741,12 @@ main(int argc, char **argv)
 		at_set_module(&sim.at, &sim.mod_ops);
 		if (at_usec_init(&sim.usec, sim.module, &sim.at) != 0) {
 			log_warnx("no room for the services' AT commands");
+			goto out;
+		}
+		/* AT+USECDEVCERT (at_devcert.c) */
+		at_devcert_ext(&sim.devcert_ext, sim.module);
+		if (at_add_ext(&sim.at, &sim.devcert_ext) != 0) {
+			log_warnx("no room for AT+USECDEVCERT");
 			goto out;
 		}
 	}

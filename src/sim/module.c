@@ -286,6 +286,13 @@ client_store(void *arg, const struct ztp_rot *r)
 	return save(arg, r);
 }
 
+/* a ZTP certificate bundle the client fetched: kept in its section (issue 14) */
+static int
+client_store_cert(void *arg, const uint8_t *bundle, size_t len)
+{
+	return module_section_put(arg, MODULE_SEC_ZTPCERT, bundle, len);
+}
+
 static void
 client_log(void *arg, enum modclient_log_level level, const char *msg)
 {
@@ -474,6 +481,7 @@ module_start(const struct module_opts *o, char *err, size_t errcap)
 	co.store = client_store;
 	co.lock = client_lock;
 	co.log = client_log;
+	co.store_cert = client_store_cert;
 	co.arg = m;
 	if ((m->client = modclient_new(&co, err, errcap)) == NULL)
 		goto fail;

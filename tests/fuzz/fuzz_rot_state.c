@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The module's NVM image (src/device/rot.c, ztp_rot_load). Invariants:
- * what loads saves to the very same bytes (one state, one image), a
+ * what loads saves to the very same bytes (one state, one image; a
+ * version 1 image, still read, saves as version 2 of the same state), a
  * refusal leaves the struct wiped with a reason, and the root of trust's
  * functions keep their rules on any state that loads (the pending key is
  * the next epoch, a commit moves the epoch by one, a refused pending key
@@ -14,6 +15,8 @@
 #include "fuzz.h"
 #include "ztp/err.h"
 #include "ztp/rot.h"
+
+#define ROT_V1_LEN 283 /* a version 1 image (still read) */
 
 static uint32_t
 crc32_ieee(const uint8_t *p, size_t n)
@@ -63,9 +66,12 @@ check(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strlen(err) > 0);
 		return;
 	}
-	FUZZ_CHECK(size == ZTP_ROT_STATE_LEN);
-	FUZZ_CHECK(ztp_rot_save(&r, img, sizeof(img), &len) == 0 && len == size);
-	FUZZ_CHECK(memcmp(img, data, size) == 0);
+	FUZZ_CHECK(size == ZTP_ROT_STATE_LEN || size == ROT_V1_LEN);
+	FUZZ_CHECK(ztp_rot_save(&r, img, sizeof(img), &len) == 0 && len == ZTP_ROT_STATE_LEN);
+	if (size == ZTP_ROT_STATE_LEN)
+		FUZZ_CHECK(memcmp(img, data, size) == 0);
+	else
+		check_roundtrip(&r); /* version 1 saves as version 2: the same state */
 
 	ztp_rot_status(&r, &a, &b, &c);
 	FUZZ_CHECK(a == c && (b == 0 || a == 1));
@@ -103,7 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t crc;
 
 	check(data, size);
-	if (size == ZTP_ROT_STATE_LEN) {
+	if (size == ZTP_ROT_STATE_LEN || size == ROT_V1_LEN) {
 		memcpy(fixed, data, size);
 		crc = crc32_ieee(fixed, size - 4);
 		fixed[size - 4] = (uint8_t)(crc >> 24);

@@ -185,6 +185,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case SIGNER_MSG_PASS_FD:
 		break; /* no fields; the descriptor is ipc.c's */
+	case SIGNER_MSG_ZTPCA_SIGN:
+		check_spki(&m.u.csr, data, size);
+		/* fall through: the CA's fields */
+	case SIGNER_MSG_ZTPCA_POP:
+		FUZZ_CHECK(m.ztpca.key_len >= 1 && m.ztpca.key_len <= SIGNER_ZTPCA_KEY_MAX);
+		FUZZ_CHECK(m.ztpca.key >= data && m.ztpca.key + m.ztpca.key_len <= data + size);
+		/* fall through */
+	case SIGNER_MSG_ZTPCA_IMPORT:
+		FUZZ_CHECK(m.ztpca.cert_len >= 1 && m.ztpca.cert_len <= SIGNER_ZTPCA_CERT_MAX);
+		FUZZ_CHECK(m.ztpca.cert >= data && m.ztpca.cert + m.ztpca.cert_len <= data + size);
+		/* fall through */
+	case SIGNER_MSG_ZTPCA_CREATE: {
+		size_t n = strnlen(m.ztpca.id, sizeof(m.ztpca.id));
+		FUZZ_CHECK(n >= 3 && n <= SIGNER_ZTPCA_ID_MAX && strchr(m.ztpca.id, '/') != NULL);
+		FUZZ_CHECK((m.type == SIGNER_MSG_ZTPCA_IMPORT) == (m.ztpca.privkey != NULL));
+		if (m.type == SIGNER_MSG_ZTPCA_IMPORT)
+			FUZZ_CHECK(m.ztpca.privkey_len >= 1 &&
+			    m.ztpca.privkey_len <= SIGNER_ZTPCA_PKCS8_MAX);
+		if (m.type == SIGNER_MSG_ZTPCA_CREATE || m.type == SIGNER_MSG_ZTPCA_POP)
+			FUZZ_CHECK(m.u.csr.subject.cn[0] != '\0' && m.u.csr.profile.days >= 1 &&
+			    m.u.csr.profile.days <= SIGNER_DAYS_MAX);
+		break;
+	}
+	case SIGNER_MSG_ZTPCA:
+		FUZZ_CHECK(m.ztpca.key_len >= 1 && m.ztpca.key_len <= SIGNER_ZTPCA_KEY_MAX);
+		FUZZ_CHECK(m.u.cert.cert_len >= 1 && m.u.cert.cert_len <= SIGNER_CERT_MAX);
+		FUZZ_CHECK(m.u.cert.not_after > m.u.cert.not_before);
+		break;
 	default:
 		FUZZ_CHECK(!"decoded an unknown type");
 	}

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,6 +226,247 @@ test_campaign_profile_or_devices(void **state)
 	free(rots);
 }
 
+/* POST /v1/e2e/decryption-parameters: the key identity, 22 or 32 hex digits by its first nibble */
+static void
+test_e2e_params(void **state)
+{
+	static const uint8_t long_ki[16] = { 0x11, 0x01, 0x00, 0x08, 0x00, 0x2f, 0x00, 0x00, 0x00,
+		0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x64 };
+	static const uint8_t short_ki[11] = { 0x22, 0x00, 0x08, 0x00, 0x2f, 0x00, 0x07, 0xab, 0xcd,
+		0xef, 0x64 };
+	static const char *const bad[] = {
+		/* the first nibble says another length, or no key identity */
+		"{\"key_identity\":\"21010008002f00000007000000000064\"}",
+		"{\"key_identity\":\"120008002f0007abcdef64\"}",
+		"{\"key_identity\":\"31010008002f00000007000000000064\"}",
+		"{\"key_identity\":\"01010008002f00000007000000000064\"}",
+		/* one digit short or long, odd, empty */
+		"{\"key_identity\":\"11010008002f0000000700000000006\"}",
+		"{\"key_identity\":\"11010008002f000000070000000000640\"}",
+		"{\"key_identity\":\"11010008002f0000000700000000006400\"}",
+		"{\"key_identity\":\"220008002f0007abcdef6\"}",
+		"{\"key_identity\":\"220008002f0007abcdef6400\"}",
+		"{\"key_identity\":\"\"}",
+		/* not hex: a letter, a space, a sign, a NUL */
+		"{\"key_identity\":\"11010008002f0000000700000000006g\"}",
+		"{\"key_identity\":\"11010008002f000000070000000000 4\"}",
+		"{\"key_identity\":\"220008002f0007abcdef-4\"}",
+		"{\"key_identity\":\"220008002f0007abcdef\\u00004\"}",
+		/* not a string, other members, duplicates, not an object */
+		"{\"key_identity\":11010008}",
+		"{\"key_identity\":null}",
+		"{\"key_identity\":[\"220008002f0007abcdef64\"]}",
+		"{\"key_identity\":\"220008002f0007abcdef64\",\"sid\":1}",
+		"{\"ki\":\"220008002f0007abcdef64\"}",
+		"{\"key_identity\":\"220008002f0007abcdef64\",\"key_identity\":\"220008002f0007abcdef64\"}",
+		"{}",
+		"[\"220008002f0007abcdef64\"]",
+		"\"220008002f0007abcdef64\"",
+		"",
+	};
+	uint8_t ki[16];
+	size_t n, i;
+	int rc;
+
+	(void)state;
+	assert_int_equal(admin_modreq_e2e_params(B("{\"key_identity\":"
+						   "\"11010008002f00000007000000000064\"}"),
+			     ki, &n, why, sizeof(why)),
+	    0);
+	assert_int_equal(n, 16);
+	assert_memory_equal(ki, long_ki, 16);
+	/* upper case and mixed case are the same bytes */
+	memset(ki, 0, sizeof(ki));
+	assert_int_equal(admin_modreq_e2e_params(B("{\"key_identity\":"
+						   "\"11010008002F00000007000000000064\"}"),
+			     ki, &n, why, sizeof(why)),
+	    0);
+	assert_memory_equal(ki, long_ki, 16);
+	/* the short form: 11 bytes, nothing written past them */
+	memset(ki, 0x5a, sizeof(ki));
+	assert_int_equal(admin_modreq_e2e_params(B("{\"key_identity\":\"220008002f0007ABcdEF64\"}"),
+			     ki, &n, why, sizeof(why)),
+	    0);
+	assert_int_equal(n, 11);
+	assert_memory_equal(ki, short_ki, 11);
+	for (i = 11; i < sizeof(ki); i++)
+		assert_int_equal(ki[i], 0x5a);
+	/* whitespace around the body is JSON's */
+	assert_int_equal(admin_modreq_e2e_params(B(" {\"key_identity\" : \"220008002f0007abcdef64\"}\n"),
+			     ki, &n, why, sizeof(why)),
+	    0);
+	/* refusals: a reason, and neither output touched */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(ki, 0x5a, sizeof(ki));
+		n = 99;
+		why[0] = '\0';
+		rc = admin_modreq_e2e_params(B(bad[i]), ki, &n, why, sizeof(why));
+		if (rc != ZTP_EINVAL && rc != ZTP_EMALFORMED)
+			fail_msg("%s: %d", bad[i], rc);
+		assert_true(why[0] != '\0');
+		assert_int_equal(n, 99);
+		for (size_t j = 0; j < sizeof(ki); j++)
+			assert_int_equal(ki[j], 0x5a);
+	}
+	/* the reason names what is wanted */
+	admin_modreq_e2e_params(B("{\"key_identity\":\"31\"}"), ki, &n, why, sizeof(why));
+	assert_non_null(strstr(why, "key_identity"));
+	/* the reason is cut to its cap, NUL-terminated */
+	memset(why, 'x', sizeof(why));
+	admin_modreq_e2e_params(B("{\"key_identity\":\"31\"}"), ki, &n, why, 8);
+	assert_int_equal(strlen(why), 7);
+}
+
+/* a body {"data": "<base64 of n bytes>"}, ws (JSON-escaped) every sp characters (0: none) */
+static char *
+data_body(size_t n, size_t sp, const char *ws)
+{
+	static const char alpha[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *b = malloc(32 + (n / 3 + 1) * 4 * (1 + strlen(ws)));
+	size_t i, k = 0, chars = 0;
+
+	assert_non_null(b);
+	k += (size_t)sprintf(b, "{\"data\":\"");
+	for (i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)(uint8_t)(i * 7) << 16;
+		int j;
+
+		if (i + 1 < n)
+			v |= (uint32_t)(uint8_t)((i + 1) * 7) << 8;
+		if (i + 2 < n)
+			v |= (uint8_t)((i + 2) * 7);
+		for (j = 0; j < 4; j++) {
+			if (sp != 0 && chars > 0 && chars % sp == 0)
+				k += (size_t)sprintf(b + k, "%s", ws);
+			b[k++] = (j == 2 && i + 1 >= n) || (j == 3 && i + 2 >= n) ?
+			    '=' :
+			    alpha[(v >> (18 - 6 * j)) & 63];
+			chars++;
+		}
+	}
+	k += (size_t)sprintf(b + k, "\"}");
+	return b;
+}
+
+/* POST /v1/devices/ROT/e2e/encrypt: base64 of 0..4096 bytes */
+static void
+test_e2e_encrypt(void **state)
+{
+	static const char *const bad[] = {
+		"{\"data\":\"SEVMTE8\"}",       /* not a multiple of 4 */
+		"{\"data\":\"SEVMTE8==\"}",     /* too much padding */
+		"{\"data\":\"SE=MTE8=\"}",      /* padding in the middle */
+		"{\"data\":\"SEVM===\"}",
+		"{\"data\":\"SEVM!E8=\"}",      /* not a base64 character */
+		"{\"data\":\"SEVM-_8=\"}",      /* the URL-safe alphabet is not base64 */
+		"{\"data\":\"SEVM\\u0000TE8=\"}",
+		"{\"data\":\"SEVM\\u00a0TE8=\"}", /* no-break space is not whitespace */
+		"{\"data\":5}",
+		"{\"data\":null}",
+		"{\"data\":[\"SEVMTE8=\"]}",
+		"{\"data\":\"SEVMTE8=\",\"sid\":1}",
+		"{\"data\":\"SEVMTE8=\",\"data\":\"SEVMTE8=\"}",
+		"{}",
+		"",
+	};
+	uint8_t *data = malloc(ADMIN_MODREQ_E2E_DATA_MAX + 16);
+	size_t n, i, j;
+	char *body;
+	int rc;
+
+	(void)state;
+	assert_non_null(data);
+	assert_int_equal(admin_modreq_e2e_encrypt(B("{\"data\":\"SEVMTE8=\"}"), data, &n, why,
+			     sizeof(why)),
+	    0);
+	assert_int_equal(n, 5);
+	assert_memory_equal(data, "HELLO", 5);
+	/* empty, and whitespace alone: 0 bytes */
+	n = 99;
+	assert_int_equal(admin_modreq_e2e_encrypt(B("{\"data\":\"\"}"), data, &n, why, sizeof(why)),
+	    0);
+	assert_int_equal(n, 0);
+	n = 99;
+	assert_int_equal(admin_modreq_e2e_encrypt(B("{\"data\":\" \\r\\n\\t\"}"), data, &n, why,
+			     sizeof(why)),
+	    0);
+	assert_int_equal(n, 0);
+	/* RFC 8951's whitespace between the characters: CR LF SP TAB */
+	assert_int_equal(admin_modreq_e2e_encrypt(B("{\"data\":\" SE\\r\\nVM\\tTE 8=\\n\"}"), data, &n,
+			     why, sizeof(why)),
+	    0);
+	assert_int_equal(n, 5);
+	assert_memory_equal(data, "HELLO", 5);
+	/* every padding: 1, 2 and 3 bytes */
+	for (i = 1; i <= 3; i++) {
+		body = data_body(i, 0, "");
+		assert_int_equal(admin_modreq_e2e_encrypt(B(body), data, &n, why, sizeof(why)), 0);
+		assert_int_equal(n, i);
+		free(body);
+	}
+	/* the maximum, 4096 bytes, in lines of 76 and as one; not a byte past it written */
+	for (i = 0; i < 2; i++) {
+		body = data_body(ADMIN_MODREQ_E2E_DATA_MAX, i ? 76 : 0, "\\r\\n");
+		memset(data, 0x5a, ADMIN_MODREQ_E2E_DATA_MAX + 16);
+		assert_int_equal(admin_modreq_e2e_encrypt(B(body), data, &n, why, sizeof(why)), 0);
+		assert_int_equal(n, ADMIN_MODREQ_E2E_DATA_MAX);
+		for (j = 0; j < n; j++)
+			assert_int_equal(data[j], (uint8_t)(j * 7));
+		for (j = n; j < n + 16; j++)
+			assert_int_equal(data[j], 0x5a);
+		free(body);
+	}
+	/* 4097 bytes: refused whole, and named as too long */
+	for (i = 0; i < 2; i++) {
+		body = data_body(ADMIN_MODREQ_E2E_DATA_MAX + 1 + 2 * i, 0, "");
+		memset(data, 0x5a, ADMIN_MODREQ_E2E_DATA_MAX + 16);
+		n = 99;
+		assert_int_equal(admin_modreq_e2e_encrypt(B(body), data, &n, why, sizeof(why)),
+		    ZTP_EINVAL);
+		assert_non_null(strstr(why, "at most 4096 bytes"));
+		assert_int_equal(n, 99);
+		for (j = 0; j < ADMIN_MODREQ_E2E_DATA_MAX + 16; j++)
+			assert_int_equal(data[j], 0x5a);
+		free(body);
+	}
+	/* refusals: a reason, the outputs untouched */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(data, 0x5a, ADMIN_MODREQ_E2E_DATA_MAX + 16);
+		n = 99;
+		why[0] = '\0';
+		rc = admin_modreq_e2e_encrypt(B(bad[i]), data, &n, why, sizeof(why));
+		if (rc != ZTP_EINVAL && rc != ZTP_EMALFORMED)
+			fail_msg("%s: %d", bad[i], rc);
+		assert_true(why[0] != '\0');
+		assert_int_equal(n, 99);
+		for (j = 0; j < ADMIN_MODREQ_E2E_DATA_MAX + 16; j++)
+			if (data[j] != 0x5a)
+				fail_msg("%s: data[%zu] written on a refusal", bad[i], j);
+	}
+	free(data);
+}
+
+/* a transfer refused leaves both outputs as they were */
+static void
+test_transfer_refused_writes_nothing(void **state)
+{
+	char owner[STORE_OWNER_MAX + 1] = "keep", prof[STORE_PROFILE_UID + 1] = "keep";
+
+	(void)state;
+	assert_int_equal(admin_modreq_transfer(B("{\"owner\":\"a b\",\"profile\":"
+						 "\"0123456789abcdef0123456789abcdef\"}"),
+			     owner, prof, why, sizeof(why)),
+	    ZTP_EMALFORMED);
+	assert_int_equal(admin_modreq_transfer(B("{\"owner\":\"x\",\"profile\":\"nope\"}"), owner,
+			     prof, why, sizeof(why)),
+	    ZTP_EMALFORMED);
+	assert_int_equal(admin_modreq_transfer(B("{\"owner\":null}"), owner, prof, why, sizeof(why)),
+	    ZTP_EMALFORMED);
+	assert_string_equal(owner, "keep");
+	assert_string_equal(prof, "keep");
+}
+
 int
 main(void)
 {
@@ -235,6 +477,9 @@ main(void)
 		cmocka_unit_test(test_import_rows_refused_alone),
 		cmocka_unit_test(test_transfer_and_features),
 		cmocka_unit_test(test_campaign_profile_or_devices),
+		cmocka_unit_test(test_e2e_params),
+		cmocka_unit_test(test_e2e_encrypt),
+		cmocka_unit_test(test_transfer_refused_writes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -146,6 +146,18 @@ test_owner_keys_pass_only_where_handlers_filter_by_owner(void **state)
 		{ ADMINROUTE_GET, "/v1/campaigns" },
 		{ ADMINROUTE_POST, "/v1/campaigns" },
 		{ ADMINROUTE_GET, "/v1/campaigns/{campaign}" },
+		/* the services: each checks the device's owner (admin_svc.c, admin_ztpca.c) */
+		{ ADMINROUTE_GET, "/v1/psk/{identity}" },
+		{ ADMINROUTE_POST, "/v1/e2e/decryption-parameters" },
+		{ ADMINROUTE_POST, "/v1/devices/{udid}/e2e/encrypt" },
+		{ ADMINROUTE_GET, "/v1/ztp-cas" },
+		{ ADMINROUTE_POST, "/v1/ztp-cas" },
+		{ ADMINROUTE_GET, "/v1/ztp-cas/{ztpca}" },
+		{ ADMINROUTE_POST, "/v1/ztp-cas/{ztpca}/pop" },
+		{ ADMINROUTE_GET, "/v1/profiles/{profile}/ztp-ca" },
+		{ ADMINROUTE_PUT, "/v1/profiles/{profile}/ztp-ca" },
+		{ ADMINROUTE_GET, "/v1/modules/{rot}/ztp-ca" },
+		{ ADMINROUTE_PUT, "/v1/modules/{rot}/ztp-ca" },
 	};
 	size_t i, k, n = 0;
 

@@ -542,7 +542,12 @@ test_schema_6_migrates_old_events(void **state)
 	if (fixture_pg())
 		skip(); /* SQLite's schema 5 and its PRAGMA user_version: no PostgreSQL store had it */
 	close_store(fx);
-	sql_run(fx->path, /* schema 7 (store_sqlite.c) */
+	sql_run(fx->path, /* schema 9 (store_sqlite.c) */
+			  "DROP TABLE ztp_cas; DROP TABLE ztp_profile_cas; DROP TABLE ztp_module_cas;"
+			  "DROP TABLE ztp_bundles;"
+			  /* schema 8 */
+			  "DROP TABLE module_svc_keys; DROP TRIGGER modules_sid;"
+			  /* schema 7 */
 			  "DROP TABLE owners; DROP TABLE profiles; DROP TABLE modules;"
 			  "DROP TABLE module_keys; DROP TABLE campaigns; DROP TABLE campaign_devices;"
 			  "ALTER TABLE api_keys DROP COLUMN name;"

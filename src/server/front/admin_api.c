@@ -116,6 +116,16 @@ const struct adminroute admin_api_routes[] = {
 	{ ADMINROUTE_GET, "/v1/campaigns", admin_campaign_list, ADMINROUTE_OWNER_OK },
 	{ ADMINROUTE_POST, "/v1/campaigns", admin_campaign_create, ADMINROUTE_OWNER_OK },
 	{ ADMINROUTE_GET, "/v1/campaigns/{campaign}", admin_campaign_get, ADMINROUTE_OWNER_OK },
+
+	/* ZTP certificates (admin_ztpca.c): an owner's CAs, the CA of a profile or a module */
+	{ ADMINROUTE_GET, "/v1/ztp-cas", admin_ztpca_list, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_POST, "/v1/ztp-cas", admin_ztpca_create, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_GET, "/v1/ztp-cas/{ztpca}", admin_ztpca_get, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_POST, "/v1/ztp-cas/{ztpca}/pop", admin_ztpca_pop, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_GET, "/v1/profiles/{profile}/ztp-ca", admin_ztpca_profile, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_PUT, "/v1/profiles/{profile}/ztp-ca", admin_ztpca_profile, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_GET, "/v1/modules/{rot}/ztp-ca", admin_ztpca_module, ADMINROUTE_OWNER_OK },
+	{ ADMINROUTE_PUT, "/v1/modules/{rot}/ztp-ca", admin_ztpca_module, ADMINROUTE_OWNER_OK },
 };
 const size_t admin_api_nroutes = sizeof(admin_api_routes) / sizeof(admin_api_routes[0]);
 

@@ -196,6 +196,14 @@ void admin_device_get(struct areq *a);
 void admin_device_block(struct areq *a);
 void admin_device_unblock(struct areq *a);
 
+/* admin_ztpca.c: ZTP certificates (issue 14) */
+void admin_ztpca_list(struct areq *a);
+void admin_ztpca_create(struct areq *a);
+void admin_ztpca_get(struct areq *a);
+void admin_ztpca_pop(struct areq *a);
+void admin_ztpca_profile(struct areq *a);
+void admin_ztpca_module(struct areq *a);
+
 /* The route table (admin_api.c), for its unit test. */
 extern const struct adminroute admin_api_routes[];
 extern const size_t admin_api_nroutes;

@@ -8,6 +8,8 @@
  *   POST /m/h  heartbeat, on the current key: the next key is pending
  *   POST /m/c  confirmation: the pending key this connection announced
  *              is committed
+ *   GET  /m/z  the ZTP certificate bundle, POST /m/z its confirmation
+ *              (module_ztpcert.c)
  * Bodies are items (src/common/modmsg.c). The next key is the TLS
  * exporter of this connection: it never travels.
  */
@@ -26,9 +28,11 @@
 #include "http_util.h"
 #include "log.h"
 #include "modmsg.h"
+#include "module_ztpcert.h"
 #include "server.h"
 #include "store.h"
 #include "ztp/err.h"
+#include "ztp/ztpcert.h"
 
 /* Send status with the items of m (NULL: none) as the body. */
 static void
@@ -224,6 +228,9 @@ serve_exchange(struct evhttp_request *req, struct worker *w, struct conn *c,
 	out.hb_interval = hb;
 	out.hb_min = hbmin;
 	out.status = (m.owner[0] != '\0' || (bootstrap && known)) ? MODMSG_STATUS_CLAIMED : 0;
+	/* a ZTP certificate waits at /m/z once this exchange is confirmed (module_ztpcert.c) */
+	if (module_ztpcert_waiting(w->store, &m, features))
+		out.status |= ZTP_CERT_STATUS_WAITING;
 	MODMSG_SET(&out, MODMSG_EPOCH);
 	MODMSG_SET(&out, MODMSG_FEATURES);
 	MODMSG_SET(&out, MODMSG_HB_INTERVAL);
@@ -287,12 +294,16 @@ module_api_handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	long n;
 	int rc;
 
-	if (strcmp(uri, "/m/b") != 0 && strcmp(uri, "/m/h") != 0 && strcmp(uri, "/m/c") != 0) {
+	if (strcmp(uri, "/m/b") != 0 && strcmp(uri, "/m/h") != 0 && strcmp(uri, "/m/c") != 0 &&
+	    strcmp(uri, "/m/z") != 0) {
 		http_reply_error(req, 404, "not_found", "no such path");
 		return 0;
 	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+	/* /m/z: GET the ZTP certificate bundle, POST its confirmation (module_ztpcert.c) */
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST &&
+	    !(evhttp_request_get_command(req) == EVHTTP_REQ_GET && strcmp(uri, "/m/z") == 0)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+		    strcmp(uri, "/m/z") == 0 ? "GET, POST" : "POST");
 		http_reply_error(req, 405, "method_not_allowed", "POST only");
 		return 0;
 	}
@@ -327,6 +338,13 @@ module_api_handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	}
 	if (strcmp(uri, "/m/c") == 0) {
 		serve_confirm(req, w, c, &in);
+		return 0;
+	}
+	if (strcmp(uri, "/m/z") == 0) {
+		if (c->mod_kind != STORE_MODKEY_CURRENT)
+			refuse(req, 403, MODMSG_R_STATE, 0);
+		else
+			module_ztpcert_serve(req, w, c, &m, body, (size_t)n);
 		return 0;
 	}
 	if (strcmp(uri, "/m/b") == 0 ? c->mod_kind != STORE_MODKEY_FACTORY :

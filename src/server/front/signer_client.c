@@ -586,6 +586,173 @@ signer_sign_crl(struct signer *s, uint64_t crl_number, uint32_t next_update,
 	return rc;
 }
 
+/* ---- ZTP certificate authorities ---- */
+
+void
+signer_ztpca_ca_free(struct signer_ztpca_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	free(ca->cert);
+	free(ca->key);
+	memset(ca, 0, sizeof(*ca));
+}
+
+/* Set the id of m (ZTP_ERANGE if too long). */
+static int
+ztpca_id(struct signer_msg *m, const char *id)
+{
+	if (id == NULL || strlen(id) >= sizeof(m->ztpca.id))
+		return ZTP_ERANGE;
+	snprintf(m->ztpca.id, sizeof(m->ztpca.id), "%s", id);
+	return 0;
+}
+
+/*
+ * Send m (ZTPCA_CREATE or ZTPCA_IMPORT); the CA it answers into *out, or
+ * the signer's reason for a refusal into why (may be NULL). With mu held.
+ */
+static int
+ztpca_call(struct signer *s, const struct signer_msg *m, struct signer_ztpca_ca *out, char *why,
+    size_t cap)
+{
+	struct signer_msg resp;
+	int rc;
+
+	if (why != NULL && cap > 0)
+		why[0] = '\0';
+	if ((rc = call(s, m, SIGNER_MSG_ZTPCA, &resp)) != 0) {
+		if (resp.type == SIGNER_MSG_ERROR && why != NULL && cap > 0)
+			snprintf(why, cap, "%s", resp.u.error.text);
+		return rc;
+	}
+	out->cert = malloc(resp.u.cert.cert_len);
+	out->key = malloc(resp.ztpca.key_len);
+	if (out->cert == NULL || out->key == NULL) {
+		signer_ztpca_ca_free(out);
+		return ZTP_ENOMEM;
+	}
+	memcpy(out->cert, resp.u.cert.cert, resp.u.cert.cert_len);
+	out->cert_len = resp.u.cert.cert_len;
+	memcpy(out->key, resp.ztpca.key, resp.ztpca.key_len);
+	out->key_len = resp.ztpca.key_len;
+	out->not_before = resp.u.cert.not_before;
+	out->not_after = resp.u.cert.not_after;
+	return 0;
+}
+
+int
+signer_ztpca_create(struct signer *s, const char *id, const char *cn, const char *org,
+    uint32_t days, struct signer_ztpca_ca *out)
+{
+	static const struct signer_msg zero;
+	struct signer_msg m = zero;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	m.type = SIGNER_MSG_ZTPCA_CREATE;
+	if ((rc = ztpca_id(&m, id)) != 0)
+		return rc;
+	if (cn == NULL || strlen(cn) >= sizeof(m.u.csr.subject.cn) ||
+	    (org != NULL && strlen(org) >= sizeof(m.u.csr.subject.org)))
+		return ZTP_ERANGE;
+	snprintf(m.u.csr.subject.cn, sizeof(m.u.csr.subject.cn), "%s", cn);
+	if (org != NULL)
+		snprintf(m.u.csr.subject.org, sizeof(m.u.csr.subject.org), "%s", org);
+	m.u.csr.profile.days = days;
+	pthread_mutex_lock(&s->mu);
+	rc = ztpca_call(s, &m, out, NULL, 0);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+signer_ztpca_import(struct signer *s, const char *id, const uint8_t *cert, size_t cert_len,
+    const uint8_t *pkcs8, size_t pkcs8_len, struct signer_ztpca_ca *out, char *why, size_t cap)
+{
+	static const struct signer_msg zero;
+	struct signer_msg m = zero;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	m.type = SIGNER_MSG_ZTPCA_IMPORT;
+	if ((rc = ztpca_id(&m, id)) != 0)
+		return rc;
+	m.ztpca.cert = cert;
+	m.ztpca.cert_len = cert_len;
+	m.ztpca.privkey = pkcs8;
+	m.ztpca.privkey_len = pkcs8_len;
+	pthread_mutex_lock(&s->mu);
+	rc = ztpca_call(s, &m, out, why, cap);
+	/* the request held the key in clear */
+	OPENSSL_cleanse(s->buf, sizeof(s->buf));
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* ZTPCA_SIGN or ZTPCA_POP m with the CA's fields: the certificate into *out. */
+static int
+ztpca_issue(struct signer *s, struct signer_msg *m, const char *id, const uint8_t *cert,
+    size_t cert_len, const uint8_t *key, size_t key_len, struct signer_issued *out)
+{
+	struct signer_msg resp;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = ztpca_id(m, id)) != 0)
+		return rc;
+	m->ztpca.cert = cert;
+	m->ztpca.cert_len = cert_len;
+	m->ztpca.key = key;
+	m->ztpca.key_len = key_len;
+	pthread_mutex_lock(&s->mu);
+	if ((rc = call(s, m, SIGNER_MSG_CERT, &resp)) != 0)
+		goto out;
+	if ((out->der = malloc(resp.u.cert.cert_len)) == NULL) {
+		rc = ZTP_ENOMEM;
+		goto out;
+	}
+	memcpy(out->der, resp.u.cert.cert, resp.u.cert.cert_len);
+	out->der_len = resp.u.cert.cert_len;
+	memcpy(out->serial, resp.u.cert.serial, resp.u.cert.serial_len);
+	out->serial_len = resp.u.cert.serial_len;
+	out->not_before = resp.u.cert.not_before;
+	out->not_after = resp.u.cert.not_after;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+signer_ztpca_sign(struct signer *s, const char *id, const uint8_t *cert, size_t cert_len,
+    const uint8_t *key, size_t key_len, const struct signer_csr_req *req,
+    struct signer_issued *out)
+{
+	static const struct signer_msg zero;
+	struct signer_msg m = zero;
+
+	m.type = SIGNER_MSG_ZTPCA_SIGN;
+	m.u.csr = *req;
+	return ztpca_issue(s, &m, id, cert, cert_len, key, key_len, out);
+}
+
+int
+signer_ztpca_pop(struct signer *s, const char *id, const uint8_t *cert, size_t cert_len,
+    const uint8_t *key, size_t key_len, const char *code, uint32_t days,
+    struct signer_issued *out)
+{
+	static const struct signer_msg zero;
+	struct signer_msg m = zero;
+
+	memset(out, 0, sizeof(*out));
+	if (code == NULL || strlen(code) >= sizeof(m.u.csr.subject.cn))
+		return ZTP_ERANGE;
+	m.type = SIGNER_MSG_ZTPCA_POP;
+	snprintf(m.u.csr.subject.cn, sizeof(m.u.csr.subject.cn), "%s", code);
+	m.u.csr.profile.days = days;
+	return ztpca_issue(s, &m, id, cert, cert_len, key, key_len, out);
+}
+
 pid_t
 signer_pid(struct signer *s)
 {

@@ -162,6 +162,49 @@ void signer_issued_free(struct signer_issued *c);
 int signer_sign_crl(struct signer *s, uint64_t crl_number, uint32_t next_update,
     struct signer_revoked *revoked, size_t n, uint8_t **der, size_t *der_len);
 
+/*
+ * ZTP certificate authorities (signer_msg.h ZTPCA_*, the signer's
+ * ztpca.h): an owner's CA whose key this process only ever holds wrapped.
+ * id is the CA's identity, "<owner>/<name>", which the wrapped key is
+ * bound to.
+ */
+struct signer_ztpca_ca {
+	uint8_t *cert; /* DER, malloc'd */
+	size_t cert_len;
+	uint8_t *key; /* wrapped, malloc'd */
+	size_t key_len;
+	int64_t not_before, not_after; /* Unix seconds */
+};
+void signer_ztpca_ca_free(struct signer_ztpca_ca *ca);
+
+/*
+ * A new CA (EC P-256, self-signed, days of validity) with subject cn (and
+ * org unless NULL or ""): its certificate and wrapped key into *out (the
+ * caller frees it). ZTP_EIO: no working signer; other codes as the
+ * signer's refusal.
+ */
+int signer_ztpca_create(struct signer *s, const char *id, const char *cn, const char *org,
+    uint32_t days, struct signer_ztpca_ca *out);
+/*
+ * An existing CA: its certificate (DER) and its private key (PKCS#8 DER,
+ * wiped here from the request buffer after the call). The signer checks
+ * both (signer_msg.h); why its refusal (why, cap bytes; "" if none).
+ * *out as signer_ztpca_create.
+ */
+int signer_ztpca_import(struct signer *s, const char *id, const uint8_t *cert, size_t cert_len,
+    const uint8_t *pkcs8, size_t pkcs8_len, struct signer_ztpca_ca *out, char *why, size_t cap);
+/*
+ * Issue a certificate with the CA (cert, wrapped key, id) for req's key
+ * (req as signer_sign_spki, without SANs). *out as signer_sign_spki.
+ */
+int signer_ztpca_sign(struct signer *s, const char *id, const uint8_t *cert, size_t cert_len,
+    const uint8_t *key, size_t key_len, const struct signer_csr_req *req,
+    struct signer_issued *out);
+/* A proof-of-possession certificate with CN code (1..64 UTF-8), valid days. */
+int signer_ztpca_pop(struct signer *s, const char *id, const uint8_t *cert, size_t cert_len,
+    const uint8_t *key, size_t key_len, const char *code, uint32_t days,
+    struct signer_issued *out);
+
 /* The signer's pid, 0 while there is none (for logs and tests). */
 pid_t signer_pid(struct signer *s);
 

@@ -257,20 +257,20 @@ admin_modreq_transfer(const uint8_t *buf, size_t len, char owner[STORE_OWNER_MAX
     char profile[STORE_PROFILE_UID + 1], char *why, size_t cap)
 {
 	static const char *const req[] = { "owner", NULL }, *const opt[] = { "profile", NULL };
-	char o[STORE_OWNER_MAX + 1];
+	char o[STORE_OWNER_MAX + 1], p[STORE_PROFILE_UID + 1] = "";
 	json_t *obj;
 	int rc;
 
 	if ((rc = jsonreq_load(buf, len, ADMIN_MODREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
-	profile[0] = '\0';
 	if ((rc = get_owner(obj, o, 1, why, cap)) != 0)
 		goto out;
 	if (json_object_get(obj, "profile") != NULL) {
-		if ((rc = get_profile(obj, profile, why, cap)) != 0)
+		if ((rc = get_profile(obj, p, why, cap)) != 0)
 			goto out;
 	}
 	memcpy(owner, o, sizeof(o));
+	memcpy(profile, p, sizeof(p));
 out:
 	json_decref(obj);
 	return rc;
@@ -402,6 +402,7 @@ admin_modreq_e2e_encrypt(const uint8_t *buf, size_t len, uint8_t *data, size_t *
     char *why, size_t cap)
 {
 	static const char *const req[] = { "data", NULL };
+	uint8_t tmp[ADMIN_MODREQ_E2E_DATA_MAX]; /* data is written on success only */
 	const char *s;
 	size_t n = 0, got = 0;
 	json_t *obj;
@@ -411,18 +412,19 @@ admin_modreq_e2e_encrypt(const uint8_t *buf, size_t len, uint8_t *data, size_t *
 		return rc;
 	if ((rc = jsonreq_string(obj, "data", &s, &n, why, cap)) != 0)
 		goto out;
-	rc = b64_decode(s, n, data, ADMIN_MODREQ_E2E_DATA_MAX, &got);
+	rc = b64_decode(s, n, tmp, sizeof(tmp), &got);
 	if (rc == ZTP_ETOOBIG)
 		snprintf(why, cap, "data: at most %d bytes once decoded", ADMIN_MODREQ_E2E_DATA_MAX);
 	else if (rc != 0)
 		snprintf(why, cap, "data: not base64");
 	if (rc != 0) {
 		rc = ZTP_EINVAL;
-		memset(data, 0, ADMIN_MODREQ_E2E_DATA_MAX);
 		goto out;
 	}
+	memcpy(data, tmp, got);
 	*datalen = got;
 out:
+	OPENSSL_cleanse(tmp, sizeof(tmp));
 	json_decref(obj);
 	return rc;
 }

@@ -38,6 +38,7 @@ static const struct {
 	{ "rot", PARAM_RAW },
 	{ "campaign", PARAM_RAW },
 	{ "identity", PARAM_RAW },
+	{ "ztpca", PARAM_RAW }, /* a ZTP CA of an owner (admin_ztpca.c) */
 };
 
 int

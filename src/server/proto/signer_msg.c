@@ -14,6 +14,10 @@
 #define REVOKED_FIXED 10 /* serial_len:u8 reason:u8 revoked_at:u64 */
 
 /* The fields each type allows and requires; every tag is below 64. */
+#define ZTPCA_USE_FIELDS \
+	(BIT(SIGNER_TAG_ZTPCA_CERT) | BIT(SIGNER_TAG_ZTPCA_KEY) | BIT(SIGNER_TAG_ZTPCA_ID))
+#define ZTPCA_IMPORT_FIELDS \
+	(BIT(SIGNER_TAG_ZTPCA_CERT) | BIT(SIGNER_TAG_ZTPCA_ID) | BIT(SIGNER_TAG_PRIVKEY))
 struct type_rule {
 	uint16_t type;
 	uint64_t allowed;
@@ -60,6 +64,25 @@ static const struct type_rule rules[] = {
 	{ SIGNER_MSG_READY,
 	    BIT(SIGNER_TAG_DEVICE_ADDR) | BIT(SIGNER_TAG_ADMIN_ADDR) | BIT(SIGNER_TAG_EST_ADDR), 0 },
 	{ SIGNER_MSG_PASS_FD, 0, 0 },
+	{ SIGNER_MSG_ZTPCA_CREATE,
+	    BIT(SIGNER_TAG_CN) | BIT(SIGNER_TAG_ORG) | BIT(SIGNER_TAG_DAYS) | BIT(SIGNER_TAG_ZTPCA_ID),
+	    BIT(SIGNER_TAG_CN) | BIT(SIGNER_TAG_DAYS) | BIT(SIGNER_TAG_ZTPCA_ID) },
+	{ SIGNER_MSG_ZTPCA_IMPORT, ZTPCA_IMPORT_FIELDS, ZTPCA_IMPORT_FIELDS },
+	{ SIGNER_MSG_ZTPCA,
+	    BIT(SIGNER_TAG_ZTPCA_KEY) | BIT(SIGNER_TAG_CERT) | BIT(SIGNER_TAG_NOT_BEFORE) |
+		BIT(SIGNER_TAG_NOT_AFTER),
+	    BIT(SIGNER_TAG_ZTPCA_KEY) | BIT(SIGNER_TAG_CERT) | BIT(SIGNER_TAG_NOT_BEFORE) |
+		BIT(SIGNER_TAG_NOT_AFTER) },
+	{ SIGNER_MSG_ZTPCA_SIGN,
+	    BIT(SIGNER_TAG_CN) | BIT(SIGNER_TAG_SERIAL_NUMBER) | BIT(SIGNER_TAG_ORG) |
+		BIT(SIGNER_TAG_ORG_UNIT) | BIT(SIGNER_TAG_DAYS) | BIT(SIGNER_TAG_KEY_USAGE) |
+		BIT(SIGNER_TAG_EXT_KEY_USAGE) | BIT(SIGNER_TAG_SPKI) | BIT(SIGNER_TAG_KEY_TYPE) |
+		BIT(SIGNER_TAG_KEY_BITS) | ZTPCA_USE_FIELDS,
+	    BIT(SIGNER_TAG_DAYS) | BIT(SIGNER_TAG_KEY_USAGE) | BIT(SIGNER_TAG_EXT_KEY_USAGE) |
+		BIT(SIGNER_TAG_SPKI) | BIT(SIGNER_TAG_KEY_TYPE) | BIT(SIGNER_TAG_KEY_BITS) |
+		ZTPCA_USE_FIELDS },
+	{ SIGNER_MSG_ZTPCA_POP, BIT(SIGNER_TAG_CN) | BIT(SIGNER_TAG_DAYS) | ZTPCA_USE_FIELDS,
+	    BIT(SIGNER_TAG_CN) | BIT(SIGNER_TAG_DAYS) | ZTPCA_USE_FIELDS },
 };
 
 static const struct type_rule *
@@ -403,6 +426,31 @@ decode_field(struct signer_msg *m, struct decode_state *ds, uint16_t tag, const 
 			m->u.crl.revoked_fields = field;
 		m->u.crl.revoked_fields_len = (size_t)(v + len - m->u.crl.revoked_fields);
 		return 0;
+	case SIGNER_TAG_ZTPCA_CERT:
+		if (len > SIGNER_ZTPCA_CERT_MAX)
+			return ZTP_ERANGE;
+		m->ztpca.cert = v;
+		m->ztpca.cert_len = len;
+		return 0;
+	case SIGNER_TAG_ZTPCA_KEY:
+		if (len > SIGNER_ZTPCA_KEY_MAX)
+			return ZTP_ERANGE;
+		m->ztpca.key = v;
+		m->ztpca.key_len = len;
+		return 0;
+	case SIGNER_TAG_ZTPCA_ID:
+		if ((rc = check_ascii(v, len, SIGNER_ZTPCA_ID_MAX)) != 0)
+			return rc;
+		if (len < 3 || memchr(v, '/', len) == NULL)
+			return ZTP_EMALFORMED;
+		copy_text(m->ztpca.id, v, len);
+		return 0;
+	case SIGNER_TAG_PRIVKEY:
+		if (len > SIGNER_ZTPCA_PKCS8_MAX)
+			return ZTP_ERANGE;
+		m->ztpca.privkey = v;
+		m->ztpca.privkey_len = len;
+		return 0;
 	case SIGNER_TAG_CERT:
 		if (len > SIGNER_CERT_MAX)
 			return ZTP_ERANGE;
@@ -469,10 +517,12 @@ decode_finish(const struct signer_msg *m)
 	switch (m->type) {
 	case SIGNER_MSG_SIGN_CSR:
 	case SIGNER_MSG_SIGN_SPKI:
+	case SIGNER_MSG_ZTPCA_SIGN:
 		if (m->u.csr.subject.cn[0] == '\0' && m->u.csr.subject.serial_number[0] == '\0')
 			return ZTP_EMALFORMED;
 		return 0;
 	case SIGNER_MSG_CERT:
+	case SIGNER_MSG_ZTPCA:
 		return m->u.cert.not_after > m->u.cert.not_before ? 0 : ZTP_ERANGE;
 	case SIGNER_MSG_CRL_PART:
 		/* the part lies within the whole */
@@ -882,6 +932,42 @@ encode_csr(struct wbuf *w, const struct signer_csr_req *r)
 	return 0;
 }
 
+/*
+ * The ZTP CA types: ZTPCA_SIGN as SIGN_SPKI, ZTPCA_CREATE and ZTPCA_POP
+ * their CN (ORG) and DAYS, then the ZTP CA fields set in m (tags 0x15..0x18,
+ * after all of those). A field the type does not define is written all
+ * the same, for the decoder to refuse.
+ */
+static int
+encode_ztpca(struct wbuf *w, const struct signer_msg *m)
+{
+	const struct signer_ztpca *z = &m->ztpca;
+	const struct signer_csr_req *r = &m->u.csr;
+	int rc;
+
+	if ((z->cert == NULL && z->cert_len > 0) || (z->key == NULL && z->key_len > 0) ||
+	    (z->privkey == NULL && z->privkey_len > 0))
+		return ZTP_EINVAL;
+	if (m->type == SIGNER_MSG_ZTPCA_SIGN) {
+		if ((rc = encode_csr(w, r)) != 0)
+			return rc;
+	} else if (m->type != SIGNER_MSG_ZTPCA_IMPORT) {
+		if ((rc = put_text(w, SIGNER_TAG_CN, r->subject.cn, sizeof(r->subject.cn))) != 0 ||
+		    (rc = put_text(w, SIGNER_TAG_ORG, r->subject.org, sizeof(r->subject.org))) != 0)
+			return rc;
+		put_u32_field(w, SIGNER_TAG_DAYS, r->profile.days);
+	}
+	if (z->cert_len > 0)
+		put_field(w, SIGNER_TAG_ZTPCA_CERT, z->cert, z->cert_len);
+	if (z->key_len > 0)
+		put_field(w, SIGNER_TAG_ZTPCA_KEY, z->key, z->key_len);
+	if ((rc = put_text(w, SIGNER_TAG_ZTPCA_ID, z->id, sizeof(z->id))) != 0)
+		return rc;
+	if (z->privkey_len > 0)
+		put_field(w, SIGNER_TAG_PRIVKEY, z->privkey, z->privkey_len);
+	return 0;
+}
+
 /* SIGN_CRL, CRL_BEGIN, CRL_ENTRIES, CRL_END: the fields of their type. */
 static int
 encode_crl(struct wbuf *w, uint16_t type, const struct signer_crl_req *r)
@@ -951,6 +1037,23 @@ signer_msg_encode(const struct signer_msg *m, uint8_t *buf, size_t cap, size_t *
 			put_field(&w, SIGNER_TAG_CERT, m->u.cert.cert, m->u.cert.cert_len);
 		if (m->u.cert.serial_len > 0)
 			put_field(&w, SIGNER_TAG_SERIAL, m->u.cert.serial, m->u.cert.serial_len);
+		put_u64_field(&w, SIGNER_TAG_NOT_BEFORE, (uint64_t)m->u.cert.not_before);
+		put_u64_field(&w, SIGNER_TAG_NOT_AFTER, (uint64_t)m->u.cert.not_after);
+		break;
+	case SIGNER_MSG_ZTPCA_CREATE:
+	case SIGNER_MSG_ZTPCA_IMPORT:
+	case SIGNER_MSG_ZTPCA_SIGN:
+	case SIGNER_MSG_ZTPCA_POP:
+		rc = encode_ztpca(&w, m);
+		break;
+	case SIGNER_MSG_ZTPCA:
+		if ((m->u.cert.cert == NULL && m->u.cert.cert_len > 0) ||
+		    (m->ztpca.key == NULL && m->ztpca.key_len > 0))
+			return ZTP_EINVAL;
+		if (m->ztpca.key_len > 0)
+			put_field(&w, SIGNER_TAG_ZTPCA_KEY, m->ztpca.key, m->ztpca.key_len);
+		if (m->u.cert.cert_len > 0)
+			put_field(&w, SIGNER_TAG_CERT, m->u.cert.cert, m->u.cert.cert_len);
 		put_u64_field(&w, SIGNER_TAG_NOT_BEFORE, (uint64_t)m->u.cert.not_before);
 		put_u64_field(&w, SIGNER_TAG_NOT_AFTER, (uint64_t)m->u.cert.not_after);
 		break;

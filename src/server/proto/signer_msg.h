@@ -127,6 +127,53 @@
  * READ at each next offset until the last byte; serials ascend across
  * messages too. Anything else is refused and drops the CRL being built.
  *
+ * ZTP certificate authorities (issue 14, docs/security-service.md "ZTP
+ * certificates"): an owner's CA whose private key only the signer ever
+ * sees in clear. The signer hands it out wrapped (AES-256-GCM under a key
+ * it derives from its own CA key, with the CA's identity as associated
+ * data); the front keeps the wrapped key and the certificate in the store
+ * and sends both back with every request that signs with that CA. The
+ * signer is stateless here: a wrapped key that does not open under its
+ * identity, or is not the certificate's key, is refused.
+ *
+ *   0x0009 ZTPCA_CREATE  make a new CA: an EC P-256 key and a self-signed
+ *                        certificate (CA:TRUE, pathlen 0, keyCertSign, cRLSign)
+ *     0x02 CN            R   its subject commonName, as SIGN_CSR's
+ *     0x04 ORG           O   its subject organizationName
+ *     0x06 DAYS          R   its validity, 1..7300 days
+ *     0x17 ZTPCA_ID      R   the CA's identity: "<owner>/<name>", 3..129
+ *                            printable ASCII; the wrapped key's associated data
+ *   0x000A ZTPCA_IMPORT  wrap an existing CA's key
+ *     0x15 ZTPCA_CERT    R   its certificate, DER, 1..SIGNER_ZTPCA_CERT_MAX
+ *     0x17 ZTPCA_ID      R
+ *     0x18 PRIVKEY       R   its private key, PKCS#8 DER (not encrypted),
+ *                            1..SIGNER_ZTPCA_PKCS8_MAX. The signer checks that
+ *                            it is the certificate's key, that the certificate
+ *                            is a CA (basicConstraints CA:TRUE, keyCertSign
+ *                            if keyUsage is present) and valid now, and that
+ *                            the key is EC P-256/P-384 or RSA 2048-4096.
+ *   0x8006 ZTPCA         the CA, answer to both
+ *     0x16 ZTPCA_KEY     R   the wrapped key, 1..SIGNER_ZTPCA_KEY_MAX
+ *     0x20 CERT          R   its certificate (DER)
+ *     0x22 NOT_BEFORE    R   as CERT
+ *     0x23 NOT_AFTER     R   as CERT
+ *
+ *   0x000B ZTPCA_SIGN    issue a device certificate with a ZTP CA, answered CERT
+ *     0x02..0x08, 0x0C..0x0E as SIGN_SPKI (CN, SERIAL_NUMBER, ORG, ORG_UNIT,
+ *                            DAYS R, KEY_USAGE R, EXT_KEY_USAGE R, SPKI R,
+ *                            KEY_TYPE R, KEY_BITS R); no SANs
+ *     0x15 ZTPCA_CERT    R   the CA's certificate
+ *     0x16 ZTPCA_KEY     R   its wrapped key
+ *     0x17 ZTPCA_ID      R   its identity
+ *   0x000C ZTPCA_POP     a proof-of-possession certificate (what a cloud's
+ *                        CA registration asks for): subject CN = the code,
+ *                        for a key the signer makes and forgets; answered CERT
+ *     0x02 CN            R   the registration code
+ *     0x06 DAYS          R
+ *     0x15 ZTPCA_CERT    R
+ *     0x16 ZTPCA_KEY     R
+ *     0x17 ZTPCA_ID      R
+ *
  *   0x80FF ERROR         the request was refused
  *     0x30 CODE          R   s32 (two's complement), a ZTP_E... code
  *     0x31 TEXT          O   printable ASCII, 1..200 bytes, for the log
@@ -151,11 +198,16 @@
 #define SIGNER_MSG_CRL_END 0x0006
 #define SIGNER_MSG_CRL_READ 0x0007
 #define SIGNER_MSG_SIGN_SPKI 0x0008
+#define SIGNER_MSG_ZTPCA_CREATE 0x0009
+#define SIGNER_MSG_ZTPCA_IMPORT 0x000A
+#define SIGNER_MSG_ZTPCA_SIGN 0x000B
+#define SIGNER_MSG_ZTPCA_POP 0x000C
 #define SIGNER_MSG_PONG 0x8001
 #define SIGNER_MSG_CERT 0x8002
 #define SIGNER_MSG_CRL 0x8003
 #define SIGNER_MSG_CRL_ACK 0x8004
 #define SIGNER_MSG_CRL_PART 0x8005
+#define SIGNER_MSG_ZTPCA 0x8006
 #define SIGNER_MSG_ERROR 0x80FF
 #define SIGNER_MSG_READY 0x0101
 #define SIGNER_MSG_PASS_FD 0x0102
@@ -179,6 +231,10 @@
 #define SIGNER_TAG_REVOKED 0x12
 #define SIGNER_TAG_CRL_TOTAL 0x13
 #define SIGNER_TAG_READ_OFFSET 0x14
+#define SIGNER_TAG_ZTPCA_CERT 0x15
+#define SIGNER_TAG_ZTPCA_KEY 0x16
+#define SIGNER_TAG_ZTPCA_ID 0x17
+#define SIGNER_TAG_PRIVKEY 0x18
 #define SIGNER_TAG_CERT 0x20
 #define SIGNER_TAG_SERIAL 0x21
 #define SIGNER_TAG_NOT_BEFORE 0x22
@@ -210,6 +266,12 @@
 #define SIGNER_CRL_MAX (SIGNER_MSG_MAX - SIGNER_MSG_HDR_LEN - SIGNER_FIELD_HDR_LEN)
 #define SIGNER_TEXT_MAX 200
 #define SIGNER_ADDR_MAX 79
+/* ZTP CAs: a certificate a module can hold, an RSA 4096 key in PKCS#8 (2.4 KB) */
+#define SIGNER_ZTPCA_CERT_MAX 2048
+#define SIGNER_ZTPCA_PKCS8_MAX 3072
+#define SIGNER_ZTPCA_WRAP_OVERHEAD (1 + 12 + 16) /* version, nonce, tag */
+#define SIGNER_ZTPCA_KEY_MAX (SIGNER_ZTPCA_PKCS8_MAX + SIGNER_ZTPCA_WRAP_OVERHEAD)
+#define SIGNER_ZTPCA_ID_MAX 129 /* "<owner>/<name>", each up to 64 */
 /*
  * A CRL built in parts: at most SIGNER_CRL_TOTAL_MAX entries. The signer
  * holds them all as OpenSSL objects before it signs, about 330 bytes an
@@ -359,6 +421,23 @@ struct signer_ready {
 	char est[SIGNER_ADDR_MAX + 1];
 };
 
+/*
+ * The ZTP CA fields (ZTPCA_CREATE, ZTPCA_IMPORT, ZTPCA_SIGN, ZTPCA_POP,
+ * ZTPCA), beside the union: ZTPCA_SIGN has SIGN_SPKI's fields too (in
+ * u.csr), ZTPCA_CREATE and ZTPCA_POP their CN, ORG and DAYS, ZTPCA its
+ * certificate and validity in u.cert. Set only what the type has.
+ * Decoded: the pointers point into the message buffer.
+ */
+struct signer_ztpca {
+	const uint8_t *cert; /* ZTPCA_CERT */
+	size_t cert_len;
+	const uint8_t *key; /* ZTPCA_KEY: wrapped */
+	size_t key_len;
+	const uint8_t *privkey; /* PRIVKEY: PKCS#8 in clear (ZTPCA_IMPORT only) */
+	size_t privkey_len;
+	char id[SIGNER_ZTPCA_ID_MAX + 1]; /* ZTPCA_ID; "" absent */
+};
+
 struct signer_msg {
 	uint16_t type; /* SIGNER_MSG_* */
 	union {
@@ -371,6 +450,7 @@ struct signer_msg {
 		struct signer_error error;      /* ERROR */
 		struct signer_ready ready;      /* READY */
 	} u;
+	struct signer_ztpca ztpca; /* ZTPCA_* */
 };
 
 /*

@@ -44,6 +44,7 @@
 #include "privsep.h"
 #include "sandbox.h"
 #include "signer.h"
+#include "ztpca.h"
 #include "ztp/err.h"
 
 #define SIGNER_FD 3            /* the child's end of the socket (signer_start()) */
@@ -99,13 +100,37 @@ asn1_time_unix(const ASN1_TIME *t, int64_t *out)
 }
 
 
+/* ca's validity from its certificate and the digest its key signs with: 0, or -1. */
+static int
+ca_times_md(struct ca *ca)
+{
+	int bits;
+
+	if (asn1_time_unix(X509_get0_notBefore(ca->cert), &ca->not_before) != 0 ||
+	    asn1_time_unix(X509_get0_notAfter(ca->cert), &ca->not_after) != 0)
+		return -1;
+	switch (EVP_PKEY_get_base_id(ca->key)) {
+	case EVP_PKEY_ED25519:
+	case EVP_PKEY_ED448:
+		ca->md = NULL;
+		break;
+	case EVP_PKEY_EC:
+		bits = EVP_PKEY_get_bits(ca->key);
+		ca->md = bits > 384 ? EVP_sha512() : bits > 256 ? EVP_sha384() : EVP_sha256();
+		break;
+	default:
+		ca->md = EVP_sha256();
+	}
+	return 0;
+}
+
 /* Load DIR/ca.key and DIR/ca.pem into *ca. Returns 0 or -1 (logged). */
 static int
 load_ca(const char *dir, const uint8_t *datakey, struct ca *ca)
 {
 	char path[PATH_MAX];
 	BIO *bio = NULL;
-	int bits, rc = -1;
+	int rc = -1;
 
 	if (cakey_load(dir, datakey, &ca->key) != 0)
 		goto out;
@@ -125,22 +150,9 @@ load_ca(const char *dir, const uint8_t *datakey, struct ca *ca)
 		ssl_warn("ca.pem does not match ca.key");
 		goto out;
 	}
-	if (asn1_time_unix(X509_get0_notBefore(ca->cert), &ca->not_before) != 0 ||
-	    asn1_time_unix(X509_get0_notAfter(ca->cert), &ca->not_after) != 0) {
+	if (ca_times_md(ca) != 0) {
 		log_warnx("signer: ca.pem: unreadable validity");
 		goto out;
-	}
-	switch (EVP_PKEY_get_base_id(ca->key)) {
-	case EVP_PKEY_ED25519:
-	case EVP_PKEY_ED448:
-		ca->md = NULL;
-		break;
-	case EVP_PKEY_EC:
-		bits = EVP_PKEY_get_bits(ca->key);
-		ca->md = bits > 384 ? EVP_sha512() : bits > 256 ? EVP_sha384() : EVP_sha256();
-		break;
-	default:
-		ca->md = EVP_sha256();
 	}
 	rc = 0;
 out:
@@ -1102,8 +1114,29 @@ type_name(const uint8_t *req, size_t len)
 		return "CRL_END";
 	case SIGNER_MSG_CRL_READ:
 		return "CRL_READ";
+	case SIGNER_MSG_ZTPCA_CREATE:
+		return "ZTPCA_CREATE";
+	case SIGNER_MSG_ZTPCA_IMPORT:
+		return "ZTPCA_IMPORT";
+	case SIGNER_MSG_ZTPCA_SIGN:
+		return "ZTPCA_SIGN";
+	case SIGNER_MSG_ZTPCA_POP:
+		return "ZTPCA_POP";
 	}
 	return "unknown type";
+}
+
+int
+signer_issue_for(X509 *cert, EVP_PKEY *key, const struct signer_csr_req *r, const uint8_t *spki,
+    size_t spki_len, struct signer_msg *out, uint8_t **der, const char **why)
+{
+	struct ca ca = { key, cert, NULL, 0, 0 };
+
+	if (ca_times_md(&ca) != 0) {
+		*why = "the CA certificate's validity is unreadable";
+		return ZTP_EMALFORMED;
+	}
+	return issue_spki(&ca, r, spki, spki_len, out, der, why);
 }
 
 /*
@@ -1142,6 +1175,12 @@ handle(const struct ca *ca, const uint8_t *req, size_t len, int truncated, uint8
 		case SIGNER_MSG_CRL_END:
 		case SIGNER_MSG_CRL_READ:
 			rc = crl_step(ca, &m, &out, &why);
+			break;
+		case SIGNER_MSG_ZTPCA_CREATE:
+		case SIGNER_MSG_ZTPCA_IMPORT:
+		case SIGNER_MSG_ZTPCA_SIGN:
+		case SIGNER_MSG_ZTPCA_POP:
+			rc = ztpca_handle(ca->key, &m, &out, &der, &why);
 			break;
 		default:
 			rc = ZTP_EMALFORMED;

@@ -23,7 +23,7 @@
 #include "crypto.h"
 #include "ztp/iccid.h"
 
-#define STORE_SCHEMA_VERSION 8 /* of the SQLite driver; store_schema_target() for any */
+#define STORE_SCHEMA_VERSION 9 /* of the SQLite driver; store_schema_target() for any */
 #define STORE_CONFIG_MAX 255
 #define STORE_TELEMETRY_MAX 255
 #define STORE_PSK_MIN 16
@@ -672,6 +672,97 @@ int store_campaign_devices(struct store *st, int64_t id, const char *after, int 
 
 
 /* ---- store_profile.c ends ---- */
+
+/* ---- store_ztpca.c: ZTP certificates (issue 14, docs/security-service.md) ---- */
+
+#define STORE_ZTPCA_CERT_MAX 2048  /* a CA certificate a module can hold (DER) */
+#define STORE_ZTPCA_KEY_MAX 3101   /* the signer's wrapped key (SIGNER_ZTPCA_KEY_MAX) */
+#define STORE_ZTPCA_DAYS_MAX 7300
+#define STORE_ZTPBUNDLE_MAX 4608   /* a module's bundle (ZTP_CERT_BUNDLE_MAX) */
+
+/*
+ * An owner's ZTP CA: its certificate and its private key as the signer
+ * wrapped it (the front cannot open it, signer_msg.h ZTPCA_*). Names are
+ * an owner's: 1..64 of A-Z a-z 0-9 - . _ (store_profile_name_valid).
+ */
+struct store_ztpca {
+	char owner[STORE_OWNER_MAX + 1];
+	char name[STORE_PROFILE_NAME_MAX + 1];
+	uint8_t cert[STORE_ZTPCA_CERT_MAX];
+	size_t cert_len;
+	uint8_t key[STORE_ZTPCA_KEY_MAX];
+	size_t key_len;
+	uint32_t device_days;          /* validity of the device certificates it issues */
+	int imported;                  /* 0: made by the signer */
+	int64_t not_before, not_after; /* Unix seconds, the certificate's */
+	int64_t created_at;            /* ms */
+};
+
+/*
+ * Add ca. ZTP_EINVAL for a bad name, size or days, ZTP_ENOENT if the
+ * owner does not exist, ZTP_EEXIST if it has a CA of that name.
+ */
+int store_ztpca_add(struct store *st, const struct store_ztpca *ca);
+/* owner's CA name into *out. ZTP_ENOENT if there is none. */
+int store_ztpca_get(struct store *st, const char *owner, const char *name,
+    struct store_ztpca *out);
+/* The CAs of owner (NULL or "": of every owner), by owner and name. */
+typedef int (*store_ztpca_cb)(const struct store_ztpca *ca, void *arg);
+int store_ztpca_list(struct store *st, const char *owner, store_ztpca_cb cb, void *arg);
+/*
+ * The CA that the modules of profile uid get (name NULL or "": none),
+ * one of the profile's owner. ZTP_ENOENT: no such profile; ZTP_EINVAL:
+ * its owner has no CA name.
+ */
+int store_ztpca_set_profile(struct store *st, const char *uid, const char *name, int64_t now);
+/*
+ * The CA of one module (name NULL or "": none: its profile's, if any),
+ * one of the module's owner. ZTP_ENOENT: no such module; ZTP_ECONFLICT:
+ * the module has no owner; ZTP_EINVAL: its owner has no CA name.
+ */
+int store_ztpca_set_module(struct store *st, const char *rot, const char *name, int64_t now);
+/* The CA named for profile uid, or for module rot, into name ("" if none). */
+int store_ztpca_of_profile(struct store *st, const char *uid, char name[STORE_PROFILE_NAME_MAX + 1]);
+int store_ztpca_of_module(struct store *st, const char *rot, char name[STORE_PROFILE_NAME_MAX + 1]);
+/*
+ * The CA of a module of owner that reported profile (may be ""): its own,
+ * else its profile's if that profile is owner's. ZTP_ENOENT if there is
+ * none, or the CA named is not (or no longer) owner's.
+ */
+int store_ztpca_for_module(struct store *st, const char *rot, const char *owner,
+    const char *profile, struct store_ztpca *out);
+
+/* A module's bundle as the store has it (store_ztpbundle_get). */
+struct store_ztpbundle {
+	char rot_uid[STORE_ROT_HEX + 1];
+	char owner[STORE_OWNER_MAX + 1];
+	char ca[STORE_PROFILE_NAME_MAX + 1]; /* the CA that issued it */
+	uint8_t cert_sha256[32];             /* of the device certificate's DER */
+	char serial[2 * 20 + 1];             /* upper-case hex, as STORE_SERIAL_HEX */
+	int64_t not_after;                   /* Unix seconds */
+	int64_t issued_at, delivered_at;     /* ms; delivered_at 0: not confirmed yet */
+};
+
+/*
+ * Keep bundle[0..len) as rot's (replacing any), sealed with ("ztpbundle",
+ * rot, "<owner>/<ca>") as associated data, not delivered yet.
+ */
+int store_ztpbundle_put(struct store *st, const struct store_ztpbundle *b, const uint8_t *bundle,
+    size_t len);
+/*
+ * rot's bundle: its record into *out and, if bundle is not NULL, the
+ * bundle opened into bundle (cap bytes, *len). ZTP_ENOENT if none;
+ * ZTP_EAUTH if it does not open.
+ */
+int store_ztpbundle_get(struct store *st, const char *rot, struct store_ztpbundle *out,
+    uint8_t *bundle, size_t cap, size_t *len);
+/*
+ * The module confirmed that it holds the bundle whose device certificate
+ * has the SHA-256 sha: delivered now. ZTP_ENOENT: no bundle; ZTP_ECONFLICT:
+ * not that certificate (compared in constant time).
+ */
+int store_ztpbundle_delivered(struct store *st, const char *rot, const uint8_t sha[32],
+    int64_t now);
 
 /* ---- SIM groups (store_group.c) ---- */
 

@@ -60,7 +60,7 @@ struct copy_table {
 #define B(n) { n, COPY_BLOB }
 
 /*
- * The schema of store_sqlite.c's version 7 and store_pg.c's version 2, in
+ * The schema of store_sqlite.c's version 9 and store_pg.c's version 4, in
  * an order that respects the foreign keys: groups before allowlist,
  * enrol_passwords and mfr_cas. ztp_schema (PostgreSQL's version) is not
  * copied.
@@ -114,6 +114,16 @@ static const struct copy_table copy_tables[] = {
 	    T("profile_uid"), I("enable"), I("disable"), T("created_by"), I("created_at") } },
 	{ .name = "campaign_devices", .nkey = 2, .cols = { I("campaign_id"), T("rot_uid"),
 	    I("state"), I("created_at"), I("updated_at") } },
+	/* ZTP certificates (issue 14) */
+	{ .name = "ztp_cas", .nkey = 2, .cols = { T("owner"), T("name"), B("cert"),
+	    B("wrapped_key"), I("device_days"), I("imported"), I("not_before"), I("not_after"),
+	    I("created_at") } },
+	{ .name = "ztp_profile_cas", .nkey = 1, .cols = { T("profile_uid"), T("ca"),
+	    I("updated_at") } },
+	{ .name = "ztp_module_cas", .nkey = 1, .cols = { T("rot_uid"), T("ca"), I("updated_at") } },
+	{ .name = "ztp_bundles", .nkey = 1, .cols = { T("rot_uid"), T("owner"), T("ca"),
+	    B("bundle"), B("cert_sha256"), T("serial"), I("not_after"), I("issued_at"),
+	    I("delivered_at") } },
 	/* every store starts with the three counters at 0 */
 	{ .name = "counters", .nkey = 1, .set = 1, .data = "value <> 0",
 	    .cols = { T("name"), I("value") } },
@@ -132,8 +142,8 @@ static const struct {
 	const char *driver;
 	int version;
 } copy_schema[] = {
-	{ "sqlite", 8 },
-	{ "postgresql", 3 },
+	{ "sqlite", 9 },
+	{ "postgresql", 4 },
 };
 
 /* The primary key of the last row read. */

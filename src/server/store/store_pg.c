@@ -261,6 +261,39 @@ static const char *const migrations[] = {
 	" key BYTEA NOT NULL,"
 	" created_at BIGINT NOT NULL,"
 	" PRIMARY KEY(rot_uid, epoch));",
+	/* 4: ZTP certificates (docs/security-service.md "ZTP certificates"):
+	 * owners' CAs (the key wrapped by the signer: the front cannot open it), the CA a
+	 * profile's modules or one module get, and each module's bundle (its key, certificate
+	 * and the CA's), sealed, with when the module confirmed it */
+	"CREATE TABLE ztp_cas("
+	" owner TEXT NOT NULL REFERENCES owners(name),"
+	" name TEXT NOT NULL,"
+	" cert BYTEA NOT NULL,"
+	" wrapped_key BYTEA NOT NULL,"
+	" device_days BIGINT NOT NULL,"
+	" imported BIGINT NOT NULL DEFAULT 0,"
+	" not_before BIGINT NOT NULL,"
+	" not_after BIGINT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" PRIMARY KEY(owner, name));"
+	"CREATE TABLE ztp_profile_cas("
+	" profile_uid TEXT PRIMARY KEY,"
+	" ca TEXT NOT NULL,"
+	" updated_at BIGINT NOT NULL);"
+	"CREATE TABLE ztp_module_cas("
+	" rot_uid TEXT PRIMARY KEY,"
+	" ca TEXT NOT NULL,"
+	" updated_at BIGINT NOT NULL);"
+	"CREATE TABLE ztp_bundles("
+	" rot_uid TEXT PRIMARY KEY,"
+	" owner TEXT NOT NULL,"
+	" ca TEXT NOT NULL,"
+	" bundle BYTEA NOT NULL,"
+	" cert_sha256 BYTEA NOT NULL,"
+	" serial TEXT NOT NULL,"
+	" not_after BIGINT NOT NULL,"
+	" issued_at BIGINT NOT NULL,"
+	" delivered_at BIGINT NOT NULL DEFAULT 0);",
 };
 
 #define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)

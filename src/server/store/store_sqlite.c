@@ -242,6 +242,39 @@ static const char *const migrations[] = {
 	" key BLOB NOT NULL,"
 	" created_at INTEGER NOT NULL,"
 	" PRIMARY KEY(rot_uid, epoch)) WITHOUT ROWID;",
+	/* 9: ZTP certificates (docs/security-service.md "ZTP certificates"):
+	 * owners' CAs (the key wrapped by the signer: the front cannot open it), the CA a
+	 * profile's modules or one module get, and each module's bundle (its key, certificate
+	 * and the CA's), sealed, with when the module confirmed it */
+	"CREATE TABLE ztp_cas("
+	" owner TEXT NOT NULL REFERENCES owners(name),"
+	" name TEXT NOT NULL,"
+	" cert BLOB NOT NULL,"
+	" wrapped_key BLOB NOT NULL,"
+	" device_days INTEGER NOT NULL,"
+	" imported INTEGER NOT NULL DEFAULT 0,"
+	" not_before INTEGER NOT NULL,"
+	" not_after INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" PRIMARY KEY(owner, name)) WITHOUT ROWID;"
+	"CREATE TABLE ztp_profile_cas("
+	" profile_uid TEXT PRIMARY KEY,"
+	" ca TEXT NOT NULL,"
+	" updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE ztp_module_cas("
+	" rot_uid TEXT PRIMARY KEY,"
+	" ca TEXT NOT NULL,"
+	" updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE ztp_bundles("
+	" rot_uid TEXT PRIMARY KEY,"
+	" owner TEXT NOT NULL,"
+	" ca TEXT NOT NULL,"
+	" bundle BLOB NOT NULL,"
+	" cert_sha256 BLOB NOT NULL,"
+	" serial TEXT NOT NULL,"
+	" not_after INTEGER NOT NULL,"
+	" issued_at INTEGER NOT NULL,"
+	" delivered_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
 };
 
 #define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
