@@ -39,6 +39,7 @@ CORE_SOURCES=(
 	src/device/symcrypto.c # HMAC, HKDF, AES-128-CBC/CCM over the platform's primitives
 	src/device/rotsvc.c   # the RoT's services: PSK, E2E data protection, local data protection
 	src/device/c2c.c      # the chip-to-chip channel: frames, v1/v2, pairings
+	src/device/ztpcert.c  # the ZTP certificate bundle's bounded parser
 )
 # Portable helpers the core calls: linked, kept only where referenced.
 CORE_SUPPORT=(
@@ -286,7 +287,7 @@ report() {
 	rows=$(breakdown "$dir/image.map" "" "$dir" "$objdump" "$image")
 	echo
 	echo "== $label"
-	echo "   $("$cc" --version | head -1)"
+	echo "   $("$cc" --version | sed -n 1p)"
 	echo "   image: $image (map: $dir/image.map)"
 	printf '   %-34s %7s %7s %7s\n' "bytes" text data bss
 	awk -v libc="$libc" '
@@ -330,8 +331,9 @@ report() {
 			END { print t + 0, d + 0, b + 0 }' <<<"$rows")
 	fi
 	echo "   largest stack frames of the core (-fstack-usage; one frame each, not a call depth):"
-	cat "$dir"/core/*.su | sort -t$'\t' -k2,2nr | head -3 |
-		awk -F'\t' '{ n = split($1, p, ":"); f = p[1]; sub(/.*\//, "", f); printf "     %6d  %s (%s)\n", $2, p[n], f }'
+	# (awk stops printing after 3 but reads everything: no SIGPIPE under pipefail)
+	cat "$dir"/core/*.su | sort -t$'\t' -k2,2nr |
+		awk -F'\t' 'NR <= 3 { n = split($1, p, ":"); f = p[1]; sub(/.*\//, "", f); printf "     %6d  %s (%s)\n", $2, p[n], f }'
 
 	echo "   contexts and buffers the caller provides (sizeof on this target):"
 	ctx=$(contexts "$cc" "$nm" "$dir" "$@")
