@@ -101,6 +101,10 @@ enum {
 #define OPT_REG_CODE (1ULL << 52)
 #define OPT_ZTP_CA (1ULL << 53)
 #define OPT_DAYS (1ULL << 54)
+/* the root of trust's services' (ctl_svc.c) */
+#define OPT_IN (1ULL << 55)
+#define OPT_OUT (1ULL << 56)
+#define OPT_HEX (1ULL << 57)
 
 #define ARGS_MAX_POS 2
 
@@ -139,6 +143,9 @@ struct ctl_args {
 	int derive;
 	int psk_ke;
 	int derived;
+	/* the root of trust's services' (ctl_svc.c) */
+	const char *in, *out;
+	int hex;
 };
 
 /* a noun's command: a row of the table its file hands to ctl_opts_run */

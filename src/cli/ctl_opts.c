@@ -69,6 +69,10 @@ static const struct {
 	{ "--registration-code", OPT_REG_CODE, 1, offsetof(struct ctl_args, reg_code) },
 	{ "--ztp-ca", OPT_ZTP_CA, 1, offsetof(struct ctl_args, ztp_ca) },
 	{ "--days", OPT_DAYS, 1, offsetof(struct ctl_args, days) },
+	/* the root of trust's services' (ctl_svc.c) */
+	{ "--in", OPT_IN, 1, offsetof(struct ctl_args, in) },
+	{ "--out", OPT_OUT, 1, offsetof(struct ctl_args, out) },
+	{ "--hex", OPT_HEX, 0, offsetof(struct ctl_args, hex) },
 };
 
 #define NOPTS CTL_NELEM(cmd_opts)

@@ -12,7 +12,8 @@
  * local file, or a line that sim import or allowlist import refused, 2 a
  * usage error (ZTP_EINVAL inside ztpctl means exactly that). The secret,
  * the token, PSKs and master keys are never printed, but for a generated
- * master key or enrolment password that has nowhere else to go.
+ * master key or enrolment password that has nowhere else to go, and the
+ * keys psk get and e2e params exist to fetch.
  *
  * This file is main, its global options and the table of nouns; the core
  * that the nouns use is declared in ctl.h, and each noun (sim, group, ...)
@@ -52,6 +53,8 @@
 	X("module", ctl_module, NULL)                                    \
 	X("campaign", ctl_campaign, NULL)                                \
 	X("ztp-ca", ctl_ztpca, NULL)                                     \
+	X("psk", ctl_psk, "Services of the root of trust (docs/security-service.md):\n") \
+	X("e2e", ctl_e2e, NULL)                                          \
 	X("config", ctl_config, "Configurations:\n")                     \
 	X("telemetry", ctl_telemetry, "Device data:\n")                  \
 	X("events", ctl_events, NULL)                                    \
