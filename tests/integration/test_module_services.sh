@@ -287,3 +287,19 @@ r=$(adata m2 'AT+USECDATAENC=1,"x"' 41)
 [ "$(mat m1 'AT+USECFILEDEC="../m1.nvm"')" = '\r\n+CME ERROR: operation not allowed\r\n' ] ||
 	fail "a path outside the module's file system"
 ok "local data: round trip as the document; tampered, truncated, renamed, another module's: refused; feature off refused"
+
+# ---- ztp-sim --trace never writes a key or clear text ----
+msim_stop m3
+printf '#!/bin/sh\nexec "%s" --trace "%s" "$@"\n' "$MSIM" "$T/trace.txt" >"$T/sim-trace"
+chmod 755 "$T/sim-trace"
+MSIM_BIN=$T/sim-trace msim_start m3 || fail "m3 with --trace"
+r=$(mat m3 'AT+USECPSK=32')
+[[ $r =~ \"([0-9A-F]{64})\" ]] || fail "m3: AT+USECPSK=32 answered '$r'"
+P3=${BASH_REMATCH[1]}
+mat m3 "AT+USECPRF=2,8,\"$P3\",1" >/dev/null
+r=$(adata m3 'AT+USECDATAENC=6,"t"' "$(hexof secret)")
+mat m3 'AT+USECFILEDEC="t"' >/dev/null
+grep -q 'USECPSK' "$T/trace.txt" || fail "nothing traced: $(head -5 "$T/trace.txt")"
+grep -qi "$P3" "$T/trace.txt" && fail "the PSK is in the trace"
+grep -q 'secret' "$T/trace.txt" && fail "local data's clear text is in the trace"
+ok "ztp-sim --trace: the PSK, a profile's PSK and decrypted data are not in the trace"
