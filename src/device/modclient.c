@@ -577,7 +577,8 @@ exchange_m(struct conn *k, const char *method, const char *path, const uint8_t *
 		snprintf(res->error, sizeof(res->error), "request too large");
 		return -1;
 	}
-	memcpy(out + hl, body, len);
+	if (len > 0) /* GET /m/z has no body (and body may be NULL) */
+		memcpy(out + hl, body, len);
 	set_deadline(k);
 	/* one SSL_write: one TLS record */
 	while ((ret = SSL_write(k->ssl, out, (int)(hl + len))) <= 0)
