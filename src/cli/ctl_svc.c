@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "atomicfile.h"
 #include "b64.h"
 #include "ctl.h"
 #include "hex.h"
@@ -112,10 +114,7 @@ read_input(const char *path, size_t max, char **out, size_t *len)
 static int
 write_output(const char *path, const void *b, size_t n)
 {
-	char spath[256], *tmp = NULL;
-	const char *slash;
-	size_t dirlen;
-	int fd = -1, made = 0, rc;
+	char err[PATH_MAX + 128];
 
 	if (path == NULL || strcmp(path, "-") == 0) {
 		if (fwrite(b, 1, n, stdout) != n || fflush(stdout) != 0) {
@@ -124,43 +123,12 @@ write_output(const char *path, const void *b, size_t n)
 		}
 		return 0;
 	}
-	ctl_san(path, spath, sizeof(spath));
-	slash = strrchr(path, '/');
-	dirlen = slash != NULL ? (size_t)(slash - path) + 1 : 0;
-	if ((tmp = malloc(dirlen + sizeof(".ztpctl.XXXXXX"))) == NULL)
-		return ctl_nomem();
-	memcpy(tmp, path, dirlen);
-	memcpy(tmp + dirlen, ".ztpctl.XXXXXX", sizeof(".ztpctl.XXXXXX"));
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		ctl_errorf("cannot create a file next to %s: %s", spath, strerror(errno));
-		rc = ZTP_EIO;
-		goto out;
+	/* whole or not at all, mode 0600: the project's atomic write */
+	if (atomicfile_write(path, b, n, 0600, err, sizeof(err)) != 0) {
+		ctl_errorf("%s", err);
+		return ZTP_EIO;
 	}
-	made = 1;
-	rc = ZTP_EIO;
-	if (fchmod(fd, 0600) != 0 || (n > 0 && write(fd, b, n) != (ssize_t)n) || fsync(fd) != 0) {
-		ctl_errorf("cannot write %s: %s", spath, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		ctl_errorf("cannot write %s: %s", spath, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		ctl_errorf("cannot write %s: %s", spath, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0 && made)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	return 0;
 }
 
 /* Overwrite the string member name of o (a key, a PSK) before o is freed. */
