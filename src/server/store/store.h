@@ -23,7 +23,7 @@
 #include "crypto.h"
 #include "ztp/iccid.h"
 
-#define STORE_SCHEMA_VERSION 9 /* of the SQLite driver; store_schema_target() for any */
+#define STORE_SCHEMA_VERSION 10 /* of the SQLite driver; store_schema_target() for any */
 #define STORE_CONFIG_MAX 255
 #define STORE_TELEMETRY_MAX 255
 #define STORE_PSK_MIN 16

@@ -124,6 +124,22 @@ static const struct copy_table copy_tables[] = {
 	{ .name = "ztp_bundles", .nkey = 1, .cols = { T("rot_uid"), T("owner"), T("ca"),
 	    B("bundle"), B("cert_sha256"), T("serial"), I("not_after"), I("issued_at"),
 	    I("delivered_at") } },
+	/* gateways onboarding over MQTT, foreign PKIs (issue 15) */
+	{ .name = "gw_batches", .nkey = 1, .cols = { T("name"), T("owner"), T("pass_hash"),
+	    I("created_at") } },
+	{ .name = "gw_expected", .nkey = 1, .cols = { T("udid"), T("grp"), I("created_at") } },
+	{ .name = "gateways", .nkey = 1, .cols = { T("udid"), T("owner"), T("batch"), I("state"),
+	    T("grp"), T("firmware"), B("ldevid"), B("idevid"), T("request_id"), I("requests"),
+	    I("requested_at"), I("decided_at"), T("reason"), B("bundle"), T("bundle_id"),
+	    I("bundle_sent_at"), I("mqtt_state"), T("serial"), I("cmd_counter"),
+	    I("updated_at") } },
+	{ .name = "gw_commands", .nkey = 2, .cols = { T("udid"), I("id"), T("name"), T("args"),
+	    I("state"), B("signed"), T("result"), I("created_at"), I("sent_at"), I("done_at") } },
+	{ .name = "pkis", .nkey = 1, .cols = { T("name"), B("ca"), T("crl_url"), I("interval_s"),
+	    I("last_fetch_at"), I("last_ok_at"), T("last_error"), T("crl_number"), I("revoked"),
+	    I("created_at") } },
+	{ .name = "foreign_certs", .nkey = 2, .cols = { T("issuer"), T("serial"), T("udid"),
+	    T("kind"), I("seen_at") } },
 	/* every store starts with the three counters at 0 */
 	{ .name = "counters", .nkey = 1, .set = 1, .data = "value <> 0",
 	    .cols = { T("name"), I("value") } },
@@ -142,8 +158,8 @@ static const struct {
 	const char *driver;
 	int version;
 } copy_schema[] = {
-	{ "sqlite", 9 },
-	{ "postgresql", 4 },
+	{ "sqlite", 10 },
+	{ "postgresql", 5 },
 };
 
 /* The primary key of the last row read. */
