@@ -126,6 +126,19 @@ const struct adminroute admin_api_routes[] = {
 	{ ADMINROUTE_PUT, "/v1/profiles/{profile}/ztp-ca", admin_ztpca_profile, ADMINROUTE_OWNER_OK },
 	{ ADMINROUTE_GET, "/v1/modules/{rot}/ztp-ca", admin_ztpca_module, ADMINROUTE_OWNER_OK },
 	{ ADMINROUTE_PUT, "/v1/modules/{rot}/ztp-ca", admin_ztpca_module, ADMINROUTE_OWNER_OK },
+
+	/* gateways onboarding over MQTT (admin_gateway.c, issue 15): the operator's */
+	{ ADMINROUTE_GET, "/v1/gateway-batches", admin_gw_batch_list, 0 },
+	{ ADMINROUTE_POST, "/v1/gateway-batches", admin_gw_batch_create, 0 },
+	{ ADMINROUTE_POST, "/v1/gateway-expectations", admin_gw_expect, 0 },
+	{ ADMINROUTE_GET, "/v1/gateway-groups/{group}", admin_gw_group_get, 0 },
+	{ ADMINROUTE_PUT, "/v1/gateway-groups/{group}", admin_gw_group_set, 0 },
+	{ ADMINROUTE_GET, "/v1/gateways", admin_gw_list, 0 },
+	{ ADMINROUTE_GET, "/v1/gateways/{udid}", admin_gw_get, 0 },
+	{ ADMINROUTE_POST, "/v1/gateways/{udid}/approve", admin_gw_approve, 0 },
+	{ ADMINROUTE_POST, "/v1/gateways/{udid}/reject", admin_gw_reject, 0 },
+	{ ADMINROUTE_POST, "/v1/gateways/{udid}/commands", admin_gw_command, 0 },
+	{ ADMINROUTE_GET, "/v1/gateways/{udid}/commands/*", admin_gw_command_get, 0 },
 };
 const size_t admin_api_nroutes = sizeof(admin_api_routes) / sizeof(admin_api_routes[0]);
 

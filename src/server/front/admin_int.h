@@ -196,6 +196,19 @@ void admin_device_get(struct areq *a);
 void admin_device_block(struct areq *a);
 void admin_device_unblock(struct areq *a);
 
+/* admin_gateway.c: gateways onboarding over MQTT (issue 15) */
+void admin_gw_batch_list(struct areq *a);
+void admin_gw_batch_create(struct areq *a);
+void admin_gw_expect(struct areq *a);
+void admin_gw_group_get(struct areq *a);
+void admin_gw_group_set(struct areq *a);
+void admin_gw_list(struct areq *a);
+void admin_gw_get(struct areq *a);
+void admin_gw_approve(struct areq *a);
+void admin_gw_reject(struct areq *a);
+void admin_gw_command(struct areq *a);
+void admin_gw_command_get(struct areq *a);
+
 /* admin_ztpca.c: ZTP certificates (issue 14) */
 void admin_ztpca_list(struct areq *a);
 void admin_ztpca_create(struct areq *a);

@@ -272,7 +272,8 @@ datadir_server_cert(struct datadir *dd, struct signer *sg)
 	snprintf(r.subject.org, sizeof(r.subject.org), "ztp");
 	r.profile.days = SERVER_DAYS;
 	r.profile.key_usage = SIGNER_KU_DIGITAL_SIGNATURE;
-	r.profile.ext_key_usage = SIGNER_EKU_SERVER_AUTH;
+	/* clientAuth too: ztpd is a TLS client of the MQTT broker (gwmqtt.c) */
+	r.profile.ext_key_usage = SIGNER_EKU_SERVER_AUTH | SIGNER_EKU_CLIENT_AUTH;
 	snprintf(r.dns[r.n_dns++], sizeof(r.dns[0]), "localhost");
 	if (dns_name_ok(host))
 		snprintf(r.dns[r.n_dns++], sizeof(r.dns[0]), "%s", host);

@@ -38,6 +38,7 @@
 #include "config.h"
 #include "datadir.h"
 #include "front.h"
+#include "gwmqtt.h"
 #include "ipc.h"
 #include "log.h"
 #include "privsep.h"
@@ -222,6 +223,7 @@ front_main(struct config *cfg, const struct privsep_user *u)
 	struct datadir dd;
 	struct server srv;
 	struct store *st = NULL;
+	struct gwmqtt *gw = NULL;
 	char dev_bound[80], adm_bound[80], est_bound[80], url[128], errbuf[256];
 	char dbpath[1100];
 	sigset_t set;
@@ -291,6 +293,8 @@ front_main(struct config *cfg, const struct privsep_user *u)
 		if (worker_start(&srv, &srv.workers[i]) != 0)
 			fatalx("cannot start worker %d", i);
 	}
+	if (gwmqtt_start(&srv, est_bound, &gw) != 0)
+		fatalx("cannot start the MQTT client (--mqtt)");
 	snprintf(ready.u.ready.device, sizeof(ready.u.ready.device), "%s", dev_bound);
 	snprintf(ready.u.ready.admin, sizeof(ready.u.ready.admin), "%s", adm_bound);
 	snprintf(ready.u.ready.est, sizeof(ready.u.ready.est), "%s", est_bound);
@@ -301,6 +305,8 @@ front_main(struct config *cfg, const struct privsep_user *u)
 	    est_bound[0] ? est_bound : "off", srv.nworkers, dd.dir, u->name);
 
 	serve_control(&srv, st, sigfd);
+
+	gwmqtt_stop(gw);
 
 	for (i = 0; i < srv.nworkers; i++)
 		worker_stop(&srv.workers[i]);

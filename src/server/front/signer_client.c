@@ -753,6 +753,38 @@ signer_ztpca_pop(struct signer *s, const char *id, const uint8_t *cert, size_t c
 	return ztpca_issue(s, &m, id, cert, cert_len, key, key_len, out);
 }
 
+int
+signer_ztpca_sign_data(struct signer *s, const char *id, const uint8_t *cert, size_t cert_len,
+    const uint8_t *key, size_t key_len, const uint8_t digest[32], uint8_t *sig, size_t cap,
+    size_t *sig_len)
+{
+	static const struct signer_msg zero;
+	struct signer_msg m = zero, resp;
+	int rc;
+
+	*sig_len = 0;
+	if ((rc = ztpca_id(&m, id)) != 0)
+		return rc;
+	m.type = SIGNER_MSG_ZTPCA_SIGN_DATA;
+	m.ztpca.cert = cert;
+	m.ztpca.cert_len = cert_len;
+	m.ztpca.key = key;
+	m.ztpca.key_len = key_len;
+	m.ztpca.has_digest = 1;
+	memcpy(m.ztpca.digest, digest, sizeof(m.ztpca.digest));
+	pthread_mutex_lock(&s->mu);
+	if ((rc = call(s, &m, SIGNER_MSG_SIGNATURE, &resp)) == 0) {
+		if (resp.u.sig.sig_len > cap) {
+			rc = ZTP_ETOOBIG;
+		} else {
+			memcpy(sig, resp.u.sig.sig, resp.u.sig.sig_len);
+			*sig_len = resp.u.sig.sig_len;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 pid_t
 signer_pid(struct signer *s)
 {

@@ -205,6 +205,15 @@ int signer_ztpca_pop(struct signer *s, const char *id, const uint8_t *cert, size
     const uint8_t *key, size_t key_len, const char *code, uint32_t days,
     struct signer_issued *out);
 
+/*
+ * A signature (DER, into sig: cap bytes, SIGNER_SIGNATURE_MAX is enough) of
+ * a SHA-256 digest by the CA's key: the gateways' command key
+ * (docs/gateways.md). Codes as signer_ztpca_sign.
+ */
+int signer_ztpca_sign_data(struct signer *s, const char *id, const uint8_t *cert, size_t cert_len,
+    const uint8_t *key, size_t key_len, const uint8_t digest[32], uint8_t *sig, size_t cap,
+    size_t *sig_len);
+
 /* The signer's pid, 0 while there is none (for logs and tests). */
 pid_t signer_pid(struct signer *s);
 

@@ -57,6 +57,7 @@ static const struct config_name children[] = {
 	{ NULL, 0 },
 };
 
+#define S_GATEWAYS "Gateways over MQTT (see docs/gateways.md):"
 #define S_CERTS "Certificates (EST, RFC 7030; see docs/certificates.md):"
 #define S_MIGRATE "Migration (ztpd migrate: copy a store into another, ztpd stopped, and exit; " \
 	"docs/migrate.md):"
@@ -157,6 +158,32 @@ const struct config_opt config_opts[] = {
 	    "connect to complete answer (default 5)", NULL },
 	{ "upstream-connections", CONFIG_INT, FIELD(upstream_connections), 1, 1024, "8", NULL, 0,
 	    "N", "connections per upstream and worker (default 8)", NULL },
+	{ "mqtt", CONFIG_STRING, FIELD(mqtt), 0, 0, NULL, NULL, 0, "URL",
+	    "the MQTT broker's operational listener, mqtts://HOST:PORT: ztpd onboards gateways "
+	    "through it (default: none)", S_GATEWAYS },
+	{ "mqtt-ca", CONFIG_STRING, FIELD(mqtt_ca), 0, 0, NULL, NULL, 0, "FILE",
+	    "CA certificates that authenticate the broker (required with --mqtt)", NULL },
+	{ "mqtt-cert", CONFIG_STRING, FIELD(mqtt_cert), 0, 0, NULL, NULL, 0, "FILE",
+	    "ztpd's client certificate for the broker, with --mqtt-key (default: ztpd's server "
+	    "certificate, issued by its CA)", NULL },
+	{ "mqtt-key", CONFIG_STRING, FIELD(mqtt_key), 0, 0, NULL, NULL, 0, "FILE",
+	    "the key of --mqtt-cert", NULL },
+	{ "mqtt-user", CONFIG_STRING, FIELD(mqtt_user), 0, 0, "ztpd", NULL, 0, "NAME",
+	    "ztpd's user name at the broker, a dynamic-security client (default ztpd)", NULL },
+	{ "mqtt-password-file", CONFIG_STRING, FIELD(mqtt_password_file), 0, 0, NULL, NULL, 0,
+	    "FILE", "the first line of FILE is that user's password", NULL },
+	{ "mqtt-prefix", CONFIG_STRING, FIELD(mqtt_prefix), 0, 0, "ztp", NULL, 0, "PREFIX",
+	    "the prefix of every topic (default ztp)", NULL },
+	{ "gateway-est-url", CONFIG_STRING, FIELD(gw_est_url), 0, 0, NULL, NULL, 0, "URL",
+	    "the EST server bundles send gateways to (default: https:// and the bound "
+	    "--est-listen address)", NULL },
+	{ "gateway-mqtt-url", CONFIG_STRING, FIELD(gw_mqtt_url), 0, 0, NULL, NULL, 0, "URL",
+	    "the operational listener bundles send gateways to (default: --mqtt)", NULL },
+	{ "gateway-mqtt-ca", CONFIG_STRING, FIELD(gw_mqtt_ca), 0, 0, NULL, NULL, 0, "FILE",
+	    "the broker CA certificates bundles carry (default: --mqtt-ca)", NULL },
+	{ "gateway-provisioning-url", CONFIG_STRING, FIELD(gw_prov_url), 0, 0, NULL, NULL, 0,
+	    "URL", "the provisioning listener, as gateway-batch create prints it for the "
+	    "factory (default: none)", NULL },
 	{ "from", CONFIG_STRING, FIELD(migrate_from), 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "URL",
 	    "the store to copy, as --store (sqlite:DIR/ztp.db)", S_MIGRATE },
 	{ "to", CONFIG_STRING, FIELD(migrate_to), 0, 0, NULL, NULL, CONFIG_CLI_ONLY, "URL",

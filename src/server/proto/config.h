@@ -66,6 +66,18 @@ struct config {
 	int event_rate;       /* new event rows per peer address and window */
 	int retain_events;    /* days; 0: keep */
 	int retain_telemetry; /* days; 0: keep */
+	/* gateways over MQTT (gwmqtt.c, docs/gateways.md): "" mqtt: off */
+	char mqtt[256];          /* mqtts://HOST:PORT of the broker's operational listener */
+	char mqtt_ca[PATH_MAX];  /* CA certificates that authenticate the broker */
+	char mqtt_cert[PATH_MAX]; /* ztpd's client certificate ("": the server certificate) */
+	char mqtt_key[PATH_MAX];
+	char mqtt_user[128];     /* its dynamic-security user name */
+	char mqtt_password_file[PATH_MAX];
+	char mqtt_prefix[64];    /* the topics' prefix */
+	char gw_est_url[256];    /* the EST URL bundles carry ("": from est-listen) */
+	char gw_mqtt_url[256];   /* the operational URL bundles carry ("": --mqtt) */
+	char gw_mqtt_ca[PATH_MAX]; /* the broker CA bundles carry ("": --mqtt-ca) */
+	char gw_prov_url[256];   /* the provisioning URL ztpctl gateway-batch create prints */
 	/* privilege separation */
 	char user[64];  /* started as root: the front and the signer run as this user */
 	char child[16]; /* --child front|signer (internal, set by the parent's exec); "" */

@@ -83,6 +83,9 @@ static const struct type_rule rules[] = {
 		ZTPCA_USE_FIELDS },
 	{ SIGNER_MSG_ZTPCA_POP, BIT(SIGNER_TAG_CN) | BIT(SIGNER_TAG_DAYS) | ZTPCA_USE_FIELDS,
 	    BIT(SIGNER_TAG_CN) | BIT(SIGNER_TAG_DAYS) | ZTPCA_USE_FIELDS },
+	{ SIGNER_MSG_ZTPCA_SIGN_DATA, BIT(SIGNER_TAG_DIGEST) | ZTPCA_USE_FIELDS,
+	    BIT(SIGNER_TAG_DIGEST) | ZTPCA_USE_FIELDS },
+	{ SIGNER_MSG_SIGNATURE, BIT(SIGNER_TAG_SIGNATURE), BIT(SIGNER_TAG_SIGNATURE) },
 };
 
 static const struct type_rule *
@@ -444,6 +447,18 @@ decode_field(struct signer_msg *m, struct decode_state *ds, uint16_t tag, const 
 		if (len < 3 || memchr(v, '/', len) == NULL)
 			return ZTP_EMALFORMED;
 		copy_text(m->ztpca.id, v, len);
+		return 0;
+	case SIGNER_TAG_DIGEST:
+		if (len != sizeof(m->ztpca.digest))
+			return ZTP_EMALFORMED;
+		memcpy(m->ztpca.digest, v, len);
+		m->ztpca.has_digest = 1;
+		return 0;
+	case SIGNER_TAG_SIGNATURE:
+		if (len > SIGNER_SIGNATURE_MAX)
+			return ZTP_ERANGE;
+		m->u.sig.sig = v;
+		m->u.sig.sig_len = len;
 		return 0;
 	case SIGNER_TAG_PRIVKEY:
 		if (len > SIGNER_ZTPCA_PKCS8_MAX)
@@ -951,6 +966,9 @@ encode_ztpca(struct wbuf *w, const struct signer_msg *m)
 	if (m->type == SIGNER_MSG_ZTPCA_SIGN) {
 		if ((rc = encode_csr(w, r)) != 0)
 			return rc;
+	} else if (m->type == SIGNER_MSG_ZTPCA_SIGN_DATA) {
+		if (z->has_digest)
+			put_field(w, SIGNER_TAG_DIGEST, z->digest, sizeof(z->digest));
 	} else if (m->type != SIGNER_MSG_ZTPCA_IMPORT) {
 		if ((rc = put_text(w, SIGNER_TAG_CN, r->subject.cn, sizeof(r->subject.cn))) != 0 ||
 		    (rc = put_text(w, SIGNER_TAG_ORG, r->subject.org, sizeof(r->subject.org))) != 0)
@@ -1044,7 +1062,14 @@ signer_msg_encode(const struct signer_msg *m, uint8_t *buf, size_t cap, size_t *
 	case SIGNER_MSG_ZTPCA_IMPORT:
 	case SIGNER_MSG_ZTPCA_SIGN:
 	case SIGNER_MSG_ZTPCA_POP:
+	case SIGNER_MSG_ZTPCA_SIGN_DATA:
 		rc = encode_ztpca(&w, m);
+		break;
+	case SIGNER_MSG_SIGNATURE:
+		if (m->u.sig.sig == NULL && m->u.sig.sig_len > 0)
+			return ZTP_EINVAL;
+		if (m->u.sig.sig_len > 0)
+			put_field(&w, SIGNER_TAG_SIGNATURE, m->u.sig.sig, m->u.sig.sig_len);
 		break;
 	case SIGNER_MSG_ZTPCA:
 		if ((m->u.cert.cert == NULL && m->u.cert.cert_len > 0) ||

@@ -174,6 +174,16 @@
  *     0x16 ZTPCA_KEY     R
  *     0x17 ZTPCA_ID      R
  *
+ *   0x000D ZTPCA_SIGN_DATA  sign a SHA-256 digest with a ZTP CA's key (the
+ *                        key that signs gateways' commands, docs/gateways.md);
+ *                        answered SIGNATURE
+ *     0x19 DIGEST        R   32 bytes
+ *     0x15 ZTPCA_CERT    R
+ *     0x16 ZTPCA_KEY     R
+ *     0x17 ZTPCA_ID      R
+ *   0x8007 SIGNATURE     the signature (DER ECDSA-Sig-Value, or PKCS#1 v1.5 for RSA)
+ *     0x28 SIGNATURE     R   1..SIGNER_SIGNATURE_MAX bytes
+ *
  *   0x80FF ERROR         the request was refused
  *     0x30 CODE          R   s32 (two's complement), a ZTP_E... code
  *     0x31 TEXT          O   printable ASCII, 1..200 bytes, for the log
@@ -202,12 +212,14 @@
 #define SIGNER_MSG_ZTPCA_IMPORT 0x000A
 #define SIGNER_MSG_ZTPCA_SIGN 0x000B
 #define SIGNER_MSG_ZTPCA_POP 0x000C
+#define SIGNER_MSG_ZTPCA_SIGN_DATA 0x000D
 #define SIGNER_MSG_PONG 0x8001
 #define SIGNER_MSG_CERT 0x8002
 #define SIGNER_MSG_CRL 0x8003
 #define SIGNER_MSG_CRL_ACK 0x8004
 #define SIGNER_MSG_CRL_PART 0x8005
 #define SIGNER_MSG_ZTPCA 0x8006
+#define SIGNER_MSG_SIGNATURE 0x8007
 #define SIGNER_MSG_ERROR 0x80FF
 #define SIGNER_MSG_READY 0x0101
 #define SIGNER_MSG_PASS_FD 0x0102
@@ -235,6 +247,7 @@
 #define SIGNER_TAG_ZTPCA_KEY 0x16
 #define SIGNER_TAG_ZTPCA_ID 0x17
 #define SIGNER_TAG_PRIVKEY 0x18
+#define SIGNER_TAG_DIGEST 0x19
 #define SIGNER_TAG_CERT 0x20
 #define SIGNER_TAG_SERIAL 0x21
 #define SIGNER_TAG_NOT_BEFORE 0x22
@@ -243,6 +256,7 @@
 #define SIGNER_TAG_RECEIVED 0x25
 #define SIGNER_TAG_CRL_SIZE 0x26
 #define SIGNER_TAG_PART_OFFSET 0x27
+#define SIGNER_TAG_SIGNATURE 0x28
 #define SIGNER_TAG_CODE 0x30
 #define SIGNER_TAG_TEXT 0x31
 #define SIGNER_TAG_DEVICE_ADDR 0x38
@@ -271,6 +285,7 @@
 #define SIGNER_ZTPCA_PKCS8_MAX 3072
 #define SIGNER_ZTPCA_WRAP_OVERHEAD (1 + 12 + 16) /* version, nonce, tag */
 #define SIGNER_ZTPCA_KEY_MAX (SIGNER_ZTPCA_PKCS8_MAX + SIGNER_ZTPCA_WRAP_OVERHEAD)
+#define SIGNER_SIGNATURE_MAX 1024 /* an RSA 4096 signature is 512 */
 #define SIGNER_ZTPCA_ID_MAX 129 /* "<owner>/<name>", each up to 64 */
 /*
  * A CRL built in parts: at most SIGNER_CRL_TOTAL_MAX entries. The signer
@@ -436,6 +451,14 @@ struct signer_ztpca {
 	const uint8_t *privkey; /* PRIVKEY: PKCS#8 in clear (ZTPCA_IMPORT only) */
 	size_t privkey_len;
 	char id[SIGNER_ZTPCA_ID_MAX + 1]; /* ZTPCA_ID; "" absent */
+	int has_digest; /* DIGEST (ZTPCA_SIGN_DATA only) */
+	uint8_t digest[32];
+};
+
+/* SIGNATURE. Decoded: sig points into the message buffer. */
+struct signer_sig_resp {
+	const uint8_t *sig;
+	size_t sig_len;
 };
 
 struct signer_msg {
@@ -449,6 +472,7 @@ struct signer_msg {
 		struct signer_crl_ack crl_ack;  /* CRL_ACK */
 		struct signer_error error;      /* ERROR */
 		struct signer_ready ready;      /* READY */
+		struct signer_sig_resp sig;     /* SIGNATURE */
 	} u;
 	struct signer_ztpca ztpca; /* ZTPCA_* */
 };

@@ -1122,6 +1122,8 @@ type_name(const uint8_t *req, size_t len)
 		return "ZTPCA_SIGN";
 	case SIGNER_MSG_ZTPCA_POP:
 		return "ZTPCA_POP";
+	case SIGNER_MSG_ZTPCA_SIGN_DATA:
+		return "ZTPCA_SIGN_DATA";
 	}
 	return "unknown type";
 }
@@ -1180,6 +1182,7 @@ handle(const struct ca *ca, const uint8_t *req, size_t len, int truncated, uint8
 		case SIGNER_MSG_ZTPCA_IMPORT:
 		case SIGNER_MSG_ZTPCA_SIGN:
 		case SIGNER_MSG_ZTPCA_POP:
+		case SIGNER_MSG_ZTPCA_SIGN_DATA:
 			rc = ztpca_handle(ca->key, &m, &out, &der, &why);
 			break;
 		default:

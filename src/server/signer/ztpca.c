@@ -464,6 +464,44 @@ out:
 	return rc;
 }
 
+/*
+ * ZTPCA_SIGN_DATA: a signature of the digest by the CA's key (the key
+ * that signs gateways' commands). *der is the signature, the caller's to free.
+ */
+static int
+sign_data(EVP_PKEY *signer_key, const struct signer_msg *m, struct signer_msg *out,
+    uint8_t **der, const char **why)
+{
+	EVP_PKEY *cakey = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	X509 *cert = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = open_ca(signer_key, &m->ztpca, &cert, &cakey, why)) != 0)
+		return rc;
+	rc = ZTP_ECRYPTO;
+	*why = "cannot sign the digest";
+	if ((pctx = EVP_PKEY_CTX_new(cakey, NULL)) == NULL || EVP_PKEY_sign_init(pctx) <= 0 ||
+	    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) <= 0 ||
+	    EVP_PKEY_sign(pctx, NULL, &len, m->ztpca.digest, sizeof(m->ztpca.digest)) <= 0 ||
+	    len == 0 || len > SIGNER_SIGNATURE_MAX || (*der = OPENSSL_malloc(len)) == NULL)
+		goto out;
+	if (EVP_PKEY_sign(pctx, *der, &len, m->ztpca.digest, sizeof(m->ztpca.digest)) <= 0)
+		goto out;
+	out->type = SIGNER_MSG_SIGNATURE;
+	out->u.sig.sig = *der;
+	out->u.sig.sig_len = len;
+	rc = 0;
+	*why = "";
+out:
+	EVP_PKEY_CTX_free(pctx);
+	EVP_PKEY_free(cakey);
+	X509_free(cert);
+	ERR_clear_error();
+	return rc;
+}
+
 int
 ztpca_handle(EVP_PKEY *signer_key, const struct signer_msg *m, struct signer_msg *out,
     uint8_t **der, const char **why)
@@ -477,6 +515,8 @@ ztpca_handle(EVP_PKEY *signer_key, const struct signer_msg *m, struct signer_msg
 		return sign(signer_key, m, out, der, why);
 	case SIGNER_MSG_ZTPCA_POP:
 		return pop(signer_key, m, out, der, why);
+	case SIGNER_MSG_ZTPCA_SIGN_DATA:
+		return sign_data(signer_key, m, out, der, why);
 	}
 	*why = "not a ZTP CA request";
 	return ZTP_EMALFORMED;

@@ -1004,4 +1004,190 @@ typedef int (*store_copy_progress_cb)(const struct store_copy_progress *p, void 
 int store_copy(struct store *from, struct store *to, int resume, int batch,
     store_copy_progress_cb cb, void *arg);
 
+/* ---- store_gateway.c: gateways onboarding over MQTT (issue 15, docs/gateways.md) ---- */
+
+#define STORE_GW_NAME_MAX 64       /* a batch's name: 1..64 of A-Z a-z 0-9 - . _ */
+#define STORE_GW_PEM_MAX 16384     /* an LDevID or IDevID chain (PEM) */
+#define STORE_GW_BUNDLE_MAX 65536  /* a bundle as published (JSON) */
+#define STORE_GW_CONFIG_MAX 32768  /* a gateway group's configuration (JSON) */
+#define STORE_GW_REASON_MAX 200
+#define STORE_GW_FIRMWARE_MAX 64
+#define STORE_GW_ID_HEX 32         /* a request's nonce, a bundle's id: lower-case hex */
+#define STORE_GW_ARGS_MAX 8192     /* a command's arguments (JSON) */
+#define STORE_GW_RESULT_MAX 8192   /* a command's result (JSON) */
+
+/* A gateway's state (the column gateways.state). */
+enum store_gw_state {
+	STORE_GW_PENDING = 0,  /* its request waits for the operator */
+	STORE_GW_APPROVED = 1, /* approved: its bundle is to be made */
+	STORE_GW_BUNDLED = 2,  /* its bundle is made (and sent once bundle_sent_at is set) */
+	STORE_GW_ONLINE = 3,   /* it reported from the operational listener */
+	STORE_GW_REJECTED = 4, /* the operator said no */
+	STORE_GW_REFUSED = 5,  /* its request did not verify */
+};
+/* Its broker account (gateways.mqtt_state). */
+enum store_gw_mqtt { STORE_GW_MQTT_NONE = 0, STORE_GW_MQTT_ACTIVE = 1, STORE_GW_MQTT_CUT = 2 };
+/* A command's state. */
+enum store_gw_cmd_state {
+	STORE_GW_CMD_QUEUED = 0,
+	STORE_GW_CMD_SENT = 1,
+	STORE_GW_CMD_DONE = 2,  /* the gateway answered ok */
+	STORE_GW_CMD_FAILED = 3, /* the gateway answered an error */
+};
+
+const char *store_gw_state_name(int state);
+int store_gw_name_valid(const char *name);
+
+/*
+ * A batch: its name, owner ("" none) and password (kept as a salted
+ * HMAC). ZTP_EEXIST if the name is taken, ZTP_EINVAL for a bad name.
+ */
+int store_gw_batch_create(struct store *st, const char *name, const char *owner,
+    const char *password, int64_t now);
+/* 0 if password is the batch's (its owner into owner), ZTP_ENOENT, ZTP_EAUTH. */
+int store_gw_batch_check(struct store *st, const char *name, const char *password,
+    char owner[STORE_OWNER_MAX + 1]);
+struct store_gw_batch {
+	char name[STORE_GW_NAME_MAX + 1];
+	char owner[STORE_OWNER_MAX + 1];
+	int64_t created_at;
+	int64_t gateways; /* how many gateways came with it */
+};
+typedef int (*store_gw_batch_cb)(const struct store_gw_batch *b, void *arg);
+int store_gw_batch_list(struct store *st, store_gw_batch_cb cb, void *arg);
+
+/* The operator expects udid: approved at once when it asks, into group. */
+int store_gw_expect(struct store *st, const char *udid, const char *group, int64_t now);
+
+/* A gateway group: its configuration (JSON object text) and whether re-onboarding is automatic. */
+struct store_gw_group {
+	char name[STORE_GROUP_SIZE];
+	char config[STORE_GW_CONFIG_MAX + 1];
+	int auto_reonboard;
+	int64_t updated_at;
+};
+int store_gw_group_set(struct store *st, const char *name, const char *config,
+    int auto_reonboard, int64_t now);
+/* ZTP_ENOENT if the group has no gateway settings (config "{}", not automatic). */
+int store_gw_group_get(struct store *st, const char *name, struct store_gw_group *out);
+
+struct store_gateway {
+	char udid[STORE_UDID_MAX + 1];
+	char owner[STORE_OWNER_MAX + 1];
+	char batch[STORE_GW_NAME_MAX + 1];
+	int state; /* enum store_gw_state */
+	char group[STORE_GROUP_SIZE];
+	char firmware[STORE_GW_FIRMWARE_MAX + 1];
+	char request_id[STORE_GW_ID_HEX + 1];
+	int64_t requests; /* requests received */
+	int64_t requested_at, decided_at, bundle_sent_at, updated_at; /* ms */
+	char reason[STORE_GW_REASON_MAX + 1];
+	char bundle_id[STORE_GW_ID_HEX + 1];
+	int mqtt_state; /* enum store_gw_mqtt */
+	char serial[STORE_SERIAL_HEX];
+	int64_t cmd_counter;
+};
+
+/* A verified provisioning request (gwmqtt.c checked it). */
+struct store_gw_request {
+	const char *udid, *batch, *owner, *firmware, *nonce;
+	const char *ldevid, *idevid; /* PEM */
+};
+/*
+ * Record a verified request, in one transaction: a new gateway is
+ * approved at once if it is expected (into the expectation's group), else
+ * pending; a pending one stays pending; an approved or bundled one keeps
+ * its decision (a bundled one is marked to be sent again: the same
+ * bundle); a rejected one stays rejected (its answer is sent again); an
+ * online one or one whose broker account was cut asks again: approved at
+ * once if its group re-onboards automatically, else pending; a refused one
+ * starts again as a new one. *out: the row after.
+ */
+int store_gw_request(struct store *st, const struct store_gw_request *r, int64_t now,
+    struct store_gateway *out);
+/*
+ * A request that did not verify: recorded (state refused, reason) for a
+ * gateway not yet approved; an approved or online one keeps its state.
+ * *recorded: 1 if the row now says refused.
+ */
+int store_gw_refuse(struct store *st, const char *udid, const char *batch, const char *reason,
+    int64_t now, int *recorded);
+int store_gw_get(struct store *st, const char *udid, struct store_gateway *out);
+/* The LDevID (which 1) or IDevID (0) chain of udid's last request into out (cap), NUL-ended. */
+int store_gw_get_pem(struct store *st, const char *udid, int ldevid, char *out, size_t cap);
+typedef int (*store_gw_cb)(const struct store_gateway *g, void *arg);
+/* Gateways in UDID order after after ("" from the start), state -1: any. */
+int store_gw_list(struct store *st, int state, const char *after, int limit, store_gw_cb cb,
+    void *arg);
+/*
+ * The operator's decision: approve (group NULL keeps the row's) a pending,
+ * rejected or cut one; reject (reason) a pending or approved one.
+ * ZTP_ENOENT, ZTP_ECONFLICT (not in a state that allows it).
+ */
+int store_gw_approve(struct store *st, const char *udid, const char *group, int64_t now);
+int store_gw_reject(struct store *st, const char *udid, const char *reason, int64_t now);
+/*
+ * Work for the MQTT client: gateways approved (a bundle to make) or whose
+ * answer is to be sent (bundled, rejected or refused, bundle_sent_at 0).
+ */
+int store_gw_work(struct store *st, int limit, store_gw_cb cb, void *arg);
+/*
+ * The bundle of an approved gateway, sealed at rest: state bundled,
+ * broker account active, to be sent. ZTP_ECONFLICT if it is no longer approved.
+ */
+int store_gw_bundle_put(struct store *st, const char *udid, const char *bundle_id,
+    const uint8_t *bundle, size_t len, int64_t now);
+/* Its bundle, opened, into out (cap bytes). */
+int store_gw_bundle_get(struct store *st, const char *udid, uint8_t *out, size_t cap,
+    size_t *len);
+/* The answer (bundle or refusal) of udid was published. */
+int store_gw_answer_sent(struct store *st, const char *udid, int64_t now);
+/* It reported online with the certificate serial (upper-case hex) and firmware. */
+int store_gw_online(struct store *st, const char *udid, const char *serial,
+    const char *firmware, int64_t now);
+/*
+ * Gateways whose broker account is active but must go: the device is
+ * blocked, or the certificate it reported is revoked.
+ */
+int store_gw_to_cut(struct store *st, int limit, store_gw_cb cb, void *arg);
+int store_gw_set_mqtt(struct store *st, const char *udid, int mqtt_state, int64_t now);
+
+/* Commands. */
+struct store_gw_cmd {
+	char udid[STORE_UDID_MAX + 1];
+	int64_t id;
+	char name[32];
+	char args[STORE_GW_ARGS_MAX + 1];
+	int state; /* enum store_gw_cmd_state */
+	char result[STORE_GW_RESULT_MAX + 1];
+	int64_t created_at, sent_at, done_at;
+};
+/* Queue a command for udid: its id (the gateway's counter + 1) into *id. ZTP_ENOENT. */
+int store_gw_cmd_add(struct store *st, const char *udid, const char *name, const char *args,
+    int64_t now, int64_t *id);
+int store_gw_cmd_get(struct store *st, const char *udid, int64_t id, struct store_gw_cmd *out);
+typedef int (*store_gw_cmd_cb)(const struct store_gw_cmd *c, void *arg);
+/* Queued commands of gateways whose broker account is active, oldest first. */
+int store_gw_cmd_queued(struct store *st, int limit, store_gw_cmd_cb cb, void *arg);
+int store_gw_cmd_sent(struct store *st, const char *udid, int64_t id, int64_t now);
+/* The first result of a sent command; ZTP_ECONFLICT if it has one already (or was not sent). */
+int store_gw_cmd_result(struct store *st, const char *udid, int64_t id, int ok,
+    const char *result, int64_t now);
+
+/*
+ * A command's secret (rotate-mqtt: the new broker password), sealed at
+ * rest in the command's row until the broker has it; "" clears it.
+ */
+int store_gw_cmd_secret_put(struct store *st, const char *udid, int64_t id, const char *secret);
+int store_gw_cmd_secret_get(struct store *st, const char *udid, int64_t id, char *out, size_t cap);
+/* rotate-mqtt commands the gateway acknowledged whose password the broker does not have yet. */
+int store_gw_rotations(struct store *st, int limit, store_gw_cmd_cb cb, void *arg);
+
+/* The key that signs commands, as the signer wrapped it (name "commands"). */
+int store_gw_key_get(struct store *st, const char *name, uint8_t *cert, size_t *cert_len,
+    uint8_t *key, size_t *key_len);
+/* Keep it unless one is kept already (another node was first): then that one is read back. */
+int store_gw_key_put(struct store *st, const char *name, const uint8_t *cert, size_t cert_len,
+    const uint8_t *key, size_t key_len, int64_t now);
+
 #endif

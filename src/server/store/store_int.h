@@ -50,9 +50,10 @@ enum store_module {
 	STORE_M_MODULE,
 	STORE_M_PROFILE,
 	STORE_M_ZTPCA, /* store_ztpca.c (issue 14) */
+	STORE_M_GATEWAY, /* store_gateway.c (issue 15) */
 	STORE_M__COUNT
 };
-#define STORE_MODULE_STMT_MAX 32 /* statements of one domain file */
+#define STORE_MODULE_STMT_MAX 48 /* statements of one domain file */
 #define STORE_PARAM_MAX 256      /* highest ?N of a statement */
 
 /* What store_step answers (the values are SQLite's, so that its driver passes them on). */
