@@ -105,6 +105,11 @@ enum {
 #define OPT_IN (1ULL << 55)
 #define OPT_OUT (1ULL << 56)
 #define OPT_HEX (1ULL << 57)
+/* gateways' (ctl_gateway.c) */
+#define OPT_ARGS (1ULL << 45)
+#define OPT_AUTO_REONBOARD (1ULL << 46)
+#define OPT_STATE (1ULL << 47)
+#define OPT_TIMEOUT (1ULL << 58)
 
 #define ARGS_MAX_POS 2
 
@@ -146,6 +151,9 @@ struct ctl_args {
 	/* the root of trust's services' (ctl_svc.c) */
 	const char *in, *out;
 	int hex;
+	/* gateways' (ctl_gateway.c) */
+	const char *args, *state, *timeout;
+	int auto_reonboard;
 };
 
 /* a noun's command: a row of the table its file hands to ctl_opts_run */

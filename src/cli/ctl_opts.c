@@ -73,6 +73,11 @@ static const struct {
 	{ "--in", OPT_IN, 1, offsetof(struct ctl_args, in) },
 	{ "--out", OPT_OUT, 1, offsetof(struct ctl_args, out) },
 	{ "--hex", OPT_HEX, 0, offsetof(struct ctl_args, hex) },
+	/* gateways' (ctl_gateway.c) */
+	{ "--args", OPT_ARGS, 1, offsetof(struct ctl_args, args) },
+	{ "--auto-reonboard", OPT_AUTO_REONBOARD, 0, offsetof(struct ctl_args, auto_reonboard) },
+	{ "--state", OPT_STATE, 1, offsetof(struct ctl_args, state) },
+	{ "--timeout", OPT_TIMEOUT, 1, offsetof(struct ctl_args, timeout) },
 };
 
 #define NOPTS CTL_NELEM(cmd_opts)

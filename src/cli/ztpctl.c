@@ -55,6 +55,8 @@
 	X("ztp-ca", ctl_ztpca, NULL)                                     \
 	X("psk", ctl_psk, "Services of the root of trust (docs/security-service.md):\n") \
 	X("e2e", ctl_e2e, NULL)                                          \
+	X("gateway-batch", ctl_gateway_batch, "Gateways over MQTT (docs/gateways.md):\n") \
+	X("gateway", ctl_gateway, NULL)                                  \
 	X("config", ctl_config, "Configurations:\n")                     \
 	X("telemetry", ctl_telemetry, "Device data:\n")                  \
 	X("events", ctl_events, NULL)                                    \

@@ -80,7 +80,7 @@ cleanup() {
 		tail -n 40 "$T/ztpd.log" >&2
 	fi
 	pg_cleanup
-	rm -rf "$T"
+	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
 	exit $rc
 }
 trap cleanup EXIT

@@ -742,12 +742,33 @@ authorise(struct worker *w, struct conn *c, const struct est_request *r, struct 
 		if (strcmp(c->est_udid, udid) != 0)
 			return snprintf(why, cap, "the CSR's subject %s is not the manufacturer"
 						  " certificate's", udid), 403;
-		if ((k.recorded || k.allowed) && strcmp(k.group, c->est_group) != 0)
+		if (!r->has_basic && (k.recorded || k.allowed) && strcmp(k.group, c->est_group) != 0)
 			return snprintf(why, cap, "%s belongs to another group than its manufacturer"
 						  " CA's", udid), 403;
 		snprintf(en->method, sizeof(en->method), "manufacturer");
 		snprintf(en->group, sizeof(en->group), "%s", c->est_group);
 		en->need = STORE_EST_MANUFACTURER;
+		if (r->has_basic) {
+			/*
+			 * The factory certificate and a one-time password (a
+			 * gateway's LDevID and its bundle's, docs/gateways.md):
+			 * both must hold, and the password is spent.
+			 */
+			if (strcmp(r->user, udid) != 0)
+				return snprintf(why, cap, "the user name is not the CSR's UDID %s",
+					   udid), 401;
+			if ((status = check_password(w, udid, r->pass, &pw, why, cap)) != 0)
+				return status;
+			if ((k.recorded || k.allowed) && pw.group[0] != '\0' &&
+			    strcmp(pw.group, k.group) != 0)
+				return snprintf(why, cap, "the password was made for another group"
+							  " than %s's", udid), 403;
+			snprintf(en->method, sizeof(en->method), "mfr+password");
+			if (pw.group[0] != '\0')
+				snprintf(en->group, sizeof(en->group), "%s", pw.group);
+			en->password_id = pw.id;
+			en->need = STORE_EST_PASSWORD;
+		}
 	} else if (r->has_basic) {
 		/*
 		 * HTTP Basic only: a CSR's challengePassword is, in RFC 7030

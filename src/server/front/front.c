@@ -261,6 +261,8 @@ front_main(struct config *cfg, const struct privsep_user *u)
 	if (dev_bound[0] == '\0' && adm_bound[0] == '\0' && est_bound[0] == '\0')
 		fatalx("no listener: set device-listen, admin-listen or est-listen");
 
+	if (gwmqtt_prepare(cfg, &gw) != 0)
+		fatalx("cannot use the MQTT options (--mqtt)");
 	/* nothing above read from the network; from here on, no root */
 	if (privsep_drop(u) != 0)
 		fatalx("cannot drop privileges");
@@ -293,7 +295,7 @@ front_main(struct config *cfg, const struct privsep_user *u)
 		if (worker_start(&srv, &srv.workers[i]) != 0)
 			fatalx("cannot start worker %d", i);
 	}
-	if (gwmqtt_start(&srv, est_bound, &gw) != 0)
+	if (gwmqtt_start(gw, &srv, est_bound) != 0)
 		fatalx("cannot start the MQTT client (--mqtt)");
 	snprintf(ready.u.ready.device, sizeof(ready.u.ready.device), "%s", dev_bound);
 	snprintf(ready.u.ready.admin, sizeof(ready.u.ready.admin), "%s", adm_bound);

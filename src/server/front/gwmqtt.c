@@ -36,6 +36,7 @@
 
 #include "clock.h"
 #include "crypto.h"
+#include "datadir.h"
 #include "events.h"
 #include "gwmqtt.h"
 #include "gwmsg.h"
@@ -76,6 +77,7 @@ struct gwmqtt {
 	atomic_int stop;
 	atomic_int kicked;
 	int connected;
+	int was_up; /* connected since the socket opened: its loss is told by on_disconnect */
 	char prefix[GWMSG_PREFIX_MAX + 1];
 	char est_url[300];
 	char *est_ca;   /* PEM: ca.pem */
@@ -97,6 +99,7 @@ struct gwmqtt {
 	X509_STORE *mfr;
 	int64_t mfr_gen, mfr_at;
 	int64_t last_scan;
+	int lib, running; /* mosquitto_lib_init done; the thread started */
 };
 
 static _Atomic(struct gwmqtt *) the_gw;
@@ -546,6 +549,7 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 		return;
 	}
 	g->connected = 1;
+	g->was_up = 1;
 	log_info("mqtt: connected to the broker");
 	snprintf(t, sizeof(t), "%s/prov/+/req", g->prefix);
 	mosquitto_subscribe(m, NULL, t, 1);
@@ -997,13 +1001,34 @@ work(struct gwmqtt *g)
 
 /* ---- the thread ---- */
 
+/* The passphrase of DATA/server.key (made from the data key, datadir.h), for OpenSSL. */
+static int
+key_pass(char *buf, int size, int rwflag, void *userdata)
+{
+	/* libmosquitto passes itself, not its user data */
+	struct gwmqtt *g = userdata != NULL ? mosquitto_userdata(userdata) : NULL;
+	char pass[65];
+	int n;
+
+	(void)rwflag;
+	if (g == NULL || datadir_pem_pass(g->srv->dd->key, pass) != 0)
+		return 0;
+	n = (int)strlen(pass);
+	if (n >= size)
+		n = 0;
+	else
+		memcpy(buf, pass, (size_t)n + 1);
+	OPENSSL_cleanse(pass, sizeof(pass));
+	return n;
+}
+
 static void *
 run(void *arg)
 {
 	struct gwmqtt *g = arg;
 	const struct config *cfg = g->srv->cfg;
 	char host[256], cert[PATH_MAX], key[PATH_MAX];
-	int port = 0, rc, backoff = 1;
+	int port = 0, rc, backoff = 1, sock = 0;
 	int64_t retry_at = 0;
 
 	parse_url(cfg->mqtt, host, sizeof(host), &port);
@@ -1019,36 +1044,50 @@ run(void *arg)
 	mosquitto_disconnect_callback_set(g->mosq, on_disconnect);
 	mosquitto_message_callback_set(g->mosq, on_message);
 	mosquitto_username_pw_set(g->mosq, cfg->mqtt_user, g->password);
-	if ((rc = mosquitto_tls_set(g->mosq, cfg->mqtt_ca, NULL, cert, key, NULL)) !=
+	if ((rc = mosquitto_tls_set(g->mosq, cfg->mqtt_ca, NULL, cert, key,
+		 cfg->mqtt_cert[0] != '\0' ? NULL : key_pass)) !=
 	    MOSQ_ERR_SUCCESS)
 		log_warnx("mqtt: TLS: %s", mosquitto_strerror(rc));
 	mosquitto_int_option(g->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	while (!atomic_load(&g->stop)) {
-		if (!g->connected && clock_mono_ms() >= retry_at) {
-			rc = mosquitto_connect(g->mosq, host, port, KEEPALIVE_S);
-			if (rc != MOSQ_ERR_SUCCESS) {
-				log_warnx("mqtt: cannot connect to %s:%d (%s); again in %d s", host,
-				    port, rc == MOSQ_ERR_ERRNO ? strerror(errno) :
-				    mosquitto_strerror(rc), backoff);
-				retry_at = clock_mono_ms() + backoff * 1000;
-				backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
+		if (!sock) {
+			if (clock_mono_ms() < retry_at) {
 				usleep(TURN_MS * 1000);
 				continue;
 			}
-			backoff = 1;
+			rc = mosquitto_connect(g->mosq, host, port, KEEPALIVE_S);
+			if (rc != MOSQ_ERR_SUCCESS) {
+				log_warnx("mqtt: cannot connect to %s:%d (%s%s%s); again in %d s", host,
+				    port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
+				    rc == MOSQ_ERR_TLS ? ": " : "", rc == MOSQ_ERR_TLS ?
+				    ERR_reason_error_string(ERR_peek_last_error()) : "", backoff);
+				ERR_clear_error();
+				retry_at = clock_mono_ms() + backoff * 1000;
+				backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
+				continue;
+			}
+			sock = 1; /* the CONNACK comes through the loop (on_connect) */
 		}
 		rc = mosquitto_loop(g->mosq, TURN_MS, 1);
 		if (rc != MOSQ_ERR_SUCCESS) {
-			if (g->connected)
-				log_warnx("mqtt: lost the broker (%s)", mosquitto_strerror(rc));
+			if (!g->was_up) /* a loss on_disconnect did not tell */
+				log_warnx("mqtt: cannot connect to the broker (%s%s%s); again in %d s",
+			    mosquitto_strerror(rc),
+			    rc == MOSQ_ERR_TLS ? ": " : "", rc == MOSQ_ERR_TLS ?
+			    ERR_reason_error_string(ERR_peek_last_error()) : "", backoff);
+			ERR_clear_error();
 			g->connected = 0;
+			g->was_up = 0;
+			sock = 0;
 			mosquitto_disconnect(g->mosq);
 			retry_at = clock_mono_ms() + backoff * 1000;
 			backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
 			continue;
 		}
-		if (g->connected && (atomic_exchange(&g->kicked, 0) ||
-		    clock_mono_ms() - g->last_scan >= SCAN_MS)) {
+		if (!g->connected)
+			continue;
+		backoff = 1;
+		if (atomic_exchange(&g->kicked, 0) || clock_mono_ms() - g->last_scan >= SCAN_MS) {
 			g->last_scan = clock_mono_ms();
 			work(g);
 		}
@@ -1060,12 +1099,10 @@ run(void *arg)
 }
 
 int
-gwmqtt_start(struct server *srv, const char *est_bound, struct gwmqtt **out)
+gwmqtt_prepare(const struct config *cfg, struct gwmqtt **out)
 {
-	const struct config *cfg = srv->cfg;
 	struct gwmqtt *g;
-	char host[256], path[PATH_MAX], *pw, *nl;
-	const char *colon;
+	char host[256], *pw, *nl;
 	int port;
 
 	*out = NULL;
@@ -1084,12 +1121,44 @@ gwmqtt_start(struct server *srv, const char *est_bound, struct gwmqtt **out)
 		return ZTP_EINVAL;
 	}
 	if (strlen(cfg->mqtt_prefix) == 0 || strlen(cfg->mqtt_prefix) > GWMSG_PREFIX_MAX ||
-	    strpbrk(cfg->mqtt_prefix, "+#") != NULL) {
-		log_warnx("--mqtt-prefix: 1..%d characters, no + or #", GWMSG_PREFIX_MAX);
+	    strpbrk(cfg->mqtt_prefix, "+#/") != NULL) {
+		log_warnx("--mqtt-prefix: 1..%d characters, no + # /", GWMSG_PREFIX_MAX);
 		return ZTP_EINVAL;
 	}
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return ZTP_ENOMEM;
+	/* the password file may be root's: read before the front drops privileges */
+	pw = read_file(cfg->mqtt_password_file, sizeof(g->password) - 1);
+	if (pw == NULL) {
+		log_warn("--mqtt-password-file %s", cfg->mqtt_password_file);
+		free(g);
+		return ZTP_EINVAL;
+	}
+	if ((nl = strpbrk(pw, "\r\n")) != NULL)
+		*nl = '\0';
+	snprintf(g->password, sizeof(g->password), "%s", pw);
+	OPENSSL_clear_free(pw, strlen(pw));
+	g->mqtt_ca = read_file(cfg->gw_mqtt_ca[0] ? cfg->gw_mqtt_ca : cfg->mqtt_ca, 65536);
+	if (g->mqtt_ca == NULL) {
+		log_warn("--mqtt: cannot read %s", cfg->gw_mqtt_ca[0] ? cfg->gw_mqtt_ca :
+									 cfg->mqtt_ca);
+		OPENSSL_cleanse(g->password, sizeof(g->password));
+		free(g);
+		return ZTP_EINVAL;
+	}
+	*out = g;
+	return 0;
+}
+
+int
+gwmqtt_start(struct gwmqtt *g, struct server *srv, const char *est_bound)
+{
+	const struct config *cfg = srv->cfg;
+	char path[PATH_MAX];
+	const char *colon;
+
+	if (g == NULL)
+		return 0;
 	g->srv = srv;
 	snprintf(g->prefix, sizeof(g->prefix), "%s", cfg->mqtt_prefix);
 	snprintf(g->mqtt_url, sizeof(g->mqtt_url), "%s", cfg->gw_mqtt_url[0] ? cfg->gw_mqtt_url :
@@ -1106,52 +1175,33 @@ gwmqtt_start(struct server *srv, const char *est_bound, struct gwmqtt **out)
 			snprintf(g->est_url, sizeof(g->est_url), "https://%s", est_bound);
 	} else {
 		log_warnx("--mqtt: bundles need an EST server: --est-listen or --gateway-est-url");
-		goto fail;
+		return ZTP_EINVAL;
 	}
-	pw = read_file(cfg->mqtt_password_file, sizeof(g->password) - 1);
-	if (pw == NULL) {
-		log_warn("--mqtt-password-file %s", cfg->mqtt_password_file);
-		goto fail;
-	}
-	if ((nl = strpbrk(pw, "\r\n")) != NULL)
-		*nl = '\0';
-	snprintf(g->password, sizeof(g->password), "%s", pw);
-	OPENSSL_clear_free(pw, strlen(pw));
 	datadir_path(srv->dd, "ca.pem", path);
-	g->est_ca = read_file(path, 65536);
-	g->mqtt_ca = read_file(cfg->gw_mqtt_ca[0] ? cfg->gw_mqtt_ca : cfg->mqtt_ca, 65536);
-	if (g->est_ca == NULL || g->mqtt_ca == NULL) {
-		log_warnx("--mqtt: cannot read the CA certificates bundles carry");
-		goto fail;
+	if ((g->est_ca = read_file(path, 65536)) == NULL) {
+		log_warn("mqtt: %s", path);
+		return ZTP_EINVAL;
 	}
 	server_store_target(srv, path, sizeof(path));
 	if (store_open(&g->st, path, srv->dd->key) != 0) {
 		log_warnx("mqtt: cannot open the store");
-		goto fail;
+		return ZTP_EINVAL;
 	}
 	mosquitto_lib_init();
+	g->lib = 1;
 	if ((g->mosq = mosquitto_new(NULL, true, g)) == NULL) {
 		log_warnx("mqtt: out of memory");
-		goto fail;
+		return ZTP_ENOMEM;
 	}
 	atomic_store(&the_gw, g);
 	if (pthread_create(&g->thread, NULL, run, g) != 0) {
 		atomic_store(&the_gw, NULL);
-		goto fail;
+		return ZTP_ENOMEM;
 	}
+	g->running = 1;
 	log_info("mqtt: gateways through %s (topics %s/...), EST at %s", cfg->mqtt, g->prefix,
 	    g->est_url);
-	*out = g;
 	return 0;
-fail:
-	if (g->mosq != NULL)
-		mosquitto_destroy(g->mosq);
-	store_close(g->st);
-	free(g->est_ca);
-	free(g->mqtt_ca);
-	OPENSSL_cleanse(g->password, sizeof(g->password));
-	free(g);
-	return ZTP_EINVAL;
 }
 
 void
@@ -1159,11 +1209,15 @@ gwmqtt_stop(struct gwmqtt *g)
 {
 	if (g == NULL)
 		return;
-	atomic_store(&g->stop, 1);
-	pthread_join(g->thread, NULL);
+	if (g->running) {
+		atomic_store(&g->stop, 1);
+		pthread_join(g->thread, NULL);
+	}
 	atomic_store(&the_gw, NULL);
-	mosquitto_destroy(g->mosq);
-	mosquitto_lib_cleanup();
+	if (g->mosq != NULL)
+		mosquitto_destroy(g->mosq);
+	if (g->lib)
+		mosquitto_lib_cleanup();
 	store_close(g->st);
 	X509_STORE_free(g->mfr);
 	free(g->est_ca);

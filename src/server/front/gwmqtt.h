@@ -17,13 +17,22 @@
 struct server;
 struct gwmqtt;
 
+struct config;
+
 /*
- * Start the thread if --mqtt is set (*out NULL otherwise). est_bound is
- * the bound EST address ("" if none), for the bundles' default EST URL.
- * Connecting is the thread's: a broker that is down is retried with
- * back-off. ZTP_EINVAL for a configuration that cannot work (logged).
+ * Check the --mqtt options and read the files that may be root's (the
+ * password, the broker CA bundles carry), before the front drops its
+ * privileges: *out NULL if --mqtt is not set. ZTP_EINVAL for a
+ * configuration that cannot work (logged).
  */
-int gwmqtt_start(struct server *srv, const char *est_bound, struct gwmqtt **out);
+int gwmqtt_prepare(const struct config *cfg, struct gwmqtt **out);
+/*
+ * Start the thread (g NULL: nothing to do). est_bound is the bound EST
+ * address ("" if none), for the bundles' default EST URL. Connecting is
+ * the thread's: a broker that is down is retried with back-off.
+ */
+int gwmqtt_start(struct gwmqtt *g, struct server *srv, const char *est_bound);
+/* Stop and free what gwmqtt_prepare made (NULL: nothing). */
 void gwmqtt_stop(struct gwmqtt *g);
 /* Wake the thread of this process now (there is work in the store). Any thread. */
 void gwmqtt_kick(void);

@@ -966,10 +966,7 @@ encode_ztpca(struct wbuf *w, const struct signer_msg *m)
 	if (m->type == SIGNER_MSG_ZTPCA_SIGN) {
 		if ((rc = encode_csr(w, r)) != 0)
 			return rc;
-	} else if (m->type == SIGNER_MSG_ZTPCA_SIGN_DATA) {
-		if (z->has_digest)
-			put_field(w, SIGNER_TAG_DIGEST, z->digest, sizeof(z->digest));
-	} else if (m->type != SIGNER_MSG_ZTPCA_IMPORT) {
+	} else if (m->type != SIGNER_MSG_ZTPCA_IMPORT && m->type != SIGNER_MSG_ZTPCA_SIGN_DATA) {
 		if ((rc = put_text(w, SIGNER_TAG_CN, r->subject.cn, sizeof(r->subject.cn))) != 0 ||
 		    (rc = put_text(w, SIGNER_TAG_ORG, r->subject.org, sizeof(r->subject.org))) != 0)
 			return rc;
@@ -983,6 +980,8 @@ encode_ztpca(struct wbuf *w, const struct signer_msg *m)
 		return rc;
 	if (z->privkey_len > 0)
 		put_field(w, SIGNER_TAG_PRIVKEY, z->privkey, z->privkey_len);
+	if (z->has_digest) /* tags ascend: DIGEST is the last */
+		put_field(w, SIGNER_TAG_DIGEST, z->digest, sizeof(z->digest));
 	return 0;
 }
 

@@ -896,7 +896,7 @@ struct store_cert {
 	uint8_t key_sha256[32];
 	int64_t not_before, not_after; /* Unix seconds */
 	int64_t issued_at;             /* ms */
-	char method[16];               /* allowlist, password, manufacturer, reenroll, serverkeygen */
+	char method[16];               /* allowlist, password, manufacturer, mfr+password, reenroll, serverkeygen */
 	int64_t revoked_at;            /* Unix seconds, 0 if not revoked */
 	int reason;                    /* SIGNER_REASON_* when revoked */
 	/* store_cert_record: a re-enrolment's current certificate, which must
