@@ -60,7 +60,8 @@ EOF
 	cat >"$dir/mosquitto.conf" <<EOF
 user $(id -un)
 per_listener_settings true
-persistence false
+persistence true
+persistence_location $dir/
 log_dest stderr
 log_type error
 log_type warning

@@ -38,6 +38,7 @@
 #include "crypto.h"
 #include "datadir.h"
 #include "events.h"
+#include "fault.h"
 #include "gwmqtt.h"
 #include "gwmsg.h"
 #include "log.h"
@@ -722,6 +723,7 @@ make_bundle(struct gwmqtt *g, const struct store_gateway *gw)
 
 	if ((rc = command_key(g)) != 0)
 		return rc;
+	fault_point("gw_before_bundle"); /* approved, nothing made yet */
 	rc = store_gw_group_get(g->st, gw->group, &grp);
 	if (rc != 0 && rc != ZTP_ENOENT)
 		return rc;
@@ -765,9 +767,13 @@ make_bundle(struct gwmqtt *g, const struct store_gateway *gw)
 		goto out; /* rejected meanwhile: the account goes with the cut */
 	events_record(g->st, EV_GW_BUNDLED, NULL, NULL,
 	    "gateway %s: bundle %s, broker account created", gw->udid, bundle_id);
+	fault_point("gw_bundle_kept"); /* kept, not published */
 	topic_of(g, GWMSG_T_BUNDLE, gw->udid, topic, sizeof(topic));
-	if ((rc = publish(g, topic, text, strlen(text))) == 0)
+	if ((rc = publish(g, topic, text, strlen(text))) == 0) {
+		mosquitto_loop(g->mosq, 0, 1); /* out to the socket before the fault point */
+		fault_point("gw_bundle_published"); /* published, not recorded as sent */
 		rc = store_gw_answer_sent(g->st, gw->udid, clock_now_ms());
+	}
 out:
 	if (text != NULL)
 		OPENSSL_clear_free(text, strlen(text));
