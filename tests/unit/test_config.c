@@ -240,6 +240,7 @@ test_each_type_from_the_command_line(void **state)
 	assert_int_equal(cfg.workers, 3);                     /* int */
 	assert_int_equal(cfg.log_level, LOG_LEVEL_DEBUG);     /* enum */
 	assert_int_equal(cfg.allow_psk_ke, 1);                /* bool */
+	assert_int_equal(cfg.device_cert_auth, 0);            /* off unless asked */
 	assert_int_equal(cfg.est_auth, STORE_EST_PASSWORD | STORE_EST_ALLOWLIST); /* set */
 	assert_string_equal(cfg.user, "svc");
 	assert_string_equal(cfg.child, "signer");             /* word */
@@ -257,6 +258,7 @@ test_each_type_from_a_file(void **state)
 				    "token-ttl = 60\n"
 				    "log-format = json\n"
 				    "allow-psk-ke = no\n"
+				    "device-cert-auth = yes\n"
 				    "est-auth = manufacturer\n"
 				    "user = root\n"
 				    "upstream-ca = /etc/ca.pem\n"),
@@ -266,6 +268,7 @@ test_each_type_from_a_file(void **state)
 	assert_int_equal(cfg.token_ttl, 60);
 	assert_int_equal(cfg.log_format, LOG_FORMAT_JSON);
 	assert_int_equal(cfg.allow_psk_ke, 0);
+	assert_int_equal(cfg.device_cert_auth, 1);
 	assert_int_equal(cfg.est_auth, STORE_EST_MANUFACTURER);
 	assert_string_equal(cfg.user, "root");
 	assert_string_equal(cfg.upstream.ca, "/etc/ca.pem");

@@ -3,6 +3,14 @@
  * The device endpoint's HTTP routes (spec safe2.md section 5), served over
  * TLS 1.3 PSK: the connection's PSK identity names the SIM.
  *
+ * With --device-cert-auth a device may show a certificate of ours instead
+ * (mutual TLS). It acts for the SIM of its device record, the things
+ * table's ICCID (else its allowlist entry's): the SIM `ztpctl device block`
+ * blocks with it. That SIM's configuration, telemetry, Device-ID binding
+ * and block apply as for the SIM's own PSK. Its certificate is checked in
+ * the store with every request (on record, not revoked, not expired), its
+ * device must not be blocked and must have a SIM: else 403 and an event.
+ *
  * Every check that can refuse a request runs before anything is written,
  * so a refused request changes nothing but the events table.
  */
@@ -112,7 +120,8 @@ maybe_rotate(struct evhttp_request *req, struct worker *w, struct conn *c,
 	SSL *ssl = c->ssl;
 	int n;
 
-	if (c->pending || c->id.generation != sim->psk_generation || !rotation_due(sim, g) ||
+	if (!c->have_id || c->pending || c->id.generation != sim->psk_generation ||
+	    !rotation_due(sim, g) ||
 	    sim->psk_generation == UINT32_MAX || ssl == NULL)
 		return;
 	n = snprintf(gen, sizeof(gen), "%u", sim->psk_generation + 1);
@@ -149,6 +158,73 @@ upstream_for(struct worker *w, const struct store_group *g)
 	return def;
 }
 
+/*
+ * The SIM a certificate device (c->est_peer EST_PEER_OURS) acts for, into
+ * iccid: 0, or 1 once a refusal was answered. The certificate is checked
+ * in the store first (on record, not revoked, not expired); one refused so
+ * ends the connection after its answer.
+ */
+static int
+cert_sim(struct evhttp_request *req, struct worker *w, struct conn *c,
+    char iccid[ICCID_STR_SIZE])
+{
+	char why[STORE_DETAIL_MAX];
+	struct store_cert rec;
+	struct store_thing t;
+	struct store_allow a;
+	int status, rc;
+
+	status = est_api_peer_check(w, c, &rec, why, sizeof(why));
+	if (status == 503) {
+		http_reply_error(req, 500, "internal", "store failure");
+		return 1;
+	}
+	if (status != 0) {
+		/* no longer a credential: noted as an unauthenticated peer's */
+		events_note(w, EV_CLIENT_CERT_REFUSED, NULL, c->peer, "device listener: %s", why);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		http_reply_error(req, 403, "forbidden", why);
+		return 1;
+	}
+	/* a certificate on record has its device record (store_cert_record makes both at once) */
+	if ((rc = store_thing_get(w->store, c->est_udid, &t)) == ZTP_ENOENT) {
+		events_record(w->store, EV_UNBOUND_DEVICE, NULL, c->peer,
+		    "device %s (client certificate %s) has no device record", c->est_udid,
+		    c->est_serial);
+		http_reply_error(req, 403, "forbidden", "unknown device");
+		return 1;
+	}
+	if (rc != 0) {
+		http_reply_error(req, 500, "internal", "store failure");
+		return 1;
+	}
+	if (t.blocked) {
+		events_record(w->store, EV_CLIENT_CERT_REFUSED, t.iccid[0] ? t.iccid : NULL, c->peer,
+		    "device listener: device %s is blocked (client certificate %s)", c->est_udid,
+		    c->est_serial);
+		http_reply_error(req, 403, "forbidden", "device blocked");
+		return 1;
+	}
+	if (t.iccid[0] == '\0') {
+		rc = store_allow_get(w->store, c->est_udid, &a);
+		if (rc != 0 && rc != ZTP_ENOENT) {
+			http_reply_error(req, 500, "internal", "store failure");
+			return 1;
+		}
+		if (rc == 0)
+			snprintf(t.iccid, sizeof(t.iccid), "%s", a.iccid);
+	}
+	if (t.iccid[0] == '\0') {
+		events_record(w->store, EV_UNBOUND_DEVICE, NULL, c->peer,
+		    "device %s (client certificate %s) has no SIM: its allowlist entry names none",
+		    c->est_udid, c->est_serial);
+		http_reply_error(req, 403, "forbidden", "no SIM bound to this device");
+		return 1;
+	}
+	snprintf(iccid, ICCID_STR_SIZE, "%s", t.iccid);
+	return 0;
+}
+
 /* Returns 1 when the answer comes later (forwarded upstream), 0 when it was sent. */
 static int
 handle(struct evhttp_request *req, struct worker *w, struct conn *c)
@@ -162,14 +238,17 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 	char bound[STORE_DEVID_HEX], shown[128];
 	struct store_config cfg;
 	struct store_sim sim;
+	char cert_iccid[ICCID_STR_SIZE];
+	const char *iccid;
 	struct devroute r;
 	size_t bodylen = 0;
 	long n;
-	int rc, has_cfg = 0;
+	int rc, has_cfg = 0, by_cert;
 
 	if (c != NULL && c->mod)
 		return module_api_handle(req, w, c);
-	if (c == NULL || !c->have_id) {
+	by_cert = c != NULL && !c->have_id && c->est_peer == EST_PEER_OURS;
+	if (c == NULL || !(c->have_id || by_cert)) {
 		http_reply_error(req, 403, "forbidden", "no PSK identity");
 		return 0;
 	}
@@ -191,10 +270,19 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 		http_reply_error(req, 405, "method_not_allowed", shown);
 		return 0;
 	}
-	if (strcmp(r.iccid, c->id.iccid) != 0) {
-		events_record(w->store, EV_ICCID_MISMATCH, c->id.iccid, c->peer,
-		    "query iccid %s is not the PSK identity's", r.iccid);
-		http_reply_error(req, 403, "forbidden", "iccid is not the PSK identity's");
+	if (by_cert && cert_sim(req, w, c, cert_iccid) != 0)
+		return 0;
+	iccid = by_cert ? cert_iccid : c->id.iccid;
+	if (strcmp(r.iccid, iccid) != 0) {
+		if (by_cert)
+			events_record(w->store, EV_ICCID_MISMATCH, iccid, c->peer,
+			    "query iccid %s is not the SIM of device %s (client certificate %s)",
+			    r.iccid, c->est_udid, c->est_serial);
+		else
+			events_record(w->store, EV_ICCID_MISMATCH, iccid, c->peer,
+			    "query iccid %s is not the PSK identity's", r.iccid);
+		http_reply_error(req, 403, "forbidden", by_cert ? "iccid is not the device's SIM" :
+		    "iccid is not the PSK identity's");
 		return 0;
 	}
 	/* a fetch reads its SIM and the SIM's configuration in one statement */
@@ -202,6 +290,10 @@ handle(struct evhttp_request *req, struct worker *w, struct conn *c)
 		rc = store_sim_get_config(w->store, r.iccid, &sim, &cfg, &has_cfg);
 	else
 		rc = store_sim_get(w->store, r.iccid, &sim);
+	if (rc == ZTP_ENOENT && by_cert)
+		events_record(w->store, EV_UNBOUND_DEVICE, r.iccid, c->peer,
+		    "device %s (client certificate %s): its SIM is not registered", c->est_udid,
+		    c->est_serial);
 	if (rc != 0) {
 		http_reply_error(req, rc == ZTP_ENOENT ? 403 : 500,
 		    rc == ZTP_ENOENT ? "forbidden" : "internal",

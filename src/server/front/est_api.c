@@ -25,6 +25,11 @@
  * serverkeygen makes a key of the CSR's kind (est_keygen_choose()) on a
  * thread of its own and answers when it is made (see KEYGEN_MAX): the
  * worker's loop serves its other connections meanwhile.
+ *
+ * The checks of a client certificate of ours (it chains to our CA, is on
+ * record for the UDID it names, not revoked, in time) are also the device
+ * listener's, with --device-cert-auth: est_api_verify_device_peer in its
+ * handshake, est_api_peer_check with each of its requests.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
@@ -376,6 +381,69 @@ verify_with(X509_STORE *trust, X509 *leaf, STACK_OF(X509) *untrusted, unsigned l
 	return err;
 }
 
+/*
+ * Does leaf (untrusted: the rest of the chain the peer sent) chain to our
+ * CA? Strictly (RFC 5280, as we issue them); its validity period is
+ * checked unless no_time (EST checks it later, with the re-enrolment
+ * grace). Reads no store. The verify error, X509_V_OK if it does.
+ */
+static int
+chain_ours(struct worker *w, X509 *leaf, STACK_OF(X509) *untrusted, int no_time)
+{
+	struct est_worker *e = est_state(w);
+
+	if (e == NULL)
+		return X509_V_ERR_OUT_OF_MEM;
+	return verify_with(e->ours, leaf, untrusted,
+	    X509_V_FLAG_X509_STRICT | (no_time ? X509_V_FLAG_NO_CHECK_TIME : 0), NULL);
+}
+
+/*
+ * The serial and the UDID of leaf, a certificate of our CA, into
+ * c->est_serial and c->est_udid ("" when its subject names no UDID:
+ * cert_record then finds it is not its record's). 0, or ZTP_EMALFORMED
+ * for a serial we never issue (est_serial is then "").
+ */
+static int
+cert_names(struct conn *c, X509 *leaf)
+{
+	if (cert_udid(leaf, 0, c->est_udid, sizeof(c->est_udid)) != 0)
+		c->est_udid[0] = '\0';
+	if (serial_hex(X509_get0_serialNumber(leaf), c->est_serial) != 0) {
+		c->est_serial[0] = '\0';
+		return ZTP_EMALFORMED;
+	}
+	return 0;
+}
+
+/*
+ * What the store says of c's certificate of ours (c->est_serial,
+ * c->est_udid): X509_V_OK and *rec when it is on record for that UDID and
+ * not revoked; else X509_V_ERR_CERT_REJECTED (not on record, or its
+ * record is another UDID's), X509_V_ERR_CERT_REVOKED, or
+ * X509_V_ERR_UNSPECIFIED (the store cannot be read), the reason in why.
+ */
+static int
+cert_record(struct worker *w, const struct conn *c, struct store_cert *rec, char *why,
+    size_t cap)
+{
+	int rc = c->est_serial[0] ? store_cert_get(w->store, c->est_serial, rec) : ZTP_ENOENT;
+
+	if (rc != 0 && rc != ZTP_ENOENT)
+		return snprintf(why, cap, "client certificate %s: the store cannot be read",
+			   c->est_serial), X509_V_ERR_UNSPECIFIED;
+	if (rc == ZTP_ENOENT)
+		return snprintf(why, cap, "client certificate %s: issued by our CA but not on record",
+			   c->est_serial), X509_V_ERR_CERT_REJECTED;
+	if (rec->revoked_at != 0)
+		return snprintf(why, cap, "client certificate %s is revoked", c->est_serial),
+		    X509_V_ERR_CERT_REVOKED;
+	if (c->est_udid[0] == '\0' || strcmp(c->est_udid, rec->udid) != 0)
+		return snprintf(why, cap, "client certificate %s: subject is not its record's",
+			   c->est_serial), X509_V_ERR_CERT_REJECTED;
+	return X509_V_OK;
+}
+
 /* A certificate of ours: recorded, not revoked, in time (with the grace). */
 static int
 check_ours(X509_STORE_CTX *xctx, struct conn *c, X509 *leaf)
@@ -384,19 +452,13 @@ check_ours(X509_STORE_CTX *xctx, struct conn *c, X509 *leaf)
 	struct store_cert rec;
 	struct policy p;
 	struct known k;
+	char why[STORE_DETAIL_MAX];
 	time_t now = time(NULL), limit;
+	int err;
 
-	if (serial_hex(X509_get0_serialNumber(leaf), c->est_serial) != 0 ||
-	    store_cert_get(w->store, c->est_serial, &rec) != 0)
-		return refuse_cert(xctx, c, X509_V_ERR_CERT_REJECTED,
-		    "client certificate %s: issued by our CA but not on record", c->est_serial);
-	if (rec.revoked_at != 0)
-		return refuse_cert(xctx, c, X509_V_ERR_CERT_REVOKED,
-		    "client certificate %s is revoked", c->est_serial);
-	if (cert_udid(leaf, 0, c->est_udid, sizeof(c->est_udid)) != 0 ||
-	    strcmp(c->est_udid, rec.udid) != 0)
-		return refuse_cert(xctx, c, X509_V_ERR_CERT_REJECTED,
-		    "client certificate %s: subject is not its record's", c->est_serial);
+	cert_names(c, leaf);
+	if ((err = cert_record(w, c, &rec, why, sizeof(why))) != X509_V_OK)
+		return refuse_cert(xctx, c, err, "%s", why);
 	if (X509_cmp_time(X509_get0_notBefore(leaf), &now) > 0)
 		return refuse_cert(xctx, c, X509_V_ERR_CERT_NOT_YET_VALID,
 		    "client certificate %s is not valid yet", c->est_serial);
@@ -463,8 +525,7 @@ est_api_verify_peer(X509_STORE_CTX *xctx, void *arg)
 	 * strict, as we issue them. Manufacturers' IDevIDs are taken as RFC 5280
 	 * allows (some lack extensions strict mode wants).
 	 */
-	if (verify_with(e->ours, leaf, untrusted, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_X509_STRICT,
-		NULL) == X509_V_OK)
+	if (chain_ours(c->w, leaf, untrusted, 1) == X509_V_OK)
 		return check_ours(xctx, c, leaf);
 	err = verify_with(mfr_store(c->w, e), leaf, untrusted, 0, &chain);
 	if (err != X509_V_OK)
@@ -473,6 +534,56 @@ est_api_verify_peer(X509_STORE_CTX *xctx, void *arg)
 	ok = check_manufacturer(xctx, c, leaf, chain);
 	sk_X509_pop_free(chain, X509_free);
 	return ok;
+}
+
+/*
+ * The device listener's client certificate check (--device-cert-auth):
+ * ours only, no manufacturer's. In the handshake, what needs no store: it
+ * chains to our CA, strictly, in its validity period, and names a UDID
+ * (a handshake never waits on the database); the rest, with each request
+ * (est_api_peer_check). A refusal fails the handshake, with a
+ * client_cert_refused event.
+ */
+int
+est_api_verify_device_peer(X509_STORE_CTX *xctx, void *arg)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct conn *c = ssl ? tls_conn(ssl) : NULL;
+	X509 *leaf = X509_STORE_CTX_get0_cert(xctx);
+	int err;
+
+	if (c == NULL || leaf == NULL) {
+		X509_STORE_CTX_set_error(xctx, X509_V_ERR_UNSPECIFIED);
+		return 0;
+	}
+	if (c->peer[0] == '\0')
+		conn_peer(SSL_get_fd(ssl), c->peer, sizeof(c->peer));
+	c->est_peer = EST_PEER_NONE;
+	err = chain_ours(c->w, leaf, X509_STORE_CTX_get0_untrusted(xctx), 0);
+	if (err != X509_V_OK)
+		return refuse_cert(xctx, c, err, "device listener: client certificate refused: %s",
+		    X509_verify_cert_error_string(err));
+	if (cert_names(c, leaf) != 0 || c->est_udid[0] == '\0')
+		return refuse_cert(xctx, c, X509_V_ERR_CERT_REJECTED,
+		    "device listener: client certificate %s of our CA names no UDID",
+		    c->est_serial);
+	c->est_peer = EST_PEER_OURS;
+	return 1;
+}
+
+int
+est_api_peer_check(struct worker *w, struct conn *c, struct store_cert *rec, char *why,
+    size_t cap)
+{
+	int err = cert_record(w, c, rec, why, cap);
+
+	if (err == X509_V_ERR_UNSPECIFIED)
+		return 503;
+	if (err != X509_V_OK)
+		return 403;
+	if (rec->not_after < (int64_t)time(NULL))
+		return snprintf(why, cap, "client certificate %s has expired", c->est_serial), 403;
+	return 0;
 }
 
 /* ---- answers ---- */
@@ -659,11 +770,12 @@ peer_still_good(struct worker *w, struct conn *c, const struct known *k, char *w
 	struct store_cert rec;
 	struct policy p;
 	int64_t now = (int64_t)time(NULL);
+	int err = cert_record(w, c, &rec, why, cap);
 
-	if (store_cert_get(w->store, c->est_serial, &rec) != 0 || policy_for(w, k->group, &p) != 0)
+	if (err == X509_V_ERR_UNSPECIFIED || (err == X509_V_OK && policy_for(w, k->group, &p) != 0))
 		return snprintf(why, cap, "the store cannot be read"), 503;
-	if (rec.revoked_at != 0)
-		return snprintf(why, cap, "the certificate %s is revoked", c->est_serial), 403;
+	if (err != X509_V_OK)
+		return 403;
 	if (rec.not_after < now - p.grace)
 		return snprintf(why, cap, "the certificate %s expired past the re-enrolment grace",
 			   c->est_serial), 403;

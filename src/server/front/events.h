@@ -45,7 +45,9 @@ struct worker;
 #define EV_ENROL_REFUSED "enrol_refused"   /* EST: an enrolment or re-enrolment was refused */
 #define EV_CERT_REVOKED "cert_revoked"     /* a certificate was revoked (admin or device block) */
 #define EV_UPSTREAM_ERROR "upstream_error" /* proxy mode: the customer's server failed */
-#define EV_CLIENT_CERT_REFUSED "client_cert_refused" /* EST: a TLS client certificate was refused */
+#define EV_CLIENT_CERT_REFUSED "client_cert_refused" /* EST, device listener: a TLS client
+							   certificate was refused */
+#define EV_UNBOUND_DEVICE "unbound_device" /* device listener: a certificate device has no SIM */
 
 /* the module security service (module_api.c) */
 #define EV_MODULE_UNKNOWN_KEY "module_unknown_key"   /* an identity whose key is not kept */

@@ -103,7 +103,8 @@ struct proxy_job {
 	char path[PROXY_URI_MAX];
 	char iccid[ICCID_STR_SIZE];
 	char device_id[STORE_DEVID_HEX];
-	char generation[16];
+	char generation[16];         /* "" for a certificate device's request */
+	char udid[STORE_UDID_MAX + 1]; /* a certificate device's UDID, else "" */
 	char peer[64];
 	char inm[STORE_ETAG_SIZE + 8];
 	char ctype[PROXY_CTYPE_MAX + 1];
@@ -770,7 +771,10 @@ job_start(struct proxy_job *j)
 	evhttp_add_header(h, "Host", t->url.host_header);
 	evhttp_add_header(h, "ZTP-ICCID", j->iccid);
 	evhttp_add_header(h, "ZTP-Device-ID", j->device_id);
-	evhttp_add_header(h, "ZTP-PSK-Generation", j->generation);
+	if (j->generation[0] != '\0')
+		evhttp_add_header(h, "ZTP-PSK-Generation", j->generation);
+	if (j->udid[0] != '\0')
+		evhttp_add_header(h, "ZTP-UDID", j->udid);
 	if (j->inm[0] != '\0')
 		evhttp_add_header(h, "If-None-Match", j->inm);
 	if (j->method == EVHTTP_REQ_POST) {
@@ -829,7 +833,11 @@ proxy_forward(struct worker *w, struct conn *c, struct evhttp_request *req,
 	j->method = evhttp_request_get_command(req);
 	snprintf(j->iccid, sizeof(j->iccid), "%s", sim->iccid);
 	snprintf(j->device_id, sizeof(j->device_id), "%s", r->device_id);
-	snprintf(j->generation, sizeof(j->generation), "%u", sim->psk_generation);
+	/* a PSK's generation, or the UDID of a certificate of ours (--device-cert-auth) */
+	if (c->have_id)
+		snprintf(j->generation, sizeof(j->generation), "%u", sim->psk_generation);
+	else if (c->est_peer == EST_PEER_OURS)
+		snprintf(j->udid, sizeof(j->udid), "%s", c->est_udid);
 	snprintf(j->peer, sizeof(j->peer), "%s", c->peer);
 	/* the SIM's own headers, checked; anything named ZTP-* is never passed on */
 	if ((v = evhttp_find_header(in, "If-None-Match")) != NULL &&

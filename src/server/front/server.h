@@ -25,6 +25,7 @@ struct evhttp_request;
 struct event;
 struct bufferevent;
 struct store;
+struct store_cert;
 struct signer;
 
 enum listener_kind { LISTENER_DEVICE, LISTENER_ADMIN, LISTENER_EST, LISTENER__COUNT };
@@ -117,7 +118,7 @@ struct conn {
 	uint32_t mod_next_epoch;              /* the pending key this connection announced, 0: none */
 	int mod_bootstrap;                    /* ... in a bootstrap (else a heartbeat) */
 	uint8_t mod_next_key[MODMSG_KEY_LEN]; /* wiped once confirmed or with the connection */
-	/* EST: the client certificate verified in the handshake, if any */
+	/* EST, device listener: the client certificate verified in the handshake, if any */
 	int est_peer;         /* EST_PEER_* */
 	int est_peer_expired; /* ours, past notAfter but within the re-enrolment grace */
 	char est_udid[65];    /* the certificate's subject (CN, else serialNumber) */
@@ -162,10 +163,12 @@ struct conn {
 #define GUARD_REFUSED 2
 
 #define EST_PEER_NONE 0
-#define EST_PEER_OURS 1         /* issued by our CA, recorded, not revoked */
+#define EST_PEER_OURS 1         /* issued by our CA (EST: recorded, not revoked; device
+				   listener: chain and time only, the store is read per request) */
 #define EST_PEER_MANUFACTURER 2 /* an IDevID from an imported manufacturer CA */
 
-/* tls.c: contexts for the device (PSK only) and admin (certificate) listeners */
+/* tls.c: contexts for the device (PSK; with --device-cert-auth certificates too), admin
+ * and EST listeners */
 int tls_init(void);
 SSL_CTX *tls_device_ctx(struct server *srv);
 SSL_CTX *tls_admin_ctx(struct server *srv);
@@ -222,6 +225,19 @@ void admin_api_handle(struct evhttp_request *req, void *arg);
 void est_api_handle(struct evhttp_request *req, void *arg);
 /* est_api.c: the EST listener's client certificate check (SSL_CTX_set_cert_verify_callback) */
 int est_api_verify_peer(X509_STORE_CTX *xctx, void *arg);
+/*
+ * The device listener's (--device-cert-auth): certificates of ours only,
+ * what needs no store (chain, validity, a UDID); on success c->est_peer is
+ * EST_PEER_OURS with c->est_udid and c->est_serial.
+ */
+int est_api_verify_device_peer(X509_STORE_CTX *xctx, void *arg);
+/*
+ * c's certificate of ours, checked in the store with a request: on record
+ * for c->est_udid, not revoked, not expired now. 0 and *rec; 403 with the
+ * reason in why; 503 when the store cannot be read.
+ */
+int est_api_peer_check(struct worker *w, struct conn *c, struct store_cert *rec, char *why,
+    size_t cap);
 void est_api_worker_free(struct worker *w);
 
 #endif

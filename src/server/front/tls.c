@@ -7,7 +7,11 @@
  * and TLS_AES_128_GCM_SHA256, psk_dhe_ke always and psk_ke when the
  * server or the SIM's group allows it, keys derived for SIMs of derived
  * groups, no certificate, no session tickets. Refused handshakes become
- * events; an identity nobody knows gets unknown_psk_identity.
+ * events; an identity nobody knows gets unknown_psk_identity. With
+ * --device-cert-auth a client that offers no PSK gets the server
+ * certificate and must show one of ours (est_api_verify_device_peer); a
+ * PSK handshake stays as it was (TLS 1.3 asks no certificate of a PSK
+ * client).
  *
  * Admin endpoint: TLS 1.2+ with the server certificate and the CA chain.
  */
@@ -353,8 +357,12 @@ hello_cb(SSL *ssl, int *al, void *arg)
 	if (c->hello == HELLO_WAITING)
 		return SSL_CLIENT_HELLO_RETRY;
 	if (c->hello == HELLO_NONE) {
+		/*
+		 * no PSK offered: the handshake fails by itself, or, with
+		 * --device-cert-auth, needs a client certificate of ours
+		 */
 		if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &extlen))
-			return SSL_CLIENT_HELLO_SUCCESS; /* no PSK offered: the handshake fails by itself */
+			return SSL_CLIENT_HELLO_SUCCESS;
 		if (!coro_enabled(c->w)) {
 			hello_resolve(c, ssl, ext, extlen);
 			c->hello = HELLO_ANSWERED;
@@ -487,6 +495,35 @@ info_cb(const SSL *cssl, int where, int ret)
 		    SSL_alert_desc_string_long(ret));
 }
 
+/*
+ * --device-cert-auth: the device listener also shows the server
+ * certificate (with our CA chain) to a client that offers no PSK, and
+ * requires a client certificate of it, checked by
+ * est_api_verify_device_peer. A PSK handshake is not changed: in TLS 1.3
+ * a server that accepted a PSK sends neither a certificate nor a
+ * certificate request (RFC 8446 section 4.3.2), and OpenSSL follows it.
+ * No resumption: every connection shows its certificate again.
+ */
+static int
+device_cert_auth(SSL_CTX *ctx, struct server *srv)
+{
+	static const unsigned char sid_ctx[] = "ztp-device";
+	int i;
+
+	if (SSL_CTX_use_certificate(ctx, srv->dd->server_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, srv->dd->server_key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1 ||
+	    !SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1) ||
+	    SSL_CTX_add_client_CA(ctx, srv->dd->ca_cert) != 1)
+		return ZTP_ECRYPTO;
+	for (i = 0; i < sk_X509_num(srv->dd->ca_chain); i++)
+		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(srv->dd->ca_chain, i)) != 1)
+			return ZTP_ECRYPTO;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_cert_verify_callback(ctx, est_api_verify_device_peer, srv);
+	return 0;
+}
+
 SSL_CTX *
 tls_device_ctx(struct server *srv)
 {
@@ -516,6 +553,10 @@ tls_device_ctx(struct server *srv)
 	}
 	SSL_CTX_set_psk_find_session_callback(ctx, psk_find);
 	SSL_CTX_set_info_callback(ctx, info_cb);
+	if (srv->cfg->device_cert_auth && device_cert_auth(ctx, srv) != 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 

@@ -388,7 +388,7 @@ conn_handshake_done(struct conn *c)
 	}
 	event_add(c->deadline, &tv);
 	if (c->kind == LISTENER_DEVICE)
-		conn_authenticated(c); /* the PSK is the SIM's credential */
+		conn_authenticated(c); /* the PSK, or a certificate of ours, is the credential */
 }
 
 void

@@ -93,6 +93,10 @@ const struct config_opt config_opts[] = {
 	{ "allow-psk-ke", CONFIG_BOOL, FIELD(allow_psk_ke), 0, 1, NULL, NULL, 0, NULL,
 	    "also accept psk_ke (PSK without (EC)DHE), as SIMs need; psk_dhe_ke is always "
 	    "accepted", NULL },
+	{ "device-cert-auth", CONFIG_BOOL, FIELD(device_cert_auth), 0, 1, NULL, NULL, 0, NULL,
+	    "on the device listener, also accept devices with a certificate ztp issued (mutual "
+	    "TLS, the certificate's device acting for its SIM) besides PSKs (default off; "
+	    "docs/device-endpoint.md)", NULL },
 	{ "token-ttl", CONFIG_INT, FIELD(token_ttl), 1, 86400 * 30, "3600", NULL, 0, "SECONDS",
 	    "admin token lifetime (default 3600)", NULL },
 	{ "request-timeout", CONFIG_INT, FIELD(request_timeout), 1, 3600, "10", NULL, 0, "SECONDS",

@@ -25,6 +25,7 @@ struct config {
 	enum log_format log_format;
 	enum log_level log_level;
 	int allow_psk_ke;
+	int device_cert_auth; /* the device listener also takes certificates of ours (mutual TLS) */
 	int token_ttl;       /* s */
 	int request_timeout; /* s: handshake and one complete request */
 	int idle_timeout;    /* s: between reads/writes */
