@@ -92,8 +92,9 @@ static const char *const gw_sql[S__COUNT] = {
 	[S_GW_REFUSE_NEW] = "INSERT INTO gateways(udid, batch, state, ldevid, idevid, request_id,"
 			    " requested_at, reason, updated_at) VALUES(?1, ?2, 5, ?5, ?5, '', ?3,"
 			    " ?4, ?3)",
-	[S_GW_REFUSE] = "UPDATE gateways SET state = 5, reason = ?4, requested_at = ?3,"
-			" requests = requests + 1, bundle_sent_at = 0, updated_at = ?3"
+	/* no gap in the parameters: PostgreSQL cannot type one that no clause uses */
+	[S_GW_REFUSE] = "UPDATE gateways SET state = 5, reason = ?3, requested_at = ?2,"
+			" requests = requests + 1, bundle_sent_at = 0, updated_at = ?2"
 			" WHERE udid = ?1 AND state IN (0, 4, 5)",
 	[S_GW_PEM] = "SELECT ldevid, idevid FROM gateways WHERE udid = ?1",
 	[S_GW_LIST] = "SELECT " GW_COLS " FROM gateways WHERE udid > ?1 ORDER BY udid LIMIT ?2",
@@ -547,8 +548,8 @@ store_gw_refuse(struct store *st, const char *udid, const char *batch, const cha
 		goto out;
 	}
 	store_bind_text(s, 1, udid);
-	store_bind_int64(s, 3, now);
-	store_bind_text(s, 4, clean);
+	store_bind_int64(s, 2, now);
+	store_bind_text(s, 3, clean);
 	if ((rc = store_exec(st, s)) != 0)
 		goto out;
 	if (store_changes(st) > 0) {
