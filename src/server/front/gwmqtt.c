@@ -447,7 +447,7 @@ static void
 on_status(struct gwmqtt *g, const char *udid, const uint8_t *msg, size_t len)
 {
 	struct gwmsg_status s;
-	char why[200];
+	char why[200] = "";
 	int rc;
 
 	if (gwmsg_status_parse(msg, len, &s, why, sizeof(why)) != 0 || strcmp(s.udid, udid) != 0) {
@@ -467,7 +467,7 @@ on_result(struct gwmqtt *g, const char *udid, const uint8_t *msg, size_t len)
 {
 	struct gwmsg_result *r = malloc(sizeof(*r));
 	struct store_gw_cmd *c = malloc(sizeof(*c));
-	char why[200];
+	char why[200] = "";
 	int rc;
 
 	if (r == NULL || c == NULL)
