@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libssl-dev openssl libevent-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev postgresql haproxy
 libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev gnutls-bin jq xxd procps bc python3 strace iproute2
-faketime gcc-arm-none-eabi libnewlib-arm-none-eabi python3-pycryptodome"
+faketime gcc-arm-none-eabi libnewlib-arm-none-eabi python3-pycryptodome
+mosquitto mosquitto-clients libmosquitto-dev"
 
 # the unprivileged user ztpd's front and signer run as when it starts as root
 if ! id ztp >/dev/null 2>&1; then
