@@ -14,7 +14,8 @@
  *   3. the certificate in slot 10: none, for another key or device, or not
  *      valid under the CA certificates -> simpleenroll (with whatever of
  *      HTTP Basic with the UDID and the password, and the TLS client
- *      identity, the caller gave: both together if it gave both; neither
+ *      identity (objects or PEM files), the caller gave: both together if
+ *      it gave both; neither
  *      for an allowlisted key); valid and due (a third of its lifetime
  *      left, or renew_before, or force) -> simplereenroll, authenticated by
  *      that certificate and key; expired -> simplereenroll first (the
@@ -284,8 +285,9 @@ enroll_run(const struct enroll_opts *o, struct enroll_outcome *outp)
 	struct est_client_opts eo;
 	struct est_result *res = &out->res;
 	STACK_OF(X509) *cas = NULL;
-	X509 *cur = NULL, *issued = NULL, *id_cert = NULL;
-	EVP_PKEY *id_key = NULL;
+	X509 *cur = NULL, *issued = NULL, *id_cert = NULL, *file_cert = NULL;
+	STACK_OF(X509) *file_chain = NULL;
+	EVP_PKEY *id_key = NULL, *file_key = NULL;
 	uint8_t pub[KEYSTORE_P256_PUBKEY_LEN], *csr = NULL;
 	size_t publen = 0, csrlen = 0;
 	struct csr_req creq;
@@ -295,14 +297,28 @@ enroll_run(const struct enroll_opts *o, struct enroll_outcome *outp)
 	int renew = 0, expired = 0, changed = 0, made = 0, rc;
 
 	memset(out, 0, sizeof(*out));
-	/* the client for cacerts and simpleenroll: reads the CA file before the store is touched */
+	/* the identity's files and the client: read before the store is touched */
+	if (o->client_cert_file != NULL || o->client_key_file != NULL) {
+		if (o->client_cert_file == NULL || o->client_key_file == NULL ||
+		    o->client_cert != NULL) {
+			say(o, "the client identity: a certificate file and a key file, or objects");
+			rc = ENROLL_USAGE;
+			goto out;
+		}
+		if (est_identity_from_files(o->client_cert_file, o->client_key_file, &file_cert,
+		    &file_chain, &file_key, why, sizeof(why)) != 0) {
+			say(o, "client identity: %s", why);
+			rc = ENROLL_USAGE;
+			goto out;
+		}
+	}
 	memset(&eo, 0, sizeof(eo));
 	eo.url = o->server;
 	eo.trust_file = o->ca_file;
 	eo.trust = o->ca;
-	eo.client_cert = o->client_cert;
-	eo.client_key = o->client_key;
-	eo.client_chain = o->client_chain;
+	eo.client_cert = file_cert != NULL ? file_cert : o->client_cert;
+	eo.client_key = file_key != NULL ? file_key : o->client_key;
+	eo.client_chain = file_cert != NULL ? file_chain : o->client_chain;
 	eo.user = o->password != NULL ? o->id : NULL;
 	eo.password = o->password;
 	eo.timeout_ms = o->timeout_s * 1000;
@@ -449,6 +465,9 @@ out:
 	X509_free(cur);
 	X509_free(id_cert);
 	EVP_PKEY_free(id_key);
+	X509_free(file_cert);
+	EVP_PKEY_free(file_key);
+	sk_X509_pop_free(file_chain, X509_free);
 	sk_X509_pop_free(cas, X509_free);
 	est_client_free(renewer);
 	est_client_free(client);

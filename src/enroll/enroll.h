@@ -23,7 +23,7 @@
 struct keystore;
 
 #define ENROLL_DONE 0    /* a new certificate was stored */
-#define ENROLL_USAGE 2   /* a bad argument (the server URL, the CA file, the identity) */
+#define ENROLL_USAGE 2   /* a bad argument (the server URL, the CA file, the identity files) */
 #define ENROLL_NOTHING 3 /* the certificate is valid and not due */
 #define ENROLL_REFUSED 4 /* the server refused (4xx, or the client certificate in TLS) */
 #define ENROLL_TEMP 5    /* network, TLS, 5xx, unusable answer, 202 too long: try later */
@@ -47,6 +47,8 @@ struct enroll_opts {
 	X509 *client_cert;
 	EVP_PKEY *client_key;
 	STACK_OF(X509) *client_chain;
+	/* or the same from PEM files (the certificate, then its chain; the key) */
+	const char *client_cert_file, *client_key_file;
 	const char *password;
 	int64_t renew_before; /* seconds; -1: when a third of the lifetime is left */
 	int force;            /* renew now (enrol if there is no valid certificate) */
