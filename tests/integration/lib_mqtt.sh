@@ -165,7 +165,7 @@ mqtt_start() {
 	cat "$op_ca" "$MQTT_DIR/clients-ca.pem" >"$MQTT_DIR/op-cafile.pem"
 
 	printf 'pattern write ztp/prov/%%u/req\npattern read ztp/prov/%%u/bundle\n' >"$MQTT_DIR/prov.acl"
-	MQTT_ADMIN_USER=admin
+	MQTT_ADMIN_USER="admin"
 	MQTT_ADMIN_PASS=$(openssl rand -hex 16)
 	rm -f "$MQTT_DIR/dynsec.json"
 	mosquitto_ctrl dynsec init "$MQTT_DIR/dynsec.json" "$MQTT_ADMIN_USER" "$MQTT_ADMIN_PASS" >/dev/null ||
@@ -188,6 +188,7 @@ mqtt_start() {
 	pass=$(openssl rand -hex 24)
 	(umask 077 && printf '%s\n' "$pass" >"$MQTT_DIR/ztpd.pass")
 	mqtt_ctrl createRole ztpd
+	# shellcheck disable=SC2016 # the topic is $CONTROL/..., literally
 	for f in 'ztp/#' '$CONTROL/dynamic-security/#'; do
 		mqtt_ctrl addRoleACL ztpd publishClientSend "$f" allow
 		mqtt_ctrl addRoleACL ztpd publishClientReceive "$f" allow

@@ -252,7 +252,7 @@ eq "$(jq -r .bundle_id "$G1/bundle.json")" "$(jq -r .bundle_id <<<"$BUNDLE1")" "
 ok "onboarded: bundle stored (0600), enrolled over EST with the LDevID (serial $SERIAL1), status published"
 
 # ---- 2. commands, with the agent running
-agent_start run --state "$G1"
+agent_start run --state "$G1" -v # debug lines too: no secret in them either
 wait_count "$DEV" "^ztp/dev/$GW/status " 2 "the status after a restart"
 command $GW 1 status '{}' "$PKI/cmd.key"
 res=$(mqtt_wait_line "$DEV" "^ztp/dev/$GW/result .*\"id\":1[,}]" "the result of command 1")
