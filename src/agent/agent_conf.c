@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "agent_conf.h"
 #include "num.h"
 #include "ztp/csr.h"
@@ -83,6 +85,21 @@ check_batch(const char *v, char *why, size_t cap)
 	return 0;
 }
 
+/* a secret: 1..128 printable ASCII (what the request's password may be) */
+static int
+check_secret(const char *v, char *why, size_t cap)
+{
+	size_t i, n = strlen(v);
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+			n = 0;
+	if (n == 0 || n > AGENT_SECRET_MAX)
+		return ztp_errf(why, cap, ZTP_EINVAL, "1 to %d printable ASCII characters expected",
+		    AGENT_SECRET_MAX);
+	return 0;
+}
+
 static int
 check_firmware(const char *v, char *why, size_t cap)
 {
@@ -120,8 +137,11 @@ static const struct conf_key conf_keys[] = {
 	    "PEM file: the CA certificate(s) that authenticate the provisioning broker" },
 	{ "batch", CONF_TEXT, STR(batch), 1, 0, 0, 0, check_batch,
 	    "the batch name (ztpctl gateway-batch create)" },
-	{ "batch_password_file", CONF_PATH, STR(batch_password_file), 1, 0, 0, 0, NULL,
-	    "file whose first line is the batch password (mode 0600)" },
+	{ "batch_password_file", CONF_PATH, STR(batch_password_file), 0, 0, 0, 0, NULL,
+	    "file whose first line is the batch password (mode 0600); or:" },
+	{ "batch_password", CONF_TEXT, STR(batch_password), 0, 0, 0, 0, check_secret,
+	    "the batch password itself, as ztpctl gateway-batch create prints it (then the "
+	    "configuration file should be 0600)" },
 	{ "ldevid_cert", CONF_PATH, STR(ldevid_cert), 1, 0, 0, 0, NULL,
 	    "PEM file: the LDevID, then its intermediate CAs if any" },
 	{ "ldevid_key", CONF_PATH, STR(ldevid_key), 1, 0, 0, 0, NULL,
@@ -151,6 +171,8 @@ agent_conf_free(struct agent_conf *c)
 
 	if (c == NULL)
 		return;
+	if (c->batch_password != NULL)
+		OPENSSL_cleanse(c->batch_password, strlen(c->batch_password));
 	for (i = 0; i < CONF_NKEYS; i++)
 		if (conf_keys[i].kind != CONF_SECS)
 			free(*(char **)((char *)c + conf_keys[i].offset));
@@ -310,6 +332,11 @@ agent_conf_parse(const char *text, size_t len, const char *dir, struct agent_con
 		}
 		if (conf_keys[i].kind == CONF_SECS)
 			*(int64_t *)((char *)c + conf_keys[i].offset) = conf_keys[i].def;
+	}
+	if ((c->batch_password == NULL) == (c->batch_password_file == NULL)) {
+		rc = ztp_errf(why, whycap, ZTP_EINVAL, "give one of batch_password_file and "
+		    "batch_password");
+		goto fail;
 	}
 	if (c->prefix == NULL && (c->prefix = strdup("ztp")) == NULL) {
 		rc = ztp_errf(why, whycap, ZTP_ENOMEM, "out of memory");

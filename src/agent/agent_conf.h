@@ -24,6 +24,7 @@
 struct agent_conf {
 	/* malloc'd, NUL-terminated; paths made absolute or relative to the cwd */
 	char *udid, *prov_url, *prov_ca, *batch, *batch_password_file;
+	char *batch_password; /* or the password itself (wiped when freed); one of the two */
 	char *ldevid_cert, *ldevid_key, *idevid_cert, *idevid_key;
 	char *firmware; /* NULL if not set */
 	char *prefix;   /* the topic prefix P, default "ztp" */

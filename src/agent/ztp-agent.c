@@ -1108,6 +1108,7 @@ identities_load(struct agent *a)
 {
 	X509 *idev = NULL;
 	STACK_OF(X509) *idev_chain = NULL;
+	struct stat st;
 	char why[EST_WHY_MAX];
 	int loose = 0, rc = EXIT_USAGE;
 
@@ -1131,14 +1132,20 @@ identities_load(struct agent *a)
 		    AGENT_PEM_MAX);
 		goto out;
 	}
-	if (agent_file_secret(a->conf.batch_password_file, AGENT_SECRET_MAX, &a->batch_password,
-	    &loose, why, sizeof(why)) != 0) {
+	if (a->conf.batch_password != NULL) {
+		if ((a->batch_password = strdup(a->conf.batch_password)) == NULL) {
+			log_warnx("out of memory");
+			goto out;
+		}
+		loose = stat(a->conf_path, &st) == 0 && (st.st_mode & 077) != 0;
+	} else if (agent_file_secret(a->conf.batch_password_file, AGENT_SECRET_MAX,
+	    &a->batch_password, &loose, why, sizeof(why)) != 0) {
 		log_warnx("batch_password_file: %s", why);
 		goto out;
 	}
 	if (loose)
 		log_warnx("warning: %s can be read by other users (chmod 600)",
-		    a->conf.batch_password_file);
+		    a->conf.batch_password != NULL ? a->conf_path : a->conf.batch_password_file);
 	a->prov_ctx = agent_tls_ctx(a->conf.prov.host, a->conf.prov.is_ip, a->conf.prov_ca, NULL,
 	    a->ldev, a->ldev_chain, a->ldev_key, why, sizeof(why));
 	if (a->prov_ctx == NULL) {

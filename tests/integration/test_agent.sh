@@ -17,7 +17,7 @@
 #     broker never got, then the broker restarted: the previous password
 #     kept), reenroll (a new certificate, a new connection with it), an
 #     unknown command;
-#  3. a rejected request: exit 4;
+#  3. a rejected request (the batch password in agent.conf): exit 4;
 #  4. killed after the bundle was stored (and the key made): resumes with
 #     that bundle and key, no second request, one certificate;
 #  5. the broker's dynamic security disables the gateway: the running agent
@@ -322,8 +322,12 @@ ok "reenroll: a new certificate ($SERIAL2), a new connection with it"
 GW2=gw-0002
 G2=$T/gw2
 gateway $GW2 "$G2"
+# this one has the batch password in agent.conf, as gateway-batch create prints it
+sed -i "s/^batch_password_file = .*/batch_password = $BATCH_PASS/" "$G2/agent.conf"
+chmod 600 "$G2/agent.conf"
 agent_start two --state "$G2" --once --max-wait 120
-mqtt_wait_line "$REQS" "^ztp/prov/$GW2/req " "a request of $GW2" >/dev/null
+line=$(mqtt_wait_line "$REQS" "^ztp/prov/$GW2/req " "a request of $GW2")
+eq "$(payload_of "$line" | jq -r .password)" "$BATCH_PASS" "the password of batch_password"
 answer $GW2 "{\"v\":1,\"udid\":\"$GW2\",\"state\":\"rejected\",\"reason\":\"unknown device\"}"
 agent_wait two
 eq "$RC" 4 "ztp-agent after a rejection"

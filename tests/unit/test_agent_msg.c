@@ -888,6 +888,28 @@ test_conf_errors_name_the_line(void **state)
 	assert_int_equal(conf(CONF_MIN "prov_ca =\n", &c), ZTP_EINVAL);
 	assert_int_equal(conf("udid = gw-0001\n", &c), ZTP_EINVAL);
 	assert_non_null(strstr(why, "prov_url is required"));
+	/* the batch password: from a file or in the file, one of the two */
+	assert_int_equal(conf(CONF_MIN "batch_password = s3cret\n", &c), ZTP_EINVAL);
+	assert_non_null(strstr(why, "one of batch_password_file and batch_password"));
+}
+
+static void
+test_conf_batch_password_inline(void **state)
+{
+	struct agent_conf c;
+	char text[1024], *line;
+
+	snprintf(text, sizeof(text), "%s", CONF_MIN);
+	line = strstr(text, "batch_password_file");
+	memmove(line, strchr(line, '\n') + 1, strlen(strchr(line, '\n') + 1) + 1);
+	assert_int_equal(conf(text, &c), ZTP_EINVAL);
+	strcat(text, "batch_password = 9f2c-aa\n");
+	assert_int_equal(conf(text, &c), 0);
+	assert_string_equal(c.batch_password, "9f2c-aa");
+	assert_null(c.batch_password_file);
+	agent_conf_free(&c);
+	strcat(text, "x");
+	assert_int_equal(conf(text, &c), ZTP_EMALFORMED);
 }
 
 static void
@@ -957,6 +979,7 @@ main(void)
 		cmocka_unit_test(test_conf_minimal_gets_its_defaults_and_paths),
 		cmocka_unit_test(test_conf_errors_name_the_line),
 		cmocka_unit_test(test_conf_udid_must_suit_est),
+		cmocka_unit_test(test_conf_batch_password_inline),
 		cmocka_unit_test(test_conf_bounds),
 	};
 
