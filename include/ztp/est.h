@@ -100,6 +100,12 @@ struct est_client_opts {
 struct est_result {
 	int status;            /* HTTP status of the answer; 0 if there was none */
 	uint32_t retry_after;  /* seconds, with ZTP_EBUSY */
+	/*
+	 * With ZTP_EAUTH and status 0: the TLS alert by which the server
+	 * refused the client certificate (SSL_AD_CERTIFICATE_REVOKED, ...);
+	 * else 0
+	 */
+	int tls_alert;
 	/* the body of a 4xx/5xx answer, printable ASCII, bounded; "" if none */
 	char reason[EST_REASON_MAX + 1];
 	/* what failed, in words (no secret in it); "" on success */

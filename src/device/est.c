@@ -1388,6 +1388,7 @@ no_answer(struct est_call *k, struct est_result *res)
 		/* about our certificate (or its absence): a refusal, not a failure */
 		snprintf(res->reason, sizeof(res->reason), "TLS alert %d, %s", k->alert,
 		    SSL_alert_desc_string_long(k->alert));
+		res->tls_alert = k->alert;
 		return ztp_errf(res->why, sizeof(res->why), ZTP_EAUTH,
 		    "%s: the server refused %s in the TLS handshake (%s)", k->op,
 		    c->has_identity ? "the client certificate" : "a connection without a client "

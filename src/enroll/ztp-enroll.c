@@ -3,24 +3,10 @@
  * ztp-enroll: a Linux gateway gets and renews its device certificate over
  * EST (RFC 7030) with the libztp EST client (ztp/est.h), its key in a file
  * key store (ztp/keystore.h). Meant to run at boot and from a timer: it
- * does only what is needed, and says what with its exit status.
- *
- *   1. open (or create, 0700) the key store; a P-256 key in slot 0 unless
- *      there is one;
- *   2. GET cacerts, the server authenticated with --ca; the CA
- *      certificates go to slot 11 when they changed;
- *   3. the certificate in slot 10: none, for another key or device, or not
- *      valid under the CA certificates -> simpleenroll (HTTP Basic with the
- *      UDID and the password, the IDevID, or neither for an allowlisted
- *      key); valid and due (a third of its lifetime left, or
- *      --renew-before, or --force) -> simplereenroll, authenticated by that
- *      certificate and key; expired -> simplereenroll first (the server may
- *      still accept it, ztpd within its re-enrolment grace), then
- *      simpleenroll; else nothing to do;
- *   4. a 202 answer is asked again after its Retry-After, within
- *      --max-wait seconds in all;
- *   5. the issued certificate is checked (the key of slot 0, the UDID,
- *      verifies against the CA certificates) and only then stored in slot 10.
+ * does only what is needed, and says what with its exit status. One run
+ * is enroll_run() (enroll.c, which ztp-agent shares): the key made once,
+ * cacerts, then enrol, renew or nothing, the issued certificate checked
+ * and stored. This file is its command line.
  *
  * Exit status: see usage() and docs/enroll.md. The password and the keys
  * are never printed.
@@ -38,30 +24,29 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
+#include "enroll.h"
 #include "num.h"
 #include "ztp/csr.h"
 #include "ztp/err.h"
 #include "ztp/est.h"
 #include "ztp/keystore.h"
 
-#define EXIT_DONE 0     /* a new certificate was stored */
-#define EXIT_USAGE 2    /* a bad command line, or a file it names cannot be used */
-#define EXIT_NOTHING 3  /* the certificate is valid and not due */
-#define EXIT_REFUSED 4  /* the server refused (4xx) */
-#define EXIT_TEMP 5     /* network, TLS, 5xx, unusable answer, 202 too long: try later */
-#define EXIT_LOCAL 6    /* the key store, or no certificate for --days-left */
+#define EXIT_DONE ENROLL_DONE       /* a new certificate was stored */
+#define EXIT_USAGE ENROLL_USAGE     /* a bad command line, or a file it names cannot be used */
+#define EXIT_NOTHING ENROLL_NOTHING /* the certificate is valid and not due */
+#define EXIT_REFUSED ENROLL_REFUSED /* the server refused (4xx) */
+#define EXIT_TEMP ENROLL_TEMP       /* network, TLS, 5xx, unusable answer, 202 too long */
+#define EXIT_LOCAL ENROLL_LOCAL     /* the key store, or no certificate for --days-left */
 
 #define PASSWORD_ENV "ZTP_ENROLL_PASSWORD"
 #define MAX_WAIT_DEFAULT 300
 #define MAX_WAIT_MAX 86400
 #define TIMEOUT_DEFAULT 30
 #define TIMEOUT_MAX 600
-#define RENEW_BEFORE_MAX UINT64_C(3153600000) /* 100 years */
-#define ATTEMPTS_MAX 20                       /* 202 answers in a row, whatever they say */
+#define RENEW_BEFORE_MAX ((uint64_t)ENROLL_RENEW_BEFORE_MAX)
 
 struct args {
 	const char *server, *ca, *store, *id;
@@ -154,14 +139,6 @@ usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\n(ztp-enroll --help for the options)\n", stderr);
 	return EXIT_USAGE;
-}
-
-/* The library's log lines: warnings always, the rest with -v. */
-static void
-est_log(void *arg, enum est_log_level level, const char *line)
-{
-	if (level == EST_LOG_WARN || verbose)
-		msg("%s", line);
 }
 
 /* libevent's own messages, only with -v. */
@@ -398,61 +375,6 @@ parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-/* "YYYY-MM-DDTHH:MM:SSZ" */
-static void
-fmt_time(int64_t t, char *out, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, cap, "@%lld", (long long)t);
-}
-
-/* The serial number in hex, upper case. */
-static void
-fmt_serial(X509 *x, char *out, size_t cap)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
-
-	snprintf(out, cap, "%s", hex != NULL ? hex : "?");
-	OPENSSL_free(hex);
-	BN_free(bn);
-}
-
-/* The first certificate of slot 10: 0, ZTP_ENOENT, or another error with why. */
-static int
-stored_cert(struct keystore *ks, X509 **cert, char *why, size_t whycap)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	STACK_OF(X509) *sk = NULL;
-	int rc;
-
-	*cert = NULL;
-	rc = keystore_get(ks, KEYSTORE_SLOT_DEVICE_CERT, NULL, 0, &len);
-	if (rc == ZTP_ERANGE && (buf = malloc(len)) == NULL)
-		rc = ZTP_ENOMEM;
-	else if (rc == ZTP_ERANGE)
-		rc = keystore_get(ks, KEYSTORE_SLOT_DEVICE_CERT, buf, len, &len);
-	if (rc != 0) {
-		ztp_errf(why, whycap, rc, "slot %d: %s", KEYSTORE_SLOT_DEVICE_CERT,
-		    rc == ZTP_ENOENT ? "no certificate" : keystore_error(ks));
-		goto out;
-	}
-	if ((rc = est_certs_parse(buf, len, 1, &sk)) != 0) {
-		ztp_errf(why, whycap, rc, "slot %d: not one certificate",
-		    KEYSTORE_SLOT_DEVICE_CERT);
-		goto out;
-	}
-	*cert = sk_X509_shift(sk);
-out:
-	sk_X509_pop_free(sk, X509_free);
-	free(buf);
-	return rc;
-}
-
 static int
 cmd_days_left(const char *store)
 {
@@ -466,7 +388,7 @@ cmd_days_left(const char *store)
 		msg("key store: %s", err);
 		return EXIT_LOCAL;
 	}
-	if (stored_cert(ks, &cert, err, sizeof(err)) != 0 || est_cert_times(cert, &nb, &na) != 0) {
+	if (enroll_stored_cert(ks, &cert, err, sizeof(err)) != 0 || est_cert_times(cert, &nb, &na) != 0) {
 		msg("%s", cert == NULL ? err : "slot 10: unreadable validity");
 		rc = EXIT_LOCAL;
 		goto out;
@@ -481,37 +403,21 @@ out:
 	return rc;
 }
 
-/* Open (or create) the store and make the key in slot 0 if there is none. */
-static int
-open_store(const char *store, struct keystore **ks)
-{
-	char err[KEYSTORE_ERR_MAX];
-	int rc;
-
-	if ((rc = keystore_file_open(store, KEYSTORE_FILE_CREATE, ks, err, sizeof(err))) != 0) {
-		msg("key store %s: %s", store, err);
-		return EXIT_LOCAL;
-	}
-	rc = csr_generate_key(*ks, KEYSTORE_SLOT_DEVICE_KEY, 0);
-	if (rc == 0) {
-		msg("generated the device key (P-256) in slot %d", KEYSTORE_SLOT_DEVICE_KEY);
-	} else if (rc != ZTP_EEXIST) {
-		msg("key store %s: %s", store, keystore_error(*ks));
-		return EXIT_LOCAL;
-	}
-	return 0;
-}
-
 static int
 cmd_public_key(const char *store)
 {
 	struct keystore *ks = NULL;
 	uint8_t *pem = NULL;
 	size_t len = 0;
-	int rc;
+	char why[EST_WHY_MAX];
+	int made = 0, rc;
 
-	if ((rc = open_store(store, &ks)) != 0)
+	if ((rc = enroll_open_store(store, &ks, &made, why, sizeof(why))) != 0) {
+		msg("%s", why);
 		goto out;
+	}
+	if (made)
+		msg("generated the device key (P-256) in slot %d", KEYSTORE_SLOT_DEVICE_KEY);
 	if (csr_public_key(ks, KEYSTORE_SLOT_DEVICE_KEY, CSR_PEM, &pem, &len) != 0) {
 		msg("key store: %s", keystore_error(ks));
 		rc = EXIT_LOCAL;
@@ -525,89 +431,24 @@ out:
 	return rc;
 }
 
-/* The exit status for a failed request, with its message. */
-static int
-request_failed(int rc, const struct est_result *res)
-{
-	if (rc == ZTP_EAUTH && res->status == 0) {
-		msg("refused by the server in the TLS handshake: %s", res->reason);
-		if (verbose)
-			msg("%s", res->why);
-		return EXIT_REFUSED;
-	}
-	if (rc == ZTP_EAUTH || (rc == ZTP_EINVAL && res->status >= 400 && res->status <= 499)) {
-		msg("refused by the server: HTTP %d%s%s", res->status,
-		    res->reason[0] != '\0' ? ": " : "", res->reason);
-		if (res->why[0] != '\0' && verbose)
-			msg("%s", res->why);
-		return EXIT_REFUSED;
-	}
-	if (rc == ZTP_EIO || rc == ZTP_ETOOBIG || rc == ZTP_EMALFORMED || rc == ZTP_EBUSY) {
-		msg("%s%s%s", res->why[0] != '\0' ? res->why : ztp_strerror(rc),
-		    res->reason[0] != '\0' ? ": " : "", res->reason);
-		return EXIT_TEMP;
-	}
-	msg("%s", res->why[0] != '\0' ? res->why : ztp_strerror(rc));
-	return EXIT_LOCAL;
-}
-
+/* enroll_run()'s lines, "ztp-enroll: ..." on stderr */
 static void
-sleep_s(uint32_t s)
+enroll_msg(void *arg, const char *line)
 {
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = 0 };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/*
- * simpleenroll (renew 0) or simplereenroll (renew 1) with cl, asked again
- * after each 202 while the waits fit in max_wait seconds in all (*waited
- * counts them) and at most ATTEMPTS_MAX times. Returns the last request's
- * code: ZTP_EBUSY if it was still 202.
- */
-static int
-request_cert(struct est_client *cl, int renew, const uint8_t *csr, size_t csrlen,
-    uint32_t max_wait, uint32_t *waited, X509 **issued, struct est_result *res)
-{
-	int attempts, rc;
-
-	for (attempts = 1;; attempts++) {
-		rc = renew ? est_simplereenroll(cl, csr, csrlen, issued, res) :
-		    est_simpleenroll(cl, csr, csrlen, issued, res);
-		if (rc != ZTP_EBUSY)
-			return rc;
-		if (attempts >= ATTEMPTS_MAX || res->retry_after > max_wait - *waited) {
-			snprintf(res->why, sizeof(res->why), "the server accepted the request "
-			    "but has not issued the certificate (asks to come back in %u s; "
-			    "waited %u s of --max-wait %u)", (unsigned)res->retry_after,
-			    (unsigned)*waited, (unsigned)max_wait);
-			return ZTP_EBUSY;
-		}
-		msg("accepted, not yet issued: asking again in %u s", (unsigned)res->retry_after);
-		sleep_s(res->retry_after);
-		*waited += res->retry_after;
-	}
+	msg("%s", line);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct args a;
-	struct keystore *ks = NULL;
-	struct est_client *client = NULL, *renewer = NULL;
-	struct est_client_opts o;
-	struct est_result res;
-	STACK_OF(X509) *cas = NULL, *idev_chain = NULL;
-	X509 *cur = NULL, *issued = NULL, *idev_cert = NULL, *id_cert = NULL;
-	EVP_PKEY *idev_key = NULL, *id_key = NULL;
-	uint8_t pub[KEYSTORE_P256_PUBKEY_LEN], *csr = NULL;
-	size_t publen = 0, csrlen = 0;
-	struct csr_req creq;
-	char why[EST_WHY_MAX], serial[128], t1[32], t2[32];
-	int64_t now, nb = 0, na = 0, due = 0;
-	uint32_t waited = 0;
-	int renew = 0, expired = 0, changed = 0, rc;
+	struct enroll_opts o;
+	struct enroll_outcome res;
+	STACK_OF(X509) *idev_chain = NULL;
+	X509 *idev_cert = NULL;
+	EVP_PKEY *idev_key = NULL;
+	char why[EST_WHY_MAX], t1[32], t2[32];
+	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = parse_args(argc, argv, &a)) != 0)
@@ -632,160 +473,42 @@ main(int argc, char **argv)
 		rc = usage_error("IDevID: %s", why);
 		goto out;
 	}
-	/* the client for cacerts and simpleenroll: reads --ca before the store is touched */
 	memset(&o, 0, sizeof(o));
-	o.url = a.server;
-	o.trust_file = a.ca;
+	o.server = a.server;
+	o.ca_file = a.ca;
+	o.store = a.store;
+	o.id = a.id;
 	o.client_cert = idev_cert;
 	o.client_key = idev_key;
 	o.client_chain = idev_chain;
-	o.user = a.password != NULL ? a.id : NULL;
 	o.password = a.password;
-	o.timeout_ms = a.timeout_s * 1000;
-	o.log = est_log;
-	if ((rc = est_client_new(&o, &client, why, sizeof(why))) != 0) {
-		rc = rc == ZTP_ENOMEM ? EXIT_LOCAL : usage_error("%s", why);
-		goto out;
+	o.renew_before = a.renew_before;
+	o.force = a.force;
+	o.max_wait = a.max_wait;
+	o.timeout_s = a.timeout_s;
+	o.verbose = a.verbose;
+	o.msg = enroll_msg;
+	rc = enroll_run(&o, &res);
+	switch (rc) {
+	case EXIT_USAGE:
+		fputs("(ztp-enroll --help for the options)\n", stderr);
+		break;
+	case EXIT_NOTHING:
+		enroll_fmt_time(res.not_after, t1, sizeof(t1));
+		enroll_fmt_time(res.due_at, t2, sizeof(t2));
+		printf("valid serial=%s notAfter=%s renewal due %s\n", res.serial, t1, t2);
+		break;
+	case EXIT_DONE:
+		enroll_fmt_time(res.not_after, t1, sizeof(t1));
+		printf("%s serial=%s notAfter=%s\n", res.renewed ? "renewed" : "enrolled",
+		    res.serial, t1);
+		break;
 	}
-	if ((rc = open_store(a.store, &ks)) != 0)
-		goto out;
-	if (keystore_public_key(ks, KEYSTORE_SLOT_DEVICE_KEY, pub, sizeof(pub), &publen) != 0) {
-		msg("key store: %s", keystore_error(ks));
-		rc = EXIT_LOCAL;
-		goto out;
-	}
-
-	if ((rc = est_cacerts(client, &cas, &res)) != 0) {
-		rc = request_failed(rc, &res);
-		goto out;
-	}
-	if ((rc = est_store_cacerts(ks, cas, &changed, why, sizeof(why))) != 0) {
-		msg("key store: %s", why);
-		rc = EXIT_LOCAL;
-		goto out;
-	}
-	if (changed)
-		msg("stored %d CA certificate(s) in slot %d", sk_X509_num(cas),
-		    KEYSTORE_SLOT_CA_CERT);
-
-	/* what the certificate in slot 10 calls for */
-	now = (int64_t)time(NULL);
-	rc = stored_cert(ks, &cur, why, sizeof(why));
-	if (rc == ZTP_ENOENT) {
-		if (verbose)
-			msg("no certificate yet: enrolling");
-	} else if (rc != 0) {
-		msg("%s: enrolling", why);
-	} else if (est_cert_times(cur, &nb, &na) != 0) {
-		msg("the stored certificate has an unreadable validity: enrolling");
-	} else if ((rc = est_cert_check(cur, pub, publen, a.id, cas, now, why,
-	    sizeof(why))) != 0) {
-		/*
-		 * Expired, and good in its last second of validity (OpenSSL counts
-		 * notAfter itself as expired): the server may renew it still.
-		 */
-		if (rc == ZTP_EEXPIRED && now >= na && est_cert_check(cur, pub, publen, a.id, cas,
-		    na - 1, why, sizeof(why)) == 0) {
-			expired = renew = 1;
-			fmt_time(na, t1, sizeof(t1));
-			msg("the stored certificate expired at %s: renewing", t1);
-		} else {
-			msg("the stored certificate cannot be used (%s): enrolling", why);
-		}
-	} else {
-		renew = 1;
-		if (!est_renew_due(nb, na, now, a.renew_before, &due) && !a.force) {
-			fmt_time(na, t1, sizeof(t1));
-			fmt_time(due, t2, sizeof(t2));
-			fmt_serial(cur, serial, sizeof(serial));
-			printf("valid serial=%s notAfter=%s renewal due %s\n", serial, t1, t2);
-			rc = EXIT_NOTHING;
-			goto out;
-		}
-		if (verbose)
-			msg("%s: renewing", a.force ? "--force" : "the certificate is due");
-	}
-
-	/*
-	 * The request: subject CN = serialNumber = UDID. The password goes in
-	 * HTTP Basic only, never into the request (which servers keep).
-	 */
-	memset(&creq, 0, sizeof(creq));
-	creq.udid = a.id;
-	creq.slot = KEYSTORE_SLOT_DEVICE_KEY;
-	if (csr_create(ks, &creq, CSR_DER, &csr, &csrlen) != 0) {
-		msg("certificate request: %s", keystore_error(ks));
-		rc = EXIT_LOCAL;
-		goto out;
-	}
-	if (renew) {
-		/* mutual TLS with the current certificate and key */
-		rc = est_identity_from_keystore(ks, &id_cert, &id_key, why, sizeof(why));
-		if (rc != 0) {
-			msg("%s", why);
-			rc = EXIT_LOCAL;
-			goto out;
-		}
-		o.client_cert = id_cert;
-		o.client_key = id_key;
-		o.client_chain = NULL;
-		o.trust_file = a.ca;
-		o.user = NULL;
-		o.password = NULL;
-		if ((rc = est_client_new(&o, &renewer, why, sizeof(why))) != 0) {
-			msg("%s", why);
-			rc = EXIT_LOCAL;
-			goto out;
-		}
-	}
-	rc = request_cert(renew ? renewer : client, renew, csr, csrlen, a.max_wait, &waited,
-	    &issued, &res);
-	if (rc != 0 && rc != ZTP_EBUSY && expired) {
-		/* past the server's grace, or refused: a new enrolment */
-		msg("renewal of the expired certificate failed (%s%s%s): enrolling",
-		    res.why[0] != '\0' ? res.why : ztp_strerror(rc), res.reason[0] != '\0' ?
-		    ": " : "", res.reason);
-		renew = 0;
-		rc = request_cert(client, 0, csr, csrlen, a.max_wait, &waited, &issued, &res);
-	}
-	if (rc != 0) {
-		rc = request_failed(rc, &res);
-		goto out;
-	}
-
-	/* the certificate: for our key and UDID, under the CA certificates; then stored */
-	now = (int64_t)time(NULL);
-	if ((rc = est_store_cert(ks, issued, a.id, cas, now, why, sizeof(why))) != 0) {
-		if (rc == ZTP_ECONFLICT || rc == ZTP_ECRYPTO || rc == ZTP_EEXPIRED ||
-		    rc == ZTP_EINVAL) {
-			msg("the server's certificate is unusable, not stored: %s", why);
-			rc = EXIT_TEMP;
-		} else {
-			msg("key store: %s", why);
-			rc = EXIT_LOCAL;
-		}
-		goto out;
-	}
-	if (est_cert_times(issued, &nb, &na) != 0)
-		na = 0;
-	fmt_time(na, t1, sizeof(t1));
-	fmt_serial(issued, serial, sizeof(serial));
-	printf("%s serial=%s notAfter=%s\n", renew ? "renewed" : "enrolled", serial, t1);
-	rc = EXIT_DONE;
 out:
 	fflush(stdout);
-	free(csr);
-	X509_free(issued);
-	X509_free(cur);
-	X509_free(id_cert);
-	EVP_PKEY_free(id_key);
 	X509_free(idev_cert);
 	EVP_PKEY_free(idev_key);
 	sk_X509_pop_free(idev_chain, X509_free);
-	sk_X509_pop_free(cas, X509_free);
-	est_client_free(renewer);
-	est_client_free(client);
-	keystore_close(ks);
 	if (a.password != NULL)
 		OPENSSL_clear_free(a.password, strlen(a.password));
 	return rc;

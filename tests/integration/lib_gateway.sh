@@ -11,6 +11,38 @@
 #   opsub/oppub                  the operational listener
 F=$T/factory
 mkdir -p "$F"
+
+# background processes of the test (mosquitto_sub as a gateway): stopped at the end
+GW_BG_PIDS=""
+mqtt_bg() { GW_BG_PIDS="$GW_BG_PIDS $1"; }
+gw_cleanup() {
+	local rc=$? p
+	set +e
+	for p in $GW_BG_PIDS; do kill "$p" 2>/dev/null; done
+	for p in $GW_BG_PIDS; do wait "$p" 2>/dev/null; done
+	(exit $rc)
+	mqtt_cleanup
+}
+trap gw_cleanup EXIT
+
+# mqtt_ca_cert DIR NAME: a test CA DIR/NAME.{key,pem}
+mqtt_ca_cert() {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1/$2.key" 2>/dev/null
+	openssl req -x509 -new -key "$1/$2.key" -subj "/O=test/CN=$2" -days 30 \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" -out "$1/$2.pem" 2>/dev/null
+}
+
+# mqtt_leaf_cert DIR CA NAME SUBJECT [EXT]: DIR/NAME.{key,pem} issued by DIR/CA
+mqtt_leaf_cert() {
+	local d=$1 ca=$2 name=$3 subj=$4 ext=${5:-}
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/$name.key" 2>/dev/null
+	openssl req -new -key "$d/$name.key" -subj "$subj" -out "$d/$name.csr" 2>/dev/null
+	printf '%s\n' "${ext:-basicConstraints=CA:FALSE}" >"$d/$name.ext"
+	openssl x509 -req -in "$d/$name.csr" -CA "$d/$ca.pem" -CAkey "$d/$ca.key" \
+		-set_serial "0x$(openssl rand -hex 8)" -days 30 -extfile "$d/$name.ext" \
+		-out "$d/$name.pem" 2>/dev/null
+}
 ctl() { "$ZTPCTL" "$@"; }
 mqtt_ca_cert "$F" mfr
 mqtt_ca_cert "$F" ldevca
@@ -29,14 +61,8 @@ gw_setup() {
 	est_start
 	ctl mfr-ca add maker "$F/mfr.pem" >/dev/null
 	ctl mfr-ca add operator-ldevid "$F/ldevca.pem" >/dev/null
-	# the broker's administrator holds a certificate of ztp's CA (the operational listener's)
-	est_key "$F/mqadmin.key"
-	est_csr "$F/mqadmin.key" mqtt-admin "$F/mqadmin.csr"
-	code=$(est_enroll simpleenroll "$F/mqadmin.csr" "$F/mqadmin.pem" -u "mqtt-admin:$(est_password mqtt-admin)")
-	eq "$code" 200 "the broker administrator's certificate"
 	est_stop
 
-	export MQTT_ADMIN_CERT=$F/mqadmin.pem MQTT_ADMIN_KEY=$F/mqadmin.key
 	mqtt_start "$T/mqtt" "$F/ldevca.pem" "$DATA/ca.pem" "$F/broker.pem" "$F/broker.key" "$F/brokerca.pem"
 	ZTPD_GW_OPTS=(--mqtt "mqtts://127.0.0.1:$MQTT_OP_PORT" --mqtt-ca "$F/brokerca.pem"
 		--mqtt-password-file "$MQTT_DIR/ztpd.pass"
