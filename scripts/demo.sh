@@ -25,9 +25,11 @@ ALARM_PID=""
 UP_PID=""
 MOD_PID=""
 CLONE_PID=""
+MQTT_PID=""
+AGENT_PID=""
 
 cleanup() {
-	for pid in $CLONE_PID $MOD_PID $ALARM_PID $SIM_PID $UP_PID $ZTPD_PID; do
+	for pid in $AGENT_PID $CLONE_PID $MOD_PID $ALARM_PID $SIM_PID $UP_PID $ZTPD_PID $MQTT_PID; do
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
@@ -234,6 +236,121 @@ echo ">>> the clone: $(grep -o 'bootstrap.*refused.*' "$demo/clone.log" | head -
 sleep 1.2
 run "$BIN/ztpctl" device show "$ROT"
 run "$BIN/ztpctl" events
+
+step "a gateway onboards itself over MQTT (docs/gateways.md): the broker and the factory"
+mq=$demo/mqtt
+mkdir -p "$mq"
+ca() { # ca NAME: a CA of the demo
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$mq/$1.key" \
+		-out "$mq/$1.pem" -subj "/O=demo/CN=$1" -days 2 \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
+}
+leaf() { # leaf CA NAME SUBJECT EXT: a certificate of CA
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$mq/$2.key" \
+		-out "$mq/$2.csr" -subj "$3" 2>/dev/null
+	printf '%s\n' "$4" >"$mq/$2.ext"
+	openssl x509 -req -in "$mq/$2.csr" -CA "$mq/$1.pem" -CAkey "$mq/$1.key" -days 2 \
+		-set_serial "0x$(openssl rand -hex 8)" -extfile "$mq/$2.ext" -out "$mq/$2.pem" 2>/dev/null
+}
+ca maker; ca ldevca; ca brokerca; ca admins
+leaf brokerca broker /CN=broker "subjectAltName=IP:127.0.0.1"
+leaf admins admin /CN=admin "extendedKeyUsage=clientAuth"
+GWM=gw-mqtt-1
+leaf maker idevid "/O=maker/CN=$GWM/serialNumber=SN-1" "extendedKeyUsage=clientAuth"
+leaf ldevca ldevid "/O=operator/CN=$GWM" "extendedKeyUsage=clientAuth"
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PROV=$(port)
+OP=$(port)
+cat "$DATA/ca.pem" "$mq/admins.pem" >"$mq/op-ca.pem"
+printf 'pattern write ztp/prov/%%u/req\npattern read ztp/prov/%%u/bundle\n' >"$mq/prov.acl"
+ADMIN_PW=$(openssl rand -hex 12)
+mosquitto_ctrl dynsec init "$mq/dynsec.json" admin "$ADMIN_PW" >/dev/null
+cat >"$mq/mosquitto.conf" <<EOF
+per_listener_settings true
+user $(id -un)
+log_dest file $mq/mosquitto.log
+listener $PROV 127.0.0.1
+cafile $mq/ldevca.pem
+certfile $mq/broker.pem
+keyfile $mq/broker.key
+require_certificate true
+use_identity_as_username true
+acl_file $mq/prov.acl
+listener $OP 127.0.0.1
+cafile $mq/op-ca.pem
+certfile $mq/broker.pem
+keyfile $mq/broker.key
+require_certificate true
+plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so
+plugin_opt_config_file $mq/dynsec.json
+EOF
+mosquitto -c "$mq/mosquitto.conf" >"$mq/mosquitto.out" 2>&1 &
+MQTT_PID=$!
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$OP") 2>/dev/null && break; sleep 0.05; done
+echo "mosquitto: provisioning listener 127.0.0.1:$PROV, operational listener 127.0.0.1:$OP"
+ctrl() { mosquitto_ctrl -h 127.0.0.1 -p "$OP" --cafile "$mq/brokerca.pem" --cert "$mq/admin.pem" \
+	--key "$mq/admin.key" -u admin -P "$ADMIN_PW" dynsec "$@" >/dev/null; }
+ctrl createRole ztpd
+for t in 'ztp/#' '$CONTROL/dynamic-security/#'; do
+	for a in publishClientSend publishClientReceive subscribePattern unsubscribePattern; do
+		ctrl addRoleACL ztpd $a "$t" allow
+	done
+done
+(umask 077 && openssl rand -hex 16 >"$mq/ztpd.pass")
+ctrl createClient ztpd -p "$(cat "$mq/ztpd.pass")"
+ctrl addClientRole ztpd ztpd
+echo "\$ mosquitto_ctrl dynsec createClient ztpd ...   # ztpd's account at the broker"
+
+step "ztpd restarts as a client of the broker"
+kill -TERM "$ZTPD_PID"
+wait "$ZTPD_PID" 2>/dev/null || true
+rm -f "$DATA/run.json"
+echo "\$ ztpd --mqtt mqtts://127.0.0.1:$OP --mqtt-ca brokerca.pem --mqtt-password-file ztpd.pass ..."
+"$BIN/ztpd" --data "$DATA" --device-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+	--est-listen 127.0.0.1:0 --mqtt "mqtts://127.0.0.1:$OP" --mqtt-ca "$mq/brokerca.pem" \
+	--mqtt-password-file "$mq/ztpd.pass" \
+	--gateway-provisioning-url "mqtts://127.0.0.1:$PROV" >>"$demo/ztpd.log" 2>&1 &
+ZTPD_PID=$!
+for _ in $(seq 1 200); do
+	grep -q 'mqtt: connected to the broker' "$demo/ztpd.log" && break
+	sleep 0.05
+done
+grep 'mqtt: ' "$demo/ztpd.log" | tail -2
+run "$BIN/ztpctl" mfr-ca add maker "$mq/maker.pem"
+run "$BIN/ztpctl" mfr-ca add operator-ldevid "$mq/ldevca.pem"
+run "$BIN/ztpctl" gateway-batch create line-1 >"$mq/batch.out"
+sed 's/^batch_password = .*/batch_password = (shown once: it goes into the factory configuration)/' "$mq/batch.out"
+run "$BIN/ztpctl" gateway expect "$GWM" --group plant-a
+
+step "the gateway's first start: ztp-agent asks, gets its bundle, enrols, comes online"
+gd=$demo/gateway
+mkdir -m 700 "$gd"
+cp "$mq/idevid.pem" "$mq/idevid.key" "$mq/ldevid.pem" "$mq/ldevid.key" "$gd/"
+(umask 077 && sed -n 's/^batch_password = //p' "$mq/batch.out" >"$gd/batch.pass")
+cat >"$gd/agent.conf" <<EOF
+udid = $GWM
+prov_url = mqtts://127.0.0.1:$PROV
+prov_ca = $mq/brokerca.pem
+batch = line-1
+batch_password_file = batch.pass
+ldevid_cert = ldevid.pem
+ldevid_key = ldevid.key
+idevid_cert = idevid.pem
+idevid_key = idevid.key
+firmware = 2.0.1
+EOF
+echo "\$ ztp-agent --state gateway --once"
+"$BIN/ztp-agent" --state "$gd" --once --max-wait 60 2>&1 | sed 's/^/    /'
+run "$BIN/ztpctl" gateway show "$GWM"
+
+step "a signed command and its result"
+"$BIN/ztp-agent" --state "$gd" >"$demo/agent.log" 2>&1 &
+AGENT_PID=$!
+for _ in $(seq 1 100); do
+	grep -q 'operational: status published' "$demo/agent.log" && break
+	sleep 0.1
+done
+run "$BIN/ztpctl" gateway command "$GWM" status
 
 step "done"
 echo "ztpd log: $(grep -c . "$demo/ztpd.log") lines; stopping ztpd"
