@@ -10,13 +10,13 @@
 # usage: bash scripts/bench.sh [BUILD_DIR]   (default build)
 # env:   BENCH_ONLY="throughput registry"  run only these (of: throughput
 #                                           time_to_config registry est proxy attack store
-#                                           module)
+#                                           module gateways)
 #        BENCH_SIMS=1000000                 the full registry case
 #        and each benchmark's own (see bench/*.sh)
 set -uo pipefail
 BUILD=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
-ALL="throughput time_to_config registry est proxy attack store module"
+ALL="throughput time_to_config registry est proxy attack store module gateways"
 failed=""
 start=$(date +%s)
 for b in ${BENCH_ONLY:-$ALL}; do
