@@ -407,6 +407,7 @@ mqtt_open(struct agent *a, SSL_CTX *ctx, const char *user, const char *password)
 		return EXIT_STATE;
 	}
 	if (mosquitto_int_option(a->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311) != 0 ||
+	    mosquitto_int_option(a->mosq, MOSQ_OPT_TCP_NODELAY, 1) != 0 ||
 	    mosquitto_void_option(a->mosq, MOSQ_OPT_SSL_CTX, ctx) != 0 ||
 	    mosquitto_int_option(a->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0) != 0 ||
 	    (user != NULL && mosquitto_username_pw_set(a->mosq, user, password) != 0)) {

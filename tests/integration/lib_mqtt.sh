@@ -105,6 +105,7 @@ per_listener_settings true
 user $(id -un)
 persistence true
 persistence_location $MQTT_DIR/
+set_tcp_nodelay true
 log_dest file $MQTT_DIR/mosquitto.log
 log_type error
 log_type warning

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "admin_int.h"
+#include "gwmqtt.h"
 #include "admin_req.h"
 #include "ca.h"
 #include "events.h"
@@ -110,6 +111,8 @@ admin_cert_revoke(struct areq *a)
 	    sizeof(why));
 	if (rc == 0) {
 		rc = store_cert_revoke(a->w->store, a->param, reason);
+		if (rc == 0)
+			gwmqtt_kick(); /* a gateway with this certificate leaves the broker now */
 		snprintf(why, sizeof(why), rc == ZTP_EEXIST ? "certificate %s is revoked already" :
 		    "no certificate %s", a->param);
 	}

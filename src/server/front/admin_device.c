@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "admin_int.h"
+#include "gwmqtt.h"
 #include "admin_req.h"
 #include "events.h"
 #include "http_util.h"
@@ -96,6 +97,8 @@ admin_device_block(struct areq *a)
 	    sizeof(why));
 	if (rc == 0) {
 		rc = store_thing_block(a->w->store, udid, reason, &revoked);
+		if (rc == 0)
+			gwmqtt_kick(); /* a blocked gateway leaves the broker now */
 		snprintf(why, sizeof(why), "no device or allowlist entry %s", udid);
 	}
 	if (rc == 0)

@@ -1055,6 +1055,8 @@ run(void *arg)
 	    MOSQ_ERR_SUCCESS)
 		log_warnx("mqtt: TLS: %s", mosquitto_strerror(rc));
 	mosquitto_int_option(g->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	/* small messages, one answer waited for at a time: no Nagle delay */
+	mosquitto_int_option(g->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	while (!atomic_load(&g->stop)) {
 		if (!sock) {
 			if (clock_mono_ms() < retry_at) {
