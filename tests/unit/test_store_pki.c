@@ -148,8 +148,50 @@ test_a_due_fetch_is_taken_once(void **state)
 	assert_int_equal(claimed, 1);
 	assert_int_equal(store_pki_get(fx->st, "maker", p), 0);
 	assert_int_equal(p->last_fetch_at, 160001);
+	assert_int_equal(store_pki_due_at(p), 160001 + 60000);
 	assert_int_equal(store_pki_fetch_begin(fx->st, "other", 1, 1, &claimed), ZTP_ENOENT);
 	assert_int_equal(claimed, 0);
+	free(p);
+}
+
+static void
+test_a_failed_fetch_is_tried_again_sooner(void **state)
+{
+	struct fx *fx = *state;
+	struct store_pki *p = pki_of("maker", 3600);
+	int64_t t = 1000000;
+	char why[128];
+	int claimed = -1;
+
+	assert_int_equal(store_pki_add(fx->st, p), 0);
+	assert_int_equal(store_pki_get(fx->st, "maker", p), 0);
+	assert_int_equal(store_pki_due_at(p), 0);
+	assert_int_equal(store_pki_fetch_begin(fx->st, "maker", t, 0, &claimed), 0);
+	assert_int_equal(claimed, 1);
+	assert_int_equal(store_pki_fetch_failed(fx->st, "maker", "HTTP 503"), 0);
+	assert_int_equal(store_pki_get(fx->st, "maker", p), 0);
+	assert_int_equal(store_pki_due_at(p), t + STORE_PKI_RETRY_S * 1000);
+	assert_int_equal(store_pki_fetch_begin(fx->st, "maker", t + STORE_PKI_RETRY_S * 1000 - 1, 0,
+			     &claimed),
+	    0);
+	assert_int_equal(claimed, 0);
+	t += STORE_PKI_RETRY_S * 1000;
+	assert_int_equal(store_pki_fetch_begin(fx->st, "maker", t, 0, &claimed), 0);
+	assert_int_equal(claimed, 1);
+	/* accepted: the whole interval again */
+	assert_int_equal(store_pki_accept(fx->st, "maker", t, "1", 1, 0, why, sizeof(why)), 0);
+	assert_int_equal(store_pki_get(fx->st, "maker", p), 0);
+	assert_int_equal(store_pki_due_at(p), t + 3600 * 1000);
+	assert_int_equal(store_pki_fetch_begin(fx->st, "maker", t + STORE_PKI_RETRY_S * 1000, 0,
+			     &claimed),
+	    0);
+	assert_int_equal(claimed, 0);
+	/* an interval shorter than the retry: the interval */
+	p->interval_s = 60;
+	snprintf(p->name, sizeof(p->name), "quick");
+	p->last_fetch_at = 5000;
+	snprintf(p->last_error, sizeof(p->last_error), "x");
+	assert_int_equal(store_pki_due_at(p), 5000 + 60000);
 	free(p);
 }
 
@@ -398,6 +440,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pki_add_refuses_values_out_of_bounds, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_a_due_fetch_is_taken_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_failed_fetch_is_tried_again_sooner, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_failure_recorded_then_cleared_by_an_accepted_crl,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_an_older_crl_is_refused, setup, teardown),

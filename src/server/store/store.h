@@ -978,6 +978,7 @@ int store_crl_put(struct store *st, const struct store_crl *crl);
 #define STORE_PKI_INTERVAL_MIN 60
 #define STORE_PKI_INTERVAL_MAX (30 * 86400)
 #define STORE_PKI_INTERVAL_DEFAULT 3600
+#define STORE_PKI_RETRY_S 300 /* after a failed attempt: tried again this soon (or its interval) */
 #define STORE_PKI_CRLNUM_HEX (2 * 20 + 1) /* a crlNumber: up to 20 octets, upper-case hex */
 #define STORE_ISSUER_HEX (64 + 1)         /* lower-case hex SHA-256 of an issuer's DER Name */
 #define STORE_CERT_KIND_MAX 16            /* "idevid", "ldevid": 1..16 of a-z 0-9 - */
@@ -1013,11 +1014,16 @@ int store_pki_list(struct store *st, store_pki_cb cb, void *arg);
 /* Delete the PKI (the certificates seen stay: they are by issuer). ZTP_ENOENT. */
 int store_pki_delete(struct store *st, const char *name);
 /*
+ * When p's next fetch is due (ms): its last attempt plus interval_s, or
+ * plus STORE_PKI_RETRY_S if that attempt failed (last_error) and the
+ * interval is longer; 0 if it was never fetched (due now).
+ */
+int64_t store_pki_due_at(const struct store_pki *p);
+/*
  * A fetch of name's CRL begins at now (ms): last_fetch_at = now. Unless
- * force, only if it is due (its last attempt is interval_s or more before
- * now): *claimed 1 if this call took it, 0 if it is not due (another
- * connection, or another ztpd on the database, took it meanwhile).
- * ZTP_ENOENT if there is no such PKI.
+ * force, only if it is due at now (store_pki_due_at): *claimed 1 if this
+ * call took it, 0 if it is not due (another connection, or another ztpd on
+ * the database, took it meanwhile). ZTP_ENOENT if there is no such PKI.
  */
 int store_pki_fetch_begin(struct store *st, const char *name, int64_t now, int force,
     int *claimed);

@@ -54,7 +54,8 @@ static const char *const pki_sql[S__COUNT] = {
 	[S_EXISTS] = "SELECT name FROM pkis WHERE name = ?1",
 	[S_BEGIN_FORCE] = "UPDATE pkis SET last_fetch_at = ?2 WHERE name = ?1",
 	[S_BEGIN_DUE] = "UPDATE pkis SET last_fetch_at = ?2 WHERE name = ?1"
-			" AND last_fetch_at <= ?2 - interval_s * 1000",
+			" AND (last_fetch_at = 0 OR last_fetch_at <= ?2 - 1000 * (CASE WHEN"
+			" last_error <> '' AND interval_s > ?3 THEN ?3 ELSE interval_s END))",
 	[S_FAILED] = "UPDATE pkis SET last_error = ?2 WHERE name = ?1",
 	[S_LAST_CRL] = "SELECT crl_number, crl_this_update, last_ok_at FROM pkis WHERE name = ?1",
 	[S_ACCEPT] = "UPDATE pkis SET last_ok_at = ?2, last_error = '', crl_number = ?3,"
@@ -266,6 +267,18 @@ pki_exists(struct store *st, const char *name)
 	return rc;
 }
 
+int64_t
+store_pki_due_at(const struct store_pki *p)
+{
+	int64_t wait = p->interval_s;
+
+	if (p->last_fetch_at == 0)
+		return 0;
+	if (p->last_error[0] != '\0' && wait > STORE_PKI_RETRY_S)
+		wait = STORE_PKI_RETRY_S;
+	return p->last_fetch_at + wait * 1000;
+}
+
 int
 store_pki_fetch_begin(struct store *st, const char *name, int64_t now, int force, int *claimed)
 {
@@ -277,6 +290,8 @@ store_pki_fetch_begin(struct store *st, const char *name, int64_t now, int force
 		return ZTP_ESTORE;
 	store_bind_text(s, 1, name);
 	store_bind_int64(s, 2, now);
+	if (!force)
+		store_bind_int64(s, 3, STORE_PKI_RETRY_S);
 	if ((rc = store_exec(st, s)) != 0)
 		return rc;
 	if (store_changes(st) == 1) {
