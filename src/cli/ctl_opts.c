@@ -73,6 +73,10 @@ static const struct {
 	{ "--in", OPT_IN, 1, offsetof(struct ctl_args, in) },
 	{ "--out", OPT_OUT, 1, offsetof(struct ctl_args, out) },
 	{ "--hex", OPT_HEX, 0, offsetof(struct ctl_args, hex) },
+	/* foreign PKIs' (ctl_pki.c) */
+	{ "--crl-url", OPT_CRL_URL, 1, offsetof(struct ctl_args, crl_url) },
+	{ "--interval", OPT_INTERVAL, 1, offsetof(struct ctl_args, interval) },
+	{ "--ca", OPT_CA, 1, offsetof(struct ctl_args, ca) },
 };
 
 #define NOPTS CTL_NELEM(cmd_opts)
