@@ -93,6 +93,10 @@ enum {
 #define OPT_PROFILE (1ULL << 39)
 #define OPT_DEVICES (1ULL << 40)
 #define OPT_QUARANTINED (1ULL << 41)
+/* foreign PKIs' CRLs (ctl_pki.c) */
+#define OPT_CRL_URL (1ULL << 42)
+#define OPT_INTERVAL (1ULL << 43)
+#define OPT_CA (1ULL << 44)
 /* ZTP certificates (ctl_ztpca.c) */
 #define OPT_CA_DAYS (1ULL << 48)
 #define OPT_DEVICE_DAYS (1ULL << 49)
@@ -154,6 +158,8 @@ struct ctl_args {
 	/* gateways' (ctl_gateway.c) */
 	const char *args, *state, *timeout;
 	int auto_reonboard;
+	/* foreign PKIs' (ctl_pki.c) */
+	const char *crl_url, *interval, *ca;
 };
 
 /* a noun's command: a row of the table its file hands to ctl_opts_run */

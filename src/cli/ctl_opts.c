@@ -78,6 +78,10 @@ static const struct {
 	{ "--auto-reonboard", OPT_AUTO_REONBOARD, 0, offsetof(struct ctl_args, auto_reonboard) },
 	{ "--state", OPT_STATE, 1, offsetof(struct ctl_args, state) },
 	{ "--timeout", OPT_TIMEOUT, 1, offsetof(struct ctl_args, timeout) },
+	/* foreign PKIs' (ctl_pki.c) */
+	{ "--crl-url", OPT_CRL_URL, 1, offsetof(struct ctl_args, crl_url) },
+	{ "--interval", OPT_INTERVAL, 1, offsetof(struct ctl_args, interval) },
+	{ "--ca", OPT_CA, 1, offsetof(struct ctl_args, ca) },
 };
 
 #define NOPTS CTL_NELEM(cmd_opts)

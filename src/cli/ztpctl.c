@@ -49,6 +49,7 @@
 	X("mfr-ca", ctl_mfr_ca, NULL)                                    \
 	X("cert", ctl_cert, NULL)                                        \
 	X("device", ctl_device, NULL)                                    \
+	X("pki", ctl_pki, NULL)                                          \
 	X("profile", ctl_profile, "Module security service (docs/security-service.md):\n") \
 	X("module", ctl_module, NULL)                                    \
 	X("campaign", ctl_campaign, NULL)                                \

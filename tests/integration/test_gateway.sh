@@ -17,6 +17,8 @@
 #   4. agents killed at each step resume: a second gateway killed while it
 #      waits, after its bundle, and once online: one certificate per
 #      approval, no second request once online
+#   5. CRL synchronisation: the maker's CRL (served over HTTP) lists the
+#      second gateway's IDevID: ztpd blocks it and cuts it off the broker
 #
 # By hand: ZTP_BUILD=build ZTP_SRC=. bash tests/integration/test_gateway.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -194,6 +196,49 @@ eq "$(db "SELECT requests FROM gateways WHERE udid='$G2'")" "$nreq" "requests af
 eq "$(est_ncerts $G2)" 1 "certificates of $G2 after a restart once online"
 agent_kill k4 TERM
 ok "killed while waiting, after its bundle, once online: it resumes; one certificate, no new request"
+
+# ---- 5. CRL synchronisation: the maker's CRL lists G2's IDevID: blocked, cut off ----
+C=$T/makerca
+mkdir -p "$C"
+idserial=$(openssl x509 -in "$F/$G2.idevid.pem" -noout -serial | sed 's/serial=//')
+printf 'R\t%s\t%s,keyCompromise\t%s\tunknown\t/O=maker/CN=%s\n' "301231000000Z" \
+	"$(date -u +%y%m%d%H%M%SZ)" "$idserial" "$G2" >"$C/index.txt"
+echo 1000 >"$C/crlnumber"
+cat >"$C/ca.cnf" <<EOF
+[ ca ]
+default_ca = maker
+[ maker ]
+database = $C/index.txt
+crlnumber = $C/crlnumber
+certificate = $F/mfr.pem
+private_key = $F/mfr.key
+default_md = sha256
+default_crl_days = 7
+EOF
+mkdir -p "$T/www"
+openssl ca -config "$C/ca.cnf" -gencrl -out "$T/www/maker.crl" 2>"$T/crl.err" || fail "no CRL: $(cat "$T/crl.err")"
+python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$T/www" >"$T/http.log" 2>&1 &
+mqtt_bg $!
+HTTP_PORT=""
+for _ in $(seq 1 100); do
+	HTTP_PORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/http.log" | head -n 1)
+	[ -n "$HTTP_PORT" ] && break
+	sleep 0.05
+done
+[ -n "$HTTP_PORT" ] || fail "no HTTP server"
+agent_start k5 $G2
+wait_log "$T/agent-k5.log" 'operational: status published' "online before the CRL"
+ok_run pki add maker-pki --crl-url "http://127.0.0.1:$HTTP_PORT/maker.crl" --ca "$F/mfr.pem"
+ok_run pki sync maker-pki
+for _ in $(seq 1 100); do
+	[ "$(db "SELECT mqtt_state FROM gateways WHERE udid='$G2'")" = 2 ] && break
+	sleep 0.1
+done
+eq "$(db "SELECT blocked FROM things WHERE udid='$G2'")" 1 "$G2 blocked by the maker's CRL"
+eq "$(db "SELECT mqtt_state FROM gateways WHERE udid='$G2'")" 2 "$G2's broker account after the CRL"
+[ "$(ev_count_now pki_revoked)" -ge 1 ] || fail "no pki_revoked event"
+agent_kill k5 TERM
+ok "the maker's CRL lists its IDevID: blocked, cut off the broker, an event"
 
 for f in "$T"/agent-*.log "$T/ztpd.log"; do
 	grep -qF -- "$BATCH_PW" "$f" && fail "the batch password in $(basename "$f")"

@@ -542,10 +542,9 @@ test_schema_6_migrates_old_events(void **state)
 	if (fixture_pg())
 		skip(); /* SQLite's schema 5 and its PRAGMA user_version: no PostgreSQL store had it */
 	close_store(fx);
-	sql_run(fx->path, /* schema 10 (store_sqlite.c) */
+	sql_run(fx->path, /* schemas 11 and 10 (store_sqlite.c) */
 			  "DROP TABLE gw_batches; DROP TABLE gw_expected; DROP TABLE gateways;"
-			  "DROP TABLE gw_commands; DROP TABLE gw_groups; DROP TABLE gw_keys;"
-			  "DROP TABLE pkis; DROP TABLE foreign_certs;"
+			  "DROP TABLE gw_commands; DROP TABLE gw_groups; DROP TABLE gw_keys; DROP TABLE pkis; DROP TABLE foreign_certs;"
 			  /* schema 9 */
 			  "DROP TABLE ztp_cas; DROP TABLE ztp_profile_cas; DROP TABLE ztp_module_cas;"
 			  "DROP TABLE ztp_bundles;"

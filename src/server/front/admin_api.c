@@ -139,6 +139,12 @@ const struct adminroute admin_api_routes[] = {
 	{ ADMINROUTE_POST, "/v1/gateways/{udid}/reject", admin_gw_reject, 0 },
 	{ ADMINROUTE_POST, "/v1/gateways/{udid}/commands", admin_gw_command, 0 },
 	{ ADMINROUTE_GET, "/v1/gateways/{udid}/commands/*", admin_gw_command_get, 0 },
+	/* foreign PKIs whose CRLs are followed (admin_pki.c): the operator's */
+	{ ADMINROUTE_GET, "/v1/pkis", admin_pki_list, 0 },
+	{ ADMINROUTE_POST, "/v1/pkis", admin_pki_create, 0 },
+	{ ADMINROUTE_GET, "/v1/pkis/{pki}", admin_pki_get, 0 },
+	{ ADMINROUTE_DELETE, "/v1/pkis/{pki}", admin_pki_delete, 0 },
+	{ ADMINROUTE_POST, "/v1/pkis/{pki}/sync", admin_pki_sync, 0 },
 };
 const size_t admin_api_nroutes = sizeof(admin_api_routes) / sizeof(admin_api_routes[0]);
 
@@ -551,7 +557,8 @@ admin_api_handle(struct evhttp_request *req, void *arg)
 		free(a->body);
 	}
 	evhttp_clear_headers(&a->query);
-	if (a->c != NULL)
+	/* an answer that comes later is followed by conn_request_done() then */
+	if (a->c != NULL && !a->later)
 		conn_request_done(a->c, req);
 	free(a);
 }

@@ -7,7 +7,8 @@
  * include this header only, never each other.
  *
  * A handler runs after the path, the method, the token and the path's
- * checked parameter (a->param) passed; it sends exactly one reply.
+ * checked parameter (a->param) passed; it sends exactly one reply (now,
+ * or later when it sets a->later).
  */
 #ifndef ZTP_ADMIN_INT_H
 #define ZTP_ADMIN_INT_H
@@ -43,6 +44,12 @@ struct areq {
 	char owner[STORE_OWNER_MAX + 1];
 	uint8_t *body; /* the request body, up to ADMINREQ_IMPORT_MAX bytes */
 	size_t bodylen;
+	/*
+	 * Set by a handler that answers later, on its worker's thread (a PKI's
+	 * sync): the request is then its own, and it calls conn_request_done()
+	 * once it answered. a itself is freed when the handler returns.
+	 */
+	int later;
 };
 
 /* ---- admin_api.c: replies, events, queries, pages ---- */
@@ -216,6 +223,13 @@ void admin_ztpca_get(struct areq *a);
 void admin_ztpca_pop(struct areq *a);
 void admin_ztpca_profile(struct areq *a);
 void admin_ztpca_module(struct areq *a);
+
+/* admin_pki.c: foreign PKIs whose CRLs are followed (issue 15) */
+void admin_pki_list(struct areq *a);
+void admin_pki_create(struct areq *a);
+void admin_pki_get(struct areq *a);
+void admin_pki_delete(struct areq *a);
+void admin_pki_sync(struct areq *a);
 
 /* The route table (admin_api.c), for its unit test. */
 extern const struct adminroute admin_api_routes[];

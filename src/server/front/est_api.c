@@ -67,6 +67,7 @@
 #include "hex.h"
 #include "http_util.h"
 #include "log.h"
+#include "pki.h"
 #include "server.h"
 #include "signer_client.h"
 #include "store.h"
@@ -1016,6 +1017,25 @@ subject_line(const struct signer_subject *s, char *out, size_t cap)
 }
 
 /*
+ * A device that enrolled with its IDevID: its certificate is remembered
+ * (pki.h), so that the CRL of a foreign PKI that lists it blocks the
+ * device. A failure is logged; the enrolment stands.
+ */
+static void
+seen_idevid(struct worker *w, struct conn *c, const struct enrol *en)
+{
+	X509 *idevid;
+	int rc;
+
+	if (c->est_peer != EST_PEER_MANUFACTURER || strcmp(en->method, "manufacturer") != 0 ||
+	    c->ssl == NULL || (idevid = SSL_get0_peer_certificate(c->ssl)) == NULL)
+		return;
+	if ((rc = pki_cert_seen(w->store, idevid, en->udid, "idevid")) != 0)
+		log_warnx("EST: the IDevID of %s is not recorded for CRL synchronisation: %s",
+		    en->udid, ztp_strerror(rc));
+}
+
+/*
  * Issue the certificate of an authorised enrolment en and answer: the
  * signer certifies the key k (SIGN_SPKI: the CSR was decoded and verified
  * once, here), the answer is built, the certificate recorded, then the
@@ -1114,6 +1134,7 @@ issue(struct worker *w, struct conn *c, struct evhttp_request *req, const struct
 		goto out;
 	}
 	fault_point("est_after_record");
+	seen_idevid(w, c, en);
 	events_record(w->store, EV_CERT_ISSUED, NULL, c->peer,
 	    "certificate %s for %s (%s%s%s), until %s", rec.serial, en->udid, rec.method,
 	    en->group[0] ? ", group " : "", en->group, clock_iso8601(rec.not_after, until));

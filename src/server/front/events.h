@@ -61,6 +61,11 @@ struct worker;
 #define EV_E2E_PARAMS "e2e_params"   /* POST /v1/e2e/decryption-parameters */
 #define EV_E2E_ENCRYPT "e2e_encrypt" /* POST /v1/devices/{rot}/e2e/encrypt */
 
+/* foreign PKIs' CRLs (pki_sync.c, docs/pki-crl.md) */
+#define EV_PKI_REVOKED "pki_revoked"         /* a device blocked: its certificate is on a CRL */
+#define EV_PKI_SYNC "pki_sync"               /* a PKI's CRL fetched, checked, applied: counts */
+#define EV_PKI_SYNC_FAILED "pki_sync_failed" /* ... not fetched, or refused: why */
+
 /* the summary row of a peer address over --event-rate: its count is the events dropped */
 #define EV_EVENTS_SUPPRESSED "events_suppressed"
 

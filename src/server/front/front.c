@@ -10,7 +10,8 @@
  * Start-up, as root when ztpd was started as root: read secret.key and
  * ca.pem, bind the listeners (ports below 1024 need root), then become the unprivileged
  * user (privsep.h) before anything reads a byte from the network. Then:
- * the server certificate, the store, the workers, READY to the parent.
+ * the server certificate, the store, the thread that follows foreign
+ * PKIs' CRLs (pki.h), the workers, READY to the parent.
  * SIGTERM or SIGINT (forwarded by the parent) drains and exits; the
  * parent's PASS_FD replaces the signer socket after a signer restart; the
  * control socket closing (the parent is gone) drains and exits too.
@@ -41,6 +42,7 @@
 #include "gwmqtt.h"
 #include "ipc.h"
 #include "log.h"
+#include "pki.h"
 #include "privsep.h"
 #include "proxy.h"
 #include "server.h"
@@ -288,6 +290,9 @@ front_main(struct config *cfg, const struct privsep_user *u)
 	if (ca_crl_update(&srv, st, 0) != 0)
 		log_warnx("cannot sign the CRL now; trying again in a minute");
 
+	/* foreign PKIs' CRLs: their own thread and store connection, before any worker asks */
+	if (pki_start(&srv) != 0)
+		fatalx("cannot start the CRL synchronisation of foreign PKIs");
 	if ((srv.workers = calloc((size_t)srv.nworkers, sizeof(struct worker))) == NULL)
 		fatalx("out of memory");
 	for (i = 0; i < srv.nworkers; i++) {
@@ -310,6 +315,8 @@ front_main(struct config *cfg, const struct privsep_user *u)
 
 	gwmqtt_stop(gw);
 
+	/* a fetch under way is cut; the syncs that wait are answered by their workers */
+	pki_stop();
 	for (i = 0; i < srv.nworkers; i++)
 		worker_stop(&srv.workers[i]);
 	for (i = 0; i < srv.nworkers; i++)

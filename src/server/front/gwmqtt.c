@@ -42,6 +42,7 @@
 #include "gwmqtt.h"
 #include "gwmsg.h"
 #include "log.h"
+#include "pki.h"
 #include "server.h"
 #include "signer_client.h"
 #include "signer_msg.h"
@@ -433,6 +434,10 @@ on_request(struct gwmqtt *g, const char *udid, const uint8_t *msg, size_t len)
 		log_warnx("mqtt: cannot record the request of %s", udid);
 		goto out;
 	}
+	/* a foreign PKI's CRL (docs/pki-crl.md) can block this gateway by either identity */
+	if (pki_cert_seen(g->st, idev, udid, "idevid") != 0 ||
+	    pki_cert_seen(g->st, ldev, udid, "ldevid") != 0)
+		log_warnx("mqtt: cannot record the certificates of %s", udid);
 	events_record(g->st, EV_GW_REQUEST, NULL, NULL, "gateway %s (batch %s, firmware %s): %s",
 	    udid, r->batch, r->firmware[0] ? r->firmware : "-", store_gw_state_name(gw.state));
 	atomic_store(&g->kicked, 1);

@@ -29,6 +29,7 @@
 #include "est_req.h"
 #include "events.h"
 #include "log.h"
+#include "pki.h"
 #include "proxy.h"
 #include "retention.h"
 #include "server.h"
@@ -786,6 +787,7 @@ worker_main(void *arg)
 	event_free(w->stats_ev);
 	peer_table_free(w);
 	est_api_worker_free(w);
+	pki_worker_exit(w);
 	proxy_worker_free(w);
 	retention_end(w);
 	events_worker_end(w); /* the last events noted: written before the store closes */

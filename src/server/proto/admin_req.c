@@ -780,7 +780,7 @@ adminreq_password(const uint8_t *buf, size_t len, char udid[STORE_UDID_MAX + 1],
 
 /* Check that x may issue certificates: CA:TRUE, keyCertSign if it has a keyUsage. */
 static int
-check_ca(X509 *x, char *why, size_t cap)
+check_ca(X509 *x, const char *what, char *why, size_t cap)
 {
 	BASIC_CONSTRAINTS *bc;
 	uint32_t flags;
@@ -788,21 +788,53 @@ check_ca(X509 *x, char *why, size_t cap)
 
 	flags = X509_get_extension_flags(x);
 	if (flags & EXFLAG_INVALID)
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\": the certificate has invalid "
-		    "extensions");
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "%s: the certificate has invalid "
+		    "extensions", what);
 	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
 	ca = bc != NULL && bc->ca;
 	BASIC_CONSTRAINTS_free(bc);
 	if (!ca)
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\" is not a CA certificate "
-		    "(no basicConstraints CA:TRUE)");
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "%s is not a CA certificate "
+		    "(no basicConstraints CA:TRUE)", what);
 	if ((flags & EXFLAG_KUSAGE) && !(X509_get_key_usage(x) & KU_KEY_CERT_SIGN))
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\": the CA's keyUsage does not "
-		    "allow keyCertSign");
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "%s: the CA's keyUsage does not "
+		    "allow keyCertSign", what);
 	if (X509_get0_pubkey(x) == NULL)
-		return ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\": the CA's public key is "
-		    "malformed or of an unsupported type");
+		return ztp_errf(why, cap, ZTP_EMALFORMED, "%s: the CA's public key is "
+		    "malformed or of an unsupported type", what);
 	return 0;
+}
+
+int
+adminreq_ca_cert(const char *pem, size_t len, const char *what, X509 **out, char *why,
+    size_t cap)
+{
+	struct pem_block b = { 0 };
+	const unsigned char *p;
+	X509 *x = NULL;
+	int rc, n;
+
+	if ((rc = pem_scan(pem, len, what, &b, &n, why, cap)) != 0)
+		goto out;
+	if (n != 1 || strcmp(b.name, "CERTIFICATE") != 0) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "%s must hold exactly one PEM "
+		    "CERTIFICATE and nothing else", what);
+		goto out;
+	}
+	p = b.der;
+	if ((x = d2i_X509(NULL, &p, b.len)) == NULL || p != b.der + b.len) {
+		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "%s: the certificate is not valid DER", what);
+		goto out;
+	}
+	if ((rc = check_ca(x, what, why, cap)) != 0)
+		goto out;
+	*out = x;
+	x = NULL;
+out:
+	ERR_clear_error();
+	X509_free(x);
+	pem_block_free(&b);
+	return rc;
 }
 
 int
@@ -812,17 +844,15 @@ adminreq_mfr_ca(const uint8_t *buf, size_t len, struct store_mfr_ca *out, char *
 	static const char *const req[] = { "name", "pem", NULL };
 	static const char *const opt[] = { "group", NULL };
 	char name[STORE_GROUP_SIZE], group[STORE_GROUP_SIZE];
-	struct pem_block b = { 0 };
 	unsigned int mdlen = 0;
 	uint8_t md[EVP_MAX_MD_SIZE];
-	const unsigned char *p;
 	const char *pem;
 	BIO *mem = NULL;
 	BUF_MEM *bm;
 	X509 *x = NULL;
 	json_t *obj;
 	size_t plen;
-	int rc, n;
+	int rc;
 
 	if ((rc = jsonreq_load(buf, len, ADMINREQ_BODY_MAX, req, opt, &obj, why, cap)) != 0)
 		return rc;
@@ -834,19 +864,7 @@ adminreq_mfr_ca(const uint8_t *buf, size_t len, struct store_mfr_ca *out, char *
 		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"name\" is required");
 		goto out;
 	}
-	if ((rc = pem_scan(pem, plen, "\"pem\"", &b, &n, why, cap)) != 0)
-		goto out;
-	if (n != 1 || strcmp(b.name, "CERTIFICATE") != 0) {
-		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\" must hold exactly one PEM "
-		    "CERTIFICATE and nothing else");
-		goto out;
-	}
-	p = b.der;
-	if ((x = d2i_X509(NULL, &p, b.len)) == NULL || p != b.der + b.len) {
-		rc = ztp_errf(why, cap, ZTP_EMALFORMED, "\"pem\": the certificate is not valid DER");
-		goto out;
-	}
-	if ((rc = check_ca(x, why, cap)) != 0)
+	if ((rc = adminreq_ca_cert(pem, plen, "\"pem\"", &x, why, cap)) != 0)
 		goto out;
 	/* keep it as OpenSSL writes it: no text around it, canonical line breaks */
 	if ((mem = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(mem, x) ||
@@ -871,7 +889,6 @@ out:
 	ERR_clear_error();
 	BIO_free(mem);
 	X509_free(x);
-	pem_block_free(&b);
 	json_decref(obj);
 	return rc;
 }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include "store.h"
 #include "token.h"
 
@@ -129,6 +131,16 @@ int adminreq_password(const uint8_t *buf, size_t len, char udid[STORE_UDID_MAX +
  * the SHA-256 of its DER; out->created_at is 0.
  */
 int adminreq_mfr_ca(const uint8_t *buf, size_t len, struct store_mfr_ca *out, char *why,
+    size_t cap);
+
+/*
+ * The CA certificate in pem[0..len) (the text of a member, named what in
+ * reasons): exactly one PEM block, a CERTIFICATE (a private key is refused
+ * and never quoted), valid DER with nothing after it, basicConstraints
+ * CA:TRUE, keyCertSign if it has a keyUsage, a public key OpenSSL can use.
+ * *out is the caller's to X509_free().
+ */
+int adminreq_ca_cert(const char *pem, size_t len, const char *what, X509 **out, char *why,
     size_t cap);
 
 /*

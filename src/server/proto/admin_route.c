@@ -39,6 +39,7 @@ static const struct {
 	{ "campaign", PARAM_RAW },
 	{ "identity", PARAM_RAW },
 	{ "ztpca", PARAM_RAW }, /* a ZTP CA of an owner (admin_ztpca.c) */
+	{ "pki", PARAM_RAW },   /* a foreign PKI (admin_pki.c) */
 };
 
 int

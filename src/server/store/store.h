@@ -23,7 +23,7 @@
 #include "crypto.h"
 #include "ztp/iccid.h"
 
-#define STORE_SCHEMA_VERSION 10 /* of the SQLite driver; store_schema_target() for any */
+#define STORE_SCHEMA_VERSION 11 /* of the SQLite driver; store_schema_target() for any */
 #define STORE_CONFIG_MAX 255
 #define STORE_TELEMETRY_MAX 255
 #define STORE_PSK_MIN 16
@@ -963,6 +963,125 @@ int store_crl_revocations(struct store *st, int64_t *revocations);
 int store_crl_next_number(struct store *st, uint64_t *number);
 /* Publish crl if its number is above the stored one's (else 0, unchanged). */
 int store_crl_put(struct store *st, const struct store_crl *crl);
+
+/* ---- foreign PKIs and the certificates seen from them (store_pki.c) ---- */
+
+/*
+ * A foreign PKI (docs/pki-crl.md): a CA whose certificates devices present
+ * (manufacturers' IDevIDs, a customer's LDevIDs), whose CRL ztpd fetches
+ * from crl_url every interval_s seconds; the devices whose certificates it
+ * lists are blocked. Names follow the rules of owner names.
+ */
+#define STORE_PKI_NAME_MAX 64
+#define STORE_PKI_CA_MAX 16384 /* the DER of its CA certificate */
+#define STORE_PKI_URL_MAX 512 /* as a proxy upstream (proxy_url_parse) */
+#define STORE_PKI_INTERVAL_MIN 60
+#define STORE_PKI_INTERVAL_MAX (30 * 86400)
+#define STORE_PKI_INTERVAL_DEFAULT 3600
+#define STORE_PKI_RETRY_S 300 /* after a failed attempt: tried again this soon (or its interval) */
+#define STORE_PKI_CRLNUM_HEX (2 * 20 + 1) /* a crlNumber: up to 20 octets, upper-case hex */
+#define STORE_ISSUER_HEX (64 + 1)         /* lower-case hex SHA-256 of an issuer's DER Name */
+#define STORE_CERT_KIND_MAX 16            /* "idevid", "ldevid": 1..16 of a-z 0-9 - */
+
+struct store_pki {
+	char name[STORE_PKI_NAME_MAX + 1];
+	uint8_t ca[STORE_PKI_CA_MAX]; /* DER */
+	size_t ca_len;
+	char crl_url[STORE_PKI_URL_MAX + 1];
+	int64_t interval_s;
+	int64_t created_at;             /* ms */
+	/* the last fetch (read only: store_pki_fetch_*, store_pki_accept) */
+	int64_t last_fetch_at;          /* ms of the last attempt, 0: never */
+	int64_t last_ok_at;             /* ms of the last CRL accepted, 0: never */
+	char last_error[STORE_DETAIL_MAX]; /* "" if the last attempt was accepted (or none) */
+	char crl_number[STORE_PKI_CRLNUM_HEX]; /* of the last CRL accepted, "" if none or it had none */
+	int64_t crl_this_update;        /* Unix seconds, of the last CRL accepted; 0: none */
+	int64_t revoked;                /* entries of the last CRL accepted */
+};
+
+/* 1 if name is a PKI's name: 1..STORE_PKI_NAME_MAX of A-Z a-z 0-9 - . _ */
+int store_pki_name_valid(const char *name);
+/*
+ * Add p (name, ca, crl_url, interval_s, created_at; the rest is ignored).
+ * ZTP_EINVAL (a value out of its bounds), ZTP_EEXIST (the name is taken).
+ */
+int store_pki_add(struct store *st, const struct store_pki *p);
+/* ZTP_ENOENT if there is none. out is large (the CA): allocate it. */
+int store_pki_get(struct store *st, const char *name, struct store_pki *out);
+typedef int (*store_pki_cb)(const struct store_pki *p, void *arg);
+/* Every PKI, by name. A callback's non-zero answer stops the list (negative: returned). */
+int store_pki_list(struct store *st, store_pki_cb cb, void *arg);
+/* Delete the PKI (the certificates seen stay: they are by issuer). ZTP_ENOENT. */
+int store_pki_delete(struct store *st, const char *name);
+/*
+ * When p's next fetch is due (ms): its last attempt plus interval_s, or
+ * plus STORE_PKI_RETRY_S if that attempt failed (last_error) and the
+ * interval is longer; 0 if it was never fetched (due now).
+ */
+int64_t store_pki_due_at(const struct store_pki *p);
+/*
+ * A fetch of name's CRL begins at now (ms): last_fetch_at = now. Unless
+ * force, only if it is due at now (store_pki_due_at): *claimed 1 if this
+ * call took it, 0 if it is not due (another connection, or another ztpd on
+ * the database, took it meanwhile). ZTP_ENOENT if there is no such PKI.
+ */
+int store_pki_fetch_begin(struct store *st, const char *name, int64_t now, int force,
+    int *claimed);
+/* The fetch begun last failed with error (cut to STORE_DETAIL_MAX): last_error. ZTP_ENOENT. */
+int store_pki_fetch_failed(struct store *st, const char *name, const char *error);
+/*
+ * Accept a verified CRL of name fetched at now: crl_number (upper-case
+ * hex, "" if the CRL has none), this_update (Unix s), revoked (its
+ * entries). In one transaction with the check that it is not older than
+ * the last one accepted: ZTP_ECONFLICT (nothing changed; why says how) if
+ * its number is below the last one's, or it has none where the last one
+ * had one, or its thisUpdate is before the last one's. The same CRL again
+ * is accepted. ZTP_ENOENT, ZTP_EINVAL.
+ */
+int store_pki_accept(struct store *st, const char *name, int64_t now, const char *crl_number,
+    int64_t this_update, int64_t revoked, char *why, size_t cap);
+
+/* A certificate seen from a foreign PKI, by its issuer's name and serial. */
+struct store_foreign_cert {
+	char issuer[STORE_ISSUER_HEX];
+	char serial[STORE_SERIAL_HEX];
+	char udid[STORE_UDID_MAX + 1];
+	char kind[STORE_CERT_KIND_MAX + 1];
+	int64_t seen_at;    /* ms, the last time */
+	int64_t blocked_at; /* ms a CRL sync acted on it (store_foreign_cert_mark), 0: never */
+};
+
+/* 1 if s is a certificate kind: 1..STORE_CERT_KIND_MAX of a-z 0-9 - */
+int store_cert_kind_valid(const char *s);
+/*
+ * The certificate (issuer: 64 lower-case hex digits; serial: upper-case
+ * hex, as the store keeps serials) was seen at now (ms), presented by
+ * udid as a kind: inserted, or its udid, kind and seen_at updated (its
+ * blocked_at stays). ZTP_EINVAL if a value is not of its form.
+ */
+int store_foreign_cert_seen(struct store *st, const char *issuer, const char *serial,
+    const char *udid, const char *kind, int64_t now);
+/* ZTP_ENOENT if it was never seen. */
+int store_foreign_cert_get(struct store *st, const char *issuer, const char *serial,
+    struct store_foreign_cert *out);
+typedef int (*store_foreign_cert_cb)(const struct store_foreign_cert *fc, void *arg);
+/*
+ * The certificates of issuer seen whose serial is one of serials[0..n)
+ * (upper-case hex; any n, looked up STORE_FOREIGN_CHUNK at a time), in no
+ * set order. A serial that is not of the store's form matches nothing.
+ * A callback's non-zero answer stops the lookup (negative: returned). The
+ * callback must not call the store: collect, then act.
+ */
+#define STORE_FOREIGN_CHUNK 64
+int store_foreign_cert_listed(struct store *st, const char *issuer, const char *const *serials,
+    size_t n, store_foreign_cert_cb cb, void *arg);
+/*
+ * at > 0: a CRL sync acts on the certificate at at (ms): its blocked_at is
+ * set if it was 0, in one statement (ZTP_EEXIST: it was set: another sync
+ * acted on it); at 0: forget that (the sync could not act after all).
+ * ZTP_ENOENT if it was never seen.
+ */
+int store_foreign_cert_mark(struct store *st, const char *issuer, const char *serial, int64_t at);
 
 
 /* ---- copying a store into another: ztpd migrate (store_copy.c) ---- */

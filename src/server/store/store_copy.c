@@ -141,9 +141,9 @@ static const struct copy_table copy_tables[] = {
 	    I("created_at") } },
 	{ .name = "pkis", .nkey = 1, .cols = { T("name"), B("ca"), T("crl_url"), I("interval_s"),
 	    I("last_fetch_at"), I("last_ok_at"), T("last_error"), T("crl_number"), I("revoked"),
-	    I("created_at") } },
+	    I("created_at"), I("crl_this_update") } },
 	{ .name = "foreign_certs", .nkey = 2, .cols = { T("issuer"), T("serial"), T("udid"),
-	    T("kind"), I("seen_at") } },
+	    T("kind"), I("seen_at"), I("blocked_at") } },
 	/* every store starts with the three counters at 0 */
 	{ .name = "counters", .nkey = 1, .set = 1, .data = "value <> 0",
 	    .cols = { T("name"), I("value") } },
@@ -162,8 +162,8 @@ static const struct {
 	const char *driver;
 	int version;
 } copy_schema[] = {
-	{ "sqlite", 10 },
-	{ "postgresql", 5 },
+	{ "sqlite", 11 },
+	{ "postgresql", 6 },
 };
 
 /* The primary key of the last row read. */

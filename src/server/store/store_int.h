@@ -26,6 +26,7 @@
  *   store_copy.c       a store copied into another, any driver to any (ztpd migrate)
  *   store_import.c     the chunked batch import both SIMs and modules use
  *   store_ztpca.c      ZTP certificates: owners' CAs, the CA of a profile or module, bundles
+ *   store_pki.c        foreign PKIs whose CRLs are followed, the certificates seen from them
  */
 #ifndef ZTP_STORE_INT_H
 #define ZTP_STORE_INT_H
@@ -51,6 +52,7 @@ enum store_module {
 	STORE_M_PROFILE,
 	STORE_M_ZTPCA, /* store_ztpca.c (issue 14) */
 	STORE_M_GATEWAY, /* store_gateway.c (issue 15) */
+	STORE_M_PKI,   /* store_pki.c (issue 15) */
 	STORE_M__COUNT
 };
 #define STORE_MODULE_STMT_MAX 48 /* statements of one domain file */

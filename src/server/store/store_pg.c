@@ -368,6 +368,11 @@ static const char *const migrations[] = {
 	" kind TEXT NOT NULL,"
 	" seen_at BIGINT NOT NULL,"
 	" PRIMARY KEY(issuer, serial));",
+	/* 6: CRL synchronisation (docs/pki-crl.md): the thisUpdate of the last CRL a PKI's
+	 * sync accepted (a newer one must not go back in time), and when a sync acted on a
+	 * seen certificate it found listed (it acts once: an operator's unblock stands) */
+	"ALTER TABLE pkis ADD COLUMN crl_this_update BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE foreign_certs ADD COLUMN blocked_at BIGINT NOT NULL DEFAULT 0;",
 };
 
 #define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
