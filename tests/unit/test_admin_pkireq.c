@@ -228,7 +228,9 @@ test_create_refuses_a_ca_that_cannot_sign_its_crl(void **state)
 	free(pem);
 	/* no keyUsage at all: it may */
 	pem = pem_of("critical,CA:TRUE", NULL);
-	assert_int_equal(create(body("m", pem, "http://h/c", "")), 0);
+	two = body("m", pem, "http://h/c", "");
+	assert_int_equal(create(two), 0);
+	free(two);
 	free(pem);
 	/* two certificates, a private key, not PEM */
 	two = malloc(2 * strlen(ca_pem) + 1);
