@@ -185,3 +185,24 @@ crypto_read_certs(const char *path)
 	}
 	return sk;
 }
+
+int
+crypto_random_password(char out[CRYPTO_PASSWORD_LEN + 1])
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint8_t r[CRYPTO_PASSWORD_LEN / 4 * 3];
+	size_t i, o = 0;
+
+	if (crypto_random(r, sizeof(r)) != 0)
+		return ZTP_ECRYPTO;
+	for (i = 0; i < sizeof(r); i += 3) {
+		uint32_t v = (uint32_t)r[i] << 16 | (uint32_t)r[i + 1] << 8 | r[i + 2];
+		out[o++] = a[(v >> 18) & 63];
+		out[o++] = a[(v >> 12) & 63];
+		out[o++] = a[(v >> 6) & 63];
+		out[o++] = a[v & 63];
+	}
+	out[o] = '\0';
+	OPENSSL_cleanse(r, sizeof(r));
+	return 0;
+}

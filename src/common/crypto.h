@@ -16,6 +16,10 @@
 /* Fill buf with len bytes from the OS CSPRNG. Returns 0 or ZTP_ECRYPTO. */
 int crypto_random(void *buf, size_t len);
 
+/* A random password: 18 random bytes as 24 base64url characters and a NUL. */
+#define CRYPTO_PASSWORD_LEN 24
+int crypto_random_password(char out[CRYPTO_PASSWORD_LEN + 1]);
+
 /* Constant-time comparison: 1 if equal, 0 if not. */
 int crypto_equal(const void *a, const void *b, size_t len);
 

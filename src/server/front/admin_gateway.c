@@ -24,7 +24,6 @@
 #include "store.h"
 #include "ztp/err.h"
 
-#define BATCH_PASSWORD_BYTES 18
 
 static int
 parse(struct areq *a, enum gwmsg_admin_kind kind, struct gwmsg_admin *out)
@@ -80,29 +79,16 @@ admin_gw_batch_list(struct areq *a)
 void
 admin_gw_batch_create(struct areq *a)
 {
-	static const char abc[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	struct gwmsg_admin b;
-	uint8_t r[BATCH_PASSWORD_BYTES];
-	char pw[2 * BATCH_PASSWORD_BYTES], why[160];
-	size_t i, o = 0;
+	char pw[CRYPTO_PASSWORD_LEN + 1], why[160];
 	int rc;
 
 	if (parse(a, GWMSG_A_BATCH, &b) != 0)
 		return;
-	if (crypto_random(r, sizeof(r)) != 0) {
+	if (crypto_random_password(pw) != 0) {
 		admin_reply_rc(a, ZTP_ECRYPTO, "no randomness");
 		return;
 	}
-	for (i = 0; i < sizeof(r); i += 3) {
-		uint32_t v = (uint32_t)r[i] << 16 | (uint32_t)r[i + 1] << 8 | r[i + 2];
-		pw[o++] = abc[(v >> 18) & 63];
-		pw[o++] = abc[(v >> 12) & 63];
-		pw[o++] = abc[(v >> 6) & 63];
-		pw[o++] = abc[v & 63];
-	}
-	pw[o] = '\0';
-	OPENSSL_cleanse(r, sizeof(r));
 	rc = store_gw_batch_create(a->w->store, b.name, b.owner, pw, clock_now_ms());
 	if (rc != 0) {
 		snprintf(why, sizeof(why), rc == ZTP_EEXIST ? "batch %s exists" :

@@ -55,7 +55,6 @@
 #define DYNSEC_WAIT_MS 5000    /* for the broker's answer to a dynamic-security command */
 #define WORK_BATCH 32
 #define BACKOFF_MAX_S 30
-#define PASSWORD_BYTES 18      /* 24 base64url characters */
 #define EST_PASSWORD_DAYS 7
 #define CMD_KEY_NAME "commands"
 #define CMD_KEY_ID "ztpd/gateway-commands"
@@ -134,28 +133,6 @@ read_file(const char *path, size_t max)
 	fclose(f);
 	buf[n] = '\0';
 	return buf;
-}
-
-/* A random password of PASSWORD_BYTES as base64url, into out (at least 32 bytes). */
-static int
-random_password(char out[32])
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	uint8_t r[PASSWORD_BYTES];
-	size_t i, o = 0;
-
-	if (crypto_random(r, sizeof(r)) != 0)
-		return ZTP_ECRYPTO;
-	for (i = 0; i < sizeof(r); i += 3) {
-		uint32_t v = (uint32_t)r[i] << 16 | (uint32_t)r[i + 1] << 8 | r[i + 2];
-		out[o++] = a[(v >> 18) & 63];
-		out[o++] = a[(v >> 12) & 63];
-		out[o++] = a[(v >> 6) & 63];
-		out[o++] = a[v & 63];
-	}
-	out[o] = '\0';
-	OPENSSL_cleanse(r, sizeof(r));
-	return 0;
 }
 
 static void
@@ -721,7 +698,7 @@ static int
 make_bundle(struct gwmqtt *g, const struct store_gateway *gw)
 {
 	struct store_gw_group grp;
-	char est_pw[32], mqtt_pw[32], bundle_id[STORE_GW_ID_HEX + 1], topic[200];
+	char est_pw[CRYPTO_PASSWORD_LEN + 1], mqtt_pw[CRYPTO_PASSWORD_LEN + 1], bundle_id[STORE_GW_ID_HEX + 1], topic[200];
 	json_t *o, *config;
 	char *text = NULL;
 	int rc;
@@ -736,7 +713,7 @@ make_bundle(struct gwmqtt *g, const struct store_gateway *gw)
 		json_decref(config);
 		config = json_object();
 	}
-	if (random_password(est_pw) != 0 || random_password(mqtt_pw) != 0) {
+	if (crypto_random_password(est_pw) != 0 || crypto_random_password(mqtt_pw) != 0) {
 		json_decref(config);
 		return ZTP_ECRYPTO;
 	}
@@ -898,7 +875,7 @@ command_args(struct gwmqtt *g, const struct store_gw_cmd *c)
 	struct store_gateway gw;
 	struct store_gw_group grp;
 	json_t *a = json_loads(c->args[0] ? c->args : "{}", 0, NULL), *cfg;
-	char *out, pw[32];
+	char *out, pw[CRYPTO_PASSWORD_LEN + 1];
 
 	if (!json_is_object(a)) {
 		json_decref(a);
@@ -910,7 +887,7 @@ command_args(struct gwmqtt *g, const struct store_gw_cmd *c)
 		json_object_set_new(a, "config", cfg);
 	if (strcmp(c->name, "rotate-mqtt") == 0) {
 		/* the new password, kept sealed until the broker has it (work_rotations) */
-		if (random_password(pw) != 0 ||
+		if (crypto_random_password(pw) != 0 ||
 		    store_gw_cmd_secret_put(g->st, c->udid, c->id, pw) != 0) {
 			json_decref(a);
 			return NULL;
